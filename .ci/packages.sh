@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Debian packages the test suite needs; installed only when missing.
+set -euo pipefail
+needed=()
+want=(make:make git:git)
+for pair in "${want[@]}"; do
+  cmd=${pair%%:*}; pkg=${pair#*:}
+  command -v "$cmd" >/dev/null 2>&1 || needed+=("$pkg")
+done
+if [ ${#needed[@]} -gt 0 ]; then
+  echo "installing: ${needed[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${needed[@]}"
+else
+  echo "all present"
+fi

@@ -1,0 +1,51 @@
+# Streamsite. The only prerequisite is python3; every target creates and reuses .venv.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: install demo test lint up migrate bench clean help
+.DEFAULT_GOAL := help
+
+help:
+	@echo "make demo   install, migrate, seed demo content, serve http://127.0.0.1:8000 (SQLite)"
+	@echo "make test   run the whole test suite (DATABASE_URL/REDIS_URL if set, else SQLite)"
+	@echo "make lint   ruff (lint + format check) and mypy"
+	@echo "make up     the production shape: migrate, collectstatic, gunicorn + Celery worker + beat"
+	@echo "make bench  run the benchmarks under bench/"
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+
+demo: migrate
+	$(PY) manage.py seed_demo
+	$(PY) manage.py runserver 127.0.0.1:8000
+
+test: install
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy streamsite accounts billing catalog recommendations cdn
+
+# Production shape on the PostgreSQL and Redis named by DATABASE_URL and REDIS_URL.
+up: install
+	DJANGO_SETTINGS_MODULE=streamsite.settings.production $(PY) manage.py migrate --noinput
+	DJANGO_SETTINGS_MODULE=streamsite.settings.production $(PY) manage.py collectstatic --noinput -v0
+	DJANGO_SETTINGS_MODULE=streamsite.settings.production PATH="$(CURDIR)/$(BIN):$$PATH" exec $(BIN)/honcho start -f Procfile
+
+bench: install
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) var/static

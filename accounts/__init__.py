@@ -1,0 +1,1 @@
+"""Accounts: users, viewer profiles, devices and sessions, API tokens."""

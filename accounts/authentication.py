@@ -1,0 +1,54 @@
+"""DRF authentication by `Authorization: Bearer ss_...` API tokens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework import authentication, exceptions
+from rest_framework.request import Request
+
+from accounts import tokens
+from accounts.models import ApiToken
+from accounts.services import api_token_touch
+
+
+class ApiTokenAuthentication(authentication.BaseAuthentication):
+    keyword = "Bearer"
+
+    def authenticate(self, request: Request) -> tuple[Any, ApiToken] | None:
+        header = authentication.get_authorization_header(request).decode("latin-1")
+        if not header:
+            return None
+        parts = header.split()
+        if parts[0].lower() != self.keyword.lower():
+            return None
+        if len(parts) != 2:
+            raise exceptions.AuthenticationFailed("Malformed Authorization header.")
+        raw = parts[1]
+        if not raw.startswith(tokens.TOKEN_PREFIX):
+            raise exceptions.AuthenticationFailed("Invalid token.")
+        token = ApiToken.objects.select_related("user").filter(digest=tokens.digest(raw)).first()
+        if token is None or not token.is_active():
+            raise exceptions.AuthenticationFailed("Invalid, expired or revoked token.")
+        if not token.user.is_active:
+            raise exceptions.AuthenticationFailed("This account is disabled.")
+        api_token_touch(token=token)
+        return token.user, token
+
+    def authenticate_header(self, request: Request) -> str:
+        return self.keyword
+
+
+class ApiTokenScheme(OpenApiAuthenticationExtension):
+    """Describes bearer tokens in the OpenAPI schema."""
+
+    target_class = "accounts.authentication.ApiTokenAuthentication"
+    name = "apiToken"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An API token (`ss_...`) from the account page or /api/v1/tokens.",
+        }

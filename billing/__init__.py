@@ -1,0 +1,1 @@
+"""Billing: plans, subscriptions, invoices, payments and entitlements."""

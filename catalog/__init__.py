@@ -1,0 +1,1 @@
+"""Catalog: titles, series, media assets, availability, search and viewing activity."""

@@ -1,0 +1,1 @@
+"""CDN: edge caches, request steering, signed URLs and cache warming."""

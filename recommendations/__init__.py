@@ -1,0 +1,1 @@
+"""Recommendations: models trained from viewing activity and the personalised rows."""

@@ -1,0 +1,1 @@
+"""Shared REST API plumbing: the error shape, pagination."""

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class StreamsiteConfig(AppConfig):
+    name = "streamsite"
+    verbose_name = "Streamsite"

@@ -1,0 +1,24 @@
+"""Test settings: the dev settings with fast hashing and tasks run in-process after commit."""
+
+import os
+from urllib.parse import urlsplit, urlunsplit
+
+from .base import *  # noqa: F403
+from .base import CACHES, REDIS_URL, env
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+CELERY_TASK_ALWAYS_EAGER = True
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+STORAGES["staticfiles"] = {  # noqa: F405
+    "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+}
+# The cache lives in its own Redis database per xdist worker, so clearing it between tests
+# (FLUSHDB) never touches the broker's queues or another worker's keys.
+if REDIS_URL:
+    _worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    _db = 1 + (int(_worker) if _worker.isdigit() else 0) % 14
+    CACHES["default"]["LOCATION"] = urlunsplit(urlsplit(REDIS_URL)._replace(path=f"/{_db}"))
+LOG_FORMAT = env.choice("LOG_FORMAT", ("json", "text"), "text")
+LOGGING["handlers"]["stdout"]["formatter"] = LOG_FORMAT  # noqa: F405
+LOGGING["root"]["level"] = "WARNING"  # noqa: F405

@@ -1,0 +1,134 @@
+"""Settings come from the environment through one strict reader."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from streamsite.env import Env
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class TestEnvReader:
+    @pytest.mark.parametrize(
+        ("raw", "expected"),
+        [("true", True), ("YES", True), ("1", True), ("on", True), ("false", False), ("0", False)],
+    )
+    def test_bool_accepts_the_usual_spellings(self, raw, expected):
+        assert Env({"DEBUG": raw}).bool("DEBUG", False) is expected
+
+    def test_bool_rejects_anything_else_naming_the_variable(self):
+        with pytest.raises(ImproperlyConfigured, match=r"DEBUG must be a boolean.*'maybe'"):
+            Env({"DEBUG": "maybe"}).bool("DEBUG", False)
+
+    def test_missing_required_value_names_the_variable(self):
+        with pytest.raises(ImproperlyConfigured, match="^SECRET_KEY must be set$"):
+            Env({}).str("SECRET_KEY")
+
+    def test_default_used_when_unset_or_empty(self):
+        assert Env({}).int("WORKERS", 3) == 3
+        assert Env({"WORKERS": ""}).int("WORKERS", 3) == 3
+
+    def test_int_rejects_text_and_out_of_range(self):
+        with pytest.raises(ImproperlyConfigured, match="SESSION_COOKIE_AGE must be an integer"):
+            Env({"SESSION_COOKIE_AGE": "two weeks"}).int("SESSION_COOKIE_AGE", 1)
+        with pytest.raises(ImproperlyConfigured, match="PORT must be at least 1, got 0"):
+            Env({"PORT": "0"}).int("PORT", 1, min=1)
+
+    def test_list_splits_on_commas(self):
+        assert Env({"ALLOWED_HOSTS": "a.com, b.com,,"}).list("ALLOWED_HOSTS") == ["a.com", "b.com"]
+
+    def test_choice_lists_allowed_values(self):
+        with pytest.raises(ImproperlyConfigured, match="MEDIA_STORAGE must be one of local, s3"):
+            Env({"MEDIA_STORAGE": "ftp"}).choice("MEDIA_STORAGE", ("local", "s3"))
+
+    def test_database_url_postgres(self):
+        config = Env({"DATABASE_URL": "postgres://u:p@db.internal:5433/streamsite"}).database(
+            "DATABASE_URL", None
+        )
+        assert config["ENGINE"] == "django.db.backends.postgresql"
+        assert (config["HOST"], config["PORT"], config["NAME"], config["USER"]) == (
+            "db.internal",
+            5433,
+            "streamsite",
+            "u",
+        )
+
+    @pytest.mark.parametrize(
+        ("url", "message"),
+        [
+            ("mysql://x/y", "DATABASE_URL must be a URL with scheme postgres/postgresql/sqlite"),
+            ("postgres://host:notaport/db", "DATABASE_URL has a malformed port"),
+            ("postgres:///db", "DATABASE_URL must name a host"),
+            ("postgres://host/", "DATABASE_URL must name a database"),
+        ],
+    )
+    def test_database_url_malformed(self, url, message):
+        with pytest.raises(ImproperlyConfigured, match=message):
+            Env({"DATABASE_URL": url}).database("DATABASE_URL", None)
+
+    def test_redis_url_scheme_checked(self):
+        with pytest.raises(ImproperlyConfigured, match="REDIS_URL must be a URL with scheme"):
+            Env({"REDIS_URL": "localhost:6379"}).url("REDIS_URL", None, schemes=("redis",))
+
+
+def _run_check(settings_module: str, **env: str) -> subprocess.CompletedProcess:
+    clean = {
+        k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS"}
+    }
+    clean.update(env, DJANGO_SETTINGS_MODULE=settings_module)
+    return subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+GOOD_KEY = "k" * 20 + "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+class TestStartup:
+    def test_malformed_value_fails_startup_with_its_name(self):
+        result = _run_check("streamsite.settings.dev", DEBUG="maybe")
+        assert result.returncode != 0
+        assert "DEBUG must be a boolean" in result.stderr
+
+    def test_production_refuses_to_start_without_secret_key(self):
+        result = _run_check("streamsite.settings.production", ALLOWED_HOSTS="example.com")
+        assert result.returncode != 0
+        assert "SECRET_KEY must be set" in result.stderr
+
+    def test_production_refuses_debug(self):
+        result = _run_check(
+            "streamsite.settings.production",
+            SECRET_KEY=GOOD_KEY,
+            ALLOWED_HOSTS="example.com",
+            DEBUG="true",
+        )
+        assert result.returncode != 0
+        assert "DEBUG must be off in production" in result.stderr
+
+    def test_production_deploy_check_is_clean(self):
+        clean = {k: v for k, v in os.environ.items() if k != "DEBUG"}
+        clean.update(
+            DJANGO_SETTINGS_MODULE="streamsite.settings.production",
+            SECRET_KEY=GOOD_KEY,
+            ALLOWED_HOSTS="streamsite.example",
+        )
+        result = subprocess.run(
+            [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+            cwd=ROOT,
+            env=clean,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stderr + result.stdout
+        assert "System check identified no issues" in result.stdout
