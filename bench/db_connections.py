@@ -5,7 +5,8 @@ requests through Django's full request cycle (request_started/finished close or 
 connection exactly as under gunicorn). Reported as requests/s and as a ratio to the
 connect-per-request baseline measured in the same session.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/streamsite .venv/bin/python bench/db_connections.py
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/streamsite \
+        .venv/bin/python bench/db_connections.py
 """
 
 from __future__ import annotations
@@ -54,7 +55,11 @@ def main() -> None:
         env = {**os.environ, **extra, "LOG_LEVEL": "WARNING"}
         env.pop("REDIS_URL", None)  # measure the database alone
         out = subprocess.run(
-            [sys.executable, __file__, "--child"], env=env, capture_output=True, text=True, check=True
+            [sys.executable, __file__, "--child"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
         )
         results[label] = json.loads(out.stdout.strip().splitlines()[-1])["rps"]
     base = next(iter(results.values()))

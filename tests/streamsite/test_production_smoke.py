@@ -21,7 +21,7 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(
         not settings.REDIS_URL or connection.vendor != "postgresql",
-        reason="the production shape needs DATABASE_URL=postgres://... and REDIS_URL (CI sets both)",
+        reason="the production shape needs a postgres DATABASE_URL and REDIS_URL (CI sets both)",
     ),
 ]
 
