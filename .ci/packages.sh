@@ -1,8 +1,18 @@
 #!/usr/bin/env bash
-# Debian packages the test suite needs; installed only when missing.
+# Debian packages the test suite needs; installed only when missing. One line per need:
+# "command:package".
 set -euo pipefail
+want=(
+  make:make
+  git:git
+  # media pipeline
+
+  # cdn
+
+  # playback (browser tests)
+
+)
 needed=()
-want=(make:make git:git)
 for pair in "${want[@]}"; do
   cmd=${pair%%:*}; pkg=${pair#*:}
   command -v "$cmd" >/dev/null 2>&1 || needed+=("$pkg")

@@ -107,3 +107,45 @@ class ApiToken(models.Model):
     def is_active(self, now: Any = None) -> bool:
         now = now or timezone.now()
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
+
+class Maturity(models.IntegerChoices):
+    """How much a profile may see. Catalog ratings map onto these levels (see catalog)."""
+
+    KIDS = 10, "Kids"
+    TEENS = 20, "Teens"
+    ADULTS = 30, "Adults"
+
+
+class Profile(models.Model):
+    """A viewer inside an account. History, My List, ratings and recommendations are per profile."""
+
+    account = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profiles"
+    )
+    name = models.CharField(max_length=50)
+    maturity = models.PositiveSmallIntegerField(choices=Maturity.choices, default=Maturity.ADULTS)
+    is_kids = models.BooleanField(default=False)
+    language = models.CharField(max_length=16, default="en")
+    avatar = models.CharField(max_length=32, blank=True, default="")
+    external_id = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        help_text="An id in another system, e.g. 'movielens:42' for an imported MovieLens user.",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["account_id", "created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "name"], name="accounts_profile_name_unique"),
+            models.UniqueConstraint(
+                fields=["external_id"],
+                condition=~models.Q(external_id=""),
+                name="accounts_profile_external_id_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.account_id})"

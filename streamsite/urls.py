@@ -7,9 +7,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from streamsite import views
 
-api_v1 = [
-    path("", include("accounts.api_urls")),
-]
+# Each app owns its API routes (api_urls.py) and its pages (urls.py).
+APPS = ["accounts", "billing", "catalog", "recommendations", "cdn"]
+api_v1 = [path("", include(f"{app}.api_urls")) for app in APPS]
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -19,6 +19,7 @@ urlpatterns = [
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    *[path("", include(f"{app}.urls")) for app in APPS],
 ]
 
 handler404 = "streamsite.api.exceptions.json_404"

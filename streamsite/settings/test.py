@@ -17,7 +17,8 @@ STORAGES["staticfiles"] = {  # noqa: F405
 # (FLUSHDB) never touches the broker's queues or another worker's keys.
 if REDIS_URL:
     _worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
-    _db = 1 + (int(_worker) if _worker.isdigit() else 0) % 14
+    _base_db = int(urlsplit(REDIS_URL).path.strip("/") or 0)
+    _db = (_base_db + 1 + (int(_worker) if _worker.isdigit() else 0)) % 16
     CACHES["default"]["LOCATION"] = urlunsplit(urlsplit(REDIS_URL)._replace(path=f"/{_db}"))
 LOG_FORMAT = env.choice("LOG_FORMAT", ("json", "text"), "text")
 LOGGING["handlers"]["stdout"]["formatter"] = LOG_FORMAT  # noqa: F405

@@ -1,0 +1,3 @@
+"""Browser pages of the billing app."""
+
+urlpatterns: list = []

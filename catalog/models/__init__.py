@@ -1,0 +1,5 @@
+"""Catalog models, one module per area; re-exported here so Django finds them."""
+
+from catalog.models.titles import Episode, Season, Title
+
+__all__ = ["Episode", "Season", "Title"]

@@ -1,0 +1,1 @@
+"""Catalog writes, one module per area (titles, importers, media, activity, ...)."""

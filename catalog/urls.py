@@ -1,0 +1,3 @@
+"""Browser pages of the catalog app."""
+
+urlpatterns: list = []

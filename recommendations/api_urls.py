@@ -1,0 +1,3 @@
+"""REST API routes of the recommendations app (mounted under /api/v1/)."""
+
+urlpatterns: list = []

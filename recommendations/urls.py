@@ -1,0 +1,3 @@
+"""Browser pages of the recommendations app."""
+
+urlpatterns: list = []
