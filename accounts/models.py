@@ -139,7 +139,9 @@ class Profile(models.Model):
     class Meta:
         ordering = ["account_id", "created_at", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["account", "name"], name="accounts_profile_name_unique"),
+            models.UniqueConstraint(
+                fields=["account", "name"], name="accounts_profile_name_unique"
+            ),
             models.UniqueConstraint(
                 fields=["external_id"],
                 condition=~models.Q(external_id=""),

@@ -7,28 +7,61 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0001_initial'),
+        ("accounts", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Profile',
+            name="Profile",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=50)),
-                ('maturity', models.PositiveSmallIntegerField(choices=[(10, 'Kids'), (20, 'Teens'), (30, 'Adults')], default=30)),
-                ('is_kids', models.BooleanField(default=False)),
-                ('language', models.CharField(default='en', max_length=16)),
-                ('avatar', models.CharField(blank=True, default='', max_length=32)),
-                ('external_id', models.CharField(blank=True, default='', help_text="An id in another system, e.g. 'movielens:42' for an imported MovieLens user.", max_length=64)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='profiles', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=50)),
+                (
+                    "maturity",
+                    models.PositiveSmallIntegerField(
+                        choices=[(10, "Kids"), (20, "Teens"), (30, "Adults")], default=30
+                    ),
+                ),
+                ("is_kids", models.BooleanField(default=False)),
+                ("language", models.CharField(default="en", max_length=16)),
+                ("avatar", models.CharField(blank=True, default="", max_length=32)),
+                (
+                    "external_id",
+                    models.CharField(
+                        blank=True,
+                        default="",
+                        help_text="An id in another system, e.g. 'movielens:42' for an imported MovieLens user.",
+                        max_length=64,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="profiles",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['account_id', 'created_at', 'id'],
-                'constraints': [models.UniqueConstraint(fields=('account', 'name'), name='accounts_profile_name_unique'), models.UniqueConstraint(condition=models.Q(('external_id', ''), _negated=True), fields=('external_id',), name='accounts_profile_external_id_unique')],
+                "ordering": ["account_id", "created_at", "id"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("account", "name"), name="accounts_profile_name_unique"
+                    ),
+                    models.UniqueConstraint(
+                        condition=models.Q(("external_id", ""), _negated=True),
+                        fields=("external_id",),
+                        name="accounts_profile_external_id_unique",
+                    ),
+                ],
             },
         ),
     ]

@@ -6,60 +6,100 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Title',
+            name="Title",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('movie', 'Movie'), ('series', 'Series')], default='movie', max_length=8)),
-                ('name', models.CharField(max_length=200)),
-                ('slug', models.SlugField(max_length=220, unique=True)),
-                ('synopsis', models.TextField(blank=True, default='')),
-                ('year', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('runtime_minutes', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('is_published', models.BooleanField(default=False)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("movie", "Movie"), ("series", "Series")],
+                        default="movie",
+                        max_length=8,
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                ("slug", models.SlugField(max_length=220, unique=True)),
+                ("synopsis", models.TextField(blank=True, default="")),
+                ("year", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("runtime_minutes", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("is_published", models.BooleanField(default=False)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['name', 'id'],
+                "ordering": ["name", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Season',
+            name="Season",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveSmallIntegerField()),
-                ('name', models.CharField(blank=True, default='', max_length=200)),
-                ('title', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='seasons', to='catalog.title')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.PositiveSmallIntegerField()),
+                ("name", models.CharField(blank=True, default="", max_length=200)),
+                (
+                    "title",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="seasons",
+                        to="catalog.title",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['title_id', 'number'],
+                "ordering": ["title_id", "number"],
             },
         ),
         migrations.CreateModel(
-            name='Episode',
+            name="Episode",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveSmallIntegerField()),
-                ('name', models.CharField(max_length=200)),
-                ('synopsis', models.TextField(blank=True, default='')),
-                ('runtime_minutes', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('season', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='episodes', to='catalog.season')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.PositiveSmallIntegerField()),
+                ("name", models.CharField(max_length=200)),
+                ("synopsis", models.TextField(blank=True, default="")),
+                ("runtime_minutes", models.PositiveSmallIntegerField(blank=True, null=True)),
+                (
+                    "season",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="episodes",
+                        to="catalog.season",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['season_id', 'number'],
-                'constraints': [models.UniqueConstraint(fields=('season', 'number'), name='catalog_episode_number_unique')],
+                "ordering": ["season_id", "number"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("season", "number"), name="catalog_episode_number_unique"
+                    )
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='season',
-            constraint=models.UniqueConstraint(fields=('title', 'number'), name='catalog_season_number_unique'),
+            model_name="season",
+            constraint=models.UniqueConstraint(
+                fields=("title", "number"), name="catalog_season_number_unique"
+            ),
         ),
     ]
