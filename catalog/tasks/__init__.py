@@ -1,0 +1,1 @@
+"""Catalog tasks, one module per area; imported here so Celery's autodiscovery finds them."""
