@@ -9,6 +9,7 @@ from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, Permis
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 
 class UserManager(BaseUserManager["User"]):
@@ -50,6 +51,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
     email_verified_at = models.DateTimeField(null=True, blank=True)
+    # Bumped to sign the account out everywhere: it is part of the session auth hash.
+    session_epoch = models.PositiveIntegerField(default=0)
 
     objects: ClassVar[UserManager] = UserManager()
 
@@ -68,6 +71,14 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def effective_country(self) -> str:
         return self.country or settings.DEFAULT_COUNTRY
+
+    def _get_session_auth_hash(self, secret: str | None = None) -> str:
+        # Django checks this hash on every request; mixing in session_epoch lets one update
+        # invalidate every session of the account (force sign-out everywhere).
+        key_salt = "accounts.User.get_session_auth_hash"
+        return salted_hmac(
+            key_salt, f"{self.password}:{self.session_epoch}", secret=secret, algorithm="sha256"
+        ).hexdigest()
 
 
 class ApiTokenQuerySet(models.QuerySet["ApiToken"]):
@@ -127,7 +138,13 @@ class Profile(models.Model):
     maturity = models.PositiveSmallIntegerField(choices=Maturity.choices, default=Maturity.ADULTS)
     is_kids = models.BooleanField(default=False)
     language = models.CharField(max_length=16, default="en")
-    avatar = models.CharField(max_length=32, blank=True, default="")
+    avatar = models.CharField(
+        max_length=32, blank=True, default="", help_text="A built-in avatar's name."
+    )
+    avatar_image = models.ImageField(
+        upload_to="avatars/", blank=True, default="", help_text="An uploaded avatar (256x256)."
+    )
+    pin_hash = models.CharField(max_length=128, blank=True, default="")
     external_id = models.CharField(
         max_length=64,
         blank=True,
@@ -151,3 +168,87 @@ class Profile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.account_id})"
+
+    @property
+    def has_pin(self) -> bool:
+        return bool(self.pin_hash)
+
+
+class ProfileUnlock(models.Model):
+    """A PIN verification made through the API with one API token, valid until expires_at."""
+
+    profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="unlocks")
+    api_token = models.ForeignKey(ApiToken, on_delete=models.CASCADE, related_name="unlocks")
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["profile", "api_token"], name="accounts_profileunlock_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Unlock of {self.profile_id} until {self.expires_at:%Y-%m-%d %H:%M}"
+
+
+class UserSessionQuerySet(models.QuerySet["UserSession"]):
+    def for_user(self, user: User) -> UserSessionQuerySet:
+        return self.filter(user=user).order_by("-last_seen_at", "-id")
+
+
+class UserSession(models.Model):
+    """A signed-in browser session as the account page shows it (a device)."""
+
+    session_key = models.CharField(max_length=40, unique=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="device_sessions"
+    )
+    user_agent = models.CharField(max_length=400, blank=True, default="")
+    device_name = models.CharField(max_length=100, blank=True, default="")
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    location = models.CharField(max_length=100, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+
+    objects = UserSessionQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "-last_seen_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.device_name or 'Unknown device'} ({self.user_id})"
+
+
+class TotpDevice(models.Model):
+    """The account's authenticator app. Unconfirmed until the first code is entered."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="totp_device"
+    )
+    secret = models.CharField(max_length=64)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    # The last accepted time step: a code for this step or an earlier one is refused (replay).
+    last_step = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"TOTP for {self.user_id}"
+
+
+class RecoveryCode(models.Model):
+    """A one-time 2FA recovery code; only its SHA-256 digest is stored."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="recovery_codes"
+    )
+    digest = models.CharField(max_length=64)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "digest"], name="accounts_recovery_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"Recovery code of {self.user_id}"

@@ -2,17 +2,512 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import secrets
 from datetime import datetime, timedelta
+from typing import Any
 
-from django.db import transaction
+import pyotp
+from django.conf import settings
+from django.contrib.auth import authenticate, password_validation
+from django.contrib.auth.hashers import check_password, make_password
+from django.contrib.auth.tokens import default_token_generator
+from django.contrib.sessions.models import Session
+from django.core import signing
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.http import HttpRequest
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.encoding import force_bytes, force_str
+from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 
-from accounts import tokens
-from accounts.models import ApiToken, User
-from streamsite.errors import NotFound, ValidationFailed
+from accounts import avatars, selectors, throttle, tokens
+from accounts.models import (
+    ApiToken,
+    Maturity,
+    Profile,
+    ProfileUnlock,
+    RecoveryCode,
+    TotpDevice,
+    User,
+    UserSession,
+)
+from accounts.tasks import send_account_email
+from accounts.useragent import device_name
+from streamsite.errors import Conflict, NotFound, PermissionDenied, RateLimited, ValidationFailed
 
 # last_used_at is written at most this often per token, so reads stay reads.
 TOKEN_TOUCH_INTERVAL = timedelta(seconds=60)
+# A device's last_seen_at is written at most this often.
+SESSION_TOUCH_INTERVAL = timedelta(seconds=60)
+VERIFY_SALT = "accounts.verify-email"
+EMAIL_CHANGE_SALT = "accounts.change-email"
+LOGIN_FAILED = "Email or password is incorrect."
+PIN_LENGTH = 4
+RECOVERY_CODE_COUNT = 10
+
+
+def _rule(name: str) -> throttle.Rule:
+    limits = settings.ACCOUNTS_THROTTLE[name]
+    return throttle.Rule(name, limits["limit"], limits["window"], limits["cooloff"])
+
+
+def _fields_error(message: str, field: str, errors: list[str] | None = None) -> ValidationFailed:
+    return ValidationFailed(message, extra={"fields": {field: errors or [message]}})
+
+
+def _link(name: str, *args: Any) -> str:
+    return settings.ACCOUNTS_SITE_URL.rstrip("/") + reverse(name, args=args)
+
+
+def _send(to: str, template: str, **context: Any) -> None:
+    send_account_email.delay_on_commit(  # type: ignore[attr-defined]
+        to=to, template=template, context=context
+    )
+
+
+def _validate_password(password: str, user: User | None) -> None:
+    try:
+        password_validation.validate_password(password, user)
+    except DjangoValidationError as exc:
+        raise _fields_error(exc.messages[0], "password", list(exc.messages)) from None
+
+
+def _normalise_email(email: str) -> str:
+    email = email.strip().lower()
+    try:
+        validate_email(email)
+    except DjangoValidationError:
+        raise _fields_error("Enter a valid email address.", "email") from None
+    return email
+
+
+# --- Sign-up, verification, sign-in ---------------------------------------------------------
+
+
+def signup(*, email: str, password: str, profile_name: str = "") -> User | None:
+    """Register an account. Enumeration-safe: the caller answers the same either way.
+
+    A new address gets an account (with a first profile) and a verification link; an address
+    already registered gets a note instead, and nothing changes. Returns the new user or None.
+    """
+    email = _normalise_email(email)
+    _validate_password(password, User(email=email))
+    if User.objects.filter(email__iexact=email).exists():
+        _send(email, "signup_existing", login_url=_link("accounts:login"))
+        return None
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(email, password)
+            name = (profile_name.strip() or email.split("@")[0])[:50]
+            Profile.objects.create(account=user, name=name)
+    except IntegrityError:  # registered concurrently
+        _send(email, "signup_existing", login_url=_link("accounts:login"))
+        return None
+    email_verification_send(user=user)
+    return user
+
+
+def email_verification_send(*, user: User) -> None:
+    token = signing.dumps({"u": user.pk, "e": user.email}, salt=VERIFY_SALT)
+    _send(user.email, "verify", verify_url=_link("accounts:verify", token))
+
+
+def email_verify(*, token: str) -> User:
+    """Mark the address in a verification link as verified (or apply a confirmed change)."""
+    max_age = settings.ACCOUNTS_EMAIL_LINK_MAX_AGE
+    for salt in (VERIFY_SALT, EMAIL_CHANGE_SALT):
+        try:
+            data = signing.loads(token, salt=salt, max_age=max_age)
+        except signing.BadSignature:
+            continue
+        user = User.objects.filter(pk=data.get("u"), is_active=True).first()
+        if user is None:
+            break
+        if salt == VERIFY_SALT:
+            if user.email != data.get("e"):
+                break
+            if user.email_verified_at is None:
+                User.objects.filter(pk=user.pk, email_verified_at__isnull=True).update(
+                    email_verified_at=timezone.now()
+                )
+                user.refresh_from_db(fields=["email_verified_at"])
+            return user
+        if user.email != data.get("old"):
+            break
+        new_email = data["e"]
+        with transaction.atomic():
+            if User.objects.filter(email__iexact=new_email).exclude(pk=user.pk).exists():
+                raise ValidationFailed("That address now belongs to another account.")
+            user.email = new_email
+            user.email_verified_at = timezone.now()
+            user.save(update_fields=["email", "email_verified_at"])
+        return user
+    raise ValidationFailed("This link is invalid or has expired. Ask for a new one.")
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The client's address; behind ACCOUNTS_TRUSTED_PROXIES proxies, from X-Forwarded-For."""
+    proxies = settings.ACCOUNTS_TRUSTED_PROXIES
+    if proxies:
+        forwarded = [p.strip() for p in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        forwarded = [p for p in forwarded if p]
+        if len(forwarded) >= proxies:
+            return forwarded[-proxies]
+    return str(request.META.get("REMOTE_ADDR") or "0.0.0.0")  # noqa: S104 - an address, not a bind
+
+
+def login_check(*, request: HttpRequest | None, email: str, password: str, ip: str) -> User:
+    """Check credentials with per-account and per-IP throttling (no hash while locked).
+
+    Every failure answers the same message whether or not the address exists. A correct password
+    for an unverified address sends a fresh verification link and is refused.
+    """
+    email_key = email.strip().lower()
+    account_rule, ip_rule = _rule("login_account"), _rule("login_ip")
+    wait = max(throttle.locked_for(account_rule, email_key), throttle.locked_for(ip_rule, ip))
+    if wait:
+        minutes = max(1, (wait + 59) // 60)
+        raise RateLimited(
+            f"Too many failed sign-in attempts. Try again in {minutes} minute"
+            f"{'s' if minutes != 1 else ''}.",
+            extra={"retry_after": wait},
+        )
+    user = authenticate(request, email=email_key, password=password)
+    if user is None:
+        throttle.register_failure(account_rule, email_key)
+        throttle.register_failure(ip_rule, ip)
+        raise ValidationFailed(LOGIN_FAILED, code="invalid_credentials")
+    throttle.reset(account_rule, email_key)
+    assert isinstance(user, User)
+    if user.email_verified_at is None and not user.is_staff:
+        email_verification_send(user=user)
+        raise PermissionDenied(
+            "Please confirm your email address first: we have sent you a new link.",
+            code="email_unverified",
+        )
+    return user
+
+
+def password_change(*, user: User, old_password: str, new_password: str) -> None:
+    """Change the password; every other session is signed out (Django's session hash)."""
+    if not user.check_password(old_password):
+        raise _fields_error("Your current password is incorrect.", "old_password")
+    _validate_password(new_password, user)
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    _send(user.email, "password_changed")
+
+
+def password_reset_request(*, email: str) -> None:
+    """Send a reset link when the address has an active account; silent otherwise."""
+    user = User.objects.filter(email__iexact=email.strip(), is_active=True).first()
+    if user is None or not user.has_usable_password():
+        return
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    _send(user.email, "password_reset", reset_url=_link("accounts:reset-confirm", uid, token))
+
+
+def password_reset_user(*, uidb64: str, token: str) -> User:
+    """The user a reset link is for; ValidationFailed when it is invalid or used."""
+    try:
+        user = User.objects.filter(pk=int(force_str(urlsafe_base64_decode(uidb64)))).first()
+    except (ValueError, TypeError, OverflowError):
+        user = None
+    if user is None or not default_token_generator.check_token(user, token):
+        raise ValidationFailed("This reset link is invalid or has already been used.")
+    return user
+
+
+def password_reset_confirm(*, uidb64: str, token: str, new_password: str) -> User:
+    user = password_reset_user(uidb64=uidb64, token=token)
+    _validate_password(new_password, user)
+    user.set_password(new_password)
+    if user.email_verified_at is None:  # the link proved the address
+        user.email_verified_at = timezone.now()
+    user.save(update_fields=["password", "email_verified_at"])
+    return user
+
+
+def email_change_request(*, user: User, password: str, new_email: str) -> None:
+    """Send a confirmation link to the new address; the change happens when it is followed."""
+    if not user.check_password(password):
+        raise _fields_error("Your password is incorrect.", "password")
+    new_email = _normalise_email(new_email)
+    if new_email == user.email:
+        raise _fields_error("That is already your address.", "email")
+    if User.objects.filter(email__iexact=new_email).exists():
+        # Same answer to the caller; the owner of that address learns of the attempt.
+        _send(new_email, "email_change_taken")
+        return
+    token = signing.dumps({"u": user.pk, "e": new_email, "old": user.email}, salt=EMAIL_CHANGE_SALT)
+    _send(new_email, "email_change", verify_url=_link("accounts:verify", token))
+    _send(user.email, "email_change_notice", new_email=new_email)
+
+
+# --- Profiles -------------------------------------------------------------------------------
+
+
+def _profile_fields(
+    *, name: str | None, maturity: int | None, is_kids: bool | None, language: str | None
+) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    if name is not None:
+        name = name.strip()
+        if not name:
+            raise _fields_error("A profile needs a name.", "name")
+        if len(name) > 50:
+            raise _fields_error("Use at most 50 characters.", "name")
+        fields["name"] = name
+    if maturity is not None:
+        if maturity not in Maturity.values:
+            raise _fields_error("Choose Kids, Teens or Adults.", "maturity")
+        fields["maturity"] = maturity
+    if is_kids is not None:
+        fields["is_kids"] = is_kids
+    if language is not None:
+        language = language.strip()
+        if not language or len(language) > 16:
+            raise _fields_error("Enter a language code such as 'en'.", "language")
+        fields["language"] = language
+    return fields
+
+
+def _check_avatar(avatar: str | None) -> None:
+    if avatar and avatar not in avatars.BUILTIN:
+        raise _fields_error(
+            f"Choose one of the built-in avatars: {', '.join(avatars.BUILTIN)}.", "avatar"
+        )
+
+
+def _lock_account(account: User) -> None:
+    # Serialises profile writes of one account so the limit and "last profile" hold.
+    User.objects.select_for_update().filter(pk=account.pk).first()
+
+
+@transaction.atomic
+def profile_create(
+    *,
+    account: User,
+    name: str,
+    maturity: int = Maturity.ADULTS,
+    is_kids: bool = False,
+    language: str = "en",
+    avatar: str = "",
+    external_id: str = "",
+) -> Profile:
+    fields = _profile_fields(name=name, maturity=maturity, is_kids=is_kids, language=language)
+    _check_avatar(avatar)
+    _lock_account(account)
+    limit = selectors.profile_limit(account)
+    if Profile.objects.filter(account=account).count() >= limit:
+        raise Conflict(f"This account already has the most profiles it may have ({limit}).")
+    if Profile.objects.filter(account=account, name__iexact=fields["name"]).exists():
+        raise _fields_error("Another profile already has that name.", "name")
+    if fields["is_kids"]:
+        fields["maturity"] = Maturity.KIDS
+    avatar = avatar or list(avatars.BUILTIN)[Profile.objects.filter(account=account).count() % 8]
+    return Profile.objects.create(account=account, avatar=avatar, external_id=external_id, **fields)
+
+
+@transaction.atomic
+def profile_update(
+    *,
+    profile: Profile,
+    name: str | None = None,
+    maturity: int | None = None,
+    is_kids: bool | None = None,
+    language: str | None = None,
+    avatar: str | None = None,
+) -> Profile:
+    fields = _profile_fields(name=name, maturity=maturity, is_kids=is_kids, language=language)
+    _check_avatar(avatar)
+    if (
+        "name" in fields
+        and Profile.objects.filter(account_id=profile.account_id, name__iexact=fields["name"])
+        .exclude(pk=profile.pk)
+        .exists()
+    ):
+        raise _fields_error("Another profile already has that name.", "name")
+    if avatar is not None:
+        fields["avatar"] = avatar
+    for key, value in fields.items():
+        setattr(profile, key, value)
+    if profile.is_kids:
+        profile.maturity = Maturity.KIDS
+        fields["maturity"] = Maturity.KIDS
+    if fields:
+        profile.save(update_fields=list(fields))
+    return profile
+
+
+def profile_avatar_upload(*, profile: Profile, upload: UploadedFile) -> Profile:
+    """Resize an uploaded image to a 256x256 PNG and make it the profile's avatar."""
+    content = avatars.resize_upload(upload)
+    old = profile.avatar_image.name if profile.avatar_image else ""
+    profile.avatar_image.save(content.name or "avatar.png", content, save=False)
+    profile.save(update_fields=["avatar_image"])
+    if old:
+        profile.avatar_image.storage.delete(old)
+    return profile
+
+
+@transaction.atomic
+def profile_delete(*, profile: Profile) -> None:
+    """Delete a profile and everything personal in it. The last profile cannot be deleted."""
+    account = User.objects.get(pk=profile.account_id)
+    _lock_account(account)
+    if Profile.objects.filter(account=account).count() <= 1:
+        raise Conflict("The last profile cannot be deleted.")
+    image = profile.avatar_image.name if profile.avatar_image else ""
+    profile.delete()
+    if image:
+        storage = Profile._meta.get_field("avatar_image").storage  # type: ignore[attr-defined]
+        transaction.on_commit(lambda: storage.delete(image))
+
+
+def profile_pin_set(*, profile: Profile, account: User, password: str, pin: str | None) -> Profile:
+    """Set (4 digits) or remove (None) a profile's PIN; needs the account password."""
+    if not account.check_password(password):
+        raise _fields_error("Your account password is incorrect.", "password")
+    if pin is not None and (len(pin) != PIN_LENGTH or not pin.isdigit()):
+        raise _fields_error("A PIN is exactly 4 digits.", "pin")
+    profile.pin_hash = make_password(pin) if pin is not None else ""
+    profile.save(update_fields=["pin_hash"])
+    if pin is None:
+        ProfileUnlock.objects.filter(profile=profile).delete()
+    return profile
+
+
+def profile_pin_verify(
+    *, profile: Profile, pin: str, api_token: ApiToken | None = None
+) -> datetime | None:
+    """Check a profile's PIN (throttled per profile). With an API token, records an unlock
+    for that token valid ACCOUNTS_PIN_UNLOCK_SECONDS and returns its expiry."""
+    if not profile.has_pin:
+        return None
+    rule = _rule("pin")
+    ident = str(profile.pk)
+    wait = throttle.locked_for(rule, ident)
+    if wait:
+        raise RateLimited(
+            f"Too many wrong PINs. Try again in {max(1, (wait + 59) // 60)} minutes.",
+            extra={"retry_after": wait},
+        )
+    if not check_password(pin, profile.pin_hash):
+        throttle.register_failure(rule, ident)
+        raise _fields_error("That PIN is not right.", "pin")
+    throttle.reset(rule, ident)
+    if api_token is None:
+        return None
+    expires_at = timezone.now() + timedelta(seconds=settings.ACCOUNTS_PIN_UNLOCK_SECONDS)
+    ProfileUnlock.objects.update_or_create(
+        profile=profile, api_token=api_token, defaults={"expires_at": expires_at}
+    )
+    return expires_at
+
+
+def profile_switch(*, request: Any, profile: Profile, pin: str | None = None) -> None:
+    """Make `profile` the session's current profile (the PIN first, when it has one)."""
+    if profile.has_pin:
+        if pin is None:
+            raise PermissionDenied("This profile is locked: enter its PIN.", code="pin_required")
+        profile_pin_verify(profile=profile, pin=pin)
+    request.session[selectors.SESSION_PROFILE] = profile.pk
+    request.session[selectors.SESSION_PROFILE_PIN_OK] = profile.has_pin
+    if hasattr(request, "_accounts_profile"):
+        delattr(request, "_accounts_profile")
+
+
+# --- Devices and sessions -------------------------------------------------------------------
+
+
+def session_touch(
+    *,
+    user_id: int,
+    session_key: str,
+    user_agent: str,
+    ip: str | None,
+    now: datetime | None = None,
+) -> None:
+    """Record that a session was seen (creates its device row on first sight)."""
+    now = now or timezone.now()
+    updated = UserSession.objects.filter(session_key=session_key, user_id=user_id).update(
+        last_seen_at=now, ip=ip
+    )
+    if updated:
+        return
+    try:
+        with transaction.atomic():
+            UserSession.objects.create(
+                session_key=session_key,
+                user_id=user_id,
+                user_agent=user_agent[:400],
+                device_name=device_name(user_agent),
+                ip=ip,
+                location=_locate(ip),
+                created_at=now,
+                last_seen_at=now,
+            )
+    except IntegrityError:
+        pass  # recorded concurrently, or the key moved to another user: leave it
+
+
+def session_forget(*, session_key: str) -> None:
+    """The session ended (signed out): drop its device row."""
+    UserSession.objects.filter(session_key=session_key).delete()
+
+
+def _locate(ip: str | None) -> str:
+    path = settings.ACCOUNTS_GEOIP_PATH
+    if not path or not ip:
+        return ""
+    try:
+        from django.contrib.gis.geoip2 import GeoIP2
+
+        city = GeoIP2(path).city(ip)
+    except Exception:  # noqa: BLE001 - location is a nicety; never fail a request over it
+        return ""
+    parts = [city.get("city"), city.get("country_name")]
+    return ", ".join(p for p in parts if p)[:100]
+
+
+@transaction.atomic
+def session_revoke(*, user: User, session_id: int) -> None:
+    """Sign out one device of the user's; another user's id is 404."""
+    row = UserSession.objects.filter(pk=session_id, user=user).first()
+    if row is None:
+        raise NotFound("No such session.")
+    Session.objects.filter(session_key=row.session_key).delete()
+    row.delete()
+
+
+@transaction.atomic
+def sessions_revoke_all(*, user: User, keep_session_key: str | None = None) -> int:
+    """Sign out every session of the account (but `keep_session_key`); returns how many.
+
+    Bumping session_epoch changes the session auth hash, which signs out even sessions that
+    were never recorded; the kept session must then be re-hashed by the caller
+    (django.contrib.auth.update_session_auth_hash).
+    """
+    User.objects.filter(pk=user.pk).update(session_epoch=F("session_epoch") + 1)
+    user.refresh_from_db(fields=["session_epoch"])
+    rows = UserSession.objects.filter(user=user)
+    if keep_session_key:
+        rows = rows.exclude(session_key=keep_session_key)
+    keys = list(rows.values_list("session_key", flat=True))
+    Session.objects.filter(session_key__in=keys).delete()
+    rows.delete()
+    return len(keys)
+
+
+# --- API tokens -----------------------------------------------------------------------------
 
 
 @transaction.atomic
@@ -53,3 +548,137 @@ def api_token_touch(*, token: ApiToken, now: datetime | None = None) -> None:
     if token.last_used_at is None or now - token.last_used_at >= TOKEN_TOUCH_INTERVAL:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
+
+
+# --- Two-factor authentication (TOTP) -------------------------------------------------------
+
+
+def _code_digest(code: str) -> str:
+    return hashlib.sha256(code.replace("-", "").strip().lower().encode()).hexdigest()
+
+
+def totp_begin(*, user: User) -> TotpDevice:
+    """Start enrolment: a fresh secret, unconfirmed until a code from it is entered."""
+    if selectors.two_factor_enabled(user):
+        raise Conflict("Two-factor authentication is already on.")
+    device, _ = TotpDevice.objects.update_or_create(
+        user=user,
+        defaults={"secret": pyotp.random_base32(), "confirmed_at": None, "last_step": 0},
+    )
+    return device
+
+
+def _totp_accept(device: TotpDevice, code: str, now: datetime) -> bool:
+    """Accept a code for the current step (±1 for clock drift) exactly once."""
+    code = code.replace(" ", "").strip()
+    if len(code) != 6 or not code.isdigit():
+        return False
+    totp = pyotp.TOTP(device.secret)
+    current = totp.timecode(now)
+    for step in (current, current - 1, current + 1):
+        if secrets.compare_digest(totp.generate_otp(step), code):
+            # The conditional update is the claim: a replay (same or older step) matches 0 rows.
+            return (
+                TotpDevice.objects.filter(pk=device.pk, last_step__lt=step).update(last_step=step)
+                == 1
+            )
+    return False
+
+
+def totp_confirm(*, user: User, code: str, now: datetime | None = None) -> list[str]:
+    """Confirm enrolment with a first code; returns the recovery codes (shown once)."""
+    device = TotpDevice.objects.filter(user=user, confirmed_at__isnull=True).first()
+    if device is None:
+        raise Conflict("Start setting up two-factor authentication first.")
+    if not _totp_accept(device, code, now or timezone.now()):
+        raise _fields_error("That code is not right; check your authenticator's clock.", "code")
+    TotpDevice.objects.filter(pk=device.pk).update(confirmed_at=now or timezone.now())
+    codes = recovery_codes_regenerate(user=user)
+    _send(user.email, "two_factor_on")
+    return codes
+
+
+@transaction.atomic
+def recovery_codes_regenerate(*, user: User) -> list[str]:
+    codes = [
+        "-".join(secrets.token_hex(5)[i : i + 5] for i in (0, 5))
+        for _ in range(RECOVERY_CODE_COUNT)
+    ]
+    RecoveryCode.objects.filter(user=user).delete()
+    RecoveryCode.objects.bulk_create(
+        [RecoveryCode(user=user, digest=_code_digest(c)) for c in codes]
+    )
+    return codes
+
+
+def totp_verify(*, user: User, code: str, now: datetime | None = None) -> None:
+    """Check a second-factor code: a TOTP code (never twice) or an unused recovery code."""
+    now = now or timezone.now()
+    rule = _rule("two_factor")
+    ident = str(user.pk)
+    wait = throttle.locked_for(rule, ident)
+    if wait:
+        raise RateLimited(
+            f"Too many wrong codes. Try again in {max(1, (wait + 59) // 60)} minutes.",
+            extra={"retry_after": wait},
+        )
+    device = TotpDevice.objects.filter(user=user, confirmed_at__isnull=False).first()
+    if device is None:
+        raise Conflict("Two-factor authentication is not on.")
+    if _totp_accept(device, code, now):
+        throttle.reset(rule, ident)
+        return
+    used = RecoveryCode.objects.filter(
+        user=user, digest=_code_digest(code), used_at__isnull=True
+    ).update(used_at=now)
+    if used == 1:
+        throttle.reset(rule, ident)
+        return
+    throttle.register_failure(rule, ident)
+    raise _fields_error("That code is not right or has already been used.", "code")
+
+
+@transaction.atomic
+def totp_disable(*, user: User, password: str) -> None:
+    if not user.check_password(password):
+        raise _fields_error("Your password is incorrect.", "password")
+    deleted, _ = TotpDevice.objects.filter(user=user).delete()
+    RecoveryCode.objects.filter(user=user).delete()
+    if deleted:
+        _send(user.email, "two_factor_off")
+
+
+# --- The account itself ---------------------------------------------------------------------
+
+
+def account_delete(*, user: User, password: str) -> dict[str, Any]:
+    """Delete the account and everything in it, after emailing its JSON export to the owner.
+
+    Returns the export (the page also offers it for download before deleting).
+    """
+    if not user.check_password(password):
+        raise _fields_error("Your password is incorrect.", "password")
+    export = selectors.account_export(user)
+    with transaction.atomic():
+        keys = list(UserSession.objects.filter(user=user).values_list("session_key", flat=True))
+        Session.objects.filter(session_key__in=keys).delete()
+        email = user.email
+        user.delete()
+        send_account_email.delay_on_commit(  # type: ignore[attr-defined]
+            to=email,
+            template="account_deleted",
+            context={},
+            attachments=[
+                ("streamsite-export.json", json.dumps(export, indent=2), "application/json")
+            ],
+        )
+    return export
+
+
+@transaction.atomic
+def account_deactivate(*, user: User) -> None:
+    """Staff: stop the account from signing in and sign it out everywhere."""
+    User.objects.filter(pk=user.pk).update(is_active=False)
+    user.is_active = False
+    sessions_revoke_all(user=user)
+    ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())

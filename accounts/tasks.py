@@ -1,12 +1,47 @@
 """Celery adapters for accounts."""
 
+from __future__ import annotations
+
+from typing import Any
+
 from celery import shared_task
+from django.conf import settings
 from django.contrib.sessions.models import Session
+from django.core.mail import EmailMessage
+from django.template.loader import render_to_string
 from django.utils import timezone
 
 
 @shared_task(name="accounts.tasks.clear_expired_sessions")
 def clear_expired_sessions() -> int:
     """Delete expired sessions (idempotent: a second run finds nothing to delete)."""
-    deleted, _ = Session.objects.filter(expire_date__lt=timezone.now()).delete()
+    from accounts.models import UserSession
+
+    expired = Session.objects.filter(expire_date__lt=timezone.now())
+    keys = list(expired.values_list("session_key", flat=True)[:10_000])
+    UserSession.objects.filter(session_key__in=keys).delete()
+    deleted, _ = Session.objects.filter(session_key__in=keys).delete()
     return deleted
+
+
+@shared_task(
+    name="accounts.tasks.send_account_email",
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    max_retries=5,
+)
+def send_account_email(
+    *,
+    to: str,
+    template: str,
+    context: dict[str, Any],
+    attachments: list[tuple[str, str, str]] | None = None,
+) -> None:
+    """Render accounts/email/<template>_subject.txt and <template>.txt and send them."""
+    context = {**context, "site_url": settings.ACCOUNTS_SITE_URL}
+    subject = render_to_string(f"accounts/email/{template}_subject.txt", context)
+    body = render_to_string(f"accounts/email/{template}.txt", context)
+    message = EmailMessage(subject=" ".join(subject.split()), body=body, to=[to])
+    for filename, content, mimetype in attachments or []:
+        message.attach(filename, content, mimetype)
+    message.send()

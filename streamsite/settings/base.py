@@ -295,6 +295,49 @@ DEMO_SEEDERS: list[str] = []
 
 # --- accounts -------------------------------------------------------------------------------
 ACCOUNTS_MAX_PROFILES = env.int("ACCOUNTS_MAX_PROFILES", 5, min=1, max=20)
+# Dotted path to fn(account) -> int giving the plan's profile limit (billing sets it).
+ACCOUNTS_PROFILE_LIMIT_PROVIDER: str | None = None
+# Dotted paths to fn(account) -> dict added to the account's JSON export.
+ACCOUNTS_EXPORT_PROVIDERS: list[str] = []
+# Where a new account goes after verifying its address (billing's plan picker later).
+ACCOUNTS_SIGNUP_NEXT_URL = env.str("ACCOUNTS_SIGNUP_NEXT_URL", "/profiles/")
+# The absolute base of links in account emails.
+ACCOUNTS_SITE_URL = env.str("ACCOUNTS_SITE_URL", "http://127.0.0.1:8000")
+ACCOUNTS_EMAIL_LINK_MAX_AGE = env.int("ACCOUNTS_EMAIL_LINK_MAX_AGE", 3 * 24 * 3600, min=60)
+# How long a PIN verified through the API unlocks a profile for that API token.
+ACCOUNTS_PIN_UNLOCK_SECONDS = env.int("ACCOUNTS_PIN_UNLOCK_SECONDS", 12 * 3600, min=60)
+# Number of reverse proxies in front that append to X-Forwarded-For (0: use REMOTE_ADDR).
+ACCOUNTS_TRUSTED_PROXIES = env.int("ACCOUNTS_TRUSTED_PROXIES", 0, min=0, max=5)
+# A MaxMind GeoLite2 City database file; unset: no location for devices.
+ACCOUNTS_GEOIP_PATH = env.str("ACCOUNTS_GEOIP_PATH", None)
+# Failure limits: `limit` failures within `window` seconds lock for `cooloff` seconds.
+ACCOUNTS_THROTTLE = {
+    "login_account": {"limit": 5, "window": 900, "cooloff": 900},
+    "login_ip": {"limit": 20, "window": 900, "cooloff": 900},
+    "pin": {"limit": 5, "window": 900, "cooloff": 300},
+    "two_factor": {"limit": 5, "window": 900, "cooloff": 300},
+}
+# Content-Security-Policy on every response (the security-headers middleware adds it).
+ACCOUNTS_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob: https:; "
+    "media-src 'self' blob: https:; connect-src 'self' https:; font-src 'self'; "
+    "worker-src 'self' blob:; object-src 'none'; base-uri 'self'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+# Path prefixes that need inline scripts (the Swagger UI page): CSP with 'unsafe-inline'.
+ACCOUNTS_CSP_RELAXED_PREFIXES = ["/api/docs/"]
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "/profiles/"
+LOGOUT_REDIRECT_URL = "/"
+MIDDLEWARE.insert(1, "accounts.middleware.SecurityHeadersMiddleware")
+MIDDLEWARE.append("accounts.middleware.DeviceSessionMiddleware")
+SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+TEMPLATES[0]["OPTIONS"]["context_processors"].append(  # type: ignore[index]
+    "accounts.context_processors.viewer"
+)
+DEMO_SEEDERS.append("accounts.demo.seed")
 
 
 # --- billing --------------------------------------------------------------------------------

@@ -1,0 +1,63 @@
+"""Security headers on every response, and last-seen tracking of signed-in devices."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+
+from django.conf import settings
+from django.contrib.auth import SESSION_KEY
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+
+from accounts import services
+
+
+class SecurityHeadersMiddleware:
+    """Adds Content-Security-Policy and Permissions-Policy (Django's SecurityMiddleware and
+    XFrameOptionsMiddleware add nosniff, Referrer-Policy, X-Frame-Options and, in production,
+    HSTS)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        self.policy = settings.ACCOUNTS_CSP
+        self.relaxed = self.policy.replace(
+            "script-src 'self'", "script-src 'self' 'unsafe-inline'"
+        ).replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        relaxed = any(request.path.startswith(p) for p in settings.ACCOUNTS_CSP_RELAXED_PREFIXES)
+        response.headers.setdefault(
+            "Content-Security-Policy", self.relaxed if relaxed else self.policy
+        )
+        response.headers.setdefault(
+            "Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()"
+        )
+        return response
+
+
+def seen_gate_key(session_key: str) -> str:
+    return "accounts:seen:" + hashlib.sha256(session_key.encode()).hexdigest()[:32]
+
+
+class DeviceSessionMiddleware:
+    """Keeps each signed-in session's last-seen time and address, writing at most once a
+    minute per session (a cache key gates the write, so most requests cost no query)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+        interval = int(services.SESSION_TOUCH_INTERVAL.total_seconds())
+        if session_key and cache.add(seen_gate_key(session_key), 1, timeout=interval):
+            user_id = request.session.get(SESSION_KEY)
+            if user_id is not None and request.session.session_key == session_key:
+                services.session_touch(
+                    user_id=int(user_id),
+                    session_key=session_key,
+                    user_agent=request.META.get("HTTP_USER_AGENT", ""),
+                    ip=services.client_ip(request),
+                )
+        return self.get_response(request)
