@@ -13,6 +13,8 @@ from typing import Any
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.http import urlencode
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.permissions import BasePermission
 
@@ -66,7 +68,8 @@ def profile_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRes
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         if selectors.request_profile(request, required=False) is None:
-            return redirect(f"/profiles/?next={request.get_full_path()}")
+            query = urlencode({"next": request.get_full_path()})
+            return redirect(f"{reverse('accounts:picker')}?{query}")
         return view(request, *args, **kwargs)
 
     return wrapper

@@ -16,7 +16,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_POST
 
@@ -81,7 +81,7 @@ def verify(request: HttpRequest, token: str) -> HttpResponse:
     next_url = settings.ACCOUNTS_SIGNUP_NEXT_URL
     if request.user.is_authenticated and request.user.pk == user.pk:
         return redirect(next_url)
-    return redirect(f"{reverse('accounts:login')}?next={next_url}")
+    return redirect(f"{reverse('accounts:login')}?{urlencode({'next': next_url})}")
 
 
 # --- Sign-in and sign-out -------------------------------------------------------------------

@@ -89,7 +89,7 @@ def test_verification_link_confirms_then_sign_in_goes_to_the_signup_next_url(set
     client.post("/signup/", {"email": "ana@example.com", "password": PASSWORD})
     response = client.get(_link(mail.outbox[0]))
     assert response.status_code == 302
-    assert response["Location"] == "/login/?next=/plans/"
+    assert response["Location"] == "/login/?next=%2Fplans%2F"
     assert User.objects.get().email_verified_at is not None
     response = client.post(
         "/login/?next=/plans/",
