@@ -551,6 +551,9 @@ class SessionRevokeAllApi(APIView):
         revoked = services.sessions_revoke_all(user=user, keep_session_key=keep)
         if keep:
             update_session_auth_hash(request._request, user)
+            new_key = request._request.session.session_key
+            if new_key:
+                services.session_rekey(old_key=keep, new_key=new_key)
         return Response({"revoked": revoked})
 
 

@@ -459,6 +459,12 @@ def session_touch(
         pass  # recorded concurrently, or the key moved to another user: leave it
 
 
+def session_rekey(*, old_key: str, new_key: str) -> None:
+    """The session kept its sign-in under a new key (rotation): move its device row."""
+    if old_key != new_key:
+        UserSession.objects.filter(session_key=old_key).update(session_key=new_key)
+
+
 def session_forget(*, session_key: str) -> None:
     """The session ended (signed out): drop its device row."""
     UserSession.objects.filter(session_key=session_key).delete()
@@ -517,11 +523,9 @@ def api_token_create(
     """Create a token; returns the row and the plaintext, which is never stored or shown again."""
     name = name.strip()
     if not name:
-        raise ValidationFailed("A token needs a name.", extra={"fields": {"name": ["Required."]}})
+        raise _fields_error("A token needs a name.", "name")
     if expires_at is not None and expires_at <= timezone.now():
-        raise ValidationFailed(
-            "The expiry must be in the future.", extra={"fields": {"expires_at": ["In the past."]}}
-        )
+        raise _fields_error("The expiry must be in the future.", "expires_at")
     plaintext = tokens.generate()
     token = ApiToken.objects.create(
         user=user,

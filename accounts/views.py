@@ -43,6 +43,14 @@ def _safe_next(request: HttpRequest, default: str) -> str:
     return default
 
 
+def _keep_signed_in(request: HttpRequest, user: User) -> None:
+    """After a password change or sign-out-others: keep this session (its key rotates)."""
+    old_key = request.session.session_key
+    update_session_auth_hash(request, user)
+    if old_key and request.session.session_key:
+        services.session_rekey(old_key=old_key, new_key=request.session.session_key)
+
+
 def _login(request: HttpRequest, user: User, next_url: str) -> HttpResponse:
     # django.contrib.auth.login rotates the session key (no fixation) and the CSRF token.
     auth_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
@@ -399,7 +407,7 @@ def account(request: HttpRequest) -> HttpResponse:
         except ValidationFailed as exc:
             password_form.add_service_error(exc)
         else:
-            update_session_auth_hash(request, user)
+            _keep_signed_in(request, user)
             messages.success(request, "Password changed. Other devices are signed out.")
             return redirect("accounts:account")
     if request.method == "POST" and email_form.is_bound and email_form.is_valid():
@@ -499,7 +507,7 @@ def devices_revoke_all(request: HttpRequest) -> HttpResponse:
     ensure_not_kids(request)
     user = _user(request)
     count = services.sessions_revoke_all(user=user, keep_session_key=request.session.session_key)
-    update_session_auth_hash(request, user)
+    _keep_signed_in(request, user)
     messages.success(request, f"Signed out {count} other device{'s' if count != 1 else ''}.")
     return redirect("accounts:devices")
 
