@@ -421,8 +421,10 @@ def profile_switch(*, request: Any, profile: Profile, pin: str | None = None) ->
         profile_pin_verify(profile=profile, pin=pin)
     request.session[selectors.SESSION_PROFILE] = profile.pk
     request.session[selectors.SESSION_PROFILE_PIN_OK] = profile.has_pin
-    if hasattr(request, "_accounts_profile"):
-        delattr(request, "_accounts_profile")
+    # Forget the profile cached on the request (DRF wraps the HttpRequest: clear both).
+    for target in (request, getattr(request, "_request", None)):
+        if target is not None:
+            vars(target).pop("_accounts_profile", None)
 
 
 # --- Devices and sessions -------------------------------------------------------------------
