@@ -31,11 +31,11 @@ class ImplicitALS(Recommender):
         random_state: int = 42,
     ) -> None:
         super().__init__(
-            factors=factors,
-            regularization=regularization,
-            alpha=alpha,
-            iterations=iterations,
-            random_state=random_state,
+            factors=int(factors),
+            regularization=float(regularization),
+            alpha=float(alpha),
+            iterations=int(iterations),
+            random_state=int(random_state),
         )
         self.user_factors = np.zeros((0, 0), dtype=np.float32)
         self.item_factors = np.zeros((0, 0), dtype=np.float32)

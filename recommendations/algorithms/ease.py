@@ -30,7 +30,7 @@ class EASE(Recommender):
     ]
 
     def __init__(self, lambda_: float = 250.0) -> None:
-        super().__init__(lambda_=lambda_)
+        super().__init__(lambda_=float(lambda_))
         self.lambda_ = float(lambda_)
         self.B = np.zeros((0, 0), dtype=np.float32)
 

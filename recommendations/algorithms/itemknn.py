@@ -30,7 +30,7 @@ class ItemKNN(Recommender):
     ]
 
     def __init__(self, neighbours: int = 100, shrink: float = 10.0) -> None:
-        super().__init__(neighbours=neighbours, shrink=shrink)
+        super().__init__(neighbours=int(neighbours), shrink=float(shrink))
         self.neighbours = int(neighbours)
         self.shrink = float(shrink)
         self.similarity = sp.csr_matrix((0, 0), dtype=np.float32)

@@ -25,7 +25,7 @@ class Popularity(Recommender):
     ]
 
     def __init__(self, half_life_days: float = 30.0, group_blend: float = 0.8) -> None:
-        super().__init__(half_life_days=half_life_days, group_blend=group_blend)
+        super().__init__(half_life_days=float(half_life_days), group_blend=float(group_blend))
         self.half_life_days = float(half_life_days)
         self.group_blend = float(group_blend)
         self.by_group = np.zeros((1, 0), dtype=np.float64)
