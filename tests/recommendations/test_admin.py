@@ -144,7 +144,6 @@ def test_train_with_an_unknown_algorithm_is_refused(staff_client):
 def test_changelist_query_count_does_not_grow_with_versions(
     staff_client, django_assert_num_queries
 ):
-    # session, user, 2 counts, page of versions, versions for the chart, filter choices
     version("live")
     with django_assert_num_queries(7):
         assert staff_client.get(reverse(CHANGELIST)).status_code == 200
