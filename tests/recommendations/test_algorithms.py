@@ -178,7 +178,7 @@ def matrices_and_masks(draw):
 
 
 @pytest.mark.parametrize("algorithm", ["popularity", "itemknn", "ease", "als"])
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=matrices_and_masks())
 def test_recommendations_never_include_seen_excluded_or_disallowed_items(algorithm, case):
     n_users, n_items, cells, allowed, exclude, user, k = case
