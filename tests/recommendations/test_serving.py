@@ -141,3 +141,40 @@ def test_a_brand_new_profile_gets_popular_titles_only_from_popularity(planted):
     picks = selectors.recommend_for_profile(profile=newcomer, k=5)
     assert len(picks) == 5
     assert [p.because_title_ids for p in picks] == [[], [], [], [], []]
+
+
+@pytest.mark.parametrize("algorithm", ["ease", "itemknn"])
+def test_picks_respect_any_allowed_set_for_any_profile(planted, settings, algorithm):
+    from hypothesis import HealthCheck, given
+    from hypothesis import settings as hsettings
+    from hypothesis import strategies as st
+
+    profiles, titles, _ = planted
+    services.train(algorithm=algorithm, params={})
+    settings.RECS_ALLOWED_ITEMS_PROVIDER = "tests.recommendations.test_serving.only_allowed"
+    title_ids = [t.pk for t in titles]
+    seen_of = {
+        p.pk: set(Interaction.objects.filter(profile=p).values_list("title_id", flat=True))
+        for p in profiles
+    }
+
+    @hsettings(
+        max_examples=30,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(
+        index=st.integers(0, len(profiles) - 1),
+        allowed=st.sets(st.sampled_from(title_ids)),
+        k=st.integers(1, 12),
+    )
+    def check(index, allowed, k):
+        ONLY.clear()
+        ONLY.update(allowed)
+        profile = profiles[index]
+        got = [p.title_id for p in selectors.recommend_for_profile(profile=profile, k=k)]
+        permitted = allowed - seen_of[profile.pk]
+        assert set(got) <= permitted
+        assert len(got) == len(set(got)) == min(k, len(permitted))
+
+    check()
