@@ -83,6 +83,7 @@ class ModelVersion(models.Model):
     decision = models.TextField(blank=True, default="", help_text="Why it was (not) promoted.")
     error = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     promoted_at = models.DateTimeField(null=True, blank=True)
     rolled_back_at = models.DateTimeField(null=True, blank=True)

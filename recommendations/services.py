@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -18,6 +18,9 @@ from recommendations.models import Interaction, ModelVersion
 from streamsite.errors import Conflict, NotFound, ValidationFailed
 
 Progress = Callable[[str], None]
+
+QUEUED_GRACE = timedelta(hours=1)
+SWEEP_BATCH = 20
 
 #: the named stages of a training run, in order (the command's progress bar counts them)
 TRAINING_STAGES = (
@@ -147,6 +150,7 @@ def train(
         params=params or {},
         status=ModelVersion.Status.TRAINING,
         metrics={"requested_params": params},
+        started_at=timezone.now(),
     )
     return _run(version, search_params=params is None, holdout=holdout, progress=progress)
 
@@ -160,6 +164,36 @@ def training_run(*, version_id: int, progress: Progress | None = None) -> ModelV
         return None
     version = ModelVersion.objects.get(pk=version_id)
     return _run(version, search_params=not version.params, holdout=None, progress=progress)
+
+
+def training_sweep(*, now: datetime | None = None) -> tuple[int, int]:
+    """Fail trainings whose worker died; re-enqueue queued ones whose message was lost.
+
+    A training still running after the task's hard time limit was killed with its worker.
+    A version queued for over an hour never reached a worker; enqueueing it again is safe
+    because the task claims it with a conditional update. Returns (failed, re-enqueued).
+    """
+    from recommendations.tasks import train_model
+
+    now = now or timezone.now()
+    limit = timedelta(seconds=int(settings.CELERY_TASK_TIME_LIMIT) + 60)
+    failed = ModelVersion.objects.filter(
+        status=ModelVersion.Status.TRAINING, started_at__lt=now - limit
+    ).update(
+        status=ModelVersion.Status.FAILED,
+        error="The training stopped without finishing (worker lost); swept.",
+        finished_at=now,
+    )
+    stale = list(
+        ModelVersion.objects.filter(
+            status=ModelVersion.Status.QUEUED, created_at__lt=now - QUEUED_GRACE
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)[:SWEEP_BATCH]
+    )
+    for pk in stale:
+        train_model.delay_on_commit(pk)  # type: ignore[attr-defined]
+    return failed, len(stale)
 
 
 def _run(

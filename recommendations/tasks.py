@@ -18,3 +18,10 @@ def train_model(version_id: int) -> str | None:
 def train_nightly() -> int:
     """Beat entry: queue one training of the configured algorithm."""
     return services.training_request().pk
+
+
+@shared_task(name="recommendations.tasks.sweep_trainings")
+def sweep_trainings() -> list[int]:
+    """Beat entry: fail trainings whose worker died, re-enqueue lost queued ones."""
+    failed, requeued = services.training_sweep()
+    return [failed, requeued]

@@ -336,6 +336,10 @@ CELERY_BEAT_SCHEDULE["recommendations.train-nightly"] = {
     "task": "recommendations.tasks.train_nightly",
     "schedule": crontab(minute=30, hour=3),
 }
+CELERY_BEAT_SCHEDULE["recommendations.sweep-trainings"] = {
+    "task": "recommendations.tasks.sweep_trainings",
+    "schedule": crontab(minute=41, hour="*"),
+}
 
 
 # --- cdn ------------------------------------------------------------------------------------

@@ -183,3 +183,37 @@ def test_training_matrix_groups_profiles_by_account_country(planted):
     expected = np.array([0 if p.account.country == "FR" else 1 for p in profiles])
     assert td.data.groups.tolist() == expected.tolist()
     assert td.data.nnz == synth.data.nnz
+
+
+def test_sweep_fails_dead_trainings_and_requeues_lost_messages(
+    db, settings, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    settings.CELERY_TASK_TIME_LIMIT = 3900
+    now = timezone.now()
+    dead = ModelVersion.objects.create(
+        algorithm="ease", status="training", started_at=now - timedelta(seconds=3961)
+    )
+    running = ModelVersion.objects.create(
+        algorithm="ease", status="training", started_at=now - timedelta(seconds=3959)
+    )
+    lost = ModelVersion.objects.create(
+        algorithm="ease", status="queued", created_at=now - timedelta(minutes=61)
+    )
+    fresh = ModelVersion.objects.create(
+        algorithm="ease", status="queued", created_at=now - timedelta(minutes=59)
+    )
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert services.training_sweep(now=now) == (1, 1)
+    assert len(callbacks) == 1
+    assert statuses() == {
+        dead.pk: "failed",
+        running.pk: "training",
+        lost.pk: "queued",
+        fresh.pk: "queued",
+    }
+    dead.refresh_from_db()
+    assert dead.error == "The training stopped without finishing (worker lost); swept."
