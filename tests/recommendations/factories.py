@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import factory
-import numpy as np
 
 from accounts.models import Profile
 from catalog.models import Title
@@ -64,4 +63,4 @@ def planted_table(
     return profiles, titles, synth
 
 
-__all__ = ["ProfileFactory", "TitleFactory", "planted_table", "np"]
+__all__ = ["ProfileFactory", "TitleFactory", "planted_table"]
