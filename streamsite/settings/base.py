@@ -353,6 +353,36 @@ DEMO_SEEDERS.append("accounts.demo.seed")
 
 
 # --- recommendations ------------------------------------------------------------------------
+def _recs_fraction(name: str, default: str) -> float:
+    raw = env.str(name, default)
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 1.0:
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured(f"{name} must be a number from 0 to 1, got {raw!r}")
+    return value
+
+
+# A new model goes live only if its holdout NDCG@10 beats the live one's by this fraction.
+RECS_PROMOTION_MARGIN = _recs_fraction("RECS_PROMOTION_MARGIN", "0.01")
+# The algorithm the nightly training fits (hyper-parameters chosen by validation).
+RECS_ALGORITHM = env.choice("RECS_ALGORITHM", ("ease", "itemknn", "als", "popularity"), "ease")
+# Evaluation holds out each profile's most recent N interactions.
+RECS_HOLDOUT = env.int("RECS_HOLDOUT", 3, min=1, max=100)
+# Dotted path to fn(profile) -> set of title ids the profile may be shown, or None for all
+# published titles. Unset: every published title (the catalog's selector is wired at merge).
+RECS_ALLOWED_ITEMS_PROVIDER = env.str("RECS_ALLOWED_ITEMS_PROVIDER", None)
+CELERY_BEAT_SCHEDULE["recommendations.train-nightly"] = {
+    "task": "recommendations.tasks.train_nightly",
+    "schedule": crontab(minute=30, hour=3),
+}
+CELERY_BEAT_SCHEDULE["recommendations.sweep-trainings"] = {
+    "task": "recommendations.tasks.sweep_trainings",
+    "schedule": crontab(minute=41, hour="*"),
+}
 
 
 # --- cdn ------------------------------------------------------------------------------------

@@ -1,0 +1,259 @@
+"""Reads for recommendations: the training matrix, the live model, a profile's picks."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+import scipy.sparse as sp
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.utils.module_loading import import_string
+
+from accounts.models import Profile
+from catalog.models import Title
+from recommendations import algorithms
+from recommendations.algorithms import InteractionData, Recommender, top_k
+from recommendations.models import Interaction, ModelVersion
+
+
+@dataclass
+class TrainingData:
+    """The interaction matrix plus the ids behind its rows (profiles) and columns (titles)."""
+
+    data: InteractionData
+    profile_ids: np.ndarray
+    title_ids: np.ndarray
+    countries: np.ndarray  # one ISO code per group index
+    data_from: datetime | None = None
+    data_to: datetime | None = None
+
+
+def training_data() -> TrainingData:
+    """Every positive Interaction as a profiles x titles matrix, grouped by account country."""
+    rows = list(
+        Interaction.objects.for_training()
+        .order_by("profile_id", "title_id")
+        .values_list("profile_id", "title_id", "weight", "last_at", "profile__account__country")
+    )
+    if not rows:
+        return TrainingData(
+            data=InteractionData.from_triples(
+                np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0), shape=(0, 0)
+            ),
+            profile_ids=np.zeros(0, dtype=np.int64),
+            title_ids=np.zeros(0, dtype=np.int64),
+            countries=np.array([], dtype="<U2"),
+        )
+    pids = np.array([r[0] for r in rows], dtype=np.int64)
+    tids = np.array([r[1] for r in rows], dtype=np.int64)
+    profile_ids, users = np.unique(pids, return_inverse=True)
+    title_ids, items = np.unique(tids, return_inverse=True)
+    stamps = np.array([r[3].timestamp() for r in rows], dtype=np.float64)
+    country_of: dict[int, str] = {}
+    for r in rows:
+        country_of[r[0]] = r[4] or settings.DEFAULT_COUNTRY
+    countries = np.array(sorted(set(country_of.values())), dtype="<U2")
+    code = {c: i for i, c in enumerate(countries.tolist())}
+    groups = np.array([code[country_of[int(p)]] for p in profile_ids], dtype=np.int64)
+    data = InteractionData.from_triples(
+        users,
+        items,
+        np.array([r[2] for r in rows], dtype=np.float32),
+        stamps,
+        shape=(profile_ids.size, title_ids.size),
+        groups=groups,
+    )
+    return TrainingData(
+        data=data,
+        profile_ids=profile_ids,
+        title_ids=title_ids,
+        countries=countries,
+        data_from=min(r[3] for r in rows),
+        data_to=max(r[3] for r in rows),
+    )
+
+
+# --- candidate filtering: a pluggable hook ------------------------------------------------------
+def allowed_items_provider() -> Callable[[Profile], set[int] | None] | None:
+    path = getattr(settings, "RECS_ALLOWED_ITEMS_PROVIDER", None)
+    return import_string(path) if path else None
+
+
+def published_title_ids() -> set[int]:
+    return set(Title.objects.filter(is_published=True).values_list("id", flat=True))
+
+
+def allowed_title_ids(profile: Profile) -> set[int]:
+    """Titles this profile may be recommended: the provider's answer, else all published."""
+    provider = allowed_items_provider()
+    if provider is not None:
+        answer = provider(profile)
+        if answer is not None:
+            return set(answer)
+    return published_title_ids()
+
+
+def allowed_matrix(td: TrainingData) -> np.ndarray | sp.csr_matrix:
+    """Allowed items for evaluation: one mask for all, or one row per profile with a provider."""
+    published = published_title_ids()
+    base = np.isin(td.title_ids, np.fromiter(published, dtype=np.int64, count=len(published)))
+    provider = allowed_items_provider()
+    if provider is None:
+        return base
+    profiles = Profile.objects.in_bulk([int(p) for p in td.profile_ids])
+    rows = []
+    for pid in td.profile_ids:
+        answer = provider(profiles[int(pid)])
+        rows.append(base if answer is None else np.isin(td.title_ids, list(answer)))
+    return sp.csr_matrix(np.vstack(rows)) if rows else base
+
+
+# --- the live model, loaded once per process per artifact ----------------------------------------
+@dataclass
+class LoadedModel:
+    version_id: int
+    model: Recommender
+    title_ids: np.ndarray
+    countries: np.ndarray
+    index_of: dict[int, int] = field(default_factory=dict)
+
+
+_loaded: dict[str, LoadedModel] = {}
+_lock = threading.Lock()
+
+
+def load_version(version: ModelVersion) -> LoadedModel:
+    key = version.artifact_key
+    with _lock:
+        cached = _loaded.get(key)
+    if cached is not None:
+        return cached
+    with default_storage.open(key, "rb") as fh:
+        model, extra = algorithms.loads(fh.read())
+    title_ids = extra["title_ids"].astype(np.int64)
+    loaded = LoadedModel(
+        version_id=version.pk,
+        model=model,
+        title_ids=title_ids,
+        countries=extra.get("countries", np.array([], dtype="<U2")),
+        index_of={int(t): i for i, t in enumerate(title_ids)},
+    )
+    with _lock:
+        _loaded.clear()  # keep one model (the live one) in memory per process
+        _loaded[key] = loaded
+    return loaded
+
+
+def live_model() -> LoadedModel | None:
+    version = ModelVersion.objects.live().first()
+    if version is None or not version.artifact_key:
+        return None
+    return load_version(version)
+
+
+# --- a profile's recommendations, from its current history (fold-in) ---------------------------
+@dataclass
+class Pick:
+    title_id: int
+    score: float
+    because_title_ids: list[int] = field(default_factory=list)
+
+
+def _history(loaded: LoadedModel, profile: Profile) -> tuple[sp.csr_matrix, list[int]]:
+    """The profile's current history over the model's titles; its title ids newest first."""
+    rows = list(
+        Interaction.objects.for_profile(profile.pk)
+        .for_training()
+        .order_by("-last_at", "-id")
+        .values_list("title_id", "weight")
+    )
+    cols, vals, newest_first = [], [], []
+    for title_id, weight in rows:
+        newest_first.append(title_id)
+        idx = loaded.index_of.get(title_id)
+        if idx is not None:
+            cols.append(idx)
+            vals.append(weight)
+    n = loaded.title_ids.size
+    hist = sp.csr_matrix(
+        (np.array(vals, dtype=np.float32), (np.zeros(len(cols), dtype=np.int64), cols)),
+        shape=(1, n),
+    )
+    return hist, newest_first
+
+
+def _mask(loaded: LoadedModel, profile: Profile, seen: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    allowed_ids = allowed_title_ids(profile)
+    allowed = np.isin(loaded.title_ids, np.array(sorted(allowed_ids), dtype=np.int64))
+    exclude = np.isin(loaded.title_ids, np.array(seen, dtype=np.int64))
+    return allowed, exclude
+
+
+def _group(loaded: LoadedModel, profile: Profile) -> int | None:
+    country = profile.account.country or settings.DEFAULT_COUNTRY
+    hits = np.flatnonzero(loaded.countries == country)
+    return int(hits[0]) if hits.size else None
+
+
+def recommend_for_profile(*, profile: Profile, k: int = 10) -> list[Pick]:
+    """Top-k titles for the profile from the live model, with the titles that explain each.
+
+    The history is read now, so a title finished a minute ago already counts (fold-in: no
+    retrain). Seen titles are never returned; only allowed titles are.
+    """
+    loaded = live_model()
+    if loaded is None:
+        return []
+    hist, seen = _history(loaded, profile)
+    allowed, exclude = _mask(loaded, profile, seen)
+    recs = loaded.model.recommend(
+        hist, k=k, exclude=exclude, allowed=allowed, group=_group(loaded, profile), explain=True
+    )
+    return [
+        Pick(
+            title_id=int(loaded.title_ids[r.item]),
+            score=r.score,
+            because_title_ids=[int(loaded.title_ids[j]) for j in r.because],
+        )
+        for r in recs
+    ]
+
+
+@dataclass
+class BecauseYouWatched:
+    source_title_id: int
+    title_ids: list[int]
+
+
+def because_you_watched(*, profile: Profile, k: int = 10) -> BecauseYouWatched | None:
+    """Titles most like the profile's most recently watched one (that the model knows)."""
+    loaded = live_model()
+    if loaded is None:
+        return None
+    _hist, seen = _history(loaded, profile)
+    source = next((t for t in seen if t in loaded.index_of), None)
+    if source is None:
+        return None
+    sims = loaded.model.similar_items(loaded.index_of[source])
+    if not np.any(sims > 0):
+        return None
+    allowed, exclude = _mask(loaded, profile, seen)
+    exclude = exclude | (sims <= 0)
+    top = top_k(sims, k=k, exclude=exclude, allowed=allowed)
+    return BecauseYouWatched(
+        source_title_id=int(source), title_ids=[int(loaded.title_ids[i]) for i in top]
+    )
+
+
+def metrics_series(versions: list[ModelVersion]) -> list[tuple[int, float, float]]:
+    """(version id, NDCG@10, Recall@10) of versions with test metrics, oldest first."""
+    out = []
+    for v in sorted(versions, key=lambda v: (v.created_at, v.pk)):
+        ndcg, recall = v.metric("ndcg@10"), v.metric("recall@10")
+        if ndcg is not None and recall is not None:
+            out.append((v.pk, ndcg, recall))
+    return out

@@ -1,0 +1,377 @@
+"""Writes for recommendations: interaction upserts, training, promotion and rollback."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+
+from recommendations import algorithms, evaluation, selectors
+from recommendations.models import Interaction, ModelVersion
+from streamsite.errors import Conflict, NotFound, ValidationFailed
+
+Progress = Callable[[str], None]
+
+QUEUED_GRACE = timedelta(hours=1)
+SWEEP_BATCH = 20
+
+#: the named stages of a training run, in order (the command's progress bar counts them)
+TRAINING_STAGES = (
+    "load interactions",
+    "split",
+    "choose hyper-parameters",
+    "evaluate candidate",
+    "evaluate baselines",
+    "fit on all data",
+    "store artifact",
+    "promotion gate",
+)
+
+
+# --- interactions --------------------------------------------------------------------------------
+@dataclass
+class InteractionRow:
+    profile_id: int
+    title_id: int
+    weight: float
+    last_at: datetime
+    plays: int = 0
+    completions: int = 0
+    thumb: int = 0
+    in_my_list: bool = False
+
+
+def interactions_upsert(*, rows: Iterable[InteractionRow], batch_size: int = 1000) -> int:
+    """Write the current state of (profile, title) signals in bulk upserts; returns rows written.
+
+    The caller aggregates events into absolute values, so replaying a batch is harmless.
+    """
+    written = 0
+    batch: list[Interaction] = []
+
+    def flush() -> None:
+        nonlocal written
+        if not batch:
+            return
+        Interaction.objects.bulk_create(
+            batch,
+            update_conflicts=True,
+            unique_fields=["profile", "title"],
+            update_fields=[
+                "weight",
+                "plays",
+                "completions",
+                "thumb",
+                "in_my_list",
+                "last_at",
+            ],
+        )
+        written += len(batch)
+        batch.clear()
+
+    for row in rows:
+        if row.weight < 0:
+            raise ValidationFailed(f"weight must not be negative, got {row.weight}")
+        batch.append(
+            Interaction(
+                profile_id=row.profile_id,
+                title_id=row.title_id,
+                weight=row.weight,
+                plays=row.plays,
+                completions=row.completions,
+                thumb=row.thumb,
+                in_my_list=row.in_my_list,
+                first_at=row.last_at,
+                last_at=row.last_at,
+            )
+        )
+        if len(batch) >= batch_size:
+            flush()
+    flush()
+    return written
+
+
+# --- training -------------------------------------------------------------------------------------
+def _check_algorithm(algorithm: str, params: dict[str, Any] | None) -> None:
+    if algorithm not in algorithms.ALGORITHMS:
+        raise ValidationFailed(
+            f"Unknown algorithm {algorithm!r}; choose one of "
+            f"{', '.join(sorted(algorithms.ALGORITHMS))}.",
+            extra={"fields": {"algorithm": ["Unknown."]}},
+        )
+    if params is not None:
+        try:
+            algorithms.build(algorithm, params)
+        except TypeError as exc:
+            raise ValidationFailed(
+                f"Bad parameters for {algorithm}: {exc}",
+                extra={"fields": {"params": [str(exc)]}},
+            ) from exc
+
+
+def training_request(
+    *, algorithm: str | None = None, params: dict[str, Any] | None = None
+) -> ModelVersion:
+    """Queue a training run in the background (Celery); returns the queued version."""
+    from recommendations.tasks import train_model
+
+    algorithm = algorithm or settings.RECS_ALGORITHM
+    _check_algorithm(algorithm, params)
+    with transaction.atomic():
+        version = ModelVersion.objects.create(
+            algorithm=algorithm, params=params or {}, status=ModelVersion.Status.QUEUED
+        )
+        train_model.delay_on_commit(version.pk)  # type: ignore[attr-defined]
+    return version
+
+
+def train(
+    *,
+    algorithm: str | None = None,
+    params: dict[str, Any] | None = None,
+    holdout: int | None = None,
+    progress: Progress | None = None,
+) -> ModelVersion:
+    """Train in the foreground: fit, evaluate, store the artifact, apply the promotion gate.
+
+    `params` None chooses hyper-parameters on a validation split of the training part.
+    """
+    algorithm = algorithm or settings.RECS_ALGORITHM
+    _check_algorithm(algorithm, params)
+    version = ModelVersion.objects.create(
+        algorithm=algorithm,
+        params=params or {},
+        status=ModelVersion.Status.TRAINING,
+        metrics={"requested_params": params},
+        started_at=timezone.now(),
+    )
+    return _run(version, search_params=params is None, holdout=holdout, progress=progress)
+
+
+def training_run(*, version_id: int, progress: Progress | None = None) -> ModelVersion | None:
+    """Run a queued version once: claimed by a conditional update, so a redelivery is a no-op."""
+    claimed = ModelVersion.objects.filter(pk=version_id, status=ModelVersion.Status.QUEUED).update(
+        status=ModelVersion.Status.TRAINING
+    )
+    if claimed != 1:
+        return None
+    version = ModelVersion.objects.get(pk=version_id)
+    return _run(version, search_params=not version.params, holdout=None, progress=progress)
+
+
+def training_sweep(*, now: datetime | None = None) -> tuple[int, int]:
+    """Fail trainings whose worker died; re-enqueue queued ones whose message was lost.
+
+    A training still running after the task's hard time limit was killed with its worker.
+    A version queued for over an hour never reached a worker; enqueueing it again is safe
+    because the task claims it with a conditional update. Returns (failed, re-enqueued).
+    """
+    from recommendations.tasks import train_model
+
+    now = now or timezone.now()
+    limit = timedelta(seconds=int(settings.CELERY_TASK_TIME_LIMIT) + 60)
+    failed = ModelVersion.objects.filter(
+        status=ModelVersion.Status.TRAINING, started_at__lt=now - limit
+    ).update(
+        status=ModelVersion.Status.FAILED,
+        error="The training stopped without finishing (worker lost); swept.",
+        finished_at=now,
+    )
+    stale = list(
+        ModelVersion.objects.filter(
+            status=ModelVersion.Status.QUEUED, created_at__lt=now - QUEUED_GRACE
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)[:SWEEP_BATCH]
+    )
+    for pk in stale:
+        train_model.delay_on_commit(pk)  # type: ignore[attr-defined]
+    return failed, len(stale)
+
+
+def _run(
+    version: ModelVersion,
+    *,
+    search_params: bool,
+    holdout: int | None,
+    progress: Progress | None,
+) -> ModelVersion:
+    def stage(name: str) -> None:
+        if progress:
+            progress(name)
+
+    try:
+        _fit_evaluate_store(version, search_params, holdout or settings.RECS_HOLDOUT, stage)
+    except Exception as exc:  # noqa: BLE001 - any failure is recorded on the version, not lost
+        ModelVersion.objects.filter(pk=version.pk).update(
+            status=ModelVersion.Status.FAILED,
+            error=f"{type(exc).__name__}: {exc}",
+            finished_at=timezone.now(),
+        )
+        version.refresh_from_db()
+        return version
+    stage("promotion gate")
+    return _gate(version)
+
+
+def _fit_evaluate_store(
+    version: ModelVersion, search_params: bool, holdout: int, stage: Callable[[str], None]
+) -> None:
+    stage("load interactions")
+    td = selectors.training_data()
+    data = td.data
+    if data.nnz == 0 or data.shape[1] < 2:
+        raise ValidationFailed("Not enough interactions to train on (need two titles or more).")
+    allowed = selectors.allowed_matrix(td)
+    stage("split")
+    split = evaluation.temporal_split(data, holdout=holdout)
+    if split.test.nnz == 0:
+        raise ValidationFailed(
+            f"No profile has more than {holdout} interactions: nothing to hold out for testing."
+        )
+    stage("choose hyper-parameters")
+    params = dict(version.params)
+    trials: list[dict[str, Any]] = []
+    if search_params:
+        result = evaluation.search(version.algorithm, split.train, holdout=holdout, allowed=allowed)
+        params, trials = result.best_params, result.trials
+    stage("evaluate candidate")
+    candidate = algorithms.build(version.algorithm, params)
+    split_seconds = evaluation.fit_timed(candidate, split.train)
+    test = evaluation.evaluate(candidate, split, allowed=allowed).as_dict()
+    stage("evaluate baselines")
+    pop = algorithms.build("popularity")
+    evaluation.fit_timed(pop, split.train)
+    baseline = evaluation.evaluate(pop, split, allowed=allowed).as_dict()
+    live = ModelVersion.objects.live().first()
+    live_metrics: dict[str, Any] | None = None
+    if live is not None:
+        # The live model's own artifact has seen this holdout; refit its recipe on this split.
+        live_model = algorithms.build(live.algorithm, live.params)
+        evaluation.fit_timed(live_model, split.train)
+        live_metrics = {
+            "version": live.pk,
+            **evaluation.evaluate(live_model, split, allowed=allowed).as_dict(),
+        }
+    stage("fit on all data")
+    final = algorithms.build(version.algorithm, params)
+    seconds = evaluation.fit_timed(final, data)
+    stage("store artifact")
+    blob = algorithms.dumps(
+        final,
+        {
+            "title_ids": td.title_ids,
+            "profile_ids": td.profile_ids,
+            "countries": td.countries,
+        },
+    )
+    key = default_storage.save(
+        f"recommendations/models/v{version.pk:06d}-{version.algorithm}.npz", ContentFile(blob)
+    )
+    version.params = final.params
+    version.artifact_key = key
+    version.training_seconds = round(seconds, 4)
+    version.data_from = td.data_from
+    version.data_to = td.data_to
+    version.n_profiles = int(data.shape[0])
+    version.n_titles = int(data.shape[1])
+    version.n_interactions = data.nnz
+    version.metrics = {
+        "protocol": {"holdout": holdout, "k": 10, "test_profiles": test["users"]},
+        "test": test,
+        "popularity": baseline,
+        "live": live_metrics,
+        "split_train_seconds": round(split_seconds, 4),
+        "search": trials,
+        "validated": search_params,
+    }
+    version.status = ModelVersion.Status.CANDIDATE
+    version.finished_at = timezone.now()
+    version.save()
+
+
+def _gate(version: ModelVersion) -> ModelVersion:
+    """Promote only a clear improvement: NDCG@10 above the reference by the margin (relative)."""
+    margin = float(settings.RECS_PROMOTION_MARGIN)
+    metrics = version.metrics
+    ndcg = float(metrics["test"]["ndcg@10"])
+    live = metrics.get("live")
+    if live is not None:
+        reference, against = float(live["ndcg@10"]), f"live version #{live['version']}"
+    elif version.algorithm != "popularity":
+        reference, against = float(metrics["popularity"]["ndcg@10"]), "the popularity baseline"
+    else:
+        reference, against = 0.0, "nothing (first model)"
+    needed = reference * (1 + margin)
+    if ndcg > needed or (live is None and version.algorithm == "popularity"):
+        decision = (
+            f"Promoted: NDCG@10 {ndcg:.4f} beats {against} ({reference:.4f}) "
+            f"by more than {margin:.1%}."
+        )
+        ModelVersion.objects.filter(pk=version.pk).update(decision=decision)
+        return promote(version=version)
+    decision = (
+        f"Kept as candidate: NDCG@10 {ndcg:.4f} does not beat {against} ({reference:.4f}) "
+        f"by {margin:.1%} (needs more than {needed:.4f})."
+    )
+    ModelVersion.objects.filter(pk=version.pk).update(decision=decision)
+    version.refresh_from_db()
+    return version
+
+
+@transaction.atomic
+def promote(*, version: ModelVersion) -> ModelVersion:
+    """Make this version live; the previous live one is retired."""
+    locked = ModelVersion.objects.select_for_update().filter(pk=version.pk).first()
+    if locked is None:
+        raise NotFound("No such model version.")
+    if locked.status == ModelVersion.Status.LIVE:
+        return locked
+    if locked.status not in (ModelVersion.Status.CANDIDATE, ModelVersion.Status.RETIRED):
+        raise Conflict(f"A {locked.get_status_display().lower()} model cannot be promoted.")
+    if not locked.artifact_key:
+        raise Conflict("This version has no stored artifact.")
+    now = timezone.now()
+    list(ModelVersion.objects.select_for_update().live().order_by("pk"))
+    ModelVersion.objects.live().update(status=ModelVersion.Status.RETIRED)
+    ModelVersion.objects.filter(pk=locked.pk).update(
+        status=ModelVersion.Status.LIVE, promoted_at=now, rolled_back_at=None
+    )
+    locked.refresh_from_db()
+    return locked
+
+
+@transaction.atomic
+def rollback() -> ModelVersion:
+    """Retire the live version and bring back the one that was live before it."""
+    live = ModelVersion.objects.select_for_update().live().first()
+    if live is None:
+        raise Conflict("No live model to roll back.")
+    previous = (
+        ModelVersion.objects.select_for_update()
+        .filter(
+            status=ModelVersion.Status.RETIRED,
+            promoted_at__isnull=False,
+            rolled_back_at__isnull=True,
+            promoted_at__lt=live.promoted_at,
+        )
+        .exclude(artifact_key="")
+        .order_by("-promoted_at", "-id")
+        .first()
+    )
+    if previous is None:
+        raise Conflict("No earlier live model to roll back to.")
+    now = timezone.now()
+    ModelVersion.objects.filter(pk=live.pk).update(
+        status=ModelVersion.Status.RETIRED, rolled_back_at=now
+    )
+    ModelVersion.objects.filter(pk=previous.pk).update(status=ModelVersion.Status.LIVE)
+    previous.refresh_from_db()
+    return previous

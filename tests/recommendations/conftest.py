@@ -1,0 +1,25 @@
+"""Recommendations fixtures: artifacts stored in a temporary directory, a fresh model cache."""
+
+import pytest
+
+from recommendations import selectors
+from tests.recommendations.factories import planted_table
+
+
+@pytest.fixture(autouse=True)
+def _tmp_storage(settings, tmp_path):
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "media"), "base_url": "/media/"},
+        },
+    }
+    selectors._loaded.clear()
+    yield
+    selectors._loaded.clear()
+
+
+@pytest.fixture
+def planted(db):
+    return planted_table()

@@ -1,0 +1,177 @@
+"""The evaluation protocol and its metrics on hand-computed tiny examples."""
+
+from __future__ import annotations
+
+import json
+from typing import ClassVar
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from recommendations import algorithms
+from recommendations.algorithms import InteractionData, Recommender
+from recommendations.evaluation import (
+    ap_at_k,
+    compare,
+    evaluate,
+    format_table,
+    ndcg_at_k,
+    recall_at_k,
+    search,
+    temporal_split,
+    to_json,
+)
+
+
+class Fixed(Recommender):
+    """Scores every user the same fixed way: item id order reversed unless told."""
+
+    name: ClassVar[str] = "fixed"
+    search_space: ClassVar[list[dict]] = [{"bias": 0}, {"bias": 1}]
+    fitted_on: ClassVar[list[int]] = []
+
+    def __init__(self, bias: int = 0, scores: list[float] | None = None) -> None:
+        super().__init__(bias=bias)
+        self.fixed = np.array(scores) if scores is not None else None
+
+    def fit(self, data):
+        self.n_items = data.shape[1]
+        Fixed.fitted_on.append(data.nnz)
+        if self.fixed is None:
+            self.fixed = np.arange(self.n_items, 0, -1, dtype=float)
+            if self.params["bias"]:
+                self.fixed = self.fixed[::-1].copy()
+
+    def score(self, history, *, users=None, groups=None):
+        return np.tile(self.fixed, (history.shape[0], 1))
+
+    def to_arrays(self):
+        return {}
+
+    def load_arrays(self, arrays):
+        pass
+
+
+def data_from(rows: list[list[int]]) -> InteractionData:
+    """rows[u] = items in the order they were watched (timestamps 1, 2, 3, ...)."""
+    users, items, stamps = [], [], []
+    for u, seq in enumerate(rows):
+        for t, i in enumerate(seq, start=1):
+            users.append(u)
+            items.append(i)
+            stamps.append(float(t))
+    n_items = max(max(r) for r in rows if r) + 1
+    return InteractionData.from_triples(
+        np.array(users),
+        np.array(items),
+        np.ones(len(users)),
+        np.array(stamps),
+        shape=(len(rows), n_items),
+    )
+
+
+def test_metrics_match_hand_computation():
+    ranked, relevant = [3, 1, 2], {1, 2}
+    # DCG = 1/log2(3) + 1/log2(4); IDCG = 1 + 1/log2(3)
+    assert ndcg_at_k(ranked, relevant, k=3) == pytest.approx(
+        (1 / np.log2(3) + 0.5) / (1 + 1 / np.log2(3))
+    )
+    assert ndcg_at_k(ranked, relevant, k=3) == pytest.approx(0.693426, abs=1e-6)
+    assert recall_at_k(ranked, relevant, k=3) == 1.0
+    assert recall_at_k(ranked, relevant, k=1) == 0.0
+    assert ap_at_k(ranked, relevant, k=3) == pytest.approx((1 / 2 + 2 / 3) / 2)
+    assert ndcg_at_k([1, 2], {1, 2}, k=3) == 1.0
+    assert ndcg_at_k([5], set(), k=3) == 0.0
+
+
+def test_temporal_split_holds_out_each_users_newest_interactions():
+    data = data_from([[0, 1, 2, 3], [4, 2], [1]])
+    split = temporal_split(data, holdout=2)
+    # user 0 keeps its two oldest; user 1 would keep nothing if both held out: keeps all
+    assert split.test.toarray().astype(int).tolist() == [
+        [0, 0, 1, 1, 0],
+        [0, 0, 0, 0, 0],
+        [0, 0, 0, 0, 0],
+    ]
+    assert split.train.weights.toarray().astype(int).tolist() == [
+        [1, 1, 0, 0, 0],
+        [0, 0, 1, 0, 1],
+        [0, 1, 0, 0, 0],
+    ]
+
+
+def test_temporal_split_by_fraction():
+    data = data_from([[0, 1, 2, 3, 4], [0, 1]])
+    split = temporal_split(data, holdout_fraction=0.4)
+    assert split.test.toarray().astype(int).tolist() == [[0, 0, 0, 1, 1], [0, 0, 0, 0, 0]]
+
+
+def test_evaluate_ranks_all_allowed_items_excluding_seen_with_exact_metrics():
+    # user 0 saw 0, held out 1; user 1 saw 2, held out 3. Fixed ranking: 4 > 3 > 2 > 1 > 0
+    data = data_from([[0, 1], [2, 3], [4]])
+    split = temporal_split(data, holdout=1)
+    model = Fixed(scores=[0.0, 1.0, 2.0, 3.0, 4.0])
+    model.fit(split.train)
+    m = evaluate(model, split, k=2)
+    # user 0 top2 = [4, 3] (no hit); user 1 top2 = [4, 3] (3 at rank 2; seen 2 excluded)
+    assert m.users == 2
+    assert m.ndcg == pytest.approx((0 + 1 / np.log2(3)) / 2)
+    assert m.recall == pytest.approx(0.5)
+    assert m.map == pytest.approx(0.25)
+    assert m.coverage == pytest.approx(2 / 5)
+    # disallow item 4: user 0 gets [3, 2] (no hit), user 1 gets [3, 1] (hit first)
+    allowed = np.array([True, True, True, True, False])
+    m = evaluate(model, split, k=2, allowed=allowed)
+    assert m.ndcg == pytest.approx(0.5)
+    assert m.recall == pytest.approx(0.5)
+    assert m.map == pytest.approx(0.5)
+    assert m.coverage == pytest.approx(3 / 4)
+
+
+def test_held_out_items_not_allowed_for_a_user_are_not_counted():
+    data = data_from([[0, 1], [2, 3]])
+    split = temporal_split(data, holdout=1)
+    model = Fixed(scores=[0.0, 1.0, 2.0, 3.0])
+    model.fit(split.train)
+    allowed = sp.csr_matrix(np.array([[1, 1, 1, 1], [1, 1, 1, 0]], dtype=bool))
+    m = evaluate(model, split, k=1, allowed=allowed)
+    # user 1's held-out item 3 is not available to them: only user 0 is evaluated
+    assert m.users == 1
+    assert m.ndcg == 0.0  # user 0's top-1 is item 3, held out was 1
+
+
+def test_search_chooses_on_validation_and_never_fits_on_the_test_holdout(monkeypatch):
+    monkeypatch.setitem(algorithms.ALGORITHMS, "fixed", Fixed)
+    Fixed.fitted_on = []
+    # newest item per user is high-numbered: bias=1 (higher ids first) wins validation
+    data = data_from([[0, 1, 5, 6], [0, 2, 5, 7], [1, 2, 6, 7]])
+    split = temporal_split(data, holdout=1)
+    result = search("fixed", split.train, holdout=1)
+    assert result.best_params == {"bias": 1}
+    assert [t["params"] for t in result.trials] == [{"bias": 0}, {"bias": 1}]
+    # 12 interactions, 3 held out for test, 3 more for validation: fits saw 6, never 9+
+    assert Fixed.fitted_on == [6, 6]
+
+
+def test_compare_reports_every_algorithm_as_table_and_json(monkeypatch):
+    monkeypatch.setitem(algorithms.ALGORITHMS, "fixed", Fixed)
+    data = data_from([[0, 1, 5, 6], [0, 2, 5, 7], [1, 2, 6, 7]])
+    _, rows = compare(data, [("fixed", {"bias": 0}), ("fixed", None)], holdout=1)
+    assert [r.validated for r in rows] == [False, True]
+    assert rows[1].params == {"bias": 1}
+    table = format_table(rows)
+    assert table.splitlines()[0] == (
+        "| algorithm | NDCG@10 | Recall@10 | MAP@10 | coverage | train s | params |"
+    )
+    assert "bias=1 (validated)" in table.splitlines()[3]
+    payload = json.loads(to_json(rows, holdout=1))
+    assert payload["holdout"] == 1
+    assert [r["params"] for r in payload["results"]] == [{"bias": 0}, {"bias": 1}]
+    assert set(payload["results"][0]["metrics"]) == {
+        "ndcg@10",
+        "recall@10",
+        "map@10",
+        "coverage",
+        "users",
+    }

@@ -1,0 +1,219 @@
+"""Training, the promotion gate, promote/rollback, tasks and interaction upserts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+from django.core.files.storage import default_storage
+
+from recommendations import algorithms, services
+from recommendations.models import Interaction, ModelVersion
+from recommendations.services import InteractionRow, interactions_upsert
+from recommendations.tasks import train_model, train_nightly
+from streamsite.errors import Conflict, ValidationFailed
+from tests.recommendations.factories import ProfileFactory, TitleFactory
+
+LIVE, CANDIDATE, RETIRED = "live", "candidate", "retired"
+
+
+def statuses() -> dict[int, str]:
+    return dict(ModelVersion.objects.values_list("pk", "status"))
+
+
+def test_first_model_is_trained_evaluated_stored_and_promoted_over_popularity(planted):
+    version = services.train(algorithm="ease")
+    assert version.status == LIVE
+    assert version.n_profiles == 40
+    assert version.n_titles == 30
+    assert version.n_interactions == Interaction.objects.count()
+    assert version.metrics["validated"] is True
+    assert len(version.metrics["search"]) == len(algorithms.EASE.search_space)
+    assert version.params["lambda_"] in [p["lambda_"] for p in algorithms.EASE.search_space]
+    assert set(version.metrics["test"]) == {"ndcg@10", "recall@10", "map@10", "coverage", "users"}
+    assert version.metrics["test"]["ndcg@10"] > version.metrics["popularity"]["ndcg@10"]
+    assert version.decision.startswith("Promoted: NDCG@10 ")
+    assert "the popularity baseline" in version.decision
+    assert version.artifact_key == f"recommendations/models/v{version.pk:06d}-ease.npz"
+    with default_storage.open(version.artifact_key, "rb") as fh:
+        model, extra = algorithms.loads(fh.read())
+    assert model.params == version.params
+    assert sorted(extra["title_ids"].tolist()) == sorted(t.pk for t in planted[1])
+    assert sorted(extra["countries"].tolist()) == ["FR", "US"]
+
+
+def test_a_worse_model_is_not_promoted_and_stays_candidate_with_its_numbers(planted):
+    live = services.train(algorithm="ease")
+    worse = services.train(algorithm="popularity", params={"half_life_days": 30.0})
+    assert worse.status == CANDIDATE
+    assert worse.decision.startswith("Kept as candidate: NDCG@10 ")
+    assert f"live version #{live.pk}" in worse.decision
+    assert worse.metrics["live"]["version"] == live.pk
+    assert worse.artifact_key != ""
+    assert statuses() == {live.pk: LIVE, worse.pk: CANDIDATE}
+
+
+def test_an_equal_model_does_not_clear_the_margin(planted, settings):
+    settings.RECS_PROMOTION_MARGIN = 0.01
+    live = services.train(algorithm="ease", params={"lambda_": 100.0})
+    same = services.train(algorithm="ease", params={"lambda_": 100.0})
+    # same recipe, same split: identical NDCG, which is not 1% better
+    assert same.metrics["test"]["ndcg@10"] == same.metrics["live"]["ndcg@10"]
+    assert same.status == CANDIDATE
+    assert statuses() == {live.pk: LIVE, same.pk: CANDIDATE}
+
+
+def test_promote_then_rollback_then_nothing_further_to_roll_back_to(planted):
+    first = services.train(algorithm="ease")
+    second = services.train(algorithm="popularity", params={})
+    assert services.promote(version=second).status == LIVE
+    assert statuses() == {first.pk: RETIRED, second.pk: LIVE}
+    back = services.rollback()
+    assert back.pk == first.pk
+    assert statuses() == {first.pk: LIVE, second.pk: RETIRED}
+    assert ModelVersion.objects.get(pk=second.pk).rolled_back_at is not None
+    with pytest.raises(Conflict, match="No earlier live model to roll back to."):
+        services.rollback()
+    assert statuses() == {first.pk: LIVE, second.pk: RETIRED}
+
+
+def test_rollback_without_a_live_model_is_a_conflict(db):
+    with pytest.raises(Conflict, match="No live model to roll back."):
+        services.rollback()
+
+
+def test_a_failed_version_cannot_be_promoted(db):
+    failed = ModelVersion.objects.create(algorithm="ease", status=ModelVersion.Status.FAILED)
+    with pytest.raises(Conflict, match="A failed model cannot be promoted."):
+        services.promote(version=failed)
+    assert statuses() == {failed.pk: "failed"}
+
+
+def test_training_without_interactions_fails_with_a_message(db):
+    version = services.train(algorithm="ease")
+    assert version.status == "failed"
+    assert version.error == (
+        "ValidationFailed: Not enough interactions to train on (need two titles or more)."
+    )
+    assert version.artifact_key == ""
+
+
+def test_unknown_algorithm_and_bad_params_are_refused_before_anything_is_written(db):
+    with pytest.raises(ValidationFailed, match="Unknown algorithm 'magic'; choose one of als"):
+        services.train(algorithm="magic")
+    with pytest.raises(ValidationFailed, match="Bad parameters for ease: "):
+        services.training_request(algorithm="ease", params={"depth": 3})
+    assert ModelVersion.objects.count() == 0
+
+
+def test_training_request_runs_in_the_background_after_commit(
+    planted, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        version = services.training_request(algorithm="itemknn")
+        assert ModelVersion.objects.get(pk=version.pk).status == "queued"
+    assert len(callbacks) == 1
+    version.refresh_from_db()
+    assert version.status == LIVE
+    assert version.algorithm == "itemknn"
+
+
+def test_a_redelivered_training_message_does_nothing(planted):
+    version = ModelVersion.objects.create(algorithm="popularity", params={"half_life_days": 7.0})
+    assert train_model(version.pk) == LIVE
+    assert train_model(version.pk) is None
+    assert train_model(999_999) is None
+    assert statuses() == {version.pk: LIVE}
+
+
+def test_nightly_task_queues_one_training_of_the_configured_algorithm(
+    planted, settings, django_capture_on_commit_callbacks
+):
+    settings.RECS_ALGORITHM = "itemknn"
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        pk = train_nightly()
+    assert len(callbacks) == 1
+    version = ModelVersion.objects.get(pk=pk)
+    assert (version.algorithm, version.status) == ("itemknn", "queued")
+
+
+def test_nightly_beat_entry_is_declared(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["recommendations.train-nightly"]
+    assert entry["task"] == "recommendations.tasks.train_nightly"
+
+
+def test_interactions_upsert_writes_current_values_once_per_profile_and_title(db):
+    profile, title = ProfileFactory(), TitleFactory()
+    at1 = datetime(2026, 1, 1, tzinfo=UTC)
+    at2 = datetime(2026, 1, 2, tzinfo=UTC)
+    row = InteractionRow(profile_id=profile.pk, title_id=title.pk, weight=1.0, last_at=at1)
+    assert interactions_upsert(rows=[row]) == 1
+    again = InteractionRow(
+        profile_id=profile.pk, title_id=title.pk, weight=3.5, last_at=at2, plays=2, completions=1
+    )
+    assert interactions_upsert(rows=[again]) == 1
+    got = Interaction.objects.get()
+    assert (got.weight, got.plays, got.completions, got.first_at, got.last_at) == (
+        3.5,
+        2,
+        1,
+        at1,
+        at2,
+    )
+
+
+def test_interactions_upsert_refuses_negative_weights(db):
+    profile, title = ProfileFactory(), TitleFactory()
+    bad = InteractionRow(
+        profile_id=profile.pk, title_id=title.pk, weight=-1.0, last_at=datetime.now(tz=UTC)
+    )
+    with pytest.raises(ValidationFailed, match="weight must not be negative, got -1.0"):
+        interactions_upsert(rows=[bad])
+    assert Interaction.objects.count() == 0
+
+
+def test_training_matrix_groups_profiles_by_account_country(planted):
+    from recommendations.selectors import training_data
+
+    td = training_data()
+    profiles, titles, synth = planted
+    assert td.data.shape == (40, 30)
+    assert td.countries.tolist() == ["FR", "US"]
+    expected = np.array([0 if p.account.country == "FR" else 1 for p in profiles])
+    assert td.data.groups.tolist() == expected.tolist()
+    assert td.data.nnz == synth.data.nnz
+
+
+def test_sweep_fails_dead_trainings_and_requeues_lost_messages(
+    db, settings, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    settings.CELERY_TASK_TIME_LIMIT = 3900
+    now = timezone.now()
+    dead = ModelVersion.objects.create(
+        algorithm="ease", status="training", started_at=now - timedelta(seconds=3961)
+    )
+    running = ModelVersion.objects.create(
+        algorithm="ease", status="training", started_at=now - timedelta(seconds=3959)
+    )
+    lost = ModelVersion.objects.create(
+        algorithm="ease", status="queued", created_at=now - timedelta(minutes=61)
+    )
+    fresh = ModelVersion.objects.create(
+        algorithm="ease", status="queued", created_at=now - timedelta(minutes=59)
+    )
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert services.training_sweep(now=now) == (1, 1)
+    assert len(callbacks) == 1
+    assert statuses() == {
+        dead.pk: "failed",
+        running.pk: "training",
+        lost.pk: "queued",
+        fresh.pk: "queued",
+    }
+    dead.refresh_from_db()
+    assert dead.error == "The training stopped without finishing (worker lost); swept."
