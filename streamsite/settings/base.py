@@ -313,3 +313,26 @@ ACCOUNTS_MAX_PROFILES = env.int("ACCOUNTS_MAX_PROFILES", 5, min=1, max=20)
 
 
 # --- cdn ------------------------------------------------------------------------------------
+# Secrets for signed media links: comma-separated, the first signs, every one verifies.
+CDN_SIGNING_SECRETS = env.list("CDN_SIGNING_SECRETS", [SECRET_KEY[:64]])
+# Where viewers go when no edge can serve them (and the only URL when no edges exist).
+CDN_ORIGIN_URL = env.str("CDN_ORIGIN_URL", MEDIA_URL)
+# Django serves signed media itself (make demo); production leaves this to nginx.
+CDN_SERVE_MEDIA = env.bool("CDN_SERVE_MEDIA", DEBUG)
+# Live health and configuration versions; unset: process-local (single-process demo).
+CDN_REDIS_URL = env.url("CDN_REDIS_URL", REDIS_URL, schemes=("redis", "rediss"))
+CDN_REFRESH_SECONDS = float(env.str("CDN_REFRESH_SECONDS", "0.25"))
+CDN_GEOIP_PATH = env.str("CDN_GEOIP_PATH", "")
+CDN_BOUNDED_LOAD = float(env.str("CDN_BOUNDED_LOAD", "1.25"))
+CDN_RECORD_DECISIONS = env.bool("CDN_RECORD_DECISIONS", True)
+CDN_HEALTH_INTERVAL = float(env.str("CDN_HEALTH_INTERVAL", "1.0"))
+CDN_HEALTH_TIMEOUT = float(env.str("CDN_HEALTH_TIMEOUT", "0.5"))
+CDN_HEALTH_DOWN_AFTER = env.int("CDN_HEALTH_DOWN_AFTER", 2, min=1)
+CDN_HEALTH_UP_AFTER = env.int("CDN_HEALTH_UP_AFTER", 3, min=1)
+CDN_DEMAND_PROVIDER = env.str("CDN_DEMAND_PROVIDER", "cdn.warming.demand_from_decisions")
+CDN_WARM_FILES_PER_RUN = env.int("CDN_WARM_FILES_PER_RUN", 200, min=1)
+CDN_WARM_KEYS_PER_SITE = env.int("CDN_WARM_KEYS_PER_SITE", 50, min=0)
+CELERY_BEAT_SCHEDULE["cdn.warm-sites"] = {
+    "task": "cdn.tasks.warm_sites",
+    "schedule": crontab(minute=5, hour="*"),
+}
