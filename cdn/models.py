@@ -31,6 +31,7 @@ class Site(models.Model):
 
     class Meta:
         ordering = ["name"]
+        permissions = [("use_steering", "Can ask the steering API (service accounts)")]
 
     def __str__(self) -> str:
         return self.name

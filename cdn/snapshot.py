@@ -114,11 +114,8 @@ class Snapshot:
         self.health_version = health_version
         for site in sites:
             others = [o for o in sites if o.id != site.id]
-            others.sort(
-                key=lambda o, s=site: great_circle_km(
-                    s.latitude, s.longitude, o.latitude, o.longitude
-                )
-            )
+            lat, lon = site.latitude, site.longitude
+            others.sort(key=lambda o: great_circle_km(lat, lon, o.latitude, o.longitude))
             site.neighbours = tuple(o.id for o in others)
         self._geo_cache: dict[tuple[float, float], int] = {}
 

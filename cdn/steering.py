@@ -79,12 +79,12 @@ class GeoLocator:
             return None
         if not isinstance(record, dict):
             return None
-        location = record.get("location") or {}
+        location: Any = record.get("location") or {}
         lat, lon = location.get("latitude"), location.get("longitude")
         if lat is None or lon is None:
             return None
-        country = (record.get("country") or {}).get("iso_code")
-        return float(lat), float(lon), country
+        country: Any = (record.get("country") or {}).get("iso_code")  # type: ignore[union-attr]
+        return float(lat), float(lon), str(country) if country else None
 
 
 class Steerer:

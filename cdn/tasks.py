@@ -1,0 +1,26 @@
+"""Celery adapters for cache warming."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from cdn import warming
+
+
+@shared_task(name="cdn.tasks.warm_sites")
+def warm_sites() -> dict:
+    """Hourly: plan the sites inside their off-peak fill window, enqueue the pre-fetches."""
+    planned = warming.warm()
+    for ids in planned.values():
+        for row_id in ids:
+            warm_edge_content.delay_on_commit(row_id)  # type: ignore[attr-defined]
+    return {site: len(ids) for site, ids in planned.items()}
+
+
+@shared_task(name="cdn.tasks.warm_edge_content", rate_limit="10/s")
+def warm_edge_content(row_id: int) -> str:
+    """Pre-fetch one planned key through its edge, a bounded batch of files per run."""
+    result = warming.prefetch(row_id=row_id)
+    if result == "more":
+        warm_edge_content.apply_async((row_id,), countdown=1)
+    return result
