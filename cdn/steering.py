@@ -160,7 +160,13 @@ class Steerer:
         return under + over
 
     def steer(
-        self, *, client_ip: str, content_key: str, country: str | None = None, count: int = 3
+        self,
+        *,
+        client_ip: str,
+        content_key: str,
+        country: str | None = None,
+        count: int = 3,
+        site_hint: int | None = None,
     ) -> SteeringDecision:
         try:
             addr = ipaddress.ip_address(client_ip)
@@ -176,7 +182,10 @@ class Steerer:
         if self._assigned_version != snap.health_version:
             self.assigned = {}
             self._assigned_version = snap.health_version
-        site_id, located_by, reasons = self.locate(addr, country)
+        if site_hint is not None and site_hint in snap.sites:
+            site_id, located_by, reasons = site_hint, "region", ["region named by the caller"]
+        else:
+            site_id, located_by, reasons = self.locate(addr, country)
         chosen: list[EdgeInfo] = []
         if site_id is not None:
             key_hash = stable_hash(content_key)
