@@ -72,7 +72,7 @@ class GeoLocator:
 
         self.reader = maxminddb.open_database(path)
 
-    def locate(self, ip: str) -> tuple[float, float, str | None] | None:
+    def locate(self, ip: str) -> tuple[float | None, float | None, str | None] | None:
         try:
             record = self.reader.get(ip)
         except ValueError:
@@ -81,9 +81,9 @@ class GeoLocator:
             return None
         location: Any = record.get("location") or {}
         lat, lon = location.get("latitude"), location.get("longitude")
-        if lat is None or lon is None:
-            return None
         country: Any = (record.get("country") or {}).get("iso_code")  # type: ignore[union-attr]
+        if lat is None or lon is None:
+            return (None, None, str(country)) if country else None
         return float(lat), float(lon), str(country) if country else None
 
 
@@ -118,7 +118,7 @@ class Steerer:
             found = self.geo.locate(str(addr))
             if found is not None:
                 lat, lon, geo_country = found
-                site_id = snap.nearest_site(lat, lon)
+                site_id = None if lat is None or lon is None else snap.nearest_site(lat, lon)
                 if site_id is not None:
                     return site_id, GEO, [f"GeoIP puts {addr} at {lat:.2f},{lon:.2f}: nearest"]
                 country = country or geo_country
