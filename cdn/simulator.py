@@ -95,7 +95,7 @@ def generate_trace(
         for _ in range(per_day):
             region = rng.randrange(regions)
             if releases and rng.random() < release_share:
-                title = releases[min(len(releases) - 1, int(rng.expovariate(1.5)))]
+                title = releases[int(len(releases) * rng.random() ** 2)]
             else:
                 rank = _pick(cum, rng.random() * total_w)
                 title = region_orders[region][rank]

@@ -97,11 +97,15 @@ class Steerer:
         origin_url: str,
         geo: GeoLocator | None = None,
         bounded_load: float = 1.25,
+        load_floor: float = 0.2,
     ) -> None:
         self.snapshot = snapshot
         self.origin_url = origin_url
         self.geo = geo
         self.bounded_load = bounded_load
+        # Below this load an edge keeps its keys whatever its neighbours carry: spreading a
+        # title only pays once an edge is busy, and every spill is a colder cache.
+        self.load_floor = load_floor
         # Sessions handed out since the last health version, per edge: the bounded-load rule
         # uses them so a burst on one hot key spreads before the poller sees the load.
         self.assigned: dict[int, int] = {}
@@ -154,7 +158,7 @@ class Steerer:
         ranked = rendezvous_rank(key_hash, eligible)
         loads = {e.id: self._load(e) for e in ranked}
         mean = sum(loads.values()) / len(loads)
-        bound = max(self.bounded_load * mean, 1.0 / max(1, min(e.capacity for e in ranked)))
+        bound = max(self.bounded_load * mean, self.load_floor)
         under = [e for e in ranked if loads[e.id] < 1.0 and loads[e.id] <= bound]
         over = [e for e in ranked if e not in under]
         return under + over
@@ -280,6 +284,7 @@ class Holder:
                     origin_url=settings.CDN_ORIGIN_URL,
                     geo=_geo(),
                     bounded_load=settings.CDN_BOUNDED_LOAD,
+                    load_floor=settings.CDN_BOUNDED_LOAD_FLOOR,
                 )
                 health_changed = True
             else:

@@ -118,10 +118,9 @@ class NginxEdge:
         return f"http://127.0.0.1:{self.port}/"
 
     def kill(self) -> None:
-        """Die hard, workers first (this edge's own processes, by parent id), then the master."""
+        """Die hard: SIGKILL to this edge's own process group (master and workers together)."""
         if self.process and self.process.poll() is None:
-            subprocess.run(["pkill", "-KILL", "-P", str(self.process.pid)], check=False)
-            self.process.send_signal(signal.SIGKILL)
+            os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=5)
 
 
@@ -153,6 +152,7 @@ def nginx_edges(tmp_path, origin) -> Iterator[callable]:
             ["nginx", "-p", str(prefix), "-c", str(conf), "-g", "daemon off;"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
+            start_new_session=True,  # its own process group, so kill() takes the workers too
         )
         edge = NginxEdge(name=name, port=port, prefix=prefix, process=process)
         started.append(edge)
