@@ -353,19 +353,19 @@ def route(
             decision = steerer.steer(client_ip="192.0.2.1", content_key=req.key, site_hint=site.id)
         else:
             decision = steerer.steer(client_ip=req.client, content_key=req.key)
-        edge = decision.edges[0]
+        edge_name = decision.edges[0]
         routed.located[decision.located_by] = routed.located.get(decision.located_by, 0) + 1
-        routed.sessions[edge] = routed.sessions.get(edge, 0) + 1
+        routed.sessions[edge_name] = routed.sessions.get(edge_name, 0) + 1
         day = int((req.ts - t0) // DAY)
         if req.key not in seen:
             seen.add(req.key)
             if day > 0:
                 routed.releases.setdefault(day, []).append(req.key)
-        site_name = routed.site_of_edge.get(edge, "origin")
+        site_name = routed.site_of_edge.get(edge_name, "origin")
         routed.demand.setdefault(day, {}).setdefault(site_name, {})
         routed.demand[day][site_name][req.key] = routed.demand[day][site_name].get(req.key, 0) + 1
         chunks = max(1, math.ceil(req.nbytes / chunk_bytes))
-        stream = routed.streams.setdefault(edge, [])
+        stream = routed.streams.setdefault(edge_name, [])
         for c in range(chunks):
             nbytes = chunk_bytes if c < chunks - 1 else req.nbytes - chunk_bytes * (chunks - 1)
             stream.append(((req.key, c), nbytes, day))

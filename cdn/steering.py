@@ -186,6 +186,7 @@ class Steerer:
         if self._assigned_version != snap.health_version:
             self.assigned = {}
             self._assigned_version = snap.health_version
+        site_id: int | None
         if site_hint is not None and site_hint in snap.sites:
             site_id, located_by, reasons = site_hint, "region", ["region named by the caller"]
         else:

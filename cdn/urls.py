@@ -13,11 +13,11 @@ urlpatterns = [
     path("cdn/coverage-import", views.coverage_import, name="coverage-import"),
 ]
 
-# Signed media under the origin URL when Django is the origin (make demo).
-if settings.CDN_ORIGIN_URL.startswith("/"):
+# Signed media under MEDIA_URL when Django is the origin (make demo; CDN_SERVE_MEDIA).
+if settings.MEDIA_URL.startswith("/"):
     urlpatterns.append(
         path(
-            f"{settings.CDN_ORIGIN_URL.strip('/')}/<path:signed>".lstrip("/"),
+            f"{settings.MEDIA_URL.strip('/')}/<path:signed>".lstrip("/"),
             views.signed_media,
             name="signed-media",
         )
