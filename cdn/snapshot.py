@@ -11,7 +11,7 @@ from typing import Any
 EARTH_RADIUS_KM = 6371.0
 
 
-@dataclass
+@dataclass(eq=False)
 class EdgeInfo:
     id: int
     name: str
@@ -32,8 +32,9 @@ class SiteInfo:
     longitude: float
     backups: tuple[int, ...] = ()
     edges: list[EdgeInfo] = field(default_factory=list)
-    # Other sites, nearest first (filled by Snapshot).
+    # Other sites, nearest first, and the full try-order: itself, backups, neighbours.
     neighbours: tuple[int, ...] = ()
+    order: tuple[int, ...] = ()
 
 
 @dataclass
@@ -117,6 +118,11 @@ class Snapshot:
             lat, lon = site.latitude, site.longitude
             others.sort(key=lambda o: great_circle_km(lat, lon, o.latitude, o.longitude))
             site.neighbours = tuple(o.id for o in others)
+            order = [site.id]
+            for sid in (*site.backups, *site.neighbours):
+                if sid not in order and sid in self.sites:
+                    order.append(sid)
+            site.order = tuple(order)
         self._geo_cache: dict[tuple[float, float], int] = {}
 
     def with_health(self, health: dict[int, EdgeHealth], version: Any) -> Snapshot:

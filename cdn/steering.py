@@ -59,8 +59,8 @@ def rendezvous_rank(key_hash: int, edges: list[EdgeInfo]) -> list[EdgeInfo]:
     scored = []
     for edge in edges:
         u = (_mix64(key_hash ^ edge.salt) + 0.5) / _TWO64
-        scored.append((-edge.weight / math.log(u), edge.id, edge))
-    scored.sort(key=lambda t: (-t[0], t[1]))
+        scored.append((-edge.weight / math.log(u), -edge.id, edge))
+    scored.sort(key=lambda t: (t[0], t[1]), reverse=True)
     return [t[2] for t in scored]
 
 
@@ -152,15 +152,27 @@ class Steerer:
         self, key_hash: int, edges: list[EdgeInfo], taken: set[int]
     ) -> list[EdgeInfo]:
         """Edges of one site in preference order, the bounded-load rule applied."""
-        eligible = [e for e in self._eligible(edges) if e.id not in taken]
-        if not eligible:
+        health = self.snapshot.health
+        assigned = self.assigned
+        scored = []
+        for e in edges:
+            if e.admin_state != "online" or e.id in taken:
+                continue
+            h = health.get(e.id)
+            if h is not None and not h.up:
+                continue
+            u = (_mix64(key_hash ^ e.salt) + 0.5) / _TWO64
+            load = (h.load if h is not None else 0.0) + assigned.get(e.id, 0) / (e.capacity or 1)
+            scored.append((-e.weight / math.log(u), -e.id, load, e))
+        if not scored:
             return []
-        ranked = rendezvous_rank(key_hash, eligible)
-        loads = {e.id: self._load(e) for e in ranked}
-        mean = sum(loads.values()) / len(loads)
+        scored.sort(key=lambda t: (t[0], t[1]), reverse=True)
+        if scored[0][2] <= self.load_floor and scored[0][2] < 1.0:
+            return [t[3] for t in scored]  # the usual case: the first choice is not busy
+        mean = sum(t[2] for t in scored) / len(scored)
         bound = max(self.bounded_load * mean, self.load_floor)
-        under = [e for e in ranked if loads[e.id] < 1.0 and loads[e.id] <= bound]
-        over = [e for e in ranked if e not in under]
+        under = [t[3] for t in scored if t[2] < 1.0 and t[2] <= bound]
+        over = [t[3] for t in scored if not (t[2] < 1.0 and t[2] <= bound)]
         return under + over
 
     def steer(
@@ -194,11 +206,7 @@ class Steerer:
         chosen: list[EdgeInfo] = []
         if site_id is not None:
             key_hash = stable_hash(content_key)
-            site = snap.sites[site_id]
-            order = [site_id]
-            for sid in (*site.backups, *site.neighbours):
-                if sid not in order and sid in snap.sites:
-                    order.append(sid)
+            order = snap.sites[site_id].order
             taken: set[int] = set()
             leftovers: list[EdgeInfo] = []
             for sid in order:
