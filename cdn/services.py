@@ -5,10 +5,13 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
+import threading
+import time
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -98,8 +101,19 @@ def edges_save_health(*, health: dict[int, EdgeHealth], at: datetime | None = No
         )
 
 
+_buffer: list[SteeringDecision] = []
+_buffer_lock = threading.Lock()
+_last_flush = [time.monotonic()]
+
+
 def decision_record(*, decision: Any, at: datetime | None = None) -> None:
-    SteeringDecision.objects.create(
+    """Keep a decision for analytics and demand prediction.
+
+    CDN_DECISION_BATCH=1 (default) inserts at once; a larger batch buffers in the process and
+    writes with one bulk insert every N decisions or CDN_DECISION_FLUSH_SECONDS, whichever comes
+    first (a crash loses at most one batch of analytics rows, never a viewer's stream).
+    """
+    row = SteeringDecision(
         id=decision.id,
         created_at=at or timezone.now(),
         client_ip=decision.client_ip,
@@ -110,6 +124,28 @@ def decision_record(*, decision: Any, at: datetime | None = None) -> None:
         urls=decision.urls,
         edges=decision.edges,
     )
+    batch = settings.CDN_DECISION_BATCH
+    if batch <= 1:
+        row.save(force_insert=True)
+        return
+    with _buffer_lock:
+        _buffer.append(row)
+        due = (
+            len(_buffer) >= batch
+            or time.monotonic() - _last_flush[0] >= settings.CDN_DECISION_FLUSH_SECONDS
+        )
+    if due:
+        decisions_flush()
+
+
+def decisions_flush() -> int:
+    with _buffer_lock:
+        rows = _buffer[:]
+        _buffer.clear()
+        _last_flush[0] = time.monotonic()
+    if rows:
+        SteeringDecision.objects.bulk_create(rows, batch_size=500, ignore_conflicts=True)
+    return len(rows)
 
 
 def edge_count_cache_status(*, edge_id: int, statuses: Iterable[str]) -> None:

@@ -261,3 +261,20 @@ def test_bad_input_is_a_validation_error(world):
         steer(client_ip="198.51.100.7", content_key="movies/1")
     with pytest.raises(ValidationFailed):
         steer(client_ip="198.51.100.7", content_key=KEY, count=0)
+
+
+@pytest.mark.django_db
+def test_buffered_recording_writes_in_batches(world, settings):
+    from cdn.services import decisions_flush
+
+    settings.CDN_DECISION_BATCH = 3
+    settings.CDN_DECISION_FLUSH_SECONDS = 3600
+    decisions_flush()
+    steer(client_ip="198.51.100.7", content_key=KEY)
+    steer(client_ip="198.51.100.8", content_key=KEY)
+    assert SteeringDecision.objects.count() == 0
+    steer(client_ip="198.51.100.9", content_key=KEY)
+    assert SteeringDecision.objects.count() == 3
+    steer(client_ip="198.51.100.10", content_key=KEY)
+    assert decisions_flush() == 1
+    assert SteeringDecision.objects.count() == 4
