@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,11 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 SUITES = [
     ("db_connections.py", lambda: os.environ.get("DATABASE_URL", "").startswith("postgres")),
+    # cdn
+    ("cdn_decision.py", lambda: True),
+    ("cdn_throughput.py", lambda: True),
+    ("cdn_hit_ratio.py", lambda: True),
+    ("cdn_failover.py", lambda: shutil.which("nginx") is not None),
 ]
 
 
