@@ -110,6 +110,7 @@ class Steerer:
         # uses them so a burst on one hot key spreads before the poller sees the load.
         self.assigned: dict[int, int] = {}
         self._assigned_version: Any = None
+        self._rank_cache: dict[tuple[int, int], list[EdgeInfo]] = {}
 
     def locate(
         self, addr: ipaddress.IPv4Address | ipaddress.IPv6Address, country: str | None
@@ -139,40 +140,42 @@ class Steerer:
             return first, GLOBAL_DEFAULT, ["no default configured: first site"]
         return None, NONE, ["no sites configured"]
 
-    def _eligible(self, edges: list[EdgeInfo]) -> list[EdgeInfo]:
-        snap = self.snapshot
-        return [e for e in edges if e.admin_state == "online" and snap.edge_health(e.id).up]
-
-    def _load(self, edge: EdgeInfo) -> float:
-        return self.snapshot.edge_health(edge.id).load + self.assigned.get(edge.id, 0) / max(
-            1, edge.capacity
-        )
+    def _ranked(self, site_id: int, key_hash: int, edges: list[EdgeInfo]) -> list[EdgeInfo]:
+        """The site's edges in rendezvous order for this key, memoised: the order depends only
+        on configuration (names, weights), and popular keys repeat."""
+        cache_key = (site_id, key_hash)
+        ranked = self._rank_cache.get(cache_key)
+        if ranked is None:
+            if len(self._rank_cache) >= 200_000:
+                self._rank_cache.clear()
+            ranked = rendezvous_rank(key_hash, edges)
+            self._rank_cache[cache_key] = ranked
+        return ranked
 
     def _pick_in_site(
-        self, key_hash: int, edges: list[EdgeInfo], taken: set[int]
+        self, key_hash: int, site_id: int, edges: list[EdgeInfo], taken: set[int]
     ) -> list[EdgeInfo]:
         """Edges of one site in preference order, the bounded-load rule applied."""
         health = self.snapshot.health
         assigned = self.assigned
-        scored = []
-        for e in edges:
+        eligible: list[tuple[EdgeInfo, float]] = []
+        for e in self._ranked(site_id, key_hash, edges):
             if e.admin_state != "online" or e.id in taken:
                 continue
             h = health.get(e.id)
             if h is not None and not h.up:
                 continue
-            u = (_mix64(key_hash ^ e.salt) + 0.5) / _TWO64
             load = (h.load if h is not None else 0.0) + assigned.get(e.id, 0) / (e.capacity or 1)
-            scored.append((-e.weight / math.log(u), -e.id, load, e))
-        if not scored:
+            eligible.append((e, load))
+        if not eligible:
             return []
-        scored.sort(key=lambda t: (t[0], t[1]), reverse=True)
-        if scored[0][2] <= self.load_floor and scored[0][2] < 1.0:
-            return [t[3] for t in scored]  # the usual case: the first choice is not busy
-        mean = sum(t[2] for t in scored) / len(scored)
+        first_load = eligible[0][1]
+        if first_load <= self.load_floor and first_load < 1.0:
+            return [e for e, _ in eligible]  # the usual case: the first choice is not busy
+        mean = sum(load for _, load in eligible) / len(eligible)
         bound = max(self.bounded_load * mean, self.load_floor)
-        under = [t[3] for t in scored if t[2] < 1.0 and t[2] <= bound]
-        over = [t[3] for t in scored if not (t[2] < 1.0 and t[2] <= bound)]
+        under = [e for e, load in eligible if load < 1.0 and load <= bound]
+        over = [e for e, load in eligible if not (load < 1.0 and load <= bound)]
         return under + over
 
     def steer(
@@ -212,7 +215,7 @@ class Steerer:
             for sid in order:
                 if len(chosen) >= count:
                     break
-                ranked = self._pick_in_site(key_hash, snap.sites[sid].edges, taken)
+                ranked = self._pick_in_site(key_hash, sid, snap.sites[sid].edges, taken)
                 if not ranked:
                     continue
                 chosen.append(ranked[0])
