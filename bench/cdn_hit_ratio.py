@@ -1,11 +1,11 @@
 """Hit ratio vs Belady at 1/5/10% cache sizes, with and without warming, and load balance.
 
-Generates the synthetic trace (Zipf 0.9, 2,000 titles + 40 releases a day, daily cycle, 35% of
+Generates the synthetic trace (Zipf 0.9, 2,000 titles + BENCH_RELEASES a day, daily cycle, 35% of
 sessions abandoned early), routes every session through the real steering code over 4 sites x
 3 edges, and replays per-edge caches. Targets: S3-FIFO >= 0.80 x Belady at 5% and ahead of LRU
 at every size; load balance max/mean per site <= 1.15.
 
-    .venv/bin/python bench/cdn_hit_ratio.py      # BENCH_SESSIONS=20000
+    BENCH_SESSIONS=20000 BENCH_RELEASES=5 BENCH_SEED=1 .venv/bin/python bench/cdn_hit_ratio.py
 """
 
 from __future__ import annotations
@@ -32,10 +32,12 @@ from cdn.simulator import (  # noqa: E402
 from cdn.steering import Steerer  # noqa: E402
 
 SESSIONS = int(os.environ.get("BENCH_SESSIONS", "20000"))
+RELEASES = int(os.environ.get("BENCH_RELEASES", "5"))
+SEED = int(os.environ.get("BENCH_SEED", "1"))
 
 
 def main() -> None:
-    trace = generate_trace(requests=SESSIONS, new_releases_per_day=40, seed=11)
+    trace = generate_trace(requests=SESSIONS, new_releases_per_day=RELEASES, seed=SEED)
     steerer = Steerer(synthetic_snapshot(regions=4, edges_per_site=3), origin_url="origin")
     routed = route(trace, steerer, chunk_bytes=50_000_000)
     balance = load_balance(routed)
