@@ -86,7 +86,8 @@ def coverage_import(request: HttpRequest) -> HttpResponse:
 
 def signed_media(request: HttpRequest, signed: str) -> HttpResponseBase:
     """Serve a file under a signed prefix from MEDIA_ROOT (make demo; nginx does this in prod)."""
-    if not settings.CDN_SERVE_MEDIA:
+    serve = settings.CDN_SERVE_MEDIA
+    if not (settings.DEBUG if serve is None else serve):
         raise Http404
     try:
         verified = signing.verify_path(signed, client_ip=request.META.get("REMOTE_ADDR"))

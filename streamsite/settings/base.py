@@ -318,7 +318,8 @@ CDN_SIGNING_SECRETS = env.list("CDN_SIGNING_SECRETS", [SECRET_KEY[:64]])
 # Where viewers go when no edge can serve them (and the only URL when no edges exist).
 CDN_ORIGIN_URL = env.str("CDN_ORIGIN_URL", MEDIA_URL)
 # Django serves signed media itself (make demo); production leaves this to nginx.
-CDN_SERVE_MEDIA = env.bool("CDN_SERVE_MEDIA", DEBUG)
+# Unset: follow DEBUG (read at request time, so the dev settings' DEBUG applies).
+CDN_SERVE_MEDIA = env.bool("CDN_SERVE_MEDIA", None)
 # Live health and configuration versions; unset: process-local (single-process demo).
 CDN_REDIS_URL = env.url("CDN_REDIS_URL", REDIS_URL, schemes=("redis", "rediss"))
 CDN_REFRESH_SECONDS = float(env.str("CDN_REFRESH_SECONDS", "0.25"))

@@ -149,3 +149,11 @@ def test_signed_media_is_off_in_production(client, media, settings):
     settings.CDN_SERVE_MEDIA = False
     token = sign_prefix(KEY, expires_at=timezone.now() + timedelta(hours=1))
     assert client.get(f"/media/{token}master.m3u8").status_code == 404
+
+
+@pytest.mark.parametrize(("debug", "status"), [(True, 200), (False, 404)])
+def test_signed_media_follows_debug_when_unset(client, media, settings, debug, status):
+    settings.CDN_SERVE_MEDIA = None
+    settings.DEBUG = debug
+    token = sign_prefix(KEY, expires_at=timezone.now() + timedelta(hours=1))
+    assert client.get(f"/media/{token}master.m3u8").status_code == status
