@@ -103,7 +103,7 @@ _store_key: tuple[str | None, str] | None = None
 
 def get_store() -> Store:
     global _store, _store_key
-    key = (settings.CDN_REDIS_URL, getattr(settings, "CDN_REDIS_PREFIX", "cdn"))
+    key = (settings.CDN_REDIS_URL, settings.CDN_REDIS_PREFIX)
     if _store is None or _store_key != key:
         _store = RedisStore(key[0], key[1]) if key[0] else LocalStore()
         _store_key = key

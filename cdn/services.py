@@ -148,6 +148,19 @@ def decisions_flush() -> int:
     return len(rows)
 
 
+def decisions_prune(*, before: datetime, batch: int = 5000) -> int:
+    """Delete one batch of decisions older than `before`; returns how many went."""
+    ids = list(
+        SteeringDecision.objects.filter(created_at__lt=before)
+        .order_by("created_at")
+        .values_list("id", flat=True)[:batch]
+    )
+    if not ids:
+        return 0
+    deleted, _ = SteeringDecision.objects.filter(id__in=ids).delete()
+    return deleted
+
+
 def edge_count_cache_status(*, edge_id: int, statuses: Iterable[str]) -> None:
     from django.db.models import F
 

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from celery import shared_task
+from datetime import timedelta
 
-from cdn import warming
+from celery import shared_task
+from django.conf import settings
+from django.utils import timezone
+
+from cdn import services, warming
+
+BATCH = 5000
 
 
 @shared_task(name="cdn.tasks.warm_sites")
@@ -15,6 +21,16 @@ def warm_sites() -> dict:
         for row_id in ids:
             warm_edge_content.delay_on_commit(row_id)  # type: ignore[attr-defined]
     return {site: len(ids) for site, ids in planned.items()}
+
+
+@shared_task(name="cdn.tasks.prune_decisions")
+def prune_decisions() -> int:
+    """Hourly: delete one batch of old steering decisions; re-enqueue while a full batch went."""
+    before = timezone.now() - timedelta(days=settings.CDN_DECISION_RETENTION_DAYS)
+    deleted = services.decisions_prune(before=before, batch=BATCH)
+    if deleted == BATCH:
+        prune_decisions.apply_async(countdown=1)
+    return deleted
 
 
 @shared_task(name="cdn.tasks.warm_edge_content", rate_limit="10/s")

@@ -322,6 +322,7 @@ CDN_ORIGIN_URL = env.str("CDN_ORIGIN_URL", MEDIA_URL)
 CDN_SERVE_MEDIA = env.bool("CDN_SERVE_MEDIA", None)
 # Live health and configuration versions; unset: process-local (single-process demo).
 CDN_REDIS_URL = env.url("CDN_REDIS_URL", REDIS_URL, schemes=("redis", "rediss"))
+CDN_REDIS_PREFIX = env.str("CDN_REDIS_PREFIX", "cdn")
 CDN_REFRESH_SECONDS = float(env.str("CDN_REFRESH_SECONDS", "0.25"))
 CDN_GEOIP_PATH = env.str("CDN_GEOIP_PATH", "")
 CDN_BOUNDED_LOAD = float(env.str("CDN_BOUNDED_LOAD", "1.25"))
@@ -337,7 +338,13 @@ CDN_HEALTH_UP_AFTER = env.int("CDN_HEALTH_UP_AFTER", 3, min=1)
 CDN_DEMAND_PROVIDER = env.str("CDN_DEMAND_PROVIDER", "cdn.warming.demand_from_decisions")
 CDN_WARM_FILES_PER_RUN = env.int("CDN_WARM_FILES_PER_RUN", 200, min=1)
 CDN_WARM_KEYS_PER_SITE = env.int("CDN_WARM_KEYS_PER_SITE", 50, min=0)
+# Decisions older than this are deleted (demand prediction looks back 7 days).
+CDN_DECISION_RETENTION_DAYS = env.int("CDN_DECISION_RETENTION_DAYS", 8, min=8)
 CELERY_BEAT_SCHEDULE["cdn.warm-sites"] = {
     "task": "cdn.tasks.warm_sites",
     "schedule": crontab(minute=5, hour="*"),
+}
+CELERY_BEAT_SCHEDULE["cdn.prune-decisions"] = {
+    "task": "cdn.tasks.prune_decisions",
+    "schedule": crontab(minute=41, hour="*"),
 }

@@ -195,3 +195,23 @@ def test_beat_task_plans_only_sites_in_their_window(site, settings, monkeypatch)
 
 def fixed_demand(*, now):
     return {"nyc": {"hls/hit/v1/": 9.0}, "tyo": {"hls/hit/v1/": 9.0}}
+
+
+@pytest.mark.django_db
+def test_old_decisions_are_pruned_in_batches(monkeypatch):
+    now = timezone.now()
+    for days in (1, 7, 9, 10, 30):
+        SteeringDecision.objects.create(
+            created_at=now - timedelta(days=days),
+            client_ip="192.0.2.1",
+            content_key=KEY,
+            located_by="geo",
+            site_name="nyc",
+        )
+    monkeypatch.setattr(tasks, "BATCH", 2)
+    assert tasks.prune_decisions() == 2  # a full batch: it re-enqueues itself (eager: runs now)
+    remaining = sorted(
+        round((now - at).total_seconds() / 86400)
+        for at in SteeringDecision.objects.values_list("created_at", flat=True)
+    )
+    assert remaining == [1, 7]
