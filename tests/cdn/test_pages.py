@@ -157,3 +157,20 @@ def test_signed_media_follows_debug_when_unset(client, media, settings, debug, s
     settings.DEBUG = debug
     token = sign_prefix(KEY, expires_at=timezone.now() + timedelta(hours=1))
     assert client.get(f"/media/{token}master.m3u8").status_code == status
+
+
+@pytest.mark.django_db
+def test_import_command_loads_a_file_and_refuses_bad_ones(tmp_path, topology):
+    import io
+
+    from django.core.management import CommandError, call_command
+
+    path = tmp_path / "czf.json"
+    path.write_text(json.dumps({"coverageZones": {"nyc": {"network": ["192.0.2.0/24"]}}}))
+    out = io.StringIO()
+    call_command("cdn_import_zones", str(path), stdout=out)
+    assert out.getvalue() == "imported 1 networks for 1 sites\n"
+    path.write_text('{"coverageZones": {"mars": {}}}')
+    with pytest.raises(CommandError, match="Unknown sites: mars."):
+        call_command("cdn_import_zones", str(path))
+    assert list(CoverageZone.objects.values_list("cidr", flat=True)) == ["192.0.2.0/24"]
