@@ -8,6 +8,7 @@ want=(
   # media pipeline
 
   # cdn
+  nginx:nginx
 
   # playback (browser tests)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,11 @@ BENCH = Path(__file__).resolve().parent
 SUITES = [
     ("db_connections.py", lambda: os.environ.get("DATABASE_URL", "").startswith("postgres")),
     ("recs_offline.py", lambda: True),
+    # cdn
+    ("cdn_decision.py", lambda: True),
+    ("cdn_throughput.py", lambda: True),
+    ("cdn_hit_ratio.py", lambda: True),
+    ("cdn_failover.py", lambda: shutil.which("nginx") is not None),
 ]
 
 

@@ -1,1 +1,161 @@
-"""Models of the cdn app."""
+"""Models of the cdn app: sites (PoPs), edges, origins, coverage zones, decisions, edge contents."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+
+
+class Site(models.Model):
+    class Tier(models.TextChoices):
+        EMBEDDED = "embedded", "Embedded in an ISP"
+        EXCHANGE = "exchange", "Internet exchange"
+        SHIELD = "shield", "Origin shield"
+
+    name = models.SlugField(max_length=64, unique=True)
+    tier = models.CharField(max_length=16, choices=Tier.choices, default=Tier.EXCHANGE)
+    country = models.CharField(max_length=2, help_text="ISO 3166-1 alpha-2")
+    latitude = models.FloatField()
+    longitude = models.FloatField()
+    timezone = models.CharField(max_length=64, default="UTC")
+    # Explicit backups, tried after the site itself and before the next-closest sites.
+    backups = models.ManyToManyField(
+        "self", symmetrical=False, blank=True, related_name="backup_for"
+    )
+    # Off-peak fill window, hours in the site's local time; start > end wraps midnight.
+    fill_start_hour = models.PositiveSmallIntegerField(default=2)
+    fill_end_hour = models.PositiveSmallIntegerField(default=6)
+    # Used when nothing else locates a client (at most one site should be the global default).
+    is_global_default = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["name"]
+        permissions = [("use_steering", "Can ask the steering API (service accounts)")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Edge(models.Model):
+    class AdminState(models.TextChoices):
+        ONLINE = "online", "Online"
+        DRAIN = "drain", "Drain (no new sessions)"
+        OFFLINE = "offline", "Offline"
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="edges")
+    name = models.SlugField(max_length=64, unique=True)
+    base_url = models.URLField(help_text="Public base URL, ending with /")
+    health_url = models.URLField(blank=True, help_text="Defaults to <base_url>cdn-health")
+    status_url = models.URLField(blank=True, help_text="Defaults to <base_url>cdn-status")
+    capacity = models.PositiveIntegerField(default=1000, help_text="Concurrent connections")
+    cache_bytes = models.BigIntegerField(default=100 * 1024**3)
+    weight = models.FloatField(default=1.0)
+    admin_state = models.CharField(
+        max_length=8, choices=AdminState.choices, default=AdminState.ONLINE
+    )
+    # Last health seen by the poller (the live copy is in Redis; this is for staff pages).
+    healthy = models.BooleanField(default=True)
+    load = models.FloatField(default=0.0, help_text="Active connections / capacity")
+    hits = models.BigIntegerField(default=0)
+    misses = models.BigIntegerField(default=0)
+    health_checked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["site__name", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def hit_ratio(self) -> float | None:
+        total = self.hits + self.misses
+        return None if total == 0 else self.hits / total
+
+    def probe_health_url(self) -> str:
+        return self.health_url or f"{self.base_url}cdn-health"
+
+    def probe_status_url(self) -> str:
+        return self.status_url or f"{self.base_url}cdn-status"
+
+
+class CoverageZone(models.Model):
+    """A client network (IPv4 or IPv6 CIDR) served by a site."""
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="coverage_zones")
+    cidr = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["cidr"]
+
+    def __str__(self) -> str:
+        return f"{self.cidr} → {self.site_id}"
+
+
+class CountryDefault(models.Model):
+    country = models.CharField(max_length=2, unique=True)
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="country_defaults")
+
+    class Meta:
+        ordering = ["country"]
+
+    def __str__(self) -> str:
+        return f"{self.country} → {self.site_id}"
+
+
+class SteeringDecision(models.Model):
+    """One steering answer, kept for analytics and as the default demand signal."""
+
+    class Located(models.TextChoices):
+        COVERAGE_ZONE = "coverage_zone", "Coverage zone"
+        GEO = "geo", "GeoIP"
+        COUNTRY_DEFAULT = "country_default", "Country default"
+        GLOBAL_DEFAULT = "global_default", "Global default"
+        NONE = "none", "No edges (origin only)"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    created_at = models.DateTimeField(db_index=True)
+    client_ip = models.GenericIPAddressField()
+    country = models.CharField(max_length=2, blank=True)
+    content_key = models.CharField(max_length=255)
+    located_by = models.CharField(max_length=16, choices=Located.choices)
+    site_name = models.CharField(max_length=64, blank=True)
+    urls = models.JSONField(default=list)
+    edges = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["site_name", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.content_key} for {self.client_ip} via {self.site_name or 'origin'}"
+
+
+class EdgeContent(models.Model):
+    """What an edge holds (or is being filled with) from cache warming."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        FILLING = "filling", "Filling"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    edge = models.ForeignKey(Edge, on_delete=models.CASCADE, related_name="contents")
+    content_key = models.CharField(max_length=255)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    score = models.FloatField(default=0.0)
+    # Files still to fetch (resumable), files fetched and their bytes.
+    queue = models.JSONField(default=list)
+    files_done = models.PositiveIntegerField(default=0)
+    bytes_done = models.BigIntegerField(default=0)
+    last_error = models.CharField(max_length=255, blank=True)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["edge_id", "-score", "content_key"]
+        constraints = [
+            models.UniqueConstraint(fields=["edge", "content_key"], name="cdn_edge_content_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.content_key} on {self.edge_id} ({self.status})"

@@ -386,3 +386,38 @@ CELERY_BEAT_SCHEDULE["recommendations.sweep-trainings"] = {
 
 
 # --- cdn ------------------------------------------------------------------------------------
+# Secrets for signed media links: comma-separated, the first signs, every one verifies.
+CDN_SIGNING_SECRETS = env.list("CDN_SIGNING_SECRETS", [SECRET_KEY[:64]])
+# Where viewers go when no edge can serve them (and the only URL when no edges exist).
+CDN_ORIGIN_URL = env.str("CDN_ORIGIN_URL", MEDIA_URL)
+# Django serves signed media itself (make demo); production leaves this to nginx.
+# Unset: follow DEBUG (read at request time, so the dev settings' DEBUG applies).
+CDN_SERVE_MEDIA = env.bool("CDN_SERVE_MEDIA", None)
+# Live health and configuration versions; unset: process-local (single-process demo).
+CDN_REDIS_URL = env.url("CDN_REDIS_URL", REDIS_URL, schemes=("redis", "rediss"))
+CDN_REDIS_PREFIX = env.str("CDN_REDIS_PREFIX", "cdn")
+CDN_REFRESH_SECONDS = float(env.str("CDN_REFRESH_SECONDS", "0.25"))
+CDN_GEOIP_PATH = env.str("CDN_GEOIP_PATH", "")
+CDN_BOUNDED_LOAD = float(env.str("CDN_BOUNDED_LOAD", "1.25"))
+CDN_BOUNDED_LOAD_FLOOR = float(env.str("CDN_BOUNDED_LOAD_FLOOR", "0.2"))
+CDN_RECORD_DECISIONS = env.bool("CDN_RECORD_DECISIONS", True)
+# 1: insert each decision at once; N > 1: buffer and bulk-insert every N or every few seconds.
+CDN_DECISION_BATCH = env.int("CDN_DECISION_BATCH", 1, min=1, max=10_000)
+CDN_DECISION_FLUSH_SECONDS = float(env.str("CDN_DECISION_FLUSH_SECONDS", "2.0"))
+CDN_HEALTH_INTERVAL = float(env.str("CDN_HEALTH_INTERVAL", "1.0"))
+CDN_HEALTH_TIMEOUT = float(env.str("CDN_HEALTH_TIMEOUT", "0.5"))
+CDN_HEALTH_DOWN_AFTER = env.int("CDN_HEALTH_DOWN_AFTER", 2, min=1)
+CDN_HEALTH_UP_AFTER = env.int("CDN_HEALTH_UP_AFTER", 3, min=1)
+CDN_DEMAND_PROVIDER = env.str("CDN_DEMAND_PROVIDER", "cdn.warming.demand_from_decisions")
+CDN_WARM_FILES_PER_RUN = env.int("CDN_WARM_FILES_PER_RUN", 200, min=1)
+CDN_WARM_KEYS_PER_SITE = env.int("CDN_WARM_KEYS_PER_SITE", 50, min=0)
+# Decisions older than this are deleted (demand prediction looks back 7 days).
+CDN_DECISION_RETENTION_DAYS = env.int("CDN_DECISION_RETENTION_DAYS", 8, min=8)
+CELERY_BEAT_SCHEDULE["cdn.warm-sites"] = {
+    "task": "cdn.tasks.warm_sites",
+    "schedule": crontab(minute=5, hour="*"),
+}
+CELERY_BEAT_SCHEDULE["cdn.prune-decisions"] = {
+    "task": "cdn.tasks.prune_decisions",
+    "schedule": crontab(minute=41, hour="*"),
+}

@@ -1,0 +1,100 @@
+"""Staff screens for sites, edges, coverage zones and what edges hold."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from cdn import services
+from cdn.models import CountryDefault, CoverageZone, Edge, EdgeContent, Site, SteeringDecision
+
+
+class EdgeInline(admin.TabularInline):
+    model = Edge
+    extra = 0
+    fields = ["name", "base_url", "capacity", "weight", "admin_state", "healthy", "load"]
+    readonly_fields = ["healthy", "load"]
+
+
+@admin.register(Site)
+class SiteAdmin(admin.ModelAdmin):
+    list_display = ["name", "tier", "country", "timezone", "is_global_default"]
+    list_filter = ["tier", "country"]
+    filter_horizontal = ["backups"]
+    inlines = [EdgeInline]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        services.config_changed()
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        services.config_changed()
+
+
+@admin.register(Edge)
+class EdgeAdmin(admin.ModelAdmin):
+    list_display = ["name", "site", "admin_state", "healthy", "load", "hit_ratio_display"]
+    list_filter = ["admin_state", "healthy", "site"]
+    readonly_fields = ["healthy", "load", "hits", "misses", "health_checked_at"]
+    actions = ["drain", "online", "offline"]
+
+    @admin.display(description="hit ratio (warming)")
+    def hit_ratio_display(self, edge: Edge) -> str:
+        return "–" if edge.hit_ratio is None else f"{edge.hit_ratio:.0%}"
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        services.config_changed()
+
+    def _set(self, request: HttpRequest, queryset: QuerySet[Edge], state: str) -> None:
+        for edge in queryset.order_by("pk"):
+            services.edge_set_admin_state(edge=edge, admin_state=state)
+        messages.success(request, f"{queryset.count()} edge(s) set to {state}.")
+
+    @admin.action(description="Drain (no new sessions)")
+    def drain(self, request, queryset):
+        self._set(request, queryset, Edge.AdminState.DRAIN)
+
+    @admin.action(description="Put online")
+    def online(self, request, queryset):
+        self._set(request, queryset, Edge.AdminState.ONLINE)
+
+    @admin.action(description="Take offline")
+    def offline(self, request, queryset):
+        self._set(request, queryset, Edge.AdminState.OFFLINE)
+
+
+@admin.register(CoverageZone)
+class CoverageZoneAdmin(admin.ModelAdmin):
+    list_display = ["cidr", "site"]
+    list_filter = ["site"]
+    search_fields = ["cidr"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        services.config_changed()
+
+
+@admin.register(CountryDefault)
+class CountryDefaultAdmin(admin.ModelAdmin):
+    list_display = ["country", "site"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        services.config_changed()
+
+
+@admin.register(EdgeContent)
+class EdgeContentAdmin(admin.ModelAdmin):
+    list_display = ["content_key", "edge", "status", "score", "files_done", "bytes_done"]
+    list_filter = ["status", "edge__site"]
+    search_fields = ["content_key"]
+
+
+@admin.register(SteeringDecision)
+class SteeringDecisionAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "client_ip", "content_key", "located_by", "site_name"]
+    list_filter = ["located_by", "site_name"]
+    date_hierarchy = "created_at"

@@ -1,0 +1,52 @@
+"""Render an edge's nginx configuration (proxy_cache, secure_link, health and load endpoints)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from cdn.nginx import render_edge_config
+from streamsite.errors import DomainError
+
+
+class Command(BaseCommand):
+    help = "Render the nginx configuration of one CDN edge."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--name", required=True, help="edge name (shown in X-Edge)")
+        parser.add_argument("--listen", default="8080", help="nginx listen value, e.g. 8080")
+        parser.add_argument(
+            "--origin", default=None, help="origin base URL (http://host:port/media/)"
+        )
+        parser.add_argument("--prefix", required=True, help="directory for pid, logs, temp files")
+        parser.add_argument("--cache-dir", default=None)
+        parser.add_argument("--cache-max-size", default="10g")
+        parser.add_argument("--user", default=None, help="nginx `user` directive (when root)")
+        parser.add_argument("--workers", type=int, default=1)
+        parser.add_argument("--output", "-o", default=None, help="file to write (default stdout)")
+
+    def handle(self, *args, **opts):
+        origin = opts["origin"] or settings.CDN_ORIGIN_URL
+        try:
+            text = render_edge_config(
+                name=opts["name"],
+                listen=opts["listen"],
+                origin_url=origin,
+                prefix=opts["prefix"],
+                cache_dir=opts["cache_dir"],
+                cache_max_size=opts["cache_max_size"],
+                user=opts["user"],
+                workers=opts["workers"],
+            )
+        except DomainError as exc:
+            raise CommandError(exc.message) from None
+        prefix = Path(opts["prefix"])
+        for sub in ("tmp", "cache"):
+            (prefix / sub).mkdir(parents=True, exist_ok=True)
+        if opts["output"]:
+            Path(opts["output"]).write_text(text)
+            self.stdout.write(f"wrote {opts['output']}")
+        else:
+            self.stdout.write(text)

@@ -1,0 +1,59 @@
+"""Rendering the nginx configuration of one edge from the template."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from django.template.loader import render_to_string
+
+from cdn.signing import nginx_secret_map
+from streamsite.errors import ValidationFailed
+
+SAFE_SECRET = re.compile(r"^[A-Za-z0-9_+/=.,:@%!*~-]+$")
+SAFE_WORD = re.compile(r"^[A-Za-z0-9_.:/\[\]-]+$")
+
+
+def render_edge_config(
+    *,
+    name: str,
+    listen: str,
+    origin_url: str,
+    prefix: str,
+    cache_dir: str | None = None,
+    cache_max_size: str = "10g",
+    user: str | None = None,
+    workers: int = 1,
+) -> str:
+    origin = urlsplit(origin_url)
+    if origin.scheme != "http" or not origin.hostname:
+        raise ValidationFailed("The origin must be an absolute http:// URL.")
+    origin_path = origin.path or "/"
+    if not origin_path.endswith("/"):
+        origin_path += "/"
+    for label, value in (("name", name), ("listen", listen), ("prefix", prefix)):
+        if not SAFE_WORD.match(value):
+            raise ValidationFailed(f"Unsafe characters in {label}: {value!r}.")
+    secrets = nginx_secret_map()
+    for secret in secrets.values():
+        if not SAFE_SECRET.match(secret):
+            raise ValidationFailed(
+                "A signing secret has characters nginx cannot take literally "
+                "(quotes, $, backslash, ; or spaces): choose another."
+            )
+    return render_to_string(
+        "cdn/nginx_edge.conf",
+        {
+            "name": name,
+            "zone": re.sub(r"[^A-Za-z0-9_]", "_", name),
+            "listen": listen,
+            "origin_host": origin.netloc,
+            "origin_path": origin_path,
+            "prefix": prefix.rstrip("/"),
+            "cache_dir": cache_dir or f"{prefix.rstrip('/')}/cache",
+            "cache_max_size": cache_max_size,
+            "user": user,
+            "workers": workers,
+            "secrets": sorted(secrets.items()),
+        },
+    )

@@ -1,0 +1,63 @@
+"""Reads of the cdn app: the steering snapshot, topology for staff, demand from decisions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db.models import QuerySet
+
+from cdn.models import CountryDefault, CoverageZone, Edge, EdgeContent, Site, SteeringDecision
+from cdn.snapshot import EdgeHealth, EdgeInfo, SiteInfo, Snapshot
+
+
+def snapshot_from_db() -> Snapshot:
+    """Everything steering needs, in four queries; health starts from the poller's last DB copy."""
+    sites = list(Site.objects.prefetch_related("backups").order_by("id"))
+    edges = list(Edge.objects.order_by("id"))
+    infos = {
+        s.id: SiteInfo(
+            id=s.id,
+            name=s.name,
+            country=s.country,
+            latitude=s.latitude,
+            longitude=s.longitude,
+            backups=tuple(b.id for b in sorted(s.backups.all(), key=lambda b: b.name)),
+        )
+        for s in sites
+    }
+    health: dict[int, EdgeHealth] = {}
+    for e in edges:
+        infos[e.site_id].edges.append(
+            EdgeInfo(
+                id=e.id,
+                name=e.name,
+                site_id=e.site_id,
+                base_url=e.base_url,
+                weight=e.weight,
+                capacity=e.capacity,
+                admin_state=e.admin_state,
+            )
+        )
+        health[e.id] = EdgeHealth(up=e.healthy, load=e.load)
+    zones = CoverageZone.objects.values_list("cidr", "site_id")
+    defaults = dict(CountryDefault.objects.values_list("country", "site_id"))
+    global_default = next((s.id for s in sites if s.is_global_default), None)
+    return Snapshot(
+        sites=list(infos.values()),
+        zones=zones,
+        country_defaults=defaults,
+        global_default=global_default,
+        health=health,
+    )
+
+
+def site_list() -> QuerySet[Site]:
+    return Site.objects.prefetch_related("edges", "backups").order_by("name")
+
+
+def edge_contents(*, edge: Edge) -> QuerySet[EdgeContent]:
+    return EdgeContent.objects.filter(edge=edge).order_by("-score", "content_key")
+
+
+def decisions_since(*, since: datetime) -> QuerySet[SteeringDecision]:
+    return SteeringDecision.objects.filter(created_at__gte=since)

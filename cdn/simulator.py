@@ -1,0 +1,494 @@
+"""Trace-driven CDN simulator: real steering, per-edge cache models (LRU, S3-FIFO, Belady).
+
+A trace is CSV `timestamp,client,content_key,bytes`: one playback session that read `bytes` of
+the content key from its start (viewers who abandon read less). `client` is an IP address
+(located by the real steering code) or a region/site name. Every content key is cut into
+fixed-size chunks; a session touches its first ceil(bytes / chunk) chunks, each one cache lookup.
+"""
+
+from __future__ import annotations
+
+import csv
+import heapq
+import math
+import random
+from collections import OrderedDict, defaultdict, deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from cdn.snapshot import EdgeInfo, SiteInfo, Snapshot
+from cdn.steering import Steerer
+
+DAY = 86_400
+
+
+@dataclass
+class Request:
+    ts: float
+    client: str
+    key: str
+    nbytes: int
+
+
+def read_trace(path: str) -> list[Request]:
+    with open(path, newline="") as fh:
+        rows = csv.reader(fh)
+        out = []
+        for row in rows:
+            if not row or row[0] == "timestamp":
+                continue
+            out.append(Request(float(row[0]), row[1], row[2], int(row[3])))
+    return out
+
+
+def write_trace(path: str, requests: Iterable[Request]) -> int:
+    n = 0
+    with open(path, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["timestamp", "client", "content_key", "bytes"])
+        for r in requests:
+            writer.writerow([f"{r.ts:.0f}", r.client, r.key, r.nbytes])
+            n += 1
+    return n
+
+
+# --- Trace generator --------------------------------------------------------------------------
+
+
+def generate_trace(
+    *,
+    requests: int = 20_000,
+    titles: int = 2_000,
+    regions: int = 4,
+    days: int = 3,
+    alpha: float = 0.9,
+    new_releases_per_day: int = 5,
+    release_share: float = 0.3,
+    seed: int = 1,
+    start: float = 1_700_000_000.0,
+) -> list[Request]:
+    """Zipf popularity, a daily cycle peaking in the evening, new releases that start hot and
+    cool, and viewers who abandon titles part-way. Clients are 10.<region>.x.y addresses."""
+    rng = random.Random(seed)
+    sizes = [
+        rng.randint(300, 2_000) * 1_000_000 for _ in range(titles + days * new_releases_per_day)
+    ]
+    weights = [1.0 / (rank + 1) ** alpha for rank in range(titles)]
+    # Regions share tastes but not exactly: a fifth of the ranks are shuffled per region.
+    region_orders = []
+    for _ in range(regions):
+        order = list(range(titles))
+        for _ in range(titles // 5):
+            i, j = rng.randrange(titles), rng.randrange(titles)
+            order[i], order[j] = order[j], order[i]
+        region_orders.append(order)
+    total_w = sum(weights)
+    per_day = requests // days
+    out: list[Request] = []
+    for day in range(days):
+        releases = [titles + day * new_releases_per_day + k for k in range(new_releases_per_day)]
+        # Daily cycle: more sessions in the evening (local time = UTC for simplicity).
+        hours = [1.0 + math.cos((h - 20) / 24 * 2 * math.pi) for h in range(24)]
+        hour_cdf = _cdf(hours)
+        cum = _cdf(weights)
+        for _ in range(per_day):
+            region = rng.randrange(regions)
+            if releases and rng.random() < release_share:
+                title = releases[int(len(releases) * rng.random() ** 2)]
+            else:
+                rank = _pick(cum, rng.random() * total_w)
+                title = region_orders[region][rank]
+            hour = _pick(hour_cdf, rng.random() * hour_cdf[-1])
+            ts = start + day * DAY + hour * 3600 + rng.random() * 3600
+            frac = rng.random() * 0.15 if rng.random() < 0.35 else rng.uniform(0.5, 1.0)
+            nbytes = max(1, int(sizes[title] * frac))
+            client = f"10.{region}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
+            out.append(Request(ts, client, f"hls/t{title:05d}/v1/", nbytes))
+    out.sort(key=lambda r: r.ts)
+    return out
+
+
+def _cdf(weights: list[float]) -> list[float]:
+    acc, out = 0.0, []
+    for w in weights:
+        acc += w
+        out.append(acc)
+    return out
+
+
+def _pick(cdf: list[float], x: float) -> int:
+    import bisect
+
+    return min(len(cdf) - 1, bisect.bisect_left(cdf, x))
+
+
+def synthetic_snapshot(*, regions: int, edges_per_site: int) -> Snapshot:
+    """Sites r0..rN (10.<i>.0.0/16 each) spread over the globe, with `edges_per_site` edges."""
+    sites = []
+    edge_id = 1
+    for i in range(regions):
+        site = SiteInfo(
+            id=i + 1,
+            name=f"r{i}",
+            country="US",
+            latitude=-60 + (120 * i / max(1, regions - 1)),
+            longitude=-170 + (340 * ((i * 7) % max(1, regions)) / max(1, regions)),
+        )
+        for j in range(edges_per_site):
+            site.edges.append(
+                EdgeInfo(
+                    id=edge_id,
+                    name=f"r{i}-e{j}",
+                    site_id=site.id,
+                    base_url=f"http://r{i}-e{j}.edge/",
+                    capacity=10**9,
+                )
+            )
+            edge_id += 1
+        sites.append(site)
+    zones = [(f"10.{i}.0.0/16", i + 1) for i in range(regions)]
+    return Snapshot(sites=sites, zones=zones, global_default=1)
+
+
+# --- Cache policies (uniform chunk sizes: capacity counted in chunks) -------------------------
+
+
+class LRU:
+    name = "lru"
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.items: OrderedDict[Any, None] = OrderedDict()
+
+    def access(self, obj: Any, now: int = 0) -> bool:
+        if obj in self.items:
+            self.items.move_to_end(obj)
+            return True
+        self.insert(obj)
+        return False
+
+    def insert(self, obj: Any) -> None:
+        if self.capacity <= 0:
+            return
+        self.items[obj] = None
+        self.items.move_to_end(obj)
+        while len(self.items) > self.capacity:
+            self.items.popitem(last=False)
+
+    def __contains__(self, obj: Any) -> bool:
+        return obj in self.items
+
+
+class S3FIFO:
+    """S3-FIFO (Yang et al., SOSP '23): a small probationary FIFO (10%), a main FIFO with
+    2-bit frequency and reinsertion, and a ghost FIFO of recently evicted keys."""
+
+    name = "s3fifo"
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.small_cap = max(1, capacity // 10)
+        self.main_cap = max(0, capacity - self.small_cap)
+        self.small: deque[Any] = deque()
+        self.main: deque[Any] = deque()
+        self.ghost: OrderedDict[Any, None] = OrderedDict()
+        self.freq: dict[Any, int] = {}
+        self.where: dict[Any, str] = {}
+
+    def __contains__(self, obj: Any) -> bool:
+        return obj in self.where
+
+    def access(self, obj: Any, now: int = 0) -> bool:
+        if obj in self.where:
+            self.freq[obj] = min(3, self.freq[obj] + 1)
+            return True
+        self.insert(obj, ghost_hit=obj in self.ghost)
+        return False
+
+    def insert(self, obj: Any, *, ghost_hit: bool = False, main: bool = False) -> None:
+        if self.capacity <= 0 or obj in self.where:
+            return
+        while len(self.where) >= self.capacity:
+            self._evict()
+        self.freq[obj] = 0
+        if ghost_hit or main:
+            self.ghost.pop(obj, None)
+            self.main.append(obj)
+            self.where[obj] = "m"
+        else:
+            self.small.append(obj)
+            self.where[obj] = "s"
+
+    def _evict(self) -> None:
+        if len(self.small) >= self.small_cap or not self.main:
+            self._evict_small()
+        else:
+            self._evict_main()
+
+    def _evict_small(self) -> None:
+        while self.small:
+            obj = self.small.popleft()
+            if self.freq[obj] > 0:
+                self.main.append(obj)
+                self.where[obj] = "m"
+                self.freq[obj] = 0
+                if len(self.main) > self.main_cap:
+                    self._evict_main()
+                    return
+            else:
+                del self.where[obj], self.freq[obj]
+                self.ghost[obj] = None
+                while len(self.ghost) > self.main_cap:
+                    self.ghost.popitem(last=False)
+                return
+        self._evict_main()
+
+    def _evict_main(self) -> None:
+        while self.main:
+            obj = self.main.popleft()
+            if self.freq[obj] > 0:
+                self.freq[obj] -= 1
+                self.main.append(obj)
+            else:
+                del self.where[obj], self.freq[obj]
+                return
+
+
+class Belady:
+    """Offline optimum for uniform sizes: evict what is next needed furthest in the future."""
+
+    name = "belady"
+
+    def __init__(self, capacity: int, next_use: list[int]) -> None:
+        self.capacity = capacity
+        self.next_use = next_use
+        self.items: dict[Any, int] = {}
+        self.heap: list[tuple[int, Any]] = []
+
+    def __contains__(self, obj: Any) -> bool:
+        return obj in self.items
+
+    def access(self, obj: Any, now: int = 0) -> bool:
+        nxt = self.next_use[now]
+        hit = obj in self.items
+        if not hit and self.capacity <= 0:
+            return False
+        if not hit and len(self.items) >= self.capacity:
+            # Bypass: the newcomer is needed later than everything held.
+            while self.heap and self.items.get(self.heap[0][1]) != -self.heap[0][0]:
+                heapq.heappop(self.heap)
+            if self.heap and -self.heap[0][0] < nxt:
+                return False
+            while len(self.items) >= self.capacity:
+                neg, victim = heapq.heappop(self.heap)
+                if self.items.get(victim) == -neg:
+                    del self.items[victim]
+        self.items[obj] = nxt
+        heapq.heappush(self.heap, (-nxt, obj))
+        return hit
+
+
+# --- Simulation -------------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    policy: str
+    warming: bool
+    requests: int = 0
+    hits: int = 0
+    bytes_total: int = 0
+    bytes_hit: int = 0
+
+    @property
+    def object_hit_ratio(self) -> float:
+        return self.hits / self.requests if self.requests else 0.0
+
+    @property
+    def byte_hit_ratio(self) -> float:
+        return self.bytes_hit / self.bytes_total if self.bytes_total else 0.0
+
+
+@dataclass
+class Routed:
+    """The trace after steering: per edge, the chunk lookups (object, bytes, day)."""
+
+    streams: dict[str, list[tuple[tuple[str, int], int, int]]] = field(default_factory=dict)
+    sessions: dict[str, int] = field(default_factory=dict)
+    site_of_edge: dict[str, str] = field(default_factory=dict)
+    located: dict[str, int] = field(default_factory=dict)
+    demand: dict[int, dict[str, dict[str, float]]] = field(default_factory=dict)
+    # Keys first requested on a day: the catalogue's release calendar, known in advance.
+    releases: dict[int, list[str]] = field(default_factory=dict)
+    # Every (key, chunk) that exists (a title's length is known to the warmer).
+    chunks: set[tuple[str, int]] = field(default_factory=set)
+
+
+def route(
+    requests: list[Request],
+    steerer: Steerer,
+    *,
+    chunk_bytes: int,
+    reset_load_every: float = 3600.0,
+) -> Routed:
+    """Run every session through the real steering code (first URL wins)."""
+    snap = steerer.snapshot
+    by_name = {s.name: s for s in snap.sites.values()}
+    routed = Routed()
+    for edge in snap.edges.values():
+        routed.site_of_edge[edge.name] = snap.sites[edge.site_id].name
+    t0 = requests[0].ts if requests else 0.0
+    seen: set[str] = set()
+    window = -1
+    for req in requests:
+        w = int((req.ts - t0) // reset_load_every)
+        if w != window:
+            # Stands in for a new health version: loads are re-measured, assignments reset.
+            steerer.assigned = {}
+            steerer._assigned_version = snap.health_version
+            window = w
+        site = by_name.get(req.client)
+        if site is not None:
+            decision = steerer.steer(client_ip="192.0.2.1", content_key=req.key, site_hint=site.id)
+        else:
+            decision = steerer.steer(client_ip=req.client, content_key=req.key)
+        edge_name = decision.edges[0]
+        routed.located[decision.located_by] = routed.located.get(decision.located_by, 0) + 1
+        routed.sessions[edge_name] = routed.sessions.get(edge_name, 0) + 1
+        day = int((req.ts - t0) // DAY)
+        if req.key not in seen:
+            seen.add(req.key)
+            if day > 0:
+                routed.releases.setdefault(day, []).append(req.key)
+        site_name = routed.site_of_edge.get(edge_name, "origin")
+        routed.demand.setdefault(day, {}).setdefault(site_name, {})
+        routed.demand[day][site_name][req.key] = routed.demand[day][site_name].get(req.key, 0) + 1
+        chunks = max(1, math.ceil(req.nbytes / chunk_bytes))
+        stream = routed.streams.setdefault(edge_name, [])
+        for c in range(chunks):
+            nbytes = chunk_bytes if c < chunks - 1 else req.nbytes - chunk_bytes * (chunks - 1)
+            stream.append(((req.key, c), nbytes, day))
+            routed.chunks.add((req.key, c))
+    return routed
+
+
+def _next_uses(stream: list[tuple[tuple[str, int], int, int]]) -> list[int]:
+    nxt = [0] * len(stream)
+    last: dict[Any, int] = {}
+    for i in range(len(stream) - 1, -1, -1):
+        obj = stream[i][0]
+        nxt[i] = last.get(obj, 1 << 62)
+        last[obj] = i
+    return nxt
+
+
+def warm_plan(
+    demand: dict[int, dict[str, dict[str, float]]],
+    day: int,
+    site: str,
+    *,
+    releases: Iterable[str] = (),
+    half_life_days: float = 1.0,
+) -> list[str]:
+    """Keys for a site: the day's new releases first (boosted), then by decayed past demand."""
+    scores: dict[str, float] = defaultdict(float)
+    for key in releases:
+        scores[key] += 1e9
+    for d in range(day):
+        factor = 0.5 ** ((day - d) / half_life_days)
+        for key, n in demand.get(d, {}).get(site, {}).items():
+            scores[key] += n * factor
+    return [k for k, _ in sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))]
+
+
+def simulate(
+    routed: Routed,
+    steerer: Steerer,
+    *,
+    fraction: float,
+    policies: tuple[str, ...] = ("lru", "s3fifo", "belady"),
+    warming: tuple[bool, ...] = (False, True),
+    warm_share: float = 0.2,
+) -> list[Result]:
+    """Per-edge caches of `fraction` of each edge's working set; aggregate ratios per policy."""
+    snap = steerer.snapshot
+    edges_by_site: dict[str, list[EdgeInfo]] = defaultdict(list)
+    for edge in snap.edges.values():
+        edges_by_site[snap.sites[edge.site_id].name].append(edge)
+    from cdn.snapshot import stable_hash
+    from cdn.steering import rendezvous_rank
+
+    results = []
+    for policy in policies:
+        for warm in warming:
+            if policy == "belady" and warm:
+                continue
+            res = Result(policy=policy, warming=warm)
+            for edge_name, stream in routed.streams.items():
+                working = len({obj for obj, _, _ in stream})
+                capacity = max(1, int(working * fraction))
+                cache: Any
+                if policy == "lru":
+                    cache = LRU(capacity)
+                elif policy == "s3fifo":
+                    cache = S3FIFO(capacity)
+                else:
+                    cache = Belady(capacity, _next_uses(stream))
+                site = routed.site_of_edge.get(edge_name)
+                current_day = -1
+                for i, (obj, nbytes, day) in enumerate(stream):
+                    if warm and day != current_day and site is not None:
+                        # Off-peak fill: first chunks of the predicted keys that steering sends
+                        # to this edge (the same rendezvous hash), up to warm_share of the cache.
+                        budget = int(capacity * warm_share)
+                        mine = [
+                            k
+                            for k in warm_plan(
+                                routed.demand, day, site, releases=routed.releases.get(day, [])
+                            )
+                            if rendezvous_rank(stable_hash(k), edges_by_site[site])[0].name
+                            == edge_name
+                        ]
+                        placed = 0
+                        for c in range(64):
+                            for k in mine:
+                                if placed >= budget:
+                                    break
+                                if (k, c) not in cache and (k, c) in routed.chunks:
+                                    if policy == "s3fifo":
+                                        cache.insert((k, c), main=True)
+                                    else:
+                                        cache.insert((k, c))
+                                    placed += 1
+                    current_day = day
+                    hit = cache.access(obj, i)
+                    res.requests += 1
+                    res.bytes_total += nbytes
+                    if hit:
+                        res.hits += 1
+                        res.bytes_hit += nbytes
+            results.append(res)
+    return results
+
+
+def load_balance(routed: Routed) -> dict[str, float]:
+    """max/mean sessions per edge inside each site; the worst site and the average."""
+    per_site: dict[str, list[int]] = defaultdict(list)
+    for edge, site in routed.site_of_edge.items():
+        per_site[site].append(routed.sessions.get(edge, 0))
+    ratios = {}
+    for site, counts in per_site.items():
+        mean = sum(counts) / len(counts)
+        ratios[site] = max(counts) / mean if mean else 1.0
+    worst = max(ratios.values()) if ratios else 1.0
+    avg = sum(ratios.values()) / len(ratios) if ratios else 1.0
+    return {"worst_site": worst, "mean_site": avg}
+
+
+def iter_report(results: list[Result]) -> Iterator[str]:
+    for r in results:
+        yield (
+            f"{r.policy:7s} warming={'yes' if r.warming else 'no ':3s} "
+            f"object_hit={r.object_hit_ratio:.4f} byte_hit={r.byte_hit_ratio:.4f}"
+        )

@@ -1,0 +1,42 @@
+"""Celery adapters for cache warming."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from celery import shared_task
+from django.conf import settings
+from django.utils import timezone
+
+from cdn import services, warming
+
+BATCH = 5000
+
+
+@shared_task(name="cdn.tasks.warm_sites")
+def warm_sites() -> dict:
+    """Hourly: plan the sites inside their off-peak fill window, enqueue the pre-fetches."""
+    planned = warming.warm()
+    for ids in planned.values():
+        for row_id in ids:
+            warm_edge_content.delay_on_commit(row_id)  # type: ignore[attr-defined]
+    return {site: len(ids) for site, ids in planned.items()}
+
+
+@shared_task(name="cdn.tasks.prune_decisions")
+def prune_decisions() -> int:
+    """Hourly: delete one batch of old steering decisions; re-enqueue while a full batch went."""
+    before = timezone.now() - timedelta(days=settings.CDN_DECISION_RETENTION_DAYS)
+    deleted = services.decisions_prune(before=before, batch=BATCH)
+    if deleted == BATCH:
+        prune_decisions.apply_async(countdown=1)
+    return deleted
+
+
+@shared_task(name="cdn.tasks.warm_edge_content", rate_limit="10/s")
+def warm_edge_content(row_id: int) -> str:
+    """Pre-fetch one planned key through its edge, a bounded batch of files per run."""
+    result = warming.prefetch(row_id=row_id)
+    if result == "more":
+        warm_edge_content.apply_async((row_id,), countdown=1)
+    return result

@@ -1,0 +1,258 @@
+"""Cache warming: predict demand per site, plan what each edge holds, pre-fetch via the edges."""
+
+from __future__ import annotations
+
+import logging
+import math
+import urllib.error
+import urllib.request
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from cdn.models import Edge, EdgeContent, Site, SteeringDecision
+from cdn.services import edge_content_plan, edge_count_cache_status
+from cdn.signing import signed_url
+from cdn.snapshot import EdgeInfo, stable_hash
+from cdn.steering import rendezvous_rank
+
+log = logging.getLogger(__name__)
+
+Demand = dict[str, dict[str, float]]  # region (site name) → {content_key: score}
+HALF_LIFE_HOURS = 24.0
+LOOKBACK = timedelta(days=7)
+LEASE = timedelta(minutes=5)
+MAX_FILES_PER_KEY = 20_000
+
+
+def demand_from_decisions(*, now: datetime) -> Demand:
+    """Default demand provider: recorded steering decisions, each decaying with a 24 h half-life.
+
+    A provider that adds boosts (new releases, what recommendations will surface) wraps this
+    one and names itself in CDN_DEMAND_PROVIDER; see `with_boosts`.
+    """
+    demand: Demand = defaultdict(lambda: defaultdict(float))
+    rows = SteeringDecision.objects.filter(created_at__gte=now - LOOKBACK).values_list(
+        "site_name", "content_key", "created_at"
+    )
+    for site_name, key, at in rows.iterator(chunk_size=5000):
+        if not site_name:
+            continue
+        age_h = max(0.0, (now - at).total_seconds() / 3600)
+        demand[site_name][key] += math.pow(0.5, age_h / HALF_LIFE_HOURS)
+    return {region: dict(keys) for region, keys in demand.items()}
+
+
+def with_boosts(base: Demand, boosts: dict[str, float]) -> Demand:
+    """Multiply scores by per-key boosts (e.g. 2.0 for a new release); unseen keys get the boost
+    times the region's median score, so a release nobody has watched yet still gets a copy."""
+    out: Demand = {}
+    for region, keys in base.items():
+        scores = sorted(keys.values())
+        median = scores[len(scores) // 2] if scores else 1.0
+        merged = dict(keys)
+        for key, boost in boosts.items():
+            merged[key] = merged.get(key, median) * boost if key in keys else median * boost
+        out[region] = merged
+    return out
+
+
+def demand_provider() -> Callable[..., Demand]:
+    return import_string(settings.CDN_DEMAND_PROVIDER)
+
+
+def in_fill_window(site: Site, now: datetime) -> bool:
+    hour = now.astimezone(ZoneInfo(site.timezone)).hour
+    start, end = site.fill_start_hour, site.fill_end_hour
+    if start == end:
+        return False
+    return start <= hour < end if start < end else hour >= start or hour < end
+
+
+def site_edges_ranked(site_edges: list[Edge], content_key: str) -> list[Edge]:
+    """The site's online edges in the order steering ranks them for this key (same hash)."""
+    online = {e.id: e for e in site_edges if e.admin_state == Edge.AdminState.ONLINE}
+    infos = [
+        EdgeInfo(
+            id=e.id,
+            name=e.name,
+            site_id=e.site_id,
+            base_url=e.base_url,
+            weight=e.weight,
+            salt=stable_hash(e.name),
+        )
+        for e in online.values()
+    ]
+    return [online[i.id] for i in rendezvous_rank(stable_hash(content_key), infos)]
+
+
+def plan_site(*, site: Site, scores: dict[str, float], keys: int | None = None) -> list[int]:
+    """Choose the site's most wanted keys and the edges to hold them; returns EdgeContent ids.
+
+    The top tenth of the chosen keys get a copy on the second-ranked edge too, so a failover or
+    bounded-load spill for a hot title lands on a warm cache. Edges stop taking new keys when
+    what they already hold reaches their cache size.
+    """
+    keys = settings.CDN_WARM_KEYS_PER_SITE if keys is None else keys
+    edges = list(site.edges.all())
+    if not edges or keys <= 0:
+        return []
+    held: dict[int, int] = defaultdict(int)
+    for edge_id, done in EdgeContent.objects.filter(edge__site=site).values_list(
+        "edge_id", "bytes_done"
+    ):
+        held[edge_id] += done
+    wanted = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:keys]
+    hot = max(1, len(wanted) // 10)
+    planned: list[int] = []
+    for rank, (key, score) in enumerate(wanted):
+        copies = 2 if rank < hot and len(edges) > 1 else 1
+        for edge in site_edges_ranked(edges, key)[:copies]:
+            if held[edge.id] >= edge.cache_bytes:
+                continue
+            row, _ = edge_content_plan(edge=edge, content_key=key, score=score)
+            if row.status != EdgeContent.Status.DONE:
+                planned.append(row.pk)
+    return planned
+
+
+def sites_to_warm(*, now: datetime) -> list[Site]:
+    return [
+        s for s in Site.objects.prefetch_related("edges").order_by("id") if in_fill_window(s, now)
+    ]
+
+
+# --- Pre-fetching -----------------------------------------------------------------------------
+
+
+def playlist_children(text: str) -> list[str]:
+    """Relative URIs a playlist names: its non-comment lines and URI="..." attributes."""
+    out: list[str] = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line:
+            continue
+        if line.startswith("#"):
+            marker = 'URI="'
+            if marker in line:
+                out.append(line.split(marker, 1)[1].split('"', 1)[0])
+            continue
+        out.append(line)
+    return [u for u in out if "://" not in u and not u.startswith("/") and ".." not in u.split("/")]
+
+
+def fetch(url: str, *, timeout: float = 10.0) -> tuple[int, bytes, str]:
+    request = urllib.request.Request(  # noqa: S310 - edge base URLs are http(s) by validation
+        url, headers={"User-Agent": "streamsite-cdn-warmer"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            return response.status, response.read(), response.headers.get("X-Cache-Status", "")
+    except urllib.error.HTTPError as exc:
+        return exc.code, b"", exc.headers.get("X-Cache-Status", "") if exc.headers else ""
+
+
+def claim(row_id: int, *, now: datetime) -> EdgeContent | None:
+    """Take the row for this worker: pending, or filling with an expired lease."""
+    claimed = (
+        EdgeContent.objects.filter(pk=row_id)
+        .filter(
+            Q(status=EdgeContent.Status.PENDING)
+            | Q(status=EdgeContent.Status.FAILED)
+            | Q(status=EdgeContent.Status.FILLING, updated_at__lt=now - LEASE)
+        )
+        .update(status=EdgeContent.Status.FILLING, updated_at=now)
+    )
+    if claimed != 1:
+        return None
+    return EdgeContent.objects.select_related("edge").get(pk=row_id)
+
+
+def prefetch(
+    *,
+    row_id: int,
+    budget: int | None = None,
+    now: Callable[[], datetime] = timezone.now,
+    fetcher: Callable[..., tuple[int, bytes, str]] = fetch,
+) -> str:
+    """Fetch up to `budget` files of one planned key through its edge.
+
+    Returns "done", "more" (call again: progress is saved after every file, so a crash resumes
+    where it stopped), "busy" (another worker holds it) or "failed".
+    """
+    budget = budget or settings.CDN_WARM_FILES_PER_RUN
+    row = claim(row_id, now=now())
+    if row is None:
+        return "busy"
+    edge = row.edge
+    queue: list[str] = list(row.queue) if row.files_done or row.queue else ["master.m3u8"]
+    seen: set[str] = set(queue)
+    statuses: list[str] = []
+    files, size = row.files_done, row.bytes_done
+    expires = now() + timedelta(hours=1)
+    result = "done"
+    fetched = 0
+    while queue:
+        if fetched >= budget:
+            result = "more"
+            break
+        name = queue.pop(0)
+        url = signed_url(edge.base_url, row.content_key, name, expires_at=expires)
+        try:
+            status, body, cache_status = fetcher(url)
+        except OSError as exc:
+            result = "failed"
+            row.last_error = f"{name}: {exc}"[:255]
+            queue.insert(0, name)
+            break
+        fetched += 1
+        if status != 200:
+            result = "failed"
+            row.last_error = f"{name}: HTTP {status}"[:255]
+            queue.insert(0, name)
+            break
+        statuses.append(cache_status)
+        files += 1
+        size += len(body)
+        if name.endswith(".m3u8"):
+            base = name.rsplit("/", 1)[0] + "/" if "/" in name else ""
+            for child in playlist_children(body.decode("utf-8", "replace")):
+                full = base + child
+                if full not in seen and len(seen) < MAX_FILES_PER_KEY:
+                    seen.add(full)
+                    queue.append(full)
+        EdgeContent.objects.filter(pk=row.pk).update(
+            queue=queue, files_done=files, bytes_done=size, updated_at=now()
+        )
+    final = {
+        "done": EdgeContent.Status.DONE,
+        "more": EdgeContent.Status.PENDING,
+        "failed": EdgeContent.Status.FAILED,
+    }[result]
+    EdgeContent.objects.filter(pk=row.pk).update(
+        status=final,
+        queue=queue,
+        files_done=files,
+        bytes_done=size,
+        last_error=row.last_error if result == "failed" else "",
+        updated_at=now(),
+    )
+    edge_count_cache_status(edge_id=edge.pk, statuses=statuses)
+    return result
+
+
+def warm(*, now: datetime | None = None, sites: list[Site] | None = None) -> dict[str, Any]:
+    """Plan every site inside its fill window; returns {site: [EdgeContent ids]} to pre-fetch."""
+    now = now or timezone.now()
+    sites = sites_to_warm(now=now) if sites is None else sites
+    if not sites:
+        return {}
+    demand = demand_provider()(now=now)
+    return {s.name: plan_site(site=s, scores=demand.get(s.name, {})) for s in sites}

@@ -1,0 +1,37 @@
+"""Admin screens load for staff, and the edge actions go through the service."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from cdn.models import Edge
+from tests.cdn.factories import EdgeFactory
+
+
+def login(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "model", ["site", "edge", "coveragezone", "countrydefault", "edgecontent", "steeringdecision"]
+)
+def test_changelists_load_for_staff_only(staff, alice, model):
+    EdgeFactory()
+    assert login(staff).get(f"/admin/cdn/{model}/").status_code == 200
+    assert login(alice).get(f"/admin/cdn/{model}/").status_code == 302
+
+
+@pytest.mark.django_db
+def test_drain_action_sets_the_state(staff, django_capture_on_commit_callbacks):
+    a = EdgeFactory(name="a")
+    EdgeFactory(name="b")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = login(staff).post(
+            "/admin/cdn/edge/", {"action": "drain", "_selected_action": [a.pk]}
+        )
+    assert response.status_code == 302
+    assert dict(Edge.objects.values_list("name", "admin_state")) == {"a": "drain", "b": "online"}

@@ -1,0 +1,104 @@
+"""The simulator's cache models against hand-checked sequences, and the commands end to end."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from cdn.simulator import (
+    LRU,
+    S3FIFO,
+    Belady,
+    _next_uses,
+    generate_trace,
+    load_balance,
+    read_trace,
+    route,
+    simulate,
+    synthetic_snapshot,
+    write_trace,
+)
+from cdn.steering import Steerer
+
+SEQ = ["a", "b", "c", "a", "d", "a", "b", "e", "a", "b", "c", "d"]
+
+
+def run(cache, seq):
+    return [cache.access(x, i) for i, x in enumerate(seq)]
+
+
+def test_lru_on_a_known_sequence():
+    assert sum(run(LRU(3), SEQ)) == 4
+
+
+def test_belady_on_a_known_sequence_is_optimal():
+    stream = [((x, 0), 1, 0) for x in SEQ]
+    hits = run(Belady(3, _next_uses(stream)), [(x, 0) for x in SEQ])
+    assert sum(hits) == 6
+
+
+def test_s3fifo_keeps_a_reused_object_through_a_scan():
+    cache = S3FIFO(10)
+    seq = ["hot", "hot"] + [f"scan{i}" for i in range(30)] + ["hot"]
+    assert run(cache, seq)[-1] is True
+    lru = LRU(10)
+    assert run(lru, seq)[-1] is False
+
+
+def test_trace_round_trips_through_csv(tmp_path):
+    trace = generate_trace(requests=300, titles=50, regions=2, days=2, seed=3)
+    path = tmp_path / "t.csv"
+    assert write_trace(str(path), trace) == 300
+    again = read_trace(str(path))
+    assert [(r.client, r.key, r.nbytes) for r in again] == [
+        (r.client, r.key, r.nbytes) for r in trace
+    ]
+    assert again[0].ts <= again[-1].ts
+
+
+def test_policies_rank_belady_s3fifo_lru_and_warming_is_reported():
+    trace = generate_trace(requests=3000, titles=400, regions=2, days=3, seed=5)
+    steerer = Steerer(synthetic_snapshot(regions=2, edges_per_site=2), origin_url="o")
+    routed = route(trace, steerer, chunk_bytes=100_000_000)
+    assert routed.located == {"coverage_zone": 3000}
+    results = {(r.policy, r.warming): r for r in simulate(routed, steerer, fraction=0.05)}
+    assert set(results) == {
+        ("lru", False),
+        ("lru", True),
+        ("s3fifo", False),
+        ("s3fifo", True),
+        ("belady", False),
+    }
+    belady = results[("belady", False)].object_hit_ratio
+    assert (
+        belady
+        >= results[("s3fifo", False)].object_hit_ratio
+        >= results[("lru", False)].object_hit_ratio
+    )
+    balance = load_balance(routed)
+    assert balance["worst_site"] >= balance["mean_site"] >= 1.0
+
+
+def test_commands_generate_and_simulate(tmp_path):
+    path = tmp_path / "trace.csv"
+    out = io.StringIO()
+    call_command("cdn_trace", out=str(path), requests=400, titles=60, days=2, stdout=out)
+    assert out.getvalue() == f"wrote 400 sessions to {path}\n"
+    out = io.StringIO()
+    call_command("cdn_simulate", trace=str(path), sizes="5", stdout=out)
+    text = out.getvalue()
+    assert "cache = 5% of each edge's working set" in text
+    assert "belady  no" in text and "s3fifo  yes" in text
+
+
+def test_simulate_refuses_a_missing_trace(tmp_path):
+    with pytest.raises(CommandError, match="Cannot read the trace"):
+        call_command("cdn_simulate", trace=str(tmp_path / "none.csv"))
+
+
+@pytest.mark.django_db
+def test_nginx_config_command_refuses_a_bad_origin(tmp_path):
+    with pytest.raises(CommandError, match="absolute http://"):
+        call_command("cdn_nginx_config", name="e1", prefix=str(tmp_path), origin="/media/")
