@@ -100,6 +100,7 @@ def test_make_up_becomes_ready_runs_tasks_and_stops_cleanly(tmp_path):
         log.close()
 
     output = (tmp_path / "up.log").read_text()
-    assert "web.1" in output and "worker.1" in output and "beat.1" in output
+    for process in ("web.1", "worker.1", "beat.1", "cdnhealth.1"):
+        assert process in output, output[-3000:]
     with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=2):
         pass  # gunicorn is gone: nothing listens any more
