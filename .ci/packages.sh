@@ -10,6 +10,8 @@ want=(
   # cdn
 
   # playback (browser tests)
+  chromium:chromium
+  ffmpeg:ffmpeg
 
 )
 needed=()
