@@ -73,7 +73,7 @@ def request_profile(request: HttpRequest, *, required: bool = True) -> Profile |
     raw = request.headers.get("X-Profile-Id") or request.session.get(PROFILE_SESSION_KEY)
     if raw not in (None, ""):
         try:
-            profile_id = int(raw)
+            profile_id = int(str(raw))
         except (TypeError, ValueError):
             raise ValidationFailed("X-Profile-Id must be a profile id (a number).") from None
         profile = Profile.objects.filter(pk=profile_id, account=user).first()
