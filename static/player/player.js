@@ -14,6 +14,12 @@
   };
   window.streamsitePlayer = state; // read by the browser tests and handy in a console
 
+  var ICONS = {
+    play: '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M8 5v14l11-7z"/></svg>',
+    pause: '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M6 5h4v14H6zm8 0h4v14h-4z"/></svg>',
+    sound: '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M4 9v6h4l5 5V4L8 9zm12.5 3a4.5 4.5 0 0 0-2.5-4v8a4.5 4.5 0 0 0 2.5-4z"/></svg>',
+    muted: '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M4 9v6h4l5 5V4L8 9zm12.6 3 2.7-2.7-1.4-1.4-2.7 2.7-2.7-2.7-1.4 1.4 2.7 2.7-2.7 2.7 1.4 1.4 2.7-2.7 2.7 2.7 1.4-1.4z"/></svg>'
+  };
   var AUTOPLAY_KEY = "streamsite:auto-advances";
   var STILL_WATCHING_AFTER = 3;
 
@@ -128,10 +134,11 @@
     var select = $("quality");
     select.innerHTML = "";
     select.appendChild(new Option("Auto", "-1"));
-    levels.forEach(function (level, i) {
+    for (var i = levels.length - 1; i >= 0; i -= 1) { // best first
+      var level = levels[i];
       var label = level.height ? level.height + "p" : Math.round(level.bitrate / 1000) + " kbps";
       select.appendChild(new Option(label, String(i)));
-    });
+    }
     select.value = "-1";
   }
   function markQuality(index) {
@@ -184,16 +191,16 @@
   range.addEventListener("input", function () { video.currentTime = parseFloat(range.value); });
 
   video.addEventListener("play", function () {
-    root.classList.remove("is-paused"); $("play").innerHTML = "&#10074;&#10074;";
+    root.classList.remove("is-paused"); $("play").innerHTML = ICONS.pause;
     $("play").setAttribute("aria-label", "Pause");
   });
   video.addEventListener("pause", function () {
-    root.classList.add("is-paused"); $("play").innerHTML = "&#9654;";
+    root.classList.add("is-paused"); $("play").innerHTML = ICONS.play;
     $("play").setAttribute("aria-label", "Play");
     heartbeat("paused");
   });
   video.addEventListener("volumechange", function () {
-    $("mute").innerHTML = video.muted || video.volume === 0 ? "&#128263;" : "&#128266;";
+    $("mute").innerHTML = video.muted || video.volume === 0 ? ICONS.muted : ICONS.sound;
     $("mute").setAttribute("aria-label", video.muted ? "Unmute" : "Mute");
   });
   video.addEventListener("waiting", function () { root.classList.add("is-loading"); });

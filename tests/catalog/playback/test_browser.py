@@ -1,0 +1,149 @@
+"""In a real browser: the watch page plays adaptive HLS, beats, stops on leave and resumes.
+
+Debian's Chromium driven by Playwright against pytest-django's live server; a tiny real HLS
+stream (two renditions, 2 s segments, 8 s) is made with ffmpeg for the run. Screenshots go
+to docs/screenshots/.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from django.test import Client
+
+from catalog.models import PlaybackProgress, PlaybackSession
+from catalog.playback_demo import make_hls_asset
+from tests.catalog.playback.factories import TitleFactory
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOTS = Path(__file__).resolve().parents[3] / "docs" / "screenshots"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--autoplay-policy=no-user-gesture-required",
+]
+
+
+@pytest.fixture(scope="session")
+def hls_source(tmp_path_factory):
+    if not shutil.which("ffmpeg"):
+        pytest.fail("ffmpeg is required (apt-get install ffmpeg; see .ci/packages.sh)")
+    return make_hls_asset(
+        tmp_path_factory.mktemp("hls") / "source",
+        seconds=8,
+        markers={"intro_start": 0, "intro_end": 2, "credits_start": 7},
+    )
+
+
+@pytest.fixture
+def browser_page(monkeypatch):
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is required at /usr/bin/chromium (apt-get install chromium)")
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes
+    # meanwhile are still plain synchronous calls.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        context = browser.new_context(viewport={"width": 1280, "height": 720})
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        yield page
+        context.close()
+        browser.close()
+
+
+def sign_in(page, live_server, user):
+    client = Client()
+    client.force_login(user)
+    page.context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
+    )
+
+
+def wait_until(page, predicate, timeout_ms=10_000):
+    """Poll the database while the browser works (bounded; the browser is outside our clock)."""
+    for _ in range(timeout_ms // 100):
+        if predicate():
+            return True
+        page.wait_for_timeout(100)
+    return predicate()
+
+
+def test_plays_beats_stops_and_resumes(
+    live_server, browser_page, settings, tmp_path, hls_source, alice, alice_profile
+):
+    settings.PLAYBACK_HEARTBEAT_SECONDS = 1
+    settings.PLAYBACK_MEDIA_ROOT = tmp_path / "hls"
+    title = TitleFactory(name="Test Pattern", slug="test-pattern")
+    shutil.copytree(hls_source, settings.PLAYBACK_MEDIA_ROOT / f"title-{title.pk}")
+    page = browser_page
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    sign_in(page, live_server, alice)
+
+    # Play: hls.js parses both renditions and the video really advances.
+    page.goto(f"{live_server.url}/watch/{title.pk}/")
+    page.wait_for_function("window.streamsitePlayer && window.streamsitePlayer.levels >= 2")
+    page.wait_for_function("document.getElementById('player-video').currentTime > 1.0")
+    assert page.evaluate("window.streamsitePlayer.levels") == 2
+    assert page.locator("[data-role=quality] option").all_inner_texts()[1:] == ["360p", "180p"]
+    assert page.locator("[data-role=skip-intro]").is_visible()
+    # Menus: English subtitles on, quality pinned to 360p.
+    assert page.locator("[data-role=subtitles] option").all_inner_texts() == [
+        "Subtitles off",
+        "English",
+    ]
+    page.select_option("[data-role=subtitles]", "0")
+    page.select_option("[data-role=quality]", "1")
+    assert page.evaluate("window.streamsitePlayer.hls.subtitleTrack") == 0
+    assert page.evaluate("window.streamsitePlayer.hls.autoLevelEnabled") is False
+    page.wait_for_function("window.streamsitePlayer.hls.currentLevel === 1")
+    assert page.locator("[data-role=quality]").input_value() == "1"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.mouse.move(640, 360)
+    page.screenshot(path=str(SCREENSHOTS / "watch.png"))
+
+    # Heartbeats arrive and renew the lease.
+    page.wait_for_function("window.streamsitePlayer.heartbeats >= 2")
+    session = PlaybackSession.objects.get()
+    assert session.last_heartbeat_at is not None
+
+    # Trickplay thumbnail over the seek bar.
+    page.evaluate("document.getElementById('player-video').pause()")
+    box = page.locator("[data-role=seek]").bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] / 2)
+    page.wait_for_selector("[data-role=thumb-image]:not([hidden])")
+    page.screenshot(path=str(SCREENSHOTS / "watch-trickplay.png"))
+    left_at = page.evaluate("document.getElementById('player-video').currentTime")
+    assert left_at > 1.0
+
+    # Leave: the pagehide beacon stops the session and records the position at once.
+    page.goto("about:blank")
+    assert wait_until(page, lambda: PlaybackProgress.objects.exists())
+    progress = PlaybackProgress.objects.get()
+    assert progress.position_seconds == pytest.approx(left_at, abs=0.3)
+    session.refresh_from_db()
+    assert session.end_reason == "stopped"
+
+    # Come back: a new session resumes near the saved position.
+    page.goto(f"{live_server.url}/watch/{title.pk}/")
+    config = page.evaluate("JSON.parse(document.getElementById('player-config').textContent)")
+    assert config["resume_position_seconds"] == pytest.approx(progress.position_seconds)
+    page.wait_for_function("document.getElementById('player-video').currentTime > 0.3", polling=50)
+    resumed_at = page.evaluate("document.getElementById('player-video').currentTime")
+    assert abs(resumed_at - left_at) < 2.5
+    assert PlaybackSession.objects.filter(ended_at__isnull=True).count() == 1
+    assert errors == []
