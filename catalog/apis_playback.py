@@ -147,7 +147,7 @@ class LiveSessionSerializer(serializers.ModelSerializer):
 
 
 class SessionListCreateApi(APIView):
-    class InputSerializer(serializers.Serializer):
+    class PlaybackStartInputSerializer(serializers.Serializer):
         title_id = serializers.IntegerField(required=False, min_value=1)
         episode_id = serializers.IntegerField(required=False, min_value=1)
         profile_id = serializers.IntegerField(
@@ -169,7 +169,7 @@ class SessionListCreateApi(APIView):
         return Response(LiveSessionSerializer(sessions, many=True).data)
 
     @extend_schema(
-        request=InputSerializer,
+        request=PlaybackStartInputSerializer,
         responses={201: StartedSerializer},
         parameters=[PROFILE_HEADER],
         summary="Start playback",
@@ -180,7 +180,7 @@ class SessionListCreateApi(APIView):
         ),
     )
     def post(self, request: Request) -> Response:
-        data = self.InputSerializer(data=request.data)
+        data = self.PlaybackStartInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
         account = request_user(request)
@@ -229,7 +229,7 @@ class SessionDetailApi(APIView):
 
 
 class HeartbeatApi(APIView):
-    class InputSerializer(serializers.Serializer):
+    class HeartbeatInputSerializer(serializers.Serializer):
         seq = serializers.IntegerField(
             min_value=0, help_text="Increases with every heartbeat of this session."
         )
@@ -239,7 +239,7 @@ class HeartbeatApi(APIView):
             choices=["playing", "paused", "buffering"], required=False, default="playing"
         )
 
-    class OutputSerializer(serializers.Serializer):
+    class HeartbeatOutputSerializer(serializers.Serializer):
         session_id = serializers.UUIDField()
         lease_expires_at = serializers.DateTimeField()
         applied = serializers.BooleanField(
@@ -247,14 +247,14 @@ class HeartbeatApi(APIView):
         )
 
     @extend_schema(
-        request=InputSerializer,
-        responses=OutputSerializer,
+        request=HeartbeatInputSerializer,
+        responses=HeartbeatOutputSerializer,
         parameters=[PROFILE_HEADER],
         summary="Heartbeat: renew the lease, record the position",
         description="Send every 10-30 s. 409 `session_ended` when the stream was stopped.",
     )
     def post(self, request: Request, session_id: UUID) -> Response:
-        data = self.InputSerializer(data=request.data)
+        data = self.HeartbeatInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
         result = services.session_heartbeat(
@@ -267,7 +267,7 @@ class HeartbeatApi(APIView):
             state=values["state"],
         )
         return Response(
-            self.OutputSerializer(
+            self.HeartbeatOutputSerializer(
                 {
                     "session_id": result.session.pk,
                     "lease_expires_at": result.session.expires_at,
@@ -280,20 +280,20 @@ class HeartbeatApi(APIView):
 class StopApi(APIView):
     parser_classes = [JSONParser, FormParser, MultiPartParser]
 
-    class InputSerializer(serializers.Serializer):
+    class PlaybackStopInputSerializer(serializers.Serializer):
         seq = serializers.IntegerField(min_value=0, required=False)
         position = serializers.FloatField(min_value=0, required=False)
         duration = serializers.FloatField(required=False, min_value=0, allow_null=True)
 
     @extend_schema(
-        request=InputSerializer,
+        request=PlaybackStopInputSerializer,
         responses={204: None},
         parameters=[PROFILE_HEADER],
         summary="Stop playback (also takes a navigator.sendBeacon form body)",
         description="Records the last position at once and frees the lease. Idempotent.",
     )
     def post(self, request: Request, session_id: UUID) -> Response:
-        data = self.InputSerializer(data=request.data)
+        data = self.PlaybackStopInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
         services.session_stop(

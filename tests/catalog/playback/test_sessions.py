@@ -300,3 +300,21 @@ class TestListStreams:
         with django_assert_num_queries(1):
             response = alice_client.get("/api/v1/playback/sessions")
         assert len(response.json()) == streams
+
+
+def test_openapi_schema_documents_the_playback_api(client):
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    paths = schema["paths"]
+    assert sorted(p for p in paths if p.startswith("/api/v1/playback")) == [
+        "/api/v1/playback/sessions",
+        "/api/v1/playback/sessions/{session_id}",
+        "/api/v1/playback/sessions/{session_id}/heartbeat",
+        "/api/v1/playback/sessions/{session_id}/stop",
+    ]
+    assert sorted(paths["/api/v1/playback/sessions"]) == ["get", "post"]
+    stop_body = paths["/api/v1/playback/sessions/{session_id}/stop"]["post"]["requestBody"]
+    assert sorted(stop_body["content"]) == [
+        "application/json",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+    ]
