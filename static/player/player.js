@@ -45,7 +45,7 @@
     root.classList.remove("is-loading");
   }
   function hideError() { show($("error"), false); }
-  function reloadPage() { stop(); window.location.reload(); }
+  function reloadPage() { stopAndWait().then(function () { window.location.reload(); }); }
 
   // --- playback ------------------------------------------------------------------------------
   function tryPlay() {
@@ -94,10 +94,17 @@
     if (!data.fatal) return;
     var hls = state.hls;
     var status = data.response && data.response.code;
-    if (status === 403 || status === 404) {
+    if (status === 403) {
       hls.destroy();
       showError("This video link has expired",
         "For your security, video links only last a while. Reload to get a fresh one.", reloadPage);
+      return;
+    }
+    if (status === 404 || status === 410) {
+      hls.destroy();
+      showError("This video isn't available right now",
+        "We couldn't find part of this video. Try again in a little while, or pick something " +
+        "else to watch.", reloadPage);
       return;
     }
     if (data.type === Hls.ErrorTypes.NETWORK_ERROR && state.retries < 6) {
@@ -263,8 +270,7 @@
   function goNext(automatic) {
     var count = parseInt(sessionStorage.getItem(AUTOPLAY_KEY) || "0", 10);
     sessionStorage.setItem(AUTOPLAY_KEY, String(automatic ? count + 1 : 0));
-    stop();
-    window.location.href = config.next_episode_url;
+    stopAndWait().then(function () { window.location.href = config.next_episode_url; });
   }
   function startCountdown() {
     var left = 10;
@@ -377,8 +383,7 @@
       });
     }).catch(function () { /* offline for a moment: the next beat renews the lease */ });
   }
-  function stop() {
-    if (state.stopped) return;
+  function stopForm() {
     state.stopped = true;
     state.seq += 1;
     var form = new URLSearchParams();
@@ -386,12 +391,26 @@
     form.set("position", String(position()));
     if (isFinite(video.duration)) form.set("duration", String(video.duration));
     form.set("csrfmiddlewaretoken", config.csrf_token);
-    if (navigator.sendBeacon) {
-      navigator.sendBeacon(config.stop_url, form);
-    } else {
-      fetch(config.stop_url, { method: "POST", body: form, credentials: "same-origin", keepalive: true });
-    }
+    return form;
   }
+  // Leaving the page: a beacon survives the unload.
+  function stop() {
+    if (state.stopped) return;
+    var form = stopForm();
+    if (navigator.sendBeacon && navigator.sendBeacon(config.stop_url, form)) return;
+    fetch(config.stop_url, { method: "POST", body: form, credentials: "same-origin", keepalive: true });
+  }
+  // Moving on inside the site (next episode, retry): free the stream slot first, so a plan
+  // with one stream can start the next session (gives up waiting after 3 s).
+  function stopAndWait() {
+    if (state.stopped) return Promise.resolve();
+    var sent = fetch(config.stop_url, {
+      method: "POST", body: stopForm(), credentials: "same-origin", keepalive: true
+    }).catch(function () {});
+    var timeout = new Promise(function (resolve) { setTimeout(resolve, 3000); });
+    return Promise.race([sent, timeout]);
+  }
+  state.stopAndWait = stopAndWait;
   setInterval(function () { heartbeat(); }, (config.heartbeat_interval_seconds || 15) * 1000);
   window.addEventListener("pagehide", stop);
 

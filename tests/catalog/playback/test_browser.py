@@ -147,3 +147,67 @@ def test_plays_beats_stops_and_resumes(
     assert abs(resumed_at - left_at) < 2.5
     assert PlaybackSession.objects.filter(ended_at__isnull=True).count() == 1
     assert errors == []
+
+
+def test_series_skip_intro_keys_next_episode_still_watching_and_errors(
+    live_server, browser_page, settings, tmp_path, hls_source, alice, alice_profile
+):
+    from tests.catalog.playback.factories import EpisodeFactory
+
+    settings.PLAYBACK_MEDIA_ROOT = tmp_path / "hls"
+    first = EpisodeFactory(number=1, name="Pilot", season__title__name="Test Series")
+    second = EpisodeFactory(season=first.season, number=2, name="The Return")
+    for episode in (first, second):
+        shutil.copytree(hls_source, settings.PLAYBACK_MEDIA_ROOT / f"episode-{episode.pk}")
+    title_id = first.season.title_id
+    page = browser_page
+    sign_in(page, live_server, alice)
+    video = "document.getElementById('player-video')"
+
+    page.goto(f"{live_server.url}/watch/{title_id}/episode/{first.pk}/")
+    page.wait_for_function(f"{video}.currentTime > 0.3")
+    # Skip Intro jumps past the intro marker; keys mute and seek.
+    page.click("[data-role=skip-intro]")
+    assert page.evaluate(f"{video}.currentTime") >= 2.0
+    assert page.locator("[data-role=skip-intro]").is_hidden()
+    page.keyboard.press("m")
+    assert page.evaluate(f"{video}.muted") is True
+    page.keyboard.press("m")
+    assert page.evaluate(f"{video}.muted") is False
+    page.keyboard.press("Space")
+    assert page.evaluate(f"{video}.paused") is True
+    before = page.evaluate(f"{video}.currentTime")
+    page.keyboard.press("ArrowLeft")
+    assert page.evaluate(f"{video}.currentTime") == pytest.approx(max(0.0, before - 10), abs=0.05)
+    page.keyboard.press("Space")
+
+    # At the credits marker: the next-episode card counts down; "Play now" goes there.
+    page.evaluate(f"{video}.currentTime = 6.8")
+    page.wait_for_selector("[data-role=next-card]:not([hidden])")
+    assert page.inner_text("[data-role=next-name]") == "S1:E2 The Return"
+    page.mouse.move(640, 300)
+    page.screenshot(path=str(SCREENSHOTS / "watch-next-episode.png"))
+    page.click("[data-role=next-play]")
+    page.wait_for_url(f"**/watch/{title_id}/episode/{second.pk}/")
+    assert page.inner_text(".player-heading") == "Test Series · S1:E2 The Return"
+    page.wait_for_function(f"{video}.currentTime > 0.3")
+
+    # Three episodes advanced on their own: ask before playing a fourth.
+    page.evaluate("sessionStorage.setItem('streamsite:auto-advances', '3')")
+    page.evaluate("window.streamsitePlayer.stopAndWait()")
+    page.reload()
+    page.wait_for_selector("[data-role=still-watching]:not([hidden])")
+    assert page.evaluate(f"{video}.paused") is True
+    page.click("[data-role=still-yes]")
+    assert page.locator("[data-role=still-watching]").is_hidden()
+    page.wait_for_function(f"!{video}.paused && {video}.currentTime > 0.3")
+
+    # Missing media: a helpful message with a retry button, never a blank box.
+    page.evaluate("window.streamsitePlayer.stopAndWait()")
+    for rendition in ("360p", "180p"):
+        shutil.rmtree(settings.PLAYBACK_MEDIA_ROOT / f"episode-{second.pk}" / rendition)
+    page.goto(f"{live_server.url}/watch/{title_id}/episode/{second.pk}/")
+    page.wait_for_selector("[data-role=error]:not([hidden])", timeout=30_000)
+    assert page.inner_text("[data-role=error-title]") == "This video isn't available right now"
+    assert page.locator("[data-role=error-retry]").is_visible()
+    page.screenshot(path=str(SCREENSHOTS / "watch-error.png"))
