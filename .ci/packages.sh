@@ -10,6 +10,7 @@ want=(
   # cdn
 
   # playback (browser tests)
+  npm:npm
   chromium:chromium
   ffmpeg:ffmpeg
 
