@@ -13,6 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
@@ -76,7 +77,7 @@ def watch(request: HttpRequest, title_id: int, episode_id: int | None = None) ->
         "next_episode_url": (
             reverse("watch-episode", args=[title.pk, next_episode.pk]) if next_episode else None
         ),
-        "hls_url": f"{settings.STATIC_URL}vendor/hls/hls.min.js",
+        "hls_url": static("vendor/hls/hls.min.js"),
     }
     heading = title.name
     if started.session.episode is not None:
