@@ -7,6 +7,7 @@ import json
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 RENDITIONS = (("360p", 640, 360, "700k"), ("180p", 320, 180, "250k"))
 
@@ -111,3 +112,40 @@ def make_hls_asset(
     }
     (root / "asset.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
     return root
+
+
+DEMO_SLUG = "streamsite-test-pattern"
+
+
+def seed_demo(*, stdout: Any) -> None:
+    """`make demo`: a playable "Test Pattern" title (made with ffmpeg when it is installed)
+    and a viewer profile for the demo staff user, so /watch/<id>/ works out of the box."""
+    from django.conf import settings
+
+    from accounts.models import Profile, User
+    from catalog.models import Title
+    from catalog.playback_ports import asset_key_for
+
+    title, _ = Title.objects.get_or_create(
+        slug=DEMO_SLUG,
+        defaults={
+            "name": "Test Pattern",
+            "synopsis": "Eight seconds of colour bars in two renditions, with subtitles and "
+            "trickplay thumbnails: the smallest thing that exercises the whole player.",
+            "year": 2026,
+            "runtime_minutes": 1,
+            "is_published": True,
+        },
+    )
+    folder = Path(settings.PLAYBACK_MEDIA_ROOT) / asset_key_for(title=title, episode=None)
+    if (folder / "master.m3u8").is_file():
+        stdout.write(f"Playback demo: “{title.name}” is ready at /watch/{title.pk}/")
+    elif ffmpeg_available():
+        stdout.write("Playback demo: encoding the test pattern with ffmpeg (a few seconds)…")
+        make_hls_asset(folder, markers={"intro_start": 0, "intro_end": 2, "credits_start": 7})
+        stdout.write(f"Playback demo: “{title.name}” is ready at /watch/{title.pk}/")
+    else:
+        stdout.write("Playback demo: ffmpeg is not installed, so the test pattern has no video.")
+    staff = User.objects.filter(email="admin@streamsite.localhost").first()
+    if staff is not None and not Profile.objects.filter(account=staff).exists():
+        Profile.objects.create(account=staff, name="Admin")

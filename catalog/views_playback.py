@@ -65,7 +65,11 @@ def watch(request: HttpRequest, title_id: int, episode_id: int | None = None) ->
         return render(
             request,
             "catalog/watch_limit.html",
-            {"title": title, "message": exc.message, "sessions": sessions},
+            {
+                "title": title,
+                "sessions": sessions,
+                "max_streams": ports.get_entitlements(request.user).max_streams,  # type: ignore[arg-type]
+            },
             status=409,
         )
     payload = started_payload(request, started)

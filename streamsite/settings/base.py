@@ -327,6 +327,7 @@ PLAYBACK_SERVE_MEDIA = env.bool(
     "PLAYBACK_SERVE_MEDIA",
     not env.str("DJANGO_SETTINGS_MODULE", "").endswith(".production"),
 )
+DEMO_SEEDERS.append("catalog.playback_demo.seed_demo")
 CELERY_BEAT_SCHEDULE["catalog.playback-flush-positions"] = {
     "task": "catalog.tasks.playback_flush_positions",
     "schedule": 10.0,

@@ -146,6 +146,20 @@ def test_plays_beats_stops_and_resumes(
     resumed_at = page.evaluate("document.getElementById('player-video').currentTime")
     assert abs(resumed_at - left_at) < 2.5
     assert PlaybackSession.objects.filter(ended_at__isnull=True).count() == 1
+
+    # A second screen on a one-stream plan: told who is watching, and may stop that stream.
+    settings.PLAYBACK_DEFAULT_MAX_STREAMS = 1
+    second = page.context.new_page()
+    response = second.goto(f"{live_server.url}/watch/{title.pk}/")
+    assert response.status == 409
+    assert "Your account is playing on too many screens" in second.inner_text("h1")
+    assert "Chrome on Linux" in second.inner_text(".limit-list")
+    second.screenshot(path=str(SCREENSHOTS / "watch-limit.png"))
+    second.click("text=Stop this stream")
+    second.wait_for_function("window.streamsitePlayer && window.streamsitePlayer.levels >= 2")
+    # The first screen learns at its next heartbeat that its stream was stopped.
+    page.wait_for_selector("[data-role=error]:not([hidden])")
+    assert page.inner_text("[data-role=error-title]") == "Playback stopped"
     assert errors == []
 
 
