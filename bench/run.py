@@ -10,6 +10,13 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 SUITES = [
     ("db_connections.py", lambda: os.environ.get("DATABASE_URL", "").startswith("postgres")),
+    (
+        "playback_heartbeats.py",
+        lambda: (
+            os.environ.get("DATABASE_URL", "").startswith("postgres")
+            and bool(os.environ.get("REDIS_URL"))
+        ),
+    ),
 ]
 
 
@@ -18,7 +25,7 @@ def main() -> int:
     for script, applicable in SUITES:
         print(f"\n## {script}", flush=True)
         if not applicable():
-            print("skipped: needs DATABASE_URL=postgres://...")
+            print("skipped: needs DATABASE_URL=postgres://... (and REDIS_URL where it says so)")
             continue
         failed |= subprocess.call([sys.executable, str(BENCH / script)])
     return failed
