@@ -17,7 +17,7 @@ from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_POST, require_safe
 
 from catalog import playback_ports as ports
 from catalog.apis_playback import client_ip, device_label, started_payload
@@ -125,7 +125,7 @@ def _media_file(key: str, path: str) -> Path:
     return target
 
 
-@require_GET
+@require_safe
 def media(
     request: HttpRequest, expires: int, signature: str, key: str, path: str
 ) -> HttpResponse | FileResponse:

@@ -291,11 +291,8 @@
   function onEnded() {
     state.ended = true;
     heartbeat("paused");
-    if (config.next_episode_url && state.countdown !== false) {
-      if (state.countdown === null) startCountdown();
-    } else {
-      stop();
-    }
+    // The lease stays while the page is open (the viewer may play again); leaving stops it.
+    if (config.next_episode_url && state.countdown === null) startCountdown();
   }
 
   // "Are you still watching?" after three episodes that advanced on their own.
