@@ -11,6 +11,9 @@ want=(
   nginx:nginx
 
   # playback (browser tests)
+  npm:npm
+  chromium:chromium
+  ffmpeg:ffmpeg
 
 )
 needed=()

@@ -17,6 +17,13 @@ SUITES = [
     ("cdn_throughput.py", lambda: True),
     ("cdn_hit_ratio.py", lambda: True),
     ("cdn_failover.py", lambda: shutil.which("nginx") is not None),
+    (
+        "playback_heartbeats.py",
+        lambda: (
+            os.environ.get("DATABASE_URL", "").startswith("postgres")
+            and bool(os.environ.get("REDIS_URL"))
+        ),
+    ),
 ]
 
 
@@ -25,7 +32,7 @@ def main() -> int:
     for script, applicable in SUITES:
         print(f"\n## {script}", flush=True)
         if not applicable():
-            print("skipped: needs DATABASE_URL=postgres://...")
+            print("skipped: needs DATABASE_URL=postgres://... (and REDIS_URL where it says so)")
             continue
         failed |= subprocess.call([sys.executable, str(BENCH / script)])
     return failed

@@ -350,6 +350,31 @@ DEMO_SEEDERS.append("accounts.demo.seed")
 
 
 # --- playback -------------------------------------------------------------------------------
+# hls.js comes from npm (`make install` runs `npm ci`) and is served as /static/vendor/hls/.
+STATICFILES_DIRS.append(("vendor/hls", BASE_DIR / "node_modules" / "hls.js" / "dist"))  # type: ignore[arg-type]
+# Concurrent streams and resolution cap when billing's entitlements are not wired in
+# (catalog/playback_ports.py); the plan's values win once they are.
+PLAYBACK_DEFAULT_MAX_STREAMS = env.int("PLAYBACK_DEFAULT_MAX_STREAMS", 2, min=1, max=20)
+PLAYBACK_DEFAULT_MAX_RESOLUTION = env.int("PLAYBACK_DEFAULT_MAX_RESOLUTION", 1080, min=144)
+# A lease lives this long after the last heartbeat (players beat every 15 s).
+PLAYBACK_LEASE_SECONDS = env.int("PLAYBACK_LEASE_SECONDS", 75, min=20, max=600)
+PLAYBACK_HEARTBEAT_SECONDS = env.int("PLAYBACK_HEARTBEAT_SECONDS", 15, min=1, max=30)
+# Signed media URLs expire after this long (a session renews them through the master playlist).
+PLAYBACK_URL_TTL_SECONDS = env.int("PLAYBACK_URL_TTL_SECONDS", 6 * 60 * 60, min=60)
+# HMAC key for media URLs; separate from SECRET_KEY so nginx/CDN edges can hold it.
+PLAYBACK_SIGNING_KEY = env.str("PLAYBACK_SIGNING_KEY", SECRET_KEY)
+# Local HLS assets (one folder per title or episode) used by the default media port.
+PLAYBACK_MEDIA_ROOT = Path(env.str("PLAYBACK_MEDIA_ROOT", str(MEDIA_ROOT / "hls")))
+# Django serves media itself (with Range) in dev and demo; production puts nginx in front.
+PLAYBACK_SERVE_MEDIA = env.bool(
+    "PLAYBACK_SERVE_MEDIA",
+    not env.str("DJANGO_SETTINGS_MODULE", "").endswith(".production"),
+)
+DEMO_SEEDERS.append("catalog.playback_demo.seed_demo")
+CELERY_BEAT_SCHEDULE["catalog.playback-flush-positions"] = {
+    "task": "catalog.tasks.playback_flush_positions",
+    "schedule": 10.0,
+}
 
 
 # --- recommendations ------------------------------------------------------------------------
