@@ -8,6 +8,7 @@ to docs/screenshots/.
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,23 @@ from django.test import Client
 from catalog.models import PlaybackProgress, PlaybackSession
 from catalog.playback_demo import make_hls_asset
 from tests.catalog.playback.factories import TitleFactory
+
+
+def wait_js(page, expression: str, *, timeout: float = 30.0, polling: int = 100) -> None:
+    """Poll a JS expression with page.evaluate until truthy.
+
+    Playwright's wait_for_function compiles the predicate inside the page, which the site's
+    Content-Security-Policy (no 'unsafe-eval') rightly forbids; evaluate() runs over CDP and is
+    not subject to it, so the page keeps its real CSP during the test.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        if page.evaluate(f"() => Boolean({expression})"):
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for: {expression}")
+        page.wait_for_timeout(polling)
+
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -96,8 +114,8 @@ def test_plays_beats_stops_and_resumes(
 
     # Play: hls.js parses both renditions and the video really advances.
     page.goto(f"{live_server.url}/watch/{title.pk}/")
-    page.wait_for_function("window.streamsitePlayer && window.streamsitePlayer.levels >= 2")
-    page.wait_for_function("document.getElementById('player-video').currentTime > 1.0")
+    wait_js(page, "window.streamsitePlayer && window.streamsitePlayer.levels >= 2")
+    wait_js(page, "document.getElementById('player-video').currentTime > 1.0")
     assert page.evaluate("window.streamsitePlayer.levels") == 2
     assert page.locator("[data-role=quality] option").all_inner_texts()[1:] == ["360p", "180p"]
     # Inside the intro (0-2 s) the Skip Intro button shows (paused there: the test is slower
@@ -116,14 +134,14 @@ def test_plays_beats_stops_and_resumes(
     page.select_option("[data-role=quality]", "1")
     assert page.evaluate("window.streamsitePlayer.hls.subtitleTrack") == 0
     assert page.evaluate("window.streamsitePlayer.hls.autoLevelEnabled") is False
-    page.wait_for_function("window.streamsitePlayer.hls.currentLevel === 1")
+    wait_js(page, "window.streamsitePlayer.hls.currentLevel === 1")
     assert page.locator("[data-role=quality]").input_value() == "1"
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.mouse.move(640, 360)
     page.screenshot(path=str(SCREENSHOTS / "watch.png"))
 
     # Heartbeats arrive and renew the lease.
-    page.wait_for_function("window.streamsitePlayer.heartbeats >= 2")
+    wait_js(page, "window.streamsitePlayer.heartbeats >= 2")
     session = PlaybackSession.objects.get()
     assert session.last_heartbeat_at is not None
 
@@ -148,7 +166,7 @@ def test_plays_beats_stops_and_resumes(
     page.goto(f"{live_server.url}/watch/{title.pk}/")
     config = page.evaluate("JSON.parse(document.getElementById('player-config').textContent)")
     assert config["resume_position_seconds"] == pytest.approx(progress.position_seconds)
-    page.wait_for_function("document.getElementById('player-video').currentTime > 0.3", polling=50)
+    wait_js(page, "document.getElementById('player-video').currentTime > 0.3", polling=50)
     resumed_at = page.evaluate("document.getElementById('player-video').currentTime")
     assert abs(resumed_at - left_at) < 2.5
     assert PlaybackSession.objects.filter(ended_at__isnull=True).count() == 1
@@ -162,7 +180,7 @@ def test_plays_beats_stops_and_resumes(
     assert "Chrome on Linux" in second.inner_text(".limit-list")
     second.screenshot(path=str(SCREENSHOTS / "watch-limit.png"))
     second.click("text=Stop this stream")
-    second.wait_for_function("window.streamsitePlayer && window.streamsitePlayer.levels >= 2")
+    wait_js(second, "window.streamsitePlayer && window.streamsitePlayer.levels >= 2")
     # The first screen learns at its next heartbeat that its stream was stopped.
     page.wait_for_selector("[data-role=error]:not([hidden])")
     assert page.inner_text("[data-role=error-title]") == "Playback stopped"
@@ -185,14 +203,14 @@ def test_series_skip_intro_keys_next_episode_still_watching_and_errors(
     video = "document.getElementById('player-video')"
 
     page.goto(f"{live_server.url}/watch/{title_id}/episode/{first.pk}/")
-    page.wait_for_function(f"{video}.currentTime > 0.3")
+    wait_js(page, f"{video}.currentTime > 0.3")
     # Skip Intro jumps past the intro marker; keys mute and seek.
     page.evaluate(f"{video}.pause(); {video}.currentTime = 0.5")
     page.click("[data-role=skip-intro]")
     assert page.evaluate(f"{video}.currentTime") >= 2.0
     assert page.locator("[data-role=skip-intro]").is_hidden()
     page.evaluate(f"{video}.play()")
-    page.wait_for_function(f"!{video}.paused")
+    wait_js(page, f"!{video}.paused")
     page.keyboard.press("m")
     assert page.evaluate(f"{video}.muted") is True
     page.keyboard.press("m")
@@ -213,7 +231,7 @@ def test_series_skip_intro_keys_next_episode_still_watching_and_errors(
     page.click("[data-role=next-play]")
     page.wait_for_url(f"**/watch/{title_id}/episode/{second.pk}/")
     assert page.inner_text(".player-heading") == "Test Series · S1:E2 The Return"
-    page.wait_for_function(f"{video}.currentTime > 0.3")
+    wait_js(page, f"{video}.currentTime > 0.3")
 
     # Three episodes advanced on their own: ask before playing a fourth.
     page.evaluate("sessionStorage.setItem('streamsite:auto-advances', '3')")
@@ -223,7 +241,7 @@ def test_series_skip_intro_keys_next_episode_still_watching_and_errors(
     assert page.evaluate(f"{video}.paused") is True
     page.click("[data-role=still-yes]")
     assert page.locator("[data-role=still-watching]").is_hidden()
-    page.wait_for_function(f"!{video}.paused && {video}.currentTime > 0.3")
+    wait_js(page, f"!{video}.paused && {video}.currentTime > 0.3")
 
     # Missing media: a helpful message with a retry button, never a blank box.
     page.evaluate("window.streamsitePlayer.stopAndWait()")

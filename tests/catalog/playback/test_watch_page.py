@@ -22,7 +22,7 @@ def config_of(response):
 def test_anonymous_is_sent_to_sign_in(client, movie):
     response = client.get(f"/watch/{movie.pk}/")
     assert response.status_code == 302
-    assert response["Location"] == f"/admin/login/?next=/watch/{movie.pk}/"
+    assert response["Location"] == f"/login/?next=/watch/{movie.pk}/"
     assert PlaybackSession.objects.count() == 0
 
 
