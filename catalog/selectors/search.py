@@ -18,8 +18,10 @@ from catalog.models import Genre, Title
 from catalog.selectors.titles import titles_for_viewer, with_card_data
 from catalog.selectors.viewer import Viewer
 
-# word_similarity(query, name) at or above this counts as a (typo-tolerant) match.
-TRIGRAM_THRESHOLD = 0.45
+# word_similarity(query, name) at or above this counts as a match next to full-text hits...
+TRIGRAM_THRESHOLD = 0.6
+# ...and when full text finds nothing at all, looser typo matches at or above this.
+TRIGRAM_FALLBACK_THRESHOLD = 0.3
 # SQLite fallback: difflib ratio for the "did you mean" typo match on names.
 FALLBACK_CUTOFF = 0.6
 
@@ -64,18 +66,16 @@ def _postgres_search(qs: QuerySet[Title], q: str) -> QuerySet[Title]:
     # Prefix matching while typing: every word, the last one as a prefix of a lexeme.
     raw = " & ".join(f"{w}:*" for w in words)
     query = SearchQuery(raw, search_type="raw", config="simple")
-    similarity = TrigramWordSimilarity(q.lower(), Lower("name"))
-    return (
-        qs.annotate(
-            exact=Case(
-                When(name__iexact=q.strip(), then=1), default=0, output_field=IntegerField()
-            ),
-            rank=SearchRank(F("search_vector"), query),
-            similarity=similarity,
-        )
-        .filter(Q(search_vector=query) | Q(similarity__gte=TRIGRAM_THRESHOLD))
-        .annotate(score=F("rank") + F("similarity"))
-        .order_by("-exact", "-score", "-view_count", "name", "id")
+    annotated = qs.annotate(
+        exact=Case(When(name__iexact=q.strip(), then=1), default=0, output_field=IntegerField()),
+        rank=SearchRank(F("search_vector"), query),
+        similarity=TrigramWordSimilarity(q.lower(), Lower("name")),
+    )
+    matched = annotated.filter(Q(search_vector=query) | Q(similarity__gte=TRIGRAM_THRESHOLD))
+    if not matched.exists():
+        matched = annotated.filter(similarity__gte=TRIGRAM_FALLBACK_THRESHOLD)
+    return matched.annotate(score=F("rank") + F("similarity")).order_by(
+        "-exact", "-score", "-view_count", "name", "id"
     )
 
 
