@@ -7,6 +7,7 @@ import hashlib
 from typing import Any
 
 from django.db.models import Max
+from django.http import HttpResponseNotModified
 from django.utils.http import http_date, quote_etag
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -136,7 +137,7 @@ class CatalogCachingMixin:
         response["Cache-Control"] = "private, no-cache"
         response["Vary"] = "Authorization, Cookie, X-Profile-Id"
         if etag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
-            not_modified = Response(status=status.HTTP_304_NOT_MODIFIED)
+            not_modified = HttpResponseNotModified()
             for header in ("ETag", "Last-Modified", "Cache-Control", "Vary"):
                 if header in response:
                     not_modified[header] = response[header]
