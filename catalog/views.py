@@ -25,7 +25,8 @@ PAGE_SIZE = 48
 
 
 def _nav(request: HttpRequest) -> dict[str, Any]:
-    return {"nav_genres": [g for g in genres_with_counts(request_viewer(request)) if g.title_count]}
+    genres = genres_with_counts(request_viewer(request))
+    return {"nav_genres": [g for g in genres if getattr(g, "title_count", 0)]}
 
 
 def play_url(title: Title, profile: Any) -> str | None:
