@@ -343,13 +343,14 @@ def _seed_titles(specs: list[DemoTitle], rng: random.Random, now: Any) -> list[T
         genres[name], _ = Genre.objects.get_or_create(name=name, defaults={"slug": slugify(name)})
     people = []
     for n in range(140):
-        name = f"{FIRST[n % len(FIRST)]} {LAST[(n * 7) % len(LAST)]}"
+        name = f"{FIRST[n % len(FIRST)]} {LAST[(n // len(FIRST) * 5 + n) % len(LAST)]}"
         person = Person.objects.filter(slug=slugify(name)).first()
         if person is None:
             person = Person.objects.create(
                 name=name, slug=slugify(name), birth_year=1940 + (n * 13) % 60
             )
         people.append(person)
+    people = list({p.pk: p for p in people}.values())
     titles = []
     for i, spec in enumerate(specs):
         if spec.key in existing:

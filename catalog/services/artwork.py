@@ -44,6 +44,7 @@ def artwork_store(*, title: Title, kind: str, image: Image.Image) -> list[Artwor
             old.delete()
         art = Artwork(title=title, kind=kind, size=size)
         art.image.save(f"{title.slug}.{ext}", ContentFile(data), save=False)
+        art.width, art.height = resized.size
         art.save()
         rows.append(art)
     return rows
