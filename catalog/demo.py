@@ -45,6 +45,9 @@ N_ACCOUNTS = 100
 PROFILES_PER_ACCOUNT = 3
 DEMO_PASSWORD = "streamsite-demo"  # noqa: S105 - printed demo credentials
 COUNTRIES = ["US", "GB", "DE", "FR", "IN", "BR"]
+# Source artwork sizes (stored sizes are derived from these; see catalog.services.artwork).
+POSTER_SIZE = (600, 900)
+BACKDROP_SIZE = (1600, 900)
 
 # Genre -> (palette top, palette bottom, accent, motif, ratings to draw from)
 GENRES: dict[str, tuple[str, str, str, str, list[str]]] = {
@@ -285,7 +288,7 @@ def render_art(spec: DemoTitle, kind: str, seed: int) -> Image.Image:
     """A poster (2:3) or backdrop (16:9) with the title set in type over a genre motif."""
     rng = random.Random(seed)
     top, bottom, accent, motif, _ = GENRES[spec.genres[0]]
-    size = (600, 900) if kind == "poster" else (1600, 900)
+    size = POSTER_SIZE if kind == "poster" else BACKDROP_SIZE
     img = _gradient(size, top, bottom).convert("RGBA")
     _motif(img, motif, accent, rng)
     shade = _gradient(size, "#000000", "#000000").convert("RGBA")
@@ -294,9 +297,10 @@ def render_art(spec: DemoTitle, kind: str, seed: int) -> Image.Image:
     draw = ImageDraw.Draw(img)
     w, h = size
     if kind == "poster":
-        font = _font(74 if len(spec.name) < 16 else 60)
+        k = w / 600
+        font = _font(int((74 if len(spec.name) < 16 else 60) * k))
         lines = _wrap(draw, spec.name.upper(), font, w - 80)
-        y = h - 120 - len(lines) * font.size * 1.1
+        y = h - 120 * k - len(lines) * font.size * 1.1
         for line in lines:
             draw.text(
                 (40, y), line, font=font, fill="#ffffff", stroke_width=2, stroke_fill="#00000088"
@@ -304,14 +308,15 @@ def render_art(spec: DemoTitle, kind: str, seed: int) -> Image.Image:
             y += font.size * 1.1
         small = _font(24)
         label = "A STREAMSITE SERIES" if spec.kind == "series" else "A STREAMSITE FILM"
-        draw.text((40, 40), label, font=small, fill=(*_hex(accent), 255))
-        draw.text((40, h - 70), f"{spec.year}  ·  {spec.rating}", font=small, fill="#dddddd")
+        draw.text((40 * k, 40 * k), label, font=small, fill=(*_hex(accent), 255))
+        draw.text((40 * k, h - 70 * k), f"{spec.year}  ·  {spec.rating}", font=small, fill="#ddd")
     else:
-        font = _font(96)
+        k = w / 1600
+        font = _font(int(96 * k))
         lines = _wrap(draw, spec.name, font, w // 2)
-        y = h - 140 - len(lines) * font.size * 1.05
+        y = h - 140 * k - len(lines) * font.size * 1.05
         for line in lines:
-            draw.text((w - 80, y), line, font=font, fill="#ffffff", anchor="ra")
+            draw.text((w - 80 * k, y), line, font=font, fill="#ffffff", anchor="ra")
             y += font.size * 1.05
     return img.convert("RGB")
 
