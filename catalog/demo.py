@@ -460,7 +460,7 @@ def _seed_viewers(specs: list[DemoTitle], titles: list[Title], rng: random.Rando
         for p in range(PROFILES_PER_ACCOUNT):
             n = a * PROFILES_PER_ACCOUNT + p
             group = groups[n % len(groups)]
-            kids = group == "families" and p == 2
+            kids = group == "families"  # the family profiles are Kids profiles
             profiles.append(
                 Profile(
                     account_id=accounts[email],
