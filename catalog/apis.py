@@ -149,7 +149,7 @@ class CatalogCachingMixin:
 
 
 class TitleListApi(CatalogCachingMixin, APIView):
-    class FilterSerializer(serializers.Serializer):
+    class TitleListFilterSerializer(serializers.Serializer):
         q = serializers.CharField(required=False, allow_blank=True, max_length=200)
         genre = serializers.SlugField(required=False)
         kind = serializers.ChoiceField(choices=Title.Kind.choices, required=False)
@@ -168,12 +168,12 @@ class TitleListApi(CatalogCachingMixin, APIView):
             return attrs
 
     @extend_schema(
-        parameters=[FilterSerializer, PROFILE_HEADER],
+        parameters=[TitleListFilterSerializer, PROFILE_HEADER],
         responses=TitleCardSerializer(many=True),
         summary="Titles visible to the requesting profile (filters, search, ordering)",
     )
     def get(self, request: Request) -> Response:
-        params = self.FilterSerializer(data=request.query_params)
+        params = self.TitleListFilterSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         data = params.validated_data
         filters = selectors.SearchFilters(
@@ -192,19 +192,19 @@ class TitleListApi(CatalogCachingMixin, APIView):
 
 
 class TitleFacetsApi(CatalogCachingMixin, APIView):
-    class OutputSerializer(serializers.Serializer):
+    class TitleFacetsOutputSerializer(serializers.Serializer):
         genres = serializers.ListField(child=serializers.DictField())
         kinds = serializers.DictField(child=serializers.IntegerField())
         decades = serializers.DictField(child=serializers.IntegerField())
         ratings = serializers.DictField(child=serializers.IntegerField())
 
     @extend_schema(
-        parameters=[TitleListApi.FilterSerializer, PROFILE_HEADER],
-        responses=OutputSerializer,
+        parameters=[TitleListApi.TitleListFilterSerializer, PROFILE_HEADER],
+        responses=TitleFacetsOutputSerializer,
         summary="Facet counts (genre, kind, decade, rating) for a title search",
     )
     def get(self, request: Request) -> Response:
-        params = TitleListApi.FilterSerializer(data=request.query_params)
+        params = TitleListApi.TitleListFilterSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         data = params.validated_data
         filters = selectors.SearchFilters(
@@ -237,7 +237,7 @@ class TitleDetailApi(CatalogCachingMixin, APIView):
 
 
 class GenreListApi(CatalogCachingMixin, APIView):
-    class OutputSerializer(serializers.Serializer):
+    class GenreListOutputSerializer(serializers.Serializer):
         id = serializers.IntegerField()
         slug = serializers.CharField()
         name = serializers.CharField()
@@ -245,12 +245,12 @@ class GenreListApi(CatalogCachingMixin, APIView):
 
     @extend_schema(
         parameters=[PROFILE_HEADER],
-        responses=OutputSerializer(many=True),
+        responses=GenreListOutputSerializer(many=True),
         summary="Genres with the number of titles visible to the requesting profile",
     )
     def get(self, request: Request) -> Response:
         genres = selectors.titles.genres_with_counts(request_viewer(request))
-        return Response(self.OutputSerializer(genres, many=True).data)
+        return Response(self.GenreListOutputSerializer(genres, many=True).data)
 
 
 class PersonOutputSerializer(serializers.Serializer):
@@ -261,16 +261,16 @@ class PersonOutputSerializer(serializers.Serializer):
 
 
 class PersonListApi(CatalogCachingMixin, APIView):
-    class FilterSerializer(serializers.Serializer):
+    class PersonListFilterSerializer(serializers.Serializer):
         q = serializers.CharField(required=False, allow_blank=True, max_length=200)
 
     @extend_schema(
-        parameters=[FilterSerializer],
+        parameters=[PersonListFilterSerializer],
         responses=PersonOutputSerializer(many=True),
         summary="People (cast and crew)",
     )
     def get(self, request: Request) -> Response:
-        params = self.FilterSerializer(data=request.query_params)
+        params = self.PersonListFilterSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(
@@ -280,7 +280,7 @@ class PersonListApi(CatalogCachingMixin, APIView):
 
 
 class PersonDetailApi(CatalogCachingMixin, APIView):
-    class OutputSerializer(PersonOutputSerializer):
+    class PersonDetailOutputSerializer(PersonOutputSerializer):
         bio = serializers.CharField()
         credits = serializers.SerializerMethodField()
 
@@ -299,12 +299,14 @@ class PersonDetailApi(CatalogCachingMixin, APIView):
 
     @extend_schema(
         parameters=[PROFILE_HEADER],
-        responses=OutputSerializer,
+        responses=PersonDetailOutputSerializer,
         summary="A person and their credits on titles visible to the requesting profile",
     )
     def get(self, request: Request, person_id: int) -> Response:
         person, credits = selectors.titles.person_detail(request_viewer(request), pk=person_id)
-        return Response(self.OutputSerializer(person, context={"credits": credits}).data)
+        return Response(
+            self.PersonDetailOutputSerializer(person, context={"credits": credits}).data
+        )
 
 
 # --- viewing activity ---------------------------------------------------------------------------
@@ -331,36 +333,36 @@ class TitleRefSerializer(serializers.Serializer):
 
 
 class MyListApi(APIView):
-    class InputSerializer(serializers.Serializer):
+    class MyListInputSerializer(serializers.Serializer):
         title_id = serializers.IntegerField(min_value=1)
 
-    class OutputSerializer(serializers.Serializer):
+    class MyListOutputSerializer(serializers.Serializer):
         title = TitleRefSerializer()
         added_at = serializers.DateTimeField()
 
     @extend_schema(
         parameters=[PROFILE_HEADER],
-        responses=OutputSerializer(many=True),
+        responses=MyListOutputSerializer(many=True),
         summary="My List of the requesting profile",
     )
     def get(self, request: Request) -> Response:
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(selectors.my_list(_profile(request)), request, self)
-        return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)
+        return paginator.get_paginated_response(self.MyListOutputSerializer(page, many=True).data)
 
     @extend_schema(
         parameters=[PROFILE_HEADER],
-        request=InputSerializer,
-        responses={201: OutputSerializer},
+        request=MyListInputSerializer,
+        responses={201: MyListOutputSerializer},
         summary="Add a title to My List (adding twice is harmless)",
     )
     def post(self, request: Request) -> Response:
-        data = self.InputSerializer(data=request.data)
+        data = self.MyListInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         profile = _profile(request)
         title = _visible_title(profile, data.validated_data["title_id"])
         entry = activity.my_list_add(profile=profile, title=title)
-        return Response(self.OutputSerializer(entry).data, status=status.HTTP_201_CREATED)
+        return Response(self.MyListOutputSerializer(entry).data, status=status.HTTP_201_CREATED)
 
 
 class MyListItemApi(APIView):
@@ -397,17 +399,17 @@ class RatingListApi(APIView):
 
 
 class RatingItemApi(APIView):
-    class InputSerializer(serializers.Serializer):
+    class RatingItemInputSerializer(serializers.Serializer):
         value = serializers.ChoiceField(choices=[1, -1])
 
     @extend_schema(
         parameters=[PROFILE_HEADER],
-        request=InputSerializer,
+        request=RatingItemInputSerializer,
         responses=RatingOutputSerializer,
         summary="Rate a title: 1 (thumbs up) or -1 (thumbs down)",
     )
     def put(self, request: Request, title_id: int) -> Response:
-        data = self.InputSerializer(data=request.data)
+        data = self.RatingItemInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         profile = _profile(request)
         title = _visible_title(profile, title_id)
@@ -426,10 +428,10 @@ class RatingItemApi(APIView):
 
 
 class ProgressApi(APIView):
-    class FilterSerializer(serializers.Serializer):
+    class ProgressFilterSerializer(serializers.Serializer):
         title_id = serializers.IntegerField(required=False, min_value=1)
 
-    class OutputSerializer(serializers.Serializer):
+    class ProgressOutputSerializer(serializers.Serializer):
         title = TitleRefSerializer()
         episode_id = serializers.IntegerField(allow_null=True)
         position_seconds = serializers.IntegerField()
@@ -438,21 +440,21 @@ class ProgressApi(APIView):
         last_event_at = serializers.DateTimeField()
 
     @extend_schema(
-        parameters=[FilterSerializer, PROFILE_HEADER],
-        responses=OutputSerializer(many=True),
+        parameters=[ProgressFilterSerializer, PROFILE_HEADER],
+        responses=ProgressOutputSerializer(many=True),
         summary="Playback progress of the requesting profile, most recent first",
     )
     def get(self, request: Request) -> Response:
-        params = self.FilterSerializer(data=request.query_params)
+        params = self.ProgressFilterSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         qs = selectors.progress(_profile(request), title_id=params.validated_data.get("title_id"))
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(qs, request, self)
-        return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)
+        return paginator.get_paginated_response(self.ProgressOutputSerializer(page, many=True).data)
 
 
 class HistoryApi(APIView):
-    class OutputSerializer(serializers.Serializer):
+    class HistoryOutputSerializer(serializers.Serializer):
         id = serializers.IntegerField()
         title = TitleRefSerializer()
         episode_id = serializers.IntegerField(allow_null=True)
@@ -463,13 +465,13 @@ class HistoryApi(APIView):
 
     @extend_schema(
         parameters=[PROFILE_HEADER],
-        responses=OutputSerializer(many=True),
+        responses=HistoryOutputSerializer(many=True),
         summary="Viewing history of the requesting profile, newest first",
     )
     def get(self, request: Request) -> Response:
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(selectors.history(_profile(request)), request, self)
-        return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)
+        return paginator.get_paginated_response(self.HistoryOutputSerializer(page, many=True).data)
 
 
 class HistoryItemApi(APIView):
