@@ -25,7 +25,7 @@ def small_demo(settings, tmp_path, monkeypatch):
             "OPTIONS": {"location": str(tmp_path), "base_url": "/media/"},
         },
     }
-    monkeypatch.setattr(demo, "N_TITLES", 14)
+    monkeypatch.setattr(demo, "N_TITLES", 26)
     monkeypatch.setattr(demo, "N_ACCOUNTS", 12)
     monkeypatch.setattr(demo, "POSTER_SIZE", (320, 480))
     monkeypatch.setattr(demo, "BACKDROP_SIZE", (480, 270))
@@ -45,7 +45,7 @@ def counts():
 def test_demo_seed(small_demo):
     demo.seed(stdout=StringIO())
     first = counts()
-    assert first[:4] == (14, 13, 14 * 6, 12 * 3)
+    assert first[:4] == (26, 13, 26 * 6, 12 * 3)
 
     # idempotent
     demo.seed(stdout=StringIO())
