@@ -384,6 +384,11 @@ def _import_ratings(
         rating_rows.append((profile_id, title_id, value, row.score, at))
     events = ViewingEvent._meta.db_table
     ratings = ThumbRating._meta.db_table
+    # Only rewrite a rating that differs, so a re-run reads instead of rewriting every row.
+    differs = "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
+    changed = " OR ".join(
+        f"{ratings}.{col} {differs} excluded.{col}" for col in ("value", "score", "rated_at")
+    )
     with transaction.atomic(), connection.cursor() as cursor:
         for start in range(0, len(event_rows), 500):
             batch = event_rows[start : start + 500]
@@ -400,7 +405,7 @@ def _import_ratings(
                 f"INSERT INTO {ratings} (profile_id, title_id, value, score, rated_at) VALUES "  # noqa: S608
                 + ", ".join(["(%s, %s, %s, %s, %s)"] * len(rbatch))
                 + " ON CONFLICT (profile_id, title_id) DO UPDATE SET value = excluded.value, "
-                "score = excluded.score, rated_at = excluded.rated_at",
+                "score = excluded.score, rated_at = excluded.rated_at WHERE " + changed,
                 [v for r in rbatch for v in r],
             )
     report.ratings += len(latest)
