@@ -181,3 +181,29 @@ class TestAdmin:
             {"action": "unpublish", "_selected_action": [a.pk, b.pk]},
         )
         assert list(Title.objects.filter(is_published=True)) == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", ["/browse/a-z", "/genre/drama", "/search?q=title", "/search"])
+def test_list_pages_query_count_is_the_same_for_1_row_and_a_full_page(url, alice, alice_profile):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    drama = GenreFactory(name="Drama", slug="drama")
+    client = signed_in(alice, alice_profile)
+
+    def build(n: int) -> None:
+        for _ in range(n):
+            TitleFactory(genres=[drama])
+        search_index_drain()
+
+    build(1)
+    client.get(url)
+    with CaptureQueriesContext(connection) as one:
+        first = client.get(url)
+    build(47)  # 48 titles: one full page
+    with CaptureQueriesContext(connection) as many:
+        response = client.get(url)
+    assert len(first.context["page"].object_list) == 1
+    assert len(response.context["page"].object_list) == 48
+    assert len(many.captured_queries) == len(one.captured_queries)
