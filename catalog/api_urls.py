@@ -2,9 +2,22 @@
 
 from django.urls import path
 
-from catalog import apis_playback
+from catalog import apis, apis_playback
 
-urlpatterns: list = [
+urlpatterns = [
+    path("titles", apis.TitleListApi.as_view(), name="titles"),
+    path("titles/facets", apis.TitleFacetsApi.as_view(), name="title-facets"),
+    path("titles/<int:title_id>", apis.TitleDetailApi.as_view(), name="title-detail"),
+    path("genres", apis.GenreListApi.as_view(), name="genres"),
+    path("people", apis.PersonListApi.as_view(), name="people"),
+    path("people/<int:person_id>", apis.PersonDetailApi.as_view(), name="person-detail"),
+    path("my-list", apis.MyListApi.as_view(), name="my-list"),
+    path("my-list/<int:title_id>", apis.MyListItemApi.as_view(), name="my-list-item"),
+    path("ratings", apis.RatingListApi.as_view(), name="ratings"),
+    path("ratings/<int:title_id>", apis.RatingItemApi.as_view(), name="rating-item"),
+    path("progress", apis.ProgressApi.as_view(), name="progress"),
+    path("history", apis.HistoryApi.as_view(), name="history"),
+    path("history/<int:title_id>", apis.HistoryItemApi.as_view(), name="history-item"),
     path(
         "playback/sessions",
         apis_playback.SessionListCreateApi.as_view(),

@@ -2,28 +2,15 @@
 
 from django.urls import path
 
-from catalog import views_playback
+from catalog import views
 
-urlpatterns: list = [
-    path("watch/<int:title_id>/", views_playback.watch, name="watch"),
-    path(
-        "watch/<int:title_id>/episode/<int:episode_id>/",
-        views_playback.watch,
-        name="watch-episode",
-    ),
-    path(
-        "watch/streams/<uuid:session_id>/stop",
-        views_playback.stop_stream,
-        name="watch-stop-stream",
-    ),
-    path(
-        "playback/<uuid:session_id>/master.m3u8",
-        views_playback.master_playlist,
-        name="playback-master",
-    ),
-    path(
-        "media/v/<int:expires>/<str:signature>/<str:key>/<path:path>",
-        views_playback.media,
-        name="playback-media",
-    ),
+app_name = "catalog"
+
+urlpatterns = [
+    path("title/<slug:slug>", views.title_detail, name="title"),
+    path("title/<slug:slug>/my-list", views.my_list_toggle, name="my-list-toggle"),
+    path("title/<slug:slug>/rate", views.rate, name="rate"),
+    path("search", views.search, name="search"),
+    path("genre/<slug:slug>", views.genre, name="genre"),
+    path("browse/a-z", views.a_to_z, name="a-to-z"),
 ]

@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from catalog import views as catalog_views
 from streamsite import views
 
 # Each app owns its API routes (api_urls.py) and its pages (urls.py).
@@ -12,7 +13,7 @@ APPS = ["accounts", "billing", "catalog", "recommendations", "cdn"]
 api_v1 = [path("", include(f"{app}.api_urls")) for app in APPS]
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", catalog_views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
     path("admin/", admin.site.urls),
@@ -20,6 +21,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     *[path("", include(f"{app}.urls")) for app in APPS],
+    path("", include("catalog.urls_playback")),
 ]
 
 handler404 = "streamsite.api.exceptions.json_404"

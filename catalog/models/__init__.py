@@ -1,6 +1,32 @@
 """Catalog models, one module per area; re-exported here so Django finds them."""
 
-from catalog.models.playback import PlaybackAccountLock, PlaybackProgress, PlaybackSession  # noqa: F401
-from catalog.models.titles import Episode, Season, Title
+from catalog.models.activity import MyListEntry, Progress, ThumbRating, ViewingEvent
+from catalog.models.artwork import Artwork
+from catalog.models.availability import Availability
+from catalog.models.genres import Genre
+from catalog.models.people import Credit, Person
+from catalog.models.playback import PlaybackAccountLock, PlaybackProgress, PlaybackSession
+from catalog.models.ratings import RATING_LEVELS, ContentRating, rating_level
+from catalog.models.titles import Episode, ExternalId, Season, Title
 
-__all__ = ["Episode", "Season", "Title"]
+__all__ = [
+    "RATING_LEVELS",
+    "Artwork",
+    "Availability",
+    "ContentRating",
+    "Credit",
+    "Episode",
+    "ExternalId",
+    "Genre",
+    "MyListEntry",
+    "Person",
+    "PlaybackAccountLock",
+    "PlaybackProgress",
+    "PlaybackSession",
+    "Progress",
+    "Season",
+    "ThumbRating",
+    "Title",
+    "ViewingEvent",
+    "rating_level",
+]

@@ -344,6 +344,20 @@ DEMO_SEEDERS.append("accounts.demo.seed")
 
 
 # --- catalog --------------------------------------------------------------------------------
+DEMO_SEEDERS.append("catalog.demo.seed")
+# Search index upkeep: writes only flag titles; these drain the flag and recount popularity.
+CELERY_BEAT_SCHEDULE["catalog.refresh-search-index"] = {
+    "task": "catalog.tasks.search.refresh_search_index",
+    "schedule": 60.0,
+}
+CELERY_BEAT_SCHEDULE["catalog.refresh-popularity"] = {
+    "task": "catalog.tasks.search.refresh_popularity",
+    "schedule": crontab(minute="*/15"),
+}
+# Dotted path to fn(request) -> ISO country for signed-out visitors (GeoIP); empty: DEFAULT_COUNTRY.
+CATALOG_COUNTRY_RESOLVER = env.str("CATALOG_COUNTRY_RESOLVER", "")
+# Dotted path to fn(title, profile) -> URL of the player, or None; empty: "video not yet available".
+CATALOG_PLAY_URL_PROVIDER = ""
 
 
 # --- catalog: media pipeline ----------------------------------------------------------------

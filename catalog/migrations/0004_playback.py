@@ -11,7 +11,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0002_profile"),
-        ("catalog", "0001_initial"),
+        ("catalog", "0003_search"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -1,0 +1,49 @@
+"""Who is looking: the country and maturity limit every catalogue read is scoped to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+
+from accounts.models import Maturity
+
+if TYPE_CHECKING:
+    from accounts.models import Profile, User
+
+
+@dataclass(frozen=True)
+class Viewer:
+    country: str
+    max_maturity: int
+    profile: Profile | None = None
+
+    @property
+    def profile_id(self) -> int | None:
+        return self.profile.pk if self.profile is not None else None
+
+
+def viewer_for_profile(profile: Profile) -> Viewer:
+    """The profile's account country (or DEFAULT_COUNTRY) and the profile's maturity."""
+    return Viewer(
+        country=profile.account.effective_country.upper(),
+        max_maturity=int(profile.maturity),
+        profile=profile,
+    )
+
+
+def viewer_for_account(user: User) -> Viewer:
+    """A signed-in account with no profile chosen: its country, its most restricted profile."""
+    levels = list(user.profiles.values_list("maturity", flat=True))
+    return Viewer(
+        country=user.effective_country.upper(),
+        max_maturity=min(levels) if levels else int(Maturity.ADULTS),
+    )
+
+
+def viewer_anonymous(country: str | None = None) -> Viewer:
+    """A signed-out visitor: the country from a resolver (GeoIP) if given, else DEFAULT_COUNTRY."""
+    return Viewer(
+        country=(country or settings.DEFAULT_COUNTRY).upper(), max_maturity=int(Maturity.ADULTS)
+    )
