@@ -20,8 +20,8 @@ urlpatterns = [
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    *[path("", include(f"{app}.urls")) for app in APPS],
     path("", include("catalog.urls_playback")),
+    *[path("", include(f"{app}.urls")) for app in APPS],
 ]
 
 handler404 = "streamsite.api.exceptions.json_404"
