@@ -7,6 +7,7 @@ computed exactly (fractions.Fraction) and rounded once per invoice line, half aw
 
 from __future__ import annotations
 
+from decimal import Decimal
 from fractions import Fraction
 
 from streamsite.errors import ValidationFailed
@@ -77,3 +78,12 @@ def format_money(amount: int, currency: str) -> str:
     if text.startswith("-"):
         return f"-{symbol}{text[1:]}"
     return f"{symbol}{text}"
+
+
+def from_decimal(value: Decimal, currency: str) -> int:
+    """Decimal('5.05') USD -> 505; refuses more decimals than the currency has."""
+    exp = exponent(currency)
+    scaled = value * (10**exp)
+    if scaled != scaled.to_integral_value():
+        raise ValidationFailed(f"{currency} amounts have at most {exp} decimals.")
+    return int(scaled)
