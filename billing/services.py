@@ -621,7 +621,7 @@ def subscription_start(
 def live_subscription(account: Any, *, lock: bool = False) -> Subscription:
     qs = Subscription.objects.select_related("plan", "pending_plan")
     if lock:
-        qs = qs.select_for_update()
+        qs = qs.select_for_update(of=("self",))
     sub = qs.filter(account=account).first()
     if sub is None or sub.status not in LIVE_STATUSES:
         raise NotFound("You have no active subscription.")
