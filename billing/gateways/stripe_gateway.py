@@ -36,7 +36,7 @@ class StripeGateway:
         self.client = stripe.StripeClient(
             settings.STRIPE_SECRET_KEY,
             base_addresses={"api": settings.STRIPE_API_BASE},
-            max_network_retries=2,
+            max_network_retries=settings.STRIPE_MAX_NETWORK_RETRIES,
         )
 
     def tokenize_card(self, *, number: str, exp_month: int, exp_year: int, cvc: str) -> CardDetails:
@@ -117,7 +117,7 @@ class StripeGateway:
             raise ValidationFailed("Signature does not match.", code="bad_signature") from None
         except ValueError:
             raise ValidationFailed("Malformed event body.", code="bad_event") from None
-        obj: Any = event.data.object
+        obj: dict[str, Any] = event.data.object.to_dict()
         kind = EVENT_MAP.get(event.type, event.type)
         if event.type == "charge.refunded":
             charge_id, refunded = (

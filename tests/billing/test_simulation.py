@@ -1,5 +1,5 @@
 """A year of monthly renewals with trials, plan changes and failing cards: zero double charges,
-zero missed invoices. BILLING_SIM_SUBSCRIPTIONS sets the size (CI: 100; the 1,000 run and its
+zero missed invoices. BILLING_SIM_SUBSCRIPTIONS sets the size (CI: 50; the 1,000 run and its
 timing are in bench/billing_year.py and docs/benchmarks.md)."""
 
 import os
@@ -9,7 +9,7 @@ import pytest
 
 from billing import simulation
 
-COUNT = int(os.environ.get("BILLING_SIM_SUBSCRIPTIONS", "100"))
+COUNT = int(os.environ.get("BILLING_SIM_SUBSCRIPTIONS", "50"))
 
 
 @pytest.mark.slow
