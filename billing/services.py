@@ -1026,3 +1026,27 @@ def account_credit(
         created_by=actor,
         created_at=now,
     )
+
+
+@transaction.atomic
+def subscription_apply_coupon(
+    *, account: Any, code: str, now: datetime | None = None
+) -> Subscription:
+    """Redeem a promotion code on the live subscription; it applies from the next invoice."""
+    now = now or clock.now()
+    sub = live_subscription(account, lock=True)
+    coupon = _redeem_coupon(code, sub.currency)
+    if coupon is None:
+        raise ValidationFailed(
+            "Enter a promotion code.", extra={"fields": {"coupon": ["Required."]}}
+        )
+    _transition(
+        sub,
+        to=sub.status,
+        kind="coupon_applied",
+        now=now,
+        coupon=coupon,
+        coupon_periods_left=_coupon_periods(coupon),
+        data={"coupon": coupon.code},
+    )
+    return sub
