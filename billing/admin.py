@@ -152,16 +152,8 @@ class CreditNoteInline(admin.TabularInline):
     model = CreditNote
     extra = 0
     can_delete = False
-    readonly_fields = [
-        "number",
-        "amount",
-        "currency",
-        "reason",
-        "gateway_refund_id",
-        "created_by",
-        "created_at",
-    ]
-    fields = readonly_fields
+    fields = ("number", "amount", "currency", "reason", "gateway_refund_id", "created_by")
+    readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -110,6 +110,8 @@ def revenue(now: datetime) -> Revenue:
     for inv in Invoice.objects.filter(
         status=InvoiceStatus.PAID, paid_at__gte=now - timedelta(days=366)
     ).values("paid_at", "currency", "total", "amount_credited"):
+        if inv["paid_at"] is None:
+            continue
         key = inv["paid_at"].strftime("%Y-%m")
         if key in months:
             months[key][inv["currency"]] += inv["total"] - inv["amount_credited"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import calendar
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from fractions import Fraction
@@ -184,7 +185,7 @@ def _build_invoice(
     currency: str,
     period_start: datetime,
     period_end: datetime,
-    lines: list[tuple[str, str, int]],
+    lines: Sequence[tuple[str, str, int]],
     now: datetime,
     apply_coupon: bool = True,
     upgrade_to: Plan | None = None,
@@ -423,7 +424,7 @@ def _after_failed(sub: Subscription, invoice: Invoice, payment: Payment, now: da
         Invoice.objects.filter(pk=invoice.pk, status=InvoiceStatus.OPEN).update(
             next_attempt_at=retry_at
         )
-        tasks.send_payment_failed_email.delay_on_commit(invoice.pk, False)
+        tasks.send_payment_failed_email.delay_on_commit(invoice.pk, False)  # type: ignore[attr-defined]
         return
     Invoice.objects.filter(pk=invoice.pk, status=InvoiceStatus.OPEN).update(
         status=InvoiceStatus.UNCOLLECTIBLE, next_attempt_at=None
@@ -437,7 +438,7 @@ def _after_failed(sub: Subscription, invoice: Invoice, payment: Payment, now: da
         ended_at=now,
         data=data,
     )
-    tasks.send_payment_failed_email.delay_on_commit(invoice.pk, True)
+    tasks.send_payment_failed_email.delay_on_commit(invoice.pk, True)  # type: ignore[attr-defined]
 
 
 def payment_method_add(*, account: Any, token: str) -> PaymentMethod:

@@ -82,7 +82,7 @@ def checkout(request: HttpRequest, code: str) -> HttpResponse:
         "sandbox": settings.BILLING_GATEWAY == "sandbox",
         "trial": existing is None and settings.BILLING_TRIAL_DAYS > 0,
         "trial_days": settings.BILLING_TRIAL_DAYS,
-        "saved_card": PaymentMethod.objects.filter(account=request.user).first(),
+        "saved_card": PaymentMethod.objects.filter(account_id=request.user.pk).first(),
     }
     if request.method == "POST":
         try:

@@ -42,7 +42,7 @@ def webhook_receive(
             delivery_count=F("delivery_count") + 1
         )
         return WebhookEvent.objects.get(gateway=gateway_name, event_id=event.event_id), False
-    tasks.process_webhook_event.delay_on_commit(row.pk)
+    tasks.process_webhook_event.delay_on_commit(row.pk)  # type: ignore[attr-defined]
     return row, True
 
 
