@@ -144,7 +144,7 @@ def _subscription_data(account: Any) -> dict[str, Any]:
 
 
 class SubscriptionApi(APIView):
-    class StartIn(serializers.Serializer):
+    class SubscriptionStartIn(serializers.Serializer):
         plan = serializers.SlugField()
         currency = serializers.ChoiceField(choices=["USD", "EUR", "JPY"], default="USD")
         card_token = serializers.CharField(max_length=128, required=False, default="")
@@ -156,7 +156,7 @@ class SubscriptionApi(APIView):
         return Response(_subscription_data(request_user(request)))
 
     @extend_schema(
-        request=StartIn,
+        request=SubscriptionStartIn,
         responses={201: SubscriptionOut},
         parameters=[IDEMPOTENCY_HEADER],
         summary="Subscribe (checkout): trial, or the first period charged now",
@@ -165,7 +165,7 @@ class SubscriptionApi(APIView):
         account = request_user(request)
 
         def handler() -> tuple[int, Any]:
-            data = self.StartIn(data=request.data)
+            data = self.SubscriptionStartIn(data=request.data)
             data.is_valid(raise_exception=True)
             v = data.validated_data
             services.subscription_start(
@@ -182,7 +182,7 @@ class SubscriptionApi(APIView):
 
 
 class PreviewApi(APIView):
-    class PreviewOut(serializers.Serializer):
+    class PlanChangePreviewOut(serializers.Serializer):
         kind = serializers.ChoiceField(choices=["upgrade", "downgrade", "switch"])
         amount_due = serializers.IntegerField()
         currency = serializers.CharField()
@@ -191,7 +191,7 @@ class PreviewApi(APIView):
 
     @extend_schema(
         parameters=[OpenApiParameter("plan", str, required=True)],
-        responses=PreviewOut,
+        responses=PlanChangePreviewOut,
         summary="What a plan change would cost now",
     )
     def get(self, request: Request) -> Response:
@@ -199,15 +199,15 @@ class PreviewApi(APIView):
         if not plan:
             raise exceptions.ValidationError({"plan": ["Required."]})
         preview = services.change_preview(account=request_user(request), plan_code=plan)
-        return Response(self.PreviewOut(preview).data)
+        return Response(self.PlanChangePreviewOut(preview).data)
 
 
 class ChangePlanApi(APIView):
-    class ChangeIn(serializers.Serializer):
+    class PlanChangeIn(serializers.Serializer):
         plan = serializers.SlugField()
 
     @extend_schema(
-        request=ChangeIn,
+        request=PlanChangeIn,
         responses=SubscriptionOut,
         parameters=[IDEMPOTENCY_HEADER],
         summary="Change plan: upgrade now (prorated charge) or downgrade at the period end",
@@ -216,7 +216,7 @@ class ChangePlanApi(APIView):
         account = request_user(request)
 
         def handler() -> tuple[int, Any]:
-            data = self.ChangeIn(data=request.data)
+            data = self.PlanChangeIn(data=request.data)
             data.is_valid(raise_exception=True)
             services.subscription_change_plan(
                 account=account, plan_code=data.validated_data["plan"]
@@ -243,50 +243,56 @@ class ResumeApi(APIView):
 
 
 class PaymentMethodApi(APIView):
-    class In(serializers.Serializer):
+    class PaymentMethodIn(serializers.Serializer):
         card_token = serializers.CharField(max_length=128)
 
-    class Out(serializers.Serializer):
+    class PaymentMethodOut(serializers.Serializer):
         brand = serializers.CharField()
         last4 = serializers.CharField()
         exp_month = serializers.IntegerField()
         exp_year = serializers.IntegerField()
 
-    @extend_schema(request=In, responses={201: Out}, summary="Use a new card (a gateway token)")
+    @extend_schema(
+        request=PaymentMethodIn,
+        responses={201: PaymentMethodOut},
+        summary="Use a new card (a gateway token)",
+    )
     def post(self, request: Request) -> Response:
-        data = self.In(data=request.data)
+        data = self.PaymentMethodIn(data=request.data)
         data.is_valid(raise_exception=True)
         method = services.payment_method_add(
             account=request_user(request), token=data.validated_data["card_token"]
         )
-        return Response(self.Out(method).data, status=status.HTTP_201_CREATED)
+        return Response(self.PaymentMethodOut(method).data, status=status.HTTP_201_CREATED)
 
 
 @method_decorator(sensitive_post_parameters("number", "cvc"), name="dispatch")
 class SandboxTokenApi(APIView):
     """The sandbox gateway's tokenizer: the only place a card number is ever accepted."""
 
-    class In(serializers.Serializer):
+    class SandboxCardIn(serializers.Serializer):
         number = serializers.CharField(max_length=23)
         exp_month = serializers.IntegerField(min_value=1, max_value=12)
         exp_year = serializers.IntegerField(min_value=2000, max_value=2100)
         cvc = serializers.CharField(max_length=4)
 
-    class Out(serializers.Serializer):
+    class SandboxTokenOut(serializers.Serializer):
         token = serializers.CharField()
         brand = serializers.CharField()
         last4 = serializers.CharField()
 
     @extend_schema(
-        request=In, responses={201: Out}, summary="Sandbox: turn a test card into a token"
+        request=SandboxCardIn,
+        responses={201: SandboxTokenOut},
+        summary="Sandbox: turn a test card into a token",
     )
     def post(self, request: Request) -> Response:
         if settings.BILLING_GATEWAY != "sandbox":
             raise NotFound("The sandbox gateway is not enabled.")
-        data = self.In(data=request.data)
+        data = self.SandboxCardIn(data=request.data)
         data.is_valid(raise_exception=True)
         details = get_gateway("sandbox").tokenize_card(**data.validated_data)
-        return Response(self.Out(details).data, status=status.HTTP_201_CREATED)
+        return Response(self.SandboxTokenOut(details).data, status=status.HTTP_201_CREATED)
 
 
 class InvoiceOut(serializers.Serializer):
