@@ -182,6 +182,9 @@ class InvoiceAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def save_model(self, request: HttpRequest, obj: Invoice, form: Any, change: bool) -> None:
+        """Every field is read-only: invoices never change after finalisation."""
+
     @admin.display(description="Total")
     def display_total(self, obj: Invoice) -> str:
         return money.format_money(obj.total, obj.currency)

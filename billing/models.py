@@ -6,6 +6,8 @@ Money is always an integer amount of the currency's minor unit plus an ISO 4217 
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -352,6 +354,13 @@ class Invoice(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Finalised at creation: later changes go through conditional .update() of the
+        # payment-state fields in services, never through save(); corrections are credit notes.
+        if self.pk is not None and not self._state.adding:
+            raise ValueError("Invoices are immutable once finalised; issue a credit note.")
+        super().save(*args, **kwargs)
 
     @property
     def amount_due(self) -> int:
