@@ -25,6 +25,7 @@ SUITES = [
         ),
     ),
     ("movielens_import.py", lambda: True),  # catalog: SQLite temp file, or DATABASE_URL (scratch)
+    ("billing_year.py", lambda: True),
 ]
 
 

@@ -1,0 +1,347 @@
+"""Staff screens: plans, coupons, subscriptions, invoices (refunds), credits, revenue view."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+
+from billing import clock, money, selectors, services
+from billing.charts import bar_chart
+from billing.models import (
+    BalanceTransaction,
+    BillingAccount,
+    Coupon,
+    CreditNote,
+    Invoice,
+    InvoiceLine,
+    Payment,
+    Plan,
+    Price,
+    Subscription,
+    SubscriptionEvent,
+    WebhookEvent,
+)
+from streamsite.errors import DomainError
+
+
+class PriceInline(admin.TabularInline):
+    model = Price
+    extra = 0
+
+
+@admin.register(Plan)
+class PlanAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "code",
+        "max_streams",
+        "max_resolution",
+        "max_profiles",
+        "extra_member_slots",
+        "is_active",
+    ]
+    list_editable = ["is_active"]
+    inlines = [PriceInline]
+
+
+@admin.register(Coupon)
+class CouponAdmin(admin.ModelAdmin):
+    list_display = [
+        "code",
+        "name",
+        "kind",
+        "percent_off",
+        "amount_off",
+        "currency",
+        "duration",
+        "duration_periods",
+        "times_redeemed",
+        "is_active",
+    ]
+
+
+class EventInline(admin.TabularInline):
+    model = SubscriptionEvent
+    extra = 0
+    can_delete = False
+    readonly_fields = ["at", "kind", "from_status", "to_status", "data", "actor"]
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(admin.ModelAdmin):
+    list_display = [
+        "account",
+        "plan",
+        "status",
+        "currency",
+        "current_period_end",
+        "cancel_at_period_end",
+    ]
+    list_filter = ["status", "plan"]
+    search_fields = ["account__email"]
+    list_select_related = ["account", "plan"]
+    readonly_fields = [f.name for f in Subscription._meta.fields]
+    inlines = [EventInline]
+    actions = ["cancel_at_period_end"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description="Cancel at period end")
+    def cancel_at_period_end(self, request: HttpRequest, queryset: QuerySet[Subscription]) -> None:
+        for sub in queryset.select_related("account"):
+            try:
+                services.subscription_cancel(account=sub.account, actor=f"staff:{request.user.pk}")
+            except DomainError as exc:
+                self.message_user(request, f"{sub.account}: {exc.message}", messages.WARNING)
+
+    def get_urls(self) -> list:
+        return [
+            path("revenue/", self.admin_site.admin_view(self.revenue_view), name="billing_revenue"),
+            *super().get_urls(),
+        ]
+
+    def revenue_view(self, request: HttpRequest) -> HttpResponse:
+        data = selectors.revenue(clock.now())
+        charts = [
+            bar_chart(data.subscribers_by_plan, label="Live subscribers by plan"),
+        ]
+        currencies = sorted({c for _, per in data.monthly_paid for c in per} | set(data.mrr))
+        for currency in currencies:
+            bars = [(month[2:], per.get(currency, 0)) for month, per in data.monthly_paid]
+            charts.append(
+                bar_chart(
+                    bars,
+                    label=f"Revenue collected per month ({currency})",
+                    value_format=lambda v, c=currency: money.to_decimal_string(v, c),
+                )
+            )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Revenue",
+            "mrr": [(c, money.format_money(v, c)) for c, v in sorted(data.mrr.items())],
+            "by_plan": data.subscribers_by_plan,
+            "churn_percent": f"{data.churn_30d * 100:.1f}",
+            "ended_30d": data.ended_30d,
+            "charts": charts,
+        }
+        return TemplateResponse(request, "admin/billing/revenue.html", context)
+
+
+class LineInline(admin.TabularInline):
+    model = InvoiceLine
+    extra = 0
+    can_delete = False
+    readonly_fields = ["position", "kind", "description", "amount"]
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class CreditNoteInline(admin.TabularInline):
+    model = CreditNote
+    extra = 0
+    can_delete = False
+    fields = ("number", "amount", "currency", "reason", "gateway_refund_id", "created_by")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class RefundForm(forms.Form):
+    amount = forms.DecimalField(
+        required=False, min_value=0, help_text="Leave empty to refund everything refundable."
+    )
+    reason = forms.CharField(max_length=255)
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(admin.ModelAdmin):
+    list_display = ["number", "account", "kind", "status", "display_total", "created_at"]
+    list_filter = ["status", "kind", "currency"]
+    search_fields = ["number", "account__email"]
+    list_select_related = ["account"]
+    readonly_fields = [f.name for f in Invoice._meta.fields]
+    inlines = [LineInline, CreditNoteInline]
+    actions = ["refund_in_full"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: Invoice, form: Any, change: bool) -> None:
+        """Every field is read-only: invoices never change after finalisation."""
+
+    @admin.display(description="Total")
+    def display_total(self, obj: Invoice) -> str:
+        return money.format_money(obj.total, obj.currency)
+
+    @admin.action(description="Refund in full")
+    def refund_in_full(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> None:
+        for invoice in queryset:
+            try:
+                note = services.invoice_refund(
+                    invoice_id=invoice.pk, amount=None, reason="Refund by staff", actor=request.user
+                )
+                self.message_user(request, f"{invoice.number}: credit note {note.number}.")
+            except DomainError as exc:
+                self.message_user(request, f"{invoice.number}: {exc.message}", messages.ERROR)
+
+    def get_urls(self) -> list:
+        return [
+            path(
+                "<int:invoice_id>/refund/",
+                self.admin_site.admin_view(self.refund_view),
+                name="billing_invoice_refund",
+            ),
+            *super().get_urls(),
+        ]
+
+    def refund_view(self, request: HttpRequest, invoice_id: int) -> HttpResponse:
+        invoice = get_object_or_404(Invoice, pk=invoice_id)
+        if not self.has_change_permission(request, invoice):
+            return HttpResponse(status=403)
+        form = RefundForm(request.POST or None)
+        status = 200
+        if request.method == "POST" and form.is_valid():
+            raw = form.cleaned_data["amount"]
+            try:
+                amount = None if raw is None else money.from_decimal(raw, invoice.currency)
+                note = services.invoice_refund(
+                    invoice_id=invoice.pk,
+                    amount=amount,
+                    reason=form.cleaned_data["reason"],
+                    actor=request.user,
+                )
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+                status = exc.status
+            else:
+                self.message_user(request, f"Refunded: credit note {note.number}.")
+                return HttpResponseRedirect(
+                    reverse("admin:billing_invoice_change", args=[invoice.pk])
+                )
+        elif request.method == "POST":
+            status = 400
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Refund {invoice.number}",
+            "form": form,
+            "invoice": invoice,
+            "refundable": money.format_money(
+                invoice.amount_paid - invoice.amount_credited, invoice.currency
+            ),
+        }
+        return TemplateResponse(request, "admin/billing/refund.html", context, status=status)
+
+
+class CreditForm(forms.Form):
+    amount = forms.DecimalField(min_value=0, help_text="In the account's currency, e.g. 5.00")
+    note = forms.CharField(max_length=255)
+
+
+@admin.register(BillingAccount)
+class BillingAccountAdmin(admin.ModelAdmin):
+    list_display = ["account", "currency", "display_balance", "gateway_customer_id"]
+    search_fields = ["account__email"]
+    list_select_related = ["account"]
+    readonly_fields = ["account", "credit_balance", "gateway_customer_id"]
+
+    @admin.display(description="Credit balance")
+    def display_balance(self, obj: BillingAccount) -> str:
+        return money.format_money(obj.credit_balance, obj.currency)
+
+    def get_urls(self) -> list:
+        return [
+            path(
+                "<int:pk>/credit/",
+                self.admin_site.admin_view(self.credit_view),
+                name="billing_billingaccount_credit",
+            ),
+            *super().get_urls(),
+        ]
+
+    def credit_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        ledger = get_object_or_404(BillingAccount.objects.select_related("account"), pk=pk)
+        if not self.has_change_permission(request, ledger):
+            return HttpResponse(status=403)
+        form = CreditForm(request.POST or None)
+        status = 200
+        if request.method == "POST" and form.is_valid():
+            try:
+                amount = money.from_decimal(form.cleaned_data["amount"], ledger.currency)
+                services.account_credit(
+                    account=ledger.account,
+                    amount=amount,
+                    note=form.cleaned_data["note"],
+                    actor=request.user,
+                )
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+                status = exc.status
+            else:
+                self.message_user(request, "Credit granted.")
+                return HttpResponseRedirect(
+                    reverse("admin:billing_billingaccount_change", args=[ledger.pk])
+                )
+        elif request.method == "POST":
+            status = 400
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Credit {ledger.account}",
+            "form": form,
+            "ledger": ledger,
+        }
+        return TemplateResponse(request, "admin/billing/credit.html", context, status=status)
+
+
+@admin.register(BalanceTransaction)
+class BalanceTransactionAdmin(admin.ModelAdmin):
+    list_display = ["account", "kind", "amount", "currency", "invoice", "created_at"]
+    list_select_related = ["account", "invoice"]
+    readonly_fields = [f.name for f in BalanceTransaction._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(Payment)
+class PaymentAdmin(admin.ModelAdmin):
+    list_display = [
+        "idempotency_key",
+        "account",
+        "status",
+        "amount",
+        "currency",
+        "failure_code",
+        "created_at",
+    ]
+    list_filter = ["status", "gateway"]
+    list_select_related = ["account"]
+    readonly_fields = [f.name for f in Payment._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(admin.ModelAdmin):
+    list_display = ["event_id", "gateway", "type", "status", "delivery_count", "received_at"]
+    list_filter = ["status", "gateway", "type"]
+    readonly_fields = [f.name for f in WebhookEvent._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

@@ -1,0 +1,110 @@
+"""What an account may do, from what it paid for: the one function the rest of the service asks.
+
+`get_entitlements(account)` is cached per account (Django cache) and invalidated after commit
+on every subscription change; a cached value also carries the moment it stops being true
+(end of the grace period, end of the period), checked against the billing clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+
+from billing import clock
+from billing.models import Subscription, SubscriptionStatus
+
+CACHE_TTL = 60 * 60
+
+
+@dataclass(frozen=True)
+class Entitlements:
+    can_stream: bool
+    max_streams: int
+    max_resolution: int
+    max_profiles: int
+    plan_code: str | None
+    status: str
+    reason: str
+    extra_member_slots: int = 0
+
+
+def _key(account_id: int) -> str:
+    return f"billing:entitlements:{account_id}"
+
+
+def invalidate(account_id: int) -> None:
+    """Drop the cached entitlements now and again after the surrounding transaction commits."""
+    cache.delete(_key(account_id))
+    transaction.on_commit(lambda: cache.delete(_key(account_id)))
+
+
+def get_entitlements(account: Any) -> Entitlements:
+    now = clock.now()
+    cached = cache.get(_key(account.pk))
+    if cached is not None:
+        valid_until = cached["valid_until"]
+        if valid_until is None or now < valid_until:
+            return Entitlements(**cached["value"])
+    value, valid_until = compute(account.pk, now)
+    cache.set(_key(account.pk), {"value": asdict(value), "valid_until": valid_until}, CACHE_TTL)
+    return value
+
+
+def profile_limit(account: Any) -> int:
+    """ACCOUNTS_PROFILE_LIMIT_PROVIDER: how many profiles the account's plan allows."""
+    return get_entitlements(account).max_profiles
+
+
+def compute(account_id: int, now: datetime) -> tuple[Entitlements, datetime | None]:
+    sub = Subscription.objects.select_related("plan").filter(account_id=account_id).first()
+    without_plan = settings.BILLING_PROFILES_WITHOUT_PLAN
+    if sub is None:
+        return Entitlements(
+            False, 0, 0, without_plan, None, "none", "Choose a plan to start watching."
+        ), None
+    plan = sub.plan
+    granted = Entitlements(
+        can_stream=True,
+        max_streams=plan.max_streams,
+        max_resolution=plan.max_resolution,
+        max_profiles=plan.max_profiles,
+        plan_code=plan.code,
+        status=sub.status,
+        reason="",
+        extra_member_slots=plan.extra_member_slots,
+    )
+    if sub.status in (SubscriptionStatus.TRIALING, SubscriptionStatus.ACTIVE):
+        return granted, None
+    if sub.status == SubscriptionStatus.PAST_DUE and sub.past_due_since is not None:
+        grace_end = sub.past_due_since + timedelta(days=settings.BILLING_GRACE_DAYS)
+        if now < grace_end:
+            return granted, grace_end
+        return Entitlements(
+            False,
+            0,
+            0,
+            plan.max_profiles,
+            plan.code,
+            sub.status,
+            "Your payment is overdue. Update your card on the billing page to keep watching.",
+            plan.extra_member_slots,
+        ), None
+    reasons = {
+        SubscriptionStatus.INCOMPLETE: "Your first payment has not gone through yet.",
+        SubscriptionStatus.CANCELED: "Your subscription was canceled. Pick a plan to come back.",
+        SubscriptionStatus.EXPIRED: "Your subscription has ended. Pick a plan to come back.",
+    }
+    return Entitlements(
+        False,
+        0,
+        0,
+        without_plan,
+        plan.code,
+        sub.status,
+        reasons.get(SubscriptionStatus(sub.status), "No active subscription."),
+    ), None

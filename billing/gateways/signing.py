@@ -1,0 +1,35 @@
+"""Webhook signatures in Stripe's scheme: header `t=<unix>,v1=<hex hmac-sha256 of "t.body">`."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import datetime
+
+from streamsite.errors import ValidationFailed
+
+
+def sign(payload: bytes, secret: str, timestamp: int) -> str:
+    digest = hmac.new(
+        secret.encode(), f"{timestamp}.".encode() + payload, hashlib.sha256
+    ).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+def verify(payload: bytes, header: str, secret: str, *, now: datetime, tolerance: int) -> None:
+    """Raise ValidationFailed unless the header signs the payload within the tolerance."""
+    if not secret:
+        raise ValidationFailed("Webhook secret is not configured.", code="webhook_unconfigured")
+    parts: dict[str, list[str]] = {}
+    for item in header.split(","):
+        key, _, value = item.strip().partition("=")
+        parts.setdefault(key, []).append(value)
+    try:
+        timestamp = int(parts["t"][0])
+    except (KeyError, ValueError):
+        raise ValidationFailed("Malformed signature header.", code="bad_signature") from None
+    if abs(now.timestamp() - timestamp) > tolerance:
+        raise ValidationFailed("Signature timestamp outside the tolerance.", code="stale_signature")
+    expected = sign(payload, secret, timestamp).split("v1=", 1)[1]
+    if not any(hmac.compare_digest(expected, candidate) for candidate in parts.get("v1", [])):
+        raise ValidationFailed("Signature does not match.", code="bad_signature")

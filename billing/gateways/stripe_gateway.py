@@ -1,0 +1,138 @@
+"""The Stripe gateway on the official `stripe` library (BILLING_GATEWAY=stripe).
+
+Cards are collected by Stripe (Elements / Checkout) in the browser; we receive a PaymentMethod
+id (`pm_...`). Every charge is a PaymentIntent confirmed off-session with our idempotency key.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import stripe
+from django.conf import settings
+
+from billing.gateways.base import (
+    CardDetails,
+    ChargeResult,
+    GatewayEvent,
+    GatewayUnavailable,
+    RefundResult,
+)
+from streamsite.errors import ValidationFailed
+
+STATUS_MAP = {"succeeded": "succeeded", "processing": "pending"}
+EVENT_MAP = {
+    "payment_intent.succeeded": "charge.succeeded",
+    "payment_intent.payment_failed": "charge.failed",
+    "charge.refunded": "charge.refunded",
+}
+
+
+class StripeGateway:
+    name = "stripe"
+
+    def __init__(self) -> None:
+        self.client = stripe.StripeClient(
+            settings.STRIPE_SECRET_KEY,
+            base_addresses={"api": settings.STRIPE_API_BASE},
+            max_network_retries=settings.STRIPE_MAX_NETWORK_RETRIES,
+        )
+
+    def tokenize_card(self, *, number: str, exp_month: int, exp_year: int, cvc: str) -> CardDetails:
+        raise ValidationFailed("With Stripe, card details are collected by Stripe Elements.")
+
+    def attach(self, *, token: str, email: str, customer_id: str) -> CardDetails:
+        try:
+            if not customer_id:
+                customer = self.client.v1.customers.create(params={"email": email})
+                customer_id = customer.id
+            method = self.client.v1.payment_methods.attach(token, params={"customer": customer_id})
+        except stripe.InvalidRequestError as exc:
+            raise ValidationFailed(exc.user_message or "That card was not accepted.") from None
+        except stripe.StripeError as exc:
+            raise GatewayUnavailable(f"Stripe is unavailable: {type(exc).__name__}") from None
+        card: Any = method.card
+        return CardDetails(
+            method.id, card.brand, card.last4, card.exp_month, card.exp_year, customer_id
+        )
+
+    def charge(
+        self,
+        *,
+        amount: int,
+        currency: str,
+        token: str,
+        customer_id: str,
+        idempotency_key: str,
+        description: str,
+    ) -> ChargeResult:
+        try:
+            intent = self.client.v1.payment_intents.create(
+                params={
+                    "amount": amount,
+                    "currency": currency.lower(),
+                    "customer": customer_id,
+                    "payment_method": token,
+                    "off_session": True,
+                    "confirm": True,
+                    "description": description,
+                    "metadata": {"payment_key": idempotency_key},
+                },
+                options={"idempotency_key": idempotency_key},
+            )
+        except stripe.CardError as exc:
+            error: Any = exc.error
+            code = (error.decline_code if error else None) or exc.code or "card_declined"
+            intent_id = error.payment_intent.id if error and error.payment_intent else ""
+            return ChargeResult("failed", intent_id, code, exc.user_message or "Card declined.")
+        except stripe.StripeError as exc:
+            raise GatewayUnavailable(f"Stripe is unavailable: {type(exc).__name__}") from None
+        status = STATUS_MAP.get(intent.status, "failed")
+        failure = "" if status != "failed" else intent.status
+        return ChargeResult(status, intent.id, failure, "" if not failure else "Payment failed.")
+
+    def refund(self, *, charge_id: str, amount: int, idempotency_key: str) -> RefundResult:
+        try:
+            refund = self.client.v1.refunds.create(
+                params={"payment_intent": charge_id, "amount": amount},
+                options={"idempotency_key": idempotency_key},
+            )
+        except stripe.InvalidRequestError as exc:
+            raise ValidationFailed(exc.user_message or "Stripe refused the refund.") from None
+        except stripe.StripeError as exc:
+            raise GatewayUnavailable(f"Stripe is unavailable: {type(exc).__name__}") from None
+        return RefundResult(refund.id)
+
+    def parse_webhook(self, *, payload: bytes, signature: str, now: datetime) -> GatewayEvent:
+        # Signature and timestamp tolerance are checked by the library (against real time).
+        try:
+            event = stripe.Webhook.construct_event(
+                payload,
+                signature,
+                settings.STRIPE_WEBHOOK_SECRET,
+                tolerance=settings.BILLING_WEBHOOK_TOLERANCE,
+            )
+        except stripe.SignatureVerificationError:
+            raise ValidationFailed("Signature does not match.", code="bad_signature") from None
+        except ValueError:
+            raise ValidationFailed("Malformed event body.", code="bad_event") from None
+        obj: dict[str, Any] = event.data.object.to_dict()
+        kind = EVENT_MAP.get(event.type, event.type)
+        if event.type == "charge.refunded":
+            charge_id, refunded = (
+                obj.get("payment_intent") or "",
+                int(obj.get("amount_refunded", 0)),
+            )
+        else:
+            charge_id, refunded = obj.get("id") or "", 0
+        metadata = obj.get("metadata") or {}
+        return GatewayEvent(
+            event_id=event.id,
+            type=kind,
+            created=datetime.fromtimestamp(event.created, tz=UTC),
+            charge_id=str(charge_id),
+            payment_key=str(metadata.get("payment_key", "")),
+            amount_refunded=refunded,
+            raw=event.to_dict(),
+        )

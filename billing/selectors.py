@@ -1,0 +1,135 @@
+"""Reads for billing shared by the API, the pages and the admin."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+
+from billing import money
+from billing.models import (
+    LIVE_STATUSES,
+    Interval,
+    Invoice,
+    InvoiceLine,
+    InvoiceStatus,
+    Plan,
+    Price,
+    Subscription,
+    SubscriptionEvent,
+    SubscriptionStatus,
+)
+
+
+def plans_available() -> QuerySet[Plan]:
+    return Plan.objects.available().prefetch_related(
+        Prefetch("prices", queryset=Price.objects.order_by("currency"))
+    )
+
+
+def subscription_for(account: Any) -> Subscription | None:
+    return (
+        Subscription.objects.select_related("plan", "pending_plan", "payment_method")
+        .filter(account=account)
+        .first()
+    )
+
+
+def invoices_for(account: Any) -> QuerySet[Invoice]:
+    return Invoice.objects.for_account(account).order_by("-created_at", "-id")
+
+
+def invoice_detail(account: Any, invoice_id: int) -> Invoice | None:
+    return (
+        Invoice.objects.for_account(account)
+        .select_related("account", "subscription__plan")
+        .prefetch_related(
+            Prefetch("lines", queryset=InvoiceLine.objects.order_by("position")), "credit_notes"
+        )
+        .filter(pk=invoice_id)
+        .first()
+    )
+
+
+def upcoming_amount(sub: Subscription) -> int | None:
+    """What the next renewal will charge before coupons, tax and credit (None: nothing)."""
+    if sub.status not in LIVE_STATUSES or sub.cancel_at_period_end:
+        return None
+    plan = sub.pending_plan or sub.plan
+    price = Price.objects.filter(plan=plan, currency=sub.currency).first()
+    return price.amount if price else None
+
+
+@dataclass(frozen=True)
+class Revenue:
+    mrr: dict[str, int]  # per currency, minor units
+    subscribers_by_plan: list[tuple[str, int]]
+    churn_30d: float  # ended in the last 30 days / live 30 days ago (approximation below)
+    ended_30d: int
+    monthly_paid: list[tuple[str, dict[str, int]]]  # ("2026-01", {"USD": 1234})
+
+
+def revenue(now: datetime) -> Revenue:
+    mrr: dict[str, int] = defaultdict(int)
+    live = Subscription.objects.filter(
+        status__in=(SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE)
+    ).select_related("plan")
+    prices = {(p.plan_id, p.currency): p.amount for p in Price.objects.all()}
+    for sub in live:
+        amount = prices.get((sub.plan_id, sub.currency), 0)
+        if sub.plan.interval == Interval.YEAR:
+            amount = money.prorate(amount, 1, 12)
+        mrr[sub.currency] += amount
+    by_plan = list(
+        Plan.objects.annotate(
+            n=Count("subscriptions", filter=Q(subscriptions__status__in=LIVE_STATUSES))
+        )
+        .order_by("sort_order", "id")
+        .values_list("name", "n")
+    )
+    since = now - timedelta(days=30)
+    ended = (
+        SubscriptionEvent.objects.filter(
+            at__gte=since, to_status__in=(SubscriptionStatus.CANCELED, SubscriptionStatus.EXPIRED)
+        )
+        .exclude(from_status__in=(SubscriptionStatus.CANCELED, SubscriptionStatus.EXPIRED))
+        .exclude(kind="checkout_failed")
+        .values("subscription_id")
+        .distinct()
+        .count()
+    )
+    live_now = Subscription.objects.filter(status__in=LIVE_STATUSES).count()
+    base = live_now + ended  # live at the window start ~ live now + those who left since
+    churn = round(ended / base, 4) if base else 0.0
+    months: dict[str, dict[str, int]] = {}
+    for year_month in _last_months(now, 12):
+        months[year_month] = defaultdict(int)
+    for inv in Invoice.objects.filter(
+        status=InvoiceStatus.PAID, paid_at__gte=now - timedelta(days=366)
+    ).values("paid_at", "currency", "total", "amount_credited"):
+        if inv["paid_at"] is None:
+            continue
+        key = inv["paid_at"].strftime("%Y-%m")
+        if key in months:
+            months[key][inv["currency"]] += inv["total"] - inv["amount_credited"]
+    return Revenue(
+        mrr=dict(mrr),
+        subscribers_by_plan=[(str(name), int(n)) for name, n in by_plan],
+        churn_30d=churn,
+        ended_30d=ended,
+        monthly_paid=[(k, dict(v)) for k, v in months.items()],
+    )
+
+
+def _last_months(now: datetime, count: int) -> list[str]:
+    year, month = now.year, now.month
+    keys = []
+    for _ in range(count):
+        keys.append(f"{year:04d}-{month:02d}")
+        month -= 1
+        if month == 0:
+            year, month = year - 1, 12
+    return list(reversed(keys))

@@ -1,0 +1,1053 @@
+"""Writes for billing. Every change to a subscription, invoice or payment goes through here.
+
+Protocol for moving money (see docs/billing.md):
+1. in a transaction, build the finalised invoice and claim a payment attempt with a
+   conditional update (attempt_count), creating a pending Payment whose idempotency key is
+   `inv_<invoice>_<attempt>`;
+2. outside that transaction, ask the gateway to charge with that key (same key, same charge);
+3. in a second transaction, apply the result with conditional updates (pending -> final), so
+   a result applied twice (retry, webhook) changes nothing the second time.
+The database also refuses a second successful payment for one invoice (partial unique index).
+"""
+
+from __future__ import annotations
+
+import calendar
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from fractions import Fraction
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+
+from billing import clock, money
+from billing.entitlements import invalidate
+from billing.gateways import ChargeResult, GatewayUnavailable, get_gateway
+from billing.models import (
+    LIVE_STATUSES,
+    BalanceTransaction,
+    BillingAccount,
+    Coupon,
+    CreditNote,
+    Interval,
+    Invoice,
+    InvoiceKind,
+    InvoiceLine,
+    InvoiceSequence,
+    InvoiceStatus,
+    Payment,
+    PaymentMethod,
+    PaymentStatus,
+    Plan,
+    Price,
+    Subscription,
+    SubscriptionEvent,
+    SubscriptionStatus,
+)
+from streamsite.errors import Conflict, DomainError, NotFound, ValidationFailed
+
+logger = logging.getLogger(__name__)
+S = SubscriptionStatus
+
+
+class PaymentDeclined(DomainError):
+    status = 402
+    code = "payment_declined"
+
+
+# --- periods and proration ------------------------------------------------------------------
+
+
+def add_interval(start: datetime, interval: str, anchor_day: int) -> datetime:
+    """The next period boundary: same anchor day next month (clamped to the month's end)."""
+    months = 12 if interval == Interval.YEAR else 1
+    year, month0 = divmod(start.month - 1 + months, 12)
+    year += start.year
+    day = min(anchor_day, calendar.monthrange(year, month0 + 1)[1])
+    return start.replace(year=year, month=month0 + 1, day=day)
+
+
+@dataclass(frozen=True)
+class Proration:
+    currency: str
+    credit: int  # negative: unused time on the old plan
+    debit: int  # positive: remaining time on the new plan
+    remaining_seconds: int
+    period_seconds: int
+
+    @property
+    def total(self) -> int:
+        return self.credit + self.debit
+
+
+def proration_for(
+    *,
+    old_amount: int,
+    new_amount: int,
+    currency: str,
+    period_start: datetime,
+    period_end: datetime,
+    at: datetime,
+) -> Proration:
+    """Each line is prorated by remaining/period seconds and rounded half away from zero."""
+    period = int((period_end - period_start).total_seconds())
+    remaining = max(0, min(period, int((period_end - at).total_seconds())))
+    return Proration(
+        currency=currency,
+        credit=-money.prorate(old_amount, remaining, period),
+        debit=money.prorate(new_amount, remaining, period),
+        remaining_seconds=remaining,
+        period_seconds=period,
+    )
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def _price(plan: Plan, currency: str) -> Price:
+    price = Price.objects.filter(plan=plan, currency=currency).first()
+    if price is None:
+        raise ValidationFailed(
+            f"{plan.name} is not sold in {currency}.",
+            extra={"fields": {"currency": [f"Not available for {plan.name}."]}},
+        )
+    return price
+
+
+def billing_account(account: Any) -> BillingAccount:
+    row, _ = BillingAccount.objects.get_or_create(
+        account=account, defaults={"currency": settings.BILLING_DEFAULT_CURRENCY}
+    )
+    return row
+
+
+def _event(sub: Subscription, kind: str, from_status: str, now: datetime, **data: Any) -> None:
+    actor = str(data.pop("actor", ""))
+    SubscriptionEvent.objects.create(
+        subscription=sub,
+        kind=kind,
+        from_status=from_status,
+        to_status=sub.status,
+        data=data,
+        actor=actor,
+        at=now,
+    )
+
+
+def _transition(
+    sub: Subscription,
+    *,
+    to: str,
+    kind: str,
+    now: datetime,
+    expected: tuple[str, ...] | None = None,
+    data: dict[str, Any] | None = None,
+    **fields: Any,
+) -> bool:
+    """Conditional update on (status, version): False when someone else changed it first."""
+    expected = expected or (sub.status,)
+    updated = Subscription.objects.filter(
+        pk=sub.pk, version=sub.version, status__in=expected
+    ).update(status=to, version=F("version") + 1, **fields)
+    if updated != 1:
+        return False
+    from_status = sub.status
+    sub.refresh_from_db()
+    _event(sub, kind, from_status, now, **(data or {}))
+    invalidate(sub.account_id)
+    return True
+
+
+def _next_number(year: int) -> str:
+    InvoiceSequence.objects.get_or_create(year=year)
+    InvoiceSequence.objects.filter(year=year).update(last=F("last") + 1)
+    last = InvoiceSequence.objects.get(year=year).last
+    return f"{year}-{last:06d}"
+
+
+def _coupon_applies(sub: Subscription | None) -> Coupon | None:
+    if sub is None or sub.coupon_id is None:
+        return None
+    if sub.coupon_periods_left is not None and sub.coupon_periods_left < 1:
+        return None
+    return sub.coupon
+
+
+def _build_invoice(
+    *,
+    account: Any,
+    subscription: Subscription | None,
+    kind: str,
+    currency: str,
+    period_start: datetime,
+    period_end: datetime,
+    lines: Sequence[tuple[str, str, int]],
+    now: datetime,
+    apply_coupon: bool = True,
+    upgrade_to: Plan | None = None,
+) -> Invoice:
+    """Create a finalised invoice: lines first, totals as their sums, a sequential number."""
+    items = list(lines)
+    subtotal = sum(amount for _, _, amount in items)
+    discount = 0
+    coupon = _coupon_applies(subscription) if apply_coupon else None
+    if coupon is not None and subscription is not None and subtotal > 0:
+        if coupon.kind == Coupon.Kind.PERCENT:
+            discount = money.percent_of(subtotal, coupon.percent_off or 0)
+        else:
+            discount = min(coupon.amount_off or 0, subtotal)
+        items.append((InvoiceLine.Kind.DISCOUNT, f"Coupon {coupon.code}", -discount))
+        if subscription.coupon_periods_left is not None:
+            Subscription.objects.filter(pk=subscription.pk).update(
+                coupon_periods_left=F("coupon_periods_left") - 1
+            )
+    taxable = subtotal - discount
+    tax = money.percent_of(taxable, Fraction(settings.BILLING_TAX_PERCENT))
+    if tax:
+        items.append((InvoiceLine.Kind.TAX, f"Tax {settings.BILLING_TAX_PERCENT}%", tax))
+    credit = 0
+    ledger = billing_account(account)
+    if ledger.currency == currency and ledger.credit_balance > 0 and taxable + tax > 0:
+        credit = min(ledger.credit_balance, taxable + tax)
+        took = BillingAccount.objects.filter(pk=ledger.pk, credit_balance__gte=credit).update(
+            credit_balance=F("credit_balance") - credit
+        )
+        if took:
+            items.append((InvoiceLine.Kind.CREDIT, "Account credit", -credit))
+        else:
+            credit = 0
+    total = sum(amount for _, _, amount in items)
+    invoice = Invoice.objects.create(
+        account=account,
+        subscription=subscription,
+        kind=kind,
+        number=_next_number(now.year),
+        currency=currency,
+        status=InvoiceStatus.OPEN if total > 0 else InvoiceStatus.PAID,
+        period_start=period_start,
+        period_end=period_end,
+        subtotal=subtotal,
+        discount_total=discount,
+        tax_total=tax,
+        credit_applied=credit,
+        total=total,
+        upgrade_to=upgrade_to,
+        created_at=now,
+        paid_at=None if total > 0 else now,
+    )
+    InvoiceLine.objects.bulk_create(
+        InvoiceLine(invoice=invoice, kind=k, description=d, amount=a, position=i)
+        for i, (k, d, a) in enumerate(items, start=1)
+    )
+    if credit:
+        BalanceTransaction.objects.create(
+            account=account,
+            kind=BalanceTransaction.Kind.APPLIED,
+            amount=-credit,
+            currency=currency,
+            invoice=invoice,
+            created_at=now,
+        )
+    return invoice
+
+
+def _open_attempt(invoice: Invoice, now: datetime) -> Payment | None:
+    """Claim the next payment attempt of an open invoice; None if another worker has it."""
+    if Payment.objects.filter(invoice=invoice, status=PaymentStatus.PENDING).exists():
+        return None
+    attempt = invoice.attempt_count + 1
+    claimed = Invoice.objects.filter(
+        pk=invoice.pk, status=InvoiceStatus.OPEN, attempt_count=invoice.attempt_count
+    ).update(attempt_count=attempt, next_attempt_at=None)
+    if claimed != 1:
+        return None
+    invoice.attempt_count = attempt
+    method = getattr(invoice.subscription, "payment_method", None) if invoice.subscription else None
+    return Payment.objects.create(
+        invoice=invoice,
+        account_id=invoice.account_id,
+        attempt=attempt,
+        idempotency_key=f"inv_{invoice.pk}_{attempt}",
+        amount=invoice.total - invoice.amount_paid,
+        currency=invoice.currency,
+        status=PaymentStatus.PENDING,
+        gateway=method.gateway if method else settings.BILLING_GATEWAY,
+        created_at=now,
+    )
+
+
+def _charge(payment: Payment) -> ChargeResult:
+    """The gateway call, outside any transaction of ours. Same key: same charge."""
+    invoice = Invoice.objects.select_related("subscription__payment_method").get(
+        pk=payment.invoice_id
+    )
+    method = invoice.subscription.payment_method if invoice.subscription else None
+    if method is None:
+        return ChargeResult("failed", "", "no_payment_method", "No payment method on file.")
+    ledger = BillingAccount.objects.filter(account_id=payment.account_id).first()
+    return get_gateway(method.gateway).charge(
+        amount=payment.amount,
+        currency=payment.currency,
+        token=method.token,
+        customer_id=ledger.gateway_customer_id if ledger else "",
+        idempotency_key=payment.idempotency_key,
+        description=f"Streamsite invoice {invoice.number}",
+    )
+
+
+def _settle(payment: Payment, now: datetime) -> Payment:
+    try:
+        result = _charge(payment)
+    except GatewayUnavailable:
+        # Left pending; the dunning sweep sends the same key again later.
+        logger.warning("gateway unavailable for payment %s", payment.pk)
+        raise
+    return payment_apply_result(payment_id=payment.pk, result=result, now=now)
+
+
+def next_retry_at(past_due_since: datetime, now: datetime) -> datetime | None:
+    """The first scheduled retry (BILLING_RETRY_DAYS after the first failure) after now."""
+    for days in settings.BILLING_RETRY_DAYS:
+        at = past_due_since + timedelta(days=days)
+        if at > now:
+            return at
+    return None
+
+
+# --- payments -------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def payment_apply_result(
+    *, payment_id: int, result: ChargeResult, now: datetime | None = None
+) -> Payment:
+    """Apply a gateway result to a pending payment, once; a second application changes nothing."""
+    now = now or clock.now()
+    payment = Payment.objects.get(pk=payment_id)
+    if result.status == PaymentStatus.PENDING:
+        if result.charge_id and not payment.gateway_charge_id:
+            Payment.objects.filter(pk=payment.pk, status=PaymentStatus.PENDING).update(
+                gateway_charge_id=result.charge_id
+            )
+        payment.refresh_from_db()
+        return payment
+    succeeded = result.status == PaymentStatus.SUCCEEDED
+    applied = Payment.objects.filter(pk=payment.pk, status=PaymentStatus.PENDING).update(
+        status=PaymentStatus.SUCCEEDED if succeeded else PaymentStatus.FAILED,
+        gateway_charge_id=result.charge_id or payment.gateway_charge_id,
+        failure_code=result.failure_code[:32],
+        failure_message=result.failure_message[:255],
+    )
+    payment.refresh_from_db()
+    if applied != 1:
+        return payment
+    invoice = Invoice.objects.select_related("subscription", "upgrade_to").get(
+        pk=payment.invoice_id
+    )
+    sub = invoice.subscription
+    if succeeded:
+        Invoice.objects.filter(
+            pk=invoice.pk, status__in=(InvoiceStatus.OPEN, InvoiceStatus.UNCOLLECTIBLE)
+        ).update(
+            status=InvoiceStatus.PAID,
+            amount_paid=F("amount_paid") + payment.amount,
+            paid_at=now,
+            next_attempt_at=None,
+        )
+        if sub is not None:
+            _after_paid(sub, invoice, payment, now)
+    else:
+        if sub is not None:
+            _after_failed(sub, invoice, payment, now)
+        elif invoice.status == InvoiceStatus.OPEN:
+            Invoice.objects.filter(pk=invoice.pk).update(status=InvoiceStatus.VOID)
+    return payment
+
+
+def _after_paid(sub: Subscription, invoice: Invoice, payment: Payment, now: datetime) -> None:
+    if invoice.kind == InvoiceKind.UPGRADE and invoice.upgrade_to is not None:
+        ok = sub.status in LIVE_STATUSES and sub.current_period_end == invoice.period_end
+        if ok:
+            ok = _transition(
+                sub,
+                to=sub.status,
+                kind="upgraded",
+                now=now,
+                plan=invoice.upgrade_to,
+                pending_plan=None,
+                data={"to_plan": invoice.upgrade_to.code, "invoice": invoice.number},
+            )
+        if not ok:
+            # The period moved on while the card was charged: give the money back.
+            invoice_refund(invoice_id=invoice.pk, amount=None, reason="Upgrade superseded", now=now)
+        return
+    if sub.status in (S.INCOMPLETE, S.TRIALING, S.PAST_DUE):
+        _transition(
+            sub,
+            to=S.ACTIVE,
+            kind="payment_succeeded",
+            now=now,
+            past_due_since=None,
+            data={"invoice": invoice.number, "payment": payment.idempotency_key},
+        )
+
+
+def _after_failed(sub: Subscription, invoice: Invoice, payment: Payment, now: datetime) -> None:
+    from billing import tasks
+
+    data = {
+        "invoice": invoice.number,
+        "payment": payment.idempotency_key,
+        "code": payment.failure_code,
+    }
+    if invoice.kind in (InvoiceKind.CREATE, InvoiceKind.UPGRADE):
+        Invoice.objects.filter(pk=invoice.pk, status=InvoiceStatus.OPEN).update(
+            status=InvoiceStatus.VOID
+        )
+        if invoice.kind == InvoiceKind.CREATE and sub.status == S.INCOMPLETE:
+            _transition(sub, to=S.EXPIRED, kind="checkout_failed", now=now, ended_at=now, data=data)
+        return
+    if sub.status in (S.TRIALING, S.ACTIVE):
+        _transition(
+            sub, to=S.PAST_DUE, kind="payment_failed", now=now, past_due_since=now, data=data
+        )
+    elif sub.status == S.PAST_DUE:
+        _event(sub, "payment_failed", sub.status, now, **data)
+    if sub.status != S.PAST_DUE or sub.past_due_since is None:
+        return
+    retry_at = next_retry_at(sub.past_due_since, now)
+    if retry_at is not None:
+        Invoice.objects.filter(pk=invoice.pk, status=InvoiceStatus.OPEN).update(
+            next_attempt_at=retry_at
+        )
+        tasks.send_payment_failed_email.delay_on_commit(invoice.pk, False)  # type: ignore[attr-defined]
+        return
+    Invoice.objects.filter(pk=invoice.pk, status=InvoiceStatus.OPEN).update(
+        status=InvoiceStatus.UNCOLLECTIBLE, next_attempt_at=None
+    )
+    _transition(
+        sub,
+        to=S.CANCELED,
+        kind="dunning_canceled",
+        now=now,
+        canceled_at=now,
+        ended_at=now,
+        data=data,
+    )
+    tasks.send_payment_failed_email.delay_on_commit(invoice.pk, True)  # type: ignore[attr-defined]
+
+
+def payment_method_add(*, account: Any, token: str) -> PaymentMethod:
+    """Attach a gateway token to the account and make it the card the subscription uses."""
+    if not token:
+        raise ValidationFailed(
+            "A card token is required.", extra={"fields": {"card_token": ["Required."]}}
+        )
+    with transaction.atomic():
+        ledger = billing_account(account)
+        gateway = get_gateway()
+        details = gateway.attach(
+            token=token, email=account.email, customer_id=ledger.gateway_customer_id
+        )
+        if details.customer_id and details.customer_id != ledger.gateway_customer_id:
+            BillingAccount.objects.filter(pk=ledger.pk).update(
+                gateway_customer_id=details.customer_id
+            )
+        method, _ = PaymentMethod.objects.get_or_create(
+            gateway=gateway.name,
+            token=details.token,
+            defaults={
+                "account": account,
+                "brand": details.brand,
+                "last4": details.last4,
+                "exp_month": details.exp_month,
+                "exp_year": details.exp_year,
+            },
+        )
+        if method.account_id != account.pk:
+            raise ValidationFailed(
+                "Unknown card token.", extra={"fields": {"card_token": ["Unknown."]}}
+            )
+        Subscription.objects.filter(account=account).update(payment_method=method)
+        return method
+
+
+# --- subscriptions --------------------------------------------------------------------------
+
+
+def _redeem_coupon(code: str, currency: str) -> Coupon | None:
+    code = code.strip().upper()
+    if not code:
+        return None
+    coupon = Coupon.objects.filter(code=code, is_active=True).first()
+    if coupon is None or (coupon.kind == Coupon.Kind.AMOUNT and coupon.currency != currency):
+        raise ValidationFailed(
+            "That promotion code is not valid.", extra={"fields": {"coupon": ["Invalid."]}}
+        )
+    redeemed = (
+        Coupon.objects.filter(pk=coupon.pk)
+        .filter(Q(max_redemptions__isnull=True) | Q(times_redeemed__lt=F("max_redemptions")))
+        .update(times_redeemed=F("times_redeemed") + 1)
+    )
+    if not redeemed:
+        raise ValidationFailed(
+            "That promotion code has been used up.", extra={"fields": {"coupon": ["Used up."]}}
+        )
+    return coupon
+
+
+def _coupon_periods(coupon: Coupon | None) -> int | None:
+    if coupon is None or coupon.duration == Coupon.Duration.FOREVER:
+        return None
+    return 1 if coupon.duration == Coupon.Duration.ONCE else coupon.duration_periods
+
+
+def subscription_start(
+    *,
+    account: Any,
+    plan_code: str,
+    currency: str,
+    card_token: str = "",
+    coupon_code: str = "",
+    trial: bool = True,
+    now: datetime | None = None,
+) -> Subscription:
+    """Checkout: a trial (card on file, no charge) or a paid first period charged right now.
+
+    A first subscription gets the trial (BILLING_TRIAL_DAYS); reactivating after expiry or
+    cancellation does not. A declined first charge leaves the subscription expired (402).
+    """
+    now = now or clock.now()
+    currency = currency.upper()
+    payment = None
+    with transaction.atomic():
+        plan = Plan.objects.available().filter(code=plan_code).first()
+        if plan is None:
+            raise ValidationFailed("No such plan.", extra={"fields": {"plan": ["Unknown plan."]}})
+        price = _price(plan, currency)
+        existing = Subscription.objects.select_for_update().filter(account=account).first()
+        if existing is not None and existing.status not in (S.CANCELED, S.EXPIRED):
+            raise Conflict("This account already has a subscription; change its plan instead.")
+        method = payment_method_add(account=account, token=card_token) if card_token else None
+        if method is None:
+            method = PaymentMethod.objects.filter(account=account).first()
+        if method is None:
+            raise ValidationFailed(
+                "A card is required.", extra={"fields": {"card_token": ["Required."]}}
+            )
+        coupon = _redeem_coupon(coupon_code, currency)
+        BillingAccount.objects.filter(account=account).update(currency=currency)
+        trialing = trial and settings.BILLING_TRIAL_DAYS > 0 and existing is None
+        end = (
+            now + timedelta(days=settings.BILLING_TRIAL_DAYS)
+            if trialing
+            else add_interval(now, plan.interval, now.day)
+        )
+        fields: dict[str, Any] = {
+            "plan": plan,
+            "pending_plan": None,
+            "currency": currency,
+            "current_period_start": now,
+            "current_period_end": end,
+            "billing_anchor_day": end.day if trialing else now.day,
+            "trial_end": end if trialing else None,
+            "cancel_at_period_end": False,
+            "canceled_at": None,
+            "ended_at": None,
+            "past_due_since": None,
+            "payment_method": method,
+            "coupon": coupon,
+            "coupon_periods_left": _coupon_periods(coupon),
+        }
+        status = S.TRIALING if trialing else S.INCOMPLETE
+        if existing is None:
+            try:
+                with transaction.atomic():
+                    sub = Subscription.objects.create(account=account, status=status, **fields)
+            except IntegrityError:
+                raise Conflict("This account already has a subscription.") from None
+            _event(sub, "created", "", now, plan=plan.code, trial=trialing)
+            invalidate(account.pk)
+        else:
+            sub = existing
+            if not _transition(
+                sub,
+                to=status,
+                kind="reactivated",
+                now=now,
+                expected=(S.CANCELED, S.EXPIRED),
+                data={"plan": plan.code},
+                **fields,
+            ):
+                raise Conflict("The subscription changed meanwhile; try again.")
+        if trialing:
+            return sub
+        invoice = _build_invoice(
+            account=account,
+            subscription=sub,
+            kind=InvoiceKind.CREATE,
+            currency=currency,
+            period_start=now,
+            period_end=end,
+            lines=[
+                (
+                    InvoiceLine.Kind.PLAN,
+                    f"{plan.name} ({now:%d %b %Y} – {end:%d %b %Y})",
+                    price.amount,
+                )
+            ],
+            now=now,
+        )
+        if invoice.status == InvoiceStatus.PAID:
+            _transition(
+                sub, to=S.ACTIVE, kind="activated", now=now, data={"invoice": invoice.number}
+            )
+        else:
+            payment = _open_attempt(invoice, now)
+    if payment is not None:
+        payment = _settle(payment, now)
+        if payment.status == PaymentStatus.FAILED:
+            raise PaymentDeclined(
+                payment.failure_message or "Your card was declined.",
+                extra={"decline_code": payment.failure_code},
+            )
+    sub.refresh_from_db()
+    return sub
+
+
+def live_subscription(account: Any, *, lock: bool = False) -> Subscription:
+    qs = Subscription.objects.select_related("plan", "pending_plan")
+    if lock:
+        qs = qs.select_for_update(of=("self",))
+    sub = qs.filter(account=account).first()
+    if sub is None or sub.status not in LIVE_STATUSES:
+        raise NotFound("You have no active subscription.")
+    return sub
+
+
+def change_preview(*, account: Any, plan_code: str, now: datetime | None = None) -> dict[str, Any]:
+    """What changing to plan_code would do and cost now (nothing is written)."""
+    now = now or clock.now()
+    sub = live_subscription(account)
+    new = Plan.objects.available().filter(code=plan_code).first()
+    if new is None:
+        raise ValidationFailed("No such plan.", extra={"fields": {"plan": ["Unknown plan."]}})
+    if new.pk == sub.plan_id:
+        raise ValidationFailed(
+            "That is your current plan.", extra={"fields": {"plan": ["Current plan."]}}
+        )
+    old_price, new_price = _price(sub.plan, sub.currency), _price(new, sub.currency)
+    if sub.status == S.TRIALING:
+        return {
+            "kind": "switch",
+            "amount_due": 0,
+            "currency": sub.currency,
+            "effective_at": now,
+            "lines": [],
+        }
+    if new_price.amount <= old_price.amount:
+        return {
+            "kind": "downgrade",
+            "amount_due": 0,
+            "currency": sub.currency,
+            "effective_at": sub.current_period_end,
+            "lines": [],
+        }
+    pr = proration_for(
+        old_amount=old_price.amount,
+        new_amount=new_price.amount,
+        currency=sub.currency,
+        period_start=sub.current_period_start,
+        period_end=sub.current_period_end,
+        at=now,
+    )
+    return {
+        "kind": "upgrade",
+        "amount_due": pr.total,
+        "currency": sub.currency,
+        "effective_at": now,
+        "lines": [
+            {"description": f"Unused time on {sub.plan.name}", "amount": pr.credit},
+            {"description": f"Remaining time on {new.name}", "amount": pr.debit},
+        ],
+    }
+
+
+def subscription_change_plan(
+    *, account: Any, plan_code: str, now: datetime | None = None, actor: str = ""
+) -> Subscription:
+    """Upgrade now with proration (charged immediately); downgrade at the period end."""
+    now = now or clock.now()
+    payment = None
+    with transaction.atomic():
+        sub = live_subscription(account, lock=True)
+        if (
+            sub.pending_plan_id is not None
+            and sub.pending_plan is not None
+            and sub.pending_plan.code == plan_code
+        ):
+            return sub
+        if sub.plan.code == plan_code and sub.pending_plan_id is not None:
+            _transition(sub, to=sub.status, kind="downgrade_canceled", now=now, pending_plan=None)
+            return sub
+        preview = change_preview(account=account, plan_code=plan_code, now=now)
+        if sub.status == S.PAST_DUE:
+            raise Conflict("Pay the open invoice before changing plan.")
+        new = Plan.objects.get(code=plan_code)
+        if preview["kind"] == "switch":
+            _transition(
+                sub,
+                to=sub.status,
+                kind="plan_changed",
+                now=now,
+                plan=new,
+                pending_plan=None,
+                data={"to_plan": new.code, "actor": actor},
+            )
+            return sub
+        if preview["kind"] == "downgrade":
+            _transition(
+                sub,
+                to=sub.status,
+                kind="downgrade_scheduled",
+                now=now,
+                pending_plan=new,
+                data={"to_plan": new.code, "at": sub.current_period_end.isoformat()},
+            )
+            return sub
+        lines = [
+            (
+                InvoiceLine.Kind.PRORATION_CREDIT,
+                preview["lines"][0]["description"],
+                preview["lines"][0]["amount"],
+            ),
+            (
+                InvoiceLine.Kind.PRORATION_DEBIT,
+                preview["lines"][1]["description"],
+                preview["lines"][1]["amount"],
+            ),
+        ]
+        invoice = _build_invoice(
+            account=account,
+            subscription=sub,
+            kind=InvoiceKind.UPGRADE,
+            currency=sub.currency,
+            period_start=now,
+            period_end=sub.current_period_end,
+            lines=lines,
+            now=now,
+            apply_coupon=False,
+            upgrade_to=new,
+        )
+        if invoice.status == InvoiceStatus.PAID:
+            _after_paid(sub, invoice, Payment(idempotency_key=""), now)
+        else:
+            payment = _open_attempt(invoice, now)
+    if payment is not None:
+        payment = _settle(payment, now)
+        if payment.status == PaymentStatus.FAILED:
+            raise PaymentDeclined(
+                payment.failure_message or "Your card was declined.",
+                extra={"decline_code": payment.failure_code},
+            )
+    sub.refresh_from_db()
+    return sub
+
+
+@transaction.atomic
+def subscription_cancel(
+    *, account: Any, now: datetime | None = None, actor: str = ""
+) -> Subscription:
+    """Cancel at the period end (it keeps working until then); past due: cancel now."""
+    now = now or clock.now()
+    sub = live_subscription(account, lock=True)
+    if sub.status == S.PAST_DUE:
+        Invoice.objects.filter(subscription=sub, status=InvoiceStatus.OPEN).update(
+            status=InvoiceStatus.VOID, next_attempt_at=None
+        )
+        _transition(
+            sub,
+            to=S.CANCELED,
+            kind="canceled",
+            now=now,
+            canceled_at=now,
+            ended_at=now,
+            data={"actor": actor},
+        )
+    elif not sub.cancel_at_period_end:
+        _transition(
+            sub,
+            to=sub.status,
+            kind="cancel_scheduled",
+            now=now,
+            cancel_at_period_end=True,
+            canceled_at=now,
+            data={"at": sub.current_period_end.isoformat(), "actor": actor},
+        )
+    return sub
+
+
+@transaction.atomic
+def subscription_resume(*, account: Any, now: datetime | None = None) -> Subscription:
+    now = now or clock.now()
+    sub = live_subscription(account, lock=True)
+    if not sub.cancel_at_period_end:
+        raise ValidationFailed("The subscription is not set to cancel.")
+    if now >= sub.current_period_end:
+        raise Conflict("The period has ended; pick a plan to reactivate.")
+    _transition(
+        sub, to=sub.status, kind="resumed", now=now, cancel_at_period_end=False, canceled_at=None
+    )
+    return sub
+
+
+def subscription_renew(*, subscription_id: int, now: datetime | None = None) -> str:
+    """Renew one due subscription: advance the period (claimed), invoice it once, charge once."""
+    now = now or clock.now()
+    payment = None
+    with transaction.atomic():
+        sub = (
+            Subscription.objects.select_related("plan", "pending_plan")
+            .filter(pk=subscription_id)
+            .first()
+        )
+        if sub is None or sub.status not in (S.TRIALING, S.ACTIVE) or sub.current_period_end > now:
+            return "not_due"
+        if sub.cancel_at_period_end:
+            ok = _transition(
+                sub, to=S.EXPIRED, kind="expired", now=now, ended_at=sub.current_period_end
+            )
+            return "expired" if ok else "raced"
+        plan = sub.pending_plan or sub.plan
+        price = Price.objects.filter(plan=plan, currency=sub.currency).first()
+        if price is None:
+            _transition(sub, to=S.EXPIRED, kind="expired_no_price", now=now, ended_at=now)
+            return "expired"
+        start = sub.current_period_end
+        end = add_interval(start, plan.interval, sub.billing_anchor_day)
+        if not _transition(
+            sub,
+            to=sub.status,
+            kind="renewed",
+            now=now,
+            plan=plan,
+            pending_plan=None,
+            current_period_start=start,
+            current_period_end=end,
+            data={"plan": plan.code, "period_start": start.isoformat()},
+        ):
+            return "raced"
+        try:
+            with transaction.atomic():
+                invoice = _build_invoice(
+                    account=sub.account,
+                    subscription=sub,
+                    kind=InvoiceKind.RENEWAL,
+                    currency=sub.currency,
+                    period_start=start,
+                    period_end=end,
+                    lines=[
+                        (
+                            InvoiceLine.Kind.PLAN,
+                            f"{plan.name} ({start:%d %b %Y} – {end:%d %b %Y})",
+                            price.amount,
+                        )
+                    ],
+                    now=now,
+                )
+        except IntegrityError:
+            return "raced"
+        if invoice.status == InvoiceStatus.PAID:
+            if sub.status == S.TRIALING:
+                _transition(sub, to=S.ACTIVE, kind="activated", now=now)
+        else:
+            payment = _open_attempt(invoice, now)
+    if payment is not None:
+        try:
+            _settle(payment, now)
+        except GatewayUnavailable:
+            return "pending"
+    return "renewed"
+
+
+def invoice_retry(*, invoice_id: int, now: datetime | None = None, manual: bool = False) -> str:
+    """One more charge attempt on an open invoice (dunning schedule, or the customer asks)."""
+    now = now or clock.now()
+    with transaction.atomic():
+        invoice = Invoice.objects.select_related("subscription").filter(pk=invoice_id).first()
+        if invoice is None or invoice.status != InvoiceStatus.OPEN:
+            return "not_open"
+        if not manual and (invoice.next_attempt_at is None or invoice.next_attempt_at > now):
+            return "not_due"
+        payment = _open_attempt(invoice, now)
+        if payment is None:
+            return "raced"
+    try:
+        payment = _settle(payment, now)
+    except GatewayUnavailable:
+        return "pending"
+    return payment.status
+
+
+def invoice_pay(*, account: Any, invoice_id: int, now: datetime | None = None) -> Invoice:
+    """The customer pays an open invoice now (e.g. after updating the card)."""
+    invoice = Invoice.objects.for_account(account).filter(pk=invoice_id).first()
+    if invoice is None:
+        raise NotFound("No such invoice.")
+    if invoice.status != InvoiceStatus.OPEN:
+        raise Conflict("This invoice is not open.")
+    outcome = invoice_retry(invoice_id=invoice.pk, now=now, manual=True)
+    invoice.refresh_from_db()
+    if outcome == PaymentStatus.FAILED:
+        payment = invoice.payments.order_by("-attempt").first()
+        raise PaymentDeclined(payment.failure_message if payment else "Your card was declined.")
+    if outcome == "raced":
+        raise Conflict("A payment for this invoice is already in progress.")
+    return invoice
+
+
+def payment_sweep(
+    *, now: datetime | None = None, older_than: timedelta = timedelta(minutes=15)
+) -> int:
+    """Re-send pending charges that never got an answer (same idempotency key: no double charge)."""
+    now = now or clock.now()
+    count = 0
+    stale = Payment.objects.filter(
+        status=PaymentStatus.PENDING, gateway_charge_id="", created_at__lte=now - older_than
+    ).order_by("pk")[:200]
+    for payment in stale:
+        try:
+            _settle(payment, now)
+            count += 1
+        except GatewayUnavailable:
+            break
+    return count
+
+
+# --- refunds and credits --------------------------------------------------------------------
+
+
+def invoice_refund(
+    *,
+    invoice_id: int,
+    amount: int | None,
+    reason: str,
+    actor: Any = None,
+    now: datetime | None = None,
+) -> CreditNote:
+    """Refund all (amount=None) or part of a paid invoice through the gateway; a credit note."""
+    now = now or clock.now()
+    with transaction.atomic():
+        invoice = Invoice.objects.select_for_update().filter(pk=invoice_id).first()
+        if invoice is None:
+            raise NotFound("No such invoice.")
+        payment = invoice.payments.filter(status=PaymentStatus.SUCCEEDED).first()
+        refundable = invoice.amount_paid - invoice.amount_credited
+        if payment is None or refundable <= 0:
+            raise ValidationFailed("Nothing on this invoice can be refunded.")
+        amount = refundable if amount is None else amount
+        if amount <= 0 or amount > refundable:
+            raise ValidationFailed(
+                f"Refund between 1 and {refundable} minor units.",
+                extra={
+                    "fields": {
+                        "amount": [f"At most {money.format_money(refundable, invoice.currency)}."]
+                    }
+                },
+            )
+        sequence = invoice.credit_notes.count() + 1
+        result = get_gateway(payment.gateway).refund(
+            charge_id=payment.gateway_charge_id,
+            amount=amount,
+            idempotency_key=f"refund_{invoice.pk}_{sequence}",
+        )
+        note = CreditNote.objects.create(
+            invoice=invoice,
+            number=f"CN-{invoice.number}-{sequence}",
+            amount=amount,
+            currency=invoice.currency,
+            reason=reason[:255] or "Refund",
+            payment=payment,
+            gateway_refund_id=result.refund_id,
+            created_by=actor,
+            created_at=now,
+        )
+        Invoice.objects.filter(pk=invoice.pk).update(amount_credited=F("amount_credited") + amount)
+        Payment.objects.filter(pk=payment.pk).update(amount_refunded=F("amount_refunded") + amount)
+        return note
+
+
+@transaction.atomic
+def payment_sync_refunded(
+    *, payment: Payment, amount_refunded: int, now: datetime
+) -> CreditNote | None:
+    """A refund made at the gateway (e.g. its dashboard): record the difference as a credit note."""
+    invoice = Invoice.objects.select_for_update().get(pk=payment.invoice_id)
+    payment.refresh_from_db()
+    missing = min(amount_refunded, payment.amount) - payment.amount_refunded
+    if missing <= 0:
+        return None
+    sequence = invoice.credit_notes.count() + 1
+    note = CreditNote.objects.create(
+        invoice=invoice,
+        number=f"CN-{invoice.number}-{sequence}",
+        amount=missing,
+        currency=invoice.currency,
+        reason="Refunded at the payment gateway",
+        payment=payment,
+        created_at=now,
+    )
+    Invoice.objects.filter(pk=invoice.pk).update(amount_credited=F("amount_credited") + missing)
+    Payment.objects.filter(pk=payment.pk).update(amount_refunded=F("amount_refunded") + missing)
+    return note
+
+
+@transaction.atomic
+def account_credit(
+    *, account: Any, amount: int, note: str, actor: Any = None, now: datetime | None = None
+) -> BalanceTransaction:
+    """Grant a manual credit (minor units, account currency); applied to the next invoices."""
+    now = now or clock.now()
+    if amount <= 0:
+        raise ValidationFailed(
+            "A credit must be positive.", extra={"fields": {"amount": ["Must be > 0."]}}
+        )
+    ledger = billing_account(account)
+    BillingAccount.objects.filter(pk=ledger.pk).update(credit_balance=F("credit_balance") + amount)
+    return BalanceTransaction.objects.create(
+        account=account,
+        kind=BalanceTransaction.Kind.MANUAL_CREDIT,
+        amount=amount,
+        currency=ledger.currency,
+        note=note[:255],
+        created_by=actor,
+        created_at=now,
+    )
+
+
+@transaction.atomic
+def subscription_apply_coupon(
+    *, account: Any, code: str, now: datetime | None = None
+) -> Subscription:
+    """Redeem a promotion code on the live subscription; it applies from the next invoice."""
+    now = now or clock.now()
+    sub = live_subscription(account, lock=True)
+    coupon = _redeem_coupon(code, sub.currency)
+    if coupon is None:
+        raise ValidationFailed(
+            "Enter a promotion code.", extra={"fields": {"coupon": ["Required."]}}
+        )
+    _transition(
+        sub,
+        to=sub.status,
+        kind="coupon_applied",
+        now=now,
+        coupon=coupon,
+        coupon_periods_left=_coupon_periods(coupon),
+        data={"coupon": coupon.code},
+    )
+    return sub

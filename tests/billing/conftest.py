@@ -1,0 +1,44 @@
+"""Billing fixtures: a movable clock, sandbox cards, subscribed accounts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from billing import clock
+from billing.gateways.sandbox import SandboxGateway
+
+T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+
+class Clock:
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+        clock.set_now(at)
+
+    def set(self, at: datetime) -> datetime:
+        self.at = at
+        clock.set_now(at)
+        return at
+
+    def advance(self, **delta: float) -> datetime:
+        return self.set(self.at + timedelta(**delta))
+
+
+@pytest.fixture
+def frozen_clock():
+    moving = Clock(T0)
+    yield moving
+    clock.set_now(None)
+
+
+def card_token(number: str = "4242424242424242") -> str:
+    return (
+        SandboxGateway().tokenize_card(number=number, exp_month=12, exp_year=2030, cvc="123").token
+    )
+
+
+@pytest.fixture
+def good_card(db):
+    return card_token()
