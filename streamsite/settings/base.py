@@ -357,7 +357,8 @@ BILLING_IDEMPOTENCY_TTL_HOURS = env.int("BILLING_IDEMPOTENCY_TTL_HOURS", 24, min
 BILLING_PROFILES_WITHOUT_PLAN = env.int("BILLING_PROFILES_WITHOUT_PLAN", 1, min=1)
 BILLING_RENEWAL_BATCH = env.int("BILLING_RENEWAL_BATCH", 500, min=1)
 ACCOUNTS_PROFILE_LIMIT_PROVIDER = "billing.entitlements.profile_limit"
-DEMO_SEEDERS.append("billing.demo.seed")
+# Billing seeds first: the demo viewer needs its plan before accounts adds its profiles.
+DEMO_SEEDERS.insert(0, "billing.demo.seed")
 CELERY_BEAT_SCHEDULE["billing.renewals"] = {
     "task": "billing.tasks.run_renewals",
     "schedule": crontab(minute="*/5"),

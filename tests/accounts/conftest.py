@@ -15,6 +15,13 @@ from accounts.models import Maturity, Profile, User
 PASSWORD = "correct horse battery"
 
 
+@pytest.fixture(autouse=True)
+def _accounts_own_profile_limit(settings):
+    """These tests are about accounts alone: its own limit (ACCOUNTS_MAX_PROFILES), not the
+    billing plan's (billing's tests cover the provider wiring)."""
+    settings.ACCOUNTS_PROFILE_LIMIT_PROVIDER = None
+
+
 @pytest.fixture
 def household(alice: User) -> dict[str, Profile]:
     """alice, verified, with an adult profile, a PIN-locked adult profile and a kids profile."""

@@ -42,3 +42,16 @@ def card_token(number: str = "4242424242424242") -> str:
 @pytest.fixture
 def good_card(db):
     return card_token()
+
+
+@pytest.fixture
+def plans_reseeded(transactional_db):
+    """Transactional tests start from a flushed database: put the migration's plans back.
+
+    (serialized_rollback would too, but it collides with content types that earlier
+    transactional tests' flushes re-create.)"""
+    import importlib
+
+    from django.apps import apps
+
+    importlib.import_module("billing.migrations.0002_seed_plans").seed(apps, None)

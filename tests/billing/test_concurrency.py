@@ -23,7 +23,8 @@ pytestmark = [
         reason="needs concurrent connections; SQLite's in-memory test DB is per-connection "
         "(sequential variants cover the logic)",
     ),
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("plans_reseeded"),
 ]
 
 

@@ -33,7 +33,7 @@ def test_plan_picker_lists_plans_in_the_chosen_currency(client):
 def test_checkout_needs_a_sign_in(client):
     response = client.get("/plans/basic/checkout/")
     assert response.status_code == 302
-    assert response["Location"].startswith("/admin/login/")
+    assert response["Location"].startswith("/login/")
 
 
 def test_checkout_with_a_sandbox_card_starts_the_trial_and_never_stores_the_number(

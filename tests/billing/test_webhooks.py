@@ -204,7 +204,8 @@ def test_refund_events_sync_to_the_gateway_total_in_any_order(alice, frozen_cloc
     reason="SQLite's in-memory test database cannot be shared by threads with their own "
     "connections; the sequential 100-delivery test covers the logic there",
 )
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("plans_reseeded")
 def test_100_deliveries_from_2_concurrent_workers_change_state_once(alice, frozen_clock):
     payment = pending_renewal(alice, frozen_clock)
     frozen_clock.set(datetime(2026, 2, 1, 12, 6, tzinfo=UTC))
