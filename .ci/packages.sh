@@ -6,6 +6,8 @@ want=(
   make:make
   git:git
   # media pipeline
+  ffmpeg:ffmpeg
+  ffprobe:ffmpeg
 
   # cdn
 

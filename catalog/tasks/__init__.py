@@ -1,1 +1,3 @@
 """Catalog tasks, one module per area; imported here so Celery's autodiscovery finds them."""
+
+from catalog.tasks import media  # noqa: F401
