@@ -38,8 +38,19 @@ def _rate(value: str | None) -> float:
     return float(rate) if rate > 0 else 0.0
 
 
-def _refusal(stderr: str) -> str:
+def _looks_like_mp4(path: Path | str) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(12)[4:8] == b"ftyp"
+    except OSError:
+        return False
+
+
+def _refusal(stderr: str, path: Path | str) -> str:
     text = stderr.lower()
+    # A text file named .mp4 also lacks a moov atom: only a real MP4 header means truncation.
+    if "moov atom not found" in text and not _looks_like_mp4(path):
+        return "not a media file (ffprobe found no readable audio or video)"
     if "moov atom not found" in text or "end of file" in text or "truncat" in text:
         return "file is truncated (the container's index is missing or cut short)"
     if "invalid data found" in text or "could not find codec parameters" in text:
@@ -64,7 +75,7 @@ def probe(path: Path | str, *, timeout: float = 60) -> ProbeResult:
     except subprocess.TimeoutExpired as exc:
         raise NotMedia("ffprobe timed out reading the file") from exc
     if done.returncode != 0:
-        raise NotMedia(_refusal(done.stderr))
+        raise NotMedia(_refusal(done.stderr, path))
     info = json.loads(done.stdout or "{}")
     streams = info.get("streams", [])
     video = next(

@@ -25,6 +25,7 @@ def make_clip(
     seconds: float = 2.0,
     fps: int = 25,
     audio: bool = True,
+    faststart: bool = True,
 ) -> Path:
     """Write an H.264/AAC MP4 clip of a lavfi source (with a tone when `audio`)."""
     video = SOURCES[kind][0].format(w=width, h=height, fps=fps)
@@ -35,6 +36,26 @@ def make_clip(
     args += ["-pix_fmt", "yuv420p"]
     if audio:
         args += ["-c:a", "aac", "-b:a", "96k", "-shortest"]
-    args += ["-movflags", "+faststart", str(out)]
-    ffmpeg.run(args, timeout=300)
+    if faststart:
+        args += ["-movflags", "+faststart"]
+    ffmpeg.run([*args, str(out)], timeout=300)
+    return out
+
+
+def make_audio(out: Path, *, seconds: float = 2.0) -> Path:
+    """An audio-only file (for the "no video stream" refusal)."""
+    ffmpeg.run(
+        [
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=220",
+            "-t",
+            f"{seconds:.3f}",
+            "-c:a",
+            "aac",
+            str(out),
+        ],
+        timeout=120,
+    )
     return out
