@@ -174,3 +174,18 @@ def write_static_master(asset: MediaAsset) -> str:
         default_storage.delete(key)
     default_storage.save(key, ContentFile(body.encode()))
     return key
+
+
+# --- staff screens ---------------------------------------------------------------------------
+
+
+def assets_for_staff():
+    """Every asset for the staff list, owners and children fetched in a fixed number of queries."""
+    return MediaAsset.objects.select_related("title", "episode__season__title").prefetch_related(
+        Prefetch("renditions", queryset=Rendition.objects.order_by("height")),
+        Prefetch("subtitles", queryset=Subtitle.objects.order_by("language")),
+    )
+
+
+def asset_for_staff(asset_id: int) -> MediaAsset | None:
+    return assets_for_staff().filter(pk=asset_id).first()
