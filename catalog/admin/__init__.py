@@ -1,3 +1,6 @@
 """Catalog admin, one module per area."""
 
-from catalog.admin import titles  # noqa: F401
+from catalog.admin import (
+    media,  # noqa: F401
+    titles,  # noqa: F401
+)
