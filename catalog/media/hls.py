@@ -313,7 +313,7 @@ def measure_quality(
     """Compare a rendition with the source (both scaled to the source size) on a sample."""
     binary, metric = ffmpeg.quality_binary()
     scale = f"scale={width}:{height}:flags=bicubic,format=yuv420p,setpts=PTS-STARTPTS"
-    compare = f"libvmaf=n_threads={threads}:n_subsample=2" if metric == "vmaf" else "ssim"
+    compare = f"libvmaf=n_threads={threads}:n_subsample=5" if metric == "vmaf" else "ssim"
     args = [
         binary,
         "-hide_banner",
