@@ -10,6 +10,7 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 SUITES = [
     ("db_connections.py", lambda: os.environ.get("DATABASE_URL", "").startswith("postgres")),
+    ("media_pipeline.py", lambda: True),
 ]
 
 
