@@ -34,7 +34,7 @@ class RenditionOutput(serializers.Serializer):
 
 class SubtitleOutput(serializers.Serializer):
     language = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]
     vtt_key = serializers.CharField()
 
 
@@ -156,7 +156,7 @@ class SubtitleApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         language = serializers.CharField(max_length=16)
-        label = serializers.CharField(max_length=64)
+        label = serializers.CharField(max_length=64)  # type: ignore[assignment]
         file = serializers.FileField(allow_empty_file=False)
 
     @extend_schema(

@@ -49,7 +49,7 @@ class RenditionInline(admin.TabularInline):
     model = Rendition
     extra = 0
     can_delete = False
-    fields = readonly_fields = [
+    fields = readonly_fields = [  # type: ignore[assignment]
         "version",
         "width",
         "height",
@@ -71,7 +71,7 @@ class SubtitleInline(admin.TabularInline):
     model = Subtitle
     extra = 0
     can_delete = False
-    fields = readonly_fields = ["language", "label", "vtt_key", "created_at"]
+    fields = readonly_fields = ["language", "label", "vtt_key", "created_at"]  # type: ignore[assignment]
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -298,7 +298,9 @@ class MediaAssetAdmin(admin.ModelAdmin):
         asset = MediaAsset.objects.filter(pk=object_id).first()
         extra = dict(extra_context or {})
         if asset is not None:
-            served = list(asset.renditions.filter(version=asset.ready_version).order_by("height"))
+            served = list(
+                asset.renditions.filter(version=asset.ready_version or 0).order_by("height")
+            )
             extra.update(
                 {
                     "asset": asset,

@@ -36,13 +36,13 @@ LANGUAGE_RE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 def _enqueue_transcode(asset_id: int, version: int) -> None:
     from catalog.tasks.media import media_transcode
 
-    media_transcode.delay_on_commit(asset_id, version)
+    media_transcode.delay_on_commit(asset_id, version)  # type: ignore[attr-defined]
 
 
 def _enqueue_delete_prefix(prefix: str) -> None:
     from catalog.tasks.media import media_delete_prefix
 
-    media_delete_prefix.delay_on_commit(prefix)
+    media_delete_prefix.delay_on_commit(prefix)  # type: ignore[attr-defined]
 
 
 # --- upload -------------------------------------------------------------------------------------
@@ -639,7 +639,7 @@ def asset_share(
                 if f.name not in ("id", "asset", "version")
             },
         )
-        for r in source.renditions.filter(version=source.ready_version)
+        for r in source.renditions.filter(version=source.ready_version or 0)
     )
     return asset
 
