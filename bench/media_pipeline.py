@@ -119,7 +119,7 @@ def ladder_comparison() -> None:
     print("| clip | complexity | ladder | kb/s per rung | total bytes | mean VMAF |")
     print("| --- | --- | --- | --- | ---: | ---: |")
     cfg = hls.EncodeSettings()
-    for kind in ("bars", "mandelbrot", "noise"):
+    for kind in ("bars", "testsrc", "noise"):
         src = synthetic.make_clip(
             TMP / f"{kind}.mp4", kind=kind, width=WIDTH, height=HEIGHT, seconds=SECONDS
         )

@@ -22,7 +22,7 @@ from catalog.services import media as services
 # (lavfi source, width, height, seconds): low to high visual complexity.
 DEMO_CLIPS: list[tuple[str, int, int, int]] = [
     ("bars", 1280, 720, 10),
-    ("mandelbrot", 1280, 720, 10),
+    ("testsrc", 1280, 720, 10),
     ("noise", 1280, 720, 10),
 ]
 # The quality report compares this many seconds per rendition in the demo (keeps it quick).

@@ -9,9 +9,9 @@ from catalog.media import ffmpeg
 # name -> (video source expression, visual complexity)
 SOURCES: dict[str, tuple[str, str]] = {
     "bars": ("smptehdbars=size={w}x{h}:rate={fps}", "low"),
-    "testsrc": ("testsrc2=size={w}x{h}:rate={fps}", "low"),
+    "testsrc": ("testsrc2=size={w}x{h}:rate={fps}", "medium"),
     # mandelbrot is costly to render per pixel: drawn small, then scaled up.
-    "mandelbrot": ("mandelbrot=size=480x270:rate={fps},scale={w}:{h}", "medium"),
+    "mandelbrot": ("mandelbrot=size=320x180:rate={fps},scale={w}:{h}", "medium"),
     "life": ("life=size={w}x{h}:rate={fps}:mold=10:ratio=0.5:death_color=#202040", "medium"),
     "noise": ("testsrc2=size={w}x{h}:rate={fps},noise=alls=40:allf=t+u", "high"),
 }
