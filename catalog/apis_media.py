@@ -84,7 +84,7 @@ class AssetListCreateApi(APIView):
     permission_classes = [IsAdminUser]
     parser_classes = [MultiPartParser]
 
-    class InputSerializer(serializers.Serializer):
+    class MediaUploadInputSerializer(serializers.Serializer):
         file = serializers.FileField(allow_empty_file=False)
         title_id = serializers.IntegerField(required=False, min_value=1)
         episode_id = serializers.IntegerField(required=False, min_value=1)
@@ -96,12 +96,12 @@ class AssetListCreateApi(APIView):
         return paginator.get_paginated_response(AssetOutput(page, many=True).data)
 
     @extend_schema(
-        request=InputSerializer,
+        request=MediaUploadInputSerializer,
         responses={201: AssetDetailOutput},
         summary="Upload a source video to a movie or an episode (staff)",
     )
     def post(self, request: Request) -> Response:
-        data = self.InputSerializer(data=request.data)
+        data = self.MediaUploadInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         title_id = data.validated_data.get("title_id")
         episode_id = data.validated_data.get("episode_id")
@@ -154,19 +154,19 @@ class SubtitleApi(APIView):
     permission_classes = [IsAdminUser]
     parser_classes = [MultiPartParser]
 
-    class InputSerializer(serializers.Serializer):
+    class SubtitleInputSerializer(serializers.Serializer):
         language = serializers.CharField(max_length=16)
         label = serializers.CharField(max_length=64)  # type: ignore[assignment]
         file = serializers.FileField(allow_empty_file=False)
 
     @extend_schema(
-        request=InputSerializer,
+        request=SubtitleInputSerializer,
         responses={201: SubtitleOutput},
         summary="Add or replace a subtitle language (SRT or WebVTT; staff)",
     )
     def post(self, request: Request, asset_id: int) -> Response:
         asset = _asset_or_404(asset_id)
-        data = self.InputSerializer(data=request.data)
+        data = self.SubtitleInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         subtitle = services.subtitle_put(
             asset=asset,
