@@ -59,9 +59,9 @@ def hand_written(src: Path, rungs: list[ladder.Rung], out: Path, fps: float) -> 
     cmd += ["-filter_complex", graph]
     for i in range(n):
         cmd += ["-map", f"[v{i}]", "-map", f"[a{i}]"]
-    cmd += ["-c:v", "libx264", "-preset", "veryfast", "-profile:v", "high"]
+    cmd += ["-c:v", "libx264", "-preset", "veryfast", "-profile:v", "high", "-crf", "21"]
     for i, r in enumerate(rungs):
-        cmd += [f"-b:v:{i}", str(r.bitrate), f"-maxrate:v:{i}", str(int(r.bitrate * 1.5))]
+        cmd += [f"-maxrate:v:{i}", str(int(r.bitrate * 1.5))]
         cmd += [f"-bufsize:v:{i}", str(r.bitrate * 2)]
     cmd += ["-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0"]
     cmd += ["-force_key_frames", "expr:gte(t,n_forced*4)"]
@@ -118,7 +118,6 @@ def ladder_comparison() -> None:
     )
     print("| clip | complexity | ladder | kb/s per rung | total bytes | mean VMAF |")
     print("| --- | --- | --- | --- | ---: | ---: |")
-    cfg = hls.EncodeSettings()
     for kind in ("bars", "testsrc", "noise"):
         src = synthetic.make_clip(
             TMP / f"{kind}.mp4", kind=kind, width=WIDTH, height=HEIGHT, seconds=SECONDS
@@ -131,6 +130,7 @@ def ladder_comparison() -> None:
             ("per-title", ladder.per_title_ladder(facts, complexity)),
         ):
             out = TMP / f"{kind}-{name}"
+            cfg = hls.EncodeSettings(crf=ladder.PER_TITLE_CRF if name == "per-title" else None)
             variants, _, _ = hls.encode(str(src), facts, rungs, out, cfg)
             scores = [
                 hls.measure_quality(

@@ -24,6 +24,9 @@ class EncodeSettings:
     segment_seconds: int = 4
     preset: str = "veryfast"
     loudnorm: bool = True
+    # Per-title ladders encode at constant quality capped by each rung's rate ("capped CRF"):
+    # easy content takes only the bits it needs. None: average bitrate (the fixed ladder).
+    crf: int | None = None
 
 
 @dataclass(frozen=True)
@@ -65,10 +68,12 @@ def encode_args(
         else:
             stream_map.append(f"v:{i},name:{rung_name(rung)}")
     args += ["-c:v", "libx264", "-preset", cfg.preset, "-profile:v", "high"]
+    if cfg.crf is not None:
+        args += ["-crf", str(cfg.crf)]
     for i, rung in enumerate(rungs):
+        if cfg.crf is None:
+            args += [f"-b:v:{i}", str(rung.bitrate)]
         args += [
-            f"-b:v:{i}",
-            str(rung.bitrate),
             f"-maxrate:v:{i}",
             str(int(rung.bitrate * 1.5)),
             f"-bufsize:v:{i}",

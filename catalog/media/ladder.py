@@ -32,6 +32,7 @@ PER_TITLE_CEILING = 1.5  # of the fixed rate: hard content may take more than th
 PIXEL_EXPONENT = 0.75
 PROBE_HEIGHT = 360
 PROBE_CRF = 21
+PER_TITLE_CRF = 21  # the per-title encode: constant quality, capped at each rung's rate
 PROBE_WINDOWS = 3
 PROBE_WINDOW_SECONDS = 2.0
 AUDIO_BITRATE = 128_000

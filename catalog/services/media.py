@@ -408,7 +408,9 @@ def _run_pipeline(job: Job, asset: MediaAsset, tmp: Path, prefix: str) -> None:
 
     out = tmp / "out"
     cfg = hls.EncodeSettings(
-        segment_seconds=settings.MEDIA_SEGMENT_SECONDS, preset=settings.MEDIA_X264_PRESET
+        segment_seconds=settings.MEDIA_SEGMENT_SECONDS,
+        preset=settings.MEDIA_X264_PRESET,
+        crf=ladder.PER_TITLE_CRF if method == "per_title" else None,
     )
     args = hls.encode_args(source_path, facts, rungs, out, cfg)
     job.update(ffmpeg_command=ffmpeg.command_text([ffmpeg.ffmpeg_binary(), *args]))
