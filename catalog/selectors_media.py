@@ -144,7 +144,7 @@ def build_master_playlist(
             f"NAME={_quoted(sub.label or sub.language)},LANGUAGE={_quoted(sub.language)},"
             f"DEFAULT=NO,AUTOSELECT=YES,FORCED=NO,URI={_quoted(uri_for(sub.playlist_key))}"
         )
-    for r in sorted(renditions, key=lambda r: r.bandwidth):
+    for r in renditions:  # ascending height: the first (lowest) is where players start
         attrs = [
             f"BANDWIDTH={r.bandwidth}",
             f"AVERAGE-BANDWIDTH={r.average_bandwidth}",
