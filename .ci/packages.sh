@@ -6,6 +6,8 @@ want=(
   make:make
   git:git
   # media pipeline
+  ffmpeg:ffmpeg
+  ffprobe:ffmpeg
 
   # cdn
   nginx:nginx
@@ -13,7 +15,6 @@ want=(
   # playback (browser tests)
   npm:npm
   chromium:chromium
-  ffmpeg:ffmpeg
 
 )
 needed=()

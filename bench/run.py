@@ -26,6 +26,7 @@ SUITES = [
     ),
     ("movielens_import.py", lambda: True),  # catalog: SQLite temp file, or DATABASE_URL (scratch)
     ("billing_year.py", lambda: True),
+    ("media_pipeline.py", lambda: True),
 ]
 
 

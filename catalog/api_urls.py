@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from catalog import apis, apis_playback
+from catalog import apis, apis_media, apis_playback
 
 urlpatterns = [
     path("titles", apis.TitleListApi.as_view(), name="titles"),
@@ -37,5 +37,25 @@ urlpatterns = [
         "playback/sessions/<uuid:session_id>/stop",
         apis_playback.StopApi.as_view(),
         name="playback-stop",
+    ),
+    # media pipeline (staff)
+    path("media/assets", apis_media.AssetListCreateApi.as_view(), name="media-assets"),
+    path(
+        "media/assets/<int:asset_id>",
+        apis_media.AssetDetailApi.as_view(),
+        name="media-asset",
+    ),
+    *[
+        path(
+            f"media/assets/<int:asset_id>/{action}",
+            apis_media.AssetActionApi.as_view(action=action),
+            name=f"media-asset-{action}",
+        )
+        for action in ("retry", "cancel", "reencode")
+    ],
+    path(
+        "media/assets/<int:asset_id>/subtitles",
+        apis_media.SubtitleApi.as_view(),
+        name="media-asset-subtitles",
     ),
 ]

@@ -4,6 +4,7 @@ from catalog.models.activity import MyListEntry, Progress, ThumbRating, ViewingE
 from catalog.models.artwork import Artwork
 from catalog.models.availability import Availability
 from catalog.models.genres import Genre
+from catalog.models.media import MediaAsset, Rendition, Subtitle
 from catalog.models.people import Credit, Person
 from catalog.models.playback import PlaybackAccountLock, PlaybackProgress, PlaybackSession
 from catalog.models.ratings import RATING_LEVELS, ContentRating, rating_level
@@ -17,6 +18,7 @@ __all__ = [
     "Credit",
     "Episode",
     "ExternalId",
+    "MediaAsset",
     "Genre",
     "MyListEntry",
     "Person",
@@ -24,7 +26,9 @@ __all__ = [
     "PlaybackProgress",
     "PlaybackSession",
     "Progress",
+    "Rendition",
     "Season",
+    "Subtitle",
     "ThumbRating",
     "Title",
     "ViewingEvent",

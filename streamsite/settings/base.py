@@ -395,6 +395,34 @@ CATALOG_PLAY_URL_PROVIDER = ""
 
 
 # --- catalog: media pipeline ----------------------------------------------------------------
+# ffmpeg binaries: empty means auto-detect (Debian's on PATH, else imageio-ffmpeg's static build;
+# quality uses the first one that has libvmaf, else SSIM). See docs/media.md.
+MEDIA_FFMPEG_BINARY = env.str("MEDIA_FFMPEG_BINARY", "")
+MEDIA_FFPROBE_BINARY = env.str("MEDIA_FFPROBE_BINARY", "")
+MEDIA_QUALITY_FFMPEG_BINARY = env.str("MEDIA_QUALITY_FFMPEG_BINARY", "")
+MEDIA_LADDER = env.choice("MEDIA_LADDER", ("per_title", "fixed"), "per_title")
+MEDIA_SEGMENT_SECONDS = env.int("MEDIA_SEGMENT_SECONDS", 4, min=4, max=6)
+MEDIA_X264_PRESET = env.choice(
+    "MEDIA_X264_PRESET",
+    ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow"),
+    "veryfast",
+)
+# Seconds of each rendition compared with the source for the quality report (0: skip).
+MEDIA_QUALITY_SAMPLE_SECONDS = env.int("MEDIA_QUALITY_SAMPLE_SECONDS", 10, min=0, max=600)
+# A running job whose heartbeat is older than this is taken to have lost its worker.
+MEDIA_HEARTBEAT_TIMEOUT = env.int("MEDIA_HEARTBEAT_TIMEOUT", 300, min=30)
+# A job still queued after this long has its message sent again (claims make that harmless).
+MEDIA_QUEUED_RESEND_AFTER = env.int("MEDIA_QUEUED_RESEND_AFTER", 3600, min=60)
+MEDIA_MAX_ATTEMPTS = env.int("MEDIA_MAX_ATTEMPTS", 3, min=1, max=20)
+MEDIA_WORK_DIR = env.str("MEDIA_WORK_DIR", "") or None  # scratch space; default: the system tmp
+CELERY_TASK_ROUTES["catalog.tasks.media.media_transcode"] = {"queue": "transcode"}
+CELERY_TASK_ROUTES["catalog.tasks.media.media_delete_prefix"] = {"queue": "default"}
+CELERY_TASK_ROUTES["catalog.tasks.media.media_sweep_stale"] = {"queue": "default"}
+CELERY_BEAT_SCHEDULE["catalog.media-sweep-stale"] = {
+    "task": "catalog.tasks.media.media_sweep_stale",
+    "schedule": 60.0,
+}
+DEMO_SEEDERS.append("catalog.demo_media.seed")
 
 
 # --- playback -------------------------------------------------------------------------------
