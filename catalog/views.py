@@ -13,11 +13,12 @@ from django.shortcuts import redirect, render
 from django.utils.module_loading import import_string
 from django.views.decorators.http import require_POST
 
+from accounts.selectors import request_profile
 from catalog import selectors
 from catalog.models import Title
-from catalog.profile_context import request_profile, request_viewer
 from catalog.selectors.search import SearchFilters
 from catalog.selectors.titles import genre_get, genres_with_counts
+from catalog.selectors.viewer import request_viewer
 from catalog.services import activity
 from streamsite.errors import NotFound
 

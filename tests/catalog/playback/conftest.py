@@ -6,7 +6,10 @@ from pathlib import Path
 import pytest
 from rest_framework.test import APIClient
 
+from accounts.selectors import SESSION_PROFILE, SESSION_PROFILE_PIN_OK
+from billing import services as billing_services
 from catalog import playback_ports as ports
+from tests.billing.conftest import card_token
 from tests.catalog.playback.factories import ProfileFactory, TitleFactory
 
 LADDER = (
@@ -40,6 +43,20 @@ def media_root(settings, tmp_path):
     settings.PLAYBACK_MEDIA_ROOT = tmp_path / "hls"
     settings.PLAYBACK_MEDIA_ROOT.mkdir()
     return settings.PLAYBACK_MEDIA_ROOT
+
+
+def subscribe(account, plan_code="standard"):
+    """A real billing subscription (trialing): standard = 2 streams up to 1080p."""
+    return billing_services.subscription_start(
+        account=account, plan_code=plan_code, currency="USD", card_token=card_token()
+    )
+
+
+@pytest.fixture(autouse=True)
+def subscribed(alice, bob):
+    """alice and bob pay for Standard, so playback is allowed unless a test says otherwise."""
+    subscribe(alice)
+    subscribe(bob)
 
 
 @pytest.fixture
@@ -97,3 +114,15 @@ def limit(monkeypatch):
         )
 
     return apply
+
+
+def pick_profile(client, profile, user=None):
+    """A browser client (signed in as `user`, if given) that chose `profile` on the
+    "Who's watching?" page."""
+    if user is not None:
+        client.force_login(user)
+    session = client.session
+    session[SESSION_PROFILE] = profile.pk
+    session[SESSION_PROFILE_PIN_OK] = False
+    session.save()
+    return client
