@@ -14,8 +14,11 @@ from django.utils.module_loading import import_string
 from django.views.decorators.http import require_POST
 
 from accounts.selectors import request_profile
+from billing.selectors import plans_available
 from catalog import selectors
 from catalog.models import Title
+from catalog.selectors.home_rows import provided_rows
+from catalog.selectors.playback import resume_point
 from catalog.selectors.search import SearchFilters
 from catalog.selectors.titles import genre_get, genres_with_counts
 from catalog.selectors.viewer import request_viewer
@@ -30,10 +33,18 @@ def _nav(request: HttpRequest) -> dict[str, Any]:
     return {"nav_genres": [g for g in genres if getattr(g, "title_count", 0)]}
 
 
-def play_url(title: Title, profile: Any) -> str | None:
-    """Where Play goes: CATALOG_PLAY_URL_PROVIDER (set by the playback app) or None (no video)."""
+def play_url(title: Title, profile: Any, episode: Any = None) -> str | None:
+    """Where Play goes: CATALOG_PLAY_URL_PROVIDER (fn(title, profile[, episode])) or None."""
     dotted = getattr(settings, "CATALOG_PLAY_URL_PROVIDER", "")
-    return import_string(dotted)(title, profile) if dotted else None
+    if not dotted:
+        return None
+    provider = import_string(dotted)
+    if episode is not None:
+        try:
+            return provider(title, profile, episode)  # type: ignore[no-any-return]
+        except TypeError:  # a provider that only takes (title, profile)
+            pass
+    return provider(title, profile)  # type: ignore[no-any-return]
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -46,12 +57,20 @@ def home(request: HttpRequest) -> HttpResponse:
         **_nav(request),
     }
     if not request.user.is_authenticated:
+        plans = list(plans_available())
+        for plan in plans:  # shown in the default currency (prices are prefetched)
+            plan.shown_price = plan.price_for(settings.BILLING_DEFAULT_CURRENCY)  # type: ignore[attr-defined]
+        context["plans"] = plans
         return render(request, "catalog/landing.html", context)
-    context["genre_rows"] = selectors.genre_rows(viewer, per_row=16, min_titles=3)
+    kids = profile is not None and profile.is_kids
+    # Kids profiles get a simpler page: their own rows, no genre shelves.
+    context["genre_rows"] = [] if kids else selectors.genre_rows(viewer, per_row=16, min_titles=3)
     if profile is not None:
         context["continue_watching"] = selectors.continue_watching(profile, limit=16)
         context["my_list"] = [entry.title for entry in selectors.my_list(profile)[:20]]
+    context["recommended_rows"] = provided_rows(profile)
     context["profile"] = profile
+    context["kids"] = kids
     return render(request, "catalog/home.html", context)
 
 
@@ -62,6 +81,9 @@ def title_detail(request: HttpRequest, slug: str) -> HttpResponse:
     credits = list(title.credits.all())
     seasons = list(title.seasons.all())
     next_up = selectors.next_episode(profile, title) if profile and seasons else None
+    resume = resume_point(profile, title)
+    if resume is not None and resume.episode is not None:
+        next_up = resume.episode  # an unfinished episode comes before the next one
     similar = (
         selectors.titles_for_viewer(viewer)
         .filter(genres__in=[g.pk for g in title.genres.all()])
@@ -80,7 +102,8 @@ def title_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "next_episode": next_up,
             "state": selectors.title_state(profile, title.pk),
             "profile": profile,
-            "play_url": play_url(title, profile),
+            "play_url": play_url(title, profile, next_up),
+            "resume": resume,
             "similar": list(selectors.titles.with_artwork(similar)),
             **_nav(request),
         },
