@@ -52,10 +52,17 @@ def subscribe(account, plan_code="standard"):
     )
 
 
+@pytest.fixture
+def alice_plan():
+    """alice's billing plan; override in a module or class (None: no subscription)."""
+    return "standard"
+
+
 @pytest.fixture(autouse=True)
-def subscribed(alice, bob):
-    """alice and bob pay for Standard, so playback is allowed unless a test says otherwise."""
-    subscribe(alice)
+def subscribed(alice, bob, alice_plan):
+    """alice and bob pay for a plan (Standard), so playback is allowed unless a test says not."""
+    if alice_plan is not None:
+        subscribe(alice, alice_plan)
     subscribe(bob)
 
 
