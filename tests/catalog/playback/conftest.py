@@ -1,6 +1,7 @@
 """Playback fixtures: profiles of alice (two) and bob, a title with a fake three-rung HLS
 ladder on disk (no ffmpeg needed), API clients acting as a profile."""
 
+import importlib
 from pathlib import Path
 
 import pytest
@@ -45,8 +46,19 @@ def media_root(settings, tmp_path):
     return settings.PLAYBACK_MEDIA_ROOT
 
 
+def ensure_plans() -> None:
+    """Transactional tests flush the plans billing's data migration seeded: seed them again."""
+    from django.apps import apps
+
+    from billing.models import Plan
+
+    if not Plan.objects.exists():
+        importlib.import_module("billing.migrations.0002_seed_plans").seed(apps, None)
+
+
 def subscribe(account, plan_code="standard"):
     """A real billing subscription (trialing): standard = 2 streams up to 1080p."""
+    ensure_plans()
     return billing_services.subscription_start(
         account=account, plan_code=plan_code, currency="USD", card_token=card_token()
     )
