@@ -7,9 +7,11 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.module_loading import import_string
 from django.views.decorators.http import require_POST
 
@@ -21,7 +23,7 @@ from catalog.selectors.home_rows import provided_rows
 from catalog.selectors.playback import resume_point
 from catalog.selectors.search import SearchFilters
 from catalog.selectors.titles import genre_get, genres_with_counts
-from catalog.selectors.viewer import request_viewer
+from catalog.selectors.viewer import request_viewer, viewer_for_profile
 from catalog.services import activity
 from streamsite.errors import NotFound
 
@@ -206,3 +208,38 @@ def a_to_z(request: HttpRequest) -> HttpResponse:
             **_nav(request),
         },
     )
+
+
+HISTORY_LIMIT = 200
+
+
+def history(request: HttpRequest) -> HttpResponse:
+    """What this profile watched, one row per title (latest first), each removable."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.path)
+    profile = request_profile(request, required=False)
+    if profile is None:
+        return redirect(f"/profiles/?next={request.path}")
+    seen: dict[int, Any] = {}
+    for row in selectors.progress(profile)[:HISTORY_LIMIT]:
+        seen.setdefault(row.title_id, row)  # newest first: the first row of a title is its latest
+    return render(
+        request,
+        "catalog/history.html",
+        {"rows": list(seen.values()), "profile": profile, **_nav(request)},
+    )
+
+
+@require_POST
+def history_remove(request: HttpRequest, slug: str) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return redirect_to_login(reverse("catalog:history"))
+    profile = request_profile(request, required=False)
+    if profile is None:
+        return redirect("/profiles/?next=/history")
+    title = selectors.title_detail(viewer_for_profile(profile), slug=slug)
+    if activity.history_delete(profile=profile, title=title):
+        messages.success(request, f"Removed {title.name} from your viewing history.")
+    else:
+        messages.info(request, f"{title.name} was not in your viewing history.")
+    return redirect("catalog:history")

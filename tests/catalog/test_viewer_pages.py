@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.selectors import SESSION_PROFILE
+from catalog.models import Progress, ViewingEvent
 from catalog.services import activity
 from tests.catalog.factories import EpisodeFactory, GenreFactory, SeasonFactory, TitleFactory
 from tests.catalog.playback.conftest import write_fake_asset
@@ -198,3 +199,68 @@ class TestKidsHome:
             TitleFactory(genres=[drama])
         response = signed_in(alice, alice_profile).get("/")
         assert [r.genre.name for r in response.context["genre_rows"]] == ["Drama"]
+
+
+class TestHistoryPage:
+    def watch(self, profile, title, position=120):
+        activity.record_progress(
+            profile=profile, title=title, position_seconds=position, duration_seconds=600,
+            occurred_at=timezone.now(),
+        )  # fmt: skip
+
+    def test_lists_one_row_per_title_newest_first_and_removes_one(self, alice, alice_profile):
+        older, newer = TitleFactory(name="Older"), TitleFactory(name="Newer")
+        self.watch(alice_profile, older)
+        self.watch(alice_profile, newer, 590)
+        client = signed_in(alice, alice_profile)
+        response = client.get("/history")
+        assert [r.title.name for r in response.context["rows"]] == ["Newer", "Older"]
+        text = response.content.decode()
+        assert "20% watched" in text
+        assert "Watched</span>" in text
+        removed = client.post(f"/history/{older.slug}/remove")
+        assert (removed.status_code, removed["Location"]) == (302, "/history")
+        assert [r.title.name for r in client.get("/history").context["rows"]] == ["Newer"]
+
+    def test_empty_history_says_what_will_appear(self, alice, alice_profile):
+        text = signed_in(alice, alice_profile).get("/history").content.decode()
+        assert "Nothing watched yet" in text
+
+    def test_anonymous_goes_to_sign_in_and_removes_nothing(self, client, alice_profile):
+        title = TitleFactory()
+        self.watch(alice_profile, title)
+        assert client.get("/history")["Location"] == "/login/?next=/history"
+        assert client.post(f"/history/{title.slug}/remove").status_code == 302
+        assert Progress.objects.count() == 1
+
+    def test_no_profile_chosen_goes_to_the_picker(self, alice, alice_profile):
+        response = signed_in(alice).get("/history")
+        assert response["Location"] == "/profiles/?next=/history"
+
+    def test_another_profile_or_account_or_staff_removes_nothing_of_alices(
+        self, alice, bob, staff, alice_profile, alice_kid, bob_profile
+    ):
+        title = TitleFactory(rating="TV-Y")
+        self.watch(alice_profile, title)
+        from accounts.models import Profile
+
+        staff_profile = Profile.objects.create(account=staff, name="Staff")
+        for user, profile in [(alice, alice_kid), (bob, bob_profile), (staff, staff_profile)]:
+            client = signed_in(user, profile)
+            assert client.get("/history").context["rows"] == []
+            assert client.post(f"/history/{title.slug}/remove").status_code == 302
+        assert list(Progress.objects.values_list("profile_id", flat=True)) == [alice_profile.pk]
+        assert ViewingEvent.objects.filter(profile=alice_profile).count() == 1
+
+    def test_query_count_is_the_same_for_one_or_many_titles(self, alice, alice_profile):
+        client = signed_in(alice, alice_profile)
+        self.watch(alice_profile, TitleFactory())
+        client.get("/history")
+        with CaptureQueriesContext(connection) as one:
+            client.get("/history")
+        for _ in range(15):
+            self.watch(alice_profile, TitleFactory())
+        with CaptureQueriesContext(connection) as many:
+            response = client.get("/history")
+        assert len(response.context["rows"]) == 16
+        assert len(many.captured_queries) == len(one.captured_queries)
