@@ -35,15 +35,30 @@ def child() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+    from datetime import timedelta
+
+    from django.utils import timezone
+
     from accounts.models import Profile, User
-    from catalog.models import PlaybackProgress, Title
+    from catalog import playback_ports as ports
+    from catalog.models import Availability, Progress, Title
     from catalog.services import playback as services
+
+    # 20 profiles per account stream at once: a plan no real account has, so the bench says so.
+    ports.get_entitlements = lambda account: ports.Entitlements(  # type: ignore[assignment]
+        True, 20, 1080, 20, "bench", "active", ""
+    )
 
     media = Path(os.environ["PLAYBACK_MEDIA_ROOT"])
     users = []
     sessions = []
     try:
-        title = Title.objects.create(name="Bench", slug=f"bench-{os.getpid()}", is_published=True)
+        title = Title.objects.create(
+            name="Bench", slug=f"bench-{os.getpid()}", is_published=True, runtime_minutes=120
+        )
+        Availability.objects.create(
+            title=title, country="", starts_at=timezone.now() - timedelta(days=1)
+        )
         folder = media / f"title-{title.pk}"
         folder.mkdir(parents=True)
         (folder / "master.m3u8").write_text(
@@ -67,7 +82,7 @@ def child() -> None:
         flushed = services.flush_positions()
         flush_elapsed = time.perf_counter() - flush_started
         assert flushed == SESSIONS, flushed
-        assert PlaybackProgress.objects.filter(profile__account__in=users).count() == SESSIONS
+        assert Progress.objects.filter(profile__account__in=users).count() == SESSIONS
         print(
             json.dumps(
                 {

@@ -17,9 +17,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import Profile
+from accounts.selectors import request_profile
 from catalog import selectors
 from catalog.models import Title
-from catalog.profile_context import request_profile, request_viewer
+from catalog.selectors.viewer import request_viewer
 from catalog.services import activity
 from streamsite.api.pagination import PageNumberPagination
 from streamsite.errors import NotFound

@@ -1,9 +1,9 @@
 """Playback's one adapter onto the other apps: every outside contract playback uses is here.
 
-REWIRE AT MERGE. Each function below has a working default so playback stands on its own;
-the comment above it names the contract it stands in for. The lead replaces the body with a
-call into the real module and leaves the signature alone (services call only these names,
-and tests monkeypatch them).
+Entitlements (billing), the request's profile (accounts), availability and maturity and viewing
+activity (catalog), steering and signing (cdn) are wired to the real apps. Only `find_asset` and
+`build_master_playlist` (with `content_key_for`) still stand in for the media pipeline: REWIRE
+AT MERGE. Services call only these names, and tests monkeypatch them.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,7 +23,13 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.utils import timezone
 
+from accounts import selectors as accounts_selectors
+from billing import entitlements as billing_entitlements
+from cdn import signing as cdn_signing
+from cdn import steering as cdn_steering
 from streamsite.errors import NotFound, ValidationFailed
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -32,60 +39,19 @@ if TYPE_CHECKING:
 
 
 # --- billing: billing.entitlements.get_entitlements(account) -> Entitlements ----------------
-@dataclass(frozen=True)
-class Entitlements:
-    can_stream: bool
-    max_streams: int
-    max_resolution: int
-    max_profiles: int
-    plan_code: str
-    status: str
-    reason: str = ""
+Entitlements = billing_entitlements.Entitlements
 
 
 def get_entitlements(account: User) -> Entitlements:
-    """DEFAULT: everyone may stream, limits from settings. Rewire: billing.entitlements."""
-    return Entitlements(
-        can_stream=True,
-        max_streams=settings.PLAYBACK_DEFAULT_MAX_STREAMS,
-        max_resolution=settings.PLAYBACK_DEFAULT_MAX_RESOLUTION,
-        max_profiles=settings.ACCOUNTS_MAX_PROFILES,
-        plan_code="default",
-        status="active",
-    )
+    """What the account's plan allows: can_stream (+ reason), max_streams, max_resolution."""
+    return billing_entitlements.get_entitlements(account)
 
 
 # --- accounts: accounts.selectors.request_profile(request, required=True) ---------------------
-PROFILE_SESSION_KEY = "profile_id"
-
-
 def request_profile(request: HttpRequest, *, required: bool = True) -> Profile | None:
-    """The profile this request acts as: `X-Profile-Id` header, else the profile picked in the
-    browser session. With `required`, fall back to the account's first profile.
-
-    DEFAULT until accounts lands; rewire to accounts.selectors.request_profile.
-    """
-    from accounts.models import Profile
-
-    user = request.user
-    if not user.is_authenticated:
-        return None
-    raw = request.headers.get("X-Profile-Id") or request.session.get(PROFILE_SESSION_KEY)
-    if raw not in (None, ""):
-        try:
-            profile_id = int(str(raw))
-        except (TypeError, ValueError):
-            raise ValidationFailed("X-Profile-Id must be a profile id (a number).") from None
-        profile = Profile.objects.filter(pk=profile_id, account=user).first()
-        if profile is None:
-            raise NotFound("No such profile on this account.")
-        return profile
-    if not required:
-        return None
-    profile = Profile.objects.filter(account=user).order_by("created_at", "id").first()
-    if profile is None:
-        raise ValidationFailed("Create a viewer profile before you watch.", code="no_profile")
-    return profile
+    """The profile this request acts as (`X-Profile-Id` header, else the one picked in the
+    browser), checked to belong to the user and be unlocked: accounts' own selector."""
+    return accounts_selectors.request_profile(request, required=required)
 
 
 # --- catalog: regional availability and maturity -------------------------------------------
@@ -98,13 +64,31 @@ class Refusal:
 def check_viewing_allowed(
     *, profile: Profile, title: Title, episode: Episode | None, country: str
 ) -> Refusal | None:
-    """None when `profile` may watch here; else why not.
+    """None when `profile` may watch `title` from `country` now; else why not.
 
-    DEFAULT: only unpublished titles are refused. Rewire to the catalog's availability windows
-    (`title.available_in(country)`) and maturity ratings (`rating <= profile.maturity`).
+    Unpublished titles are "unavailable", a rating above the profile's maturity is "maturity",
+    and no licensing window for the country now is "region" (catalog's availability windows).
     """
+    from catalog.selectors.titles import available_titles
+
     if not title.is_published:
-        return Refusal("unavailable", f"“{title.name}” is not available to watch.")
+        return Refusal("unavailable", f"\u201c{title.name}\u201d is not available to watch.")
+    if title.maturity_level > int(profile.maturity):
+        return Refusal(
+            "maturity",
+            f"\u201c{title.name}\u201d is rated above what the profile \u201c{profile.name}\u201d "
+            "may watch.",
+        )
+    code = (country or settings.DEFAULT_COUNTRY).upper()
+    if (
+        not available_titles(country=code, max_maturity=title.maturity_level)
+        .filter(pk=title.pk)
+        .exists()
+    ):
+        return Refusal(
+            "region",
+            f"\u201c{title.name}\u201d is not available to watch in your country ({code}).",
+        )
     return None
 
 
@@ -118,36 +102,53 @@ def record_progress(
     duration_seconds: float | None,
     at: datetime,
 ) -> None:
-    """Store the latest position; an older `at` never overwrites a newer one.
+    """Hand a (flushed) position to catalog's viewing activity, the one source of truth.
 
-    DEFAULT: playback's own table (PlaybackProgress). Rewire to catalog's record_progress.
+    Catalog ignores a heartbeat older than the one it holds. Without a duration from the player
+    the title's or episode's runtime is used; with neither, the position cannot be placed and is
+    dropped. A title that stopped being visible to the profile is dropped too (logged).
     """
-    from catalog.services.playback import progress_store
+    from accounts.models import Profile
+    from catalog.models import Episode, Title
+    from catalog.services.activity import record_progress as activity_record_progress
 
-    progress_store(
-        profile_id=profile_id,
-        title_id=title_id,
-        episode_id=episode_id,
-        position_seconds=position_seconds,
-        duration_seconds=duration_seconds,
-        at=at,
-    )
+    profile = Profile.objects.select_related("account").filter(pk=profile_id).first()
+    title = Title.objects.filter(pk=title_id).first()
+    episode = None
+    if episode_id is not None:
+        episode = Episode.objects.select_related("season").filter(pk=episode_id).first()
+    if profile is None or title is None or (episode_id is not None and episode is None):
+        return
+    runtime = (episode or title).runtime_minutes
+    duration = duration_seconds or (runtime * 60 if runtime else None)
+    if not duration:
+        log.info("progress without a duration dropped: profile %s title %s", profile_id, title_id)
+        return
+    try:
+        activity_record_progress(
+            profile=profile,
+            title=title,
+            episode=episode,
+            position_seconds=max(0, int(position_seconds)),
+            duration_seconds=max(1, round(duration)),
+            occurred_at=at,
+        )
+    except (NotFound, ValidationFailed) as exc:
+        log.info("progress dropped for profile %s title %s: %s", profile_id, title_id, exc)
 
 
 def resume_position(*, profile: Profile, title: Title, episode: Episode | None) -> float:
-    """Seconds to resume from (0 when never watched or finished). DEFAULT: PlaybackProgress."""
-    from catalog.models import PlaybackProgress
+    """Seconds to resume from: catalog's progress row; 0 when never watched or finished."""
+    from catalog.models import Progress
 
     row = (
-        PlaybackProgress.objects.filter(profile=profile, title=title, episode=episode)
-        .only("position_seconds", "duration_seconds")
+        Progress.objects.filter(profile=profile, title=title, episode=episode)
+        .only("position_seconds", "completed")
         .first()
     )
-    if row is None:
+    if row is None or row.completed:
         return 0.0
-    if row.duration_seconds and row.position_seconds >= 0.9 * row.duration_seconds:
-        return 0.0  # finished: start again from the beginning
-    return row.position_seconds
+    return float(row.position_seconds)
 
 
 # --- media pipeline: HLS assets and build_master_playlist(asset, *, max_height, uri_for) ----
@@ -247,10 +248,48 @@ def build_master_playlist(
     return "\n".join(lines) + "\n"
 
 
-# --- cdn: cdn.steering.steer(...) and cdn.signing.sign_prefix(prefix, expires_at, client_ip) -
-MEDIA_URL_PREFIX = "/media/v/"
+# --- cdn: cdn.steering.steer(...) and cdn.signing.sign_prefix / verify_path ------------------
+# Local assets are published under this version of their content key (hls/<asset key>/local/);
+# the media pipeline's assets carry their own key when it is wired in.
+LOCAL_VERSION = "local"
 
 
+def content_key_for(asset: LocalAsset) -> str:
+    """The CDN content key (`hls/<asset>/<version>/`) every file of `asset` is signed under."""
+    return f"hls/{asset.key}/{LOCAL_VERSION}/"
+
+
+def media_base(
+    asset: LocalAsset, *, expires_at: datetime, client_ip: str | None, country: str | None = None
+) -> str:
+    """A signed URL base for every file of `asset`: the best edge from the CDN's steering
+    (the origin, CDN_ORIGIN_URL, when there are no edges) plus cdn.signing's token path.
+
+    The token sits in the path, so relative URIs inside playlists inherit it."""
+    key = content_key_for(asset)
+    decision = cdn_steering.steer(
+        # an unknown address is located by country / global default, never bound to
+        client_ip=client_ip or "0.0.0.0",  # noqa: S104
+        content_key=key,
+        country=country,
+        count=1,
+    )
+    base = decision.urls[0] if decision.urls else settings.CDN_ORIGIN_URL
+    return base + cdn_signing.sign_prefix(key, expires_at=expires_at, client_ip=client_ip)
+
+
+def local_media_file(signed: str, *, client_ip: str | None) -> tuple[str, str] | None:
+    """(asset key, path inside the asset) for a signed local-asset path `t/...`, checked by
+    cdn.signing (PermissionDenied with code "expired" or "bad_token"); None when the path is
+    not a local asset (the CDN app's own media view serves it)."""
+    verified = cdn_signing.verify_path(signed, client_ip=client_ip)
+    _, key, version, _ = verified.prefix.split("/")
+    if version != LOCAL_VERSION:
+        return None
+    return key, verified.path[len(verified.prefix) :]
+
+
+# --- playback: the session's own master playlist link (always served by Django) ---------------
 def _signature(prefix: str, expires: int) -> str:
     mac = hmac.new(
         settings.PLAYBACK_SIGNING_KEY.encode(), f"{expires}:{prefix}".encode(), hashlib.sha256
@@ -258,18 +297,13 @@ def _signature(prefix: str, expires: int) -> str:
     return base64.urlsafe_b64encode(mac.digest()[:18]).decode().rstrip("=")
 
 
-def sign_prefix(prefix: str, *, expires_at: datetime, client_ip: str | None = None) -> str:
-    """A URL base under which every path of `prefix` (an asset key) is readable until
-    `expires_at`. The token sits in the path so relative URIs inside playlists inherit it.
-
-    DEFAULT: origin URLs signed with a local HMAC (PLAYBACK_SIGNING_KEY), checked by
-    catalog.views_playback.media (demo) or nginx. Rewire to cdn.steering + cdn.signing.
-    """
+def sign_link(prefix: str, *, expires_at: datetime) -> tuple[int, str]:
+    """(expires, signature) for a playback link (a session's master playlist)."""
     expires = int(expires_at.timestamp())
-    return f"{MEDIA_URL_PREFIX}{expires}/{_signature(prefix, expires)}/{prefix}/"
+    return expires, _signature(prefix, expires)
 
 
-def verify_prefix(
+def verify_link(
     prefix: str, *, expires: int, signature: str, now: datetime | None = None
 ) -> str | None:
     """None when the signature is good and unexpired; else the reason ("expired", "bad")."""

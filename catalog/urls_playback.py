@@ -22,7 +22,7 @@ urlpatterns: list = [
         name="playback-master",
     ),
     path(
-        "media/v/<int:expires>/<str:signature>/<str:key>/<path:path>",
+        "media/t/<path:signed>",
         views_playback.media,
         name="playback-media",
     ),

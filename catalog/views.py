@@ -7,17 +7,23 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.module_loading import import_string
 from django.views.decorators.http import require_POST
 
+from accounts.selectors import request_profile
+from billing.selectors import plans_available
 from catalog import selectors
 from catalog.models import Title
-from catalog.profile_context import request_profile, request_viewer
+from catalog.selectors.home_rows import provided_rows
+from catalog.selectors.playback import resume_point
 from catalog.selectors.search import SearchFilters
 from catalog.selectors.titles import genre_get, genres_with_counts
+from catalog.selectors.viewer import request_viewer, viewer_for_profile
 from catalog.services import activity
 from streamsite.errors import NotFound
 
@@ -29,10 +35,18 @@ def _nav(request: HttpRequest) -> dict[str, Any]:
     return {"nav_genres": [g for g in genres if getattr(g, "title_count", 0)]}
 
 
-def play_url(title: Title, profile: Any) -> str | None:
-    """Where Play goes: CATALOG_PLAY_URL_PROVIDER (set by the playback app) or None (no video)."""
+def play_url(title: Title, profile: Any, episode: Any = None) -> str | None:
+    """Where Play goes: CATALOG_PLAY_URL_PROVIDER (fn(title, profile[, episode])) or None."""
     dotted = getattr(settings, "CATALOG_PLAY_URL_PROVIDER", "")
-    return import_string(dotted)(title, profile) if dotted else None
+    if not dotted:
+        return None
+    provider = import_string(dotted)
+    if episode is not None:
+        try:
+            return provider(title, profile, episode)  # type: ignore[no-any-return]
+        except TypeError:  # a provider that only takes (title, profile)
+            pass
+    return provider(title, profile)  # type: ignore[no-any-return]
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -45,12 +59,20 @@ def home(request: HttpRequest) -> HttpResponse:
         **_nav(request),
     }
     if not request.user.is_authenticated:
+        plans = list(plans_available())
+        for plan in plans:  # shown in the default currency (prices are prefetched)
+            plan.shown_price = plan.price_for(settings.BILLING_DEFAULT_CURRENCY)  # type: ignore[attr-defined]
+        context["plans"] = plans
         return render(request, "catalog/landing.html", context)
-    context["genre_rows"] = selectors.genre_rows(viewer, per_row=16, min_titles=3)
+    kids = profile is not None and profile.is_kids
+    # Kids profiles get a simpler page: their own rows, no genre shelves.
+    context["genre_rows"] = [] if kids else selectors.genre_rows(viewer, per_row=16, min_titles=3)
     if profile is not None:
         context["continue_watching"] = selectors.continue_watching(profile, limit=16)
         context["my_list"] = [entry.title for entry in selectors.my_list(profile)[:20]]
+    context["recommended_rows"] = provided_rows(profile)
     context["profile"] = profile
+    context["kids"] = kids
     return render(request, "catalog/home.html", context)
 
 
@@ -61,6 +83,9 @@ def title_detail(request: HttpRequest, slug: str) -> HttpResponse:
     credits = list(title.credits.all())
     seasons = list(title.seasons.all())
     next_up = selectors.next_episode(profile, title) if profile and seasons else None
+    resume = resume_point(profile, title)
+    if resume is not None and resume.episode is not None:
+        next_up = resume.episode  # an unfinished episode comes before the next one
     similar = (
         selectors.titles_for_viewer(viewer)
         .filter(genres__in=[g.pk for g in title.genres.all()])
@@ -79,7 +104,8 @@ def title_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "next_episode": next_up,
             "state": selectors.title_state(profile, title.pk),
             "profile": profile,
-            "play_url": play_url(title, profile),
+            "play_url": play_url(title, profile, next_up),
+            "resume": resume,
             "similar": list(selectors.titles.with_artwork(similar)),
             **_nav(request),
         },
@@ -182,3 +208,38 @@ def a_to_z(request: HttpRequest) -> HttpResponse:
             **_nav(request),
         },
     )
+
+
+HISTORY_LIMIT = 200
+
+
+def history(request: HttpRequest) -> HttpResponse:
+    """What this profile watched, one row per title (latest first), each removable."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.path)
+    profile = request_profile(request, required=False)
+    if profile is None:
+        return redirect(f"/profiles/?next={request.path}")
+    seen: dict[int, Any] = {}
+    for row in selectors.progress(profile)[:HISTORY_LIMIT]:
+        seen.setdefault(row.title_id, row)  # newest first: the first row of a title is its latest
+    return render(
+        request,
+        "catalog/history.html",
+        {"rows": list(seen.values()), "profile": profile, **_nav(request)},
+    )
+
+
+@require_POST
+def history_remove(request: HttpRequest, slug: str) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return redirect_to_login(reverse("catalog:history"))
+    profile = request_profile(request, required=False)
+    if profile is None:
+        return redirect("/profiles/?next=/history")
+    title = selectors.title_detail(viewer_for_profile(profile), slug=slug)
+    if activity.history_delete(profile=profile, title=title):
+        messages.success(request, f"Removed {title.name} from your viewing history.")
+    else:
+        messages.info(request, f"{title.name} was not in your viewing history.")
+    return redirect("catalog:history")

@@ -6,11 +6,13 @@ from __future__ import annotations
 import mimetypes
 import re
 from pathlib import Path
+from urllib.parse import urlencode
 from uuid import UUID
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
@@ -23,6 +25,7 @@ from catalog import playback_ports as ports
 from catalog.apis_playback import client_ip, device_label, started_payload
 from catalog.models import Episode, Title
 from catalog.services import playback as services
+from cdn import views as cdn_views
 from streamsite.errors import Conflict, PermissionDenied
 
 CONTENT_TYPES = {
@@ -47,8 +50,9 @@ def watch(request: HttpRequest, title_id: int, episode_id: int | None = None) ->
         episode = get_object_or_404(
             Episode.objects.select_related("season__title"), pk=episode_id, season__title=title
         )
-    profile = ports.request_profile(request, required=True)
-    assert profile is not None
+    profile = ports.request_profile(request, required=False)
+    if profile is None:  # "Who's watching?" first, then back here
+        return redirect(f"{reverse('accounts:picker')}?{urlencode({'next': request.path})}")
     try:
         started = services.session_start(
             account=request.user,  # type: ignore[arg-type]
@@ -126,20 +130,24 @@ def _media_file(key: str, path: str) -> Path:
 
 
 @require_safe
-def media(
-    request: HttpRequest, expires: int, signature: str, key: str, path: str
-) -> HttpResponse | FileResponse:
-    """Demo delivery: check the signed prefix, then serve the file with Range support.
-    Production serves /media/v/ from nginx (secure_link-style check) and never reaches here."""
+def media(request: HttpRequest, signed: str) -> HttpResponseBase:
+    """Demo delivery of local assets: cdn.signing checks the token, then the file is served
+    with Range support. Other content keys go to the CDN app's own media view. Production
+    serves media from nginx / the edges (secure_link) and never reaches here."""
     if not settings.PLAYBACK_SERVE_MEDIA:
         raise Http404("Media is served by the web server in this deployment.")
-    problem = ports.verify_prefix(key, expires=expires, signature=signature)
-    if problem:
+    try:
+        found = ports.local_media_file(f"t/{signed}", client_ip=request.META.get("REMOTE_ADDR"))
+    except PermissionDenied as exc:
+        expired = exc.code == "expired"
         return HttpResponse(
-            "This media link has expired." if problem == "expired" else "Invalid media link.",
-            status=403,
+            "This media link has expired." if expired else "Invalid media link.",
+            status=410 if expired else 403,
             content_type="text/plain",
         )
+    if found is None:
+        return cdn_views.signed_media(request, f"t/{signed}")
+    key, path = found
     target = _media_file(key, path)
     size = target.stat().st_size
     content_type = CONTENT_TYPES.get(target.suffix) or (

@@ -6,7 +6,7 @@ from catalog.models.availability import Availability
 from catalog.models.genres import Genre
 from catalog.models.media import MediaAsset, Rendition, Subtitle
 from catalog.models.people import Credit, Person
-from catalog.models.playback import PlaybackAccountLock, PlaybackProgress, PlaybackSession
+from catalog.models.playback import PlaybackAccountLock, PlaybackSession
 from catalog.models.ratings import RATING_LEVELS, ContentRating, rating_level
 from catalog.models.titles import Episode, ExternalId, Season, Title
 
@@ -23,7 +23,6 @@ __all__ = [
     "MyListEntry",
     "Person",
     "PlaybackAccountLock",
-    "PlaybackProgress",
     "PlaybackSession",
     "Progress",
     "Rendition",

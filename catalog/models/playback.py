@@ -88,35 +88,3 @@ class PlaybackAccountLock(models.Model):
 
     def __str__(self) -> str:
         return f"lock {self.account_id}"
-
-
-class PlaybackProgress(models.Model):
-    """Latest position per profile and title/episode: the default `record_progress` store
-    until catalog's viewing activity is wired in (catalog/playback_ports.py)."""
-
-    profile = models.ForeignKey("accounts.Profile", on_delete=models.CASCADE, related_name="+")
-    title = models.ForeignKey(Title, on_delete=models.CASCADE, related_name="+")
-    episode = models.ForeignKey(
-        Episode, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
-    )
-    position_seconds = models.FloatField()
-    duration_seconds = models.FloatField(null=True, blank=True)
-    updated_at = models.DateTimeField()
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["profile", "title"],
-                condition=models.Q(episode__isnull=True),
-                name="catalog_pbprogress_title_unique",
-            ),
-            models.UniqueConstraint(
-                fields=["profile", "episode"],
-                condition=models.Q(episode__isnull=False),
-                name="catalog_pbprogress_episode_unique",
-            ),
-        ]
-        indexes = [models.Index(fields=["profile", "-updated_at"], name="catalog_pbp_recent")]
-
-    def __str__(self) -> str:
-        return f"{self.profile_id}:{self.title_id}:{self.episode_id} @{self.position_seconds}"

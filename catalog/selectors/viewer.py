@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.utils.module_loading import import_string
 
 from accounts.models import Maturity
+from accounts.selectors import request_profile
 
 if TYPE_CHECKING:
     from accounts.models import Profile, User
@@ -47,3 +49,24 @@ def viewer_anonymous(country: str | None = None) -> Viewer:
     return Viewer(
         country=(country or settings.DEFAULT_COUNTRY).upper(), max_maturity=int(Maturity.ADULTS)
     )
+
+
+def country_from_request(request: Any) -> str | None:
+    """GeoIP hook for signed-out visitors: CATALOG_COUNTRY_RESOLVER names fn(request) -> code."""
+    dotted = getattr(settings, "CATALOG_COUNTRY_RESOLVER", "")
+    if not dotted:
+        return None
+    country = import_string(dotted)(request)
+    return str(country).upper() if country else None
+
+
+def request_viewer(request: Any) -> Viewer:
+    """The viewer every catalogue read is scoped to: the request's profile (accounts'
+    `request_profile`), else the signed-in account, else an anonymous visitor."""
+    profile = request_profile(request, required=False)
+    if profile is not None:
+        return viewer_for_profile(profile)
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return viewer_for_account(user)
+    return viewer_anonymous(country_from_request(request))

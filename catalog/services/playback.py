@@ -12,13 +12,13 @@ from uuid import UUID
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from accounts.models import Profile, User
 from catalog import playback_ports as ports
-from catalog.models import Episode, PlaybackAccountLock, PlaybackProgress, PlaybackSession, Title
+from catalog.models import Episode, PlaybackAccountLock, PlaybackSession, Title
 from streamsite.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 
 logger = logging.getLogger(__name__)
@@ -53,12 +53,9 @@ def master_prefix(session_id: UUID | str) -> str:
 
 
 def master_path(session: PlaybackSession, *, now: datetime) -> str:
-    """The session's own master playlist, signed like media (HMAC over session id + expiry)."""
-    base = ports.sign_prefix(
-        master_prefix(session.pk), expires_at=now + url_ttl(), client_ip=session.client_ip
-    )
-    parts = base.strip("/").split("/")  # media / v / <expires> / <sig> / session-<id>
-    return f"/playback/{session.pk}/master.m3u8?expires={parts[2]}&sig={parts[3]}"
+    """The session's own master playlist, signed (HMAC over session id + expiry)."""
+    expires, signature = ports.sign_link(master_prefix(session.pk), expires_at=now + url_ttl())
+    return f"/playback/{session.pk}/master.m3u8?expires={expires}&sig={signature}"
 
 
 def master_playlist(
@@ -66,7 +63,7 @@ def master_playlist(
 ) -> str:
     """The capped master playlist for a session, variant URIs signed under the asset prefix."""
     now = now or timezone.now()
-    problem = ports.verify_prefix(
+    problem = ports.verify_link(
         master_prefix(session_id), expires=expires, signature=signature, now=now
     )
     if problem == "expired":
@@ -74,14 +71,21 @@ def master_playlist(
     if problem:
         raise PermissionDenied("This playback link is not valid.")
     session = (
-        PlaybackSession.objects.select_related("title", "episode").filter(pk=session_id).first()
+        PlaybackSession.objects.select_related("title", "episode", "account")
+        .filter(pk=session_id)
+        .first()
     )
     if session is None or session.ended_at is not None:
         raise NotFound("This playback session has ended.")
     asset = ports.find_asset(title=session.title, episode=session.episode)
     if asset is None:
         raise NotFound("This title has no playable video.")
-    base = ports.sign_prefix(asset.key, expires_at=now + url_ttl(), client_ip=session.client_ip)
+    base = ports.media_base(
+        asset,
+        expires_at=now + url_ttl(),
+        client_ip=session.client_ip,
+        country=session.account.effective_country,
+    )
     return ports.build_master_playlist(
         asset, max_height=session.max_height, uri_for=lambda uri: base + uri
     )
@@ -245,7 +249,12 @@ def session_start(
         entitlements=entitlements,
         resume_seconds=ports.resume_position(profile=profile, title=title, episode=episode),
         master_path=master_path(session, now=now),
-        media_base=ports.sign_prefix(asset.key, expires_at=now + url_ttl(), client_ip=client_ip),
+        media_base=ports.media_base(
+            asset,
+            expires_at=now + url_ttl(),
+            client_ip=client_ip,
+            country=account.effective_country,
+        ),
         next_episode=next_episode_of(episode),
     )
 
@@ -512,29 +521,3 @@ def live_sessions(*, account: User, now: datetime | None = None) -> list[Playbac
         .select_related("profile", "title", "episode")
         .order_by("created_at", "pk")
     )
-
-
-# --- default progress store (behind ports.record_progress) --------------------------------------
-def progress_store(
-    *,
-    profile_id: int,
-    title_id: int,
-    episode_id: int | None,
-    position_seconds: float,
-    duration_seconds: float | None,
-    at: datetime,
-) -> None:
-    """Upsert the latest position; an update older than the stored one is ignored."""
-    match = {"profile_id": profile_id, "title_id": title_id, "episode_id": episode_id}
-    values = {"position_seconds": position_seconds, "updated_at": at}
-    if duration_seconds is not None:
-        values["duration_seconds"] = duration_seconds
-    if PlaybackProgress.objects.filter(**match, updated_at__lte=at).update(**values):
-        return
-    if PlaybackProgress.objects.filter(**match).exists():
-        return  # a newer position is already stored
-    try:
-        with transaction.atomic():
-            PlaybackProgress.objects.create(**match, **values)
-    except IntegrityError:  # created meanwhile by a concurrent flush: apply if newer
-        PlaybackProgress.objects.filter(**match, updated_at__lte=at).update(**values)

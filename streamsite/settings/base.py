@@ -391,7 +391,12 @@ CELERY_BEAT_SCHEDULE["catalog.refresh-popularity"] = {
 # Dotted path to fn(request) -> ISO country for signed-out visitors (GeoIP); empty: DEFAULT_COUNTRY.
 CATALOG_COUNTRY_RESOLVER = env.str("CATALOG_COUNTRY_RESOLVER", "")
 # Dotted path to fn(title, profile) -> URL of the player, or None; empty: "video not yet available".
-CATALOG_PLAY_URL_PROVIDER = ""
+CATALOG_PLAY_URL_PROVIDER = env.str(
+    "CATALOG_PLAY_URL_PROVIDER", "catalog.selectors.playback.play_url"
+)
+# Dotted path to fn(profile) -> rows (key, label, title_ids, explanation) for the home page
+# (recommendations); empty: no extra rows.
+CATALOG_HOME_ROWS_PROVIDER = env.str("CATALOG_HOME_ROWS_PROVIDER", "")
 
 
 # --- catalog: media pipeline ----------------------------------------------------------------

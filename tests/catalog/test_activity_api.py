@@ -46,16 +46,17 @@ def snapshot():
 
 @pytest.mark.django_db
 class TestMatrix:
-    """Anonymous: 401. Another account's profile id: 404. Another profile of the same account:
-    its own (empty) data. Owner: their data. Staff: no special access to a viewer's activity."""
+    """Anonymous: 401. Another account's profile id: 403 (accounts' request_profile). Another
+    profile of the same account: its own (empty) data. Owner: their data. Staff: no special
+    access to a viewer's activity."""
 
     READS = ["/api/v1/my-list", "/api/v1/ratings", "/api/v1/progress", "/api/v1/history"]
 
     @pytest.mark.parametrize("url", READS)
     def test_reads(self, url, api, alice, bob, staff, alice_profile, alice_kid, watched):
         assert api.get(url).status_code == 401
-        assert client_as(bob, alice_profile).get(url).status_code == 404
-        assert client_as(staff, alice_profile).get(url).status_code == 404
+        assert client_as(bob, alice_profile).get(url).status_code == 403
+        assert client_as(staff, alice_profile).get(url).status_code == 403
         assert client_as(alice, alice_kid).get(url).json()["results"] == []
         owner = client_as(alice, alice_profile).get(url).json()["results"]
         assert [row["title"]["name"] for row in owner] == ["Movie"]
@@ -64,14 +65,13 @@ class TestMatrix:
         self, alice, alice_profile, alice_kid
     ):
         response = client_as(alice).get("/api/v1/my-list")
-        assert response.status_code == 400
-        assert response.json()["error"]["message"] == (
-            "Choose a profile: send its id in the X-Profile-Id header."
-        )
+        assert response.status_code == 403
+        assert response.json()["error"]["code"] == "profile_required"
 
-    def test_single_profile_account_needs_no_header(self, bob, bob_profile, movie):
+    def test_single_profile_account_still_names_its_profile(self, bob, bob_profile, movie):
         activity.my_list_add(profile=bob_profile, title=movie)
-        body = client_as(bob).get("/api/v1/my-list").json()
+        assert client_as(bob).get("/api/v1/my-list").status_code == 403
+        body = client_as(bob, bob_profile).get("/api/v1/my-list").json()
         assert [row["title"]["id"] for row in body["results"]] == [movie.pk]
 
     def test_malformed_profile_header_is_400(self, alice, alice_profile):
@@ -98,7 +98,7 @@ class TestMatrix:
         assert getattr(api, method)(url, payload, format="json").status_code == 401
         for user in (bob, staff):
             response = getattr(client_as(user, alice_profile), method)(url, payload, format="json")
-            assert response.status_code == 404
+            assert response.status_code == 403
         assert snapshot() == before
 
     def test_other_profile_of_same_account_only_touches_its_own(

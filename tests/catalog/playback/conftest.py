@@ -1,12 +1,16 @@
 """Playback fixtures: profiles of alice (two) and bob, a title with a fake three-rung HLS
 ladder on disk (no ffmpeg needed), API clients acting as a profile."""
 
+import importlib
 from pathlib import Path
 
 import pytest
 from rest_framework.test import APIClient
 
+from accounts.selectors import SESSION_PROFILE, SESSION_PROFILE_PIN_OK
+from billing import services as billing_services
 from catalog import playback_ports as ports
+from tests.billing.conftest import card_token
 from tests.catalog.playback.factories import ProfileFactory, TitleFactory
 
 LADDER = (
@@ -40,6 +44,38 @@ def media_root(settings, tmp_path):
     settings.PLAYBACK_MEDIA_ROOT = tmp_path / "hls"
     settings.PLAYBACK_MEDIA_ROOT.mkdir()
     return settings.PLAYBACK_MEDIA_ROOT
+
+
+def ensure_plans() -> None:
+    """Transactional tests flush the plans billing's data migration seeded: seed them again."""
+    from django.apps import apps
+
+    from billing.models import Plan
+
+    if not Plan.objects.exists():
+        importlib.import_module("billing.migrations.0002_seed_plans").seed(apps, None)
+
+
+def subscribe(account, plan_code="standard"):
+    """A real billing subscription (trialing): standard = 2 streams up to 1080p."""
+    ensure_plans()
+    return billing_services.subscription_start(
+        account=account, plan_code=plan_code, currency="USD", card_token=card_token()
+    )
+
+
+@pytest.fixture
+def alice_plan():
+    """alice's billing plan; override in a module or class (None: no subscription)."""
+    return "standard"
+
+
+@pytest.fixture(autouse=True)
+def subscribed(alice, bob, alice_plan):
+    """alice and bob pay for a plan (Standard), so playback is allowed unless a test says not."""
+    if alice_plan is not None:
+        subscribe(alice, alice_plan)
+    subscribe(bob)
 
 
 @pytest.fixture
@@ -97,3 +133,15 @@ def limit(monkeypatch):
         )
 
     return apply
+
+
+def pick_profile(client, profile, user=None):
+    """A browser client (signed in as `user`, if given) that chose `profile` on the
+    "Who's watching?" page."""
+    if user is not None:
+        client.force_login(user)
+    session = client.session
+    session[SESSION_PROFILE] = profile.pk
+    session[SESSION_PROFILE_PIN_OK] = False
+    session.save()
+    return client

@@ -8,7 +8,8 @@ from django.middleware.csrf import _get_new_csrf_string
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from catalog.models import PlaybackProgress, PlaybackSession
+from catalog import playback_ports as ports
+from catalog.models import PlaybackSession, Progress
 from catalog.services import playback as services
 from catalog.tasks.playback import playback_flush_positions
 from tests.catalog.playback.conftest import client_for
@@ -31,7 +32,7 @@ def beat(client, session_id, seq, position, **extra):
 
 
 def stored_position():
-    return list(PlaybackProgress.objects.values_list("position_seconds", flat=True))
+    return list(Progress.objects.values_list("position_seconds", flat=True))
 
 
 @pytest.fixture(params=["configured", "database"])
@@ -56,7 +57,7 @@ class TestHeartbeat:
         assert session.last_seq == (-1 if services.uses_redis_buffer() else 1)
         assert stored_position() == []  # buffered, not yet written
         assert playback_flush_positions() == 1
-        assert stored_position() == [42.5]
+        assert stored_position() == [42]
         assert playback_flush_positions() == 0  # nothing left: the flush is idempotent
 
     def test_duplicate_and_older_heartbeats_never_move_the_position_back(
@@ -66,11 +67,11 @@ class TestHeartbeat:
         assert beat(alice_client, session_id, 1, 10).json()["applied"] is False
         assert beat(alice_client, session_id, 2, 20).json()["applied"] is False
         playback_flush_positions()
-        assert stored_position() == [20.0]
+        assert stored_position() == [20]
         assert beat(alice_client, session_id, 3, 30).json()["applied"] is True
         assert beat(alice_client, session_id, 1, 5).json()["applied"] is False
         playback_flush_positions()
-        assert stored_position() == [30.0]
+        assert stored_position() == [30]
 
     def test_a_heartbeat_arriving_during_a_flush_is_not_lost(
         self, alice_client, session_id, buffer, monkeypatch
@@ -85,21 +86,21 @@ class TestHeartbeat:
 
         monkeypatch.setattr(services.ports, "record_progress", record_then_beat)
         playback_flush_positions()
-        assert stored_position() == [10.0]
+        assert stored_position() == [10]
         assert playback_flush_positions() == 1
-        assert stored_position() == [25.0]
+        assert stored_position() == [25]
 
     def test_older_flush_never_overwrites_a_newer_stored_position(self, alice_profile, movie):
         now = timezone.now()
-        services.progress_store(
+        ports.record_progress(
             profile_id=alice_profile.pk, title_id=movie.pk, episode_id=None,
             position_seconds=300, duration_seconds=600, at=now,
         )  # fmt: skip
-        services.progress_store(
+        ports.record_progress(
             profile_id=alice_profile.pk, title_id=movie.pk, episode_id=None,
             position_seconds=100, duration_seconds=600, at=now - timedelta(seconds=30),
         )  # fmt: skip
-        assert stored_position() == [300.0]
+        assert stored_position() == [300]
 
     def test_negative_position_is_400(self, alice_client, session_id):
         response = beat(alice_client, session_id, 1, -3)
@@ -231,5 +232,5 @@ class TestStop:
             content_type="application/x-www-form-urlencoded",
         )
         assert response.status_code == 204
-        assert stored_position() == [77.5]
+        assert stored_position() == [77]
         assert PlaybackSession.objects.get().end_reason == "stopped"

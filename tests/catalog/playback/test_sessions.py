@@ -60,7 +60,7 @@ class TestStart:
             profile_id=alice_profile.pk, title_id=movie.pk, episode_id=None,
             position_seconds=123.5, duration_seconds=600, at=timezone.now(),
         )  # fmt: skip
-        assert start(alice_client, movie).json()["resume_position_seconds"] == 123.5
+        assert start(alice_client, movie).json()["resume_position_seconds"] == 123
 
     def test_finished_title_starts_from_the_beginning(self, alice_client, movie, alice_profile):
         ports.record_progress(
@@ -123,13 +123,14 @@ class TestStart:
         response = start(client, movie)
         assert response.status_code == 400
         assert response.json()["error"]["message"] == (
-            "X-Profile-Id must be a profile id (a number)."
+            "X-Profile-Id must be a profile id (an integer)."
         )
 
-    def test_account_without_profile_is_told_to_create_one(self, alice, movie):
+    def test_account_without_a_chosen_profile_is_told_to_choose_one(self, alice, movie):
         response = start(client_for(alice), movie)
-        assert response.status_code == 400
-        assert response.json()["error"]["code"] == "no_profile"
+        assert response.status_code == 403
+        assert response.json()["error"]["code"] == "profile_required"
+        assert PlaybackSession.objects.count() == 0
 
 
 class TestRefusals:

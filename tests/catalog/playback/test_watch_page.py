@@ -6,6 +6,7 @@ import re
 import pytest
 
 from catalog.models import PlaybackSession
+from tests.catalog.playback.conftest import pick_profile
 from tests.catalog.playback.factories import EpisodeFactory
 
 pytestmark = pytest.mark.django_db
@@ -27,7 +28,7 @@ def test_anonymous_is_sent_to_sign_in(client, movie):
 
 
 def test_page_starts_a_session_and_hands_the_player_its_config(client, alice, alice_profile, movie):
-    client.force_login(alice)
+    pick_profile(client, alice_profile, alice)
     response = client.get(f"/watch/{movie.pk}/")
     assert response.status_code == 200
     session = PlaybackSession.objects.get()
@@ -54,7 +55,7 @@ def test_episode_page_links_the_next_episode(client, alice, alice_profile, media
     first = EpisodeFactory(number=1, name="Pilot")
     second = EpisodeFactory(season=first.season, number=2, name="Second")
     write_fake_asset(media_root, f"episode-{first.pk}")
-    client.force_login(alice)
+    pick_profile(client, alice_profile, alice)
     title_id = first.season.title_id
     response = client.get(f"/watch/{title_id}/episode/{first.pk}/")
     assert response.status_code == 200
@@ -65,7 +66,7 @@ def test_episode_page_links_the_next_episode(client, alice, alice_profile, media
 
 def test_episode_of_another_title_is_404(client, alice, alice_profile, movie):
     episode = EpisodeFactory()
-    client.force_login(alice)
+    pick_profile(client, alice_profile, alice)
     assert client.get(f"/watch/{movie.pk}/episode/{episode.pk}/").status_code == 404
     assert PlaybackSession.objects.count() == 0
 
@@ -74,7 +75,7 @@ def test_over_the_limit_shows_the_other_streams_with_a_stop_button(
     client, alice, alice_profile, movie, limit
 ):
     limit(max_streams=1)
-    client.force_login(alice)
+    pick_profile(client, alice_profile, alice)
     client.get(f"/watch/{movie.pk}/", HTTP_USER_AGENT="Mozilla/5.0 (Windows NT 10.0) Firefox/130")
     other = PlaybackSession.objects.get()
     response = client.get(f"/watch/{movie.pk}/")
@@ -91,7 +92,7 @@ def test_over_the_limit_shows_the_other_streams_with_a_stop_button(
 
 
 def test_stop_button_of_another_account_is_404(client, alice, alice_profile, bob, movie):
-    client.force_login(alice)
+    pick_profile(client, alice_profile, alice)
     client.get(f"/watch/{movie.pk}/")
     session = PlaybackSession.objects.get()
     client.force_login(bob)
@@ -100,8 +101,18 @@ def test_stop_button_of_another_account_is_404(client, alice, alice_profile, bob
     assert PlaybackSession.objects.get().ended_at is None
 
 
-def test_stop_button_never_redirects_off_site(client, alice, alice_profile, movie):
+def test_signed_in_without_a_chosen_profile_goes_to_the_picker_first(
+    client, alice, alice_profile, movie
+):
     client.force_login(alice)
+    response = client.get(f"/watch/{movie.pk}/")
+    assert response.status_code == 302
+    assert response["Location"] == f"/profiles/?next=%2Fwatch%2F{movie.pk}%2F"
+    assert PlaybackSession.objects.count() == 0
+
+
+def test_stop_button_never_redirects_off_site(client, alice, alice_profile, movie):
+    pick_profile(client, alice_profile, alice)
     client.get(f"/watch/{movie.pk}/")
     session = PlaybackSession.objects.get()
     response = client.post(f"/watch/streams/{session.pk}/stop", {"next": "https://evil.example/"})
@@ -109,7 +120,7 @@ def test_stop_button_never_redirects_off_site(client, alice, alice_profile, movi
 
 
 def test_watch_page_query_count(client, alice, alice_profile, movie, django_assert_num_queries):
-    client.force_login(alice)
+    pick_profile(client, alice_profile, alice)
     client.get(f"/watch/{movie.pk}/")  # warm the session
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(13):  # + the steering decision and billing lookups
         client.get(f"/watch/{movie.pk}/")
