@@ -8,6 +8,9 @@ from tests.recommendations.factories import planted_table
 
 @pytest.fixture(autouse=True)
 def _tmp_storage(settings, tmp_path):
+    # Core tests build titles without availability windows: no catalogue filter unless a test
+    # sets one (tests/recommendations/test_rows.py does).
+    settings.RECS_ALLOWED_ITEMS_PROVIDER = None
     settings.STORAGES = {
         **settings.STORAGES,
         "default": {
