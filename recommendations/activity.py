@@ -247,3 +247,44 @@ def rebuild_all(*, progress: Callable[[int], None] | None = None, batch: int = F
         FoldWatermark.objects.update_or_create(source=source, defaults={"last_at": now})
     DirtyProfile.objects.filter(marked_at__lte=now).delete()
     return written
+
+
+# --- cold start ---------------------------------------------------------------------------
+ONBOARDING_MIN = 3
+ONBOARDING_MAX = 30
+
+
+def onboarding_complete(*, profile: Profile, title_ids: list[int]) -> list[int]:
+    """A new profile says which titles it likes: each becomes a thumbs up and an interaction now.
+
+    The profile is refolded at once (no waiting for the beat), so its personal rows appear on
+    the next page load. Returns the liked title ids, sorted.
+    """
+    from catalog.models import Title
+    from catalog.services.activity import rate
+    from recommendations.rows import allowed_for_profile
+    from streamsite.errors import ValidationFailed
+
+    ids = sorted(set(title_ids))
+    if len(ids) < ONBOARDING_MIN:
+        raise ValidationFailed(
+            f"Pick at least {ONBOARDING_MIN} titles you like (got {len(ids)}).",
+            extra={"fields": {"title_ids": [f"Pick at least {ONBOARDING_MIN}."]}},
+        )
+    if len(ids) > ONBOARDING_MAX:
+        raise ValidationFailed(
+            f"Pick at most {ONBOARDING_MAX} titles (got {len(ids)}).",
+            extra={"fields": {"title_ids": [f"Pick at most {ONBOARDING_MAX}."]}},
+        )
+    unknown = sorted(set(ids) - allowed_for_profile(profile))
+    if unknown:
+        raise ValidationFailed(
+            f"Not titles this profile can watch: {', '.join(map(str, unknown))}.",
+            extra={"fields": {"title_ids": [f"Unknown or unavailable: {unknown}."]}},
+        )
+    with transaction.atomic():
+        for title in Title.objects.filter(pk__in=ids).order_by("pk"):
+            rate(profile=profile, title=title, value=ThumbRating.UP)
+        profiles_refold(profile_ids=[profile.pk])
+    rows_cache_invalidate([profile.pk])
+    return ids

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from accounts.models import Profile
 from catalog.models import Progress, ThumbRating, Title, ViewingEvent
-from catalog.selectors.titles import titles_for_profile
+from catalog.selectors.titles import titles_for_profile, with_artwork
 from recommendations import selectors
 from recommendations.algorithms import top_k
 from recommendations.models import Interaction, ModelVersion
@@ -333,3 +333,17 @@ def explain_for_profile(*, profile: Profile, title_id: int) -> Explanation:
     names = dict(Title.objects.filter(pk__in=because).values_list("id", "name"))
     text = "Because you watched " + ", ".join(names[b] for b in because if b in names)
     return Explanation(title_id=title_id, text=text, because_title_ids=because)
+
+
+def onboarding_candidates(profile: Profile, *, limit: int = 24) -> list[Title]:
+    """Popular titles the profile may watch, with posters, for the onboarding grid."""
+    qs = titles_for_profile(profile).order_by("-view_count", "name", "id")[:limit]
+    return list(with_artwork(qs))
+
+
+def top_picks(profile: Profile, *, k: int = 10) -> list[int]:
+    """The profile's top-k from the live model with the home page's filters (export, tests)."""
+    blocked = _blocked(profile)
+    allowed = allowed_for_profile(profile) - blocked
+    picks = selectors.recommend_for_profile(profile=profile, k=k + len(blocked))
+    return [p.title_id for p in picks if p.title_id in allowed][:k]

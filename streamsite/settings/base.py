@@ -451,6 +451,8 @@ RECS_ALLOWED_ITEMS_PROVIDER = env.str(
 )
 # The catalogue home page renders these rows (fn(profile) -> list of rows).
 CATALOG_HOME_ROWS_PROVIDER = "recommendations.rows.rows_for_profile"
+# After catalog's seeders: interactions from the demo history, then a trained live model.
+DEMO_SEEDERS.append("recommendations.demo.seed")
 CELERY_BEAT_SCHEDULE["recommendations.fold-activity"] = {
     "task": "recommendations.tasks.fold_activity",
     "schedule": 60.0,
