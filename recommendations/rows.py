@@ -161,7 +161,8 @@ def compute_rows(profile: Profile) -> list[Row]:
     )
     scores = _scores(profile, fresh)
     if scores:
-        fresh.sort(key=lambda t: (-scores.get(t, 0.0), fresh.index(t)))
+        position = {t: i for i, t in enumerate(fresh)}
+        fresh.sort(key=lambda t: (-scores.get(t, 0.0), position[t]))
 
     named = {tid for ids in because_of.values() for tid in ids}
     if byw is not None:

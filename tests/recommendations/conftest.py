@@ -53,10 +53,10 @@ def catalogue(planted, settings):
 
 @pytest.fixture
 def live(catalogue):
-    """A live EASE model trained on the planted table."""
+    """The catalogue with a live EASE model trained on the planted table."""
     from recommendations import services
 
     version = services.train(algorithm="ease", params={"lambda_": 10.0})
     if version.status != "live":
-        version = services.promote(version=version)
-    return version
+        services.promote(version=version)
+    return catalogue
