@@ -32,7 +32,8 @@ class Command(BaseCommand):
             raise CommandError("--k must be from 1 to 100")
         if selectors.live_model() is None:
             raise CommandError("No live model: train one first (manage.py recs_train).")
-        out = sys.stdout if options["output"] == "-" else open(options["output"], "w")  # noqa: SIM115
+        to_file = options["output"] != "-"
+        out: Any = open(options["output"], "w") if to_file else self.stdout  # noqa: SIM115
         total = Profile.objects.count()
         written = 0
         try:
@@ -61,11 +62,14 @@ class Command(BaseCommand):
                                 {"id": t, "external_ids": external.get(t, {})} for t in picks[p.pk]
                             ],
                         }
-                        out.write(json.dumps(line, sort_keys=True) + "\n")
+                        if to_file:
+                            out.write(json.dumps(line, sort_keys=True) + "\n")
+                        else:
+                            out.write(json.dumps(line, sort_keys=True))
                         written += 1
                     bar.update(len(batch))
                     last = batch[-1].pk
         finally:
-            if out is not sys.stdout:
+            if to_file:
                 out.close()
         self.stderr.write(f"Exported {written} profiles (top {k}).")
