@@ -37,7 +37,7 @@ class CardSerializer(serializers.Serializer):
 
 class RowSerializer(serializers.Serializer):
     key = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a field named "label"
     titles = CardSerializer(many=True)
 
 

@@ -353,7 +353,7 @@ def _precompute_rows_on_commit() -> None:
     """A new live model: recompute every profile's cached home rows in batches, after commit."""
     from recommendations import tasks  # tasks import this module
 
-    tasks.precompute_rows.delay_on_commit(0)
+    tasks.precompute_rows.delay_on_commit(0)  # type: ignore[attr-defined]
 
 
 @transaction.atomic
