@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 from accounts.models import Profile
 from accounts.selectors import request_profile
 from catalog.models import Title
-from catalog.selectors.titles import artwork_url, titles_for_profile, with_artwork
+from catalog.selectors.titles import artwork_url, titles_for_profile
 from recommendations import activity, rows
 from streamsite.errors import NotFound
 
@@ -66,18 +66,24 @@ class OnboardingCandidatesSerializer(serializers.Serializer):
 
 
 def _titles(ids: list[int]) -> dict[int, Title]:
-    """The titles behind ids with posters: two queries whatever the number of ids."""
+    """The titles behind ids with their poster URL: two queries whatever the number of ids."""
     if not ids:
         return {}
-    return {t.pk: t for t in with_artwork(Title.objects.filter(pk__in=ids))}
+    # only the card's columns (the search document and vector are large), posters as values
+    found = {t.pk: t for t in Title.objects.filter(pk__in=ids).only("id", "slug", "name")}
+    posters = rows.poster_urls(list(found))
+    for pk, title in found.items():
+        title.poster = posters.get(pk, "")  # type: ignore[attr-defined]
+    return found
 
 
 def _card(title: Title, why: str) -> dict[str, Any]:
+    poster = getattr(title, "poster", None)
     return {
         "id": title.pk,
         "slug": title.slug,
         "name": title.name,
-        "poster_url": artwork_url(title, "poster", "md"),
+        "poster_url": artwork_url(title, "poster", "md") if poster is None else poster,
         "explanation": why,
     }
 

@@ -348,3 +348,18 @@ def top_picks(profile: Profile, *, k: int = 10) -> list[int]:
     allowed = allowed_for_profile(profile) - blocked
     picks = selectors.recommend_for_profile(profile=profile, k=k + len(blocked))
     return [p.title_id for p in picks if p.title_id in allowed][:k]
+
+
+def poster_urls(title_ids: list[int], *, size: str = "md") -> dict[int, str]:
+    """Poster URL per title (the size asked for, else the nearest stored one): one query."""
+    from catalog.models import Artwork
+
+    storage = Artwork._meta.get_field("image").storage  # type: ignore[attr-defined]
+    best: dict[int, tuple[bool, str]] = {}
+    for tid, got_size, name in Artwork.objects.filter(
+        title_id__in=title_ids, kind="poster"
+    ).values_list("title_id", "size", "image"):
+        rank = got_size != size
+        if name and (tid not in best or rank < best[tid][0]):
+            best[tid] = (rank, name)
+    return {tid: storage.url(name) for tid, (_rank, name) in best.items()}
