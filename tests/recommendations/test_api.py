@@ -227,3 +227,33 @@ def test_the_schema_documents_every_endpoint(world):
         "/api/v1/recommendations/titles/{title_id}/explanation",
     ):
         assert path in schema["paths"]
+
+
+def test_cards_carry_the_medium_poster_or_the_nearest_size(world):
+    from catalog.models import Artwork
+
+    owner, c = world["owner"], world["client"]
+    rows_before = c.get(ROWS, HTTP_X_PROFILE_ID=str(owner.pk)).json()["rows"]
+    first, second = rows_before[0]["titles"][0]["id"], rows_before[0]["titles"][1]["id"]
+    Artwork.objects.bulk_create(
+        [
+            Artwork(
+                title_id=first, kind="poster", size="sm", image="a/1-sm.jpg", width=1, height=1
+            ),
+            Artwork(
+                title_id=first, kind="poster", size="md", image="a/1-md.jpg", width=1, height=1
+            ),
+            Artwork(
+                title_id=first, kind="backdrop", size="md", image="a/1-bd.jpg", width=1, height=1
+            ),
+            Artwork(
+                title_id=second, kind="poster", size="lg", image="a/2-lg.jpg", width=1, height=1
+            ),
+        ]
+    )
+    cards = c.get(ROWS, HTTP_X_PROFILE_ID=str(owner.pk)).json()["rows"][0]["titles"]
+    assert [card["poster_url"] for card in cards[:3]] == [
+        "/media/a/1-md.jpg",
+        "/media/a/2-lg.jpg",
+        "",
+    ]
