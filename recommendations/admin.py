@@ -5,11 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotAllowed,
+    HttpResponseRedirect,
+)
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from recommendations import selectors, services
+from accounts.models import Profile
+from catalog.models import Title
+from catalog.selectors.titles import artwork_url, with_artwork
+from recommendations import rows, selectors, services
 from recommendations.charts import metrics_chart_svg
 from recommendations.models import Interaction, ModelVersion
 from streamsite.errors import DomainError
@@ -114,7 +125,71 @@ class ModelVersionAdmin(admin.ModelAdmin):
 
 @admin.register(Interaction)
 class InteractionAdmin(admin.ModelAdmin):
-    list_display = ["profile", "title", "weight", "plays", "completions", "thumb", "last_at"]
+    list_display = [
+        "profile",
+        "title",
+        "weight",
+        "plays",
+        "completions",
+        "thumb",
+        "last_at",
+        "home_as_profile",
+    ]
+
+    @admin.display(description="Home page")
+    def home_as_profile(self, obj: Interaction) -> str:
+        url = reverse("admin:recommendations_home_as", args=[obj.profile_id])
+        return format_html('<a href="{}">See as this profile</a>', url)
+
+    def get_urls(self) -> list:
+        extra = [
+            path(
+                "home-as/<int:profile_id>/",
+                self.admin_site.admin_view(self.home_as_view),
+                name="recommendations_home_as",
+            )
+        ]
+        return extra + super().get_urls()
+
+    def home_as_view(self, request: HttpRequest, profile_id: int) -> HttpResponse:
+        """The profile's home rows as it would see them (staff only; nothing is written)."""
+        if not request.user.is_staff:  # admin_view already requires staff; say it here too
+            raise Http404
+        profile = Profile.objects.select_related("account").filter(pk=profile_id).first()
+        if profile is None:
+            raise Http404("No such profile.")
+        got = rows.rows_for_profile(profile)
+        titles = {
+            t.pk: t
+            for t in with_artwork(
+                Title.objects.filter(pk__in={i for r in got for i in r.title_ids})
+            )
+        }
+        shown = [
+            {
+                "label": r.label,
+                "key": r.key,
+                "cards": [
+                    {
+                        "title": titles[t],
+                        "poster": artwork_url(titles[t], "poster", "md"),
+                        "why": r.explanation.get(t, ""),
+                    }
+                    for t in r.title_ids
+                    if t in titles
+                ],
+            }
+            for r in got
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Home page as {profile.name} ({profile.account.email})",
+            "profile": profile,
+            "rows": shown,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/recommendations/home_as.html", context)
+
     list_select_related = ["profile", "title"]
     raw_id_fields = ["profile", "title"]
     search_fields = ["title__name", "profile__name"]

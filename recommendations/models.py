@@ -107,3 +107,26 @@ class ModelVersion(models.Model):
     def metric(self, name: str) -> float | None:
         value = (self.metrics or {}).get("test", {}).get(name)
         return float(value) if value is not None else None
+
+
+class FoldWatermark(models.Model):
+    """How far the activity fold has scanned each source ("events" by id, others by time)."""
+
+    source = models.CharField(max_length=32, primary_key=True)
+    last_id = models.BigIntegerField(default=0)
+    last_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.source}: id {self.last_id}, at {self.last_at}"
+
+
+class DirtyProfile(models.Model):
+    """A profile whose viewing activity changed since its interactions were last folded."""
+
+    profile = models.OneToOneField(
+        "accounts.Profile", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    marked_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self) -> str:
+        return f"profile {self.profile_id} dirty since {self.marked_at}"

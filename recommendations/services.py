@@ -345,7 +345,15 @@ def promote(*, version: ModelVersion) -> ModelVersion:
         status=ModelVersion.Status.LIVE, promoted_at=now, rolled_back_at=None
     )
     locked.refresh_from_db()
+    _precompute_rows_on_commit()
     return locked
+
+
+def _precompute_rows_on_commit() -> None:
+    """A new live model: recompute every profile's cached home rows in batches, after commit."""
+    from recommendations import tasks  # tasks import this module
+
+    tasks.precompute_rows.delay_on_commit(0)  # type: ignore[attr-defined]
 
 
 @transaction.atomic
@@ -374,4 +382,5 @@ def rollback() -> ModelVersion:
     )
     ModelVersion.objects.filter(pk=previous.pk).update(status=ModelVersion.Status.LIVE)
     previous.refresh_from_db()
+    _precompute_rows_on_commit()
     return previous

@@ -25,3 +25,29 @@ def sweep_trainings() -> list[int]:
     """Beat entry: fail trainings whose worker died, re-enqueue lost queued ones."""
     failed, requeued = services.training_sweep()
     return [failed, requeued]
+
+
+@shared_task(name="recommendations.tasks.fold_activity")
+def fold_activity() -> int:
+    """Beat entry (every minute): mark profiles with new activity, refold one bounded batch.
+
+    Re-enqueues itself while a full batch was folded (a backlog drains without waiting a minute).
+    """
+    from recommendations import activity
+
+    activity.activity_scan()
+    folded = activity.fold_batch()
+    if folded >= activity.FOLD_BATCH:
+        fold_activity.delay()
+    return folded
+
+
+@shared_task(name="recommendations.tasks.precompute_rows")
+def precompute_rows(after_id: int = 0) -> int | None:
+    """Cache the home rows of one batch of profiles after `after_id`, then queue the next."""
+    from recommendations import rows
+
+    last = rows.rows_precompute(after_id=after_id)
+    if last is not None:
+        precompute_rows.delay(last)
+    return last

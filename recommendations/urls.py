@@ -1,3 +1,11 @@
 """Browser pages of the recommendations app."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from recommendations import views
+
+app_name = "recommendations"
+
+urlpatterns = [
+    path("onboarding/", views.onboarding, name="onboarding"),
+]

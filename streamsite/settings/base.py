@@ -479,8 +479,18 @@ RECS_ALGORITHM = env.choice("RECS_ALGORITHM", ("ease", "itemknn", "als", "popula
 # Evaluation holds out each profile's most recent N interactions.
 RECS_HOLDOUT = env.int("RECS_HOLDOUT", 3, min=1, max=100)
 # Dotted path to fn(profile) -> set of title ids the profile may be shown, or None for all
-# published titles. Unset: every published title (the catalog's selector is wired at merge).
-RECS_ALLOWED_ITEMS_PROVIDER = env.str("RECS_ALLOWED_ITEMS_PROVIDER", None)
+# published titles. Default: the catalogue's availability + maturity selector.
+RECS_ALLOWED_ITEMS_PROVIDER = env.str(
+    "RECS_ALLOWED_ITEMS_PROVIDER", "recommendations.rows.allowed_for_profile"
+)
+# The catalogue home page renders these rows (fn(profile) -> list of rows).
+CATALOG_HOME_ROWS_PROVIDER = "recommendations.rows.rows_for_profile"
+# After catalog's seeders: interactions from the demo history, then a trained live model.
+DEMO_SEEDERS.append("recommendations.demo.seed")
+CELERY_BEAT_SCHEDULE["recommendations.fold-activity"] = {
+    "task": "recommendations.tasks.fold_activity",
+    "schedule": 60.0,
+}
 CELERY_BEAT_SCHEDULE["recommendations.train-nightly"] = {
     "task": "recommendations.tasks.train_nightly",
     "schedule": crontab(minute=30, hour=3),

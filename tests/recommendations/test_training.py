@@ -113,7 +113,8 @@ def test_training_request_runs_in_the_background_after_commit(
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         version = services.training_request(algorithm="itemknn")
         assert ModelVersion.objects.get(pk=version.pk).status == "queued"
-    assert len(callbacks) == 1
+    # the training, then (it went live) the precomputation of every profile's home rows
+    assert len(callbacks) == 2
     version.refresh_from_db()
     assert version.status == LIVE
     assert version.algorithm == "itemknn"

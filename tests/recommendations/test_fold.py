@@ -1,0 +1,165 @@
+"""Viewing activity folded into Interaction rows by the batched beat task, never on the hot path."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from django.core.cache import cache
+from django.utils import timezone
+
+from catalog.models import MyListEntry, Progress, ThumbRating, ViewingEvent
+from catalog.services.activity import record_progress
+from recommendations import activity, rows
+from recommendations.models import DirtyProfile, Interaction
+from recommendations.tasks import fold_activity
+from tests.catalog.factories import TitleFactory
+from tests.recommendations.factories import ProfileFactory
+
+T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+
+
+def _signals(profile):
+    return {
+        i.title_id: (i.weight, i.plays, i.completions, i.thumb, i.in_my_list)
+        for i in Interaction.objects.filter(profile=profile)
+    }
+
+
+def test_each_signal_folds_into_an_exact_weight(db):
+    profile = ProfileFactory()
+    a, b, c, d, e = TitleFactory.create_batch(5)
+    ViewingEvent.objects.create(profile=profile, title=a, event_type="play", occurred_at=T0)
+    ViewingEvent.objects.create(profile=profile, title=a, event_type="complete", occurred_at=T0)
+    Progress.objects.create(
+        profile=profile, title=b, position_seconds=60, duration_seconds=600, last_event_at=T0
+    )
+    MyListEntry.objects.create(profile=profile, title=c, added_at=T0)
+    ViewingEvent.objects.create(profile=profile, title=d, event_type="play", occurred_at=T0)
+    ThumbRating.objects.create(profile=profile, title=d, value=-1, rated_at=T0)
+    ThumbRating.objects.create(profile=profile, title=e, value=1, rated_at=T0)
+
+    assert activity.profiles_refold(profile_ids=[profile.pk]) == 5
+
+    assert _signals(profile) == {
+        a.pk: (3.0, 1, 1, 0, False),  # play 1 + complete 2
+        b.pk: (1.0, 1, 0, 0, False),  # started
+        c.pk: (1.0, 0, 0, 0, True),  # My List
+        d.pk: (0.0, 1, 0, -1, False),  # a thumbs down zeroes it
+        e.pk: (2.0, 0, 0, 1, False),  # thumbs up
+    }
+
+
+def test_playback_writes_nothing_to_interactions_until_the_beat_folds(db):
+    profile = ProfileFactory()
+    title = TitleFactory()
+    record_progress(
+        profile=profile,
+        title=title,
+        position_seconds=600,
+        duration_seconds=600,
+        occurred_at=timezone.now(),
+    )
+    assert Interaction.objects.count() == 0
+
+    assert fold_activity() == 1
+
+    assert _signals(profile) == {title.pk: (3.0, 1, 1, 0, False)}
+    assert DirtyProfile.objects.count() == 0
+    # time-scanned sources overlap by two minutes (late commits); past that, nothing is marked
+    later = timezone.now() + timedelta(minutes=3)
+    assert activity.activity_scan(now=later) == 1
+    assert activity.activity_scan(now=later) == 0
+
+
+def test_only_profiles_with_new_activity_are_folded_again(db):
+    quiet, busy = ProfileFactory(), ProfileFactory()
+    title = TitleFactory()
+    for p in (quiet, busy):
+        ViewingEvent.objects.create(profile=p, title=title, event_type="play", occurred_at=T0)
+    assert activity.activity_scan() == 2
+    assert activity.fold_batch() == 2
+
+    ViewingEvent.objects.create(profile=busy, title=title, event_type="complete", occurred_at=T0)
+
+    assert activity.activity_scan() == 1
+    assert list(DirtyProfile.objects.values_list("profile_id", flat=True)) == [busy.pk]
+    assert activity.fold_batch() == 1
+    assert _signals(busy) == {title.pk: (3.0, 1, 1, 0, False)}
+    assert _signals(quiet) == {title.pk: (1.0, 1, 0, 0, False)}
+
+
+def test_a_fold_run_is_bounded_and_the_rest_waits_for_the_next(db):
+    title = TitleFactory()
+    profiles = ProfileFactory.create_batch(3)
+    for p in profiles:
+        ViewingEvent.objects.create(profile=p, title=title, event_type="play", occurred_at=T0)
+    activity.activity_scan()
+
+    assert activity.fold_batch(limit=2) == 2
+    assert activity.dirty_remaining() == 1
+    assert Interaction.objects.count() == 2
+    assert activity.fold_batch(limit=2) == 1
+    assert Interaction.objects.count() == 3
+
+
+def test_a_profile_marked_again_while_folding_stays_dirty(db):
+    profile = ProfileFactory()
+    title = TitleFactory()
+    ViewingEvent.objects.create(profile=profile, title=title, event_type="play", occurred_at=T0)
+    activity.activity_scan()
+    claimed_at = DirtyProfile.objects.get().marked_at
+    later = claimed_at + timedelta(seconds=5)
+
+    original = activity.profiles_refold
+
+    def refold_and_remark(*, profile_ids):
+        DirtyProfile.objects.filter(profile_id=profile.pk).update(marked_at=later)
+        return original(profile_ids=profile_ids)
+
+    activity.profiles_refold = refold_and_remark  # type: ignore[assignment]
+    try:
+        assert activity.fold_batch() == 1
+    finally:
+        activity.profiles_refold = original  # type: ignore[assignment]
+    assert list(DirtyProfile.objects.values_list("marked_at", flat=True)) == [later]
+
+
+def test_deleted_history_and_removed_list_entries_drop_the_interaction(db):
+    profile = ProfileFactory()
+    a, b = TitleFactory.create_batch(2)
+    ViewingEvent.objects.create(profile=profile, title=a, event_type="play", occurred_at=T0)
+    MyListEntry.objects.create(profile=profile, title=b, added_at=T0)
+    activity.profiles_refold(profile_ids=[profile.pk])
+    assert set(_signals(profile)) == {a.pk, b.pk}
+
+    ViewingEvent.objects.filter(profile=profile, title=a).delete()
+    MyListEntry.objects.filter(profile=profile, title=b).delete()
+    activity.profiles_refold(profile_ids=[profile.pk])
+
+    assert _signals(profile) == {}
+
+
+def test_refolding_drops_that_profiles_cached_rows_only(db, django_capture_on_commit_callbacks):
+    mine, other = ProfileFactory(), ProfileFactory()
+    title = TitleFactory()
+    cache.set(rows.cache_key_prefix(mine.pk), {"version": 0, "rows": []})
+    cache.set(rows.cache_key_prefix(other.pk), {"version": 0, "rows": []})
+    ViewingEvent.objects.create(profile=mine, title=title, event_type="play", occurred_at=T0)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        activity.profiles_refold(profile_ids=[mine.pk])
+
+    assert cache.get(rows.cache_key_prefix(mine.pk)) is None
+    assert cache.get(rows.cache_key_prefix(other.pk)) == {"version": 0, "rows": []}
+
+
+def test_rebuild_folds_everyone_and_moves_the_watermarks(db):
+    profiles = ProfileFactory.create_batch(3)
+    title = TitleFactory()
+    for p in profiles:
+        ViewingEvent.objects.create(profile=p, title=title, event_type="complete", occurred_at=T0)
+
+    assert activity.rebuild_all(batch=2) == 3
+
+    assert Interaction.objects.filter(weight=3.0).count() == 3
+    assert activity.activity_scan() == 0  # the beat has nothing left to fold
