@@ -1,9 +1,9 @@
 """Playback's one adapter onto the other apps: every outside contract playback uses is here.
 
 Entitlements (billing), the request's profile (accounts), availability and maturity and viewing
-activity (catalog), steering and signing (cdn) are wired to the real apps. Only `find_asset` and
-`build_master_playlist` (with `content_key_for`) still stand in for the media pipeline: REWIRE
-AT MERGE. Services call only these names, and tests monkeypatch them.
+activity (catalog), steering and signing (cdn), and assets (the media pipeline's ready asset,
+with a local-folder fallback for the playback demo clip and browser fixtures) are wired to the
+real apps. Services call only these names, and tests monkeypatch them.
 """
 
 from __future__ import annotations
@@ -172,6 +172,8 @@ class LocalAsset:
     markers: dict[str, float] = field(default_factory=dict)
     subtitles: tuple[dict[str, str], ...] = ()
     trickplay: dict[str, str] | None = None
+    # The CDN content key (`hls/<asset>/<version>/`); empty for a local folder asset.
+    content_key: str = ""
 
 
 _STREAM_INF = re.compile(r"^#EXT-X-STREAM-INF:(?P<attrs>.*)$")
@@ -184,8 +186,12 @@ def asset_key_for(*, title: Title, episode: Episode | None) -> str:
 
 
 def find_asset(*, title: Title, episode: Episode | None) -> LocalAsset | None:
-    """The playable asset of a title or episode, or None. DEFAULT: a local folder named
-    `title-<id>` / `episode-<id>` under PLAYBACK_MEDIA_ROOT. Rewire to the media pipeline."""
+    """The playable asset of a title or episode, or None: the media pipeline's ready asset
+    first, else a local folder `title-<id>` / `episode-<id>` under PLAYBACK_MEDIA_ROOT (the
+    playback demo clip and the browser tests' fixtures)."""
+    pipeline = _pipeline_asset(title=title, episode=episode)
+    if pipeline is not None:
+        return pipeline
     key = asset_key_for(title=title, episode=episode)
     root = Path(settings.PLAYBACK_MEDIA_ROOT) / key
     master = root / "master.m3u8"
@@ -223,6 +229,64 @@ def find_asset(*, title: Title, episode: Episode | None) -> LocalAsset | None:
     )
 
 
+def _episode_markers(episode: Episode | None) -> dict[str, float]:
+    if episode is None:
+        return {}
+    names = ("intro_start", "intro_end", "credits_start", "credits_end")
+    return {n: float(getattr(episode, n)) for n in names if getattr(episode, n) is not None}
+
+
+def _pipeline_asset(*, title: Title, episode: Episode | None) -> LocalAsset | None:
+    """The media pipeline's ready asset, in the shape the player and playlist builder use."""
+    from catalog import selectors_media
+
+    found = (
+        selectors_media.ready_asset_for_episode(episode)
+        if episode is not None
+        else selectors_media.ready_asset_for_title(title)
+    )
+    if found is None:
+        return None
+    media = selectors_media.asset_media(found)
+    prefix = media.content_key.rstrip("/") + "/"
+
+    def rel(key: str) -> str:
+        return key[len(prefix) :] if key.startswith(prefix) else key
+
+    renditions = tuple(
+        Rendition(
+            height=r.height,
+            bandwidth=r.bandwidth,
+            attributes=(
+                f"BANDWIDTH={r.bandwidth},AVERAGE-BANDWIDTH={r.average_bandwidth},"
+                f'RESOLUTION={r.width}x{r.height},CODECS="{r.codecs}",'
+                f"FRAME-RATE={r.frame_rate:.3f}"
+            ),
+            uri=rel(r.playlist_key),
+        )
+        for r in media.renditions
+    )
+    subtitles = tuple(
+        {"name": sub.label or sub.language, "language": sub.language, "uri": rel(sub.playlist_key)}
+        for sub in media.subtitles
+    )
+    trickplay = (
+        {"vtt": rel(media.thumbnails_vtt_key), "sprite": rel(media.sprite_key)}
+        if media.thumbnails_vtt_key
+        else None
+    )
+    return LocalAsset(
+        key=prefix.strip("/").replace("/", "-"),
+        root=Path(settings.MEDIA_ROOT) / prefix,
+        renditions=renditions,
+        duration_seconds=media.duration,
+        markers=_episode_markers(episode),
+        subtitles=subtitles,
+        trickplay=trickplay,
+        content_key=prefix,
+    )
+
+
 def build_master_playlist(
     asset: LocalAsset, *, max_height: int, uri_for: Callable[[str], str]
 ) -> str:
@@ -256,6 +320,8 @@ LOCAL_VERSION = "local"
 
 def content_key_for(asset: LocalAsset) -> str:
     """The CDN content key (`hls/<asset>/<version>/`) every file of `asset` is signed under."""
+    if asset.content_key:
+        return asset.content_key
     return f"hls/{asset.key}/{LOCAL_VERSION}/"
 
 
