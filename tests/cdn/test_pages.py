@@ -174,3 +174,14 @@ def test_import_command_loads_a_file_and_refuses_bad_ones(tmp_path, topology):
     with pytest.raises(CommandError, match="Unknown sites: mars."):
         call_command("cdn_import_zones", str(path))
     assert list(CoverageZone.objects.values_list("cidr", flat=True)) == ["192.0.2.0/24"]
+
+
+def test_signed_media_route_leaves_other_media_to_plain_serving():
+    """Artwork and avatars live under MEDIA_URL too: only token paths are the CDN's."""
+    from django.urls import Resolver404, resolve
+
+    try:
+        match = resolve("/media/artwork/posters/some-title-342.jpg")
+    except Resolver404:
+        match = None  # DEBUG off: no media serving at all, which is right
+    assert match is None or match.url_name != "signed-media"
