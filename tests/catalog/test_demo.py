@@ -51,6 +51,13 @@ def test_demo_seed(small_demo):
     demo.seed(stdout=StringIO())
     assert counts() == first
 
+    # demo viewers can sign in: accounts only lets verified addresses in
+    from accounts.models import User
+
+    viewers = User.objects.filter(email__endswith="@demo.streamsite.localhost")
+    assert viewers.exists()
+    assert not viewers.filter(email_verified_at__isnull=True).exists()
+
     # posters: distinct images of the stored size
     digests = set()
     for art in Artwork.objects.filter(kind="poster", size="md").order_by("title_id")[:4]:
