@@ -28,7 +28,6 @@ def child() -> None:
     sys.path.insert(0, str(ROOT))
     os.environ["DJANGO_SETTINGS_MODULE"] = "streamsite.settings.dev"
     os.environ["DEBUG"] = "false"
-    os.environ["PLAYBACK_DEFAULT_MAX_STREAMS"] = "20"
     import django
 
     django.setup()

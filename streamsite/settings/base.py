@@ -433,10 +433,6 @@ DEMO_SEEDERS.append("catalog.demo_media.seed")
 # --- playback -------------------------------------------------------------------------------
 # hls.js comes from npm (`make install` runs `npm ci`) and is served as /static/vendor/hls/.
 STATICFILES_DIRS.append(("vendor/hls", BASE_DIR / "node_modules" / "hls.js" / "dist"))  # type: ignore[arg-type]
-# Concurrent streams and resolution cap when billing's entitlements are not wired in
-# (catalog/playback_ports.py); the plan's values win once they are.
-PLAYBACK_DEFAULT_MAX_STREAMS = env.int("PLAYBACK_DEFAULT_MAX_STREAMS", 2, min=1, max=20)
-PLAYBACK_DEFAULT_MAX_RESOLUTION = env.int("PLAYBACK_DEFAULT_MAX_RESOLUTION", 1080, min=144)
 # A lease lives this long after the last heartbeat (players beat every 15 s).
 PLAYBACK_LEASE_SECONDS = env.int("PLAYBACK_LEASE_SECONDS", 75, min=20, max=600)
 PLAYBACK_HEARTBEAT_SECONDS = env.int("PLAYBACK_HEARTBEAT_SECONDS", 15, min=1, max=30)

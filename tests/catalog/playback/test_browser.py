@@ -2,12 +2,14 @@
 
 Debian's Chromium driven by Playwright against pytest-django's live server; a tiny real HLS
 stream (two renditions, 2 s segments, 8 s) is made with ffmpeg for the run. Screenshots go
-to docs/screenshots/.
+to $STREAMSITE_SCREENSHOTS_DIR (a temp dir by default).
 """
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 import time
 from pathlib import Path
 
@@ -40,7 +42,12 @@ def wait_js(page, expression: str, *, timeout: float = 30.0, polling: int = 100)
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 CHROMIUM = "/usr/bin/chromium"
-SCREENSHOTS = Path(__file__).resolve().parents[3] / "docs" / "screenshots"
+# Screenshots go to a temp dir, so a test run never rewrites the README's pictures; set
+# STREAMSITE_SCREENSHOTS_DIR=docs/screenshots to refresh them on purpose.
+SCREENSHOTS = Path(
+    os.environ.get("STREAMSITE_SCREENSHOTS_DIR")
+    or Path(tempfile.gettempdir()) / "streamsite-screenshots"
+)
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",

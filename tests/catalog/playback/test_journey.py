@@ -1,7 +1,7 @@
 """The whole viewer journey in a real browser, as a new user: landing -> sign up -> verify the
 address from the email -> sign in -> pick a profile -> browse -> search with a typo -> My List
 and thumbs -> play (adaptive HLS really plays) -> leave -> come back -> resume. Screenshots of
-the main pages go to docs/screenshots/ (1280x720)."""
+the main pages go to $STREAMSITE_SCREENSHOTS_DIR (a temp dir by default; 1280x720)."""
 
 from __future__ import annotations
 
