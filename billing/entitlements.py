@@ -43,6 +43,13 @@ def invalidate(account_id: int) -> None:
     transaction.on_commit(lambda: cache.delete(_key(account_id)))
 
 
+def invalidate_many(account_ids: list[int]) -> None:
+    """`invalidate` for a batch: one multi-key delete now and one after commit."""
+    keys = [_key(pk) for pk in account_ids]
+    cache.delete_many(keys)
+    transaction.on_commit(lambda: cache.delete_many(keys))
+
+
 def get_entitlements(account: Any) -> Entitlements:
     now = clock.now()
     cached = cache.get(_key(account.pk))

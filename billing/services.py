@@ -25,7 +25,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 
 from billing import clock, money
-from billing.entitlements import invalidate
+from billing.entitlements import invalidate, invalidate_many
 from billing.gateways import ChargeResult, GatewayUnavailable, get_gateway
 from billing.models import (
     LIVE_STATUSES,
@@ -162,11 +162,12 @@ def _transition(
     return True
 
 
-def _next_number(year: int) -> str:
+def _next_numbers(year: int, count: int = 1) -> list[str]:
+    """Reserve `count` consecutive invoice numbers of the year (gap-free: rolled back with us)."""
     InvoiceSequence.objects.get_or_create(year=year)
-    InvoiceSequence.objects.filter(year=year).update(last=F("last") + 1)
+    InvoiceSequence.objects.filter(year=year).update(last=F("last") + count)
     last = InvoiceSequence.objects.get(year=year).last
-    return f"{year}-{last:06d}"
+    return [f"{year}-{n:06d}" for n in range(last - count + 1, last + 1)]
 
 
 def _coupon_applies(sub: Subscription | None) -> Coupon | None:
@@ -177,20 +178,35 @@ def _coupon_applies(sub: Subscription | None) -> Coupon | None:
     return sub.coupon
 
 
-def _build_invoice(
+@dataclass
+class InvoiceDraft:
+    """An invoice's lines and totals before it is written; `total` is the sum of the lines."""
+
+    items: list[tuple[str, str, int]]
+    subtotal: int
+    discount: int
+    tax: int
+    credit: int
+
+    @property
+    def total(self) -> int:
+        return sum(amount for _, _, amount in self.items)
+
+
+def _draft_invoice(
     *,
-    account: Any,
+    ledger: BillingAccount,
     subscription: Subscription | None,
-    kind: str,
     currency: str,
-    period_start: datetime,
-    period_end: datetime,
     lines: Sequence[tuple[str, str, int]],
-    now: datetime,
     apply_coupon: bool = True,
-    upgrade_to: Plan | None = None,
-) -> Invoice:
-    """Create a finalised invoice: lines first, totals as their sums, a sequential number."""
+) -> InvoiceDraft:
+    """Discount, tax and account credit on top of the given lines, in that order.
+
+    Consumes what it uses: a coupon period (conditional decrement) and account credit
+    (conditional decrement of the balance), so call it inside the transaction that writes
+    the invoice.
+    """
     items = list(lines)
     subtotal = sum(amount for _, _, amount in items)
     discount = 0
@@ -210,48 +226,111 @@ def _build_invoice(
     if tax:
         items.append((InvoiceLine.Kind.TAX, f"Tax {settings.BILLING_TAX_PERCENT}%", tax))
     credit = 0
-    ledger = billing_account(account)
     if ledger.currency == currency and ledger.credit_balance > 0 and taxable + tax > 0:
         credit = min(ledger.credit_balance, taxable + tax)
         took = BillingAccount.objects.filter(pk=ledger.pk, credit_balance__gte=credit).update(
             credit_balance=F("credit_balance") - credit
         )
         if took:
+            ledger.credit_balance -= credit
             items.append((InvoiceLine.Kind.CREDIT, "Account credit", -credit))
         else:
             credit = 0
-    total = sum(amount for _, _, amount in items)
-    invoice = Invoice.objects.create(
-        account=account,
+    return InvoiceDraft(items, subtotal, discount, tax, credit)
+
+
+def _invoice_from_draft(
+    draft: InvoiceDraft,
+    *,
+    number: str,
+    account_id: int,
+    subscription: Subscription | None,
+    kind: str,
+    currency: str,
+    period_start: datetime,
+    period_end: datetime,
+    now: datetime,
+    upgrade_to: Plan | None = None,
+    attempt_count: int = 0,
+) -> Invoice:
+    total = draft.total
+    return Invoice(
+        account_id=account_id,
         subscription=subscription,
         kind=kind,
-        number=_next_number(now.year),
+        number=number,
         currency=currency,
         status=InvoiceStatus.OPEN if total > 0 else InvoiceStatus.PAID,
         period_start=period_start,
         period_end=period_end,
-        subtotal=subtotal,
-        discount_total=discount,
-        tax_total=tax,
-        credit_applied=credit,
+        subtotal=draft.subtotal,
+        discount_total=draft.discount,
+        tax_total=draft.tax,
+        credit_applied=draft.credit,
         total=total,
         upgrade_to=upgrade_to,
+        attempt_count=attempt_count if total > 0 else 0,
         created_at=now,
         paid_at=None if total > 0 else now,
     )
+
+
+def _write_invoice_details(pairs: Sequence[tuple[Invoice, InvoiceDraft]]) -> None:
+    """The lines (and credit ledger entries) of invoices already inserted."""
     InvoiceLine.objects.bulk_create(
         InvoiceLine(invoice=invoice, kind=k, description=d, amount=a, position=i)
-        for i, (k, d, a) in enumerate(items, start=1)
+        for invoice, draft in pairs
+        for i, (k, d, a) in enumerate(draft.items, start=1)
     )
-    if credit:
-        BalanceTransaction.objects.create(
-            account=account,
+    BalanceTransaction.objects.bulk_create(
+        BalanceTransaction(
+            account_id=invoice.account_id,
             kind=BalanceTransaction.Kind.APPLIED,
-            amount=-credit,
-            currency=currency,
+            amount=-draft.credit,
+            currency=invoice.currency,
             invoice=invoice,
-            created_at=now,
+            created_at=invoice.created_at,
         )
+        for invoice, draft in pairs
+        if draft.credit
+    )
+
+
+def _build_invoice(
+    *,
+    account: Any,
+    subscription: Subscription | None,
+    kind: str,
+    currency: str,
+    period_start: datetime,
+    period_end: datetime,
+    lines: Sequence[tuple[str, str, int]],
+    now: datetime,
+    apply_coupon: bool = True,
+    upgrade_to: Plan | None = None,
+) -> Invoice:
+    """Create a finalised invoice: lines first, totals as their sums, a sequential number."""
+    draft = _draft_invoice(
+        ledger=billing_account(account),
+        subscription=subscription,
+        currency=currency,
+        lines=lines,
+        apply_coupon=apply_coupon,
+    )
+    invoice = _invoice_from_draft(
+        draft,
+        number=_next_numbers(now.year)[0],
+        account_id=account.pk,
+        subscription=subscription,
+        kind=kind,
+        currency=currency,
+        period_start=period_start,
+        period_end=period_end,
+        now=now,
+        upgrade_to=upgrade_to,
+    )
+    invoice.save(force_insert=True)
+    _write_invoice_details([(invoice, draft)])
     return invoice
 
 
@@ -280,28 +359,41 @@ def _open_attempt(invoice: Invoice, now: datetime) -> Payment | None:
     )
 
 
-def _charge(payment: Payment) -> ChargeResult:
-    """The gateway call, outside any transaction of ours. Same key: same charge."""
-    invoice = Invoice.objects.select_related("subscription__payment_method").get(
-        pk=payment.invoice_id
-    )
+def _charge(
+    payment: Payment, invoice: Invoice | None = None, customer_id: str | None = None
+) -> ChargeResult:
+    """The gateway call, outside any transaction of ours. Same key: same charge.
+
+    A batch passes the invoice (with subscription and payment method) and customer preloaded.
+    """
+    if invoice is None:
+        invoice = Invoice.objects.select_related("subscription__payment_method").get(
+            pk=payment.invoice_id
+        )
     method = invoice.subscription.payment_method if invoice.subscription else None
     if method is None:
         return ChargeResult("failed", "", "no_payment_method", "No payment method on file.")
-    ledger = BillingAccount.objects.filter(account_id=payment.account_id).first()
+    if customer_id is None:
+        ledger = BillingAccount.objects.filter(account_id=payment.account_id).first()
+        customer_id = ledger.gateway_customer_id if ledger else ""
     return get_gateway(method.gateway).charge(
         amount=payment.amount,
         currency=payment.currency,
         token=method.token,
-        customer_id=ledger.gateway_customer_id if ledger else "",
+        customer_id=customer_id,
         idempotency_key=payment.idempotency_key,
         description=f"Streamsite invoice {invoice.number}",
     )
 
 
-def _settle(payment: Payment, now: datetime) -> Payment:
+def _settle(
+    payment: Payment,
+    now: datetime,
+    invoice: Invoice | None = None,
+    customer_id: str | None = None,
+) -> Payment:
     try:
-        result = _charge(payment)
+        result = _charge(payment, invoice, customer_id)
     except GatewayUnavailable:
         # Left pending; the dunning sweep sends the same key again later.
         logger.warning("gateway unavailable for payment %s", payment.pk)
@@ -326,8 +418,17 @@ def payment_apply_result(
     *, payment_id: int, result: ChargeResult, now: datetime | None = None
 ) -> Payment:
     """Apply a gateway result to a pending payment, once; a second application changes nothing."""
-    now = now or clock.now()
-    payment = Payment.objects.get(pk=payment_id)
+    return _apply_result(Payment.objects.get(pk=payment_id), result, now or clock.now())
+
+
+def _apply_result(
+    payment: Payment, result: ChargeResult, now: datetime, invoice: Invoice | None = None
+) -> Payment:
+    """The body of payment_apply_result, for a payment already read; call inside a transaction.
+
+    `invoice`, if given, must have been read inside the same transaction (with subscription
+    and upgrade_to).
+    """
     if result.status == PaymentStatus.PENDING:
         if result.charge_id and not payment.gateway_charge_id:
             Payment.objects.filter(pk=payment.pk, status=PaymentStatus.PENDING).update(
@@ -336,18 +437,22 @@ def payment_apply_result(
         payment.refresh_from_db()
         return payment
     succeeded = result.status == PaymentStatus.SUCCEEDED
-    applied = Payment.objects.filter(pk=payment.pk, status=PaymentStatus.PENDING).update(
-        status=PaymentStatus.SUCCEEDED if succeeded else PaymentStatus.FAILED,
-        gateway_charge_id=result.charge_id or payment.gateway_charge_id,
-        failure_code=result.failure_code[:32],
-        failure_message=result.failure_message[:255],
-    )
-    payment.refresh_from_db()
+    final = {
+        "status": PaymentStatus.SUCCEEDED if succeeded else PaymentStatus.FAILED,
+        "gateway_charge_id": result.charge_id or payment.gateway_charge_id,
+        "failure_code": result.failure_code[:32],
+        "failure_message": result.failure_message[:255],
+    }
+    applied = Payment.objects.filter(pk=payment.pk, status=PaymentStatus.PENDING).update(**final)
     if applied != 1:
+        payment.refresh_from_db()
         return payment
-    invoice = Invoice.objects.select_related("subscription", "upgrade_to").get(
-        pk=payment.invoice_id
-    )
+    for name, value in final.items():
+        setattr(payment, name, value)
+    if invoice is None:
+        invoice = Invoice.objects.select_related("subscription", "upgrade_to").get(
+            pk=payment.invoice_id
+        )
     sub = invoice.subscription
     if succeeded:
         Invoice.objects.filter(
@@ -805,73 +910,204 @@ def subscription_resume(*, account: Any, now: datetime | None = None) -> Subscri
     return sub
 
 
-def subscription_renew(*, subscription_id: int, now: datetime | None = None) -> str:
-    """Renew one due subscription: advance the period (claimed), invoice it once, charge once."""
+@dataclass
+class _Renewal:
+    sub: Subscription
+    plan: Plan
+    price: Price
+    start: datetime
+    end: datetime
+
+
+class _Raced(Exception):
+    """A claim matched fewer rows than were read: roll the whole batch back."""
+
+
+def subscriptions_renew(
+    *, now: datetime | None = None, limit: int | None = None, ids: Sequence[int] | None = None
+) -> dict[str, int]:
+    """Renew a batch of due subscriptions: claim, invoice and open a payment for each at once.
+
+    One transaction reads the batch (row-locked with SKIP LOCKED on PostgreSQL, so concurrent
+    runners take different batches; SQLite's IMMEDIATE transactions serialise writers),
+    advances every period with one conditional UPDATE per chunk (guarded on status and
+    due-ness; if it matches fewer rows than it read, the batch is rolled back and reported as
+    raced), reserves a block of invoice numbers, and bulk-inserts the invoices, lines, audit
+    events and pending payments. Charges go out after commit, one gateway call per payment
+    with its own idempotency key, each result applied as in every other payment path.
+    Returns counts by outcome: renewed, expired, raced, pending.
+    """
     now = now or clock.now()
-    payment = None
+    limit = limit or settings.BILLING_RENEWAL_BATCH
+    outcome = {"renewed": 0, "expired": 0, "raced": 0, "pending": 0}
+    try:
+        with transaction.atomic():
+            renewals, charges = _renew_claim(now=now, limit=limit, ids=ids, outcome=outcome)
+    except (_Raced, IntegrityError) as exc:
+        if isinstance(exc, IntegrityError):
+            logger.warning("renewal batch rolled back: %s", exc)
+        return {"renewed": 0, "expired": 0, "raced": 1, "pending": 0}
+    outcome["renewed"] += len(renewals)
+    results: list[tuple[Payment, ChargeResult]] = []
+    for payment, invoice, customer_id in charges:
+        try:
+            results.append((payment, _charge(payment, invoice, customer_id)))
+        except GatewayUnavailable:
+            # Left pending; the dunning sweep sends the same key again later.
+            logger.warning("gateway unavailable for payment %s", payment.pk)
+            outcome["pending"] += 1
+    # All results in one transaction (one commit, not one per payment). Should it fail, the
+    # payments stay pending and the sweep re-sends their keys: the gateway answers with the
+    # same charges, nothing is charged twice.
     with transaction.atomic():
-        sub = (
-            Subscription.objects.select_related("plan", "pending_plan")
-            .filter(pk=subscription_id)
-            .first()
+        fresh = Invoice.objects.select_related("subscription", "upgrade_to").in_bulk(
+            [payment.invoice_id for payment, _ in results]
         )
-        if sub is None or sub.status not in (S.TRIALING, S.ACTIVE) or sub.current_period_end > now:
-            return "not_due"
-        if sub.cancel_at_period_end:
-            ok = _transition(
-                sub, to=S.EXPIRED, kind="expired", now=now, ended_at=sub.current_period_end
-            )
-            return "expired" if ok else "raced"
+        for payment, result in results:
+            _apply_result(payment, result, now, fresh[payment.invoice_id])
+    return outcome
+
+
+def _renew_claim(
+    *, now: datetime, limit: int, ids: Sequence[int] | None, outcome: dict[str, int]
+) -> tuple[list[_Renewal], list[tuple[Payment, Invoice, str]]]:
+    from django.db import connection
+    from django.db.models import Case, DateTimeField, Value, When
+    from django.db.models.functions import Coalesce
+
+    rows = (
+        Subscription.objects.due_for_renewal(now)
+        .select_related("plan", "pending_plan", "coupon", "payment_method")
+        .order_by("pk")
+    )
+    if ids is not None:
+        rows = rows.filter(pk__in=ids)
+    if connection.features.has_select_for_update_skip_locked:
+        rows = rows.select_for_update(skip_locked=True, of=("self",))
+    subs = list(rows[:limit])
+    if not subs:
+        return [], []
+    plans = {(s.pending_plan or s.plan).pk for s in subs}
+    prices = {(p.plan_id, p.currency): p for p in Price.objects.filter(plan_id__in=plans)}
+    renewals: list[_Renewal] = []
+    for sub in subs:
         plan = sub.pending_plan or sub.plan
-        price = Price.objects.filter(plan=plan, currency=sub.currency).first()
-        if price is None:
-            _transition(sub, to=S.EXPIRED, kind="expired_no_price", now=now, ended_at=now)
-            return "expired"
+        price = prices.get((plan.pk, sub.currency))
+        if sub.cancel_at_period_end or price is None:
+            kind = "expired" if sub.cancel_at_period_end else "expired_no_price"
+            ended = sub.current_period_end if sub.cancel_at_period_end else now
+            if not _transition(sub, to=S.EXPIRED, kind=kind, now=now, ended_at=ended):
+                raise _Raced
+            outcome["expired"] += 1
+            continue
         start = sub.current_period_end
         end = add_interval(start, plan.interval, sub.billing_anchor_day)
-        if not _transition(
-            sub,
-            to=sub.status,
-            kind="renewed",
-            now=now,
-            plan=plan,
+        renewals.append(_Renewal(sub, plan, price, start, end))
+    if not renewals:
+        return [], []
+
+    # Advance every period: conditional on still being due, under the row locks taken above.
+    for chunk in _chunks(renewals, 100):
+        pks = [r.sub.pk for r in chunk]
+        claimed = Subscription.objects.filter(
+            pk__in=pks, status__in=(S.TRIALING, S.ACTIVE), current_period_end__lte=now
+        ).update(
+            # Right-hand sides read the row as it was: the new period starts at the old end.
+            version=F("version") + 1,
+            plan_id=Coalesce(F("pending_plan_id"), F("plan_id")),
             pending_plan=None,
-            current_period_start=start,
-            current_period_end=end,
-            data={"plan": plan.code, "period_start": start.isoformat()},
-        ):
-            return "raced"
-        try:
-            with transaction.atomic():
-                invoice = _build_invoice(
-                    account=sub.account,
-                    subscription=sub,
-                    kind=InvoiceKind.RENEWAL,
-                    currency=sub.currency,
-                    period_start=start,
-                    period_end=end,
-                    lines=[
-                        (
-                            InvoiceLine.Kind.PLAN,
-                            f"{plan.name} ({start:%d %b %Y} – {end:%d %b %Y})",
-                            price.amount,
-                        )
-                    ],
-                    now=now,
-                )
-        except IntegrityError:
-            return "raced"
+            current_period_start=F("current_period_end"),
+            current_period_end=Case(
+                *(When(pk=r.sub.pk, then=Value(r.end)) for r in chunk),
+                output_field=DateTimeField(),
+            ),
+        )
+        if claimed != len(chunk):
+            raise _Raced
+    events = []
+    for r in renewals:
+        sub = r.sub
+        sub.version += 1
+        sub.plan, sub.pending_plan = r.plan, None
+        sub.current_period_start, sub.current_period_end = r.start, r.end
+        events.append(
+            SubscriptionEvent(
+                subscription=sub,
+                kind="renewed",
+                from_status=sub.status,
+                to_status=sub.status,
+                data={"plan": r.plan.code, "period_start": r.start.isoformat()},
+                at=now,
+            )
+        )
+    SubscriptionEvent.objects.bulk_create(events)
+    invalidate_many([r.sub.account_id for r in renewals])
+
+    # Invoices: drafts (coupon, tax, credit), a block of numbers, one insert for all.
+    ledgers = {
+        ledger.account_id: ledger
+        for ledger in BillingAccount.objects.filter(
+            account_id__in=[r.sub.account_id for r in renewals]
+        )
+    }
+    pairs: list[tuple[Invoice, InvoiceDraft]] = []
+    numbers = iter(_next_numbers(now.year, len(renewals)))
+    for r in renewals:
+        if r.sub.account_id not in ledgers:
+            ledgers[r.sub.account_id] = billing_account(r.sub.account)
+        ledger = ledgers[r.sub.account_id]
+        label = f"{r.plan.name} ({r.start:%d %b %Y} – {r.end:%d %b %Y})"
+        draft = _draft_invoice(
+            ledger=ledger,
+            subscription=r.sub,
+            currency=r.sub.currency,
+            lines=[(InvoiceLine.Kind.PLAN, label, r.price.amount)],
+        )
+        invoice = _invoice_from_draft(
+            draft,
+            number=next(numbers),
+            account_id=r.sub.account_id,
+            subscription=r.sub,
+            kind=InvoiceKind.RENEWAL,
+            currency=r.sub.currency,
+            period_start=r.start,
+            period_end=r.end,
+            now=now,
+            attempt_count=1,
+        )
+        pairs.append((invoice, draft))
+    Invoice.objects.bulk_create([invoice for invoice, _ in pairs])
+    _write_invoice_details(pairs)
+
+    # A pending first attempt for every invoice with something to pay; free ones are paid.
+    charges: list[tuple[Payment, Invoice, str]] = []
+    for invoice, _draft in pairs:
+        sub = invoice.subscription
+        assert sub is not None
         if invoice.status == InvoiceStatus.PAID:
             if sub.status == S.TRIALING:
                 _transition(sub, to=S.ACTIVE, kind="activated", now=now)
-        else:
-            payment = _open_attempt(invoice, now)
-    if payment is not None:
-        try:
-            _settle(payment, now)
-        except GatewayUnavailable:
-            return "pending"
-    return "renewed"
+            continue
+        method = sub.payment_method
+        payment = Payment(
+            invoice=invoice,
+            account_id=invoice.account_id,
+            attempt=1,
+            idempotency_key=f"inv_{invoice.pk}_1",
+            amount=invoice.total,
+            currency=invoice.currency,
+            status=PaymentStatus.PENDING,
+            gateway=method.gateway if method else settings.BILLING_GATEWAY,
+            created_at=now,
+        )
+        customer_id = ledgers[invoice.account_id].gateway_customer_id
+        charges.append((payment, invoice, customer_id))
+    Payment.objects.bulk_create([payment for payment, _, _ in charges])
+    return renewals, charges
+
+
+def _chunks(items: list[Any], size: int) -> list[list[Any]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 def invoice_retry(*, invoice_id: int, now: datetime | None = None, manual: bool = False) -> str:

@@ -82,6 +82,8 @@ def run(
                 )
             except services.PaymentDeclined:
                 pass
+        if progress:
+            progress(0)
         for day in range(1, days + 1):
             now = start + timedelta(days=day)
             clock.set_now(now)

@@ -24,19 +24,24 @@ def _at(now_iso: str | None) -> datetime:
 
 @shared_task(name="billing.tasks.run_renewals")
 def run_renewals(now_iso: str | None = None) -> int:
-    """Renew every due subscription, a batch at a time, until none is due."""
+    """Renew every due subscription, a batch at a time, until none is due.
+
+    A batch that raced (or hit a constraint) is rolled back whole; its subscriptions are then
+    tried one by one, so one odd row can neither block the others nor be renewed twice.
+    """
     now = _at(now_iso)
     done = 0
-    for _round in range(100):  # bounded; each round is one batch
-        batch = list(
-            Subscription.objects.due_for_renewal(now)
-            .order_by("pk")
-            .values_list("pk", flat=True)[: settings.BILLING_RENEWAL_BATCH]
-        )
-        progressed = sum(
-            services.subscription_renew(subscription_id=pk, now=now) in ("renewed", "expired")
-            for pk in batch
-        )
+    for _round in range(1000):  # bounded; each round is one batch
+        outcome = services.subscriptions_renew(now=now)
+        progressed = outcome["renewed"] + outcome["expired"]
+        if outcome["raced"]:
+            for pk in (
+                Subscription.objects.due_for_renewal(now)
+                .order_by("pk")
+                .values_list("pk", flat=True)[: settings.BILLING_RENEWAL_BATCH]
+            ):
+                single = services.subscriptions_renew(now=now, ids=[pk])
+                progressed += single["renewed"] + single["expired"]
         done += progressed
         if progressed == 0:
             break
