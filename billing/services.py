@@ -1081,9 +1081,8 @@ def _renew_claim(
 
     # A pending first attempt for every invoice with something to pay; free ones are paid.
     charges: list[tuple[Payment, Invoice, str]] = []
-    for invoice, _draft in pairs:
-        sub = invoice.subscription
-        assert sub is not None
+    for r, (invoice, _draft) in zip(renewals, pairs, strict=True):
+        sub = r.sub
         if invoice.status == InvoiceStatus.PAID:
             if sub.status == S.TRIALING:
                 _transition(sub, to=S.ACTIVE, kind="activated", now=now)
