@@ -31,8 +31,8 @@ EVENT_MAP = {
     "payment_intent.payment_failed": "charge.failed",
     "charge.refunded": "charge.refunded",
 }
-SETUP_INTENT_ID = re.compile(r"seti_[A-Za-z0-9]{1,64}")
-PAYMENT_METHOD_ID = re.compile(r"pm_[A-Za-z0-9]{1,64}")
+SETUP_INTENT_ID = re.compile(r"seti_\w{1,96}", re.ASCII)
+PAYMENT_METHOD_ID = re.compile(r"pm_\w{1,96}", re.ASCII)
 SETUP_REFUSED = "We could not confirm that card. Please enter it again."
 
 
