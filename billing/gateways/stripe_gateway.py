@@ -73,14 +73,13 @@ class StripeGateway:
                     options={"idempotency_key": f"customer_account_{account_ref}"},
                 )
                 customer_id = customer.id
-            intent = self.client.v1.setup_intents.create(
-                params={
-                    "customer": customer_id,
-                    "usage": "off_session",
-                    "payment_method_types": ["card"],
-                    "metadata": {"account": account_ref},
-                }
-            )
+            params: stripe.params.SetupIntentCreateParams = {
+                "customer": customer_id,
+                "usage": "off_session",
+                "allowed_payment_method_types": ["card"],
+                "metadata": {"account": account_ref},
+            }
+            intent = self.client.v1.setup_intents.create(params=params)
         except stripe.StripeError as exc:
             raise GatewayUnavailable(f"Stripe is unavailable: {type(exc).__name__}") from None
         return CardSetup(customer_id, intent.id, intent.client_secret or "")

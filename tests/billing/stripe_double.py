@@ -80,6 +80,18 @@ class StripeDouble(BaseHTTPRequestHandler):
                 },
             )
         if self.path == "/v1/setup_intents":
+            if any(k.startswith("payment_method_types") for k in form):
+                # Removed from the API version stripe-python pins (2026-09-30.endive on).
+                return self._reply(
+                    400,
+                    {
+                        "error": {
+                            "type": "invalid_request_error",
+                            "code": "payment_method_types_no_longer_supported",
+                            "message": "payment_method_types is no longer supported.",
+                        }
+                    },
+                )
             with self.lock:
                 seti = f"seti_{len(self.setup_intents) + 1}"
                 self.setup_intents[seti] = {

@@ -50,7 +50,7 @@ def test_checkout_page_renders_the_stripe_form_with_a_fresh_setup_intent(alice, 
     assert [r[0] for r in stripe_double.requests] == ["/v1/customers", "/v1/setup_intents"]
     assert stripe_double.requests[0][2] == f"customer_account_{alice.pk}"
     form = stripe_double.requests[1][1]
-    assert (form["customer"], form["usage"], form["payment_method_types[0]"]) == (
+    assert (form["customer"], form["usage"], form["allowed_payment_method_types[0]"]) == (
         "cus_123",
         "off_session",
         "card",
