@@ -14,6 +14,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from django.db import connections
 from django.test import Client
 
 from billing.models import PaymentMethod, Subscription
@@ -139,7 +140,15 @@ def sign_in(page, live_server, user):
 def test_checkout_and_card_change_through_stripe_js(
     live_server, browser_page, plans_reseeded, alice, stripe_double
 ):
-    page = browser_page
+    try:
+        checkout_and_card_change(browser_page, live_server, alice, stripe_double)
+    finally:
+        # The test's ORM calls under Playwright's sync API get their own connection (Django
+        # keys connections by context); close it here, or PostgreSQL cannot drop the test DB.
+        connections.close_all()
+
+
+def checkout_and_card_change(page, live_server, alice, stripe_double):
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on("console", lambda msg: msg.type == "error" and errors.append(msg.text))
