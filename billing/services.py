@@ -26,7 +26,14 @@ from django.db.models import F, Q
 
 from billing import clock, money
 from billing.entitlements import invalidate, invalidate_many
-from billing.gateways import ChargeResult, GatewayUnavailable, get_gateway
+from billing.gateways import (
+    CardDetails,
+    CardSetup,
+    CardSetupGateway,
+    ChargeResult,
+    GatewayUnavailable,
+    get_gateway,
+)
 from billing.models import (
     LIVE_STATUSES,
     BalanceTransaction,
@@ -558,27 +565,69 @@ def payment_method_add(*, account: Any, token: str) -> PaymentMethod:
         details = gateway.attach(
             token=token, email=account.email, customer_id=ledger.gateway_customer_id
         )
-        if details.customer_id and details.customer_id != ledger.gateway_customer_id:
-            BillingAccount.objects.filter(pk=ledger.pk).update(
-                gateway_customer_id=details.customer_id
-            )
-        method, _ = PaymentMethod.objects.get_or_create(
-            gateway=gateway.name,
-            token=details.token,
-            defaults={
-                "account": account,
-                "brand": details.brand,
-                "last4": details.last4,
-                "exp_month": details.exp_month,
-                "exp_year": details.exp_year,
-            },
+        return _payment_method_record(account, ledger, gateway.name, details)
+
+
+def _payment_method_record(
+    account: Any, ledger: BillingAccount, gateway_name: str, details: CardDetails
+) -> PaymentMethod:
+    if details.customer_id and details.customer_id != ledger.gateway_customer_id:
+        BillingAccount.objects.filter(pk=ledger.pk).update(gateway_customer_id=details.customer_id)
+    method, _ = PaymentMethod.objects.get_or_create(
+        gateway=gateway_name,
+        token=details.token,
+        defaults={
+            "account": account,
+            "brand": details.brand,
+            "last4": details.last4,
+            "exp_month": details.exp_month,
+            "exp_year": details.exp_year,
+        },
+    )
+    if method.account_id != account.pk:
+        raise ValidationFailed(
+            "Unknown card token.", extra={"fields": {"card_token": ["Unknown."]}}
         )
-        if method.account_id != account.pk:
-            raise ValidationFailed(
-                "Unknown card token.", extra={"fields": {"card_token": ["Unknown."]}}
-            )
-        Subscription.objects.filter(account=account).update(payment_method=method)
-        return method
+    Subscription.objects.filter(account=account).update(payment_method=method)
+    return method
+
+
+def _card_setup_gateway() -> CardSetupGateway:
+    gateway = get_gateway()
+    if not isinstance(gateway, CardSetupGateway):
+        raise ValidationFailed(f"The {gateway.name} gateway takes cards without a card setup.")
+    return gateway
+
+
+def card_setup_begin(*, account: Any) -> CardSetup:
+    """Stripe: a SetupIntent for the account's customer (created on first use), which the
+    browser confirms with the card; only its client secret goes to the page."""
+    gateway = _card_setup_gateway()
+    ledger = billing_account(account)
+    setup = gateway.setup_begin(
+        customer_id=ledger.gateway_customer_id, email=account.email, account_ref=str(account.pk)
+    )
+    if setup.customer_id != ledger.gateway_customer_id:
+        BillingAccount.objects.filter(pk=ledger.pk, gateway_customer_id="").update(
+            gateway_customer_id=setup.customer_id
+        )
+    return setup
+
+
+def payment_method_from_setup(
+    *, account: Any, setup_intent_id: str, payment_method_id: str
+) -> PaymentMethod:
+    """Store the card a SetupIntent saved, once Stripe says it succeeded for this account's
+    customer with exactly this payment method; anything else is a ValidationFailed."""
+    gateway = _card_setup_gateway()
+    with transaction.atomic():
+        ledger = billing_account(account)
+        details = gateway.setup_verify(
+            setup_intent_id=setup_intent_id,
+            payment_method_id=payment_method_id,
+            customer_id=ledger.gateway_customer_id,
+        )
+        return _payment_method_record(account, ledger, gateway.name, details)
 
 
 # --- subscriptions --------------------------------------------------------------------------
@@ -617,6 +666,7 @@ def subscription_start(
     plan_code: str,
     currency: str,
     card_token: str = "",
+    setup_intent_id: str = "",
     coupon_code: str = "",
     trial: bool = True,
     now: datetime | None = None,
@@ -625,6 +675,8 @@ def subscription_start(
 
     A first subscription gets the trial (BILLING_TRIAL_DAYS); reactivating after expiry or
     cancellation does not. A declined first charge leaves the subscription expired (402).
+    With setup_intent_id, card_token is the payment method that SetupIntent saved (Stripe's
+    browser flow) and is verified with Stripe instead of attached.
     """
     now = now or clock.now()
     currency = currency.upper()
@@ -637,7 +689,13 @@ def subscription_start(
         existing = Subscription.objects.select_for_update().filter(account=account).first()
         if existing is not None and existing.status not in (S.CANCELED, S.EXPIRED):
             raise Conflict("This account already has a subscription; change its plan instead.")
-        method = payment_method_add(account=account, token=card_token) if card_token else None
+        method = None
+        if card_token and setup_intent_id:
+            method = payment_method_from_setup(
+                account=account, setup_intent_id=setup_intent_id, payment_method_id=card_token
+            )
+        elif card_token:
+            method = payment_method_add(account=account, token=card_token)
         if method is None:
             method = PaymentMethod.objects.filter(account=account).first()
         if method is None:

@@ -1,14 +1,22 @@
-"""Browser pages: plan picker, sandbox checkout, the account billing page, printable invoices."""
+"""Browser pages: plan picker, checkout, the account billing page, printable invoices.
+
+Cards: with the sandbox gateway the page posts the card to our sandbox tokenizer; with Stripe
+the page runs Stripe.js (a card Element confirming a SetupIntent) and posts only the resulting
+SetupIntent and PaymentMethod ids, which the services verify with Stripe.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
@@ -19,6 +27,56 @@ from billing.models import PaymentMethod
 from streamsite.errors import DomainError, ValidationFailed
 
 CURRENCIES = ("USD", "EUR", "JPY")
+# What Stripe.js needs (Stripe's CSP guide): its script, its frames (the card Element, and
+# hooks.stripe.com for 3-D Secure) and its API. Added only to the pages that collect a card.
+STRIPE_CSP = {
+    "script-src": ("https://js.stripe.com", "https://*.js.stripe.com"),
+    "frame-src": ("https://js.stripe.com", "https://*.js.stripe.com", "https://hooks.stripe.com"),
+    "connect-src": ("https://api.stripe.com",),
+}
+
+
+def stripe_policy(base: str) -> str:
+    """The site's CSP with Stripe.js's sources added (frame-src starts from default-src)."""
+    directives: dict[str, list[str]] = {}
+    for part in base.split(";"):
+        if part.strip():
+            name, *sources = part.split()
+            directives[name] = sources
+    for name, extra in STRIPE_CSP.items():
+        sources = directives.get(name) or list(directives.get("default-src", []))
+        directives[name] = sources + [s for s in extra if s not in sources]
+    return "; ".join(" ".join([name, *sources]) for name, sources in directives.items())
+
+
+def stripe_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """With the Stripe gateway: allow Stripe.js in this page's CSP (the security-headers
+    middleware keeps a policy a view has set) and keep the page, which carries a SetupIntent
+    client secret, out of caches."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = view(request, *args, **kwargs)
+        if settings.BILLING_GATEWAY == "stripe" and response.status_code != 302:
+            response["Content-Security-Policy"] = stripe_policy(settings.ACCOUNTS_CSP)
+            add_never_cache_headers(response)
+        return response
+
+    return wrapped
+
+
+def _stripe_setup(request: HttpRequest, context: dict[str, Any]) -> None:
+    """Put a fresh SetupIntent for the card form in the context, or say why there is none."""
+    try:
+        setup = services.card_setup_begin(account=request.user)
+    except DomainError as exc:
+        context.setdefault("error", exc.message)
+        context["stripe"] = None
+        return
+    context["stripe"] = {
+        "publishable_key": settings.BILLING_STRIPE_PUBLISHABLE_KEY,
+        "client_secret": setup.client_secret,
+    }
 
 
 def _currency(request: HttpRequest) -> str:
@@ -68,6 +126,7 @@ def _tokenize(request: HttpRequest) -> str:
 
 @sensitive_post_parameters("number", "cvc")
 @login_required
+@stripe_page
 def checkout(request: HttpRequest, code: str) -> HttpResponse:
     currency = _currency(request)
     plan = selectors.plans_available().filter(code=code).first()
@@ -84,23 +143,39 @@ def checkout(request: HttpRequest, code: str) -> HttpResponse:
         "trial_days": settings.BILLING_TRIAL_DAYS,
         "saved_card": PaymentMethod.objects.filter(account_id=request.user.pk).first(),
     }
+    stripe_on = settings.BILLING_GATEWAY == "stripe"
+    status = 200
     if request.method == "POST":
         try:
-            token = _tokenize(request) if request.POST.get("number") else ""
+            if stripe_on:  # only ids come from Stripe.js; card fields are never read
+                token = request.POST.get("payment_method", "")
+                setup_intent_id = request.POST.get("setup_intent", "")
+                if token and not setup_intent_id:
+                    raise ValidationFailed("We could not confirm that card. Please enter it again.")
+            else:
+                token = _tokenize(request) if request.POST.get("number") else ""
+                setup_intent_id = ""
             services.subscription_start(
                 account=request.user,
                 plan_code=plan.code,
                 currency=currency,
                 card_token=token,
+                setup_intent_id=setup_intent_id,
                 coupon_code=request.POST.get("coupon", ""),
                 trial=True,
             )
         except DomainError as exc:
-            context["error"] = exc.message
-            return render(request, "billing/checkout.html", context, status=exc.status)
-        messages.success(request, f"Welcome to {plan.name}!")
-        return redirect("billing:account")
-    return render(request, "billing/checkout.html", context)
+            context["error"], status = exc.message, exc.status
+            if not stripe_on:
+                return render(request, "billing/checkout.html", context, status=status)
+        else:
+            messages.success(request, f"Welcome to {plan.name}!")
+            return redirect("billing:account")
+    if stripe_on:
+        _stripe_setup(request, context)
+        if context["stripe"] is None and status == 200:
+            status = 503
+    return render(request, "billing/checkout.html", context, status=status)
 
 
 @login_required
@@ -176,14 +251,46 @@ def resume(request: HttpRequest) -> HttpResponse:
     )
 
 
+def update_card(request: HttpRequest) -> HttpResponse:
+    if settings.BILLING_GATEWAY == "stripe":
+        return _stripe_card(request)
+    return _sandbox_card(request)
+
+
 @sensitive_post_parameters("number", "cvc")
 @require_POST
 @login_required
-def update_card(request: HttpRequest) -> HttpResponse:
+def _sandbox_card(request: HttpRequest) -> HttpResponse:
     def act() -> None:
         services.payment_method_add(account=request.user, token=_tokenize(request))
 
     return _act(request, act, "Your card has been updated.")
+
+
+@login_required
+@stripe_page
+def _stripe_card(request: HttpRequest) -> HttpResponse:
+    """The card page of the Stripe flow (the sandbox changes cards inline on the billing page)."""
+    if request.method not in ("GET", "HEAD", "POST"):
+        return HttpResponseNotAllowed(["GET", "POST"])
+    context: dict[str, Any] = {"sub": selectors.subscription_for(request.user)}
+    status = 200
+    if request.method == "POST":
+        try:
+            services.payment_method_from_setup(
+                account=request.user,
+                setup_intent_id=request.POST.get("setup_intent", ""),
+                payment_method_id=request.POST.get("payment_method", ""),
+            )
+        except DomainError as exc:
+            context["error"], status = exc.message, exc.status
+        else:
+            messages.success(request, "Your card has been updated.")
+            return redirect("billing:account")
+    _stripe_setup(request, context)
+    if context["stripe"] is None and status == 200:
+        status = 503
+    return render(request, "billing/card.html", context, status=status)
 
 
 @require_POST

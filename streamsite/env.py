@@ -45,8 +45,18 @@ class Env:
     def is_set(self, name: builtins.str) -> bool:
         return bool(self.environ.get(name))
 
-    def str(self, name: builtins.str, default: Any = REQUIRED) -> Any:
-        return self._raw(name, default)
+    def str(
+        self,
+        name: builtins.str,
+        default: Any = REQUIRED,
+        *,
+        prefix: tuple[builtins.str, ...] = (),
+    ) -> Any:
+        value = self._raw(name, default)
+        # The value is not echoed: a key pasted into the wrong variable may be a secret.
+        if prefix and value and not value.startswith(prefix):
+            raise ImproperlyConfigured(f"{name} must start with {' or '.join(prefix)}")
+        return value
 
     def bool(self, name: builtins.str, default: Any = REQUIRED) -> Any:
         value = self._raw(name, default)

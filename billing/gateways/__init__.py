@@ -10,6 +10,8 @@ from django.conf import settings
 
 from billing.gateways.base import (
     CardDetails,
+    CardSetup,
+    CardSetupGateway,
     ChargeResult,
     Gateway,
     GatewayEvent,
@@ -19,6 +21,8 @@ from billing.gateways.base import (
 
 __all__ = [
     "CardDetails",
+    "CardSetup",
+    "CardSetupGateway",
     "ChargeResult",
     "Gateway",
     "GatewayEvent",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from streamsite.errors import DomainError
 
@@ -22,6 +22,17 @@ class CardDetails:
     exp_month: int
     exp_year: int
     customer_id: str = ""
+
+
+@dataclass(frozen=True)
+class CardSetup:
+    """A card collection the browser completes with the provider (a Stripe SetupIntent).
+
+    client_secret goes to the page that collects the card, and nowhere else."""
+
+    customer_id: str
+    setup_intent_id: str
+    client_secret: str
 
 
 @dataclass(frozen=True)
@@ -77,3 +88,20 @@ class Gateway(Protocol):
     def refund(self, *, charge_id: str, amount: int, idempotency_key: str) -> RefundResult: ...
 
     def parse_webhook(self, *, payload: bytes, signature: str, now: datetime) -> GatewayEvent: ...
+
+
+@runtime_checkable
+class CardSetupGateway(Protocol):
+    """A gateway whose cards are collected in the browser by the provider (Stripe Elements).
+
+    setup_begin prepares the collection for a customer (created when customer_id is empty);
+    setup_verify asks the provider whether that collection succeeded for that customer with
+    that payment method, and returns the card to store."""
+
+    name: str
+
+    def setup_begin(self, *, customer_id: str, email: str, account_ref: str) -> CardSetup: ...
+
+    def setup_verify(
+        self, *, setup_intent_id: str, payment_method_id: str, customer_id: str
+    ) -> CardDetails: ...

@@ -1,11 +1,14 @@
 """The Stripe gateway on the official `stripe` library (BILLING_GATEWAY=stripe).
 
 Cards are collected by Stripe (Elements / Checkout) in the browser; we receive a PaymentMethod
-id (`pm_...`). Every charge is a PaymentIntent confirmed off-session with our idempotency key.
+id (`pm_...`). In our own pages that is a SetupIntent (setup_begin) confirmed by Stripe.js and
+checked here (setup_verify) before the card is stored. Every charge is a PaymentIntent confirmed
+off-session with our idempotency key.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,6 +17,7 @@ from django.conf import settings
 
 from billing.gateways.base import (
     CardDetails,
+    CardSetup,
     ChargeResult,
     GatewayEvent,
     GatewayUnavailable,
@@ -27,6 +31,9 @@ EVENT_MAP = {
     "payment_intent.payment_failed": "charge.failed",
     "charge.refunded": "charge.refunded",
 }
+SETUP_INTENT_ID = re.compile(r"seti_\w{1,96}", re.ASCII)
+PAYMENT_METHOD_ID = re.compile(r"pm_\w{1,96}", re.ASCII)
+SETUP_REFUSED = "We could not confirm that card. Please enter it again."
 
 
 class StripeGateway:
@@ -52,6 +59,59 @@ class StripeGateway:
             raise ValidationFailed(exc.user_message or "That card was not accepted.") from None
         except stripe.StripeError as exc:
             raise GatewayUnavailable(f"Stripe is unavailable: {type(exc).__name__}") from None
+        card: Any = method.card
+        return CardDetails(
+            method.id, card.brand, card.last4, card.exp_month, card.exp_year, customer_id
+        )
+
+    def setup_begin(self, *, customer_id: str, email: str, account_ref: str) -> CardSetup:
+        try:
+            if not customer_id:
+                # Keyed by account: a retry (or a second tab) gets the same customer back.
+                customer = self.client.v1.customers.create(
+                    params={"email": email, "metadata": {"account": account_ref}},
+                    options={"idempotency_key": f"customer_account_{account_ref}"},
+                )
+                customer_id = customer.id
+            params: stripe.params.SetupIntentCreateParams = {
+                "customer": customer_id,
+                "usage": "off_session",
+                "allowed_payment_method_types": ["card"],
+                "metadata": {"account": account_ref},
+            }
+            intent = self.client.v1.setup_intents.create(params=params)
+        except stripe.StripeError as exc:
+            raise GatewayUnavailable(f"Stripe is unavailable: {type(exc).__name__}") from None
+        return CardSetup(customer_id, intent.id, intent.client_secret or "")
+
+    def setup_verify(
+        self, *, setup_intent_id: str, payment_method_id: str, customer_id: str
+    ) -> CardDetails:
+        if not (
+            customer_id
+            and SETUP_INTENT_ID.fullmatch(setup_intent_id)
+            and PAYMENT_METHOD_ID.fullmatch(payment_method_id)
+        ):
+            raise ValidationFailed(SETUP_REFUSED, code="card_setup_refused")
+        try:
+            intent = self.client.v1.setup_intents.retrieve(
+                setup_intent_id, params={"expand": ["payment_method"]}
+            )
+        except stripe.InvalidRequestError:
+            raise ValidationFailed(SETUP_REFUSED, code="card_setup_refused") from None
+        except stripe.StripeError as exc:
+            raise GatewayUnavailable(f"Stripe is unavailable: {type(exc).__name__}") from None
+        # Another customer's intent, or a payment method it did not produce: refused alike.
+        if intent.customer != customer_id:
+            raise ValidationFailed(SETUP_REFUSED, code="card_setup_refused")
+        if intent.status != "succeeded":
+            raise ValidationFailed(
+                "Your card has not been confirmed yet. Please enter it again.",
+                code="card_setup_incomplete",
+            )
+        method: Any = intent.payment_method
+        if method is None or isinstance(method, str) or method.id != payment_method_id:
+            raise ValidationFailed(SETUP_REFUSED, code="card_setup_refused")
         card: Any = method.card
         return CardDetails(
             method.id, card.brand, card.last4, card.exp_month, card.exp_year, customer_id

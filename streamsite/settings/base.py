@@ -346,6 +346,8 @@ STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", "")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", "")
 STRIPE_API_BASE = env.url("STRIPE_API_BASE", "https://api.stripe.com", schemes=("https", "http"))
 STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", 2, min=0, max=5)
+# Handed to Stripe.js in the browser, so only a publishable key (pk_...) is accepted.
+BILLING_STRIPE_PUBLISHABLE_KEY = env.str("BILLING_STRIPE_PUBLISHABLE_KEY", "", prefix=("pk_",))
 BILLING_SANDBOX_WEBHOOK_SECRET = env.str("BILLING_SANDBOX_WEBHOOK_SECRET", "whsec_sandbox_dev")
 BILLING_WEBHOOK_TOLERANCE = env.int("BILLING_WEBHOOK_TOLERANCE", 300, min=1, max=3600)
 BILLING_DEFAULT_CURRENCY = env.choice("BILLING_DEFAULT_CURRENCY", ("USD", "EUR", "JPY"), "USD")

@@ -8,6 +8,7 @@ import pytest
 
 from billing import clock
 from billing.gateways.sandbox import SandboxGateway
+from tests.billing import stripe_double as double
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
@@ -55,3 +56,19 @@ def plans_reseeded(transactional_db):
     from django.apps import apps
 
     importlib.import_module("billing.migrations.0002_seed_plans").seed(apps, None)
+
+
+@pytest.fixture
+def stripe_double(settings):
+    """BILLING_GATEWAY=stripe against the loopback double; yields the double's class (its
+    recorded requests and state)."""
+    server = double.serve()
+    settings.BILLING_GATEWAY = "stripe"
+    settings.STRIPE_SECRET_KEY = "sk_test_double"
+    settings.STRIPE_WEBHOOK_SECRET = "whsec_double"
+    settings.BILLING_STRIPE_PUBLISHABLE_KEY = "pk_test_double"
+    settings.STRIPE_MAX_NETWORK_RETRIES = 0
+    settings.STRIPE_API_BASE = f"http://127.0.0.1:{server.server_address[1]}"
+    yield double.StripeDouble
+    server.shutdown()
+    server.server_close()

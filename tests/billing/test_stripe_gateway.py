@@ -1,10 +1,10 @@
-"""The Stripe gateway against a local HTTP double on loopback (never the network)."""
+"""The Stripe gateway against a local HTTP double on loopback (never the network).
+
+The double is tests/billing/stripe_double.py, served by the `stripe_double` fixture.
+"""
 
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs
 
 import pytest
 
@@ -14,91 +14,6 @@ from billing.models import CreditNote, Invoice, Payment, PaymentMethod, Subscrip
 from billing.webhooks import webhook_process, webhook_receive
 
 pytestmark = pytest.mark.django_db
-
-
-class StripeDouble(BaseHTTPRequestHandler):
-    requests: list = []
-    intents: dict = {}
-
-    def log_message(self, *args):  # keep test output quiet
-        pass
-
-    def _reply(self, status, body):
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def do_POST(self):  # noqa: N802 - http.server's name
-        length = int(self.headers.get("Content-Length", 0))
-        form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
-        key = self.headers.get("Idempotency-Key", "")
-        self.requests.append((self.path, form, key, self.headers.get("Authorization")))
-        if self.path == "/v1/customers":
-            return self._reply(200, {"id": "cus_123", "object": "customer"})
-        if self.path.startswith("/v1/payment_methods/") and self.path.endswith("/attach"):
-            pm = self.path.split("/")[3]
-            return self._reply(
-                200,
-                {
-                    "id": pm,
-                    "object": "payment_method",
-                    "card": {"brand": "visa", "last4": "4242", "exp_month": 12, "exp_year": 2030},
-                },
-            )
-        if self.path == "/v1/payment_intents":
-            if form["payment_method"] == "pm_card_chargeDeclinedInsufficientFunds":
-                return self._reply(
-                    402,
-                    {
-                        "error": {
-                            "type": "card_error",
-                            "code": "card_declined",
-                            "decline_code": "insufficient_funds",
-                            "message": "Your card has insufficient funds.",
-                            "payment_intent": {
-                                "id": "pi_declined",
-                                "object": "payment_intent",
-                                "status": "requires_payment_method",
-                            },
-                        }
-                    },
-                )
-            if key not in self.intents:
-                status = (
-                    "processing" if form["payment_method"] == "pm_card_processing" else "succeeded"
-                )
-                self.intents[key] = {
-                    "id": f"pi_{len(self.intents) + 1}",
-                    "object": "payment_intent",
-                    "status": status,
-                    "amount": int(form["amount"]),
-                }
-            return self._reply(200, self.intents[key])
-        if self.path == "/v1/refunds":
-            return self._reply(
-                200, {"id": "re_1", "object": "refund", "amount": int(form["amount"])}
-            )
-        return self._reply(404, {"error": {"type": "invalid_request_error", "message": "nope"}})
-
-
-@pytest.fixture
-def stripe_double(settings):
-    StripeDouble.requests = []
-    StripeDouble.intents = {}
-    server = ThreadingHTTPServer(("127.0.0.1", 0), StripeDouble)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    settings.BILLING_GATEWAY = "stripe"
-    settings.STRIPE_SECRET_KEY = "sk_test_double"
-    settings.STRIPE_WEBHOOK_SECRET = "whsec_double"
-    settings.STRIPE_MAX_NETWORK_RETRIES = 0
-    settings.STRIPE_API_BASE = f"http://127.0.0.1:{server.server_address[1]}"
-    yield StripeDouble
-    server.shutdown()
-    server.server_close()
 
 
 def test_checkout_creates_customer_attaches_and_confirms_an_intent(alice, stripe_double):

@@ -39,6 +39,16 @@ class TestEnvReader:
         with pytest.raises(ImproperlyConfigured, match="PORT must be at least 1, got 0"):
             Env({"PORT": "0"}).int("PORT", 1, min=1)
 
+    def test_prefix_refuses_other_values_without_echoing_them(self):
+        def read(environ):
+            return Env(environ).str("BILLING_STRIPE_PUBLISHABLE_KEY", "", prefix=("pk_",))
+
+        with pytest.raises(ImproperlyConfigured) as caught:
+            read({"BILLING_STRIPE_PUBLISHABLE_KEY": "sk_live_secret"})
+        assert str(caught.value) == "BILLING_STRIPE_PUBLISHABLE_KEY must start with pk_"
+        assert read({}) == ""
+        assert read({"BILLING_STRIPE_PUBLISHABLE_KEY": "pk_test_1"}) == "pk_test_1"
+
     def test_list_splits_on_commas(self):
         assert Env({"ALLOWED_HOSTS": "a.com, b.com,,"}).list("ALLOWED_HOSTS") == ["a.com", "b.com"]
 
