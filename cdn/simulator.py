@@ -4,10 +4,15 @@ A trace is CSV `timestamp,client,content_key,bytes`: one playback session that r
 the content key from its start (viewers who abandon read less). `client` is an IP address
 (located by the real steering code) or a region/site name. Every content key is cut into
 fixed-size chunks; a session touches its first ceil(bytes / chunk) chunks, each one cache lookup.
+
+A catalogue CSV `content_key,bytes,available_from` may come with it: what the catalogue knows
+ahead of time (a title's size, when a new release becomes available). Warming may use it and the
+plays that happened before each fill; it never looks at later requests.
 """
 
 from __future__ import annotations
 
+import bisect
 import csv
 import heapq
 import math
@@ -19,8 +24,11 @@ from typing import Any
 
 from cdn.snapshot import EdgeInfo, SiteInfo, Snapshot
 from cdn.steering import Steerer
+from cdn.warming import assign_edges, decayed_demand, with_releases
 
 DAY = 86_400
+# 2023-11-14 00:00 UTC: generated days start at midnight, so "04:00" means 04:00 on the trace.
+DEFAULT_START = 1_699_920_000.0
 
 
 @dataclass
@@ -42,6 +50,38 @@ def read_trace(path: str) -> list[Request]:
     return out
 
 
+@dataclass(frozen=True)
+class CatalogEntry:
+    """What the catalogue knows about a content key before anyone plays it."""
+
+    nbytes: int
+    available_from: float | None = None  # epoch seconds; None: available all along
+
+
+Catalog = dict[str, CatalogEntry]
+
+
+def read_catalog(path: str) -> Catalog:
+    out: Catalog = {}
+    with open(path, newline="") as fh:
+        for row in csv.reader(fh):
+            if not row or row[0] == "content_key":
+                continue
+            out[row[0]] = CatalogEntry(int(row[1]), float(row[2]) if row[2] else None)
+    return out
+
+
+def write_catalog(path: str, catalog: Catalog) -> int:
+    with open(path, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["content_key", "bytes", "available_from"])
+        for key in sorted(catalog):
+            entry = catalog[key]
+            at = "" if entry.available_from is None else f"{entry.available_from:.0f}"
+            writer.writerow([key, entry.nbytes, at])
+    return len(catalog)
+
+
 def write_trace(path: str, requests: Iterable[Request]) -> int:
     n = 0
     with open(path, "w", newline="") as fh:
@@ -56,7 +96,12 @@ def write_trace(path: str, requests: Iterable[Request]) -> int:
 # --- Trace generator --------------------------------------------------------------------------
 
 
-def generate_trace(
+def generate_trace(**kwargs: Any) -> list[Request]:
+    """The sessions of `generate_workload` (same arguments), without the catalogue."""
+    return generate_workload(**kwargs)[0]
+
+
+def generate_workload(
     *,
     requests: int = 20_000,
     titles: int = 2_000,
@@ -65,15 +110,30 @@ def generate_trace(
     alpha: float = 0.9,
     new_releases_per_day: int = 5,
     release_share: float = 0.3,
+    release_hour: int = 8,
     seed: int = 1,
-    start: float = 1_700_000_000.0,
-) -> list[Request]:
+    start: float = DEFAULT_START,
+) -> tuple[list[Request], Catalog]:
     """Zipf popularity, a daily cycle peaking in the evening, new releases that start hot and
-    cool, and viewers who abandon titles part-way. Clients are 10.<region>.x.y addresses."""
+    cool, and viewers who abandon titles part-way. Clients are 10.<region>.x.y addresses.
+
+    Each day's releases become available at `release_hour` (08:00, the quiet hour of the daily
+    cycle, as a worldwide launch at midnight Pacific is in Europe) and draw `release_share` of
+    the sessions of the 24 hours that follow. The catalogue returned with the sessions holds
+    every title's size and each release's availability start, as a real catalogue knows them
+    before the first play.
+    """
     rng = random.Random(seed)
     sizes = [
         rng.randint(300, 2_000) * 1_000_000 for _ in range(titles + days * new_releases_per_day)
     ]
+    catalog: Catalog = {_key(t): CatalogEntry(sizes[t]) for t in range(titles)}
+    for day in range(days):
+        for k in range(new_releases_per_day):
+            title = titles + day * new_releases_per_day + k
+            catalog[_key(title)] = CatalogEntry(
+                sizes[title], start + day * DAY + release_hour * 3600
+            )
     weights = [1.0 / (rank + 1) ** alpha for rank in range(titles)]
     # Regions share tastes but not exactly: a fifth of the ranks are shuffled per region.
     region_orders = []
@@ -94,19 +154,26 @@ def generate_trace(
         cum = _cdf(weights)
         for _ in range(per_day):
             region = rng.randrange(regions)
-            if releases and rng.random() < release_share:
+            release = bool(releases) and rng.random() < release_share
+            if release:
                 title = releases[int(len(releases) * rng.random() ** 2)]
             else:
                 rank = _pick(cum, rng.random() * total_w)
                 title = region_orders[region][rank]
             hour = _pick(hour_cdf, rng.random() * hour_cdf[-1])
+            if release and hour < release_hour:
+                hour += 24  # a release's day is the 24 hours after its launch
             ts = start + day * DAY + hour * 3600 + rng.random() * 3600
             frac = rng.random() * 0.15 if rng.random() < 0.35 else rng.uniform(0.5, 1.0)
             nbytes = max(1, int(sizes[title] * frac))
             client = f"10.{region}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
-            out.append(Request(ts, client, f"hls/t{title:05d}/v1/", nbytes))
+            out.append(Request(ts, client, _key(title), nbytes))
     out.sort(key=lambda r: r.ts)
-    return out
+    return out, catalog
+
+
+def _key(title: int) -> str:
+    return f"hls/t{title:05d}/v1/"
 
 
 def _cdf(weights: list[float]) -> list[float]:
@@ -118,8 +185,6 @@ def _cdf(weights: list[float]) -> list[float]:
 
 
 def _pick(cdf: list[float], x: float) -> int:
-    import bisect
-
     return min(len(cdf) - 1, bisect.bisect_left(cdf, x))
 
 
@@ -169,7 +234,7 @@ class LRU:
         return False
 
     def insert(self, obj: Any) -> None:
-        if self.capacity <= 0:
+        if self.capacity <= 0 or obj in self.items:
             return
         self.items[obj] = None
         self.items.move_to_end(obj)
@@ -206,13 +271,21 @@ class S3FIFO:
         self.insert(obj, ghost_hit=obj in self.ghost)
         return False
 
-    def insert(self, obj: Any, *, ghost_hit: bool = False, main: bool = False) -> None:
+    def insert(
+        self, obj: Any, *, ghost_hit: bool = False, main: bool = False, warmed: bool = False
+    ) -> None:
         if self.capacity <= 0 or obj in self.where:
             return
         while len(self.where) >= self.capacity:
             self._evict()
         self.freq[obj] = 0
-        if ghost_hit or main:
+        if warmed:
+            # A prediction, not a proven reuse: the next in main to go unless it is read
+            # before then (which earns it a second round like any other object).
+            self.ghost.pop(obj, None)
+            self.main.appendleft(obj)
+            self.where[obj] = "m"
+        elif ghost_hit or main:
             self.ghost.pop(obj, None)
             self.main.append(obj)
             self.where[obj] = "m"
@@ -312,17 +385,15 @@ class Result:
 
 @dataclass
 class Routed:
-    """The trace after steering: per edge, the chunk lookups (object, bytes, day)."""
+    """The trace after steering: per edge, the chunk lookups (object, bytes, timestamp)."""
 
-    streams: dict[str, list[tuple[tuple[str, int], int, int]]] = field(default_factory=dict)
+    streams: dict[str, list[tuple[tuple[str, int], int, float]]] = field(default_factory=dict)
     sessions: dict[str, int] = field(default_factory=dict)
     site_of_edge: dict[str, str] = field(default_factory=dict)
     located: dict[str, int] = field(default_factory=dict)
-    demand: dict[int, dict[str, dict[str, float]]] = field(default_factory=dict)
-    # Keys first requested on a day: the catalogue's release calendar, known in advance.
-    releases: dict[int, list[str]] = field(default_factory=dict)
-    # Every (key, chunk) that exists (a title's length is known to the warmer).
-    chunks: set[tuple[str, int]] = field(default_factory=set)
+    # Every session as the demand signal sees it (a recorded decision): (ts, site, key, bytes),
+    # oldest first. Warming reads only the ones before its fill time.
+    plays: list[tuple[float, str, str, int]] = field(default_factory=list)
 
 
 def route(
@@ -339,7 +410,6 @@ def route(
     for edge in snap.edges.values():
         routed.site_of_edge[edge.name] = snap.sites[edge.site_id].name
     t0 = requests[0].ts if requests else 0.0
-    seen: set[str] = set()
     window = -1
     for req in requests:
         w = int((req.ts - t0) // reset_load_every)
@@ -356,24 +426,18 @@ def route(
         edge_name = decision.edges[0]
         routed.located[decision.located_by] = routed.located.get(decision.located_by, 0) + 1
         routed.sessions[edge_name] = routed.sessions.get(edge_name, 0) + 1
-        day = int((req.ts - t0) // DAY)
-        if req.key not in seen:
-            seen.add(req.key)
-            if day > 0:
-                routed.releases.setdefault(day, []).append(req.key)
         site_name = routed.site_of_edge.get(edge_name, "origin")
-        routed.demand.setdefault(day, {}).setdefault(site_name, {})
-        routed.demand[day][site_name][req.key] = routed.demand[day][site_name].get(req.key, 0) + 1
+        routed.plays.append((req.ts, site_name, req.key, req.nbytes))
         chunks = max(1, math.ceil(req.nbytes / chunk_bytes))
         stream = routed.streams.setdefault(edge_name, [])
         for c in range(chunks):
             nbytes = chunk_bytes if c < chunks - 1 else req.nbytes - chunk_bytes * (chunks - 1)
-            stream.append(((req.key, c), nbytes, day))
-            routed.chunks.add((req.key, c))
+            stream.append(((req.key, c), nbytes, req.ts))
+    routed.plays.sort(key=lambda p: p[0])
     return routed
 
 
-def _next_uses(stream: list[tuple[tuple[str, int], int, int]]) -> list[int]:
+def _next_uses(stream: list[tuple[tuple[str, int], int, float]]) -> list[int]:
     nxt = [0] * len(stream)
     last: dict[Any, int] = {}
     for i in range(len(stream) - 1, -1, -1):
@@ -383,23 +447,102 @@ def _next_uses(stream: list[tuple[tuple[str, int], int, int]]) -> list[int]:
     return nxt
 
 
-def warm_plan(
-    demand: dict[int, dict[str, dict[str, float]]],
-    day: int,
-    site: str,
-    *,
-    releases: Iterable[str] = (),
-    half_life_days: float = 1.0,
-) -> list[str]:
-    """Keys for a site: the day's new releases first (boosted), then by decayed past demand."""
-    scores: dict[str, float] = defaultdict(float)
-    for key in releases:
-        scores[key] += 1e9
-    for d in range(day):
-        factor = 0.5 ** ((day - d) / half_life_days)
-        for key, n in demand.get(d, {}).get(site, {}).items():
-            scores[key] += n * factor
-    return [k for k, _ in sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))]
+class Warmer:
+    """The off-peak fill, as `cdn.warming` plans it for real edges, replayed in the simulator.
+
+    Once a day at `fill_hour` (UTC, the synthetic sites' local time; 07:00 by default: the fill
+    modelled as done at the end of a 04:00-08:00 window, the quiet hours before the generator's
+    08:00 launches) each site's demand is
+    predicted from the plays recorded *before that moment* (`decayed_demand`, 24 h half-life)
+    plus the catalogue's releases launching before the next fill (`with_releases`); the site's
+    top keys go to the edges steering would pick for them (`assign_edges`, the same rendezvous
+    hash). A key is cut into chunks like the trace; chunk c of a key is worth the key's score
+    times the share of past sessions at the site that read at least c + 1 chunks (viewers
+    abandon, so first chunks come first); chunks worth fewer than `min_plays` are not fetched
+    (a one-off read is no reason to fill). Sizes come from the catalogue, else from the largest
+    read seen so far.
+    """
+
+    def __init__(
+        self,
+        routed: Routed,
+        steerer: Steerer,
+        *,
+        chunk_bytes: int,
+        catalog: Catalog | None = None,
+        fill_hour: float = 7.0,
+        keys_per_site: int = 200,
+        min_plays: float = 2.0,
+    ) -> None:
+        self.routed = routed
+        self.min_plays = min_plays
+        self.chunk_bytes = chunk_bytes
+        self.catalog = catalog or {}
+        self.fill_hour = fill_hour
+        self.keys_per_site = keys_per_site
+        snap = steerer.snapshot
+        self.edges_by_site: dict[str, list[EdgeInfo]] = defaultdict(list)
+        for edge in snap.edges.values():
+            if edge.admin_state == "online":
+                self.edges_by_site[snap.sites[edge.site_id].name].append(edge)
+        self.releases = {
+            k: e.available_from for k, e in self.catalog.items() if e.available_from is not None
+        }
+        self._times = [p[0] for p in routed.plays]
+        self._plans: dict[tuple[str, float], dict[str, list[tuple[str, int]]]] = {}
+
+    def fill_times(self, first: float, last: float) -> list[float]:
+        """Every fill between the day before `first` and `last`."""
+        day = math.floor(first / DAY) * DAY
+        out = []
+        while day + self.fill_hour * 3600 <= last:
+            at = day + self.fill_hour * 3600
+            if at + DAY > first:
+                out.append(at)
+            day += DAY
+        return out
+
+    def plan(self, site: str, at: float) -> dict[str, list[tuple[str, int]]]:
+        """Per edge of the site, the chunks it should hold after the fill at `at`, best first."""
+        cached = self._plans.get((site, at))
+        if cached is not None:
+            return cached
+        past = self.routed.plays[: bisect.bisect_left(self._times, at)]  # strictly before `at`
+        rows = [(s, k, ts) for ts, s, k, _ in past]
+        demand: dict[str, dict[str, float]] = {name: {} for name in self.edges_by_site}
+        demand.update(decayed_demand(rows, now=at))
+        if self.releases:
+            demand = with_releases(demand, self.releases, now=at, plays=rows)
+        largest: dict[str, int] = {}
+        reads: dict[int, int] = defaultdict(int)
+        sessions = 0
+        for _, s, k, nbytes in past:
+            largest[k] = max(largest.get(k, 0), nbytes)
+            if s == site:
+                sessions += 1
+                reads[max(1, math.ceil(nbytes / self.chunk_bytes))] += 1
+        # reach[c]: share of past sessions at the site that read chunk c.
+        reach: list[float] = []
+        remaining = sessions
+        for c in range(max(reads, default=0)):
+            reach.append(remaining / sessions)
+            remaining -= reads.get(c + 1, 0)
+        plan: dict[str, list[tuple[float, str, int]]] = defaultdict(list)
+        scores = demand.get(site, {})
+        edges = self.edges_by_site[site]
+        for key, score, edge in assign_edges(scores, edges, keys=self.keys_per_site):
+            entry = self.catalog.get(key)
+            size = entry.nbytes if entry is not None else largest.get(key, 0)
+            for c in range(math.ceil(size / self.chunk_bytes)):
+                share = reach[c] if c < len(reach) else (0.0 if reach else 1.0)
+                if score * share >= self.min_plays:
+                    plan[edge.name].append((score * share, key, c))
+        out = {
+            edge: [(k, c) for _, k, c in sorted(items, key=lambda t: (-t[0], t[1], t[2]))]
+            for edge, items in plan.items()
+        }
+        self._plans[(site, at)] = out
+        return out
 
 
 def simulate(
@@ -409,16 +552,22 @@ def simulate(
     fraction: float,
     policies: tuple[str, ...] = ("lru", "s3fifo", "belady"),
     warming: tuple[bool, ...] = (False, True),
-    warm_share: float = 0.2,
+    warm_share: float = 1.0,
+    warmer: Warmer | None = None,
+    chunk_bytes: int = 50_000_000,
+    catalog: Catalog | None = None,
 ) -> list[Result]:
-    """Per-edge caches of `fraction` of each edge's working set; aggregate ratios per policy."""
-    snap = steerer.snapshot
-    edges_by_site: dict[str, list[EdgeInfo]] = defaultdict(list)
-    for edge in snap.edges.values():
-        edges_by_site[snap.sites[edge.site_id].name].append(edge)
-    from cdn.snapshot import stable_hash
-    from cdn.steering import rendezvous_rank
+    """Per-edge caches of `fraction` of each edge's working set; aggregate ratios per policy.
 
+    With warming, each fill puts on every edge the chunks it is missing among the first
+    `warm_share` of its cache in the warmer's plan. LRU takes them at the most recent end,
+    coldest first (what a fetch through an nginx edge does). S3-FIFO takes them at the head of
+    its main queue with no frequency credit: a prediction skips probation but earns nothing,
+    so an unread warmed chunk is the next thing main evicts and never pushes out an object that
+    has proven itself. Chunks already cached are left as they are.
+    """
+    if warmer is None and True in warming:
+        warmer = Warmer(routed, steerer, chunk_bytes=chunk_bytes, catalog=catalog)
     results = []
     for policy in policies:
         for warm in warming:
@@ -436,32 +585,23 @@ def simulate(
                 else:
                     cache = Belady(capacity, _next_uses(stream))
                 site = routed.site_of_edge.get(edge_name)
-                current_day = -1
-                for i, (obj, nbytes, day) in enumerate(stream):
-                    if warm and day != current_day and site is not None:
-                        # Off-peak fill: first chunks of the predicted keys that steering sends
-                        # to this edge (the same rendezvous hash), up to warm_share of the cache.
-                        budget = int(capacity * warm_share)
-                        mine = [
-                            k
-                            for k in warm_plan(
-                                routed.demand, day, site, releases=routed.releases.get(day, [])
-                            )
-                            if rendezvous_rank(stable_hash(k), edges_by_site[site])[0].name
-                            == edge_name
-                        ]
-                        placed = 0
-                        for c in range(64):
-                            for k in mine:
-                                if placed >= budget:
-                                    break
-                                if (k, c) not in cache and (k, c) in routed.chunks:
-                                    if policy == "s3fifo":
-                                        cache.insert((k, c), main=True)
-                                    else:
-                                        cache.insert((k, c))
-                                    placed += 1
-                    current_day = day
+                fills: list[float] = []
+                if warm and warmer is not None and site is not None and stream:
+                    fills = warmer.fill_times(stream[0][2], stream[-1][2])
+                budget = int(capacity * warm_share)
+                f = 0
+                for i, (obj, nbytes, ts) in enumerate(stream):
+                    while f < len(fills) and fills[f] <= ts:
+                        assert warmer is not None and site is not None
+                        wanted = warmer.plan(site, fills[f]).get(edge_name, [])[:budget]
+                        if policy == "s3fifo":
+                            # Hottest first: each goes to the head, so the coldest goes first.
+                            for chunk in wanted:
+                                cache.insert(chunk, warmed=True)
+                        else:
+                            for chunk in reversed(wanted):
+                                cache.insert(chunk)
+                        f += 1
                     hit = cache.access(obj, i)
                     res.requests += 1
                     res.bytes_total += nbytes

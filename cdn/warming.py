@@ -7,7 +7,7 @@ import math
 import urllib.error
 import urllib.request
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -29,25 +29,43 @@ Demand = dict[str, dict[str, float]]  # region (site name) → {content_key: sco
 HALF_LIFE_HOURS = 24.0
 LOOKBACK = timedelta(days=7)
 LEASE = timedelta(minutes=5)
+DAY_SECONDS = 86_400.0
+LOOKBACK_S = LOOKBACK.total_seconds()
 MAX_FILES_PER_KEY = 20_000
+
+
+def decayed_demand(
+    rows: Iterable[tuple[str, str, float]],
+    *,
+    now: float,
+    half_life_hours: float = HALF_LIFE_HOURS,
+    lookback: timedelta = LOOKBACK,
+) -> Demand:
+    """Sum past plays `(site_name, content_key, epoch seconds)` per site, each weighted by
+    0.5 ** (age / half-life). Plays after `now`, or older than the lookback, are ignored: a
+    prediction made at `now` only sees what had happened by then."""
+    demand: Demand = defaultdict(lambda: defaultdict(float))
+    oldest = now - lookback.total_seconds()
+    for site_name, key, at in rows:
+        if not site_name or at > now or at < oldest:
+            continue
+        demand[site_name][key] += math.pow(0.5, (now - at) / 3600 / half_life_hours)
+    return {region: dict(keys) for region, keys in demand.items()}
 
 
 def demand_from_decisions(*, now: datetime) -> Demand:
     """Default demand provider: recorded steering decisions, each decaying with a 24 h half-life.
 
     A provider that adds boosts (new releases, what recommendations will surface) wraps this
-    one and names itself in CDN_DEMAND_PROVIDER; see `with_boosts`.
+    one and names itself in CDN_DEMAND_PROVIDER; see `with_boosts` and `with_releases`.
     """
-    demand: Demand = defaultdict(lambda: defaultdict(float))
     rows = SteeringDecision.objects.filter(created_at__gte=now - LOOKBACK).values_list(
         "site_name", "content_key", "created_at"
     )
-    for site_name, key, at in rows.iterator(chunk_size=5000):
-        if not site_name:
-            continue
-        age_h = max(0.0, (now - at).total_seconds() / 3600)
-        demand[site_name][key] += math.pow(0.5, age_h / HALF_LIFE_HOURS)
-    return {region: dict(keys) for region, keys in demand.items()}
+    return decayed_demand(
+        ((site, key, at.timestamp()) for site, key, at in rows.iterator(chunk_size=5000)),
+        now=now.timestamp(),
+    )
 
 
 def with_boosts(base: Demand, boosts: dict[str, float]) -> Demand:
@@ -64,6 +82,48 @@ def with_boosts(base: Demand, boosts: dict[str, float]) -> Demand:
     return out
 
 
+def with_releases(
+    base: Demand,
+    releases: dict[str, float],
+    *,
+    now: float,
+    plays: Iterable[tuple[str, str, float]] = (),
+    horizon_hours: float = 24.0,
+) -> Demand:
+    """Add the catalogue's upcoming releases to each region's demand.
+
+    `releases` is the release schedule (content key → epoch second its availability starts),
+    which the catalogue knows ahead; a key launching within `horizon_hours` of `now` (before the
+    next fill window) gets the region's *release prior*: how many plays earlier releases drew in
+    their first 24 hours in that region, on average (`plays` are past `(site, key, epoch)`
+    plays; later ones are ignored). With no earlier release to learn from, the prior is the
+    region's top score, so the launch is warmed first. Future plays are never looked at.
+    """
+    upcoming = [k for k, at in releases.items() if now <= at < now + horizon_hours * 3600]
+    if not upcoming:
+        return base
+    launched = {
+        k: at for k, at in releases.items() if at + DAY_SECONDS <= now and at >= now - LOOKBACK_S
+    }
+    first_day: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for site_name, key, at in plays:
+        start = launched.get(key)
+        if start is not None and start <= at < start + DAY_SECONDS and at < now:
+            first_day[site_name][key] += 1
+    out: Demand = {}
+    for region in set(base) | set(first_day):
+        keys = dict(base.get(region, {}))
+        if launched:
+            # Launches nobody in this region watched count as zero plays.
+            prior = sum(first_day.get(region, {}).values()) / len(launched)
+        else:
+            prior = max(keys.values(), default=1.0)
+        for key in upcoming:
+            keys[key] = max(keys.get(key, 0.0), prior)
+        out[region] = keys
+    return out
+
+
 def demand_provider() -> Callable[..., Demand]:
     return import_string(settings.CDN_DEMAND_PROVIDER)
 
@@ -76,10 +136,9 @@ def in_fill_window(site: Site, now: datetime) -> bool:
     return start <= hour < end if start < end else hour >= start or hour < end
 
 
-def site_edges_ranked(site_edges: list[Edge], content_key: str) -> list[Edge]:
-    """The site's online edges in the order steering ranks them for this key (same hash)."""
-    online = {e.id: e for e in site_edges if e.admin_state == Edge.AdminState.ONLINE}
-    infos = [
+def edge_infos(site_edges: list[Edge]) -> list[EdgeInfo]:
+    """The site's online edges as steering sees them (same names, weights and salts)."""
+    return [
         EdgeInfo(
             id=e.id,
             name=e.name,
@@ -88,38 +147,59 @@ def site_edges_ranked(site_edges: list[Edge], content_key: str) -> list[Edge]:
             weight=e.weight,
             salt=stable_hash(e.name),
         )
-        for e in online.values()
+        for e in site_edges
+        if e.admin_state == Edge.AdminState.ONLINE
     ]
-    return [online[i.id] for i in rendezvous_rank(stable_hash(content_key), infos)]
+
+
+def site_edges_ranked(site_edges: list[Edge], content_key: str) -> list[Edge]:
+    """The site's online edges in the order steering ranks them for this key (same hash)."""
+    by_id = {e.id: e for e in site_edges}
+    return [by_id[i.id] for i in rendezvous_rank(stable_hash(content_key), edge_infos(site_edges))]
+
+
+def assign_edges(
+    scores: dict[str, float], edges: list[EdgeInfo], *, keys: int
+) -> list[tuple[str, float, EdgeInfo]]:
+    """The site's `keys` most wanted keys, hottest first, each with the edges to hold it.
+
+    Every key goes to the edge steering ranks first for it (the same rendezvous hash), so what
+    is warmed is where viewers are sent; the top tenth also go to the second-ranked edge, where
+    a failover or a bounded-load spill of a hot title lands. Shared by `plan_site` (real edges)
+    and the simulator.
+    """
+    if not edges or keys <= 0:
+        return []
+    wanted = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:keys]
+    hot = max(1, len(wanted) // 10)
+    out: list[tuple[str, float, EdgeInfo]] = []
+    for rank, (key, score) in enumerate(wanted):
+        copies = 2 if rank < hot and len(edges) > 1 else 1
+        for edge in rendezvous_rank(stable_hash(key), edges)[:copies]:
+            out.append((key, score, edge))
+    return out
 
 
 def plan_site(*, site: Site, scores: dict[str, float], keys: int | None = None) -> list[int]:
-    """Choose the site's most wanted keys and the edges to hold them; returns EdgeContent ids.
-
-    The top tenth of the chosen keys get a copy on the second-ranked edge too, so a failover or
-    bounded-load spill for a hot title lands on a warm cache. Edges stop taking new keys when
-    what they already hold reaches their cache size.
+    """Choose the site's most wanted keys and the edges to hold them (`assign_edges`); returns
+    the EdgeContent ids still to pre-fetch. Edges stop taking new keys when what they already
+    hold reaches their cache size.
     """
     keys = settings.CDN_WARM_KEYS_PER_SITE if keys is None else keys
-    edges = list(site.edges.all())
-    if not edges or keys <= 0:
-        return []
+    edges = {e.id: e for e in site.edges.all()}
     held: dict[int, int] = defaultdict(int)
     for edge_id, done in EdgeContent.objects.filter(edge__site=site).values_list(
         "edge_id", "bytes_done"
     ):
         held[edge_id] += done
-    wanted = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:keys]
-    hot = max(1, len(wanted) // 10)
     planned: list[int] = []
-    for rank, (key, score) in enumerate(wanted):
-        copies = 2 if rank < hot and len(edges) > 1 else 1
-        for edge in site_edges_ranked(edges, key)[:copies]:
-            if held[edge.id] >= edge.cache_bytes:
-                continue
-            row, _ = edge_content_plan(edge=edge, content_key=key, score=score)
-            if row.status != EdgeContent.Status.DONE:
-                planned.append(row.pk)
+    for key, score, info in assign_edges(scores, edge_infos(list(edges.values())), keys=keys):
+        edge = edges[info.id]
+        if held[edge.id] >= edge.cache_bytes:
+            continue
+        row, _ = edge_content_plan(edge=edge, content_key=key, score=score)
+        if row.status != EdgeContent.Status.DONE:
+            planned.append(row.pk)
     return planned
 
 

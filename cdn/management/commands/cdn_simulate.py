@@ -5,7 +5,9 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 
 from cdn.simulator import (
+    Warmer,
     load_balance,
+    read_catalog,
     read_trace,
     route,
     simulate,
@@ -22,6 +24,16 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--trace", required=True)
+        parser.add_argument(
+            "--catalog",
+            help="catalogue CSV (sizes, release schedule) the warmer may use, as cdn_trace writes",
+        )
+        parser.add_argument(
+            "--fill-hour", type=float, default=7.0, help="UTC hour of the daily warming fill"
+        )
+        parser.add_argument(
+            "--warm-share", type=float, default=1.0, help="share of each cache the fill plans"
+        )
         parser.add_argument(
             "--topology",
             choices=("synthetic", "db"),
@@ -43,6 +55,12 @@ class Command(BaseCommand):
             raise CommandError(f"Cannot read the trace: {exc}") from None
         if not trace:
             raise CommandError("The trace is empty.")
+        catalog = None
+        if opts["catalog"]:
+            try:
+                catalog = read_catalog(opts["catalog"])
+            except (OSError, ValueError, IndexError) as exc:
+                raise CommandError(f"Cannot read the catalogue: {exc}") from None
         if opts["topology"] == "db":
             from cdn.selectors import snapshot_from_db
 
@@ -55,7 +73,11 @@ class Command(BaseCommand):
             )
         steerer = Steerer(snapshot, origin_url="origin", bounded_load=opts["bounded_load"])
         self.stdout.write(f"routing {len(trace)} sessions through steering…")
-        routed = route(trace, steerer, chunk_bytes=opts["chunk_mb"] * 1_000_000)
+        chunk_bytes = opts["chunk_mb"] * 1_000_000
+        routed = route(trace, steerer, chunk_bytes=chunk_bytes)
+        warmer = Warmer(
+            routed, steerer, chunk_bytes=chunk_bytes, catalog=catalog, fill_hour=opts["fill_hour"]
+        )
         self.stdout.write(f"located by: {routed.located}")
         balance = load_balance(routed)
         self.stdout.write(
@@ -63,7 +85,9 @@ class Command(BaseCommand):
             f"worst {balance['worst_site']:.3f}, mean {balance['mean_site']:.3f}"
         )
         for pct in [float(s) for s in opts["sizes"].split(",") if s.strip()]:
-            results = simulate(routed, steerer, fraction=pct / 100)
+            results = simulate(
+                routed, steerer, fraction=pct / 100, warmer=warmer, warm_share=opts["warm_share"]
+            )
             best = next(r for r in results if r.policy == "belady")
             self.stdout.write(f"\ncache = {pct:g}% of each edge's working set")
             self.stdout.write("policy  warming  object_hit  byte_hit  object/belady")
