@@ -11,3 +11,4 @@ class AccountsConfig(AppConfig):
 
         user_logged_in.connect(receivers.record_login, dispatch_uid="accounts.record_login")
         user_logged_out.connect(receivers.forget_logout, dispatch_uid="accounts.forget_logout")
+        receivers.connect_auth_changes()

@@ -1,4 +1,5 @@
-"""DRF authentication by `Authorization: Bearer ss_...` API tokens."""
+"""DRF authentication by `Authorization: Bearer ss_...` API tokens (looked up through
+accounts.token_cache, so a busy client costs no query per request)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
-from accounts import tokens
+from accounts import token_cache, tokens
 from accounts.models import ApiToken
 from accounts.services import api_token_touch
 
@@ -28,13 +29,14 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         raw = parts[1]
         if not raw.startswith(tokens.TOKEN_PREFIX):
             raise exceptions.AuthenticationFailed("Invalid token.")
-        token = ApiToken.objects.select_related("user").filter(digest=tokens.digest(raw)).first()
-        if token is None or not token.is_active():
+        found = token_cache.lookup(tokens.digest(raw))
+        if found is None or not found[0].is_active():
             raise exceptions.AuthenticationFailed("Invalid, expired or revoked token.")
-        if not token.user.is_active:
+        token, user = found
+        if not user.is_active:
             raise exceptions.AuthenticationFailed("This account is disabled.")
         api_token_touch(token=token)
-        return token.user, token
+        return user, token
 
     def authenticate_header(self, request: Request) -> str:
         return self.keyword

@@ -9,9 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.cache import cache
+from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.http import HttpRequest
 
-from accounts import services
+from accounts import services, token_cache
 from accounts.middleware import seen_gate_key
 
 
@@ -35,3 +36,34 @@ def forget_logout(sender: Any, request: HttpRequest | None, user: Any, **kwargs:
     key = request.session.session_key if request is not None else None
     if key:
         services.session_forget(session_key=key)
+
+
+def _user_saved(sender: Any, update_fields: Any = None, **kwargs: Any) -> None:
+    if update_fields is not None and set(update_fields) <= {"last_login"}:
+        return  # every sign-in saves last_login; nothing a token lookup depends on
+    token_cache.auth_changed()
+
+
+def _auth_changed(sender: Any, **kwargs: Any) -> None:
+    token_cache.auth_changed()
+
+
+def _m2m_changed(sender: Any, action: str, **kwargs: Any) -> None:
+    if action in ("post_add", "post_remove", "post_clear"):
+        token_cache.auth_changed()
+
+
+def connect_auth_changes() -> None:
+    """Whatever a remembered API token's user, permissions or state depend on."""
+    from django.contrib.auth.models import Group
+
+    from accounts.models import ApiToken, User
+
+    post_save.connect(_user_saved, sender=User, dispatch_uid="accounts.auth.user_saved")
+    post_delete.connect(_auth_changed, sender=User, dispatch_uid="accounts.auth.user_deleted")
+    for signal, name in ((post_save, "saved"), (post_delete, "deleted")):
+        signal.connect(_auth_changed, sender=ApiToken, dispatch_uid=f"accounts.auth.token_{name}")
+    for through in (User.groups.through, User.user_permissions.through, Group.permissions.through):
+        m2m_changed.connect(
+            _m2m_changed, sender=through, dispatch_uid=f"accounts.auth.m2m.{through.__name__}"
+        )

@@ -26,7 +26,7 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 
-from accounts import avatars, selectors, throttle, tokens
+from accounts import avatars, selectors, throttle, token_cache, tokens
 from accounts.models import (
     ApiToken,
     Maturity,
@@ -545,6 +545,7 @@ def api_token_revoke(*, user: User, token_id: int) -> ApiToken:
     if token is None:
         raise NotFound("No such token.")
     ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    token_cache.auth_changed()
     token.refresh_from_db(fields=["revoked_at"])
     return token
 
@@ -688,3 +689,4 @@ def account_deactivate(*, user: User) -> None:
     user.is_active = False
     sessions_revoke_all(user=user)
     ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    token_cache.auth_changed()

@@ -304,6 +304,9 @@ ACCOUNTS_SIGNUP_NEXT_URL = env.str("ACCOUNTS_SIGNUP_NEXT_URL", "/profiles/")
 # The absolute base of links in account emails.
 ACCOUNTS_SITE_URL = env.str("ACCOUNTS_SITE_URL", "http://127.0.0.1:8000")
 ACCOUNTS_EMAIL_LINK_MAX_AGE = env.int("ACCOUNTS_EMAIL_LINK_MAX_AGE", 3 * 24 * 3600, min=60)
+# How long a process remembers a verified API token with its user and permissions (0: look
+# it up every request). Changes reach other processes at once through the shared cache's epoch.
+API_TOKEN_CACHE_SECONDS = env.int("API_TOKEN_CACHE_SECONDS", 30, min=0, max=3600)
 # How long a PIN verified through the API unlocks a profile for that API token.
 ACCOUNTS_PIN_UNLOCK_SECONDS = env.int("ACCOUNTS_PIN_UNLOCK_SECONDS", 12 * 3600, min=60)
 # Number of reverse proxies in front that append to X-Forwarded-For (0: use REMOTE_ADDR).

@@ -1,0 +1,110 @@
+"""Verified API tokens are remembered per process, and forgotten on any change that matters."""
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from accounts import authentication, services, token_cache
+from accounts.models import ApiToken
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def token_client(alice):
+    _, plaintext = services.api_token_create(user=alice, name="cli")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {plaintext}")
+    return client
+
+
+def _token_queries(client, path="/api/v1/me"):
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(path)
+    sql = [q["sql"] for q in captured.captured_queries]
+    return response, [s for s in sql if "accounts_apitoken" in s or "auth_permission" in s]
+
+
+def test_a_remembered_token_costs_no_token_or_permission_query(token_client):
+    first, queries = _token_queries(token_client)
+    assert first.status_code == 200
+    assert any("accounts_apitoken" in s for s in queries)
+    again, queries = _token_queries(token_client)
+    assert again.status_code == 200
+    assert queries == []
+
+
+def test_revoking_is_seen_on_the_next_request(alice, token_client):
+    assert token_client.get("/api/v1/me").status_code == 200
+    token = ApiToken.objects.get(user=alice)
+    services.api_token_revoke(user=alice, token_id=token.pk)
+    response = token_client.get("/api/v1/me")
+    assert response.status_code == 401
+
+
+def test_deactivating_the_account_is_seen_on_the_next_request(alice, token_client):
+    assert token_client.get("/api/v1/me").status_code == 200
+    services.account_deactivate(user=alice)
+    assert token_client.get("/api/v1/me").status_code == 401
+
+
+def test_a_permission_taken_away_is_seen_on_the_next_request(alice, token_client):
+    perm = Permission.objects.get(codename="use_steering")
+    alice.user_permissions.add(perm)
+    body = {"client_ip": "10.0.0.1", "content_key": "hls/a/v1/"}
+    assert token_client.post("/api/v1/cdn/steer", body, format="json").status_code != 403
+    alice.user_permissions.remove(perm)
+    assert token_client.post("/api/v1/cdn/steer", body, format="json").status_code == 403
+
+
+def test_another_process_bumping_the_epoch_makes_this_one_look_again(alice, token_client):
+    assert token_client.get("/api/v1/me").status_code == 200
+    # Another process revoked the token: its write (no signal here) and its epoch bump.
+    ApiToken.objects.filter(user=alice).update(revoked_at=timezone.now())
+    assert token_client.get("/api/v1/me").status_code == 200  # still remembered here
+    cache.add(token_cache.EPOCH_KEY, 0, timeout=None)
+    cache.incr(token_cache.EPOCH_KEY)
+    assert token_client.get("/api/v1/me").status_code == 401
+
+
+def test_with_the_cache_off_every_request_looks_the_token_up(token_client, settings):
+    settings.API_TOKEN_CACHE_SECONDS = 0
+    for _ in range(2):
+        response, queries = _token_queries(token_client)
+        assert response.status_code == 200
+        assert any("accounts_apitoken" in s for s in queries)
+
+
+def test_each_request_gets_its_own_user_object(token_client, monkeypatch):
+    seen = []
+    original = authentication.ApiTokenAuthentication.authenticate
+
+    def spy(self, request):
+        result = original(self, request)
+        if result:
+            seen.append(result[0])
+        return result
+
+    monkeypatch.setattr(authentication.ApiTokenAuthentication, "authenticate", spy)
+    token_client.get("/api/v1/me")
+    token_client.get("/api/v1/me")
+    assert len(seen) == 2 and seen[0] is not seen[1] and seen[0].pk == seen[1].pk
+
+
+def test_a_permission_held_through_a_group_counts_and_leaving_the_group_ends_it(
+    alice, token_client
+):
+    from django.contrib.auth.models import Group
+
+    group = Group.objects.create(name="playback services")
+    group.permissions.add(Permission.objects.get(codename="use_steering"))
+    body = {"client_ip": "10.0.0.1", "content_key": "hls/a/v1/"}
+    assert token_client.post("/api/v1/cdn/steer", body, format="json").status_code == 403
+    alice.groups.add(group)
+    assert token_client.post("/api/v1/cdn/steer", body, format="json").status_code != 403
+    alice.groups.remove(group)
+    assert token_client.post("/api/v1/cdn/steer", body, format="json").status_code == 403
