@@ -60,6 +60,7 @@ class TestSteerAuthorisation:
         response = client_for(staff).post("/api/v1/cdn/steer", BODY, format="json")
         assert response.status_code == 200
         body = response.json()
+        assert set(body) == {"id", "located_by", "site", "urls", "edges", "reasons"}  # documented
         assert sorted(body["edges"][:2]) == ["nyc-1", "nyc-2"]
         assert body["urls"][-1] == "https://origin.example/media/"
         assert (body["located_by"], body["site"]) == ("global_default", "nyc")
