@@ -519,14 +519,26 @@ def _seed_viewers(specs: list[DemoTitle], titles: list[Title], rng: random.Rando
 
 def _seed_staff_profile(titles: list[Title], now: Any) -> None:
     """Give the demo staff account a profile with a little history so Home shows every row."""
-    from catalog.services import activity
-
     staff = User.objects.filter(email="admin@streamsite.localhost").first()
     if staff is None or staff.profiles.exists():
         return
-    profile = Profile.objects.create(account=staff, name="Demo")
+    _seed_watching(Profile.objects.create(account=staff, name="Demo"), titles, now)
+
+
+def _seed_viewer_profiles(titles: list[Title], now: Any) -> None:
+    """The demo viewer's grown-up profiles are part-way through a few titles (Continue Watching)."""
+    for profile in Profile.objects.filter(
+        account__email="viewer@streamsite.localhost", name__in=("Alex", "Sam")
+    ):
+        if not profile.progress.exists():
+            _seed_watching(profile, titles, now, offset=3 if profile.name == "Sam" else 0)
+
+
+def _seed_watching(profile: Profile, titles: list[Title], now: Any, offset: int = 0) -> None:
+    from catalog.services import activity
+
     visible = [t for t in titles if activity.titles_for_profile(profile).filter(pk=t.pk).exists()]
-    for k, title in enumerate(visible[:6]):
+    for k, title in enumerate(visible[offset : offset + 6]):
         duration = (title.runtime_minutes or 45) * 60
         activity.record_progress(
             profile=profile,
@@ -535,7 +547,7 @@ def _seed_staff_profile(titles: list[Title], now: Any) -> None:
             duration_seconds=duration,
             occurred_at=now - timedelta(hours=k),
         )
-    for title in visible[10:16]:
+    for title in visible[offset + 10 : offset + 16]:
         activity.my_list_add(profile=profile, title=title)
 
 
@@ -548,6 +560,7 @@ def seed(*, stdout: Any = None) -> None:
     made = _seed_artwork(specs, titles, stdout)
     viewers = _seed_viewers(specs, titles, random.Random(7), now)
     _seed_staff_profile(titles, now)
+    _seed_viewer_profiles(titles, now)
     popularity_refresh()
     search_index_drain()
     if stdout is not None:

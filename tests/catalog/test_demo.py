@@ -84,3 +84,24 @@ def test_demo_seed(small_demo):
         watched = [titles[e.title_id] for e in events]
         share = sum(1 for g in watched if liked & g) / len(watched)
         assert share >= base + 0.15, (group, share, base)
+
+
+@pytest.mark.django_db
+def test_the_demo_viewer_has_titles_to_continue(small_demo):
+    from accounts import demo as accounts_demo
+    from billing import demo as billing_demo
+    from catalog.models import Progress
+    from catalog.selectors import continue_watching
+
+    billing_demo.seed(stdout=StringIO())
+    accounts_demo.seed(stdout=StringIO())
+    demo.seed(stdout=StringIO())
+    alex = Profile.objects.get(account__email="viewer@streamsite.localhost", name="Alex")
+    kids = Profile.objects.get(account__email="viewer@streamsite.localhost", name="Kids")
+    rows = continue_watching(alex)
+    assert 1 <= len(rows) <= 6
+    assert all(0 < row.position_seconds < row.duration_seconds for row in rows)
+    assert continue_watching(kids) == []
+    before = Progress.objects.count()
+    demo.seed(stdout=StringIO())
+    assert Progress.objects.count() == before
