@@ -2,9 +2,10 @@
 
 Starts gunicorn (1 sync worker) on a fresh SQLite database in a temporary directory, with 50
 sites x 8 edges and 10,000 coverage zones, a service account holding cdn.use_steering and an
-API token. Then, in alternating 1 s slices (so load changes hit both alike), a client sends keep-alive-free requests to
-`GET /healthz` (trivial: no database) and to `POST /api/v1/cdn/steer` (token auth, steering,
-one INSERT recording the decision). Reports requests/s and the ratio.
+API token. Then, in alternating 1 s slices (so load changes hit both alike), a client sends
+keep-alive-free requests to `GET /healthz` (trivial: no database) and to
+`POST /api/v1/cdn/steer` (token auth, steering, the batched decision record). Reports
+requests/s and the ratio.
 
     .venv/bin/python bench/cdn_throughput.py        # SQLite; BENCH_SECONDS=5 by default
     createdb -h 127.0.0.1 -U postgres ss_cdn_bench
