@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from django.db import connections
 from django.test import Client
 
 from catalog import playback_ports as ports
@@ -90,6 +91,9 @@ def browser_page(monkeypatch):
         yield page
         context.close()
         browser.close()
+        # The test's ORM calls under Playwright's sync API get their own connection (Django
+        # keys connections by context); close it here, or PostgreSQL cannot drop the test DB.
+        connections.close_all()
 
 
 def sign_in(page, live_server, user, profile):
