@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import connection
 
 from billing import clock
 from billing.gateways.sandbox import SandboxGateway
@@ -72,3 +74,26 @@ def stripe_double(settings):
     yield double.StripeDouble
     server.shutdown()
     server.server_close()
+
+
+def in_threads(count, target):
+    barrier = threading.Barrier(count)
+    results: list = [None] * count
+    errors: list = []
+
+    def run(index):
+        try:
+            barrier.wait()
+            results[index] = target(index)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    return results

@@ -5,7 +5,6 @@ be shared by threads with separate connections, so there the sequential variants
 test_api.py and test_dunning.py) cover the same logic.
 """
 
-import threading
 from datetime import UTC, datetime
 
 import pytest
@@ -15,7 +14,7 @@ from rest_framework.test import APIClient
 from billing import services
 from billing.models import Invoice, Payment, SandboxCharge
 from billing.tasks import run_dunning, run_renewals
-from tests.billing.conftest import card_token
+from tests.billing.conftest import card_token, in_threads
 
 pytestmark = [
     pytest.mark.skipif(
@@ -26,29 +25,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.usefixtures("plans_reseeded"),
 ]
-
-
-def in_threads(count, target):
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-    errors: list = []
-
-    def run(index):
-        try:
-            barrier.wait()
-            results[index] = target(index)
-        except BaseException as exc:  # reported below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
-    return results
 
 
 def test_50_concurrent_requests_with_one_key_charge_once_and_answer_the_same(alice):

@@ -1,7 +1,6 @@
 """Renewals in batches: one claim, one block of invoice numbers, bulk inserts, then one charge
 per payment; a batch that cannot be claimed whole is rolled back and retried one by one."""
 
-import threading
 from datetime import UTC, datetime
 
 import pytest
@@ -18,7 +17,7 @@ from billing.models import (
     SubscriptionEvent,
 )
 from billing.tasks import run_renewals
-from tests.billing.conftest import T0, card_token
+from tests.billing.conftest import T0, card_token, in_threads
 
 DUE = datetime(2026, 2, 1, 12, tzinfo=UTC)
 
@@ -142,24 +141,7 @@ def test_the_claim_costs_a_constant_number_of_queries_whatever_the_batch_size(fr
 def test_concurrent_batch_runners_take_different_rows_and_charge_each_once(frozen_clock, settings):
     settings.BILLING_RENEWAL_BATCH = 3
     _subscribe(20)
-    errors = []
-    barrier = threading.Barrier(4)
-
-    def runner():
-        try:
-            barrier.wait()
-            run_renewals(DUE.isoformat())
-        except BaseException as exc:  # reported below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=runner) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    in_threads(4, lambda _: run_renewals(DUE.isoformat()))
     assert Invoice.objects.filter(kind="renewal").count() == 20
     assert SandboxCharge.objects.count() == 40
     assert Payment.objects.filter(status="succeeded").count() == 40
