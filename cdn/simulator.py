@@ -244,6 +244,11 @@ class LRU:
     def __contains__(self, obj: Any) -> bool:
         return obj in self.items
 
+    def resize(self, capacity: int) -> None:
+        self.capacity = capacity
+        while len(self.items) > max(0, capacity):
+            self.items.popitem(last=False)
+
 
 class S3FIFO:
     """S3-FIFO (Yang et al., SOSP '23): a small probationary FIFO (10%), a main FIFO with
@@ -264,6 +269,13 @@ class S3FIFO:
     def __contains__(self, obj: Any) -> bool:
         return obj in self.where
 
+    def resize(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.small_cap = max(1, capacity // 10)
+        self.main_cap = max(0, capacity - self.small_cap)
+        while self.where and len(self.where) > max(0, capacity):
+            self._evict()
+
     def access(self, obj: Any, now: int = 0) -> bool:
         if obj in self.where:
             self.freq[obj] = min(3, self.freq[obj] + 1)
@@ -272,7 +284,12 @@ class S3FIFO:
         return False
 
     def insert(
-        self, obj: Any, *, ghost_hit: bool = False, main: bool = False, warmed: bool = False
+        self,
+        obj: Any,
+        *,
+        ghost_hit: bool = False,
+        main: bool = False,
+        warmed: str = "",
     ) -> None:
         if self.capacity <= 0 or obj in self.where:
             return
@@ -280,10 +297,15 @@ class S3FIFO:
             self._evict()
         self.freq[obj] = 0
         if warmed:
-            # A prediction, not a proven reuse: the next in main to go unless it is read
-            # before then (which earns it a second round like any other object).
+            # A fill's prediction skips probation but earns no frequency: "tail" (a scheduled
+            # launch) gets one pass of main to be read, "head" (a guess from past plays) is the
+            # next thing main evicts. Either way an unread warmed chunk never outlives an object
+            # that proved itself by a hit.
             self.ghost.pop(obj, None)
-            self.main.appendleft(obj)
+            if warmed == "head":
+                self.main.appendleft(obj)
+            else:
+                self.main.append(obj)
             self.where[obj] = "m"
         elif ghost_hit or main:
             self.ghost.pop(obj, None)
@@ -373,6 +395,8 @@ class Result:
     hits: int = 0
     bytes_total: int = 0
     bytes_hit: int = 0
+    # With warming, where the fills went (see `simulate`): counts of chunks.
+    warm: dict[str, int] = field(default_factory=dict)
 
     @property
     def object_hit_ratio(self) -> float:
@@ -450,17 +474,19 @@ def _next_uses(stream: list[tuple[tuple[str, int], int, float]]) -> list[int]:
 class Warmer:
     """The off-peak fill, as `cdn.warming` plans it for real edges, replayed in the simulator.
 
-    Once a day at `fill_hour` (UTC, the synthetic sites' local time; 07:00 by default: the fill
-    modelled as done at the end of a 04:00-08:00 window, the quiet hours before the generator's
-    08:00 launches) each site's demand is
-    predicted from the plays recorded *before that moment* (`decayed_demand`, 24 h half-life)
-    plus the catalogue's releases launching before the next fill (`with_releases`); the site's
-    top keys go to the edges steering would pick for them (`assign_edges`, the same rendezvous
-    hash). A key is cut into chunks like the trace; chunk c of a key is worth the key's score
-    times the share of past sessions at the site that read at least c + 1 chunks (viewers
-    abandon, so first chunks come first); chunks worth fewer than `min_plays` are not fetched
-    (a one-off read is no reason to fill). Sizes come from the catalogue, else from the largest
-    read seen so far.
+    Once a day at `fill_hour` (UTC, the synthetic sites' local time; 07:00 by default: inside an
+    Open Connect-style 02:00-14:00 fill window, one hour before the generator's 08:00 launches)
+    each site's demand is predicted from the plays recorded *before that moment*
+    (`decayed_demand`, 24 h half-life) plus the catalogue's releases launching before the next
+    fill (`with_releases`: the average first-day plays of earlier launches in the region). By
+    default only those launches are planned: re-filling catalogue titles from past plays was
+    measured to pollute (their chunks are in the cache already, or were evicted because few
+    read them; see docs/benchmarks.md); `refill=True` plans the site's top keys as before. Keys
+    go to the edges steering would pick for them (`assign_edges`, the same rendezvous hash). A
+    key is cut into chunks like the trace; chunk c of a key is worth the key's score times the
+    share of past sessions at the site that read at least c + 1 chunks (viewers abandon, so
+    first chunks come first); chunks worth fewer than `min_plays` are not fetched. Sizes come
+    from the catalogue, else from the largest read seen so far.
     """
 
     def __init__(
@@ -473,8 +499,10 @@ class Warmer:
         fill_hour: float = 7.0,
         keys_per_site: int = 200,
         min_plays: float = 2.0,
+        refill: bool = False,
     ) -> None:
         self.routed = routed
+        self.refill = refill
         self.min_plays = min_plays
         self.chunk_bytes = chunk_bytes
         self.catalog = catalog or {}
@@ -529,6 +557,8 @@ class Warmer:
             remaining -= reads.get(c + 1, 0)
         plan: dict[str, list[tuple[float, str, int]]] = defaultdict(list)
         scores = demand.get(site, {})
+        if not self.refill:
+            scores = {k: v for k, v in scores.items() if self.launching(k, at)}
         edges = self.edges_by_site[site]
         for key, score, edge in assign_edges(scores, edges, keys=self.keys_per_site):
             entry = self.catalog.get(key)
@@ -544,6 +574,22 @@ class Warmer:
         self._plans[(site, at)] = out
         return out
 
+    def launching(self, key: str, at: float) -> bool:
+        """A scheduled release going live within a day of the fill at `at`."""
+        start = self.releases.get(key)
+        return start is not None and at <= start < at + DAY
+
+    def why_missed(self, site: str, at: float, edge: str, chunk: tuple[str, int]) -> str:
+        """Why the fill at `at` did not put this chunk on this edge (diagnostics)."""
+        plan = self.plan(site, at)
+        if chunk in plan.get(edge, []):
+            return "miss_beyond_budget"
+        if any(chunk in chunks for name, chunks in plan.items() if name != edge):
+            return "miss_other_edge"
+        if any(chunk[0] == key for chunks in plan.values() for key, _ in chunks):
+            return "miss_chunk_not_planned"
+        return "miss_key_not_planned"
+
 
 def simulate(
     routed: Routed,
@@ -552,19 +598,30 @@ def simulate(
     fraction: float,
     policies: tuple[str, ...] = ("lru", "s3fifo", "belady"),
     warming: tuple[bool, ...] = (False, True),
-    warm_share: float = 1.0,
+    warm_share: float = 0.75,
     warmer: Warmer | None = None,
     chunk_bytes: int = 50_000_000,
     catalog: Catalog | None = None,
+    pin_share: float = 0.0,
+    pin_hours: float = 24.0,
 ) -> list[Result]:
     """Per-edge caches of `fraction` of each edge's working set; aggregate ratios per policy.
 
-    With warming, each fill puts on every edge the chunks it is missing among the first
-    `warm_share` of its cache in the warmer's plan. LRU takes them at the most recent end,
-    coldest first (what a fetch through an nginx edge does). S3-FIFO takes them at the head of
-    its main queue with no frequency credit: a prediction skips probation but earns nothing,
-    so an unread warmed chunk is the next thing main evicts and never pushes out an object that
-    has proven itself. Chunks already cached are left as they are.
+    With warming, each fill fetches onto every edge the chunks of the warmer's plan it does not
+    hold, best first, at most `warm_share` of its cache. LRU takes them at the most recent end,
+    coldest first (what a fetch through an nginx edge does). S3-FIFO takes a scheduled launch's
+    chunks at the tail of its main queue with no frequency credit (one pass of main to be read,
+    then gone unless read: a launch is a known demand, not a guess) and any other warmed chunk
+    at the head of main (the next to go unless read), so a wrong prediction never outlives an
+    object that proved itself. With `pin_share` > 0 a launch's chunks are instead held outside
+    the policy (the policy's capacity shrinks by as much) until read or `pin_hours` after the
+    launch, at most `pin_share` of the cache.
+
+    `Result.warm` says where the fills went: chunks `fetched`, then `read_cached` (read while
+    still held), `read_after_eviction`, `unread_kept` / `unread_evicted` at the next fill;
+    `release_first_reads` (a release chunk's first read on the edge: what a fill can win),
+    `release_first_hits`, and for the misses the reason (`miss_warmed_evicted`,
+    `miss_beyond_budget`, `miss_other_edge`, `miss_chunk_not_planned`, `miss_key_not_planned`).
     """
     if warmer is None and True in warming:
         warmer = Warmer(routed, steerer, chunk_bytes=chunk_bytes, catalog=catalog)
@@ -589,27 +646,86 @@ def simulate(
                 if warm and warmer is not None and site is not None and stream:
                     fills = warmer.fill_times(stream[0][2], stream[-1][2])
                 budget = int(capacity * warm_share)
+                stats = res.warm
+                releases = warmer.releases if warmer is not None else {}
+                fetched: set[Any] = set()  # warmed here by a fill, not read since
+                pinned: dict[Any, float] = {}  # reserved release chunks → expiry
+                seen: set[Any] = set()
+                warmed_here: set[Any] = set()  # every chunk a fill put here
                 f = 0
                 for i, (obj, nbytes, ts) in enumerate(stream):
                     while f < len(fills) and fills[f] <= ts:
                         assert warmer is not None and site is not None
-                        wanted = warmer.plan(site, fills[f]).get(edge_name, [])[:budget]
+                        for left in fetched:
+                            _count(stats, "unread_kept" if left in cache else "unread_evicted")
+                        fetched = set()
+                        at = fills[f]
+                        plan = warmer.plan(site, at).get(edge_name, [])
+                        wanted = [c for c in plan if c not in cache and c not in pinned][:budget]
+                        if pin_share > 0:
+                            room = int(capacity * pin_share) - len(pinned)
+                            for chunk in [c for c in wanted if warmer.launching(c[0], at)]:
+                                if room <= 0:
+                                    break
+                                pinned[chunk] = releases[chunk[0]] + pin_hours * 3600
+                                room -= 1
+                                _count(stats, "pinned")
+                            wanted = [c for c in wanted if c not in pinned]
+                            cache.resize(capacity - len(pinned))
+                        fetched = set(wanted)
+                        warmed_here.update(wanted, pinned)
+                        _count(stats, "fetched", len(fetched))
                         if policy == "s3fifo":
-                            # Hottest first: each goes to the head, so the coldest goes first.
-                            for chunk in wanted:
-                                cache.insert(chunk, warmed=True)
+                            guesses = [c for c in wanted if not warmer.launching(c[0], at)]
+                            launches = [c for c in wanted if warmer.launching(c[0], at)]
+                            # Head: hottest first, so the coldest is evicted first. Tail:
+                            # coldest first, so the hottest is evicted last.
+                            for chunk in guesses:
+                                cache.insert(chunk, warmed="head")
+                            for chunk in reversed(launches):
+                                cache.insert(chunk, warmed="tail")
                         else:
                             for chunk in reversed(wanted):
                                 cache.insert(chunk)
                         f += 1
-                    hit = cache.access(obj, i)
+                    if fetched and obj in fetched:
+                        fetched.discard(obj)
+                        _count(stats, "read_cached" if obj in cache else "read_after_eviction")
+                    from_pin = False
+                    if pinned:
+                        expired = [c for c, until in pinned.items() if until <= ts]
+                        for c in expired:
+                            del pinned[c]
+                            _count(stats, "pin_expired")
+                        if obj in pinned:
+                            del pinned[obj]
+                            from_pin = True
+                        if expired or from_pin:
+                            cache.resize(capacity - len(pinned))
+                    hit = cache.access(obj, i) or from_pin
+                    if warm and obj not in seen:
+                        seen.add(obj)
+                        if obj[0] in releases:
+                            _count(stats, "release_first_reads")
+                            if hit:
+                                _count(stats, "release_first_hits")
+                            elif obj in warmed_here:
+                                _count(stats, "miss_warmed_evicted")
+                            elif warmer is not None and site is not None and f:
+                                _count(stats, warmer.why_missed(site, fills[f - 1], edge_name, obj))
                     res.requests += 1
                     res.bytes_total += nbytes
                     if hit:
                         res.hits += 1
                         res.bytes_hit += nbytes
+                for left in fetched:
+                    _count(stats, "unread_kept" if left in cache else "unread_evicted")
             results.append(res)
     return results
+
+
+def _count(stats: dict[str, int], what: str, n: int = 1) -> None:
+    stats[what] = stats.get(what, 0) + n
 
 
 def load_balance(routed: Routed) -> dict[str, float]:
