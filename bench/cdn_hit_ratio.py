@@ -12,7 +12,8 @@ per site <= 1.15.
 
 Knobs for the measurements in docs/benchmarks.md: BENCH_FILL_HOUR (7), BENCH_WARM_SHARE (0.75),
 BENCH_REFILL=1 (also re-fill catalogue titles by past plays), BENCH_MIN_PLAYS (2),
-BENCH_PIN_SHARE (0: no reservation) and BENCH_PIN_HOURS (24), BENCH_DIAG=1 (where every warmed
+BENCH_PIN_SHARE (0: no reservation) and BENCH_PIN_HOURS (24), BENCH_EDGE_CAPACITY (sessions
+per edge per hour; the default never triggers bounded load), BENCH_DIAG=1 (where every warmed
 chunk and every release first read went).
 """
 
@@ -46,16 +47,20 @@ SEED = int(os.environ.get("BENCH_SEED", "1"))
 FILL_HOUR = float(os.environ.get("BENCH_FILL_HOUR", "7"))
 WARM_SHARE = float(os.environ.get("BENCH_WARM_SHARE", "0.75"))
 REFILL = os.environ.get("BENCH_REFILL") == "1"
+TOPUP_HOUR = float(os.environ["BENCH_TOPUP_HOUR"]) if os.environ.get("BENCH_TOPUP_HOUR") else None
 MIN_PLAYS = float(os.environ.get("BENCH_MIN_PLAYS", "2"))
 PIN_SHARE = float(os.environ.get("BENCH_PIN_SHARE", "0"))
 PIN_HOURS = float(os.environ.get("BENCH_PIN_HOURS", "24"))
 DIAG = os.environ.get("BENCH_DIAG") == "1"
+# Sessions an edge takes per hour before bounded load spills (the default never spills).
+CAPACITY = int(os.environ.get("BENCH_EDGE_CAPACITY", str(10**9)))
 CHUNK = 50_000_000
 
 
 def main() -> None:
     trace, catalog = generate_workload(requests=SESSIONS, new_releases_per_day=RELEASES, seed=SEED)
-    steerer = Steerer(synthetic_snapshot(regions=4, edges_per_site=3), origin_url="origin")
+    snapshot = synthetic_snapshot(regions=4, edges_per_site=3, capacity=CAPACITY)
+    steerer = Steerer(snapshot, origin_url="origin")
     routed = route(trace, steerer, chunk_bytes=CHUNK)
     warmer = Warmer(
         routed,
@@ -65,20 +70,25 @@ def main() -> None:
         fill_hour=FILL_HOUR,
         min_plays=MIN_PLAYS,
         refill=REFILL,
+        topup_hour=TOPUP_HOUR,
     )
     balance = load_balance(routed)
     lookups = sum(len(s) for s in routed.streams.values())
     # Upper bound of what any fill can add: first reads of a chunk on an edge (compulsory
     # misses), and among them those of scheduled releases (the predictable ones).
-    releases = {k for k, e in catalog.items() if e.available_from is not None}
+    releases = {k: e.available_from for k, e in catalog.items() if e.available_from is not None}
     first = first_release = 0
+    delays = []  # hours from launch to a release chunk's first read on an edge
     for stream in routed.streams.values():
         seen: set[tuple[str, int]] = set()
-        for obj, _, _ in stream:
+        for obj, _, ts in stream:
             if obj not in seen:
                 seen.add(obj)
                 first += 1
-                first_release += obj[0] in releases
+                if obj[0] in releases:
+                    first_release += 1
+                    delays.append((ts - releases[obj[0]]) / 3600)
+    delays.sort()
     bound = first_release / lookups
     print(f"{len(trace)} sessions, {lookups} chunk lookups")
     print(
@@ -123,7 +133,12 @@ def main() -> None:
                 f"{r.object_hit_ratio / best:.3f} | {gain} | {share} |"
             )
     if DIAG:
-        print("\nwarmed chunks: fetched, read while cached, read after eviction, never read;")
+        print(
+            "\nrelease chunks' first read on an edge, hours after launch: "
+            f"p25 {delays[len(delays) // 4]:.1f}, median {delays[len(delays) // 2]:.1f}, "
+            f"p75 {delays[3 * len(delays) // 4]:.1f}"
+        )
+        print("warmed chunks: fetched, read while cached, read after eviction, never read;")
         print("release first reads: hits / all, and why the misses missed")
         for pct, r in diag:
             w = r.warm

@@ -188,8 +188,9 @@ def _pick(cdf: list[float], x: float) -> int:
     return min(len(cdf) - 1, bisect.bisect_left(cdf, x))
 
 
-def synthetic_snapshot(*, regions: int, edges_per_site: int) -> Snapshot:
-    """Sites r0..rN (10.<i>.0.0/16 each) spread over the globe, with `edges_per_site` edges."""
+def synthetic_snapshot(*, regions: int, edges_per_site: int, capacity: int = 10**9) -> Snapshot:
+    """Sites r0..rN (10.<i>.0.0/16 each) spread over the globe, with `edges_per_site` edges of
+    `capacity` sessions each (the default never triggers the bounded-load rule)."""
     sites = []
     edge_id = 1
     for i in range(regions):
@@ -207,7 +208,7 @@ def synthetic_snapshot(*, regions: int, edges_per_site: int) -> Snapshot:
                     name=f"r{i}-e{j}",
                     site_id=site.id,
                     base_url=f"http://r{i}-e{j}.edge/",
-                    capacity=10**9,
+                    capacity=capacity,
                 )
             )
             edge_id += 1
@@ -243,6 +244,10 @@ class LRU:
 
     def __contains__(self, obj: Any) -> bool:
         return obj in self.items
+
+    def touch(self, obj: Any) -> None:
+        """A fetch that hits: the object becomes the most recent (no hit is counted)."""
+        self.items.move_to_end(obj)
 
     def resize(self, capacity: int) -> None:
         self.capacity = capacity
@@ -500,9 +505,13 @@ class Warmer:
         keys_per_site: int = 200,
         min_plays: float = 2.0,
         refill: bool = False,
+        topup_hour: float | None = None,
     ) -> None:
         self.routed = routed
         self.refill = refill
+        if topup_hour is not None and not fill_hour < topup_hour < 24:
+            raise ValueError("the top-up comes after the fill, the same day")
+        self.topup_hour = topup_hour
         self.min_plays = min_plays
         self.chunk_bytes = chunk_bytes
         self.catalog = catalog or {}
@@ -520,15 +529,23 @@ class Warmer:
         self._plans: dict[tuple[str, float], dict[str, list[tuple[str, int]]]] = {}
 
     def fill_times(self, first: float, last: float) -> list[float]:
-        """Every fill between the day before `first` and `last`."""
+        """Every fill (and top-up) between the day before `first` and `last`."""
         day = math.floor(first / DAY) * DAY
         out = []
         while day + self.fill_hour * 3600 <= last:
             at = day + self.fill_hour * 3600
             if at + DAY > first:
                 out.append(at)
+                if self.topup_hour is not None and day + self.topup_hour * 3600 <= last:
+                    out.append(day + self.topup_hour * 3600)
             day += DAY
         return out
+
+    def main_fill(self, at: float) -> float | None:
+        """For a top-up at `at`, the time of that day's main fill; None for a main fill."""
+        if self.topup_hour is None or (at % DAY) / 3600 != self.topup_hour:
+            return None
+        return at - (self.topup_hour - self.fill_hour) * 3600
 
     def plan(self, site: str, at: float) -> dict[str, list[tuple[str, int]]]:
         """Per edge of the site, the chunks it should hold after the fill at `at`, best first."""
@@ -660,6 +677,23 @@ def simulate(
                             _count(stats, "unread_kept" if left in cache else "unread_evicted")
                         fetched = set()
                         at = fills[f]
+                        main_at = warmer.main_fill(at)
+                        if main_at is not None:
+                            # Top-up: the morning's launch chunks not read here yet.
+                            plan = warmer.plan(site, main_at).get(edge_name, [])
+                            unread = [c for c in plan if c not in seen][:budget]
+                            fetched = set(c for c in unread if c not in cache)
+                            warmed_here.update(fetched)
+                            _count(stats, "topup_fetched", len(fetched))
+                            for chunk in reversed(unread):
+                                if policy == "s3fifo":
+                                    cache.insert(chunk, warmed="tail")
+                                elif chunk in cache:
+                                    cache.touch(chunk)
+                                else:
+                                    cache.insert(chunk)
+                            f += 1
+                            continue
                         plan = warmer.plan(site, at).get(edge_name, [])
                         wanted = [c for c in plan if c not in cache and c not in pinned][:budget]
                         if pin_share > 0:

@@ -215,3 +215,49 @@ def test_pinned_launch_chunks_are_held_outside_the_policy_until_read():
     assert results[True].warm["pinned"] == 2
     assert results[True].warm["fetched"] == 0
     assert results[True].warm["release_first_hits"] == 2
+
+
+def test_a_top_up_refetches_launch_chunks_evicted_before_their_first_read():
+    launch, trace, catalog = release_workload()
+    trace = trace[:-1]  # the release is read later here
+    s = steerer()
+    site_edges = [e for e in s.snapshot.edges.values() if e.name.startswith("r0-")]
+
+    def first_edge(key):
+        return rendezvous_rank(stable_hash(key), site_edges)[0].name
+
+    filler = next(
+        key
+        for key in (f"hls/filler{i}/v1/" for i in range(100))
+        if first_edge(key) == first_edge("hls/new/v1/")
+    )
+    catalog[filler] = CatalogEntry(3 * CHUNK)
+    # After the launch, three other chunks go through the release's edge (a cache of three)
+    # before anyone opens the release at 14:00.
+    trace += [
+        Request(launch + 600, "r0", filler, 3 * CHUNK),
+        Request(launch + 6 * 3600, "r0", "hls/new/v1/", 2 * CHUNK),
+    ]
+    routed = route(trace, s, chunk_bytes=CHUNK)
+    gains = {}
+    for topup in (None, 13.0):
+        warmer = Warmer(routed, s, chunk_bytes=CHUNK, catalog=catalog, topup_hour=topup)
+        for policy in ("lru", "s3fifo"):
+            cold, warm = simulate(
+                routed,
+                s,
+                fraction=0.6,
+                warm_share=1.0,
+                warmer=warmer,
+                policies=(policy,),
+                chunk_bytes=CHUNK,
+            )
+            gains[(topup, policy)] = (warm.hits - cold.hits, warm.warm.get("topup_fetched", 0))
+    # LRU lets the three misses push the warmed chunks out, so only the top-up saves them;
+    # S3-FIFO sends the misses through its small queue and keeps the launch in main.
+    assert gains == {
+        (None, "lru"): (0, 0),
+        (None, "s3fifo"): (2, 0),
+        (13.0, "lru"): (2, 2),
+        (13.0, "s3fifo"): (2, 0),
+    }

@@ -38,6 +38,11 @@ class Command(BaseCommand):
             help="most of each cache one fill may fetch",
         )
         parser.add_argument(
+            "--topup-hour",
+            type=float,
+            help="UTC hour of a second pass re-fetching launch chunks not read yet (e.g. 13)",
+        )
+        parser.add_argument(
             "--refill",
             action="store_true",
             help="also re-fill catalogue titles by past plays (measured to pollute)",
@@ -90,6 +95,7 @@ class Command(BaseCommand):
             catalog=catalog,
             fill_hour=opts["fill_hour"],
             refill=opts["refill"],
+            topup_hour=opts["topup_hour"],
         )
         self.stdout.write(f"located by: {routed.located}")
         balance = load_balance(routed)
