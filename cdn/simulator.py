@@ -662,100 +662,150 @@ def simulate(
                 fills: list[float] = []
                 if warm and warmer is not None and site is not None and stream:
                     fills = warmer.fill_times(stream[0][2], stream[-1][2])
-                budget = int(capacity * warm_share)
-                stats = res.warm
-                releases = warmer.releases if warmer is not None else {}
-                fetched: set[Any] = set()  # warmed here by a fill, not read since
-                pinned: dict[Any, float] = {}  # reserved release chunks → expiry
-                seen: set[Any] = set()
-                warmed_here: set[Any] = set()  # every chunk a fill put here
+                replay = _EdgeReplay(
+                    cache,
+                    policy=policy,
+                    capacity=capacity,
+                    budget=int(capacity * warm_share),
+                    stats=res.warm,
+                    pin_share=pin_share,
+                    pin_hours=pin_hours,
+                )
                 f = 0
                 for i, (obj, nbytes, ts) in enumerate(stream):
                     while f < len(fills) and fills[f] <= ts:
                         assert warmer is not None and site is not None
-                        for left in fetched:
-                            _count(stats, "unread_kept" if left in cache else "unread_evicted")
-                        fetched = set()
-                        at = fills[f]
-                        main_at = warmer.main_fill(at)
-                        if main_at is not None:
-                            # Top-up: the morning's launch chunks not read here yet.
-                            plan = warmer.plan(site, main_at).get(edge_name, [])
-                            unread = [c for c in plan if c not in seen][:budget]
-                            fetched = set(c for c in unread if c not in cache)
-                            warmed_here.update(fetched)
-                            _count(stats, "topup_fetched", len(fetched))
-                            for chunk in reversed(unread):
-                                if policy == "s3fifo":
-                                    cache.insert(chunk, warmed="tail")
-                                elif chunk in cache:
-                                    cache.touch(chunk)
-                                else:
-                                    cache.insert(chunk)
-                            f += 1
-                            continue
-                        plan = warmer.plan(site, at).get(edge_name, [])
-                        wanted = [c for c in plan if c not in cache and c not in pinned][:budget]
-                        if pin_share > 0:
-                            room = int(capacity * pin_share) - len(pinned)
-                            for chunk in [c for c in wanted if warmer.launching(c[0], at)]:
-                                if room <= 0:
-                                    break
-                                pinned[chunk] = releases[chunk[0]] + pin_hours * 3600
-                                room -= 1
-                                _count(stats, "pinned")
-                            wanted = [c for c in wanted if c not in pinned]
-                            cache.resize(capacity - len(pinned))
-                        fetched = set(wanted)
-                        warmed_here.update(wanted, pinned)
-                        _count(stats, "fetched", len(fetched))
-                        if policy == "s3fifo":
-                            guesses = [c for c in wanted if not warmer.launching(c[0], at)]
-                            launches = [c for c in wanted if warmer.launching(c[0], at)]
-                            # Head: hottest first, so the coldest is evicted first. Tail:
-                            # coldest first, so the hottest is evicted last.
-                            for chunk in guesses:
-                                cache.insert(chunk, warmed="head")
-                            for chunk in reversed(launches):
-                                cache.insert(chunk, warmed="tail")
-                        else:
-                            for chunk in reversed(wanted):
-                                cache.insert(chunk)
+                        replay.fill(warmer, site, edge_name, fills[f])
                         f += 1
-                    if fetched and obj in fetched:
-                        fetched.discard(obj)
-                        _count(stats, "read_cached" if obj in cache else "read_after_eviction")
-                    from_pin = False
-                    if pinned:
-                        expired = [c for c, until in pinned.items() if until <= ts]
-                        for c in expired:
-                            del pinned[c]
-                            _count(stats, "pin_expired")
-                        if obj in pinned:
-                            del pinned[obj]
-                            from_pin = True
-                        if expired or from_pin:
-                            cache.resize(capacity - len(pinned))
-                    hit = cache.access(obj, i) or from_pin
-                    if warm and obj not in seen:
-                        seen.add(obj)
-                        if obj[0] in releases:
-                            _count(stats, "release_first_reads")
-                            if hit:
-                                _count(stats, "release_first_hits")
-                            elif obj in warmed_here:
-                                _count(stats, "miss_warmed_evicted")
-                            elif warmer is not None and site is not None and f:
-                                _count(stats, warmer.why_missed(site, fills[f - 1], edge_name, obj))
+                    hit = replay.read(obj, i, ts)
+                    if warm and warmer is not None and site is not None:
+                        replay.first_read(
+                            warmer, site, edge_name, obj, hit, fills[f - 1] if f else None
+                        )
                     res.requests += 1
                     res.bytes_total += nbytes
                     if hit:
                         res.hits += 1
                         res.bytes_hit += nbytes
-                for left in fetched:
-                    _count(stats, "unread_kept" if left in cache else "unread_evicted")
+                replay.finish()
             results.append(res)
     return results
+
+
+class _EdgeReplay:
+    """One edge's cache through a replay: fills, reads, and the warming counts (`Result.warm`)."""
+
+    def __init__(
+        self,
+        cache: Any,
+        *,
+        policy: str,
+        capacity: int,
+        budget: int,
+        stats: dict[str, int],
+        pin_share: float,
+        pin_hours: float,
+    ) -> None:
+        self.cache = cache
+        self.policy = policy
+        self.capacity = capacity
+        self.budget = budget
+        self.stats = stats
+        self.pin_share = pin_share
+        self.pin_hours = pin_hours
+        self.fetched: set[Any] = set()  # fetched by the last fill, not read since
+        self.pinned: dict[Any, float] = {}  # reserved launch chunks → expiry
+        self.warmed: set[Any] = set()  # every chunk a fill put here
+        self.seen: set[Any] = set()  # every chunk read here so far
+
+    def _settle(self) -> None:
+        for left in self.fetched:
+            _count(self.stats, "unread_kept" if left in self.cache else "unread_evicted")
+        self.fetched = set()
+
+    def fill(self, warmer: Warmer, site: str, edge: str, at: float) -> None:
+        self._settle()
+        cache = self.cache
+        main_at = warmer.main_fill(at)
+        if main_at is not None:
+            # Top-up: the morning's launch chunks not read here yet.
+            plan = warmer.plan(site, main_at).get(edge, [])
+            unread = [c for c in plan if c not in self.seen][: self.budget]
+            self.fetched = {c for c in unread if c not in cache}
+            self.warmed.update(self.fetched)
+            _count(self.stats, "topup_fetched", len(self.fetched))
+            for chunk in reversed(unread):
+                if self.policy == "s3fifo":
+                    cache.insert(chunk, warmed="tail")
+                elif chunk in cache:
+                    cache.touch(chunk)
+                else:
+                    cache.insert(chunk)
+            return
+        plan = warmer.plan(site, at).get(edge, [])
+        wanted = [c for c in plan if c not in cache and c not in self.pinned][: self.budget]
+        if self.pin_share > 0:
+            room = int(self.capacity * self.pin_share) - len(self.pinned)
+            for chunk in [c for c in wanted if warmer.launching(c[0], at)]:
+                if room <= 0:
+                    break
+                self.pinned[chunk] = warmer.releases[chunk[0]] + self.pin_hours * 3600
+                room -= 1
+                _count(self.stats, "pinned")
+            wanted = [c for c in wanted if c not in self.pinned]
+            cache.resize(self.capacity - len(self.pinned))
+        self.fetched = set(wanted)
+        self.warmed.update(wanted, self.pinned)
+        _count(self.stats, "fetched", len(self.fetched))
+        if self.policy == "s3fifo":
+            guesses = [c for c in wanted if not warmer.launching(c[0], at)]
+            launches = [c for c in wanted if warmer.launching(c[0], at)]
+            # Head: hottest first, so the coldest is evicted first. Tail: coldest first, so the
+            # hottest is evicted last.
+            for chunk in guesses:
+                cache.insert(chunk, warmed="head")
+            for chunk in reversed(launches):
+                cache.insert(chunk, warmed="tail")
+        else:
+            for chunk in reversed(wanted):
+                cache.insert(chunk)
+
+    def read(self, obj: Any, i: int, ts: float) -> bool:
+        if self.fetched and obj in self.fetched:
+            self.fetched.discard(obj)
+            _count(self.stats, "read_cached" if obj in self.cache else "read_after_eviction")
+        from_pin = False
+        if self.pinned:
+            expired = [c for c, until in self.pinned.items() if until <= ts]
+            for c in expired:
+                del self.pinned[c]
+                _count(self.stats, "pin_expired")
+            if obj in self.pinned:
+                del self.pinned[obj]
+                from_pin = True
+            if expired or from_pin:
+                self.cache.resize(self.capacity - len(self.pinned))
+        return self.cache.access(obj, i) or from_pin
+
+    def first_read(
+        self, warmer: Warmer, site: str, edge: str, obj: Any, hit: bool, last_fill: float | None
+    ) -> None:
+        """Count a release chunk's first read here, and why it missed if it did."""
+        if obj in self.seen:
+            return
+        self.seen.add(obj)
+        if obj[0] not in warmer.releases:
+            return
+        _count(self.stats, "release_first_reads")
+        if hit:
+            _count(self.stats, "release_first_hits")
+        elif obj in self.warmed:
+            _count(self.stats, "miss_warmed_evicted")
+        elif last_fill is not None:
+            _count(self.stats, warmer.why_missed(site, last_fill, edge, obj))
+
+    def finish(self) -> None:
+        self._settle()
 
 
 def _count(stats: dict[str, int], what: str, n: int = 1) -> None:
