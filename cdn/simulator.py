@@ -188,8 +188,9 @@ def _pick(cdf: list[float], x: float) -> int:
     return min(len(cdf) - 1, bisect.bisect_left(cdf, x))
 
 
-def synthetic_snapshot(*, regions: int, edges_per_site: int) -> Snapshot:
-    """Sites r0..rN (10.<i>.0.0/16 each) spread over the globe, with `edges_per_site` edges."""
+def synthetic_snapshot(*, regions: int, edges_per_site: int, capacity: int = 10**9) -> Snapshot:
+    """Sites r0..rN (10.<i>.0.0/16 each) spread over the globe, with `edges_per_site` edges of
+    `capacity` sessions each (the default never triggers the bounded-load rule)."""
     sites = []
     edge_id = 1
     for i in range(regions):
@@ -207,7 +208,7 @@ def synthetic_snapshot(*, regions: int, edges_per_site: int) -> Snapshot:
                     name=f"r{i}-e{j}",
                     site_id=site.id,
                     base_url=f"http://r{i}-e{j}.edge/",
-                    capacity=10**9,
+                    capacity=capacity,
                 )
             )
             edge_id += 1
@@ -244,6 +245,15 @@ class LRU:
     def __contains__(self, obj: Any) -> bool:
         return obj in self.items
 
+    def touch(self, obj: Any) -> None:
+        """A fetch that hits: the object becomes the most recent (no hit is counted)."""
+        self.items.move_to_end(obj)
+
+    def resize(self, capacity: int) -> None:
+        self.capacity = capacity
+        while len(self.items) > max(0, capacity):
+            self.items.popitem(last=False)
+
 
 class S3FIFO:
     """S3-FIFO (Yang et al., SOSP '23): a small probationary FIFO (10%), a main FIFO with
@@ -264,6 +274,13 @@ class S3FIFO:
     def __contains__(self, obj: Any) -> bool:
         return obj in self.where
 
+    def resize(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.small_cap = max(1, capacity // 10)
+        self.main_cap = max(0, capacity - self.small_cap)
+        while self.where and len(self.where) > max(0, capacity):
+            self._evict()
+
     def access(self, obj: Any, now: int = 0) -> bool:
         if obj in self.where:
             self.freq[obj] = min(3, self.freq[obj] + 1)
@@ -272,7 +289,12 @@ class S3FIFO:
         return False
 
     def insert(
-        self, obj: Any, *, ghost_hit: bool = False, main: bool = False, warmed: bool = False
+        self,
+        obj: Any,
+        *,
+        ghost_hit: bool = False,
+        main: bool = False,
+        warmed: str = "",
     ) -> None:
         if self.capacity <= 0 or obj in self.where:
             return
@@ -280,10 +302,15 @@ class S3FIFO:
             self._evict()
         self.freq[obj] = 0
         if warmed:
-            # A prediction, not a proven reuse: the next in main to go unless it is read
-            # before then (which earns it a second round like any other object).
+            # A fill's prediction skips probation but earns no frequency: "tail" (a scheduled
+            # launch) gets one pass of main to be read, "head" (a guess from past plays) is the
+            # next thing main evicts. Either way an unread warmed chunk never outlives an object
+            # that proved itself by a hit.
             self.ghost.pop(obj, None)
-            self.main.appendleft(obj)
+            if warmed == "head":
+                self.main.appendleft(obj)
+            else:
+                self.main.append(obj)
             self.where[obj] = "m"
         elif ghost_hit or main:
             self.ghost.pop(obj, None)
@@ -373,6 +400,8 @@ class Result:
     hits: int = 0
     bytes_total: int = 0
     bytes_hit: int = 0
+    # With warming, where the fills went (see `simulate`): counts of chunks.
+    warm: dict[str, int] = field(default_factory=dict)
 
     @property
     def object_hit_ratio(self) -> float:
@@ -450,17 +479,19 @@ def _next_uses(stream: list[tuple[tuple[str, int], int, float]]) -> list[int]:
 class Warmer:
     """The off-peak fill, as `cdn.warming` plans it for real edges, replayed in the simulator.
 
-    Once a day at `fill_hour` (UTC, the synthetic sites' local time; 07:00 by default: the fill
-    modelled as done at the end of a 04:00-08:00 window, the quiet hours before the generator's
-    08:00 launches) each site's demand is
-    predicted from the plays recorded *before that moment* (`decayed_demand`, 24 h half-life)
-    plus the catalogue's releases launching before the next fill (`with_releases`); the site's
-    top keys go to the edges steering would pick for them (`assign_edges`, the same rendezvous
-    hash). A key is cut into chunks like the trace; chunk c of a key is worth the key's score
-    times the share of past sessions at the site that read at least c + 1 chunks (viewers
-    abandon, so first chunks come first); chunks worth fewer than `min_plays` are not fetched
-    (a one-off read is no reason to fill). Sizes come from the catalogue, else from the largest
-    read seen so far.
+    Once a day at `fill_hour` (UTC, the synthetic sites' local time; 07:00 by default: inside an
+    Open Connect-style 02:00-14:00 fill window, one hour before the generator's 08:00 launches)
+    each site's demand is predicted from the plays recorded *before that moment*
+    (`decayed_demand`, 24 h half-life) plus the catalogue's releases launching before the next
+    fill (`with_releases`: the average first-day plays of earlier launches in the region). By
+    default only those launches are planned: re-filling catalogue titles from past plays was
+    measured to pollute (their chunks are in the cache already, or were evicted because few
+    read them; see docs/benchmarks.md); `refill=True` plans the site's top keys as before. Keys
+    go to the edges steering would pick for them (`assign_edges`, the same rendezvous hash). A
+    key is cut into chunks like the trace; chunk c of a key is worth the key's score times the
+    share of past sessions at the site that read at least c + 1 chunks (viewers abandon, so
+    first chunks come first); chunks worth fewer than `min_plays` are not fetched. Sizes come
+    from the catalogue, else from the largest read seen so far.
     """
 
     def __init__(
@@ -473,8 +504,14 @@ class Warmer:
         fill_hour: float = 7.0,
         keys_per_site: int = 200,
         min_plays: float = 2.0,
+        refill: bool = False,
+        topup_hour: float | None = None,
     ) -> None:
         self.routed = routed
+        self.refill = refill
+        if topup_hour is not None and not fill_hour < topup_hour < 24:
+            raise ValueError("the top-up comes after the fill, the same day")
+        self.topup_hour = topup_hour
         self.min_plays = min_plays
         self.chunk_bytes = chunk_bytes
         self.catalog = catalog or {}
@@ -492,15 +529,23 @@ class Warmer:
         self._plans: dict[tuple[str, float], dict[str, list[tuple[str, int]]]] = {}
 
     def fill_times(self, first: float, last: float) -> list[float]:
-        """Every fill between the day before `first` and `last`."""
+        """Every fill (and top-up) between the day before `first` and `last`."""
         day = math.floor(first / DAY) * DAY
         out = []
         while day + self.fill_hour * 3600 <= last:
             at = day + self.fill_hour * 3600
             if at + DAY > first:
                 out.append(at)
+                if self.topup_hour is not None and day + self.topup_hour * 3600 <= last:
+                    out.append(day + self.topup_hour * 3600)
             day += DAY
         return out
+
+    def main_fill(self, at: float) -> float | None:
+        """For a top-up at `at`, the time of that day's main fill; None for a main fill."""
+        if self.topup_hour is None or (at % DAY) / 3600 != self.topup_hour:
+            return None
+        return at - (self.topup_hour - self.fill_hour) * 3600
 
     def plan(self, site: str, at: float) -> dict[str, list[tuple[str, int]]]:
         """Per edge of the site, the chunks it should hold after the fill at `at`, best first."""
@@ -529,6 +574,8 @@ class Warmer:
             remaining -= reads.get(c + 1, 0)
         plan: dict[str, list[tuple[float, str, int]]] = defaultdict(list)
         scores = demand.get(site, {})
+        if not self.refill:
+            scores = {k: v for k, v in scores.items() if self.launching(k, at)}
         edges = self.edges_by_site[site]
         for key, score, edge in assign_edges(scores, edges, keys=self.keys_per_site):
             entry = self.catalog.get(key)
@@ -544,6 +591,22 @@ class Warmer:
         self._plans[(site, at)] = out
         return out
 
+    def launching(self, key: str, at: float) -> bool:
+        """A scheduled release going live within a day of the fill at `at`."""
+        start = self.releases.get(key)
+        return start is not None and at <= start < at + DAY
+
+    def why_missed(self, site: str, at: float, edge: str, chunk: tuple[str, int]) -> str:
+        """Why the fill at `at` did not put this chunk on this edge (diagnostics)."""
+        plan = self.plan(site, at)
+        if chunk in plan.get(edge, []):
+            return "miss_beyond_budget"
+        if any(chunk in chunks for name, chunks in plan.items() if name != edge):
+            return "miss_other_edge"
+        if any(chunk[0] == key for chunks in plan.values() for key, _ in chunks):
+            return "miss_chunk_not_planned"
+        return "miss_key_not_planned"
+
 
 def simulate(
     routed: Routed,
@@ -552,19 +615,30 @@ def simulate(
     fraction: float,
     policies: tuple[str, ...] = ("lru", "s3fifo", "belady"),
     warming: tuple[bool, ...] = (False, True),
-    warm_share: float = 1.0,
+    warm_share: float = 0.75,
     warmer: Warmer | None = None,
     chunk_bytes: int = 50_000_000,
     catalog: Catalog | None = None,
+    pin_share: float = 0.0,
+    pin_hours: float = 24.0,
 ) -> list[Result]:
     """Per-edge caches of `fraction` of each edge's working set; aggregate ratios per policy.
 
-    With warming, each fill puts on every edge the chunks it is missing among the first
-    `warm_share` of its cache in the warmer's plan. LRU takes them at the most recent end,
-    coldest first (what a fetch through an nginx edge does). S3-FIFO takes them at the head of
-    its main queue with no frequency credit: a prediction skips probation but earns nothing,
-    so an unread warmed chunk is the next thing main evicts and never pushes out an object that
-    has proven itself. Chunks already cached are left as they are.
+    With warming, each fill fetches onto every edge the chunks of the warmer's plan it does not
+    hold, best first, at most `warm_share` of its cache. LRU takes them at the most recent end,
+    coldest first (what a fetch through an nginx edge does). S3-FIFO takes a scheduled launch's
+    chunks at the tail of its main queue with no frequency credit (one pass of main to be read,
+    then gone unless read: a launch is a known demand, not a guess) and any other warmed chunk
+    at the head of main (the next to go unless read), so a wrong prediction never outlives an
+    object that proved itself. With `pin_share` > 0 a launch's chunks are instead held outside
+    the policy (the policy's capacity shrinks by as much) until read or `pin_hours` after the
+    launch, at most `pin_share` of the cache.
+
+    `Result.warm` says where the fills went: chunks `fetched`, then `read_cached` (read while
+    still held), `read_after_eviction`, `unread_kept` / `unread_evicted` at the next fill;
+    `release_first_reads` (a release chunk's first read on the edge: what a fill can win),
+    `release_first_hits`, and for the misses the reason (`miss_warmed_evicted`,
+    `miss_beyond_budget`, `miss_other_edge`, `miss_chunk_not_planned`, `miss_key_not_planned`).
     """
     if warmer is None and True in warming:
         warmer = Warmer(routed, steerer, chunk_bytes=chunk_bytes, catalog=catalog)
@@ -588,28 +662,154 @@ def simulate(
                 fills: list[float] = []
                 if warm and warmer is not None and site is not None and stream:
                     fills = warmer.fill_times(stream[0][2], stream[-1][2])
-                budget = int(capacity * warm_share)
+                replay = _EdgeReplay(
+                    cache,
+                    policy=policy,
+                    capacity=capacity,
+                    budget=int(capacity * warm_share),
+                    stats=res.warm,
+                    pin_share=pin_share,
+                    pin_hours=pin_hours,
+                )
                 f = 0
                 for i, (obj, nbytes, ts) in enumerate(stream):
                     while f < len(fills) and fills[f] <= ts:
                         assert warmer is not None and site is not None
-                        wanted = warmer.plan(site, fills[f]).get(edge_name, [])[:budget]
-                        if policy == "s3fifo":
-                            # Hottest first: each goes to the head, so the coldest goes first.
-                            for chunk in wanted:
-                                cache.insert(chunk, warmed=True)
-                        else:
-                            for chunk in reversed(wanted):
-                                cache.insert(chunk)
+                        replay.fill(warmer, site, edge_name, fills[f])
                         f += 1
-                    hit = cache.access(obj, i)
+                    hit = replay.read(obj, i, ts)
+                    if warm and warmer is not None and site is not None:
+                        replay.first_read(
+                            warmer, site, edge_name, obj, hit, fills[f - 1] if f else None
+                        )
                     res.requests += 1
                     res.bytes_total += nbytes
                     if hit:
                         res.hits += 1
                         res.bytes_hit += nbytes
+                replay.finish()
             results.append(res)
     return results
+
+
+class _EdgeReplay:
+    """One edge's cache through a replay: fills, reads, and the warming counts (`Result.warm`)."""
+
+    def __init__(
+        self,
+        cache: Any,
+        *,
+        policy: str,
+        capacity: int,
+        budget: int,
+        stats: dict[str, int],
+        pin_share: float,
+        pin_hours: float,
+    ) -> None:
+        self.cache = cache
+        self.policy = policy
+        self.capacity = capacity
+        self.budget = budget
+        self.stats = stats
+        self.pin_share = pin_share
+        self.pin_hours = pin_hours
+        self.fetched: set[Any] = set()  # fetched by the last fill, not read since
+        self.pinned: dict[Any, float] = {}  # reserved launch chunks → expiry
+        self.warmed: set[Any] = set()  # every chunk a fill put here
+        self.seen: set[Any] = set()  # every chunk read here so far
+
+    def _settle(self) -> None:
+        for left in self.fetched:
+            _count(self.stats, "unread_kept" if left in self.cache else "unread_evicted")
+        self.fetched = set()
+
+    def fill(self, warmer: Warmer, site: str, edge: str, at: float) -> None:
+        self._settle()
+        cache = self.cache
+        main_at = warmer.main_fill(at)
+        if main_at is not None:
+            # Top-up: the morning's launch chunks not read here yet.
+            plan = warmer.plan(site, main_at).get(edge, [])
+            unread = [c for c in plan if c not in self.seen][: self.budget]
+            self.fetched = {c for c in unread if c not in cache}
+            self.warmed.update(self.fetched)
+            _count(self.stats, "topup_fetched", len(self.fetched))
+            for chunk in reversed(unread):
+                if self.policy == "s3fifo":
+                    cache.insert(chunk, warmed="tail")
+                elif chunk in cache:
+                    cache.touch(chunk)
+                else:
+                    cache.insert(chunk)
+            return
+        plan = warmer.plan(site, at).get(edge, [])
+        wanted = [c for c in plan if c not in cache and c not in self.pinned][: self.budget]
+        if self.pin_share > 0:
+            room = int(self.capacity * self.pin_share) - len(self.pinned)
+            for chunk in [c for c in wanted if warmer.launching(c[0], at)]:
+                if room <= 0:
+                    break
+                self.pinned[chunk] = warmer.releases[chunk[0]] + self.pin_hours * 3600
+                room -= 1
+                _count(self.stats, "pinned")
+            wanted = [c for c in wanted if c not in self.pinned]
+            cache.resize(self.capacity - len(self.pinned))
+        self.fetched = set(wanted)
+        self.warmed.update(wanted, self.pinned)
+        _count(self.stats, "fetched", len(self.fetched))
+        if self.policy == "s3fifo":
+            guesses = [c for c in wanted if not warmer.launching(c[0], at)]
+            launches = [c for c in wanted if warmer.launching(c[0], at)]
+            # Head: hottest first, so the coldest is evicted first. Tail: coldest first, so the
+            # hottest is evicted last.
+            for chunk in guesses:
+                cache.insert(chunk, warmed="head")
+            for chunk in reversed(launches):
+                cache.insert(chunk, warmed="tail")
+        else:
+            for chunk in reversed(wanted):
+                cache.insert(chunk)
+
+    def read(self, obj: Any, i: int, ts: float) -> bool:
+        if self.fetched and obj in self.fetched:
+            self.fetched.discard(obj)
+            _count(self.stats, "read_cached" if obj in self.cache else "read_after_eviction")
+        from_pin = False
+        if self.pinned:
+            expired = [c for c, until in self.pinned.items() if until <= ts]
+            for c in expired:
+                del self.pinned[c]
+                _count(self.stats, "pin_expired")
+            if obj in self.pinned:
+                del self.pinned[obj]
+                from_pin = True
+            if expired or from_pin:
+                self.cache.resize(self.capacity - len(self.pinned))
+        return self.cache.access(obj, i) or from_pin
+
+    def first_read(
+        self, warmer: Warmer, site: str, edge: str, obj: Any, hit: bool, last_fill: float | None
+    ) -> None:
+        """Count a release chunk's first read here, and why it missed if it did."""
+        if obj in self.seen:
+            return
+        self.seen.add(obj)
+        if obj[0] not in warmer.releases:
+            return
+        _count(self.stats, "release_first_reads")
+        if hit:
+            _count(self.stats, "release_first_hits")
+        elif obj in self.warmed:
+            _count(self.stats, "miss_warmed_evicted")
+        elif last_fill is not None:
+            _count(self.stats, warmer.why_missed(site, last_fill, edge, obj))
+
+    def finish(self) -> None:
+        self._settle()
+
+
+def _count(stats: dict[str, int], what: str, n: int = 1) -> None:
+    stats[what] = stats.get(what, 0) + n
 
 
 def load_balance(routed: Routed) -> dict[str, float]:

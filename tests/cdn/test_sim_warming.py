@@ -49,7 +49,7 @@ def test_warming_raises_object_and_byte_hit_ratio_for_lru_and_s3fifo():
         )
         for policy in ("lru", "s3fifo")
     }
-    assert gained == {"lru": (82, True), "s3fifo": (54, True)}
+    assert gained == {"lru": (146, True), "s3fifo": (595, True)}
 
 
 def test_the_plan_at_a_fill_is_the_same_whatever_comes_after_it():
@@ -93,10 +93,29 @@ def test_a_scheduled_release_is_warmed_before_its_first_play_on_the_edge_steerin
     assert (release, 0) in plan[first] and (release, 1) in plan[first]
     assert all(key != "hls/surprise/v1/" for chunks in plan.values() for key, _ in chunks)
     results = {
-        r.warming: r for r in simulate(routed, s, fraction=1.0, policies=("lru",), catalog=catalog)
+        r.warming: r
+        for r in simulate(
+            routed,
+            s,
+            fraction=1.0,
+            warm_share=1.0,
+            policies=("lru",),
+            catalog=catalog,
+            chunk_bytes=CHUNK,
+        )
     }
     # Warm: the release's two chunks hit on their first read; the rest is as cold.
     assert results[True].hits - results[False].hits == 2
+    # Only the launch is planned (the old title is cached already); the release's second copy
+    # (hot keys also go to the second-ranked edge) is fetched and never read.
+    assert results[True].warm == {
+        "fetched": 4,
+        "read_cached": 2,
+        "unread_kept": 2,
+        "release_first_reads": 2,
+        "release_first_hits": 2,
+    }
+    assert results[False].warm == {}
 
 
 def test_release_prior_is_learned_from_earlier_launches_and_ignores_later_plays():
@@ -120,4 +139,125 @@ def test_release_prior_is_learned_from_earlier_launches_and_ignores_later_plays(
     assert demand["nyc"] == {
         "hls/a/v1/": pytest.approx(0.5 + 3 * 0.125, abs=1e-3),  # the future play left out
         "hls/b/v1/": pytest.approx(0.25, abs=1e-3),
+    }
+
+
+def release_workload():
+    launch = DEFAULT_START + DAY + 8 * 3600
+    catalog = {
+        "hls/old/v1/": CatalogEntry(3 * CHUNK),
+        "hls/new/v1/": CatalogEntry(2 * CHUNK, launch),
+    }
+    trace = [Request(DEFAULT_START + 3600 * h, "r0", "hls/old/v1/", 3 * CHUNK) for h in range(9)]
+    trace += [Request(launch + 60, "r0", "hls/new/v1/", 2 * CHUNK)]
+    return launch, trace, catalog
+
+
+def test_only_launches_are_planned_unless_refill_is_asked_for():
+    launch, trace, catalog = release_workload()
+    s = steerer()
+    routed = route(trace, s, chunk_bytes=CHUNK)
+    planned = {}
+    for refill in (False, True):
+        plan = Warmer(routed, s, chunk_bytes=CHUNK, catalog=catalog, refill=refill).plan(
+            "r0", launch - 3600
+        )
+        planned[refill] = sorted({key for chunks in plan.values() for key, _ in chunks})
+    assert planned == {False: ["hls/new/v1/"], True: ["hls/new/v1/", "hls/old/v1/"]}
+
+
+def test_first_reads_the_fill_left_out_are_counted_with_their_reason():
+    launch, trace, catalog = release_workload()
+    s = steerer()
+    routed = route(trace, s, chunk_bytes=CHUNK)
+    # The release's edge holds 2 chunks; a quarter of that is no fetch at all, a half is one.
+    warm = {}
+    for share in (0.25, 0.5):
+        (result,) = simulate(
+            routed,
+            s,
+            fraction=1.0,
+            warm_share=share,
+            policies=("lru",),
+            warming=(True,),
+            catalog=catalog,
+            chunk_bytes=CHUNK,
+        )
+        warm[share] = (
+            result.warm["release_first_reads"],
+            result.warm.get("release_first_hits", 0),
+            result.warm.get("miss_beyond_budget", 0),
+        )
+    # (first reads of release chunks, of which hits, misses the budget left out)
+    assert warm == {0.25: (2, 0, 2), 0.5: (2, 1, 1)}
+
+
+def test_pinned_launch_chunks_are_held_outside_the_policy_until_read():
+    launch, trace, catalog = release_workload()
+    s = steerer()
+    routed = route(trace, s, chunk_bytes=CHUNK)
+    results = {
+        r.warming: r
+        for r in simulate(
+            routed,
+            s,
+            fraction=1.0,
+            warm_share=1.0,
+            pin_share=1.0,
+            policies=("s3fifo",),
+            catalog=catalog,
+            chunk_bytes=CHUNK,
+        )
+    }
+    assert results[True].hits - results[False].hits == 2
+    # The release's edge pins its two chunks (the other edge sees no request after day 0, so
+    # it has no later fill); nothing goes through the policy.
+    assert results[True].warm["pinned"] == 2
+    assert results[True].warm["fetched"] == 0
+    assert results[True].warm["release_first_hits"] == 2
+
+
+def test_a_top_up_refetches_launch_chunks_evicted_before_their_first_read():
+    launch, trace, catalog = release_workload()
+    trace = trace[:-1]  # the release is read later here
+    s = steerer()
+    site_edges = [e for e in s.snapshot.edges.values() if e.name.startswith("r0-")]
+
+    def first_edge(key):
+        return rendezvous_rank(stable_hash(key), site_edges)[0].name
+
+    filler = next(
+        key
+        for key in (f"hls/filler{i}/v1/" for i in range(100))
+        if first_edge(key) == first_edge("hls/new/v1/")
+    )
+    catalog[filler] = CatalogEntry(3 * CHUNK)
+    # After the launch, three other chunks go through the release's edge (a cache of three)
+    # before anyone opens the release at 14:00.
+    trace += [
+        Request(launch + 600, "r0", filler, 3 * CHUNK),
+        Request(launch + 6 * 3600, "r0", "hls/new/v1/", 2 * CHUNK),
+    ]
+    routed = route(trace, s, chunk_bytes=CHUNK)
+    gains = {}
+    for topup in (None, 13.0):
+        warmer = Warmer(routed, s, chunk_bytes=CHUNK, catalog=catalog, topup_hour=topup)
+        for policy in ("lru", "s3fifo"):
+            cold, warm = simulate(
+                routed,
+                s,
+                fraction=0.6,
+                warm_share=1.0,
+                warmer=warmer,
+                policies=(policy,),
+                chunk_bytes=CHUNK,
+            )
+            gains[(topup, policy)] = (warm.hits - cold.hits, warm.warm.get("topup_fetched", 0))
+    # LRU lets the three misses push the warmed chunks out, so only the top-up saves them;
+    # S3-FIFO sends the misses through its small queue and keeps the launch in main.
+    assert gains == {
+        (None, "lru"): (0, 0),
+        (None, "s3fifo"): (2, 0),
+        (13.0, "lru"): (2, 2),
+        (13.0, "s3fifo"): (2, 0),
     }

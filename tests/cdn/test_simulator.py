@@ -102,3 +102,25 @@ def test_simulate_refuses_a_missing_trace(tmp_path):
 def test_nginx_config_command_refuses_a_bad_origin(tmp_path):
     with pytest.raises(CommandError, match="absolute http://"):
         call_command("cdn_nginx_config", name="e1", prefix=str(tmp_path), origin="/media/")
+
+
+@pytest.mark.parametrize(("where", "evicted"), [("head", "w"), ("tail", "a")])
+def test_s3fifo_warmed_chunks_go_to_the_head_or_tail_of_main_with_no_credit(where, evicted):
+    cache = S3FIFO(10)  # small queue 1, main 9
+    for obj in "abcdefghi":
+        cache.insert(obj, main=True)
+    cache.insert("w", warmed=where)
+    assert cache.freq["w"] == 0
+    cache.access("new")  # full: main gives up its head
+    assert [obj for obj in ["w", "a", "b"] if obj not in cache] == [evicted]
+
+
+def test_s3fifo_resize_evicts_down_to_the_new_capacity():
+    cache = S3FIFO(10)
+    run(cache, [f"x{i}" for i in range(10)])
+    cache.resize(4)
+    assert (cache.capacity, len(cache.where), cache.small_cap) == (4, 4, 1)
+    lru = LRU(5)
+    run(lru, list("abcde"))
+    lru.resize(2)
+    assert list(lru.items) == ["d", "e"]

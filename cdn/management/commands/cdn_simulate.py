@@ -32,7 +32,20 @@ class Command(BaseCommand):
             "--fill-hour", type=float, default=7.0, help="UTC hour of the daily warming fill"
         )
         parser.add_argument(
-            "--warm-share", type=float, default=1.0, help="share of each cache the fill plans"
+            "--warm-share",
+            type=float,
+            default=0.75,
+            help="most of each cache one fill may fetch",
+        )
+        parser.add_argument(
+            "--topup-hour",
+            type=float,
+            help="UTC hour of a second pass re-fetching launch chunks not read yet (e.g. 13)",
+        )
+        parser.add_argument(
+            "--refill",
+            action="store_true",
+            help="also re-fill catalogue titles by past plays (measured to pollute)",
         )
         parser.add_argument(
             "--topology",
@@ -76,7 +89,13 @@ class Command(BaseCommand):
         chunk_bytes = opts["chunk_mb"] * 1_000_000
         routed = route(trace, steerer, chunk_bytes=chunk_bytes)
         warmer = Warmer(
-            routed, steerer, chunk_bytes=chunk_bytes, catalog=catalog, fill_hour=opts["fill_hour"]
+            routed,
+            steerer,
+            chunk_bytes=chunk_bytes,
+            catalog=catalog,
+            fill_hour=opts["fill_hour"],
+            refill=opts["refill"],
+            topup_hour=opts["topup_hour"],
         )
         self.stdout.write(f"located by: {routed.located}")
         balance = load_balance(routed)
