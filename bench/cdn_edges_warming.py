@@ -523,7 +523,9 @@ def report(outcome: Outcome, *, warm_keys: int) -> list[str]:
         f"warming: {len(outcome.warmed)} (edge, key) copies, up to {warm_keys} keys per site, "
         f"{outcome.warmed_files} files / {outcome.warmed_bytes / 1e6:.2f} MB fetched through "
         f"the edges in {outcome.warm_seconds:.2f} s",
-        f"origin fetches during today's replay: cold {a.origin_fetches}, warm {b.origin_fetches}",
+        f"origin fetches during today's replay: cold {a.origin_fetches}, warm {b.origin_fetches}"
+        f" ({a.origin_fetches - b.origin_fetches} misses avoided by {outcome.warmed_files} "
+        "warmed files; the rest were not read today)",
         "",
         "| edge | requests | object hit cold | object hit warm | byte hit cold | byte hit warm |",
         "| --- | ---: | ---: | ---: | ---: | ---: |",
