@@ -17,6 +17,7 @@ SUITES = [
     ("cdn_throughput.py", lambda: True),
     ("cdn_hit_ratio.py", lambda: True),
     ("cdn_failover.py", lambda: shutil.which("nginx") is not None),
+    ("cdn_edges_warming.py", lambda: shutil.which("nginx") is not None),
     (
         "playback_heartbeats.py",
         lambda: (
