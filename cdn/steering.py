@@ -98,6 +98,8 @@ class Steerer:
         geo: GeoLocator | None = None,
         bounded_load: float = 1.25,
         load_floor: float = 0.2,
+        assigned_window: float = 2.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.snapshot = snapshot
         self.origin_url = origin_url
@@ -106,11 +108,25 @@ class Steerer:
         # Below this load an edge keeps its keys whatever its neighbours carry: spreading a
         # title only pays once an edge is busy, and every spill is a colder cache.
         self.load_floor = load_floor
-        # Sessions handed out since the last health version, per edge: the bounded-load rule
-        # uses them so a burst on one hot key spreads before the poller sees the load.
+        # Sessions handed out since the last load reading, per edge: the bounded-load rule uses
+        # them so a burst on one hot key spreads before the poller sees the load. They start
+        # again with every new health version, and at least every `assigned_window` seconds:
+        # the poller publishes only when something changed, and by then the edge's own load
+        # figure already counts those sessions (otherwise a steady, lightly loaded edge would
+        # pile up counts and lose its keys to its neighbours).
         self.assigned: dict[int, int] = {}
         self._assigned_version: Any = None
+        self.assigned_window = assigned_window
+        self._clock = clock
+        self._assigned_since = clock()
         self._rank_cache: dict[tuple[int, int], list[EdgeInfo]] = {}
+
+    def use_clock(self, clock: Callable[[], float], *, assigned_window: float) -> None:
+        """Drive the assignment window from another clock (the simulator replays trace time)."""
+        self._clock = clock
+        self.assigned_window = assigned_window
+        self.assigned = {}
+        self._assigned_since = clock()
 
     def locate(
         self, addr: ipaddress.IPv4Address | ipaddress.IPv6Address, country: str | None
@@ -198,9 +214,14 @@ class Steerer:
                 "count must be between 1 and 10.", extra={"fields": {"count": ["1 to 10."]}}
             )
         snap = self.snapshot
-        if self._assigned_version != snap.health_version:
+        now = self._clock()
+        if (
+            self._assigned_version != snap.health_version
+            or now - self._assigned_since >= self.assigned_window
+        ):
             self.assigned = {}
             self._assigned_version = snap.health_version
+            self._assigned_since = now
         site_id: int | None
         if site_hint is not None and site_hint in snap.sites:
             site_id, located_by, reasons = site_hint, "region", ["region named by the caller"]
@@ -297,6 +318,7 @@ class Holder:
                     geo=_geo(),
                     bounded_load=settings.CDN_BOUNDED_LOAD,
                     load_floor=settings.CDN_BOUNDED_LOAD_FLOOR,
+                    assigned_window=2 * settings.CDN_HEALTH_INTERVAL,
                 )
                 health_changed = True
             else:

@@ -95,3 +95,29 @@ def test_bounded_load_spreads_a_hot_title_once_an_edge_is_busy():
     counts = {name: picks.count(name) for name in set(picks)}
     assert len(counts) == 4
     assert max(counts.values()) <= 1.25 * 200 / 4 + 1
+
+
+def test_a_steady_light_load_keeps_a_title_on_its_edge_between_health_versions():
+    """The poller publishes only on change: counts of handed-out sessions must not pile up."""
+    site = SiteInfo(id=1, name="s", country="US", latitude=0, longitude=0, edges=edges(3))
+    for e in site.edges:
+        e.capacity = 1000
+    now = [0.0]
+    steerer = Steerer(
+        Snapshot(sites=[site], global_default=1),
+        origin_url="o",
+        load_floor=0.2,
+        assigned_window=2.0,
+        clock=lambda: now[0],
+    )
+    picks = []
+    for i in range(1500):  # 100 sessions a second, no new health version
+        now[0] = i / 100
+        picks.append(steerer.steer(client_ip="192.0.2.1", content_key="hls/hot/v1/").edges[0])
+    assert set(picks) == {picks[0]}
+
+    burst = [
+        steerer.steer(client_ip="192.0.2.1", content_key="hls/hot/v1/").edges[0]
+        for _ in range(1000)  # the same instant: a real burst still spreads past the floor
+    ]
+    assert len(set(burst)) == 3
