@@ -83,10 +83,8 @@ def test_visitor_subscribes_streams_upgrades_and_a_failing_card_ends_in_a_blocke
     viewer = {"HTTP_X_PROFILE_ID": str(profile["id"])}
 
     def play(device: str):
-        return api.post(
-            "/api/v1/playback/sessions", {"title_id": title.pk, "device": device}, format="json",
-            **viewer,
-        )  # fmt: skip
+        body = {"title_id": title.pk, "device": device}
+        return api.post("/api/v1/playback/sessions", body, format="json", **viewer)
 
     # Without a plan there is nothing to watch, and billing says why.
     assert error(play("TV")) == (403, "not_entitled", "Choose a plan to start watching.")
