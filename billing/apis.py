@@ -308,6 +308,9 @@ class InvoiceOut(serializers.Serializer):
     period_end = serializers.DateTimeField()
     created_at = serializers.DateTimeField()
     paid_at = serializers.DateTimeField(allow_null=True)
+    next_attempt_at = serializers.DateTimeField(
+        allow_null=True, help_text="When dunning will next try to charge this open invoice."
+    )
     html_url = serializers.SerializerMethodField()
 
     def get_html_url(self, obj: Invoice) -> str:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Count, Prefetch, Q, QuerySet
 
 from billing import money
@@ -61,6 +62,31 @@ def upcoming_amount(sub: Subscription) -> int | None:
     plan = sub.pending_plan or sub.plan
     price = Price.objects.filter(plan=plan, currency=sub.currency).first()
     return price.amount if price else None
+
+
+@dataclass(frozen=True)
+class Dunning:
+    """Where a past-due subscription stands: what the customer needs to see to act in time."""
+
+    invoice: Invoice | None  # the open renewal invoice being retried
+    retry_at: datetime | None  # its next scheduled charge (None: none scheduled)
+    grace_ends_at: datetime  # streaming stops then unless the invoice is paid
+
+
+def dunning_for(sub: Subscription) -> Dunning | None:
+    """The retry schedule and grace end of a past-due subscription (None when not past due)."""
+    if sub.status != SubscriptionStatus.PAST_DUE or sub.past_due_since is None:
+        return None
+    invoice = (
+        Invoice.objects.filter(subscription=sub, status=InvoiceStatus.OPEN)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    return Dunning(
+        invoice=invoice,
+        retry_at=invoice.next_attempt_at if invoice else None,
+        grace_ends_at=sub.past_due_since + timedelta(days=settings.BILLING_GRACE_DAYS),
+    )
 
 
 @dataclass(frozen=True)

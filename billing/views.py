@@ -196,6 +196,7 @@ def account(request: HttpRequest, error: str = "", status: int = 200) -> HttpRes
         {
             "sub": sub,
             "entitlements": get_entitlements(request.user),
+            "dunning": selectors.dunning_for(sub) if sub else None,
             "next_amount": selectors.upcoming_amount(sub) if sub else None,
             "plans": list(selectors.plans_available()),
             "preview": preview,

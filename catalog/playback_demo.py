@@ -28,13 +28,15 @@ def make_hls_asset(
     seconds: int = 8,
     markers: dict[str, float] | None = None,
     label: str = "Streamsite",
+    renditions: tuple[tuple[str, int, int, str], ...] = RENDITIONS,
 ) -> Path:
-    """Write master.m3u8, two variant playlists with their segments, English subtitles,
-    a trickplay sprite with its WebVTT map, and asset.json into `root`."""
+    """Write master.m3u8, one variant playlist per rendition (name, width, height, video
+    bitrate; two small ones by default) with their segments, English subtitles, a trickplay
+    sprite with its WebVTT map, and asset.json into `root`."""
     root.mkdir(parents=True, exist_ok=True)
     split = ";".join(
-        [f"[0:v]split={len(RENDITIONS)}" + "".join(f"[s{i}]" for i in range(len(RENDITIONS)))]
-        + [f"[s{i}]scale={w}:{h}[v{i}]" for i, (_, w, h, _) in enumerate(RENDITIONS)]
+        [f"[0:v]split={len(renditions)}" + "".join(f"[s{i}]" for i in range(len(renditions)))]
+        + [f"[s{i}]scale={w}:{h}[v{i}]" for i, (_, w, h, _) in enumerate(renditions)]
     )
     command = [
         "ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
@@ -43,7 +45,7 @@ def make_hls_asset(
         "-filter_complex", split,
     ]  # fmt: skip
     stream_map = []
-    for i, (name, _, _, bitrate) in enumerate(RENDITIONS):
+    for i, (name, _, _, bitrate) in enumerate(renditions):
         command += ["-map", f"[v{i}]", "-map", "1:a", f"-b:v:{i}", bitrate]
         stream_map.append(f"v:{i},a:{i},name:{name}")
     command += [

@@ -23,6 +23,6 @@ class DomainErrorMiddleware:
         return render(
             request,
             "error.html",
-            {"status": exception.status, "message": exception.message},
+            {"status": exception.status, "message": exception.message, "code": exception.code},
             status=exception.status,
         )

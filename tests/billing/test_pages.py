@@ -8,7 +8,7 @@ from django.test import Client
 
 from billing import services
 from billing.models import Invoice, PaymentMethod, Subscription
-from billing.tasks import run_renewals
+from billing.tasks import run_dunning, run_renewals
 from tests.billing.conftest import card_token
 
 pytestmark = pytest.mark.django_db
@@ -171,3 +171,46 @@ def test_billing_page_query_count_is_flat(alice, frozen_clock, django_assert_num
     client.get("/account/billing/")  # entitlements cached again, as in the first measurement
     with django_assert_num_queries(7):
         assert client.get("/account/billing/").content.decode().count("Paid</span>") == 5
+
+
+def test_past_due_billing_page_shows_the_retry_date_and_until_when_streaming_continues(
+    alice, frozen_clock
+):
+    services.subscription_start(
+        account=alice,
+        plan_code="basic",
+        currency="USD",
+        card_token=card_token("4000000000000341"),
+        trial=False,
+    )
+    frozen_clock.set(datetime(2026, 2, 1, 12, tzinfo=UTC))
+    run_renewals()  # declined: past due since 1 Feb, retries on 2, 4, 6 and 8 Feb
+    client = logged_in(alice)
+    html = client.get("/account/billing/").content.decode()
+    assert "Past due" in html
+    assert "Your last payment of $7.99 failed." in html
+    assert "We will try your card again on <strong>2 Feb 2026</strong>." in html
+    assert "You can keep watching until <strong>6 Feb 2026</strong>." in html
+
+    # Grace over (BILLING_GRACE_DAYS=5) and the third retry declined: streaming stops, the
+    # page says why and when the next try is, and no longer promises streaming.
+    frozen_clock.set(datetime(2026, 2, 6, 12, tzinfo=UTC))
+    run_dunning()
+    html = client.get("/account/billing/").content.decode()
+    assert "Your payment is overdue. Update your card on the billing page" in html
+    assert "We will try your card again on <strong>8 Feb 2026</strong>." in html
+    assert "You can keep watching" not in html
+
+
+def test_active_billing_page_shows_no_dunning_notice(alice, frozen_clock):
+    services.subscription_start(
+        account=alice, plan_code="basic", currency="USD", card_token=card_token(), trial=False
+    )
+    html = logged_in(alice).get("/account/billing/").content.decode()
+    assert "Active" in html
+    assert 'data-role="dunning"' not in html
+
+
+def test_the_account_menu_links_to_plan_and_billing(alice):
+    html = logged_in(alice).get("/account/billing/").content.decode()
+    assert '<a href="/account/billing/">Plan &amp; billing</a>' in html

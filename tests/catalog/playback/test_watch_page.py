@@ -124,3 +124,30 @@ def test_watch_page_query_count(client, alice, alice_profile, movie, django_asse
     client.get(f"/watch/{movie.pk}/")  # warm the session
     with django_assert_num_queries(14):  # + steering, billing, and the media pipeline asset lookup
         client.get(f"/watch/{movie.pk}/")
+
+
+def test_refused_for_the_plan_the_page_says_why_and_links_to_billing(
+    client, alice, alice_profile, movie
+):
+    from billing import entitlements
+    from billing.models import Subscription
+
+    Subscription.objects.filter(account=alice).update(status="canceled")
+    entitlements.invalidate(alice.pk)
+    pick_profile(client, alice_profile, alice)
+    response = client.get(f"/watch/{movie.pk}/")
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert "<p>Your subscription was canceled. Pick a plan to come back.</p>" in html
+    assert '<a class="button" href="/account/billing/">Go to billing</a>' in html
+    assert PlaybackSession.objects.count() == 0
+
+
+def test_other_refusals_keep_only_the_way_home(client, alice, alice_profile, movie):
+    movie.is_published = False
+    movie.save(update_fields=["is_published"])
+    pick_profile(client, alice_profile, alice)
+    response = client.get(f"/watch/{movie.pk}/")
+    assert response.status_code == 403
+    assert "Go to billing" not in response.content.decode()
+    assert '<a class="button" href="/">Back to the home page</a>' in response.content.decode()
