@@ -525,7 +525,7 @@ CDN_HEALTH_INTERVAL = float(env.str("CDN_HEALTH_INTERVAL", "1.0"))
 CDN_HEALTH_TIMEOUT = float(env.str("CDN_HEALTH_TIMEOUT", "0.5"))
 CDN_HEALTH_DOWN_AFTER = env.int("CDN_HEALTH_DOWN_AFTER", 2, min=1)
 CDN_HEALTH_UP_AFTER = env.int("CDN_HEALTH_UP_AFTER", 3, min=1)
-CDN_DEMAND_PROVIDER = env.str("CDN_DEMAND_PROVIDER", "cdn.warming.demand_from_decisions")
+CDN_DEMAND_PROVIDER = env.str("CDN_DEMAND_PROVIDER", "catalog.cdn_demand.demand")
 CDN_WARM_FILES_PER_RUN = env.int("CDN_WARM_FILES_PER_RUN", 200, min=1)
 CDN_WARM_KEYS_PER_SITE = env.int("CDN_WARM_KEYS_PER_SITE", 50, min=0)
 # Decisions older than this are deleted (demand prediction looks back 7 days).
