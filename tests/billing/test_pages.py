@@ -191,6 +191,9 @@ def test_past_due_billing_page_shows_the_retry_date_and_until_when_streaming_con
     assert "Your last payment of $7.99 failed." in html
     assert "We will try your card again on <strong>2 Feb 2026</strong>." in html
     assert "You can keep watching until <strong>6 Feb 2026</strong>." in html
+    # The period already moved on; the page says that bill comes after the open one.
+    assert "Once the open invoice is paid, the bill after it is <strong>$7.99</strong>" in html
+    assert "Next bill:" not in html
 
     # Grace over (BILLING_GRACE_DAYS=5) and the third retry declined: streaming stops, the
     # page says why and when the next try is, and no longer promises streaming.
