@@ -34,6 +34,7 @@ class _Principal:
     user: Any
     perms: frozenset[str] | None
     until: float
+    epoch: Any
 
 
 class _Remembered:
@@ -67,22 +68,30 @@ def auth_changed() -> None:
 
 def lookup(digest: str) -> tuple[ApiToken, Any] | None:
     ttl = settings.API_TOKEN_CACHE_SECONDS
+    try:
+        epoch = cache.get(EPOCH_KEY) if ttl > 0 else None
+    except Exception:  # noqa: BLE001 - the shared cache is away: remember nothing meanwhile
+        ttl, epoch = 0, None
     if ttl <= 0:
         token = ApiToken.objects.select_related("user").filter(digest=digest).first()
         return (token, token.user) if token is not None else None
-    epoch = cache.get(EPOCH_KEY)
     now = time.monotonic()
     with _remembered.lock:
         if epoch != _remembered.epoch:
             _remembered.by_digest.clear()
             _remembered.epoch = epoch
         hit = _remembered.by_digest.get(digest)
-    if hit is None or hit.until <= now:
+    # A hit read under an older epoch (a change raced its lookup) is looked up again.
+    if hit is None or hit.until <= now or hit.epoch != epoch:
         token = ApiToken.objects.select_related("user").filter(digest=digest).first()
         if token is None:
             return None
         hit = _Principal(
-            token=token, user=token.user, perms=_permissions(token.user), until=now + ttl
+            token=token,
+            user=token.user,
+            perms=_permissions(token.user),
+            until=now + ttl,
+            epoch=epoch,
         )
         with _remembered.lock:
             if len(_remembered.by_digest) >= 10_000:

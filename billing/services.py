@@ -21,8 +21,9 @@ from fractions import Fraction
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Case, DateTimeField, F, Q, Value, When
+from django.db.models.functions import Coalesce
 
 from billing import clock, money
 from billing.entitlements import invalidate, invalidate_many
@@ -1029,10 +1030,6 @@ def subscriptions_renew(
 def _renew_claim(
     *, now: datetime, limit: int, ids: Sequence[int] | None, outcome: dict[str, int]
 ) -> tuple[list[_Renewal], list[tuple[Payment, Invoice, str]]]:
-    from django.db import connection
-    from django.db.models import Case, DateTimeField, Value, When
-    from django.db.models.functions import Coalesce
-
     rows = (
         Subscription.objects.due_for_renewal(now)
         .select_related("plan", "pending_plan", "coupon", "payment_method")

@@ -108,3 +108,16 @@ def test_a_permission_held_through_a_group_counts_and_leaving_the_group_ends_it(
     assert token_client.post("/api/v1/cdn/steer", body, format="json").status_code != 403
     alice.groups.remove(group)
     assert token_client.post("/api/v1/cdn/steer", body, format="json").status_code == 403
+
+
+def test_with_the_shared_cache_away_tokens_are_looked_up_every_time(
+    alice, token_client, monkeypatch
+):
+    assert token_client.get("/api/v1/me").status_code == 200
+
+    def away(*args, **kwargs):
+        raise ConnectionError("cache down")
+
+    monkeypatch.setattr(token_cache.cache, "get", away)
+    ApiToken.objects.filter(user=alice).update(revoked_at=timezone.now())  # no signal
+    assert token_client.get("/api/v1/me").status_code == 401
