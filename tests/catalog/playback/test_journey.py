@@ -136,6 +136,10 @@ def test_new_viewer_signs_up_finds_a_title_watches_leaves_and_resumes(
     # Leave: the position lands in catalog's viewing activity.
     page.goto("about:blank")
     assert wait_until(page, lambda: Progress.objects.filter(profile=profile).exists())
+    # The stop beacon ends the session; under load it can land after the progress write.
+    assert wait_until(
+        page, lambda: not PlaybackSession.objects.filter(ended_at__isnull=True).exists()
+    )
     saved = Progress.objects.get(profile=profile)
     assert saved.position_seconds == int(left_at)
 
