@@ -101,6 +101,8 @@ def request_profile(request: HttpRequest | Any, *, required: bool = True) -> Pro
             profile = Profile.objects.filter(pk=session_profile_id, account=user).first()
             if profile is not None and not profile_is_unlocked(request, profile):
                 profile = None
+    if profile is not None:
+        profile.account = user  # it is this user's (checked above): no query to read it back
     setattr(request, _CACHE_ATTR, profile)
     if profile is None and required:
         raise PermissionDenied(

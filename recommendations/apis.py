@@ -65,12 +65,15 @@ class OnboardingCandidatesSerializer(serializers.Serializer):
     titles = CardSerializer(many=True)
 
 
-def _titles(ids: list[int]) -> dict[int, Title]:
-    """The titles behind ids with their poster URL: two queries whatever the number of ids."""
+def _titles(profile: Profile, ids: list[int]) -> dict[int, Title]:
+    """The titles behind ids that the profile may see now, with their poster URL: two queries
+    whatever the number of ids. Rows may be cached for hours, so a licensing window that closed
+    (or a maturity lowered) since they were computed is applied here."""
     if not ids:
         return {}
     # only the card's columns (the search document and vector are large), posters as values
-    found = {t.pk: t for t in Title.objects.filter(pk__in=ids).only("id", "slug", "name")}
+    visible = titles_for_profile(profile).filter(pk__in=ids).only("id", "slug", "name")
+    found = {t.pk: t for t in visible}
     posters = rows.poster_urls(list(found))
     for pk, title in found.items():
         title.poster = posters.get(pk, "")  # type: ignore[attr-defined]
@@ -95,19 +98,13 @@ def _visible_title(profile: Profile, title_id: int) -> None:
 
 def rows_payload(profile: Profile) -> dict[str, Any]:
     got = rows.rows_for_profile(profile)
-    titles = _titles(sorted({t for r in got for t in r.title_ids}))
-    return {
-        "rows": [
-            {
-                "key": r.key,
-                "label": r.label,
-                "titles": [
-                    _card(titles[t], r.explanation.get(t, "")) for t in r.title_ids if t in titles
-                ],
-            }
-            for r in got
-        ]
-    }
+    titles = _titles(profile, sorted({t for r in got for t in r.title_ids}))
+    out = []
+    for r in got:
+        cards = [_card(titles[t], r.explanation.get(t, "")) for t in r.title_ids if t in titles]
+        if cards:  # a row whose every title went away is dropped, as on the home page
+            out.append({"key": r.key, "label": r.label, "titles": cards})
+    return {"rows": out}
 
 
 class RowsApi(APIView):
@@ -133,7 +130,7 @@ class MoreLikeThisApi(APIView):
         assert profile is not None
         _visible_title(profile, title_id)
         ids = rows.more_like_this(profile=profile, title_id=title_id)
-        titles = _titles(ids)
+        titles = _titles(profile, ids)
         results = [_card(titles[t], "More like this") for t in ids if t in titles]
         return Response(MoreLikeThisSerializer({"title_id": title_id, "results": results}).data)
 

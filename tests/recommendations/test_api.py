@@ -257,3 +257,17 @@ def test_cards_carry_the_medium_poster_or_the_nearest_size(world):
         "/media/a/2-lg.jpg",
         "",
     ]
+
+
+def test_cached_rows_drop_a_title_whose_window_closed_since(world):
+    from django.utils import timezone
+
+    owner = world["owner"]
+    first = world["client"].get(ROWS, HTTP_X_PROFILE_ID=str(owner.pk)).json()["rows"]
+    gone = first[0]["titles"][0]["id"]
+    # The window closes; the cached rows (hours old in production) still name the title.
+    Availability.objects.filter(title_id=gone).update(ends_at=timezone.now())
+    rows = world["client"].get(ROWS, HTTP_X_PROFILE_ID=str(owner.pk)).json()["rows"]
+    shown = {card["id"] for row in rows for card in row["titles"]}
+    assert gone not in shown
+    assert shown  # the rest is still there
