@@ -138,6 +138,13 @@ def _font(size: int) -> Any:
     return ImageFont.truetype(path, size) if path else ImageFont.load_default(size=size)
 
 
+def _plural(noun: str) -> str:
+    """Compass -> Compasses, Circus -> Circuses, Letters stays, Harbor -> Harbors."""
+    if noun.endswith(("ss", "us")):
+        return noun + "es"
+    return noun if noun.endswith("s") else noun + "s"
+
+
 def plan_titles(rng: random.Random) -> list[DemoTitle]:
     names: set[str] = set()
     genres = list(GENRES)
@@ -150,7 +157,7 @@ def plan_titles(rng: random.Random) -> list[DemoTitle]:
             if pattern == 0:
                 name = f"The {rng.choice(ADJ)} {rng.choice(NOUN)}"
             elif pattern == 1:
-                name = f"{rng.choice(NOUN)}s of {rng.choice(PLACE)}"
+                name = f"{_plural(rng.choice(NOUN))} of {rng.choice(PLACE)}"
             elif pattern == 2:
                 name = f"{rng.choice(ADJ)} {rng.choice(NOUN)}"
             else:

@@ -105,3 +105,15 @@ def test_the_demo_viewer_has_titles_to_continue(small_demo):
     before = Progress.objects.count()
     demo.seed(stdout=StringIO())
     assert Progress.objects.count() == before
+
+
+def test_demo_title_names_use_proper_plurals():
+    import random
+
+    names = [spec.name for spec in demo.plan_titles(random.Random(20261126))]
+    firsts = {n.split(" of ")[0] for n in names if " of " in n}
+    assert firsts and not {f for f in firsts if f.endswith(("sss", "uss", "rss"))}
+    assert demo._plural("Compass") == "Compasses"
+    assert demo._plural("Circus") == "Circuses"
+    assert demo._plural("Letters") == "Letters"
+    assert demo._plural("Harbor") == "Harbors"
