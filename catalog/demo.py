@@ -306,8 +306,14 @@ def render_art(spec: DemoTitle, kind: str, seed: int) -> Image.Image:
     w, h = size
     if kind == "poster":
         k = w / 600
-        font = _font(int((74 if len(spec.name) < 16 else 60) * k))
-        lines = _wrap(draw, spec.name.upper(), font, w - 80)
+        points = int((74 if len(spec.name) < 16 else 60) * k)
+        while True:  # smaller type until the longest word fits the poster too
+            font = _font(points)
+            lines = _wrap(draw, spec.name.upper(), font, w - 80)
+            widest = max(draw.textlength(line, font=font) for line in lines)
+            if widest <= w - 80 or points <= 24 * k:
+                break
+            points = int(points * 0.9)
         y = h - 120 * k - len(lines) * font.size * 1.1
         for line in lines:
             draw.text(
