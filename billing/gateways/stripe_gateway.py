@@ -134,6 +134,9 @@ class StripeGateway:
                     "currency": currency.lower(),
                     "customer": customer_id,
                     "payment_method": token,
+                    # A saved card charged off-session: card only, so the confirmation needs no
+                    # return_url (redirect-based methods are what would need one).
+                    "allowed_payment_method_types": ["card"],
                     "off_session": True,
                     "confirm": True,
                     "description": description,

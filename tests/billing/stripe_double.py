@@ -107,6 +107,36 @@ class StripeDouble(BaseHTTPRequestHandler):
         if self.path.startswith("/v1/setup_intents/") and self.path.endswith("/confirm"):
             return self._confirm_setup(self.path.split("/")[3], form)
         if self.path == "/v1/payment_intents":
+            card_only = form.get("allowed_payment_method_types[0]") == "card" and not any(
+                k.startswith("allowed_payment_method_types[1") for k in form
+            )
+            no_redirects = form.get("automatic_payment_methods[allow_redirects]") == "never"
+            if form.get("confirm") == "true" and not (
+                card_only or no_redirects or form.get("return_url")
+            ):
+                # Stripe's answer when a PaymentIntent that may use redirect-based methods
+                # (the default: methods from the Dashboard) is confirmed without a return_url.
+                return self._reply(
+                    400,
+                    {
+                        "error": {
+                            "type": "invalid_request_error",
+                            "message": "You must provide a `return_url` when confirming a "
+                            "PaymentIntent that may use redirect-based payment methods.",
+                        }
+                    },
+                )
+            if any(k.startswith("payment_method_types") for k in form):
+                return self._reply(
+                    400,
+                    {
+                        "error": {
+                            "type": "invalid_request_error",
+                            "code": "payment_method_types_no_longer_supported",
+                            "message": "payment_method_types is no longer supported.",
+                        }
+                    },
+                )
             if form["payment_method"] == "pm_card_chargeDeclinedInsufficientFunds":
                 return self._reply(
                     402,
