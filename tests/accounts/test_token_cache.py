@@ -121,3 +121,16 @@ def test_with_the_shared_cache_away_tokens_are_looked_up_every_time(
     monkeypatch.setattr(token_cache.cache, "get", away)
     ApiToken.objects.filter(user=alice).update(revoked_at=timezone.now())  # no signal
     assert token_client.get("/api/v1/me").status_code == 401
+
+
+def test_what_one_request_caches_on_its_user_does_not_reach_the_next(alice):
+    from accounts import tokens
+
+    _, plaintext = services.api_token_create(user=alice, name="shared")
+    digest = tokens.digest(plaintext)
+    _, first = token_cache.lookup(digest)
+    first._state.fields_cache["subscription"] = "stale"
+    first.country = "ZZ"
+    _, second = token_cache.lookup(digest)
+    assert "subscription" not in second._state.fields_cache
+    assert second.country != "ZZ"
