@@ -67,18 +67,13 @@ _schedule: dict[str, float] = {}
 
 
 def demand_with_releases(*, now: datetime) -> dict[str, dict[str, float]]:
-    """What a catalog-owned provider would do: recorded decisions with decay, plus the launches
-    of the next 24 hours with the prior learned from earlier launches (plays before `now`)."""
-    from cdn.models import SteeringDecision
-    from cdn.warming import LOOKBACK, demand_from_decisions, with_releases
+    """What the catalogue's provider (catalog.cdn_demand.demand) does, fed with this bench's
+    release schedule instead of catalogue availability: recorded plays with decay, plus the
+    launches of the next 24 hours with the prior learned from earlier launches."""
+    from cdn.warming import decayed_demand, recorded_plays, with_releases
 
-    plays = (
-        (site, key, at.timestamp())
-        for site, key, at in SteeringDecision.objects.filter(
-            created_at__gte=now - LOOKBACK, created_at__lt=now
-        ).values_list("site_name", "content_key", "created_at")
-    )
-    base = demand_from_decisions(now=now)
+    plays = list(recorded_plays(now=now))
+    base = decayed_demand(plays, now=now.timestamp())
     return with_releases(base, dict(_schedule), now=now.timestamp(), plays=plays)
 
 

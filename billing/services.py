@@ -353,8 +353,16 @@ def _open_attempt(invoice: Invoice, now: datetime) -> Payment | None:
     if claimed != 1:
         return None
     invoice.attempt_count = attempt
+    payment = _pending_payment(invoice, attempt, now)
+    payment.save(force_insert=True)
+    return payment
+
+
+def _pending_payment(invoice: Invoice, attempt: int, now: datetime) -> Payment:
+    """The (unsaved) pending attempt `attempt` of an invoice, keyed `inv_<invoice>_<attempt>`:
+    the one place the gateway idempotency key is made."""
     method = getattr(invoice.subscription, "payment_method", None) if invoice.subscription else None
-    return Payment.objects.create(
+    return Payment(
         invoice=invoice,
         account_id=invoice.account_id,
         attempt=attempt,
@@ -1142,18 +1150,7 @@ def _renew_claim(
             if sub.status == S.TRIALING:
                 _transition(sub, to=S.ACTIVE, kind="activated", now=now)
             continue
-        method = sub.payment_method
-        payment = Payment(
-            invoice=invoice,
-            account_id=invoice.account_id,
-            attempt=1,
-            idempotency_key=f"inv_{invoice.pk}_1",
-            amount=invoice.total,
-            currency=invoice.currency,
-            status=PaymentStatus.PENDING,
-            gateway=method.gateway if method else settings.BILLING_GATEWAY,
-            created_at=now,
-        )
+        payment = _pending_payment(invoice, 1, now)
         customer_id = ledgers[invoice.account_id].gateway_customer_id
         charges.append((payment, invoice, customer_id))
     Payment.objects.bulk_create([payment for payment, _, _ in charges])

@@ -16,8 +16,8 @@ from datetime import datetime, timedelta
 from django.db.models import Q
 
 from catalog.models import Availability, MediaAsset
-from cdn.models import Site, SteeringDecision
-from cdn.warming import LOOKBACK, Demand, decayed_demand, with_releases
+from cdn.models import Site
+from cdn.warming import LOOKBACK, Demand, decayed_demand, recorded_plays, with_releases
 
 HORIZON = timedelta(hours=24)
 
@@ -56,11 +56,8 @@ def demand(*, now: datetime) -> Demand:
     """Per site: decayed recorded plays, plus the releases its country will see by tomorrow."""
     at = now.timestamp()
     plays_by_site: dict[str, list[tuple[str, str, float]]] = defaultdict(list)
-    rows = SteeringDecision.objects.filter(created_at__gte=now - LOOKBACK).values_list(
-        "site_name", "content_key", "created_at"
-    )
-    for site_name, key, created_at in rows.iterator(chunk_size=5000):
-        plays_by_site[site_name].append((site_name, key, created_at.timestamp()))
+    for play in recorded_plays(now=now):
+        plays_by_site[play[0]].append(play)
     schedule = release_schedule(now=now)
     out: Demand = {}
     for name, country in Site.objects.values_list("name", "country"):

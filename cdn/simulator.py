@@ -438,17 +438,12 @@ def route(
     routed = Routed()
     for edge in snap.edges.values():
         routed.site_of_edge[edge.name] = snap.sites[edge.site_id].name
-    t0 = requests[0].ts if requests else 0.0
-    # The trace's windows below stand in for health versions; wall time must not reset anything.
-    steerer.use_clock(lambda: 0.0, assigned_window=math.inf)
-    window = -1
+    # Steering's handed-out counts restart every `reset_load_every` seconds of trace time, as
+    # they would with each new load reading; wall time plays no part in a replay.
+    trace_now = [requests[0].ts if requests else 0.0]
+    steerer.use_clock(lambda: trace_now[0], assigned_window=reset_load_every)
     for req in requests:
-        w = int((req.ts - t0) // reset_load_every)
-        if w != window:
-            # Stands in for a new health version: loads are re-measured, assignments reset.
-            steerer.assigned = {}
-            steerer._assigned_version = snap.health_version
-            window = w
+        trace_now[0] = req.ts
         site = by_name.get(req.client)
         if site is not None:
             decision = steerer.steer(client_ip="192.0.2.1", content_key=req.key, site_hint=site.id)

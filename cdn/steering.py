@@ -215,13 +215,13 @@ class Steerer:
             )
         snap = self.snapshot
         now = self._clock()
-        if (
-            self._assigned_version != snap.health_version
-            or now - self._assigned_since >= self.assigned_window
-        ):
+        elapsed = now - self._assigned_since
+        if self._assigned_version != snap.health_version or elapsed >= self.assigned_window:
             self.assigned = {}
             self._assigned_version = snap.health_version
-            self._assigned_since = now
+            # Windows keep their boundaries (since + k x window), whenever the next call comes.
+            windows_passed = elapsed >= self.assigned_window
+            self._assigned_since = now - elapsed % self.assigned_window if windows_passed else now
         site_id: int | None
         if site_hint is not None and site_hint in snap.sites:
             site_id, located_by, reasons = site_hint, "region", ["region named by the caller"]

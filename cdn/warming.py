@@ -7,7 +7,7 @@ import math
 import urllib.error
 import urllib.request
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -59,13 +59,16 @@ def demand_from_decisions(*, now: datetime) -> Demand:
     A provider that adds boosts (new releases, what recommendations will surface) wraps this
     one and names itself in CDN_DEMAND_PROVIDER; see `with_boosts` and `with_releases`.
     """
+    return decayed_demand(recorded_plays(now=now), now=now.timestamp())
+
+
+def recorded_plays(*, now: datetime) -> Iterator[tuple[str, str, float]]:
+    """`(site_name, content_key, epoch seconds)` of the steering decisions of the lookback."""
     rows = SteeringDecision.objects.filter(created_at__gte=now - LOOKBACK).values_list(
         "site_name", "content_key", "created_at"
     )
-    return decayed_demand(
-        ((site, key, at.timestamp()) for site, key, at in rows.iterator(chunk_size=5000)),
-        now=now.timestamp(),
-    )
+    for site, key, at in rows.iterator(chunk_size=5000):
+        yield site, key, at.timestamp()
 
 
 def with_boosts(base: Demand, boosts: dict[str, float]) -> Demand:

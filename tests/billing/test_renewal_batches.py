@@ -67,7 +67,7 @@ def test_a_batch_renews_every_due_subscription_once_with_consecutive_numbers(
     for sub in Subscription.objects.all():
         assert sub.current_period_start == datetime(2026, 2, 1, 12, tzinfo=UTC)
         assert sub.current_period_end == datetime(2026, 3, 1, 12, tzinfo=UTC)
-        assert sub.version >= 2
+        assert sub.version == (3 if sub.status == "past_due" else 2)  # paid, renewed(, failed)
 
 
 @pytest.mark.django_db
@@ -131,8 +131,9 @@ def test_the_claim_costs_a_constant_number_of_queries_whatever_the_batch_size(fr
     small = queries_to_renew(3, "small")
     large = queries_to_renew(13, "large")
     assert Invoice.objects.filter(kind="renewal").count() == 16
-    per_renewal = (large - small) / 10
-    assert per_renewal <= 6, (small, large)
+    # Per extra renewal: the gateway's card read and its charge insert (in a savepoint here,
+    # inside the test's transaction), then the payment and the invoice moved to paid.
+    assert large - small == 10 * 6, (small, large)
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="needs concurrent connections")
