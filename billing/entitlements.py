@@ -37,6 +37,11 @@ def _key(account_id: int) -> str:
     return f"billing:entitlements:{account_id}"
 
 
+def grace_ends_at(past_due_since: datetime) -> datetime:
+    """Until when a past-due account keeps streaming: BILLING_GRACE_DAYS after it fell due."""
+    return past_due_since + timedelta(days=settings.BILLING_GRACE_DAYS)
+
+
 def invalidate(account_id: int) -> None:
     """Drop the cached entitlements now and again after the surrounding transaction commits."""
     cache.delete(_key(account_id))
@@ -88,7 +93,7 @@ def compute(account_id: int, now: datetime) -> tuple[Entitlements, datetime | No
     if sub.status in (SubscriptionStatus.TRIALING, SubscriptionStatus.ACTIVE):
         return granted, None
     if sub.status == SubscriptionStatus.PAST_DUE and sub.past_due_since is not None:
-        grace_end = sub.past_due_since + timedelta(days=settings.BILLING_GRACE_DAYS)
+        grace_end = grace_ends_at(sub.past_due_since)
         if now < grace_end:
             return granted, grace_end
         return Entitlements(

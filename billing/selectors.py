@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db.models import Count, Prefetch, Q, QuerySet
 
 from billing import money
+from billing.entitlements import grace_ends_at
 from billing.models import (
     LIVE_STATUSES,
     Interval,
@@ -85,7 +85,7 @@ def dunning_for(sub: Subscription) -> Dunning | None:
     return Dunning(
         invoice=invoice,
         retry_at=invoice.next_attempt_at if invoice else None,
-        grace_ends_at=sub.past_due_since + timedelta(days=settings.BILLING_GRACE_DAYS),
+        grace_ends_at=grace_ends_at(sub.past_due_since),
     )
 
 

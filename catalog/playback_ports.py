@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts import selectors as accounts_selectors
@@ -45,6 +46,11 @@ Entitlements = billing_entitlements.Entitlements
 def get_entitlements(account: User) -> Entitlements:
     """What the account's plan allows: can_stream (+ reason), max_streams, max_resolution."""
     return billing_entitlements.get_entitlements(account)
+
+
+def plan_action() -> dict[str, str]:
+    """Where a viewer refused for their plan goes to fix it (a page error offers the link)."""
+    return {"url": reverse("billing:account"), "label": "Go to billing"}
 
 
 # --- accounts: accounts.selectors.request_profile(request, required=True) ---------------------

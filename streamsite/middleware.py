@@ -23,6 +23,10 @@ class DomainErrorMiddleware:
         return render(
             request,
             "error.html",
-            {"status": exception.status, "message": exception.message, "code": exception.code},
+            {
+                "status": exception.status,
+                "message": exception.message,
+                "action": exception.extra.get("action"),  # {"url", "label"}: how to fix it
+            },
             status=exception.status,
         )

@@ -219,7 +219,9 @@ def session_start(
     entitlements = ports.get_entitlements(account)
     if not entitlements.can_stream:
         raise PermissionDenied(
-            entitlements.reason or "Your plan does not include streaming.", code="not_entitled"
+            entitlements.reason or "Your plan does not include streaming.",
+            code="not_entitled",
+            extra={"action": ports.plan_action()},
         )
     refusal = ports.check_viewing_allowed(
         profile=profile, title=title, episode=episode, country=account.effective_country

@@ -142,6 +142,7 @@ class TestRefusals:
             "status": 403,
             "code": "not_entitled",
             "message": "Your payment failed; update your card to keep watching.",
+            "action": {"url": "/account/billing/", "label": "Go to billing"},
         }
         assert PlaybackSession.objects.count() == 0
 
