@@ -43,7 +43,7 @@ class SteeringDecisionSerializer(serializers.Serializer):
     reasons = serializers.ListField(child=serializers.CharField())
 
 
-DECISION_FIELDS = tuple(SteeringDecisionSerializer._declared_fields)
+DECISION_FIELDS = tuple(SteeringDecisionSerializer().fields)
 
 
 class SteerApi(APIView):
