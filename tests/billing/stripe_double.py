@@ -45,7 +45,20 @@ class StripeDouble(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def _not_found(self):
-        return self._reply(404, {"error": {"type": "invalid_request_error", "message": "nope"}})
+        return self._invalid("nope", status=404)
+
+    def _invalid(self, message, *, code=None, status=400):
+        error = {"type": "invalid_request_error", "message": message}
+        if code:
+            error["code"] = code
+        return self._reply(status, {"error": error})
+
+    def _refuse_payment_method_types(self):
+        # Removed from the API version stripe-python pins (2026-09-30.endive on).
+        return self._invalid(
+            "payment_method_types is no longer supported.",
+            code="payment_method_types_no_longer_supported",
+        )
 
     def do_GET(self):  # noqa: N802 - http.server's name
         url = urlsplit(self.path)
@@ -81,17 +94,7 @@ class StripeDouble(BaseHTTPRequestHandler):
             )
         if self.path == "/v1/setup_intents":
             if any(k.startswith("payment_method_types") for k in form):
-                # Removed from the API version stripe-python pins (2026-09-30.endive on).
-                return self._reply(
-                    400,
-                    {
-                        "error": {
-                            "type": "invalid_request_error",
-                            "code": "payment_method_types_no_longer_supported",
-                            "message": "payment_method_types is no longer supported.",
-                        }
-                    },
-                )
+                return self._refuse_payment_method_types()
             with self.lock:
                 seti = f"seti_{len(self.setup_intents) + 1}"
                 self.setup_intents[seti] = {
@@ -116,27 +119,12 @@ class StripeDouble(BaseHTTPRequestHandler):
             ):
                 # Stripe's answer when a PaymentIntent that may use redirect-based methods
                 # (the default: methods from the Dashboard) is confirmed without a return_url.
-                return self._reply(
-                    400,
-                    {
-                        "error": {
-                            "type": "invalid_request_error",
-                            "message": "You must provide a `return_url` when confirming a "
-                            "PaymentIntent that may use redirect-based payment methods.",
-                        }
-                    },
+                return self._invalid(
+                    "You must provide a `return_url` when confirming a PaymentIntent that may "
+                    "use redirect-based payment methods."
                 )
             if any(k.startswith("payment_method_types") for k in form):
-                return self._reply(
-                    400,
-                    {
-                        "error": {
-                            "type": "invalid_request_error",
-                            "code": "payment_method_types_no_longer_supported",
-                            "message": "payment_method_types is no longer supported.",
-                        }
-                    },
-                )
+                return self._refuse_payment_method_types()
             if form["payment_method"] == "pm_card_chargeDeclinedInsufficientFunds":
                 return self._reply(
                     402,
