@@ -67,7 +67,7 @@ _schedule: dict[str, float] = {}
 
 
 def demand_with_releases(*, now: datetime) -> dict[str, dict[str, float]]:
-    """What the catalogue's provider (catalog.cdn_demand.demand) does, fed with this bench's
+    """What the catalogue's provider (media.cdn_demand.demand) does, fed with this bench's
     release schedule instead of catalogue availability: recorded plays with decay, plus the
     launches of the next 24 hours with the prior learned from earlier launches."""
     from cdn.warming import decayed_demand, recorded_plays, with_releases

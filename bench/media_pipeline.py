@@ -36,10 +36,16 @@ django.setup()
 from django.core.files.uploadedfile import SimpleUploadedFile  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
-from catalog.media import ffmpeg, hls, ladder, synthetic  # noqa: E402
-from catalog.media.probe import probe  # noqa: E402
-from catalog.models import MediaAsset, Title  # noqa: E402
-from catalog.services import media as services  # noqa: E402
+from catalog.models import Title  # noqa: E402
+from media import (  # noqa: E402
+    ffmpeg,
+    hls,
+    ladder,
+    services,  # noqa: E402
+    synthetic,
+)
+from media.models import MediaAsset  # noqa: E402
+from media.probe import probe  # noqa: E402
 
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 HEIGHT = int(os.environ.get("BENCH_HEIGHT", "720"))

@@ -54,7 +54,7 @@ def main() -> None:
     data = tmp / "ml"
     data.mkdir()
     write_dataset(data, n, movies=max(100, n // 50), users=max(50, n // 160))
-    from catalog.services.movielens import import_movielens
+    from playback.services.movielens import import_movielens
 
     started, cpu = time.perf_counter(), time.process_time()
     report = import_movielens(path=data)

@@ -39,9 +39,10 @@ def child() -> None:
     from django.utils import timezone
 
     from accounts.models import Profile, User
-    from catalog import playback_ports as ports
-    from catalog.models import Availability, Progress, Title
-    from catalog.services import playback as services
+    from catalog.models import Availability, Title
+    from playback import ports
+    from playback.models import Progress
+    from playback.services import sessions as services
 
     # 20 profiles per account stream at once: a plan no real account has, so the bench says so.
     ports.get_entitlements = lambda account: ports.Entitlements(  # type: ignore[assignment]

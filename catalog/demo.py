@@ -1,5 +1,6 @@
-"""Demo catalogue (`make demo`): believable generated titles with Pillow artwork, people, regional
-availability, and demo profiles whose viewing history has a planted taste structure.
+"""Demo catalogue (`make demo`): believable generated titles with Pillow artwork, people and
+regional availability. The demo viewers and their taste-structured history are playback's
+(`playback.demo.viewers`); TASTE_GROUPS here says which genres each group likes.
 
 Deterministic (seeded) and idempotent: rows are keyed by external ids ("demo:<n>") and import keys,
 so running it again creates nothing new. The taste ground truth is in docs/catalog.md.
@@ -15,14 +16,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.utils import timezone
-from django.utils import timezone as django_timezone
 from django.utils.text import slugify
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from accounts.models import Maturity, Profile, User
 from catalog.models import (
     Artwork,
     Availability,
@@ -32,18 +30,15 @@ from catalog.models import (
     Genre,
     Person,
     Season,
-    ThumbRating,
     Title,
-    ViewingEvent,
 )
-from catalog.services.activity import popularity_refresh
 from catalog.services.artwork import artwork_store
 from catalog.services.search_index import search_index_drain
 
 SOURCE = "demo"
+# plan_titles(random.Random(SEED)) gives the same titles to every seeder that asks.
+SEED = 20261126
 N_TITLES = 64
-N_ACCOUNTS = 100
-PROFILES_PER_ACCOUNT = 3
 DEMO_PASSWORD = "streamsite-demo"  # noqa: S105 - printed demo credentials
 COUNTRIES = ["US", "GB", "DE", "FR", "IN", "BR"]
 # Source artwork sizes (stored sizes are derived from these; see catalog.services.artwork).
@@ -456,129 +451,27 @@ def _seed_artwork(specs: list[DemoTitle], titles: list[Title], stdout: Any) -> i
     return made
 
 
-def _seed_viewers(specs: list[DemoTitle], titles: list[Title], rng: random.Random, now: Any) -> int:
-    """Accounts with profiles in taste groups, and their viewing history and thumbs."""
-    groups = list(TASTE_GROUPS)
-    password = make_password(DEMO_PASSWORD)
-    emails = [f"viewer{a + 1}@demo.streamsite.localhost" for a in range(N_ACCOUNTS)]
-    User.objects.bulk_create(
-        [
-            User(email=email, password=password, country=COUNTRIES[a % len(COUNTRIES)])
-            for a, email in enumerate(emails)
-        ],
-        ignore_conflicts=True,
-    )
-    # Demo viewers sign in like real ones, so their addresses count as verified.
-    User.objects.filter(email__in=emails, email_verified_at__isnull=True).update(
-        email_verified_at=django_timezone.now()
-    )
-    accounts = dict(User.objects.filter(email__in=emails).values_list("email", "pk"))
-    profiles = []
-    for a, email in enumerate(emails):
-        for p in range(PROFILES_PER_ACCOUNT):
-            n = a * PROFILES_PER_ACCOUNT + p
-            group = groups[n % len(groups)]
-            kids = group == "families"  # the family profiles are Kids profiles
-            profiles.append(
-                Profile(
-                    account_id=accounts[email],
-                    name=f"{FIRST[n % len(FIRST)]} ({group})",
-                    maturity=Maturity.KIDS if kids else Maturity.ADULTS,
-                    is_kids=kids,
-                    external_id=f"{SOURCE}:{n}:{group}",
-                )
-            )
-    Profile.objects.bulk_create(profiles, ignore_conflicts=True)
-    stored = list(
-        Profile.objects.filter(external_id__startswith=f"{SOURCE}:").select_related("account")
-    )
-    events, ratings = [], []
-    by_genre: dict[str, list[int]] = {}
-    for idx, spec in enumerate(specs):
-        for g in spec.genres:
-            by_genre.setdefault(g, []).append(idx)
-    for profile in stored:
-        group = profile.external_id.rsplit(":", 1)[1]
-        liked = {i for g in TASTE_GROUPS[group] for i in by_genre.get(g, [])}
-        others = [i for i in range(len(specs)) if i not in liked]
-        picks = rng.sample(sorted(liked), min(len(liked), rng.randint(10, 16)))
-        picks += rng.sample(others, rng.randint(2, 5))
-        for k, idx in enumerate(picks):
-            title = titles[idx]
-            if profile.maturity < title.maturity_level:
-                continue
-            at = now - timedelta(days=rng.randint(1, 300), minutes=k)
-            duration = (specs[idx].runtime or 90) * 60
-            finished = idx in liked and rng.random() < 0.85 or rng.random() < 0.25
-            position = duration if finished else int(duration * rng.uniform(0.1, 0.6))
-            events.append(
-                ViewingEvent(
-                    profile=profile,
-                    title=title,
-                    event_type="complete" if finished else "progress",
-                    position_seconds=position,
-                    duration_seconds=duration,
-                    occurred_at=at,
-                    import_key=f"{SOURCE}:{profile.pk}:{title.pk}",
-                )
-            )
-            if rng.random() < 0.6:
-                value = 1 if (idx in liked) == (rng.random() < 0.9) else -1
-                ratings.append(ThumbRating(profile=profile, title=title, value=value, rated_at=at))
-    ViewingEvent.objects.bulk_create(events, batch_size=1000, ignore_conflicts=True)
-    ThumbRating.objects.bulk_create(ratings, batch_size=1000, ignore_conflicts=True)
-    return len(stored)
-
-
-def _seed_staff_profile(titles: list[Title], now: Any) -> None:
-    """Give the demo staff account a profile with a little history so Home shows every row."""
-    staff = User.objects.filter(email="admin@streamsite.localhost").first()
-    if staff is None or staff.profiles.exists():
-        return
-    _seed_watching(Profile.objects.create(account=staff, name="Demo"), titles, now)
-
-
-def _seed_viewer_profiles(titles: list[Title], now: Any) -> None:
-    """The demo viewer's grown-up profiles are part-way through a few titles (Continue Watching)."""
-    for profile in Profile.objects.filter(
-        account__email="viewer@streamsite.localhost", name__in=("Alex", "Sam")
-    ):
-        if not profile.progress.exists():
-            _seed_watching(profile, titles, now, offset=3 if profile.name == "Sam" else 0)
-
-
-def _seed_watching(profile: Profile, titles: list[Title], now: Any, offset: int = 0) -> None:
-    from catalog.services import activity
-
-    visible = [t for t in titles if activity.titles_for_profile(profile).filter(pk=t.pk).exists()]
-    for k, title in enumerate(visible[offset : offset + 6]):
-        duration = (title.runtime_minutes or 45) * 60
-        activity.record_progress(
-            profile=profile,
-            title=title,
-            position_seconds=int(duration * (0.2 + 0.1 * k)),
-            duration_seconds=duration,
-            occurred_at=now - timedelta(hours=k),
-        )
-    for title in visible[offset + 10 : offset + 16]:
-        activity.my_list_add(profile=profile, title=title)
+def demo_titles(specs: list[DemoTitle]) -> list[Title]:
+    """The seeded titles in the order of `specs` (those the catalogue seeder has made)."""
+    by_key = {
+        e.value: e.title
+        for e in ExternalId.objects.filter(source=SOURCE, value__in=[s.key for s in specs])
+        .select_related("title")
+        .order_by("pk")
+    }
+    return [by_key[s.key] for s in specs if s.key in by_key]
 
 
 def seed(*, stdout: Any = None) -> None:
     """Seed the demo catalogue; safe to run again."""
-    rng = random.Random(20261126)
+    rng = random.Random(SEED)
     now = timezone.now().replace(minute=0, second=0, microsecond=0)
     specs = plan_titles(rng)
     titles = _seed_titles(specs, rng, now)
     made = _seed_artwork(specs, titles, stdout)
-    viewers = _seed_viewers(specs, titles, random.Random(7), now)
-    _seed_staff_profile(titles, now)
-    _seed_viewer_profiles(titles, now)
-    popularity_refresh()
     search_index_drain()
     if stdout is not None:
         stdout.write(
             f"Catalogue: {len(titles)} titles, {Genre.objects.count()} genres, "
-            f"{made} artwork sets drawn, {viewers} demo profiles "
-            f"(sign in as viewer1@demo.streamsite.localhost / {DEMO_PASSWORD})."
+            f"{made} artwork sets drawn."
         )

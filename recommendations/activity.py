@@ -17,7 +17,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from accounts.models import Profile
-from catalog.models import MyListEntry, Progress, ThumbRating, ViewingEvent
+from playback.models import MyListEntry, Progress, ThumbRating, ViewingEvent
 from recommendations.models import DirtyProfile, FoldWatermark, Interaction
 from recommendations.services import InteractionRow, interactions_upsert
 
@@ -261,7 +261,7 @@ def onboarding_complete(*, profile: Profile, title_ids: list[int]) -> list[int]:
     the next page load. Returns the liked title ids, sorted.
     """
     from catalog.models import Title
-    from catalog.services.activity import rate
+    from playback.services.activity import rate
     from recommendations.rows import allowed_for_profile
     from streamsite.errors import ValidationFailed
 

@@ -20,8 +20,9 @@ from django.db.models import Count
 from django.utils import timezone
 
 from accounts.models import Profile
-from catalog.models import Progress, ThumbRating, Title, ViewingEvent
+from catalog.models import Title
 from catalog.selectors.titles import titles_for_profile, with_artwork
+from playback.models import Progress, ThumbRating, ViewingEvent
 from recommendations import selectors
 from recommendations.algorithms import top_k
 from recommendations.models import Interaction, ModelVersion

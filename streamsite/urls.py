@@ -9,7 +9,7 @@ from catalog import views as catalog_views
 from streamsite import views
 
 # Each app owns its API routes (api_urls.py) and its pages (urls.py).
-APPS = ["accounts", "billing", "catalog", "recommendations", "cdn"]
+APPS = ["accounts", "billing", "catalog", "media", "playback", "recommendations", "cdn"]
 api_v1 = [path("", include(f"{app}.api_urls")) for app in APPS]
 
 urlpatterns = [
@@ -20,7 +20,6 @@ urlpatterns = [
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("", include("catalog.urls_playback")),
     *[path("", include(f"{app}.urls")) for app in APPS],
 ]
 

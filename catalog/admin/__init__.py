@@ -1,3 +1,3 @@
 """Catalog admin, one module per area."""
 
-from catalog.admin import activity, media, titles  # noqa: F401
+from catalog.admin import titles  # noqa: F401

@@ -1,12 +1,9 @@
 """Catalog models, one module per area; re-exported here so Django finds them."""
 
-from catalog.models.activity import MyListEntry, Progress, ThumbRating, ViewingEvent
 from catalog.models.artwork import Artwork
 from catalog.models.availability import Availability
 from catalog.models.genres import Genre
-from catalog.models.media import MediaAsset, Rendition, Subtitle
 from catalog.models.people import Credit, Person
-from catalog.models.playback import PlaybackAccountLock, PlaybackSession
 from catalog.models.ratings import RATING_LEVELS, ContentRating, rating_level
 from catalog.models.titles import Episode, ExternalId, Season, Title
 
@@ -18,18 +15,9 @@ __all__ = [
     "Credit",
     "Episode",
     "ExternalId",
-    "MediaAsset",
     "Genre",
-    "MyListEntry",
     "Person",
-    "PlaybackAccountLock",
-    "PlaybackSession",
-    "Progress",
-    "Rendition",
     "Season",
-    "Subtitle",
-    "ThumbRating",
     "Title",
-    "ViewingEvent",
     "rating_level",
 ]

@@ -1,14 +1,5 @@
 """Catalog reads. Every consumer asks `titles_for_profile` / `available_titles` what it may show."""
 
-from catalog.selectors.activity import (
-    continue_watching,
-    history,
-    my_list,
-    next_episode,
-    progress,
-    ratings,
-    title_state,
-)
 from catalog.selectors.search import SearchFilters, search_facets, search_titles
 from catalog.selectors.titles import (
     artwork_url,
@@ -35,20 +26,13 @@ __all__ = [
     "Viewer",
     "artwork_url",
     "available_titles",
-    "continue_watching",
     "genre_rows",
-    "history",
     "is_title_available",
-    "my_list",
     "new_releases",
-    "next_episode",
     "popular",
-    "progress",
-    "ratings",
     "search_facets",
     "search_titles",
     "title_detail",
-    "title_state",
     "titles_a_to_z",
     "titles_for_profile",
     "titles_for_viewer",

@@ -1,3 +1,3 @@
 """Catalog tasks, one module per area; imported here so Celery's autodiscovery finds them."""
 
-from catalog.tasks import media, playback, search  # noqa: F401
+from catalog.tasks import search  # noqa: F401

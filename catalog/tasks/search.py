@@ -16,10 +16,3 @@ def refresh_search_index() -> int:
     if n == BATCH_SIZE:
         refresh_search_index.delay()
     return n
-
-
-@shared_task(name="catalog.tasks.search.refresh_popularity", ignore_result=True)
-def refresh_popularity() -> int:
-    from catalog.services.activity import popularity_refresh
-
-    return popularity_refresh()

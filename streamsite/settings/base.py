@@ -35,6 +35,8 @@ INSTALLED_APPS = [
     "accounts",
     "billing",
     "catalog",
+    "media",
+    "playback",
     "recommendations",
     "cdn",
 ]
@@ -130,8 +132,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT 
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
-    "catalog.tasks.transcode_*": {"queue": "transcode"},
-    "catalog.tasks.media_*": {"queue": "transcode"},
+    "media.tasks.transcode_*": {"queue": "transcode"},
+    "media.tasks.media_*": {"queue": "transcode"},
 }
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TIMEZONE = "UTC"
@@ -389,22 +391,31 @@ CELERY_BEAT_SCHEDULE["catalog.refresh-search-index"] = {
     "task": "catalog.tasks.search.refresh_search_index",
     "schedule": 60.0,
 }
-CELERY_BEAT_SCHEDULE["catalog.refresh-popularity"] = {
-    "task": "catalog.tasks.search.refresh_popularity",
+CELERY_BEAT_SCHEDULE["playback.refresh-popularity"] = {
+    "task": "playback.tasks.refresh_popularity",
     "schedule": crontab(minute="*/15"),
 }
 # Dotted path to fn(request) -> ISO country for signed-out visitors (GeoIP); empty: DEFAULT_COUNTRY.
 CATALOG_COUNTRY_RESOLVER = env.str("CATALOG_COUNTRY_RESOLVER", "")
 # Dotted path to fn(title, profile) -> URL of the player, or None; empty: "video not yet available".
 CATALOG_PLAY_URL_PROVIDER = env.str(
-    "CATALOG_PLAY_URL_PROVIDER", "catalog.selectors.playback.play_url"
+    "CATALOG_PLAY_URL_PROVIDER", "playback.selectors.sessions.play_url"
+)
+# Dotted paths to the viewer's own activity on catalogue pages (playback's): fn(profile) -> home
+# context (continue_watching, my_list); fn(profile, title, *, has_seasons) -> title page context
+# (state, resume, next_episode). Empty: the pages show no viewer activity.
+CATALOG_HOME_ACTIVITY_PROVIDER = env.str(
+    "CATALOG_HOME_ACTIVITY_PROVIDER", "playback.selectors.viewer_state.home_activity"
+)
+CATALOG_TITLE_ACTIVITY_PROVIDER = env.str(
+    "CATALOG_TITLE_ACTIVITY_PROVIDER", "playback.selectors.viewer_state.title_activity"
 )
 # Dotted path to fn(profile) -> rows (key, label, title_ids, explanation) for the home page
 # (recommendations); empty: no extra rows.
 CATALOG_HOME_ROWS_PROVIDER = env.str("CATALOG_HOME_ROWS_PROVIDER", "")
 
 
-# --- catalog: media pipeline ----------------------------------------------------------------
+# --- media: the pipeline -------------------------------------------------------------------
 # ffmpeg binaries: empty means auto-detect (Debian's on PATH, else imageio-ffmpeg's static build;
 # quality uses the first one that has libvmaf, else SSIM). See docs/media.md.
 MEDIA_FFMPEG_BINARY = env.str("MEDIA_FFMPEG_BINARY", "")
@@ -425,14 +436,14 @@ MEDIA_HEARTBEAT_TIMEOUT = env.int("MEDIA_HEARTBEAT_TIMEOUT", 300, min=30)
 MEDIA_QUEUED_RESEND_AFTER = env.int("MEDIA_QUEUED_RESEND_AFTER", 3600, min=60)
 MEDIA_MAX_ATTEMPTS = env.int("MEDIA_MAX_ATTEMPTS", 3, min=1, max=20)
 MEDIA_WORK_DIR = env.str("MEDIA_WORK_DIR", "") or None  # scratch space; default: the system tmp
-CELERY_TASK_ROUTES["catalog.tasks.media.media_transcode"] = {"queue": "transcode"}
-CELERY_TASK_ROUTES["catalog.tasks.media.media_delete_prefix"] = {"queue": "default"}
-CELERY_TASK_ROUTES["catalog.tasks.media.media_sweep_stale"] = {"queue": "default"}
-CELERY_BEAT_SCHEDULE["catalog.media-sweep-stale"] = {
-    "task": "catalog.tasks.media.media_sweep_stale",
+CELERY_TASK_ROUTES["media.tasks.media_transcode"] = {"queue": "transcode"}
+CELERY_TASK_ROUTES["media.tasks.media_delete_prefix"] = {"queue": "default"}
+CELERY_TASK_ROUTES["media.tasks.media_sweep_stale"] = {"queue": "default"}
+CELERY_BEAT_SCHEDULE["media.sweep-stale"] = {
+    "task": "media.tasks.media_sweep_stale",
     "schedule": 60.0,
 }
-DEMO_SEEDERS.append("catalog.demo_media.seed")
+DEMO_SEEDERS.append("media.demo.seed")
 
 
 # --- playback -------------------------------------------------------------------------------
@@ -452,9 +463,9 @@ PLAYBACK_SERVE_MEDIA = env.bool(
     "PLAYBACK_SERVE_MEDIA",
     not env.str("DJANGO_SETTINGS_MODULE", "").endswith(".production"),
 )
-DEMO_SEEDERS.append("catalog.playback_demo.seed_demo")
-CELERY_BEAT_SCHEDULE["catalog.playback-flush-positions"] = {
-    "task": "catalog.tasks.playback_flush_positions",
+DEMO_SEEDERS.append("playback.demo.seed")
+CELERY_BEAT_SCHEDULE["playback.flush-positions"] = {
+    "task": "playback.tasks.flush_positions",
     "schedule": 10.0,
 }
 
@@ -525,7 +536,7 @@ CDN_HEALTH_INTERVAL = float(env.str("CDN_HEALTH_INTERVAL", "1.0"))
 CDN_HEALTH_TIMEOUT = float(env.str("CDN_HEALTH_TIMEOUT", "0.5"))
 CDN_HEALTH_DOWN_AFTER = env.int("CDN_HEALTH_DOWN_AFTER", 2, min=1)
 CDN_HEALTH_UP_AFTER = env.int("CDN_HEALTH_UP_AFTER", 3, min=1)
-CDN_DEMAND_PROVIDER = env.str("CDN_DEMAND_PROVIDER", "catalog.cdn_demand.demand")
+CDN_DEMAND_PROVIDER = env.str("CDN_DEMAND_PROVIDER", "media.cdn_demand.demand")
 CDN_WARM_FILES_PER_RUN = env.int("CDN_WARM_FILES_PER_RUN", 200, min=1)
 CDN_WARM_KEYS_PER_SITE = env.int("CDN_WARM_KEYS_PER_SITE", 50, min=0)
 # Decisions older than this are deleted (demand prediction looks back 7 days).

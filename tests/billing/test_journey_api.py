@@ -18,8 +18,8 @@ from rest_framework.test import APIClient
 from billing import services
 from billing.models import Invoice, Payment, SandboxCharge
 from billing.tasks import run_dunning, run_renewals
-from tests.catalog.playback.conftest import write_fake_asset
-from tests.catalog.playback.factories import TitleFactory
+from tests.playback.sessions.conftest import write_fake_asset
+from tests.playback.sessions.factories import TitleFactory
 
 # Committed for real (emails and cache invalidation happen after commit, as in production);
 # the flush that follows drops the seeded plans, which plans_reseeded puts back.

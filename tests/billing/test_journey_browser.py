@@ -23,10 +23,10 @@ from billing import money, services
 from billing.entitlements import get_entitlements
 from billing.models import Invoice, Subscription
 from billing.tasks import run_dunning, run_renewals
-from catalog.models import PlaybackSession
-from catalog.playback_demo import make_hls_asset
-from tests.catalog.playback.factories import TitleFactory
-from tests.catalog.playback.test_browser import (  # noqa: F401 (fixtures)
+from playback.demo.clip import make_hls_asset
+from playback.models import PlaybackSession
+from tests.playback.sessions.factories import TitleFactory
+from tests.playback.sessions.test_browser import (  # noqa: F401 (fixtures)
     SCREENSHOTS,
     browser_page,
     wait_js,

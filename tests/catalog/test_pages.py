@@ -6,8 +6,9 @@ import pytest
 from django.test import Client
 
 from accounts.selectors import SESSION_PROFILE
-from catalog.models import MyListEntry, ThumbRating, Title
+from catalog.models import Title
 from catalog.services.search_index import search_index_drain
+from playback.models import MyListEntry, ThumbRating
 from tests.catalog.factories import EpisodeFactory, GenreFactory, SeasonFactory, TitleFactory
 
 

@@ -13,10 +13,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.selectors import SESSION_PROFILE
-from catalog.models import Progress, ViewingEvent
-from catalog.services import activity
+from playback.models import Progress, ViewingEvent
+from playback.services import activity
 from tests.catalog.factories import EpisodeFactory, GenreFactory, SeasonFactory, TitleFactory
-from tests.catalog.playback.conftest import write_fake_asset
+from tests.playback.sessions.conftest import write_fake_asset
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from accounts.models import Maturity
-from catalog.models import Availability, ThumbRating
+from catalog.models import Availability
+from playback.models import ThumbRating
 from recommendations.models import Interaction
 from tests.factories import UserFactory
 from tests.recommendations.factories import ProfileFactory

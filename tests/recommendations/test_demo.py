@@ -9,7 +9,8 @@ import pytest
 
 from accounts.models import Profile
 from catalog import demo as catalog_demo
-from catalog.models import ViewingEvent
+from playback import demo as playback_demo
+from playback.models import ViewingEvent
 from recommendations import demo, rows
 from recommendations.models import Interaction, ModelVersion
 
@@ -20,6 +21,7 @@ def small_catalogue_demo(monkeypatch, settings, db):
     monkeypatch.setattr(catalog_demo, "N_ACCOUNTS", 30)
     monkeypatch.setattr(catalog_demo, "_seed_artwork", lambda specs, titles, stdout: 0)
     catalog_demo.seed()
+    playback_demo.seed()
 
 
 def test_demo_seed_folds_the_history_and_puts_a_model_live_that_beats_popularity(

@@ -8,7 +8,8 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from catalog.models import ExternalId, ThumbRating
+from catalog.models import ExternalId
+from playback.models import ThumbRating
 from recommendations import rows
 
 

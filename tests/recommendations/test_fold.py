@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from django.core.cache import cache
 from django.utils import timezone
 
-from catalog.models import MyListEntry, Progress, ThumbRating, ViewingEvent
-from catalog.services.activity import record_progress
+from playback.models import MyListEntry, Progress, ThumbRating, ViewingEvent
+from playback.services.activity import record_progress
 from recommendations import activity, rows
 from recommendations.models import DirtyProfile, Interaction
 from recommendations.tasks import fold_activity

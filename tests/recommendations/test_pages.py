@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 
 from accounts.selectors import SESSION_PROFILE
-from catalog.models import ThumbRating
+from playback.models import ThumbRating
 from recommendations.models import Interaction
 from tests.factories import UserFactory
 from tests.recommendations.factories import ProfileFactory

@@ -12,7 +12,8 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from accounts.models import Maturity
-from catalog.models import Availability, Progress, Title
+from catalog.models import Availability, Title
+from playback.models import Progress
 from recommendations import rows, selectors, services
 from recommendations.services import InteractionRow, interactions_upsert
 from tests.factories import UserFactory

@@ -6,7 +6,8 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from catalog.models import Availability, Progress, ThumbRating, ViewingEvent
+from catalog.models import Availability
+from playback.models import Progress, ThumbRating, ViewingEvent
 from recommendations import activity, rows, selectors, services
 from recommendations.models import Interaction
 from recommendations.tasks import fold_activity, precompute_rows

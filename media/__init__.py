@@ -1,0 +1,2 @@
+"""The media pipeline: uploads, transcoding to an HLS ladder, renditions, storage, trickplay,
+subtitles."""

@@ -1,0 +1,192 @@
+"""Reads of the media pipeline for playback and pages: ready assets and their HLS master.
+
+Contract for the playback app (docs/media.md): `ready_asset_for_title`, `ready_asset_for_episode`,
+`asset_media` and `build_master_playlist`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db.models import Prefetch
+
+from catalog.models import Episode, Title
+from media.models import MediaAsset, Rendition, Subtitle
+
+
+@dataclass(frozen=True)
+class RenditionInfo:
+    width: int
+    height: int
+    bandwidth: int
+    average_bandwidth: int
+    codecs: str
+    frame_rate: float
+    playlist_key: str
+    vmaf: float | None
+
+
+@dataclass(frozen=True)
+class SubtitleInfo:
+    language: str
+    label: str
+    playlist_key: str
+    vtt_key: str
+
+
+@dataclass(frozen=True)
+class AssetMedia:
+    asset_id: int
+    content_key: str  # the one path prefix every key below starts with
+    duration: float
+    renditions: tuple[RenditionInfo, ...]  # ascending height
+    subtitles: tuple[SubtitleInfo, ...]
+    poster_key: str
+    sprite_key: str
+    thumbnails_vtt_key: str
+
+
+def _ready_with_children():
+    return (
+        MediaAsset.objects.ready()
+        .prefetch_related(
+            Prefetch("renditions", queryset=Rendition.objects.order_by("height")),
+            Prefetch("subtitles", queryset=Subtitle.objects.order_by("language")),
+        )
+        .order_by("-ready_at", "-pk")
+    )
+
+
+def ready_asset_for_title(title: Title | int) -> MediaAsset | None:
+    """The newest ready asset of a movie, renditions and subtitles prefetched."""
+    title_id = title.pk if isinstance(title, Title) else title
+    return _ready_with_children().filter(title_id=title_id).first()
+
+
+def ready_asset_for_episode(episode: Episode | int) -> MediaAsset | None:
+    episode_id = episode.pk if isinstance(episode, Episode) else episode
+    return _ready_with_children().filter(episode_id=episode_id).first()
+
+
+def ready_assets_by_title(title_ids: Sequence[int]) -> dict[int, MediaAsset]:
+    """{title_id: asset} for many titles in one query (rows, posters)."""
+    found: dict[int, MediaAsset] = {}
+    for asset in MediaAsset.objects.ready().filter(title_id__in=title_ids).order_by("ready_at"):
+        assert asset.title_id is not None
+        found[asset.title_id] = asset
+    return found
+
+
+def _served_renditions(asset: MediaAsset) -> list[Rendition]:
+    return sorted(
+        (r for r in asset.renditions.all() if r.version == asset.ready_version),
+        key=lambda r: r.height,
+    )
+
+
+def asset_media(asset: MediaAsset) -> AssetMedia:
+    """Everything playback needs about a ready asset, as storage keys under one prefix."""
+    prefix = asset.content_key
+    return AssetMedia(
+        asset_id=asset.pk,
+        content_key=prefix,
+        duration=asset.duration or 0.0,
+        renditions=tuple(
+            RenditionInfo(
+                width=r.width,
+                height=r.height,
+                bandwidth=r.bandwidth,
+                average_bandwidth=r.average_bandwidth,
+                codecs=r.codecs,
+                frame_rate=r.frame_rate,
+                playlist_key=r.playlist_key,
+                vmaf=r.vmaf,
+            )
+            for r in _served_renditions(asset)
+        ),
+        subtitles=tuple(
+            SubtitleInfo(
+                language=s.language,
+                label=s.label,
+                playlist_key=f"{prefix}/subs/{s.language}.m3u8",
+                vtt_key=f"{prefix}/subs/{s.language}.vtt",
+            )
+            for s in asset.subtitles.all()
+        ),
+        poster_key=asset.poster_key,
+        sprite_key=asset.sprite_key,
+        thumbnails_vtt_key=asset.thumbnails_vtt_key,
+    )
+
+
+def _quoted(value: str) -> str:
+    return '"' + value.replace('"', "'").replace("\n", " ") + '"'
+
+
+def build_master_playlist(
+    asset: MediaAsset, *, max_height: int | None, uri_for: Callable[[str], str]
+) -> str:
+    """The HLS master playlist of a ready asset, renditions up to `max_height` (plan cap).
+
+    Every URI is `uri_for(storage_key)`, so playback can sign them. If the cap is below the
+    smallest rendition, the smallest is still listed (a plan never gets nothing).
+    """
+    media = asset_media(asset)
+    renditions = [r for r in media.renditions if max_height is None or r.height <= max_height]
+    if not renditions and media.renditions:
+        renditions = [media.renditions[0]]
+    lines = ["#EXTM3U", "#EXT-X-VERSION:4", "#EXT-X-INDEPENDENT-SEGMENTS"]
+    for sub in media.subtitles:
+        lines.append(
+            '#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",'
+            f"NAME={_quoted(sub.label or sub.language)},LANGUAGE={_quoted(sub.language)},"
+            f"DEFAULT=NO,AUTOSELECT=YES,FORCED=NO,URI={_quoted(uri_for(sub.playlist_key))}"
+        )
+    for r in renditions:  # ascending height: the first (lowest) is where players start
+        attrs = [
+            f"BANDWIDTH={r.bandwidth}",
+            f"AVERAGE-BANDWIDTH={r.average_bandwidth}",
+            f"RESOLUTION={r.width}x{r.height}",
+            f"CODECS={_quoted(r.codecs)}",
+            f"FRAME-RATE={r.frame_rate:.3f}",
+        ]
+        if media.subtitles:
+            attrs.append('SUBTITLES="subs"')
+        lines.append("#EXT-X-STREAM-INF:" + ",".join(attrs))
+        lines.append(uri_for(r.playlist_key))
+    return "\n".join(lines) + "\n"
+
+
+def relative_uri(asset: MediaAsset) -> Callable[[str], str]:
+    """uri_for that makes keys relative to the asset's prefix (for the stored master)."""
+    prefix = asset.content_key.rstrip("/") + "/"
+    return lambda key: key[len(prefix) :] if key.startswith(prefix) else key
+
+
+def write_static_master(asset: MediaAsset) -> str:
+    """Store `<prefix>/master.m3u8` with relative URIs (admin preview, plain CDN use)."""
+    key = f"{asset.content_key}/master.m3u8"
+    fresh = MediaAsset.objects.filter(pk=asset.pk).prefetch_related("renditions", "subtitles").get()
+    body = build_master_playlist(fresh, max_height=None, uri_for=relative_uri(fresh))
+    if default_storage.exists(key):
+        default_storage.delete(key)
+    default_storage.save(key, ContentFile(body.encode()))
+    return key
+
+
+# --- staff screens ---------------------------------------------------------------------------
+
+
+def assets_for_staff():
+    """Every asset for the staff list, owners and children fetched in a fixed number of queries."""
+    return MediaAsset.objects.select_related("title", "episode__season__title").prefetch_related(
+        Prefetch("renditions", queryset=Rendition.objects.order_by("height")),
+        Prefetch("subtitles", queryset=Subtitle.objects.order_by("language")),
+    )
+
+
+def asset_for_staff(asset_id: int) -> MediaAsset | None:
+    return assets_for_staff().filter(pk=asset_id).first()

@@ -1,0 +1,706 @@
+"""Writes of the media pipeline: uploads, the transcode job, retry/cancel, subtitles, sweeper."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import IO, Any
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.text import get_valid_filename
+
+from catalog.models import Episode, Title
+from media import ffmpeg, hls, ladder, storage
+from media.models import MediaAsset, Rendition, Subtitle
+from media.probe import NotMedia, ProbeResult, probe
+from streamsite.errors import Conflict, ValidationFailed
+
+log = logging.getLogger(__name__)
+Status = MediaAsset.Status
+
+MAX_SUBTITLE_BYTES = 2 * 1024 * 1024
+HEARTBEAT_EVERY = 2.0  # seconds between progress writes while ffmpeg runs
+LANGUAGE_RE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+
+
+def _enqueue_transcode(asset_id: int, version: int) -> None:
+    from media.tasks import media_transcode
+
+    media_transcode.delay_on_commit(asset_id, version)  # type: ignore[attr-defined]
+
+
+def _enqueue_delete_prefix(prefix: str) -> None:
+    from media.tasks import media_delete_prefix
+
+    media_delete_prefix.delay_on_commit(prefix)  # type: ignore[attr-defined]
+
+
+# --- upload -------------------------------------------------------------------------------------
+
+
+def _sha256(upload: IO[bytes] | UploadedFile) -> str:
+    digest = hashlib.sha256()
+    chunks = (
+        upload.chunks()
+        if isinstance(upload, UploadedFile)
+        else iter(lambda: upload.read(storage.CHUNK), b"")
+    )
+    for chunk in chunks:
+        digest.update(chunk)
+    upload.seek(0)
+    return digest.hexdigest()
+
+
+def asset_create(
+    *,
+    upload: UploadedFile,
+    title: Title | None = None,
+    episode: Episode | None = None,
+    created_by: Any = None,
+) -> MediaAsset:
+    """Store an uploaded source (streamed in chunks) and record a queued job for it."""
+    if (title is None) == (episode is None):
+        raise ValidationFailed(
+            "Attach the video to exactly one title or one episode.",
+            extra={"fields": {"title_id": ["Give a title or an episode, not both."]}},
+        )
+    if title is not None and title.kind != Title.Kind.MOVIE:
+        raise ValidationFailed(
+            "A series plays its episodes: upload to an episode instead.",
+            extra={"fields": {"title_id": ["Not a movie."]}},
+        )
+    if not upload.size:
+        raise ValidationFailed(
+            "The uploaded file is empty.", extra={"fields": {"file": ["Empty file."]}}
+        )
+    asset = MediaAsset(title=title, episode=episode, created_by=created_by)
+    name = get_valid_filename(Path(upload.name or "source").name)[-120:] or "source"
+    key = f"sources/{asset.uuid}/{name}"
+    sha = _sha256(upload)
+    storage.save_exact(key, upload)
+    try:
+        with transaction.atomic():
+            asset.source_key = key
+            asset.source_name = name
+            asset.source_size = upload.size
+            asset.source_sha256 = sha
+            asset.save()
+            _enqueue_transcode(asset.pk, asset.version)
+    except BaseException:
+        from django.core.files.storage import default_storage
+
+        default_storage.delete(key)
+        raise
+    return asset
+
+
+# --- retry / cancel -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def asset_retry(*, asset: MediaAsset) -> MediaAsset:
+    """Run a failed or cancelled job again from a clean state, under a new version."""
+    changed = MediaAsset.objects.filter(
+        pk=asset.pk, status__in=[Status.FAILED, Status.CANCELLED]
+    ).update(
+        status=Status.QUEUED,
+        version=F("version") + 1,
+        progress=0,
+        error="",
+        heartbeat_at=None,
+        attempts=0,
+        updated_at=timezone.now(),
+    )
+    if changed != 1:
+        raise Conflict(
+            f"Only a failed or cancelled job can be retried (this one is {asset.status})."
+        )
+    asset.refresh_from_db()
+    _enqueue_transcode(asset.pk, asset.version)
+    return asset
+
+
+@transaction.atomic
+def asset_reencode(*, asset: MediaAsset) -> MediaAsset:
+    """Encode a ready asset again (e.g. after a ladder change); the old version plays meanwhile."""
+    changed = MediaAsset.objects.filter(pk=asset.pk, status=Status.READY).update(
+        status=Status.QUEUED,
+        version=F("version") + 1,
+        progress=0,
+        error="",
+        heartbeat_at=None,
+        attempts=0,
+        updated_at=timezone.now(),
+    )
+    if changed != 1:
+        raise Conflict(f"Only a ready asset can be re-encoded (this one is {asset.status}).")
+    asset.refresh_from_db()
+    _enqueue_transcode(asset.pk, asset.version)
+    return asset
+
+
+@transaction.atomic
+def asset_cancel(*, asset: MediaAsset) -> MediaAsset:
+    """Stop a queued or running job; a running worker notices at its next heartbeat."""
+    changed = MediaAsset.objects.filter(pk=asset.pk, status__in=MediaAsset.ACTIVE_STATUSES).update(
+        status=Status.CANCELLED,
+        error="Cancelled by staff.",
+        finished_at=timezone.now(),
+        updated_at=timezone.now(),
+    )
+    if changed != 1:
+        raise Conflict(
+            f"Only a queued or running job can be cancelled (this one is {asset.status})."
+        )
+    asset.refresh_from_db()
+    _enqueue_delete_prefix(asset.version_prefix)
+    return asset
+
+
+# --- subtitles ----------------------------------------------------------------------------------
+
+_SRT_TIME = re.compile(r"(\d{1,2}:\d{2}:\d{2}),(\d{3})")
+
+
+def to_webvtt(raw: bytes) -> str:
+    """SRT or WebVTT bytes -> WebVTT text; refuses anything else."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        try:
+            text = raw.decode("cp1252")
+        except UnicodeDecodeError as exc:
+            raise ValidationFailed("Subtitles must be UTF-8 text.") from exc
+    text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
+    if text.startswith("WEBVTT"):
+        if "-->" not in text:
+            raise ValidationFailed("This WebVTT file has no cues.")
+        return text + "\n"
+    blocks = [b for b in text.split("\n\n") if b.strip()]
+    cues = []
+    for block in blocks:
+        lines = block.split("\n")
+        if lines and lines[0].strip().isdigit():
+            lines = lines[1:]
+        if not lines or "-->" not in lines[0]:
+            raise ValidationFailed("Not an SRT or WebVTT file (a cue has no timing line).")
+        lines[0] = _SRT_TIME.sub(r"\1.\2", lines[0])
+        cues.append("\n".join(lines))
+    if not cues:
+        raise ValidationFailed("Not an SRT or WebVTT file (no cues).")
+    return "WEBVTT\n\n" + "\n\n".join(cues) + "\n"
+
+
+def subtitle_put(*, asset: MediaAsset, language: str, label: str, upload: UploadedFile) -> Subtitle:
+    """Add or replace one language's subtitles; a ready asset gets them in its playlist now."""
+    language = language.strip()
+    if not LANGUAGE_RE.match(language):
+        raise ValidationFailed(
+            "The language must be a BCP 47 tag such as en or pt-BR.",
+            extra={"fields": {"language": ["Not a language tag."]}},
+        )
+    if (upload.size or 0) > MAX_SUBTITLE_BYTES:
+        raise ValidationFailed("Subtitle files are limited to 2 MB.")
+    vtt = to_webvtt(upload.read())
+    digest = hashlib.sha256(vtt.encode()).hexdigest()[:16]
+    key = f"subs/{asset.uuid}/{language}-{digest}.vtt"
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    if not default_storage.exists(key):
+        default_storage.save(key, ContentFile(vtt.encode()))
+    with transaction.atomic():
+        locked = MediaAsset.objects.select_for_update().get(pk=asset.pk)
+        subtitle, _ = Subtitle.objects.update_or_create(
+            asset=locked, language=language, defaults={"label": label.strip()[:64], "vtt_key": key}
+        )
+        if locked.content_key:
+            from media.selectors import write_static_master
+
+            _publish_subtitle(locked.content_key, subtitle, locked.duration or 0.0)
+            write_static_master(locked)
+    return subtitle
+
+
+def subtitle_keys(content_key: str, language: str) -> tuple[str, str]:
+    """(playlist, vtt) keys of a language inside a version prefix."""
+    return f"{content_key}/subs/{language}.m3u8", f"{content_key}/subs/{language}.vtt"
+
+
+def _publish_subtitle(content_key: str, subtitle: Subtitle, duration: float) -> None:
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    playlist_key, vtt_key = subtitle_keys(content_key, subtitle.language)
+    with default_storage.open(subtitle.vtt_key, "rb") as fh:
+        data = fh.read()
+    for key, body in (
+        (vtt_key, data),
+        (playlist_key, hls.subtitle_playlist(f"{subtitle.language}.vtt", duration).encode()),
+    ):
+        if default_storage.exists(key):
+            default_storage.delete(key)
+        default_storage.save(key, ContentFile(body))
+
+
+# --- the job ------------------------------------------------------------------------------------
+
+
+class Superseded(Exception):
+    """The job was cancelled or taken over by the sweeper while this worker ran it."""
+
+
+class JobFailed(Exception):
+    def __init__(self, reason: str, *, log_tail: str = ""):
+        super().__init__(reason)
+        self.reason = reason
+        self.log_tail = log_tail
+
+
+class Job:
+    """The worker's handle on one (asset, version): every write is conditional on owning it."""
+
+    def __init__(self, asset_id: int, version: int, clock: Callable[[], float] = time.monotonic):
+        self.asset_id = asset_id
+        self.version = version
+        self.clock = clock
+        self.last_beat = 0.0
+
+    def _rows(self):
+        return MediaAsset.objects.filter(
+            pk=self.asset_id, version=self.version, status__in=MediaAsset.RUNNING_STATUSES
+        )
+
+    def update(self, **fields: Any) -> None:
+        fields.setdefault("heartbeat_at", timezone.now())
+        fields["updated_at"] = timezone.now()
+        if self._rows().update(**fields) != 1:
+            raise Superseded()
+        self.last_beat = self.clock()
+
+    def beat(self, progress: int | None = None) -> bool:
+        """Heartbeat (throttled); False when the job is no longer ours (stop at once)."""
+        if self.clock() - self.last_beat < HEARTBEAT_EVERY:
+            return True
+        try:
+            self.update(**({"progress": progress} if progress is not None else {}))
+        except Superseded:
+            return False
+        return True
+
+
+def _claim(asset_id: int, version: int) -> bool:
+    now = timezone.now()
+    return (
+        MediaAsset.objects.filter(pk=asset_id, version=version, status=Status.QUEUED).update(
+            status=Status.PROBING,
+            progress=0,
+            attempts=F("attempts") + 1,
+            heartbeat_at=now,
+            started_at=now,
+            finished_at=None,
+            error="",
+            log_tail="",
+            ffmpeg_command="",
+            updated_at=now,
+        )
+        == 1
+    )
+
+
+def asset_process(*, asset_id: int, version: int) -> str:
+    """Run one job: probe, ladder, encode, package, publish. Returns the final status.
+
+    Safe to call twice or concurrently: only the call that claims (queued -> probing) works,
+    and every later write is conditional on the job still being this version and running.
+    """
+    if not _claim(asset_id, version):
+        return "skipped"
+    job = Job(asset_id, version)
+    asset = MediaAsset.objects.get(pk=asset_id)
+    prefix = asset.version_prefix
+    try:
+        with tempfile.TemporaryDirectory(prefix="ss-media-", dir=settings.MEDIA_WORK_DIR) as tmp:
+            _run_pipeline(job, asset, Path(tmp), prefix)
+        return Status.READY
+    except Superseded:
+        log.info("media job %s v%s superseded; cleaning %s", asset_id, version, prefix)
+        _safe_delete_prefix(prefix)
+        return "superseded"
+    except JobFailed as exc:
+        _fail(job, exc.reason, exc.log_tail, prefix)
+        return Status.FAILED
+    except SoftTimeLimitExceeded:
+        _fail(job, "the encode ran past the task time limit", "", prefix)
+        return Status.FAILED
+    except Exception as exc:  # noqa: BLE001 - any crash must end as a failed job, not a stuck one
+        log.exception("media job %s v%s crashed", asset_id, version)
+        _fail(job, f"internal error: {type(exc).__name__}: {exc}"[:500], "", prefix)
+        return Status.FAILED
+
+
+def _fail(job: Job, reason: str, log_tail: str, prefix: str) -> None:
+    _safe_delete_prefix(prefix)
+    fields: dict[str, Any] = {
+        "status": Status.FAILED,
+        "error": reason,
+        "finished_at": timezone.now(),
+    }
+    if log_tail:
+        fields["log_tail"] = log_tail[-ffmpeg.LOG_TAIL_CHARS :]
+    with transaction.atomic():
+        Rendition.objects.filter(asset_id=job.asset_id, version=job.version).delete()
+        job._rows().update(**fields, updated_at=timezone.now())
+
+
+def _safe_delete_prefix(prefix: str) -> None:
+    try:
+        storage.delete_prefix(prefix)
+    except Exception:  # noqa: BLE001 - cleanup is best effort; the sweeper and retries re-run it
+        log.warning("could not delete %s", prefix, exc_info=True)
+
+
+def _progress(job: Job, start: int, end: int) -> Callable[[float], bool]:
+    def report(fraction: float) -> bool:
+        return job.beat(start + int((end - start) * fraction))
+
+    return report
+
+
+def _run_pipeline(job: Job, asset: MediaAsset, tmp: Path, prefix: str) -> None:
+    # A redone job starts clean: nothing of this version may survive from an earlier try.
+    Rendition.objects.filter(asset=asset, version=job.version).delete()
+    storage.delete_prefix(prefix)
+
+    try:
+        source_path = str(storage.fetch_to_local(asset.source_key, tmp / "source"))
+    except FileNotFoundError as exc:
+        raise JobFailed("the source file is missing from storage") from exc
+    except OSError as exc:
+        raise JobFailed(f"storage error reading the source: {exc}") from exc
+    try:
+        facts = probe(source_path)
+    except NotMedia as exc:
+        raise JobFailed(str(exc)) from exc
+    job.update(
+        progress=3,
+        duration=facts.duration,
+        width=facts.width,
+        height=facts.height,
+        frame_rate=facts.frame_rate,
+        video_codec=facts.video_codec,
+        audio_codec=facts.audio_codec,
+        audio_channels=facts.audio_channels,
+    )
+
+    rungs, method, complexity = choose_ladder(source_path, facts)
+    job.update(status=Status.TRANSCODING, progress=8, ladder_method=method, complexity=complexity)
+
+    out = tmp / "out"
+    cfg = hls.EncodeSettings(
+        segment_seconds=settings.MEDIA_SEGMENT_SECONDS,
+        preset=settings.MEDIA_X264_PRESET,
+        crf=ladder.PER_TITLE_CRF if method == "per_title" else None,
+    )
+    args = hls.encode_args(source_path, facts, rungs, out, cfg)
+    job.update(ffmpeg_command=ffmpeg.command_text([ffmpeg.ffmpeg_binary(), *args]))
+    try:
+        variants, _, log_tail = hls.encode(
+            source_path, facts, rungs, out, cfg, on_progress=_progress(job, 8, 80)
+        )
+    except ffmpeg.FfmpegCancelled as exc:
+        raise Superseded() from exc
+    except ffmpeg.FfmpegFailed as exc:
+        raise JobFailed(_ffmpeg_reason(exc), log_tail=exc.log_tail) from exc
+    job.update(status=Status.PACKAGING, progress=80, log_tail=log_tail)
+
+    try:
+        extras = _make_extras(job, asset, facts, out, variants)
+    except ffmpeg.FfmpegFailed as exc:
+        raise JobFailed(f"packaging failed: {exc}", log_tail=exc.log_tail) from exc
+    quality = _measure(job, source_path, facts, out, variants)
+
+    try:
+        storage.upload_tree(out, prefix, on_file=lambda: job.beat())
+    except Superseded:
+        raise
+    except (OSError, storage.StorageError) as exc:
+        raise JobFailed(f"storage error: {exc}") from exc
+    except Exception as exc:  # noqa: BLE001 - S3 clients raise their own error types
+        raise JobFailed(f"storage error: {type(exc).__name__}: {exc}") from exc
+    _publish(job, facts, prefix, variants, quality, extras)
+
+
+def _ffmpeg_reason(exc: ffmpeg.FfmpegFailed) -> str:
+    text = exc.log_tail.lower()
+    if "no space left" in text:
+        return "disk full while encoding (no space left on device)"
+    if "invalid data" in text or "error while decoding" in text:
+        return f"the source could not be decoded: {exc}"
+    return f"encoding failed: {exc}"
+
+
+def choose_ladder(
+    source_path: str, facts: ProbeResult
+) -> tuple[list[ladder.Rung], str, float | None]:
+    if settings.MEDIA_LADDER == "fixed":
+        return ladder.fixed_ladder(facts), "fixed", None
+    try:
+        complexity = ladder.measure_complexity(source_path, facts)
+    except ffmpeg.FfmpegFailed as exc:
+        raise JobFailed(_ffmpeg_reason(exc), log_tail=exc.log_tail) from exc
+    return ladder.per_title_ladder(facts, complexity), "per_title", round(complexity, 5)
+
+
+def _make_extras(
+    job: Job,
+    asset: MediaAsset,
+    facts: ProbeResult,
+    out: Path,
+    variants: list[hls.VariantInfo],
+) -> dict[str, str]:
+    hls.make_poster(str(out / variants[-1].directory / "index.m3u8"), facts, out / "poster.jpg")
+    job.beat(82)
+    hls.make_trickplay(
+        str(out / variants[0].directory / "index.m3u8"),
+        facts,
+        out / "trickplay.jpg",
+        out / "trickplay.vtt",
+        "trickplay.jpg",
+    )
+    job.beat(84)
+    from django.core.files.storage import default_storage
+
+    subs = out / "subs"
+    for subtitle in Subtitle.objects.filter(asset=asset):
+        subs.mkdir(exist_ok=True)
+        with default_storage.open(subtitle.vtt_key, "rb") as fh:
+            (subs / f"{subtitle.language}.vtt").write_bytes(fh.read())
+        (subs / f"{subtitle.language}.m3u8").write_text(
+            hls.subtitle_playlist(f"{subtitle.language}.vtt", facts.duration)
+        )
+    return {"poster": "poster.jpg", "sprite": "trickplay.jpg", "vtt": "trickplay.vtt"}
+
+
+def _measure(
+    job: Job, source_path: str, facts: ProbeResult, out: Path, variants: list[hls.VariantInfo]
+) -> dict[int, hls.Quality]:
+    seconds = min(float(settings.MEDIA_QUALITY_SAMPLE_SECONDS), facts.duration)
+    results: dict[int, hls.Quality] = {}
+    if seconds <= 0:
+        return results
+    for i, variant in enumerate(variants):
+        if not job.beat(85 + int(10 * i / len(variants))):
+            raise Superseded()
+        try:
+            results[variant.rung.height] = hls.measure_quality(
+                str(out / variant.directory / "index.m3u8"),
+                source_path,
+                width=facts.width,
+                height=facts.height,
+                seconds=seconds,
+            )
+        except ffmpeg.FfmpegFailed:
+            log.warning("quality measurement failed for %sp", variant.rung.height, exc_info=True)
+    return results
+
+
+def _publish(
+    job: Job,
+    facts: ProbeResult,
+    prefix: str,
+    variants: list[hls.VariantInfo],
+    quality: dict[int, hls.Quality],
+    extras: dict[str, str],
+) -> None:
+    """Switch the asset to the new version in one transaction, only if the job is still ours."""
+    from media.selectors import write_static_master
+
+    with transaction.atomic():
+        asset = MediaAsset.objects.select_for_update().get(pk=job.asset_id)
+        if asset.version != job.version or asset.status != Status.PACKAGING:
+            raise Superseded()
+        Rendition.objects.filter(asset=asset, version=job.version).delete()
+        Rendition.objects.bulk_create(
+            Rendition(
+                asset=asset,
+                version=job.version,
+                width=v.rung.width,
+                height=v.rung.height,
+                target_bitrate=v.rung.bitrate,
+                bandwidth=v.bandwidth,
+                average_bandwidth=v.average_bandwidth,
+                codecs=v.codecs,
+                frame_rate=facts.frame_rate,
+                playlist_key=f"{prefix}/{v.directory}/index.m3u8",
+                size_bytes=v.size_bytes,
+                segment_count=v.segment_count,
+                vmaf=quality[v.rung.height].vmaf if v.rung.height in quality else None,
+                ssim=quality[v.rung.height].ssim if v.rung.height in quality else None,
+            )
+            for v in variants
+        )
+        old_prefix = asset.content_key
+        now = timezone.now()
+        asset.status = Status.READY
+        asset.progress = 100
+        asset.ready_version = job.version
+        asset.content_key = prefix
+        asset.master_key = f"{prefix}/master.m3u8"
+        asset.poster_key = f"{prefix}/{extras['poster']}"
+        asset.sprite_key = f"{prefix}/{extras['sprite']}"
+        asset.thumbnails_vtt_key = f"{prefix}/{extras['vtt']}"
+        asset.ready_at = now
+        asset.finished_at = now
+        asset.heartbeat_at = now
+        asset.save(
+            update_fields=[
+                "status",
+                "progress",
+                "ready_version",
+                "content_key",
+                "master_key",
+                "poster_key",
+                "sprite_key",
+                "thumbnails_vtt_key",
+                "ready_at",
+                "finished_at",
+                "heartbeat_at",
+                "updated_at",
+            ]
+        )
+        write_static_master(asset)
+        # Rows of older versions go now; their files after commit (unless another asset shares
+        # them, as the demo's titles do).
+        Rendition.objects.filter(asset=asset).exclude(version=job.version).delete()
+        shared = MediaAsset.objects.filter(content_key=old_prefix).exclude(pk=asset.pk)
+        if old_prefix and old_prefix != prefix and not shared.exists():
+            _enqueue_delete_prefix(old_prefix)
+
+
+# --- sharing (the demo: many titles, a few encodes) ----------------------------------------------
+
+
+@transaction.atomic
+def asset_share(
+    *, source: MediaAsset, title: Title | None = None, episode: Episode | None = None
+) -> MediaAsset:
+    """A ready asset for another title/episode that serves `source`'s encoded version."""
+    if source.status != Status.READY or not source.content_key:
+        raise Conflict("Only a ready asset can be shared.")
+    copy_fields = [
+        "source_key",
+        "source_name",
+        "source_size",
+        "source_sha256",
+        "duration",
+        "width",
+        "height",
+        "frame_rate",
+        "video_codec",
+        "audio_codec",
+        "audio_channels",
+        "ready_version",
+        "content_key",
+        "master_key",
+        "poster_key",
+        "sprite_key",
+        "thumbnails_vtt_key",
+        "ladder_method",
+        "complexity",
+        "ffmpeg_command",
+    ]
+    now = timezone.now()
+    asset = MediaAsset.objects.create(
+        title=title,
+        episode=episode,
+        status=Status.READY,
+        progress=100,
+        version=source.ready_version or 1,
+        ready_at=now,
+        finished_at=now,
+        **{name: getattr(source, name) for name in copy_fields},
+    )
+    Rendition.objects.bulk_create(
+        Rendition(
+            asset=asset,
+            version=asset.version,
+            **{
+                f.name: getattr(r, f.name)
+                for f in Rendition._meta.concrete_fields
+                if f.name not in ("id", "asset", "version")
+            },
+        )
+        for r in source.renditions.filter(version=source.ready_version or 0)
+    )
+    return asset
+
+
+# --- the sweeper --------------------------------------------------------------------------------
+
+
+def sweep_stale(*, now: datetime | None = None, batch: int = 50) -> dict[str, int]:
+    """Requeue running jobs whose worker stopped beating; resend long-queued messages."""
+    now = now or timezone.now()
+    stale_before = now - timedelta(seconds=settings.MEDIA_HEARTBEAT_TIMEOUT)
+    counts = {"requeued": 0, "failed": 0, "resent": 0}
+    stale = list(
+        MediaAsset.objects.filter(
+            status__in=MediaAsset.RUNNING_STATUSES, heartbeat_at__lt=stale_before
+        )
+        .order_by("pk")
+        .values("pk", "version", "status", "attempts", "uuid")[:batch]
+    )
+    for row in stale:
+        with transaction.atomic():
+            base = MediaAsset.objects.filter(
+                pk=row["pk"],
+                version=row["version"],
+                status=row["status"],
+                heartbeat_at__lt=stale_before,
+            )
+            old_prefix = f"hls/{row['uuid']}/{row['version']}"
+            if row["attempts"] >= settings.MEDIA_MAX_ATTEMPTS:
+                if base.update(
+                    status=Status.FAILED,
+                    error=f"the worker was lost {row['attempts']} times (heartbeat timed out)",
+                    finished_at=now,
+                    updated_at=now,
+                ):
+                    counts["failed"] += 1
+                    _enqueue_delete_prefix(old_prefix)
+                continue
+            if base.update(
+                status=Status.QUEUED,
+                version=F("version") + 1,
+                progress=0,
+                heartbeat_at=None,
+                error="",
+                updated_at=now,
+            ):
+                counts["requeued"] += 1
+                Rendition.objects.filter(asset_id=row["pk"], version=row["version"]).delete()
+                _enqueue_delete_prefix(old_prefix)
+                _enqueue_transcode(row["pk"], row["version"] + 1)
+    resend_before = now - timedelta(seconds=settings.MEDIA_QUEUED_RESEND_AFTER)
+    queued = MediaAsset.objects.filter(status=Status.QUEUED, updated_at__lt=resend_before)
+    for pk, version in queued.order_by("pk").values_list("pk", "version")[:batch]:
+        with transaction.atomic():
+            # Touch it so it is resent once per period, not on every sweep.
+            if MediaAsset.objects.filter(pk=pk, version=version, status=Status.QUEUED).update(
+                updated_at=now
+            ):
+                counts["resent"] += 1
+                _enqueue_transcode(pk, version)
+    return counts

@@ -1,0 +1,62 @@
+"""Synthetic test clips from ffmpeg's lavfi sources: demo content, tests and benchmarks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from media import ffmpeg
+
+# name -> (video source expression, visual complexity)
+SOURCES: dict[str, tuple[str, str]] = {
+    "bars": ("smptehdbars=size={w}x{h}:rate={fps}", "low"),
+    "testsrc": ("testsrc2=size={w}x{h}:rate={fps}", "medium"),
+    # mandelbrot is costly to render per pixel: drawn small, then scaled up.
+    "mandelbrot": ("mandelbrot=size=320x180:rate={fps},scale={w}:{h}", "medium"),
+    "life": ("life=size={w}x{h}:rate={fps}:mold=10:ratio=0.5:death_color=#202040", "medium"),
+    "noise": ("testsrc2=size={w}x{h}:rate={fps},noise=alls=40:allf=t+u", "high"),
+}
+
+
+def make_clip(
+    out: Path,
+    *,
+    kind: str = "testsrc",
+    width: int = 320,
+    height: int = 240,
+    seconds: float = 2.0,
+    fps: int = 25,
+    audio: bool = True,
+    faststart: bool = True,
+) -> Path:
+    """Write an H.264/AAC MP4 clip of a lavfi source (with a tone when `audio`)."""
+    video = SOURCES[kind][0].format(w=width, h=height, fps=fps)
+    args = ["-f", "lavfi", "-i", video]
+    if audio:
+        args += ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"]
+    args += ["-t", f"{seconds:.3f}", "-c:v", "libx264", "-preset", "ultrafast", "-crf", "18"]
+    args += ["-pix_fmt", "yuv420p"]
+    if audio:
+        args += ["-c:a", "aac", "-b:a", "96k", "-shortest"]
+    if faststart:
+        args += ["-movflags", "+faststart"]
+    ffmpeg.run([*args, str(out)], timeout=300)
+    return out
+
+
+def make_audio(out: Path, *, seconds: float = 2.0) -> Path:
+    """An audio-only file (for the "no video stream" refusal)."""
+    ffmpeg.run(
+        [
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=220",
+            "-t",
+            f"{seconds:.3f}",
+            "-c:a",
+            "aac",
+            str(out),
+        ],
+        timeout=120,
+    )
+    return out

@@ -1,0 +1,24 @@
+"""Celery adapters of the media pipeline (transcode runs on the `transcode` queue)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from media import services, storage
+
+
+# The global time limits (soft 3600 s / hard 3900 s) apply: they stay below the broker's
+# visibility timeout, so a running encode is never redelivered to a second worker.
+@shared_task(name="media.tasks.media_transcode")
+def media_transcode(asset_id: int, version: int) -> str:
+    return services.asset_process(asset_id=asset_id, version=version)
+
+
+@shared_task(name="media.tasks.media_delete_prefix")
+def media_delete_prefix(prefix: str) -> int:
+    return storage.delete_prefix(prefix)
+
+
+@shared_task(name="media.tasks.media_sweep_stale")
+def media_sweep_stale() -> dict[str, int]:
+    return services.sweep_stale()

@@ -1,0 +1,2 @@
+"""Playback: sessions and their stream leases, heartbeats, viewing activity, the watch page and
+the player."""

@@ -1,0 +1,1 @@
+"""REST API of playback: sessions (start, heartbeat, stop) and viewing activity."""

@@ -1,0 +1,13 @@
+"""Playback models, one module per area; re-exported here so Django finds them."""
+
+from playback.models.activity import MyListEntry, Progress, ThumbRating, ViewingEvent
+from playback.models.sessions import PlaybackAccountLock, PlaybackSession
+
+__all__ = [
+    "MyListEntry",
+    "PlaybackAccountLock",
+    "PlaybackSession",
+    "Progress",
+    "ThumbRating",
+    "ViewingEvent",
+]

@@ -1,0 +1,526 @@
+"""Playback sessions: start (checks + a concurrent-stream lease), heartbeats, stop, and the
+buffered position writes flushed in batches through the record_progress port."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from accounts.models import Profile, User
+from catalog.models import Episode, Title
+from playback import ports
+from playback.models import PlaybackAccountLock, PlaybackSession
+from streamsite.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+
+logger = logging.getLogger(__name__)
+
+FLUSH_BATCH = 500
+FLUSH_MAX_BATCHES = 20
+BUFFER_KEY_TTL = 24 * 60 * 60
+
+
+def lease_ttl() -> timedelta:
+    return timedelta(seconds=settings.PLAYBACK_LEASE_SECONDS)
+
+
+def url_ttl() -> timedelta:
+    return timedelta(seconds=settings.PLAYBACK_URL_TTL_SECONDS)
+
+
+@dataclass(frozen=True)
+class StartedSession:
+    session: PlaybackSession
+    asset: ports.LocalAsset
+    entitlements: ports.Entitlements
+    resume_seconds: float
+    master_path: str
+    media_base: str
+    next_episode: Episode | None
+
+
+# --- signed URLs ------------------------------------------------------------------------------
+def master_prefix(session_id: UUID | str) -> str:
+    return f"session-{session_id}"
+
+
+def master_path(session: PlaybackSession, *, now: datetime) -> str:
+    """The session's own master playlist, signed (HMAC over session id + expiry)."""
+    expires, signature = ports.sign_link(master_prefix(session.pk), expires_at=now + url_ttl())
+    return f"/playback/{session.pk}/master.m3u8?expires={expires}&sig={signature}"
+
+
+def master_playlist(
+    *, session_id: UUID, expires: int, signature: str, now: datetime | None = None
+) -> str:
+    """The capped master playlist for a session, variant URIs signed under the asset prefix."""
+    now = now or timezone.now()
+    problem = ports.verify_link(
+        master_prefix(session_id), expires=expires, signature=signature, now=now
+    )
+    if problem == "expired":
+        raise PermissionDenied("This playback link has expired; start playback again.")
+    if problem:
+        raise PermissionDenied("This playback link is not valid.")
+    session = (
+        PlaybackSession.objects.select_related("title", "episode", "account")
+        .filter(pk=session_id)
+        .first()
+    )
+    if session is None or session.ended_at is not None:
+        raise NotFound("This playback session has ended.")
+    asset = ports.find_asset(title=session.title, episode=session.episode)
+    if asset is None:
+        raise NotFound("This title has no playable video.")
+    base = ports.media_base(
+        asset,
+        expires_at=now + url_ttl(),
+        client_ip=session.client_ip,
+        country=session.account.effective_country,
+    )
+    return ports.build_master_playlist(
+        asset, max_height=session.max_height, uri_for=lambda uri: base + uri
+    )
+
+
+# --- starting a session -----------------------------------------------------------------------
+def _resolve_content(
+    *, title: Title | None, episode: Episode | None
+) -> tuple[Title, Episode | None]:
+    if episode is not None:
+        episode_title = episode.season.title
+        if title is not None and title.pk != episode_title.pk:
+            raise ValidationFailed(
+                "That episode belongs to another title.",
+                extra={"fields": {"episode_id": ["Not an episode of this title."]}},
+            )
+        return episode_title, episode
+    if title is None:
+        raise ValidationFailed(
+            "Say what to play: a title_id or an episode_id.",
+            extra={"fields": {"title_id": ["Give a title_id or an episode_id."]}},
+        )
+    if title.kind == Title.Kind.SERIES:
+        first = (
+            Episode.objects.filter(season__title=title)
+            .select_related("season")
+            .order_by("season__number", "number")
+            .first()
+        )
+        if first is None:
+            raise NotFound("This series has no episodes yet.", code="no_media")
+        return title, first
+    return title, None
+
+
+def next_episode_of(episode: Episode | None) -> Episode | None:
+    if episode is None:
+        return None
+    season = episode.season
+    following = (
+        Episode.objects.filter(season=season, number__gt=episode.number).order_by("number").first()
+    )
+    if following is not None:
+        return following
+    return (
+        Episode.objects.filter(season__title_id=season.title_id, season__number__gt=season.number)
+        .select_related("season")
+        .order_by("season__number", "number")
+        .first()
+    )
+
+
+def _live_sessions_summary(sessions: list[PlaybackSession]) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": str(s.pk),
+            "device": s.device or "Unknown device",
+            "profile": s.profile.name,
+            "title": s.title.name,
+            "started_at": s.created_at.isoformat(),
+        }
+        for s in sessions
+    ]
+
+
+def _claim_lease(
+    *,
+    account: User,
+    max_streams: int,
+    now: datetime,
+    create: dict[str, Any] | None = None,
+    revive: PlaybackSession | None = None,
+) -> PlaybackSession:
+    """Create (or revive) a lease under the account's stream limit, atomically.
+
+    The per-account lock row serialises claims of one account on PostgreSQL (SQLite takes
+    its database write lock at BEGIN IMMEDIATE); inside it we count live leases and insert.
+    """
+    PlaybackAccountLock.objects.bulk_create(
+        [PlaybackAccountLock(account_id=account.pk)], ignore_conflicts=True
+    )
+    with transaction.atomic():
+        PlaybackAccountLock.objects.select_for_update().get(pk=account.pk)
+        live = list(
+            PlaybackSession.objects.live(now)
+            .for_account(account.pk)
+            .select_related("profile", "title")
+            .order_by("created_at", "pk")
+        )
+        if revive is not None:
+            live = [s for s in live if s.pk != revive.pk]
+        if len(live) >= max_streams:
+            names = ", ".join(
+                f"{s.device or 'a device'} ({s.profile.name}, session {s.pk})" for s in live
+            )
+            plural = "stream" if max_streams == 1 else "streams"
+            raise Conflict(
+                f"Your plan allows {max_streams} {plural} at a time and "
+                f"{len(live)} {'is' if len(live) == 1 else 'are'} playing: {names}. "
+                "Stop one of them (DELETE /api/v1/playback/sessions/<id>) to watch here.",
+                code="too_many_streams",
+                extra={"sessions": _live_sessions_summary(live)},
+            )
+        if revive is not None:
+            PlaybackSession.objects.filter(pk=revive.pk, ended_at__isnull=True).update(
+                expires_at=now + lease_ttl(), last_heartbeat_at=now
+            )
+            revive.expires_at = now + lease_ttl()
+            return revive
+        assert create is not None
+        return PlaybackSession.objects.create(
+            account=account, created_at=now, expires_at=now + lease_ttl(), **create
+        )
+
+
+def session_start(
+    *,
+    account: User,
+    profile: Profile,
+    title: Title | None = None,
+    episode: Episode | None = None,
+    device: str = "",
+    client_ip: str | None = None,
+    now: datetime | None = None,
+) -> StartedSession:
+    """Start playing: entitlement, availability and maturity checks, then a stream lease."""
+    now = now or timezone.now()
+    if profile.account_id != account.pk:
+        raise NotFound("No such profile on this account.")
+    title, episode = _resolve_content(title=title, episode=episode)
+    entitlements = ports.get_entitlements(account)
+    if not entitlements.can_stream:
+        raise PermissionDenied(
+            entitlements.reason or "Your plan does not include streaming.",
+            code="not_entitled",
+            extra={"action": ports.plan_action()},
+        )
+    refusal = ports.check_viewing_allowed(
+        profile=profile, title=title, episode=episode, country=account.effective_country
+    )
+    if refusal is not None:
+        raise PermissionDenied(refusal.message, code=refusal.code)
+    asset = ports.find_asset(title=title, episode=episode)
+    if asset is None:
+        raise NotFound("This title has no playable video yet.", code="no_media")
+    session = _claim_lease(
+        account=account,
+        max_streams=entitlements.max_streams,
+        now=now,
+        create={
+            "profile": profile,
+            "title": title,
+            "episode": episode,
+            "device": device[:120],
+            "client_ip": client_ip,
+            "max_height": entitlements.max_resolution,
+            "duration_seconds": asset.duration_seconds,
+        },
+    )
+    return StartedSession(
+        session=session,
+        asset=asset,
+        entitlements=entitlements,
+        resume_seconds=ports.resume_position(profile=profile, title=title, episode=episode),
+        master_path=master_path(session, now=now),
+        media_base=ports.media_base(
+            asset,
+            expires_at=now + url_ttl(),
+            client_ip=client_ip,
+            country=account.effective_country,
+        ),
+        next_episode=next_episode_of(episode),
+    )
+
+
+# --- finding a session ------------------------------------------------------------------------
+def session_for(
+    *, account: User, session_id: UUID, profile: Profile | None = None
+) -> PlaybackSession:
+    """The account's session (and the given profile's, when one is named); else 404."""
+    session = PlaybackSession.objects.filter(pk=session_id, account_id=account.pk).first()
+    if session is None or (profile is not None and session.profile_id != profile.pk):
+        raise NotFound("No such playback session.")
+    return session
+
+
+# --- the position buffer ------------------------------------------------------------------------
+_PUSH = """
+local cur = redis.call('HGET', KEYS[1], 'seq')
+if cur and tonumber(cur) >= tonumber(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], 'seq', ARGV[1], 'data', ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+redis.call('SADD', KEYS[2], ARGV[3])
+return 1
+"""
+_ACK = """
+local cur = redis.call('HGET', KEYS[1], 'seq')
+if (not cur) or cur == ARGV[1] then redis.call('SREM', KEYS[2], ARGV[2]) return 1 end
+return 0
+"""
+
+
+def uses_redis_buffer() -> bool:
+    """Positions are buffered in Redis when the cache is Redis; in the database otherwise."""
+    from django.core.cache.backends.redis import RedisCache
+
+    return isinstance(cache, RedisCache)
+
+
+def _redis() -> Any:
+    return cache._cache.get_client(None, write=True)  # type: ignore[attr-defined]
+
+
+def _pos_key(session_id: UUID | str) -> str:
+    return cache.make_key(f"playback:pos:{session_id}")
+
+
+def _dirty_key() -> str:
+    return cache.make_key("playback:dirty")
+
+
+def _buffer_position(
+    session: PlaybackSession, *, seq: int, position: float, duration: float | None, at: datetime
+) -> bool:
+    """Buffer a position unless a newer (or the same) sequence number is already there."""
+    if uses_redis_buffer():
+        payload = json.dumps(
+            {
+                "profile_id": session.profile_id,
+                "title_id": session.title_id,
+                "episode_id": session.episode_id,
+                "position": position,
+                "duration": duration,
+                "at": at.isoformat(),
+            }
+        )
+        applied = _redis().eval(
+            _PUSH,
+            2,
+            _pos_key(session.pk),
+            _dirty_key(),
+            seq,
+            payload,
+            str(session.pk),
+            BUFFER_KEY_TTL,
+        )
+        return bool(applied)
+    updates: dict[str, Any] = {
+        "last_seq": seq,
+        "position_seconds": position,
+        "progress_dirty": True,
+        "last_heartbeat_at": at,
+    }
+    if duration is not None:
+        updates["duration_seconds"] = duration
+    return PlaybackSession.objects.filter(pk=session.pk, last_seq__lt=seq).update(**updates) == 1
+
+
+def _flush_redis(limit: int, only: str | None = None) -> int:
+    client = _redis()
+    members = [only] if only else client.srandmember(_dirty_key(), limit)
+    flushed = 0
+    for raw in members:
+        member = raw.decode() if isinstance(raw, bytes) else raw
+        seq, data = client.hmget(_pos_key(member), ["seq", "data"])
+        if data is None:
+            client.srem(_dirty_key(), member)
+            continue
+        item = json.loads(data)
+        ports.record_progress(
+            profile_id=item["profile_id"],
+            title_id=item["title_id"],
+            episode_id=item["episode_id"],
+            position_seconds=item["position"],
+            duration_seconds=item["duration"],
+            at=parse_datetime(item["at"]) or timezone.now(),
+        )
+        client.eval(_ACK, 2, _pos_key(member), _dirty_key(), seq, member)
+        flushed += 1
+    return flushed
+
+
+def _flush_db(limit: int, only: UUID | None = None) -> int:
+    rows = PlaybackSession.objects.filter(progress_dirty=True)
+    if only is not None:
+        rows = rows.filter(pk=only)
+    batch = list(
+        rows.order_by("pk").values(
+            "pk",
+            "profile_id",
+            "title_id",
+            "episode_id",
+            "position_seconds",
+            "duration_seconds",
+            "last_seq",
+            "last_heartbeat_at",
+        )[:limit]
+    )
+    for row in batch:
+        ports.record_progress(
+            profile_id=row["profile_id"],
+            title_id=row["title_id"],
+            episode_id=row["episode_id"],
+            position_seconds=row["position_seconds"],
+            duration_seconds=row["duration_seconds"],
+            at=row["last_heartbeat_at"] or timezone.now(),
+        )
+        # Claim the flush only if no newer heartbeat arrived meanwhile.
+        PlaybackSession.objects.filter(pk=row["pk"], last_seq=row["last_seq"]).update(
+            progress_dirty=False
+        )
+    return len(batch)
+
+
+def flush_positions(*, batch: int = FLUSH_BATCH, max_batches: int = FLUSH_MAX_BATCHES) -> int:
+    """Write buffered positions through record_progress; bounded, safe to run twice."""
+    total = 0
+    for _ in range(max_batches):
+        done = _flush_redis(batch) if uses_redis_buffer() else _flush_db(batch)
+        total += done
+        if done < batch:
+            break
+    return total
+
+
+def _flush_one(session: PlaybackSession) -> None:
+    if uses_redis_buffer():
+        _flush_redis(1, only=str(session.pk))
+    else:
+        _flush_db(1, only=session.pk)
+
+
+# --- heartbeats and stopping ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class HeartbeatResult:
+    session: PlaybackSession
+    applied: bool
+
+
+def _check_position(position: float, duration: float | None) -> None:
+    if position < 0 or (duration is not None and duration < 0):
+        raise ValidationFailed(
+            "Positions are seconds from the start, never negative.",
+            extra={"fields": {"position": ["Must be 0 or more."]}},
+        )
+
+
+def session_heartbeat(
+    *,
+    account: User,
+    session_id: UUID,
+    seq: int,
+    position: float,
+    state: str = "playing",
+    duration: float | None = None,
+    profile: Profile | None = None,
+    now: datetime | None = None,
+) -> HeartbeatResult:
+    """Renew the lease and buffer the position. A heartbeat whose `seq` is not newer than the
+    last applied one renews the lease but never moves the position back."""
+    now = now or timezone.now()
+    _check_position(position, duration)
+    session = session_for(account=account, session_id=session_id, profile=profile)
+    if session.ended_at is not None:
+        raise Conflict(
+            "This playback session was stopped"
+            + (" from another device." if session.end_reason == "terminated" else ".")
+            + " Start playback again to continue.",
+            code="session_ended",
+        )
+    if session.expires_at <= now:
+        # The lease lapsed (a sleeping laptop): take it again if the plan still has room.
+        session = _claim_lease(
+            account=account,
+            max_streams=ports.get_entitlements(account).max_streams,
+            now=now,
+            revive=session,
+        )
+    else:
+        PlaybackSession.objects.filter(pk=session.pk, ended_at__isnull=True).update(
+            expires_at=now + lease_ttl(), last_heartbeat_at=now, state=state[:16]
+        )
+        session.expires_at = now + lease_ttl()
+    applied = _buffer_position(session, seq=seq, position=position, duration=duration, at=now)
+    return HeartbeatResult(session=session, applied=applied)
+
+
+def session_stop(
+    *,
+    account: User,
+    session_id: UUID,
+    seq: int | None = None,
+    position: float | None = None,
+    duration: float | None = None,
+    profile: Profile | None = None,
+    now: datetime | None = None,
+) -> PlaybackSession:
+    """End the session: record the last position now (not at the next flush), free the lease.
+    Stopping an ended session again changes nothing."""
+    now = now or timezone.now()
+    session = session_for(account=account, session_id=session_id, profile=profile)
+    if session.ended_at is not None:
+        return session
+    if position is not None and seq is not None:
+        _check_position(position, duration)
+        _buffer_position(session, seq=seq, position=position, duration=duration, at=now)
+    _flush_one(session)
+    PlaybackSession.objects.filter(pk=session.pk, ended_at__isnull=True).update(
+        ended_at=now, end_reason="stopped"
+    )
+    session.refresh_from_db()
+    return session
+
+
+def session_terminate(
+    *, account: User, session_id: UUID, now: datetime | None = None
+) -> PlaybackSession:
+    """Stop one of the account's streams from another device (any profile of the account)."""
+    now = now or timezone.now()
+    session = session_for(account=account, session_id=session_id)
+    if session.ended_at is None:
+        _flush_one(session)
+        PlaybackSession.objects.filter(pk=session.pk, ended_at__isnull=True).update(
+            ended_at=now, end_reason="terminated"
+        )
+        session.refresh_from_db()
+    return session
+
+
+def live_sessions(*, account: User, now: datetime | None = None) -> list[PlaybackSession]:
+    now = now or timezone.now()
+    return list(
+        PlaybackSession.objects.live(now)
+        .for_account(account.pk)
+        .select_related("profile", "title", "episode")
+        .order_by("created_at", "pk")
+    )

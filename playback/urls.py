@@ -1,0 +1,19 @@
+"""Playback pages: the watch page, its master playlist, demo media, the viewer's activity."""
+
+from django.urls import path
+
+from playback import views
+
+app_name = "playback"
+
+urlpatterns: list = [
+    path("watch/<int:title_id>/", views.watch, name="watch"),
+    path("watch/<int:title_id>/episode/<int:episode_id>/", views.watch, name="watch-episode"),
+    path("watch/streams/<uuid:session_id>/stop", views.stop_stream, name="watch-stop-stream"),
+    path("playback/<uuid:session_id>/master.m3u8", views.master_playlist, name="master"),
+    path("media/t/<path:signed>", views.media, name="media"),
+    path("title/<slug:slug>/my-list", views.my_list_toggle, name="my-list-toggle"),
+    path("title/<slug:slug>/rate", views.rate, name="rate"),
+    path("history", views.history, name="history"),
+    path("history/<slug:slug>/remove", views.history_remove, name="history-remove"),
+]
