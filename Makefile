@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 PYTEST_ARGS ?= -n 2
 
-.PHONY: install demo test lint up migrate bench clean help
+.PHONY: install demo test lint up migrate bench clean help image up-scaled
 .DEFAULT_GOAL := help
 
 help:
@@ -16,6 +16,8 @@ help:
 	@echo "make lint   ruff (lint + format check) and mypy"
 	@echo "make up     the production shape: migrate, collectstatic, gunicorn + Celery worker + beat"
 	@echo "make bench  run the benchmarks under bench/"
+	@echo "make image  build the container image (podman; Debian base bootstrapped locally)"
+	@echo "make up-scaled  nginx in front of two web processes, two workers, beat, poller"
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -55,3 +57,13 @@ bench: install
 
 clean:
 	rm -rf $(VENV) var/static
+
+# One container image for every role (Containerfile). The base is bootstrapped from Debian's
+# mirror when absent (deploy/base-image.sh); with a registry: make image BASE=docker.io/library/python:3.11-slim
+IMAGE ?= localhost/streamsite:latest
+BASE ?= localhost/debian:bookworm
+CA_BUNDLE ?= /etc/ssl/certs/ca-certificates.crt
+image: $(NODE_STAMP)
+	BASE_IMAGE=$(BASE) bash deploy/base-image.sh
+	bash deploy/podman.sh build --format docker --build-arg BASE=$(BASE) \
+	  $$(test -s $(CA_BUNDLE) && echo --secret id=cacert,src=$(CA_BUNDLE)) -f Containerfile -t $(IMAGE) .

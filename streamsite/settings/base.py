@@ -175,7 +175,8 @@ DEFAULT_COUNTRY = env.str("DEFAULT_COUNTRY", "US")
 
 # --- Static and media files -----------------------------------------------------------------
 STATIC_URL = "/static/"
-STATIC_ROOT = VAR_DIR / "static"
+# The image collects static files at build time outside the (volume-mounted) var dir.
+STATIC_ROOT = Path(env.str("STATIC_ROOT", str(VAR_DIR / "static")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 MEDIA_URL = env.str("MEDIA_URL", "/media/")
@@ -549,3 +550,8 @@ CELERY_BEAT_SCHEDULE["cdn.prune-decisions"] = {
     "task": "cdn.tasks.prune_decisions",
     "schedule": crontab(minute=41, hour="*"),
 }
+
+# --- deploy ---------------------------------------------------------------------------------
+# Outermost (inserted last, so after every app has placed its own): counts every answered
+# request for Prometheus, refusals and errors included (streamsite/metrics.py).
+MIDDLEWARE.insert(0, "streamsite.metrics.MetricsMiddleware")

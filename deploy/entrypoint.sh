@@ -1,0 +1,53 @@
+#!/bin/sh
+# One image, many roles: the first argument says which process this container is. Each role
+# execs its process so that it receives SIGTERM from tini (PID 1) directly: gunicorn finishes
+# in-flight requests within --graceful-timeout, Celery does a warm shutdown (late ack requeues).
+set -eu
+role=${1:-}
+[ $# -gt 0 ] && shift
+# The healthcheck reads which role this container plays (the root filesystem is read-only).
+printf '%s\n' "$role" > /tmp/streamsite-role 2>/dev/null || true
+# prometheus-client's multiprocess mode: every gunicorn/Celery child writes its counters here.
+export PROMETHEUS_MULTIPROC_DIR="${PROMETHEUS_MULTIPROC_DIR:-/tmp/prometheus}"
+rm -rf "$PROMETHEUS_MULTIPROC_DIR" && mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
+
+case "$role" in
+  web)
+    exec gunicorn streamsite.wsgi \
+      --config python:streamsite.gunicorn_conf \
+      --bind "${BIND:-0.0.0.0:8000}" \
+      --workers "${WEB_CONCURRENCY:-2}" \
+      --timeout 60 --graceful-timeout "${GRACEFUL_TIMEOUT:-20}" \
+      --worker-tmp-dir /tmp --access-logfile - "$@"
+    ;;
+  worker)
+    # worker [QUEUE[,QUEUE]]: one Deployment per queue so each scales on its own depth.
+    queues=${1:-${CELERY_QUEUES:-default}}
+    [ $# -gt 0 ] && shift
+    exec celery -A streamsite worker --queues "$queues" \
+      --concurrency "${CELERY_CONCURRENCY:-2}" --loglevel INFO \
+      --without-gossip --without-mingle --hostname "${queues%%,*}@%h" "$@"
+    ;;
+  beat)
+    # Exactly one beat per cluster (a single-replica Deployment with the Recreate strategy).
+    exec celery -A streamsite beat --loglevel INFO \
+      --schedule "${CELERY_BEAT_SCHEDULE_FILE:-/tmp/celerybeat-schedule}" "$@"
+    ;;
+  cdnhealth)
+    exec python -m django cdn_health_poller "$@"
+    ;;
+  migrate)
+    # The Job run before each rollout; migrate is a no-op when the schema is current.
+    exec python -m django migrate --noinput "$@"
+    ;;
+  manage)
+    exec python -m django "$@"
+    ;;
+  healthcheck)
+    exec python -m streamsite.healthcheck "$@"
+    ;;
+  *)
+    echo "usage: ROLE [ARGS]; ROLE is one of web, worker [QUEUES], beat, cdnhealth, migrate, manage, healthcheck" >&2
+    exit 64
+    ;;
+esac

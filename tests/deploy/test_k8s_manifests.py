@@ -1,0 +1,228 @@
+"""deploy/k8s: every overlay renders (kubectl kustomize) and validates offline against the
+official schemas of the newest Kubernetes minor kubernetes-validate ships; the workloads have
+the shape the operations docs promise; and the ConfigMap/Secret names are exactly the names
+the application reads."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+import kubernetes_validate
+import pytest
+
+from tests.deploy.manifests import (
+    OVERLAYS,
+    config_map,
+    documented_names,
+    find,
+    names_read_by_the_app,
+    names_read_by_the_entrypoint,
+    render,
+)
+
+# Custom resources: no official schema; checked by hand below (KEDA overlay only).
+CRDS = {("keda.sh/v1alpha1", "ScaledObject"), ("keda.sh/v1alpha1", "TriggerAuthentication")}
+APP_WORKLOADS = ["web", "worker-default", "worker-transcode", "beat", "cdnhealth"]
+# Names whose value is a credential or may carry one (a password inside a URL).
+SECRET_NAME = re.compile(
+    r"SECRET|PASSWORD|TOKEN$|SIGNING_KEY|ACCESS_KEY|^(DATABASE|REDIS|EMAIL|CDN_REDIS)_URL$"
+    r"|^CELERY_(BROKER_URL|RESULT_BACKEND)$"
+)
+
+
+@cache
+def rendered(overlay: str):
+    return render(overlay)
+
+
+def _pod_spec(doc):
+    if doc["kind"] == "Job":
+        return doc["spec"]["template"]["spec"]
+    return doc["spec"]["template"]["spec"]
+
+
+def _secret_keys(docs) -> set[str]:
+    (secret,) = [d for d in docs if d["kind"] == "Secret"]
+    return set(secret.get("stringData", {})) | set(secret.get("data", {}))
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_overlay_renders_and_validates_against_the_official_schemas(overlay):
+    version = kubernetes_validate.latest_version()
+    docs = rendered(overlay)
+    custom = []
+    for doc in docs:
+        if (doc["apiVersion"], doc["kind"]) in CRDS:
+            custom.append(doc["kind"])
+            continue
+        # strict: an unknown or misspelt field is an error, not silently dropped.
+        kubernetes_validate.validate(doc, version, strict=True)
+    assert sorted(custom) == (
+        ["ScaledObject", "TriggerAuthentication"] if overlay.endswith("keda") else []
+    )
+    assert version.startswith("1.3")  # the current minor at the time of writing, or newer
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_role_runs_from_the_one_image_non_root_and_read_only(overlay):
+    docs = rendered(overlay)
+    roles = {}
+    for name in [*APP_WORKLOADS, "nginx"]:
+        deployment = find(docs, "Deployment", name)
+        pod = _pod_spec(deployment)
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert pod["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault"
+        for container in pod.get("initContainers", []) + pod["containers"]:
+            context = container["securityContext"]
+            mounts = [m["mountPath"] for m in container.get("volumeMounts", [])]
+            assert context["readOnlyRootFilesystem"] is True, (name, container["name"])
+            assert context["allowPrivilegeEscalation"] is False
+            assert context["capabilities"]["drop"] == ["ALL"]
+            assert container["resources"]["requests"]["memory"]
+            assert container["resources"]["limits"]["memory"]
+            if container in pod["containers"]:
+                assert "/tmp" in mounts  # the only writable scratch on a read-only root
+        if name != "nginx":
+            (container,) = pod["containers"]
+            roles[name] = container["args"]
+    job = find(docs, "Job", "migrate")
+    roles["migrate"] = _pod_spec(job)["containers"][0]["args"]
+    assert roles == {
+        "web": ["web"],
+        "worker-default": ["worker", "default"],
+        "worker-transcode": ["worker", "transcode"],
+        "beat": ["beat"],
+        "cdnhealth": ["cdnhealth"],
+        "migrate": ["migrate"],
+    }
+    images = {
+        _pod_spec(find(docs, "Deployment", n))["containers"][0]["image"] for n in APP_WORKLOADS
+    }
+    assert len(images) == 1  # one image, every role
+    nginx_init = _pod_spec(find(docs, "Deployment", "nginx"))["initContainers"][0]
+    assert nginx_init["image"] in images  # static files of the very release it fronts
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_beat_and_the_poller_are_single_and_never_overlap(overlay):
+    docs = rendered(overlay)
+    for name in ["beat", "cdnhealth"]:
+        deployment = find(docs, "Deployment", name)
+        assert deployment["spec"]["replicas"] == 1
+        assert deployment["spec"]["strategy"] == {"type": "Recreate"}
+        assert not [
+            d
+            for d in docs
+            if d["kind"] == "HorizontalPodAutoscaler"
+            and d["spec"]["scaleTargetRef"]["name"] == name
+        ]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_web_probes_scaling_and_disruption_budgets(overlay):
+    docs = rendered(overlay)
+    web = _pod_spec(find(docs, "Deployment", "web"))["containers"][0]
+    assert web["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert web["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    allowed = config_map(docs)["ALLOWED_HOSTS"].split(",")
+    for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
+        (header,) = web[probe]["httpGet"]["httpHeaders"]
+        assert header["name"] == "Host" and header["value"] in allowed
+    grace = _pod_spec(find(docs, "Deployment", "web"))["terminationGracePeriodSeconds"]
+    assert grace > 20 + 5  # gunicorn's graceful timeout plus the preStop pause
+
+    scaled = {
+        d["spec"]["scaleTargetRef"]["name"] for d in docs if d["kind"] == "HorizontalPodAutoscaler"
+    }
+    expected = {"web", "nginx", "worker-default", "worker-transcode"}
+    if overlay.endswith("keda"):
+        expected.discard("worker-transcode")  # the ScaledObject owns it (one scaler only)
+    assert scaled == expected
+    budgets = {d["metadata"]["name"]: d["spec"] for d in docs if d["kind"] == "PodDisruptionBudget"}
+    assert set(budgets) == {"web", "nginx", "worker-default", "worker-transcode"}
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_metrics_are_scraped_by_annotation_on_a_port_no_service_exposes(overlay):
+    docs = rendered(overlay)
+    port = config_map(docs)["METRICS_PORT"]
+    for name in ["web", "worker-default", "worker-transcode"]:
+        template = find(docs, "Deployment", name)["spec"]["template"]
+        annotations = template["metadata"]["annotations"]
+        assert annotations["prometheus.io/scrape"] == "true"
+        assert annotations["prometheus.io/port"] == port
+        ports = {p["name"]: p["containerPort"] for p in template["spec"]["containers"][0]["ports"]}
+        assert ports["metrics"] == int(port)
+    for service in [d for d in docs if d["kind"] == "Service"]:
+        assert int(port) not in [p["port"] for p in service["spec"]["ports"]]
+        assert "metrics" not in [p.get("targetPort") for p in service["spec"]["ports"]]
+
+
+def test_env_names_are_exactly_what_the_app_reads():
+    docs = rendered("base")
+    configured = set(config_map(docs))
+    secret = _secret_keys(docs)
+    read = names_read_by_the_app()
+    process = names_read_by_the_entrypoint()
+    assert "SECRET_KEY" in read and "CDN_SIGNING_SECRETS" in read  # the reader was found
+
+    # No typo: every name given to the pods is one something reads.
+    assert configured - read - process == set()
+    assert secret - read == set()
+    # Nothing forgotten: every name the application reads is set (maybe to "" = default).
+    assert read - configured - secret == set()
+    # Credentials only in the Secret.
+    sensitive = {name for name in read if SECRET_NAME.search(name)}
+    assert sensitive - secret == set()
+    assert configured & sensitive == set()
+    assert {"SECRET_KEY", "DATABASE_URL", "REDIS_URL", "STRIPE_WEBHOOK_SECRET"} <= secret
+
+
+def test_every_documented_setting_has_its_place_in_the_manifests():
+    docs = rendered("base")
+    given = set(config_map(docs)) | _secret_keys(docs)
+    for doc in docs:
+        if doc["kind"] in ("Deployment", "Job"):
+            for container in _pod_spec(doc)["containers"]:
+                given |= {e["name"] for e in container.get("env", [])}
+    documented = documented_names()
+    assert len(documented) > 40  # the docs were read
+    # The docs also quote values (`INFO`) and Django settings: keep the variables.
+    variables = documented & (names_read_by_the_app() | names_read_by_the_entrypoint())
+    assert {"BIND", "WEB_CONCURRENCY", "SECRET_KEY", "S3_BUCKET"} <= variables
+    assert variables - given == set()
+    secret = _secret_keys(docs)
+    assert {n for n in documented if SECRET_NAME.search(n)} - secret == set()
+
+
+def test_production_never_carries_secret_values_and_dev_values_pass_production_rules():
+    production = rendered("overlays/production")
+    assert [d for d in production if d["kind"] == "Secret"] == []
+    assert all(d["metadata"].get("namespace") == "streamsite" for d in production)
+    ingress = find(production, "Ingress", "streamsite")
+    assert ingress["spec"]["tls"][0]["secretName"] == "streamsite-tls"
+
+    base = [d for d in rendered("base") if d["kind"] == "Secret"][0]
+    assert set(base["stringData"].values()) == {""}  # names only in git
+
+    dev = [d for d in rendered("overlays/dev") if d["kind"] == "Secret"][0]["stringData"]
+    assert len(dev["SECRET_KEY"]) >= 50  # production settings refuse anything shorter
+    assert dev["PLAYBACK_SIGNING_KEY"] != dev["SECRET_KEY"]
+    assert dev["CDN_SIGNING_SECRETS"] not in (dev["SECRET_KEY"], dev["PLAYBACK_SIGNING_KEY"])
+
+
+def test_keda_overlay_scales_the_transcode_queue_celery_routes_to():
+    from django.conf import settings
+
+    docs = rendered("overlays/production-keda")
+    scaled = find(docs, "ScaledObject", "worker-transcode")
+    target = scaled["spec"]["scaleTargetRef"]
+    find(docs, "Deployment", target["name"])  # exists
+    (trigger,) = scaled["spec"]["triggers"]
+    queue = settings.CELERY_TASK_ROUTES["catalog.tasks.media.media_transcode"]["queue"]
+    assert trigger["type"] == "redis" and trigger["metadata"]["listName"] == queue
+    auth = find(docs, "TriggerAuthentication", trigger["authenticationRef"]["name"])
+    assert {r["parameter"] for r in auth["spec"]["secretTargetRef"]} == {"address", "password"}
+    worker = _pod_spec(find(docs, "Deployment", "worker-transcode"))["containers"][0]
+    assert worker["args"] == ["worker", queue]
