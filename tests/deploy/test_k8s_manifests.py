@@ -220,7 +220,7 @@ def test_keda_overlay_scales_the_transcode_queue_celery_routes_to():
     target = scaled["spec"]["scaleTargetRef"]
     find(docs, "Deployment", target["name"])  # exists
     (trigger,) = scaled["spec"]["triggers"]
-    queue = settings.CELERY_TASK_ROUTES["catalog.tasks.media.media_transcode"]["queue"]
+    queue = settings.CELERY_TASK_ROUTES["media.tasks.media_transcode"]["queue"]
     assert trigger["type"] == "redis" and trigger["metadata"]["listName"] == queue
     auth = find(docs, "TriggerAuthentication", trigger["authenticationRef"]["name"])
     assert {r["parameter"] for r in auth["spec"]["secretTargetRef"]} == {"address", "password"}

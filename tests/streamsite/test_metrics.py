@@ -18,8 +18,8 @@ from prometheus_client import REGISTRY
 
 from streamsite import metrics
 from streamsite.tasks import ping
-from tests.catalog.playback.factories import ProfileFactory, TitleFactory
 from tests.factories import UserFactory
+from tests.playback.sessions.factories import ProfileFactory, TitleFactory
 
 ROOT = Path(__file__).resolve().parents[2]
 
