@@ -66,4 +66,5 @@ CA_BUNDLE ?= /etc/ssl/certs/ca-certificates.crt
 image: $(NODE_STAMP)
 	BASE_IMAGE=$(BASE) bash deploy/base-image.sh
 	bash deploy/podman.sh build --format docker --build-arg BASE=$(BASE) \
+	  --build-context hlsjs=$$(realpath node_modules/hls.js/dist) \
 	  $$(test -s $(CA_BUNDLE) && echo --secret id=cacert,src=$(CA_BUNDLE)) -f Containerfile -t $(IMAGE) .

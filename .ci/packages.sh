@@ -12,6 +12,11 @@ want=(
   # cdn
   nginx:nginx
 
+  # deploy (container image: make image, deploy/smoke.sh)
+  podman:podman
+  runc:runc
+  mmdebstrap:mmdebstrap
+
   # playback (browser tests)
   npm:npm
   chromium:chromium

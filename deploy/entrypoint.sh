@@ -5,11 +5,20 @@
 set -eu
 role=${1:-}
 [ $# -gt 0 ] && shift
-# The healthcheck reads which role this container plays (the root filesystem is read-only).
-printf '%s\n' "$role" > /tmp/streamsite-role 2>/dev/null || true
-# prometheus-client's multiprocess mode: every gunicorn/Celery child writes its counters here.
-export PROMETHEUS_MULTIPROC_DIR="${PROMETHEUS_MULTIPROC_DIR:-/tmp/prometheus}"
-rm -rf "$PROMETHEUS_MULTIPROC_DIR" && mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
+case "$role" in
+  web|worker|beat|cdnhealth)
+    # A container's main process: record the role for the healthcheck (the root filesystem
+    # is read-only), and turn on prometheus-client's multiprocess mode (every gunicorn/Celery
+    # child writes its counters under this directory) from empty counters. One-off roles
+    # (migrate, manage, healthcheck) keep their counters in their own process.
+    printf '%s %s\n' "$role" "${1:-${CELERY_QUEUES:-default}}" > /tmp/streamsite-role
+    export PROMETHEUS_MULTIPROC_DIR="${PROMETHEUS_MULTIPROC_DIR:-/tmp/prometheus}"
+    rm -rf "$PROMETHEUS_MULTIPROC_DIR" && mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
+    ;;
+  *)
+    unset PROMETHEUS_MULTIPROC_DIR
+    ;;
+esac
 
 case "$role" in
   web)
@@ -18,7 +27,7 @@ case "$role" in
       --bind "${BIND:-0.0.0.0:8000}" \
       --workers "${WEB_CONCURRENCY:-2}" \
       --timeout 60 --graceful-timeout "${GRACEFUL_TIMEOUT:-20}" \
-      --worker-tmp-dir /tmp --access-logfile - "$@"
+      --worker-tmp-dir /tmp --no-control-socket --access-logfile - "$@"
     ;;
   worker)
     # worker [QUEUE[,QUEUE]]: one Deployment per queue so each scales on its own depth.

@@ -29,25 +29,28 @@ def web_healthy(bind: str) -> bool:
         return False
 
 
-def worker_healthy() -> bool:
+def worker_healthy(queues: str) -> bool:
     from streamsite.celery import app
 
-    replies = app.control.ping(timeout=3.0) or []
-    host = socket.gethostname()
-    return any(name.endswith(f"@{host}") for reply in replies for name in reply)
+    # The entrypoint names the node after its first queue: ask that node only, and stop at
+    # its answer instead of waiting out the timeout for every worker in the cluster.
+    node = f"{queues.split(',')[0]}@{socket.gethostname()}"
+    replies = app.control.ping(destination=[node], limit=1, timeout=3.0) or []
+    return any(node in reply for reply in replies)
 
 
 def main() -> int:
     import os
 
-    role = ROLE_FILE.read_text().strip() if ROLE_FILE.exists() else ""
+    words = ROLE_FILE.read_text().split() if ROLE_FILE.exists() else []
+    role = words[0] if words else ""
     if role == "web":
         return 0 if web_healthy(os.environ.get("BIND", "0.0.0.0:8000")) else 1  # noqa: S104
     if role == "worker":
         import django
 
         django.setup()
-        return 0 if worker_healthy() else 1
+        return 0 if worker_healthy(words[1] if len(words) > 1 else "default") else 1
     return 0
 
 
