@@ -9,7 +9,7 @@ import pytest
 from catalog import demo_media
 from catalog.models import Episode, MediaAsset, Title
 
-pytestmark = [pytest.mark.django_db, pytest.mark.slow]
+pytestmark = [pytest.mark.django_db, pytest.mark.slow, pytest.mark.needs_ffmpeg]
 
 TINY = [("bars", 320, 240, 1), ("noise", 320, 240, 1)]
 
