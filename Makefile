@@ -1,4 +1,5 @@
-# Streamsite. The only prerequisite is python3; every target creates and reuses .venv.
+# Streamsite. Every target creates and reuses .venv; what each needs from the system is in
+# .ci/packages.sh (make system-deps installs it) and is checked before anything runs.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -6,13 +7,24 @@ PY := $(BIN)/python
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 PYTEST_ARGS ?= -n 2
+# make test-fast: everything that needs no browser, ffmpeg, nginx or server process.
+FAST_MARKERS := not slow and not needs_browser and not needs_ffmpeg and not needs_nginx and not needs_process
+# The interpreter the check looks at: the one .venv was made with, once it exists.
+CHECK_PYTHON = $(if $(wildcard $(PY)),$(PY),$(PYTHON))
+# Debian keeps nginx in /usr/sbin, off a normal user's PATH; the check and the tests look there.
+SBIN_PATH ?= /usr/sbin:/sbin
+export PATH := $(PATH)$(if $(SBIN_PATH),:$(SBIN_PATH))
 
 .PHONY: install demo test lint up migrate bench clean help image up-scaled
+.PHONY: test-fast system-deps check-demo check-test pg
 .DEFAULT_GOAL := help
 
 help:
 	@echo "make demo   install, migrate, seed demo content, serve http://127.0.0.1:8000 (SQLite)"
 	@echo "make test   run the whole test suite (DATABASE_URL/REDIS_URL if set, else SQLite)"
+	@echo "make test-fast  the tests that need no browser, ffmpeg, nginx or server process"
+	@echo "make system-deps  install the system packages make demo and make test need"
+	@echo "make pg     the whole suite on a local PostgreSQL and Redis"
 	@echo "make lint   ruff (lint + format check) and mypy"
 	@echo "make up     the production shape: migrate, collectstatic, gunicorn + Celery worker + beat"
 	@echo "make bench  run the benchmarks under bench/"
@@ -29,7 +41,7 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $(NODE_STAMP)
 
-install: $(STAMP) $(NODE_STAMP)
+install: check-demo $(STAMP) $(NODE_STAMP)
 
 migrate: install
 	$(PY) manage.py migrate --noinput
@@ -38,8 +50,33 @@ demo: migrate
 	$(PY) manage.py seed_demo
 	$(PY) manage.py runserver 127.0.0.1:8000
 
-test: install
+test: check-test install
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-fast: install
+	$(BIN)/pytest $(PYTEST_ARGS) -m "$(FAST_MARKERS)"
+
+# One line naming what is missing and how to install it, then stop; quiet when all is there.
+check-demo:
+	@PYTHON="$(CHECK_PYTHON)" bash .ci/packages.sh check demo
+
+check-test:
+	@PYTHON="$(CHECK_PYTHON)" bash .ci/packages.sh check demo test
+
+# apt-get (through sudo when not root) where it can, else the command to run. WITH=pg adds
+# PostgreSQL and Redis for make pg.
+system-deps:
+	@PYTHON="$(CHECK_PYTHON)" bash .ci/packages.sh install demo test $(WITH)
+
+# The suite on a local PostgreSQL and Redis, as CI runs it (the concurrency tests skip on
+# SQLite): starts them if they are installed and down. pytest-django creates its own
+# test_* databases, so the one named need not exist.
+PG_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/streamsite_test
+PG_REDIS_URL ?= redis://127.0.0.1:6379/0
+pg: check-test install
+	@PYTHON="$(CHECK_PYTHON)" bash .ci/packages.sh check pg
+	bash .ci/services.sh
+	DATABASE_URL='$(PG_DATABASE_URL)' REDIS_URL='$(PG_REDIS_URL)' $(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -1,9 +1,21 @@
-"""Fixtures: alice (owner), bob (another account), staff; API clients for each."""
+"""Fixtures: alice (owner), bob (another account), staff; API clients for each. Markers for
+what a test needs from the machine (a browser, ffmpeg, nginx, a server process)."""
 
-import pytest
-from rest_framework.test import APIClient
+import os
+import sys
+from pathlib import Path
 
-from tests.factories import UserFactory
+if sys.dont_write_bytecode:
+    # PYTHONDONTWRITEBYTECODE also stops pytest caching the test modules it rewrites for its
+    # assert messages, so every run would parse and rewrite all of them again: most of the
+    # collection time. Keep the caches, out of the source tree.
+    sys.pycache_prefix = str(Path(__file__).resolve().parents[1] / "var" / "pycache")
+    sys.dont_write_bytecode = False
+
+import pytest  # noqa: E402
+from rest_framework.test import APIClient  # noqa: E402
+
+from tests.factories import UserFactory  # noqa: E402
 
 
 @pytest.fixture
@@ -39,3 +51,99 @@ def _clear_cache():
 
     cache.clear()
     yield
+
+
+# What a test needs from the machine. `make test-fast` leaves these out; `make test` runs them.
+# A test is marked by the fixtures it uses; a test that starts the program itself carries the
+# marker on its module. The guard below fails a test that starts a program its markers do not
+# name, so the fast run stays runnable on a machine with only python3, make and npm.
+NEEDS = {
+    "needs_browser": "Chromium driven by Playwright",
+    "needs_ffmpeg": "ffmpeg and ffprobe",
+    "needs_nginx": "nginx",
+    "needs_process": "server processes outside the test (make up: gunicorn, Celery)",
+}
+NEEDS_BY_FIXTURE = {
+    "browser_page": "needs_browser",
+    "clips": "needs_ffmpeg",
+    "hls_source": "needs_ffmpeg",
+    "ladder_source": "needs_ffmpeg",
+    "nginx_edges": "needs_nginx",
+}
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects by marker
+def pytest_collection_modifyitems(items):
+    for item in items:
+        for name in item.fixturenames:
+            marker = NEEDS_BY_FIXTURE.get(name)
+            if marker and item.get_closest_marker(marker) is None:
+                item.add_marker(marker)
+
+
+def needed_for(program: str) -> str | None:
+    """The marker a test needs to start `program`; None for python and the shell."""
+    path = Path(program)
+    if program == sys.executable or path.name.startswith("python") or path.name in {"sh", "bash"}:
+        return None
+    if path.name.startswith(("ffmpeg", "ffprobe")):  # Debian's or imageio-ffmpeg's
+        return "needs_ffmpeg"
+    if path.name == "nginx":
+        return "needs_nginx"
+    if "playwright" in path.parts or "chrom" in path.name:  # Playwright's driver, the browser
+        return "needs_browser"
+    return "needs_process"
+
+
+_guard = {"item": None, "started": []}
+
+
+def _audit(event: str, args: tuple) -> None:
+    if _guard["item"] is None or event not in {"subprocess.Popen", "os.posix_spawn", "os.exec"}:
+        return
+    executable, argv = args[0], args[1]
+    if isinstance(argv, str | bytes | os.PathLike):
+        argv = [argv]
+    program = os.fsdecode(executable or (argv[0] if argv else ""))
+    _guard["started"].append(program)
+
+
+sys.addaudithook(_audit)
+
+
+def _unmarked_programs(item) -> list[str]:
+    started, _guard["started"] = _guard["started"], []
+    return sorted(
+        {
+            f"{program} (mark it {marker})"
+            for program in started
+            if (marker := needed_for(program)) and item.get_closest_marker(marker) is None
+        }
+    )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item):
+    return (yield from _guarded(item))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    return (yield from _guarded(item))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item):
+    return (yield from _guarded(item))
+
+
+def _guarded(item):
+    _guard["item"], _guard["started"] = item, []
+    try:
+        result = yield
+    finally:
+        _guard["item"] = None
+    unmarked = _unmarked_programs(item)
+    if unmarked:
+        pytest.fail("this test starts " + ", ".join(unmarked), pytrace=False)
+    return result

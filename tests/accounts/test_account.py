@@ -135,6 +135,7 @@ def test_admin_force_sign_out_everywhere(household, alice, staff):
     assert alice.is_active is True
 
 
+@pytest.mark.needs_ffmpeg  # seed_demo runs every app's seeder, the media encodes too
 def test_demo_seed_is_idempotent_and_prints_credentials(db, capsys):
     call_command("seed_demo")
     call_command("seed_demo")

@@ -7,7 +7,7 @@ import pytest
 
 from bench import cdn_edges_warming as bench
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.needs_nginx]
 
 
 def key_of(path: str) -> str:

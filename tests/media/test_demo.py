@@ -10,7 +10,7 @@ from catalog.models import Episode, Title
 from media import demo as media_demo
 from media.models import MediaAsset
 
-pytestmark = [pytest.mark.django_db, pytest.mark.slow]
+pytestmark = [pytest.mark.django_db, pytest.mark.slow, pytest.mark.needs_ffmpeg]
 
 TINY = [("bars", 320, 240, 1), ("noise", 320, 240, 1)]
 

@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = [
     pytest.mark.slow,
+    pytest.mark.needs_process,
     pytest.mark.skipif(
         not settings.REDIS_URL or connection.vendor != "postgresql",
         reason="the production shape needs a postgres DATABASE_URL and REDIS_URL (CI sets both)",
