@@ -24,14 +24,35 @@ def render_edge_config(
     cache_max_size: str = "10g",
     user: str | None = None,
     workers: int = 1,
+    inactive: str = "7d",
+    valid: str = "7d",
+    min_uses: int = 1,
+    admission_list: str | None = None,
+    pin_list: str | None = None,
+    pin_max_size: str = "1g",
 ) -> str:
+    """The edge's nginx.conf. With `admission_list` (a file of `<content key> 0;` lines) only
+    the titles it names are stored; with `pin_list` (`<content key> <zone>_pin;` lines) those
+    titles go to a zone of `pin_max_size` of their own. Both files are written by
+    `cdn.admission` and read by nginx at start and on reload."""
     origin = urlsplit(origin_url)
     if origin.scheme != "http" or not origin.hostname:
         raise ValidationFailed("The origin must be an absolute http:// URL.")
     origin_path = origin.path or "/"
     if not origin_path.endswith("/"):
         origin_path += "/"
-    for label, value in (("name", name), ("listen", listen), ("prefix", prefix)):
+    if not 1 <= min_uses <= 1000:
+        raise ValidationFailed("min_uses must be between 1 and 1000.")
+    for label, value in (
+        ("name", name),
+        ("listen", listen),
+        ("prefix", prefix),
+        ("inactive", inactive),
+        ("valid", valid),
+        ("pin_max_size", pin_max_size),
+        ("admission_list", admission_list or "-"),
+        ("pin_list", pin_list or "-"),
+    ):
         if not SAFE_WORD.match(value):
             raise ValidationFailed(f"Unsafe characters in {label}: {value!r}.")
     secrets = nginx_secret_map()
@@ -54,6 +75,12 @@ def render_edge_config(
             "cache_max_size": cache_max_size,
             "user": user,
             "workers": workers,
+            "inactive": inactive,
+            "valid": valid,
+            "min_uses": min_uses,
+            "admission_list": admission_list,
+            "pin_list": pin_list,
+            "pin_max_size": pin_max_size,
             "secrets": sorted(secrets.items()),
         },
     )

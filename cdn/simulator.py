@@ -13,179 +13,55 @@ plays that happened before each fill; it never looks at later requests.
 from __future__ import annotations
 
 import bisect
-import csv
-import heapq
+import ipaddress
 import math
-import random
-from collections import OrderedDict, defaultdict, deque
-from collections.abc import Iterable, Iterator
+import socket
+from collections import defaultdict
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from cdn.snapshot import EdgeInfo, SiteInfo, Snapshot
+import numpy as np
+
+from cdn.caches import LRU, S3FIFO, Belady, NginxCache, next_uses
+from cdn.snapshot import EdgeInfo, SiteInfo, Snapshot, stable_hash
 from cdn.steering import Steerer
-from cdn.warming import assign_edges, decayed_demand, with_releases
+from cdn.traces import (
+    DAY,
+    DEFAULT_START,
+    Catalog,
+    CatalogEntry,
+    Request,
+    TraceError,
+    generate_trace,
+    generate_workload,
+    read_catalog,
+    read_trace,
+    write_catalog,
+    write_trace,
+)
+from cdn.warming import LOOKBACK_S, assign_edges, decayed_demand, with_releases
 
-DAY = 86_400
-# 2023-11-14 00:00 UTC: generated days start at midnight, so "04:00" means 04:00 on the trace.
-DEFAULT_START = 1_699_920_000.0
+EdgePolicy = Any
 
-
-@dataclass
-class Request:
-    ts: float
-    client: str
-    key: str
-    nbytes: int
-
-
-def read_trace(path: str) -> list[Request]:
-    with open(path, newline="") as fh:
-        rows = csv.reader(fh)
-        out = []
-        for row in rows:
-            if not row or row[0] == "timestamp":
-                continue
-            out.append(Request(float(row[0]), row[1], row[2], int(row[3])))
-    return out
-
-
-@dataclass(frozen=True)
-class CatalogEntry:
-    """What the catalogue knows about a content key before anyone plays it."""
-
-    nbytes: int
-    available_from: float | None = None  # epoch seconds; None: available all along
-
-
-Catalog = dict[str, CatalogEntry]
-
-
-def read_catalog(path: str) -> Catalog:
-    out: Catalog = {}
-    with open(path, newline="") as fh:
-        for row in csv.reader(fh):
-            if not row or row[0] == "content_key":
-                continue
-            out[row[0]] = CatalogEntry(int(row[1]), float(row[2]) if row[2] else None)
-    return out
-
-
-def write_catalog(path: str, catalog: Catalog) -> int:
-    with open(path, "w", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["content_key", "bytes", "available_from"])
-        for key in sorted(catalog):
-            entry = catalog[key]
-            at = "" if entry.available_from is None else f"{entry.available_from:.0f}"
-            writer.writerow([key, entry.nbytes, at])
-    return len(catalog)
-
-
-def write_trace(path: str, requests: Iterable[Request]) -> int:
-    n = 0
-    with open(path, "w", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["timestamp", "client", "content_key", "bytes"])
-        for r in requests:
-            writer.writerow([f"{r.ts:.0f}", r.client, r.key, r.nbytes])
-            n += 1
-    return n
-
-
-# --- Trace generator --------------------------------------------------------------------------
-
-
-def generate_trace(**kwargs: Any) -> list[Request]:
-    """The sessions of `generate_workload` (same arguments), without the catalogue."""
-    return generate_workload(**kwargs)[0]
-
-
-def generate_workload(
-    *,
-    requests: int = 20_000,
-    titles: int = 2_000,
-    regions: int = 4,
-    days: int = 3,
-    alpha: float = 0.9,
-    new_releases_per_day: int = 5,
-    release_share: float = 0.3,
-    release_hour: int = 8,
-    seed: int = 1,
-    start: float = DEFAULT_START,
-) -> tuple[list[Request], Catalog]:
-    """Zipf popularity, a daily cycle peaking in the evening, new releases that start hot and
-    cool, and viewers who abandon titles part-way. Clients are 10.<region>.x.y addresses.
-
-    Each day's releases become available at `release_hour` (08:00, the quiet hour of the daily
-    cycle, as a worldwide launch at midnight Pacific is in Europe) and draw `release_share` of
-    the sessions of the 24 hours that follow. The catalogue returned with the sessions holds
-    every title's size and each release's availability start, as a real catalogue knows them
-    before the first play.
-    """
-    rng = random.Random(seed)
-    sizes = [
-        rng.randint(300, 2_000) * 1_000_000 for _ in range(titles + days * new_releases_per_day)
-    ]
-    catalog: Catalog = {_key(t): CatalogEntry(sizes[t]) for t in range(titles)}
-    for day in range(days):
-        for k in range(new_releases_per_day):
-            title = titles + day * new_releases_per_day + k
-            catalog[_key(title)] = CatalogEntry(
-                sizes[title], start + day * DAY + release_hour * 3600
-            )
-    weights = [1.0 / (rank + 1) ** alpha for rank in range(titles)]
-    # Regions share tastes but not exactly: a fifth of the ranks are shuffled per region.
-    region_orders = []
-    for _ in range(regions):
-        order = list(range(titles))
-        for _ in range(titles // 5):
-            i, j = rng.randrange(titles), rng.randrange(titles)
-            order[i], order[j] = order[j], order[i]
-        region_orders.append(order)
-    total_w = sum(weights)
-    per_day = requests // days
-    out: list[Request] = []
-    for day in range(days):
-        releases = [titles + day * new_releases_per_day + k for k in range(new_releases_per_day)]
-        # Daily cycle: more sessions in the evening (local time = UTC for simplicity).
-        hours = [1.0 + math.cos((h - 20) / 24 * 2 * math.pi) for h in range(24)]
-        hour_cdf = _cdf(hours)
-        cum = _cdf(weights)
-        for _ in range(per_day):
-            region = rng.randrange(regions)
-            release = bool(releases) and rng.random() < release_share
-            if release:
-                title = releases[int(len(releases) * rng.random() ** 2)]
-            else:
-                rank = _pick(cum, rng.random() * total_w)
-                title = region_orders[region][rank]
-            hour = _pick(hour_cdf, rng.random() * hour_cdf[-1])
-            if release and hour < release_hour:
-                hour += 24  # a release's day is the 24 hours after its launch
-            ts = start + day * DAY + hour * 3600 + rng.random() * 3600
-            frac = rng.random() * 0.15 if rng.random() < 0.35 else rng.uniform(0.5, 1.0)
-            nbytes = max(1, int(sizes[title] * frac))
-            client = f"10.{region}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
-            out.append(Request(ts, client, _key(title), nbytes))
-    out.sort(key=lambda r: r.ts)
-    return out, catalog
-
-
-def _key(title: int) -> str:
-    return f"hls/t{title:05d}/v1/"
-
-
-def _cdf(weights: list[float]) -> list[float]:
-    acc, out = 0.0, []
-    for w in weights:
-        acc += w
-        out.append(acc)
-    return out
-
-
-def _pick(cdf: list[float], x: float) -> int:
-    return min(len(cdf) - 1, bisect.bisect_left(cdf, x))
+__all__ = [
+    "DAY",
+    "DEFAULT_START",
+    "LRU",
+    "S3FIFO",
+    "Belady",
+    "Catalog",
+    "CatalogEntry",
+    "NginxCache",
+    "Request",
+    "TraceError",
+    "generate_trace",
+    "generate_workload",
+    "read_catalog",
+    "read_trace",
+    "write_catalog",
+    "write_trace",
+]
 
 
 def synthetic_snapshot(*, regions: int, edges_per_site: int, capacity: int = 10**9) -> Snapshot:
@@ -217,178 +93,6 @@ def synthetic_snapshot(*, regions: int, edges_per_site: int, capacity: int = 10*
     return Snapshot(sites=sites, zones=zones, global_default=1)
 
 
-# --- Cache policies (uniform chunk sizes: capacity counted in chunks) -------------------------
-
-
-class LRU:
-    name = "lru"
-
-    def __init__(self, capacity: int) -> None:
-        self.capacity = capacity
-        self.items: OrderedDict[Any, None] = OrderedDict()
-
-    def access(self, obj: Any, now: int = 0) -> bool:
-        if obj in self.items:
-            self.items.move_to_end(obj)
-            return True
-        self.insert(obj)
-        return False
-
-    def insert(self, obj: Any) -> None:
-        if self.capacity <= 0 or obj in self.items:
-            return
-        self.items[obj] = None
-        self.items.move_to_end(obj)
-        while len(self.items) > self.capacity:
-            self.items.popitem(last=False)
-
-    def __contains__(self, obj: Any) -> bool:
-        return obj in self.items
-
-    def touch(self, obj: Any) -> None:
-        """A fetch that hits: the object becomes the most recent (no hit is counted)."""
-        self.items.move_to_end(obj)
-
-    def resize(self, capacity: int) -> None:
-        self.capacity = capacity
-        while len(self.items) > max(0, capacity):
-            self.items.popitem(last=False)
-
-
-class S3FIFO:
-    """S3-FIFO (Yang et al., SOSP '23): a small probationary FIFO (10%), a main FIFO with
-    2-bit frequency and reinsertion, and a ghost FIFO of recently evicted keys."""
-
-    name = "s3fifo"
-
-    def __init__(self, capacity: int) -> None:
-        self.capacity = capacity
-        self.small_cap = max(1, capacity // 10)
-        self.main_cap = max(0, capacity - self.small_cap)
-        self.small: deque[Any] = deque()
-        self.main: deque[Any] = deque()
-        self.ghost: OrderedDict[Any, None] = OrderedDict()
-        self.freq: dict[Any, int] = {}
-        self.where: dict[Any, str] = {}
-
-    def __contains__(self, obj: Any) -> bool:
-        return obj in self.where
-
-    def resize(self, capacity: int) -> None:
-        self.capacity = capacity
-        self.small_cap = max(1, capacity // 10)
-        self.main_cap = max(0, capacity - self.small_cap)
-        while self.where and len(self.where) > max(0, capacity):
-            self._evict()
-
-    def access(self, obj: Any, now: int = 0) -> bool:
-        if obj in self.where:
-            self.freq[obj] = min(3, self.freq[obj] + 1)
-            return True
-        self.insert(obj, ghost_hit=obj in self.ghost)
-        return False
-
-    def insert(
-        self,
-        obj: Any,
-        *,
-        ghost_hit: bool = False,
-        main: bool = False,
-        warmed: str = "",
-    ) -> None:
-        if self.capacity <= 0 or obj in self.where:
-            return
-        while len(self.where) >= self.capacity:
-            self._evict()
-        self.freq[obj] = 0
-        if warmed:
-            # A fill's prediction skips probation but earns no frequency: "tail" (a scheduled
-            # launch) gets one pass of main to be read, "head" (a guess from past plays) is the
-            # next thing main evicts. Either way an unread warmed chunk never outlives an object
-            # that proved itself by a hit.
-            self.ghost.pop(obj, None)
-            if warmed == "head":
-                self.main.appendleft(obj)
-            else:
-                self.main.append(obj)
-            self.where[obj] = "m"
-        elif ghost_hit or main:
-            self.ghost.pop(obj, None)
-            self.main.append(obj)
-            self.where[obj] = "m"
-        else:
-            self.small.append(obj)
-            self.where[obj] = "s"
-
-    def _evict(self) -> None:
-        if len(self.small) >= self.small_cap or not self.main:
-            self._evict_small()
-        else:
-            self._evict_main()
-
-    def _evict_small(self) -> None:
-        while self.small:
-            obj = self.small.popleft()
-            if self.freq[obj] > 0:
-                self.main.append(obj)
-                self.where[obj] = "m"
-                self.freq[obj] = 0
-                if len(self.main) > self.main_cap:
-                    self._evict_main()
-                    return
-            else:
-                del self.where[obj], self.freq[obj]
-                self.ghost[obj] = None
-                while len(self.ghost) > self.main_cap:
-                    self.ghost.popitem(last=False)
-                return
-        self._evict_main()
-
-    def _evict_main(self) -> None:
-        while self.main:
-            obj = self.main.popleft()
-            if self.freq[obj] > 0:
-                self.freq[obj] -= 1
-                self.main.append(obj)
-            else:
-                del self.where[obj], self.freq[obj]
-                return
-
-
-class Belady:
-    """Offline optimum for uniform sizes: evict what is next needed furthest in the future."""
-
-    name = "belady"
-
-    def __init__(self, capacity: int, next_use: list[int]) -> None:
-        self.capacity = capacity
-        self.next_use = next_use
-        self.items: dict[Any, int] = {}
-        self.heap: list[tuple[int, Any]] = []
-
-    def __contains__(self, obj: Any) -> bool:
-        return obj in self.items
-
-    def access(self, obj: Any, now: int = 0) -> bool:
-        nxt = self.next_use[now]
-        hit = obj in self.items
-        if not hit and self.capacity <= 0:
-            return False
-        if not hit and len(self.items) >= self.capacity:
-            # Bypass: the newcomer is needed later than everything held.
-            while self.heap and self.items.get(self.heap[0][1]) != -self.heap[0][0]:
-                heapq.heappop(self.heap)
-            if self.heap and -self.heap[0][0] < nxt:
-                return False
-            while len(self.items) >= self.capacity:
-                neg, victim = heapq.heappop(self.heap)
-                if self.items.get(victim) == -neg:
-                    del self.items[victim]
-        self.items[obj] = nxt
-        heapq.heappush(self.heap, (-nxt, obj))
-        return hit
-
-
 # --- Simulation -------------------------------------------------------------------------------
 
 
@@ -412,17 +116,62 @@ class Result:
         return self.bytes_hit / self.bytes_total if self.bytes_total else 0.0
 
 
+CHUNK_BITS = 20  # an object id is key index << CHUNK_BITS | chunk number
+
+
+@dataclass
+class EdgeStream:
+    """One edge's chunk lookups in trace order, as parallel lists (the replay's hot data)."""
+
+    objs: list[int] = field(default_factory=list)
+    nbytes: list[int] = field(default_factory=list)
+    ts: list[float] = field(default_factory=list)
+
+    def working(self) -> int:
+        """Distinct chunks looked up here (the working set)."""
+        return len(set(self.objs))
+
+    def bytes_total(self) -> int:
+        return int(np.sum(np.asarray(self.nbytes, dtype=np.int64)))
+
+    def bytes_hit(self, hits: bytearray) -> int:
+        mask = np.frombuffer(bytes(hits), dtype=np.uint8).astype(bool)
+        return int(np.asarray(self.nbytes, dtype=np.int64)[mask].sum())
+
+
 @dataclass
 class Routed:
-    """The trace after steering: per edge, the chunk lookups (object, bytes, timestamp)."""
+    """The trace after steering: per edge, the chunk lookups."""
 
-    streams: dict[str, list[tuple[tuple[str, int], int, float]]] = field(default_factory=dict)
+    edges: dict[str, EdgeStream] = field(default_factory=dict)
     sessions: dict[str, int] = field(default_factory=dict)
     site_of_edge: dict[str, str] = field(default_factory=dict)
     located: dict[str, int] = field(default_factory=dict)
     # Every session as the demand signal sees it (a recorded decision): (ts, site, key, bytes),
     # oldest first. Warming reads only the ones before its fill time.
     plays: list[tuple[float, str, str, int]] = field(default_factory=list)
+    keys: list[str] = field(default_factory=list)  # key index → content key
+    key_index: dict[str, int] = field(default_factory=dict)
+
+    def obj(self, chunk: tuple[str, int]) -> int:
+        """The object id of a (content key, chunk number), allocating ids for unseen keys."""
+        key, c = chunk
+        k = self.key_index.get(key)
+        if k is None:
+            k = self.key_index[key] = len(self.keys)
+            self.keys.append(key)
+        return k << CHUNK_BITS | c
+
+    def chunk(self, obj: int) -> tuple[str, int]:
+        return self.keys[obj >> CHUNK_BITS], obj & ((1 << CHUNK_BITS) - 1)
+
+    @property
+    def streams(self) -> dict[str, list[tuple[tuple[str, int], int, float]]]:
+        """Per edge, `((content key, chunk), bytes, timestamp)` per lookup (for reports)."""
+        return {
+            edge: [(self.chunk(o), b, t) for o, b, t in zip(es.objs, es.nbytes, es.ts, strict=True)]
+            for edge, es in self.edges.items()
+        }
 
 
 def route(
@@ -442,35 +191,58 @@ def route(
     # they would with each new load reading; wall time plays no part in a replay.
     trace_now = [requests[0].ts if requests else 0.0]
     steerer.use_clock(lambda: trace_now[0], assigned_window=reset_load_every)
+    located, sessions, site_of_edge = routed.located, routed.sessions, routed.site_of_edge
+    plays, key_index, keys = routed.plays, routed.key_index, routed.keys
+    edges = routed.edges
+    choose = steerer.choose
+    limit = 1 << CHUNK_BITS
+    hashes = [stable_hash(key) for key in keys]
+    # Where each client is located, looked up once (steering's own `locate`).
+    where: dict[str, tuple[int | None, str]] = {
+        name: (site.id, "region") for name, site in by_name.items()
+    }
     for req in requests:
         trace_now[0] = req.ts
-        site = by_name.get(req.client)
-        if site is not None:
-            decision = steerer.steer(client_ip="192.0.2.1", content_key=req.key, site_hint=site.id)
-        else:
-            decision = steerer.steer(client_ip=req.client, content_key=req.key)
-        edge_name = decision.edges[0]
-        routed.located[decision.located_by] = routed.located.get(decision.located_by, 0) + 1
-        routed.sessions[edge_name] = routed.sessions.get(edge_name, 0) + 1
-        site_name = routed.site_of_edge.get(edge_name, "origin")
-        routed.plays.append((req.ts, site_name, req.key, req.nbytes))
-        chunks = max(1, math.ceil(req.nbytes / chunk_bytes))
-        stream = routed.streams.setdefault(edge_name, [])
-        for c in range(chunks):
-            nbytes = chunk_bytes if c < chunks - 1 else req.nbytes - chunk_bytes * (chunks - 1)
-            stream.append(((req.key, c), nbytes, req.ts))
+        found = where.get(req.client)
+        if found is None:
+            site_id, how, _ = steerer.locate(_ip(req.client), None)
+            found = where[req.client] = (site_id, how)
+        k = key_index.get(req.key)
+        if k is None:
+            k = key_index[req.key] = len(keys)
+            keys.append(req.key)
+            hashes.append(stable_hash(req.key))
+        chosen = choose(found[0], req.key, key_hash=hashes[k])
+        edge_name = chosen[0].name if chosen else "origin"
+        located[found[1]] = located.get(found[1], 0) + 1
+        sessions[edge_name] = sessions.get(edge_name, 0) + 1
+        plays.append((req.ts, site_of_edge.get(edge_name, "origin"), req.key, req.nbytes))
+        chunks = max(1, -(-req.nbytes // chunk_bytes))
+        if chunks >= limit:
+            raise TraceError(f"line {req.line}: {req.nbytes} bytes is more than {limit} chunks")
+        es = edges.get(edge_name)
+        if es is None:
+            es = edges[edge_name] = EdgeStream()
+        base = k << CHUNK_BITS
+        es.objs.extend(range(base, base + chunks))
+        es.nbytes.extend([chunk_bytes] * (chunks - 1))
+        es.nbytes.append(req.nbytes - chunk_bytes * (chunks - 1))
+        es.ts.extend([req.ts] * chunks)
     routed.plays.sort(key=lambda p: p[0])
     return routed
 
 
-def _next_uses(stream: list[tuple[tuple[str, int], int, float]]) -> list[int]:
-    nxt = [0] * len(stream)
-    last: dict[Any, int] = {}
-    for i in range(len(stream) - 1, -1, -1):
-        obj = stream[i][0]
-        nxt[i] = last.get(obj, 1 << 62)
-        last[obj] = i
-    return nxt
+def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """`ipaddress.ip_address`, with the C parser doing the common IPv4 case."""
+    try:
+        return ipaddress.IPv4Address(int.from_bytes(socket.inet_pton(socket.AF_INET, text), "big"))
+    except OSError:
+        return ipaddress.ip_address(text)
+
+
+def _next_uses(stream: list[tuple[Any, int, float]]) -> list[int]:
+    ids: dict[Any, int] = {}
+    return next_uses([ids.setdefault(obj, len(ids)) for obj, _, _ in stream])
 
 
 class Warmer:
@@ -549,7 +321,13 @@ class Warmer:
         cached = self._plans.get((site, at))
         if cached is not None:
             return cached
-        past = self.routed.plays[: bisect.bisect_left(self._times, at)]  # strictly before `at`
+        if not self.refill and not any(self.launching(k, at) for k in self.releases):
+            self._plans[(site, at)] = {}
+            return {}
+        # Strictly before `at`, within the demand's lookback.
+        past = self.routed.plays[
+            bisect.bisect_left(self._times, at - LOOKBACK_S) : bisect.bisect_left(self._times, at)
+        ]
         rows = [(s, k, ts) for ts, s, k, _ in past]
         demand: dict[str, dict[str, float]] = {name: {} for name in self.edges_by_site}
         demand.update(decayed_demand(rows, now=at))
@@ -618,8 +396,15 @@ def simulate(
     catalog: Catalog | None = None,
     pin_share: float = 0.0,
     pin_hours: float = 24.0,
+    diagnostics: bool = False,
+    progress: Callable[[int], Any] | None = None,
+    edge_policy: EdgePolicy | None = None,
 ) -> list[Result]:
     """Per-edge caches of `fraction` of each edge's working set; aggregate ratios per policy.
+
+    Policies: `lru`, `s3fifo` and `belady` (references), `nginx` (proxy_cache as the edge
+    configuration runs it with no admission) and `edge` (what the edges run under the
+    project's decisions: `edge_policy` says which keys each edge stores and pins).
 
     With warming, each fill fetches onto every edge the chunks of the warmer's plan it does not
     hold, best first, at most `warm_share` of its cache. LRU takes them at the most recent end,
@@ -631,36 +416,40 @@ def simulate(
     the policy (the policy's capacity shrinks by as much) until read or `pin_hours` after the
     launch, at most `pin_share` of the cache.
 
-    `Result.warm` says where the fills went: chunks `fetched`, then `read_cached` (read while
-    still held), `read_after_eviction`, `unread_kept` / `unread_evicted` at the next fill;
+    With `diagnostics` (always with `pin_share`), every lookup goes through the bookkeeping
+    that fills `Result.warm`: chunks `fetched`, then `read_cached` (read while still held),
+    `read_after_eviction`, `unread_kept` / `unread_evicted` at the next fill;
     `release_first_reads` (a release chunk's first read on the edge: what a fill can win),
     `release_first_hits`, and for the misses the reason (`miss_warmed_evicted`,
     `miss_beyond_budget`, `miss_other_edge`, `miss_chunk_not_planned`, `miss_key_not_planned`).
+    Without it the replay runs each policy's loop over the lookups between two fills.
     """
     if warmer is None and True in warming:
         warmer = Warmer(routed, steerer, chunk_bytes=chunk_bytes, catalog=catalog)
+    slow = diagnostics or pin_share > 0
     results = []
+    # A warm replay whose edge gets no fill is the cold replay: it is run once.
+    cold: dict[tuple[str, str], bytearray] = {}
     for policy in policies:
         for warm in warming:
             if policy == "belady" and warm:
                 continue
             res = Result(policy=policy, warming=warm)
-            for edge_name, stream in routed.streams.items():
-                working = len({obj for obj, _, _ in stream})
-                capacity = max(1, int(working * fraction))
-                cache: Any
-                if policy == "lru":
-                    cache = LRU(capacity)
-                elif policy == "s3fifo":
-                    cache = S3FIFO(capacity)
-                else:
-                    cache = Belady(capacity, _next_uses(stream))
+            for edge_name, es in routed.edges.items():
+                n = len(es.objs)
+                capacity = max(1, int(es.working() * fraction))
+                cache = _make_cache(policy, capacity, es, edge_policy)
                 site = routed.site_of_edge.get(edge_name)
                 fills: list[float] = []
-                if warm and warmer is not None and site is not None and stream:
-                    fills = warmer.fill_times(stream[0][2], stream[-1][2])
+                if warm and warmer is not None and site is not None and n:
+                    fills = [
+                        at
+                        for at in warmer.fill_times(es.ts[0], es.ts[-1])
+                        if warmer.plan(site, warmer.main_fill(at) or at).get(edge_name)
+                    ]
                 replay = _EdgeReplay(
                     cache,
+                    routed=routed,
                     policy=policy,
                     capacity=capacity,
                     budget=int(capacity * warm_share),
@@ -668,25 +457,35 @@ def simulate(
                     pin_share=pin_share,
                     pin_hours=pin_hours,
                 )
-                f = 0
-                for i, (obj, nbytes, ts) in enumerate(stream):
-                    while f < len(fills) and fills[f] <= ts:
-                        assert warmer is not None and site is not None
-                        replay.fill(warmer, site, edge_name, fills[f])
-                        f += 1
-                    hit = replay.read(obj, i, ts)
-                    if warm and warmer is not None and site is not None:
-                        replay.first_read(
-                            warmer, site, edge_name, obj, hit, fills[f - 1] if f else None
-                        )
-                    res.requests += 1
-                    res.bytes_total += nbytes
-                    if hit:
-                        res.hits += 1
-                        res.bytes_hit += nbytes
-                replay.finish()
+                hits = bytearray(n)
+                if slow:
+                    replay.replay_slowly(es, hits, warmer if warm else None, site, edge_name)
+                elif not fills and (policy, edge_name) in cold:
+                    hits = cold[(policy, edge_name)]
+                else:
+                    replay.replay(es, hits, warmer, site, edge_name, fills)
+                    if not fills:
+                        cold[(policy, edge_name)] = hits
+                res.requests += n
+                res.hits += hits.count(1)
+                res.bytes_total += es.bytes_total()
+                res.bytes_hit += es.bytes_hit(hits)
+                if progress is not None:
+                    progress(n)
             results.append(res)
     return results
+
+
+def _make_cache(policy: str, capacity: int, es: EdgeStream, edge_policy: EdgePolicy | None) -> Any:
+    if policy == "lru":
+        return LRU(capacity)
+    if policy == "s3fifo":
+        return S3FIFO(capacity)
+    if policy == "belady":
+        return Belady(capacity, next_uses(es.objs))
+    if policy == "nginx":
+        return NginxCache(capacity)
+    raise ValueError(f"unknown policy {policy!r}")
 
 
 class _EdgeReplay:
@@ -696,6 +495,7 @@ class _EdgeReplay:
         self,
         cache: Any,
         *,
+        routed: Routed,
         policy: str,
         capacity: int,
         budget: int,
@@ -704,16 +504,61 @@ class _EdgeReplay:
         pin_hours: float,
     ) -> None:
         self.cache = cache
+        self.routed = routed
         self.policy = policy
         self.capacity = capacity
         self.budget = budget
         self.stats = stats
         self.pin_share = pin_share
         self.pin_hours = pin_hours
-        self.fetched: set[Any] = set()  # fetched by the last fill, not read since
-        self.pinned: dict[Any, float] = {}  # reserved launch chunks → expiry
-        self.warmed: set[Any] = set()  # every chunk a fill put here
-        self.seen: set[Any] = set()  # every chunk read here so far
+        self.fetched: set[int] = set()  # fetched by the last fill, not read since
+        self.pinned: dict[int, float] = {}  # reserved launch chunks → expiry
+        self.warmed: set[int] = set()  # every chunk a fill put here
+        self.seen: set[int] = set()  # every chunk read here so far
+
+    def replay(
+        self,
+        es: EdgeStream,
+        hits: bytearray,
+        warmer: Warmer | None,
+        site: str | None,
+        edge: str,
+        fills: list[float],
+    ) -> None:
+        """The policy's own loop between fills; the fills in between."""
+        run = self.cache.run
+        extra: dict[str, Any] = {"ts": es.ts} if isinstance(self.cache, NginxCache) else {}
+        lo = 0
+        topups = warmer is not None and warmer.topup_hour is not None
+        for at in fills:
+            hi = bisect.bisect_left(es.ts, at, lo)
+            run(es.objs, lo, hi, hits, **extra)
+            if topups:
+                self.seen.update(es.objs[lo:hi])
+            lo = hi
+            assert warmer is not None and site is not None
+            self.fill(warmer, site, edge, at)
+        run(es.objs, lo, len(es.objs), hits, **extra)
+
+    def replay_slowly(
+        self, es: EdgeStream, hits: bytearray, warmer: Warmer | None, site: str | None, edge: str
+    ) -> None:
+        """One lookup at a time, counting where every warmed chunk went."""
+        fills: list[float] = []
+        if warmer is not None and site is not None and es.objs:
+            fills = warmer.fill_times(es.ts[0], es.ts[-1])
+        f = 0
+        for i, (obj, ts) in enumerate(zip(es.objs, es.ts, strict=True)):
+            while f < len(fills) and fills[f] <= ts:
+                assert warmer is not None and site is not None
+                self.fill(warmer, site, edge, fills[f])
+                f += 1
+            hit = self.read(obj, i, ts)
+            if warmer is not None and site is not None:
+                self.first_read(warmer, site, edge, obj, hit, fills[f - 1] if f else None)
+            if hit:
+                hits[i] = 1
+        self._settle()
 
     def _settle(self) -> None:
         for left in self.fetched:
@@ -723,10 +568,11 @@ class _EdgeReplay:
     def fill(self, warmer: Warmer, site: str, edge: str, at: float) -> None:
         self._settle()
         cache = self.cache
+        enc = self.routed.obj
         main_at = warmer.main_fill(at)
         if main_at is not None:
             # Top-up: the morning's launch chunks not read here yet.
-            plan = warmer.plan(site, main_at).get(edge, [])
+            plan = [enc(c) for c in warmer.plan(site, main_at).get(edge, [])]
             unread = [c for c in plan if c not in self.seen][: self.budget]
             self.fetched = {c for c in unread if c not in cache}
             self.warmed.update(self.fetched)
@@ -734,19 +580,24 @@ class _EdgeReplay:
             for chunk in reversed(unread):
                 if self.policy == "s3fifo":
                     cache.insert(chunk, warmed="tail")
-                elif chunk in cache:
+                elif chunk in cache and self.policy == "lru":
                     cache.touch(chunk)
                 else:
                     cache.insert(chunk)
             return
-        plan = warmer.plan(site, at).get(edge, [])
+        launching = {
+            enc(c) for c in warmer.plan(site, at).get(edge, []) if warmer.launching(c[0], at)
+        }
+        plan = [enc(c) for c in warmer.plan(site, at).get(edge, [])]
         wanted = [c for c in plan if c not in cache and c not in self.pinned][: self.budget]
         if self.pin_share > 0:
             room = int(self.capacity * self.pin_share) - len(self.pinned)
-            for chunk in [c for c in wanted if warmer.launching(c[0], at)]:
+            for chunk in [c for c in wanted if c in launching]:
                 if room <= 0:
                     break
-                self.pinned[chunk] = warmer.releases[chunk[0]] + self.pin_hours * 3600
+                self.pinned[chunk] = warmer.releases[self.routed.chunk(chunk)[0]] + (
+                    self.pin_hours * 3600
+                )
                 room -= 1
                 _count(self.stats, "pinned")
             wanted = [c for c in wanted if c not in self.pinned]
@@ -755,19 +606,20 @@ class _EdgeReplay:
         self.warmed.update(wanted, self.pinned)
         _count(self.stats, "fetched", len(self.fetched))
         if self.policy == "s3fifo":
-            guesses = [c for c in wanted if not warmer.launching(c[0], at)]
-            launches = [c for c in wanted if warmer.launching(c[0], at)]
             # Head: hottest first, so the coldest is evicted first. Tail: coldest first, so the
             # hottest is evicted last.
-            for chunk in guesses:
+            for chunk in [c for c in wanted if c not in launching]:
                 cache.insert(chunk, warmed="head")
-            for chunk in reversed(launches):
+            for chunk in reversed([c for c in wanted if c in launching]):
                 cache.insert(chunk, warmed="tail")
+        elif isinstance(cache, NginxCache):
+            for chunk in reversed(wanted):
+                cache.insert(chunk, ts=at)
         else:
             for chunk in reversed(wanted):
                 cache.insert(chunk)
 
-    def read(self, obj: Any, i: int, ts: float) -> bool:
+    def read(self, obj: int, i: int, ts: float) -> bool:
         if self.fetched and obj in self.fetched:
             self.fetched.discard(obj)
             _count(self.stats, "read_cached" if obj in self.cache else "read_after_eviction")
@@ -785,13 +637,14 @@ class _EdgeReplay:
         return self.cache.access(obj, i) or from_pin
 
     def first_read(
-        self, warmer: Warmer, site: str, edge: str, obj: Any, hit: bool, last_fill: float | None
+        self, warmer: Warmer, site: str, edge: str, obj: int, hit: bool, last_fill: float | None
     ) -> None:
         """Count a release chunk's first read here, and why it missed if it did."""
         if obj in self.seen:
             return
         self.seen.add(obj)
-        if obj[0] not in warmer.releases:
+        chunk = self.routed.chunk(obj)
+        if chunk[0] not in warmer.releases:
             return
         _count(self.stats, "release_first_reads")
         if hit:
@@ -799,10 +652,7 @@ class _EdgeReplay:
         elif obj in self.warmed:
             _count(self.stats, "miss_warmed_evicted")
         elif last_fill is not None:
-            _count(self.stats, warmer.why_missed(site, last_fill, edge, obj))
-
-    def finish(self) -> None:
-        self._settle()
+            _count(self.stats, warmer.why_missed(site, last_fill, edge, chunk))
 
 
 def _count(stats: dict[str, int], what: str, n: int = 1) -> None:

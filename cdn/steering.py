@@ -194,25 +194,19 @@ class Steerer:
         over = [e for e, load in eligible if not (load < 1.0 and load <= bound)]
         return under + over
 
-    def steer(
+    def choose(
         self,
-        *,
-        client_ip: str,
+        site_id: int | None,
         content_key: str,
-        country: str | None = None,
-        count: int = 3,
-        site_hint: int | None = None,
-    ) -> SteeringDecision:
-        try:
-            addr = ipaddress.ip_address(client_ip)
-        except ValueError:
-            raise ValidationFailed(
-                "Not an IP address.", extra={"fields": {"client_ip": ["Not an IP address."]}}
-            ) from None
-        if count < 1 or count > 10:
-            raise ValidationFailed(
-                "count must be between 1 and 10.", extra={"fields": {"count": ["1 to 10."]}}
-            )
+        *,
+        count: int = 1,
+        reasons: list[str] | None = None,
+        key_hash: int | None = None,
+    ) -> list[EdgeInfo]:
+        """The `count` edges for this key from a located site, first choice first, and counts
+        the session against the first (what `steer` does once the client is located; the
+        simulator calls it directly, with the key's `stable_hash` worked out once)."""
+        reasons = [] if reasons is None else reasons
         snap = self.snapshot
         now = self._clock()
         elapsed = now - self._assigned_since
@@ -222,14 +216,10 @@ class Steerer:
             # Windows keep their boundaries (since + k x window), whenever the next call comes.
             windows_passed = elapsed >= self.assigned_window
             self._assigned_since = now - elapsed % self.assigned_window if windows_passed else now
-        site_id: int | None
-        if site_hint is not None and site_hint in snap.sites:
-            site_id, located_by, reasons = site_hint, "region", ["region named by the caller"]
-        else:
-            site_id, located_by, reasons = self.locate(addr, country)
         chosen: list[EdgeInfo] = []
         if site_id is not None:
-            key_hash = stable_hash(content_key)
+            if key_hash is None:
+                key_hash = stable_hash(content_key)
             order = snap.sites[site_id].order
             taken: set[int] = set()
             leftovers: list[EdgeInfo] = []
@@ -257,6 +247,34 @@ class Steerer:
                 fallback = [e for e in fallback if e.admin_state != "offline"] or fallback
                 chosen = rendezvous_rank(key_hash, fallback)[:count]
                 reasons.append("no healthy edge: falling back to configured edges")
+        return chosen
+
+    def steer(
+        self,
+        *,
+        client_ip: str,
+        content_key: str,
+        country: str | None = None,
+        count: int = 3,
+        site_hint: int | None = None,
+    ) -> SteeringDecision:
+        try:
+            addr = ipaddress.ip_address(client_ip)
+        except ValueError:
+            raise ValidationFailed(
+                "Not an IP address.", extra={"fields": {"client_ip": ["Not an IP address."]}}
+            ) from None
+        if count < 1 or count > 10:
+            raise ValidationFailed(
+                "count must be between 1 and 10.", extra={"fields": {"count": ["1 to 10."]}}
+            )
+        snap = self.snapshot
+        site_id: int | None
+        if site_hint is not None and site_hint in snap.sites:
+            site_id, located_by, reasons = site_hint, "region", ["region named by the caller"]
+        else:
+            site_id, located_by, reasons = self.locate(addr, country)
+        chosen = self.choose(site_id, content_key, count=count, reasons=reasons)
         urls = [e.base_url for e in chosen] + [self.origin_url]
         return SteeringDecision(
             id=uuid.uuid4(),

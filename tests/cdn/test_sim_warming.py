@@ -102,6 +102,7 @@ def test_a_scheduled_release_is_warmed_before_its_first_play_on_the_edge_steerin
             policies=("lru",),
             catalog=catalog,
             chunk_bytes=CHUNK,
+            diagnostics=True,
         )
     }
     # Warm: the release's two chunks hit on their first read; the rest is as cold.
@@ -182,6 +183,7 @@ def test_first_reads_the_fill_left_out_are_counted_with_their_reason():
             warming=(True,),
             catalog=catalog,
             chunk_bytes=CHUNK,
+            diagnostics=True,
         )
         warm[share] = (
             result.warm["release_first_reads"],

@@ -26,6 +26,22 @@ class Command(BaseCommand):
         parser.add_argument("--user", default=None, help="nginx `user` directive (when root)")
         parser.add_argument("--workers", type=int, default=1)
         parser.add_argument("--output", "-o", default=None, help="file to write (default stdout)")
+        parser.add_argument("--inactive", default="7d", help="drop cached files unread this long")
+        parser.add_argument("--valid", default="7d", help="refetch cached files this old")
+        parser.add_argument(
+            "--min-uses", type=int, default=1, help="lookups of a file before it is stored"
+        )
+        parser.add_argument(
+            "--admission-list",
+            default=None,
+            help="file of `<content key> 0;` lines: only those titles are stored (cdn_edge_lists)",
+        )
+        parser.add_argument(
+            "--pin-list",
+            default=None,
+            help="file of `<content key> <zone>_pin;` lines: titles held in a zone of their own",
+        )
+        parser.add_argument("--pin-max-size", default="1g")
 
     def handle(self, *args, **opts):
         origin = opts["origin"] or settings.CDN_ORIGIN_URL
@@ -39,12 +55,23 @@ class Command(BaseCommand):
                 cache_max_size=opts["cache_max_size"],
                 user=opts["user"],
                 workers=opts["workers"],
+                inactive=opts["inactive"],
+                valid=opts["valid"],
+                min_uses=opts["min_uses"],
+                admission_list=opts["admission_list"],
+                pin_list=opts["pin_list"],
+                pin_max_size=opts["pin_max_size"],
             )
         except DomainError as exc:
             raise CommandError(exc.message) from None
         prefix = Path(opts["prefix"])
         for sub in ("tmp", "cache"):
             (prefix / sub).mkdir(parents=True, exist_ok=True)
+        for listed in (opts["admission_list"], opts["pin_list"]):
+            # nginx will not start on a missing include: an empty list admits/pins nothing.
+            if listed and not Path(listed).exists():
+                Path(listed).parent.mkdir(parents=True, exist_ok=True)
+                Path(listed).touch()
         if opts["output"]:
             Path(opts["output"]).write_text(text)
             self.stdout.write(f"wrote {opts['output']}")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
 
 from cdn.simulator import (
+    TraceError,
     Warmer,
     load_balance,
     read_catalog,
@@ -14,6 +16,7 @@ from cdn.simulator import (
     synthetic_snapshot,
 )
 from cdn.steering import Steerer
+from cdn.traces import check_clients
 
 
 class Command(BaseCommand):
@@ -64,8 +67,8 @@ class Command(BaseCommand):
     def handle(self, *args, **opts):
         try:
             trace = read_trace(opts["trace"])
-        except (OSError, ValueError, IndexError) as exc:
-            raise CommandError(f"Cannot read the trace: {exc}") from None
+        except TraceError as exc:
+            raise CommandError(f"Cannot replay the trace: {exc}") from None
         if not trace:
             raise CommandError("The trace is empty.")
         catalog = None
@@ -84,6 +87,10 @@ class Command(BaseCommand):
             snapshot = synthetic_snapshot(
                 regions=opts["regions"], edges_per_site=opts["edges_per_site"]
             )
+        try:
+            check_clients(trace, (s.name for s in snapshot.sites.values()), path=opts["trace"])
+        except TraceError as exc:
+            raise CommandError(f"Cannot replay the trace: {exc}") from None
         steerer = Steerer(snapshot, origin_url="origin", bounded_load=opts["bounded_load"])
         self.stdout.write(f"routing {len(trace)} sessions through steering…")
         chunk_bytes = opts["chunk_mb"] * 1_000_000
@@ -103,11 +110,21 @@ class Command(BaseCommand):
             f"load balance (max/mean sessions per edge in a site): "
             f"worst {balance['worst_site']:.3f}, mean {balance['mean_site']:.3f}"
         )
-        for pct in [float(s) for s in opts["sizes"].split(",") if s.strip()]:
+        sizes = [float(s) for s in opts["sizes"].split(",") if s.strip()]
+        lookups = sum(len(es.objs) for es in routed.edges.values())
+        # Five replays per size: LRU and S3-FIFO with and without warming, Belady.
+        bar = tqdm(total=lookups * 5 * len(sizes), unit="lookup", unit_scale=True, disable=None)
+        for pct in sizes:
             results = simulate(
-                routed, steerer, fraction=pct / 100, warmer=warmer, warm_share=opts["warm_share"]
+                routed,
+                steerer,
+                fraction=pct / 100,
+                warmer=warmer,
+                warm_share=opts["warm_share"],
+                progress=bar.update,
             )
             best = next(r for r in results if r.policy == "belady")
+            bar.clear()
             self.stdout.write(f"\ncache = {pct:g}% of each edge's working set")
             self.stdout.write("policy  warming  object_hit  byte_hit  object/belady")
             for r in results:
@@ -116,3 +133,4 @@ class Command(BaseCommand):
                     f"{r.policy:7s} {'yes' if r.warming else 'no':7s}  "
                     f"{r.object_hit_ratio:10.4f}  {r.byte_hit_ratio:8.4f}  {rel:13.3f}"
                 )
+        bar.close()

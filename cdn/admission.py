@@ -1,0 +1,133 @@
+"""What each edge stores and pins, decided from the edges' request history; nginx obeys.
+
+Every `interval` the planner scores each title for each edge from the requests seen before
+that moment: a count-min sketch of the edge's own sessions and one of every edge's sessions
+(TinyLFU-style frequency; each count decays with `half_life_hours`), blended as
+`local + global_weight * global / edges`. The best-scored titles, as many as fit `pin_share`
+of the cache, go to the edge's pin list (a proxy_cache zone of their own, pre-filled by
+warming); titles scoring at least `admit_score` go to its admission list (everything else is
+served and not stored: `proxy_no_cache`). Both lists are files the edge's nginx `map`s read
+(`write_admission_list`, `write_pin_list`), rendered by `cdn_nginx_config`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from cdn.signing import validate_prefix
+
+
+@dataclass(frozen=True)
+class EdgePolicy:
+    interval: float = 3600.0  # seconds between two list updates
+    half_life_hours: float = 24.0 * 30
+    global_weight: float = 16.0
+    pin_share: float = 0.9  # of the cache, for the pinned titles' zone
+    admit_score: float = 1.0  # stored in the LRU zone from this score up
+    min_uses: int = 1  # proxy_cache_min_uses of both zones
+    inactive: float = 7 * 86_400.0
+    valid: float = 365 * 86_400.0
+
+
+class DecayingSketch:
+    """Count-min sketch whose counts halve every `half_life` seconds (TinyLFU-style ageing).
+
+    A count added at t weighs 2 ** ((t - origin) / half_life); estimates at `now` are scaled
+    back by the same factor, so decay costs nothing per update. Keys are 64-bit hashes.
+    """
+
+    def __init__(self, *, half_life: float, width: int = 4096, depth: int = 4) -> None:
+        if width & (width - 1):
+            raise ValueError("width must be a power of two")
+        self.half_life = half_life
+        self.width = width
+        self.depth = depth
+        self.table = np.zeros((depth, width), dtype=np.float64)
+        self.origin: float | None = None
+
+    def _rows(self, hashes: np.ndarray) -> np.ndarray:
+        bits = int(math.log2(self.width))
+        h = hashes.astype(np.uint64)
+        return np.stack(
+            [((h >> np.uint64(bits * d)) & np.uint64(self.width - 1)) for d in range(self.depth)]
+        ).astype(np.int64)
+
+    def add(self, hashes: np.ndarray, ts: np.ndarray) -> None:
+        if len(hashes) == 0:
+            return
+        if self.origin is None:
+            self.origin = float(ts[0])
+        weight = np.exp2((ts - self.origin) / self.half_life)
+        if weight.max() > 1e200:  # rebase before the weights overflow
+            self.table *= 2.0 ** (-(float(ts[0]) - self.origin) / self.half_life)
+            self.origin = float(ts[0])
+            weight = np.exp2((ts - self.origin) / self.half_life)
+        rows = self._rows(hashes)
+        for d in range(self.depth):
+            np.add.at(self.table[d], rows[d], weight)
+
+    def estimate(self, hashes: np.ndarray, now: float) -> np.ndarray:
+        if self.origin is None or len(hashes) == 0:
+            return np.zeros(len(hashes))
+        rows = self._rows(hashes)
+        est = np.min(np.stack([self.table[d, rows[d]] for d in range(self.depth)]), axis=0)
+        return est * 2.0 ** (-(now - self.origin) / self.half_life)
+
+
+@dataclass
+class Lists:
+    """One edge's decision at one moment: titles (key indexes) to pin and to admit."""
+
+    pinned: set[int]
+    admitted: set[int]
+
+
+def decide(
+    *,
+    keys: np.ndarray,
+    local: np.ndarray,
+    glob: np.ndarray,
+    edges: int,
+    policy: EdgePolicy,
+    pin_titles: int,
+) -> Lists:
+    """Pin the `pin_titles` best-scored titles; admit every title scoring `admit_score`."""
+    score = local + policy.global_weight * glob / max(1, edges)
+    pinned: set[int] = set()
+    if pin_titles > 0 and len(keys):
+        top = min(pin_titles, len(keys))
+        best = np.argpartition(-score, top - 1)[:top]
+        pinned = {int(keys[i]) for i in best if score[i] > 0}
+    admitted = {int(k) for k in keys[score >= policy.admit_score]}
+    return Lists(pinned=pinned, admitted=admitted)
+
+
+# --- The files nginx reads --------------------------------------------------------------------
+
+
+def _write_atomically(path: str, lines: Iterable[str]) -> int:
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".list-")
+    n = 0
+    with os.fdopen(fd, "w") as fh:
+        for line in lines:
+            fh.write(line + "\n")
+            n += 1
+    os.replace(tmp, path)  # nginx never reads half a list
+    return n
+
+
+def write_admission_list(path: str, keys: Iterable[str]) -> int:
+    """`<content key> 0;` per admitted title: the value of `$cdn_no_store` for it."""
+    return _write_atomically(path, (f"{validate_prefix(k)} 0;" for k in sorted(set(keys))))
+
+
+def write_pin_list(path: str, keys: Iterable[str], *, zone: str) -> int:
+    """`<content key> <zone>_pin;` per pinned title: the `proxy_cache` zone it goes to."""
+    return _write_atomically(path, (f"{validate_prefix(k)} {zone}_pin;" for k in sorted(set(keys))))
