@@ -83,11 +83,13 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy streamsite accounts billing catalog recommendations cdn
 
-# Production shape on the PostgreSQL and Redis named by DATABASE_URL and REDIS_URL.
+# Production shape on the PostgreSQL and Redis named by DATABASE_URL and REDIS_URL; tasks go
+# through RabbitMQ (CELERY_BROKER_URL, default the local broker's "/" vhost; docs/operations.md).
+UP_BROKER_URL ?= amqp://guest:guest@127.0.0.1:5672//
 up: install
 	DJANGO_SETTINGS_MODULE=streamsite.settings.production $(PY) manage.py migrate --noinput
 	DJANGO_SETTINGS_MODULE=streamsite.settings.production $(PY) manage.py collectstatic --noinput -v0
-	DJANGO_SETTINGS_MODULE=streamsite.settings.production PATH="$(CURDIR)/$(BIN):$$PATH" exec $(BIN)/honcho start -f Procfile
+	DJANGO_SETTINGS_MODULE=streamsite.settings.production CELERY_BROKER_URL="$${CELERY_BROKER_URL:-$(UP_BROKER_URL)}" PATH="$(CURDIR)/$(BIN):$$PATH" exec $(BIN)/honcho start -f Procfile
 
 bench: install
 	$(PY) bench/run.py

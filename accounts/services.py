@@ -37,7 +37,7 @@ from accounts.models import (
     User,
     UserSession,
 )
-from accounts.tasks import send_account_email
+from accounts.tasks import queue_account_email
 from accounts.useragent import device_name
 from streamsite.errors import Conflict, NotFound, PermissionDenied, RateLimited, ValidationFailed
 
@@ -66,9 +66,7 @@ def _link(name: str, *args: Any) -> str:
 
 
 def _send(to: str, template: str, **context: Any) -> None:
-    send_account_email.delay_on_commit(  # type: ignore[attr-defined]
-        to=to, template=template, context=context
-    )
+    queue_account_email(to=to, template=template, context=context)
 
 
 def _validate_password(password: str, user: User | None) -> None:
@@ -671,7 +669,7 @@ def account_delete(*, user: User, password: str) -> dict[str, Any]:
         Session.objects.filter(session_key__in=keys).delete()
         email = user.email
         user.delete()
-        send_account_email.delay_on_commit(  # type: ignore[attr-defined]
+        queue_account_email(
             to=email,
             template="account_deleted",
             context={},

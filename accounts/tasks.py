@@ -24,6 +24,30 @@ def clear_expired_sessions() -> int:
     return deleted
 
 
+def render_account_email(*, template: str, context: dict[str, Any]) -> tuple[str, str]:
+    """(subject, body) of accounts/email/<template>_subject.txt and <template>.txt."""
+    context = {**context, "site_url": settings.ACCOUNTS_SITE_URL}
+    subject = render_to_string(f"accounts/email/{template}_subject.txt", context)
+    body = render_to_string(f"accounts/email/{template}.txt", context)
+    return " ".join(subject.split()), body
+
+
+def queue_account_email(
+    *,
+    to: str,
+    template: str,
+    context: dict[str, Any],
+    attachments: list[tuple[str, str, str]] | None = None,
+) -> None:
+    """Render now and store in the outbox with the caller's transaction (sent after commit,
+    swept if its message is lost)."""
+    from streamsite.outbox import email_enqueue
+
+    subject, body = render_account_email(template=template, context=context)
+    email_enqueue(to=to, subject=subject, body=body, attachments=attachments or ())
+
+
+# Kept for messages queued before the outbox existed; new code calls queue_account_email.
 @shared_task(
     name="accounts.tasks.send_account_email",
     autoretry_for=(OSError,),
@@ -38,10 +62,8 @@ def send_account_email(
     attachments: list[tuple[str, str, str]] | None = None,
 ) -> None:
     """Render accounts/email/<template>_subject.txt and <template>.txt and send them."""
-    context = {**context, "site_url": settings.ACCOUNTS_SITE_URL}
-    subject = render_to_string(f"accounts/email/{template}_subject.txt", context)
-    body = render_to_string(f"accounts/email/{template}.txt", context)
-    message = EmailMessage(subject=" ".join(subject.split()), body=body, to=[to])
+    subject, body = render_account_email(template=template, context=context)
+    message = EmailMessage(subject=subject, body=body, to=[to])
     for filename, content, mimetype in attachments or []:
         message.attach(filename, content, mimetype)
     message.send()

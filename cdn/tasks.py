@@ -6,9 +6,11 @@ from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
 from cdn import services, warming
+from cdn.models import EdgeContent
 
 BATCH = 5000
 
@@ -40,3 +42,28 @@ def warm_edge_content(row_id: int) -> str:
     if result == "more":
         warm_edge_content.apply_async((row_id,), countdown=1)
     return result
+
+
+#: a planned key untouched this long lost its message (a live one saves progress per file)
+WARM_IDLE = timedelta(minutes=10)
+
+
+@shared_task(name="cdn.tasks.sweep_warming")
+def sweep_warming() -> int:
+    """Every 5 minutes: re-enqueue pre-fetches whose message was lost (pending and idle) or
+    whose worker died (filling past the lease), for sites inside their fill window. The
+    pre-fetch claims its row, so a message sent twice fetches once."""
+    now = timezone.now()
+    sites = [s.pk for s in warming.sites_to_warm(now=now)]
+    stale = list(
+        EdgeContent.objects.filter(edge__site_id__in=sites)
+        .filter(
+            Q(status=EdgeContent.Status.PENDING, updated_at__lt=now - WARM_IDLE)
+            | Q(status=EdgeContent.Status.FILLING, updated_at__lt=now - warming.LEASE)
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)[:BATCH]
+    )
+    for row_id in stale:
+        warm_edge_content.delay_on_commit(row_id)  # type: ignore[attr-defined]
+    return len(stale)

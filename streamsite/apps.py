@@ -9,7 +9,10 @@ class StreamsiteConfig(AppConfig):
         from celery import signals
         from django.db.models.signals import post_save
 
-        from streamsite import metrics
+        from streamsite import (
+            checks,  # noqa: F401 - registers the system checks
+            metrics,
+        )
 
         signals.task_postrun.connect(metrics.count_task, dispatch_uid="streamsite.metrics.tasks")
         signals.worker_ready.connect(_serve_worker_metrics, dispatch_uid="streamsite.metrics.port")

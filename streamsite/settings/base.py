@@ -111,9 +111,14 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# The production broker is RabbitMQ (amqp://): quorum queues, persistent messages, publisher
+# confirms and late acks, so a task survives a broker restart and a killed worker's task returns
+# as soon as its connection drops. Redis works too (make demo, tests) but loses its queues on a
+# restart unless it runs with AOF `appendfsync always`. See docs/operations.md, "Reliability".
 CELERY_BROKER_URL = env.url(
     "CELERY_BROKER_URL", REDIS_URL, schemes=("redis", "rediss", "amqp", "amqps")
 )
+_BROKER_IS_AMQP = bool(CELERY_BROKER_URL) and CELERY_BROKER_URL.startswith("amqp")
 CELERY_RESULT_BACKEND = env.url("CELERY_RESULT_BACKEND", REDIS_URL, schemes=("redis", "rediss"))
 # No broker configured: the embedded default runs tasks in-process (still after commit).
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", CELERY_BROKER_URL is None)
@@ -122,19 +127,69 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_RESULT_EXPIRES = 3600
+# Results are not the record of work: a task killed after its commit is retried or swept, and its
+# row says what happened. Only tasks that opt in (streamsite.ping) store a result.
+CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_DEFAULT_DELIVERY_MODE = "persistent"
+CELERY_TASK_DEFAULT_QUEUE = "default"
+# Queues by how long their work runs; each task gets its queue's soft/hard time limits
+# (streamsite.taskqueues.QueueTimeLimits). default: quick tasks (emails, webhooks, folds);
+# batch: periodic batches that page through rows; long: training; transcode: encodes.
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", 60 * 60, min=1)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", 60 * 60 + 300, min=1)
-# Longer than the longest task (the hard limit) so an unacked task is not redelivered mid-run.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 600}
+CELERY_QUEUE_TIME_LIMITS: dict[str, tuple[int, int]] = {
+    "default": (
+        env.int("CELERY_QUICK_SOFT_TIME_LIMIT", 60, min=1),
+        env.int("CELERY_QUICK_TIME_LIMIT", 90, min=1),
+    ),
+    "batch": (
+        env.int("CELERY_BATCH_SOFT_TIME_LIMIT", 600, min=1),
+        env.int("CELERY_BATCH_TIME_LIMIT", 660, min=1),
+    ),
+    "long": (CELERY_TASK_SOFT_TIME_LIMIT, CELERY_TASK_TIME_LIMIT),
+    "transcode": (CELERY_TASK_SOFT_TIME_LIMIT, CELERY_TASK_TIME_LIMIT),
+}
+CELERY_TASK_ANNOTATIONS = ["streamsite.taskqueues.QueueTimeLimits"]
+# The broker hands an unacknowledged task to another worker only after the longest hard limit
+# (Redis: visibility timeout) so a running task is never run twice; a killed worker's task comes
+# back at once on RabbitMQ (its connection closes), after this long on Redis.
+CELERY_BROKER_ACK_DEADLINE = max(hard for _soft, hard in CELERY_QUEUE_TIME_LIMITS.values()) + 300
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any] = {"visibility_timeout": CELERY_BROKER_ACK_DEADLINE}
+if _BROKER_IS_AMQP:
+    # Quorum queues are replicated and fsync before confirming; every publish waits for the
+    # broker's confirm, so a task .delay() returned for is on disk.
+    CELERY_TASK_DEFAULT_QUEUE_TYPE = "quorum"
+    CELERY_TASK_CREATE_MISSING_QUEUE_TYPE = "quorum"
+    # Topic exchanges let countdowns and retry back-offs wait in the broker (Celery's native
+    # delayed delivery) instead of in a worker slot; quorum queues cannot hold them otherwise.
+    CELERY_TASK_DEFAULT_EXCHANGE_TYPE = "topic"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"confirm_publish": True}
+# A worker that vanished without closing its connection is noticed within two heartbeats.
+CELERY_BROKER_HEARTBEAT = env.int("CELERY_BROKER_HEARTBEAT", 30, min=0)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "media.tasks.transcode_*": {"queue": "transcode"},
     "media.tasks.media_*": {"queue": "transcode"},
+    "recommendations.tasks.train_model": {"queue": "long"},
 }
+for _batch_task in (
+    "billing.tasks.run_renewals",
+    "billing.tasks.run_dunning",
+    "billing.tasks.retry_deferred_webhooks",
+    "billing.tasks.purge_idempotency_keys",
+    "accounts.tasks.clear_expired_sessions",
+    "cdn.tasks.warm_sites",
+    "cdn.tasks.warm_edge_content",
+    "cdn.tasks.prune_decisions",
+    "catalog.tasks.search.refresh_popularity",
+    "recommendations.tasks.fold_activity",
+    "recommendations.tasks.precompute_rows",
+    "recommendations.tasks.sweep_trainings",
+):
+    CELERY_TASK_ROUTES[_batch_task] = {"queue": "batch"}
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TIMEZONE = "UTC"
 # Every periodic task is declared here, and nowhere else.
@@ -142,6 +197,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "accounts.clear-expired-sessions": {
         "task": "accounts.tasks.clear_expired_sessions",
         "schedule": crontab(minute=17, hour="*"),
+    },
+    # The email outbox: what a lost message or a killed worker left unsent goes out again.
+    "streamsite.outbox-sweep": {
+        "task": "streamsite.tasks.sweep_outbound_email",
+        "schedule": 60.0,
     },
 }
 
@@ -546,6 +606,12 @@ CELERY_BEAT_SCHEDULE["cdn.warm-sites"] = {
     "task": "cdn.tasks.warm_sites",
     "schedule": crontab(minute=5, hour="*"),
 }
+# Pre-fetches whose message was lost or whose worker died (outside cdn's own block: issue 15).
+CELERY_BEAT_SCHEDULE["cdn.sweep-warming"] = {
+    "task": "cdn.tasks.sweep_warming",
+    "schedule": crontab(minute="*/5"),
+}
+CELERY_TASK_ROUTES["cdn.tasks.sweep_warming"] = {"queue": "batch"}
 CELERY_BEAT_SCHEDULE["cdn.prune-decisions"] = {
     "task": "cdn.tasks.prune_decisions",
     "schedule": crontab(minute=41, hour="*"),

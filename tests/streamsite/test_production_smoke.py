@@ -1,5 +1,6 @@
-"""The production shape (`make up`: gunicorn, Celery worker and beat) against real PostgreSQL
-and Redis: it becomes ready, runs a task through the broker, and stops cleanly on Ctrl-C."""
+"""The production shape (`make up`: gunicorn, Celery workers and beat) against real PostgreSQL,
+Redis and RabbitMQ: it becomes ready, runs a task through the broker, and stops cleanly on
+Ctrl-C."""
 
 import json
 import os
@@ -15,6 +16,8 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from tests.streamsite.conftest import needs_rabbitmq
+
 ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = [
@@ -24,6 +27,7 @@ pytestmark = [
         not settings.REDIS_URL or connection.vendor != "postgresql",
         reason="the production shape needs a postgres DATABASE_URL and REDIS_URL (CI sets both)",
     ),
+    needs_rabbitmq,
 ]
 
 
@@ -44,7 +48,7 @@ def _get(url: str) -> tuple[int, dict]:
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.filterwarnings("ignore::celery.exceptions.AlwaysEagerIgnored")
 @pytest.mark.filterwarnings("ignore:Results are not stored:RuntimeWarning")
-def test_make_up_becomes_ready_runs_tasks_and_stops_cleanly(tmp_path):
+def test_make_up_becomes_ready_runs_tasks_and_stops_cleanly(tmp_path, amqp_vhost):
     db = connection.settings_dict
     auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
     database_url = f"postgres://{auth}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
@@ -59,6 +63,7 @@ def test_make_up_becomes_ready_runs_tasks_and_stops_cleanly(tmp_path):
         "WEB_CONCURRENCY": "1",
         "CELERY_CONCURRENCY": "1",
         "STREAMSITE_VAR_DIR": str(tmp_path),
+        "CELERY_BROKER_URL": amqp_vhost.url,
     }
     log = (tmp_path / "up.log").open("w")
     proc = subprocess.Popen(
@@ -86,10 +91,23 @@ def test_make_up_becomes_ready_runs_tasks_and_stops_cleanly(tmp_path):
         assert body["checks"]["broker"]["ok"] is True
         assert "detail" not in body["checks"]["broker"]  # a real broker, not in-process
 
-        from streamsite.celery import app
-
-        result = app.send_task("streamsite.ping", queue="default")
-        assert result.get(timeout=60) == "pong", (tmp_path / "up.log").read_text()[-3000:]
+        # Sent by a process configured like the site (quorum queues, confirmed publishes).
+        client_env = {
+            **{k: v for k, v in env.items() if k != "SECRET_KEY"},
+            "DJANGO_SETTINGS_MODULE": "streamsite.settings.dev",
+            "CELERY_RESULT_BACKEND": settings.REDIS_URL,
+        }
+        sent = subprocess.run(
+            [".venv/bin/python", "-m", "tests.streamsite.celery_probe", "ping", "1"],
+            cwd=ROOT,
+            env=client_env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert sent.stdout.strip().splitlines()[-1:] == ['["pong", "pong"]'], (
+            sent.stderr[-2000:] + (tmp_path / "up.log").read_text()[-3000:]
+        )
     finally:
         os.killpg(proc.pid, signal.SIGINT)
         try:
@@ -101,7 +119,7 @@ def test_make_up_becomes_ready_runs_tasks_and_stops_cleanly(tmp_path):
         log.close()
 
     output = (tmp_path / "up.log").read_text()
-    for process in ("web.1", "worker.1", "beat.1", "cdnhealth.1"):
+    for process in ("web.1", "worker.1", "longworker.1", "beat.1", "cdnhealth.1"):
         assert process in output, output[-3000:]
     with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=2):
         pass  # gunicorn is gone: nothing listens any more

@@ -1,0 +1,49 @@
+"""Real brokers for the tests that run Celery workers: a vhost of our own on the machine's
+RabbitMQ (CI starts it: .ci/services.sh) and a throwaway Redis on a free port."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from bench.chaos import infra
+
+#: each xdist worker gets the vhost <prefix>_<worker>, created once and deleted at the end
+VHOST_PREFIX = os.environ.get("STREAMSITE_TEST_AMQP_VHOST", "streamsite_test")
+QUEUES = ("default", "batch", "long", "transcode")
+
+
+def rabbitmq_reachable() -> bool:
+    return shutil.which("rabbitmqctl") is not None and infra.port_open(5672)
+
+
+needs_rabbitmq = pytest.mark.skipif(
+    not rabbitmq_reachable(), reason="needs RabbitMQ on 127.0.0.1:5672 (CI starts it)"
+)
+needs_redis_server = pytest.mark.skipif(
+    shutil.which("redis-server") is None, reason="needs the redis-server binary"
+)
+
+
+@pytest.fixture(scope="session")
+def _amqp_vhost():
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    vhost = infra.Vhost(f"{VHOST_PREFIX}_{worker}").create()
+    yield vhost
+    vhost.delete()
+
+
+@pytest.fixture
+def amqp_vhost(_amqp_vhost):
+    """The session's vhost with every task queue deleted before the test."""
+    _amqp_vhost.purge(QUEUES)
+    return _amqp_vhost
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    server = infra.RedisServer(tmp_path / "redis").start()
+    yield server
+    server.stop()
