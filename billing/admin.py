@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.validators import RegexValidator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -152,7 +154,15 @@ class CreditNoteInline(admin.TabularInline):
     model = CreditNote
     extra = 0
     can_delete = False
-    fields = ("number", "amount", "currency", "reason", "gateway_refund_id", "created_by")
+    fields = (
+        "number",
+        "status",
+        "amount",
+        "currency",
+        "reason",
+        "gateway_refund_id",
+        "created_by",
+    )
     readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -164,6 +174,11 @@ class RefundForm(forms.Form):
         required=False, min_value=0, help_text="Leave empty to refund everything refundable."
     )
     reason = forms.CharField(max_length=255)
+    # Made when the form is shown: resubmitting the same form (after a timeout or a crash)
+    # finishes the same refund instead of refunding twice.
+    request_key = forms.CharField(
+        max_length=32, widget=forms.HiddenInput, validators=[RegexValidator(r"^[0-9a-f]{32}$")]
+    )
 
 
 @admin.register(Invoice)
@@ -194,7 +209,11 @@ class InvoiceAdmin(admin.ModelAdmin):
         for invoice in queryset:
             try:
                 note = services.invoice_refund(
-                    invoice_id=invoice.pk, amount=None, reason="Refund by staff", actor=request.user
+                    invoice_id=invoice.pk,
+                    amount=None,
+                    reason="Refund by staff",
+                    request_key="full",
+                    actor=request.user,
                 )
                 self.message_user(request, f"{invoice.number}: credit note {note.number}.")
             except DomainError as exc:
@@ -214,7 +233,7 @@ class InvoiceAdmin(admin.ModelAdmin):
         invoice = get_object_or_404(Invoice, pk=invoice_id)
         if not self.has_change_permission(request, invoice):
             return HttpResponse(status=403)
-        form = RefundForm(request.POST or None)
+        form = RefundForm(request.POST or None, initial={"request_key": secrets.token_hex(16)})
         status = 200
         if request.method == "POST" and form.is_valid():
             raw = form.cleaned_data["amount"]
@@ -224,6 +243,7 @@ class InvoiceAdmin(admin.ModelAdmin):
                     invoice_id=invoice.pk,
                     amount=amount,
                     reason=form.cleaned_data["reason"],
+                    request_key=form.cleaned_data["request_key"],
                     actor=request.user,
                 )
             except DomainError as exc:

@@ -43,12 +43,15 @@ def _body(request: Request) -> Any:
     return data.dict() if hasattr(data, "dict") else data
 
 
-def _money_moving(request: Request, handler: Callable[[], tuple[int, Any]]) -> Response:
-    """Run handler under the request's Idempotency-Key (if any); errors are stored too."""
+def _money_moving(request: Request, handler: Callable[[bool], tuple[int, Any]]) -> Response:
+    """Run handler under the request's Idempotency-Key (if any); errors are stored too.
 
-    def guarded() -> tuple[int, Any]:
+    handler(resuming): resuming is True when an earlier run of the same keyed request crashed
+    before answering; the services then finish that run's work instead of starting anew."""
+
+    def guarded(resuming: bool) -> tuple[int, Any]:
         try:
-            return handler()
+            return handler(resuming)
         except (DomainError, exceptions.APIException) as exc:
             response = exception_handler(exc, {})
             assert response is not None
@@ -56,7 +59,7 @@ def _money_moving(request: Request, handler: Callable[[], tuple[int, Any]]) -> R
 
     key = request.headers.get("Idempotency-Key")
     if not key:
-        code, body = guarded()
+        code, body = guarded(False)
         return Response(body, status=code)
     code, body, replayed = run_idempotent(
         account=request_user(request),
@@ -164,7 +167,7 @@ class SubscriptionApi(APIView):
     def post(self, request: Request) -> Response:
         account = request_user(request)
 
-        def handler() -> tuple[int, Any]:
+        def handler(resuming: bool) -> tuple[int, Any]:
             data = self.SubscriptionStartIn(data=request.data)
             data.is_valid(raise_exception=True)
             v = data.validated_data
@@ -175,6 +178,7 @@ class SubscriptionApi(APIView):
                 card_token=v["card_token"],
                 coupon_code=v["coupon"],
                 trial=v["trial"],
+                resuming=resuming,
             )
             return status.HTTP_201_CREATED, _subscription_data(account)
 
@@ -215,11 +219,11 @@ class ChangePlanApi(APIView):
     def post(self, request: Request) -> Response:
         account = request_user(request)
 
-        def handler() -> tuple[int, Any]:
+        def handler(resuming: bool) -> tuple[int, Any]:
             data = self.PlanChangeIn(data=request.data)
             data.is_valid(raise_exception=True)
             services.subscription_change_plan(
-                account=account, plan_code=data.validated_data["plan"]
+                account=account, plan_code=data.validated_data["plan"], resuming=resuming
             )
             return status.HTTP_200_OK, _subscription_data(account)
 
@@ -360,8 +364,10 @@ class InvoicePayApi(APIView):
     def post(self, request: Request, invoice_id: int) -> Response:
         account = request_user(request)
 
-        def handler() -> tuple[int, Any]:
-            invoice = services.invoice_pay(account=account, invoice_id=invoice_id)
+        def handler(resuming: bool) -> tuple[int, Any]:
+            invoice = services.invoice_pay(
+                account=account, invoice_id=invoice_id, resuming=resuming
+            )
             return status.HTTP_200_OK, dict(InvoiceOut(invoice).data)
 
         return _money_moving(request, handler)

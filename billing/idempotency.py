@@ -1,10 +1,15 @@
 """Idempotency-Key for money-moving API requests (Stripe's semantics).
 
-The first request with a key stores a hash of (method, path, body) and, when done, its
-response. The same key with the same request replays that response (even while concurrent
-requests wait on the row lock); the same key with a different request is refused with 422.
-Server errors (5xx) are not stored, so they can be retried. Keys are purged after
-BILLING_IDEMPOTENCY_TTL_HOURS (at least 24).
+The request is recorded (key, hash of method, path and body) and committed *before* the work
+starts; the work then runs outside any transaction of ours (it calls the gateway), and its
+response is stored when done. The same key with the same request replays that response; the
+same key with a different request is refused with 422. While a request holds the key (a lease
+of BILLING_IDEMPOTENCY_LEASE_SECONDS), a duplicate gets 409 `idempotency_key_in_use` and
+retries later; a crashed worker's lease expires and the retry runs the work again with
+`resuming=True`. That is safe because the work itself resumes: the pending payment and its
+gateway key were committed before the gateway call, so the gateway answers the retry with
+the first charge (see docs/billing.md, "The charge protocol"). Server errors (5xx) are not
+stored, so they can be retried. Keys are purged after BILLING_IDEMPOTENCY_TTL_HOURS.
 """
 
 from __future__ import annotations
@@ -17,15 +22,21 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 
+from accounts.models import User
 from billing import clock
 from billing.models import IdempotencyRecord
-from streamsite.errors import DomainError, ValidationFailed
+from streamsite.errors import Conflict, DomainError, ValidationFailed
 
 
 class IdempotencyKeyReused(DomainError):
     status = 422
     code = "idempotency_key_reused"
+
+
+class IdempotencyKeyInUse(Conflict):
+    code = "idempotency_key_in_use"
 
 
 def request_hash(method: str, path: str, body: Any) -> str:
@@ -35,15 +46,16 @@ def request_hash(method: str, path: str, body: Any) -> str:
 
 def run_idempotent(
     *,
-    account: Any,
+    account: User,
     key: str,
     method: str,
     path: str,
     body: Any,
-    handler: Callable[[], tuple[int, Any]],
+    handler: Callable[[bool], tuple[int, Any]],
     now: datetime | None = None,
 ) -> tuple[int, Any, bool]:
-    """Returns (status, body, replayed)."""
+    """Returns (status, body, replayed). `handler(resuming)` does the work; resuming is True
+    when an earlier run with this key started and never stored its answer (it crashed)."""
     now = now or clock.now()
     if len(key) > 255 or not key.strip():
         raise ValidationFailed("Idempotency-Key must be 1 to 255 characters.")
@@ -60,20 +72,46 @@ def run_idempotent(
             )
     except IntegrityError:
         pass
-    with transaction.atomic():
-        record = IdempotencyRecord.objects.select_for_update().get(account=account, key=key)
-        if record.request_hash != digest:
-            raise IdempotencyKeyReused(
-                "This Idempotency-Key was used with a different request.",
-            )
+    record = IdempotencyRecord.objects.get(account=account, key=key)
+    if record.request_hash != digest:
+        raise IdempotencyKeyReused("This Idempotency-Key was used with a different request.")
+    if record.status_code is not None:
+        return record.status_code, record.response_body, True
+    # Claim the key: one conditional update, committed before any work.
+    lease = now + timedelta(seconds=settings.BILLING_IDEMPOTENCY_LEASE_SECONDS)
+    free = Q(locked_until__isnull=True) | Q(locked_until__lte=now)
+    claimed = (
+        IdempotencyRecord.objects.filter(pk=record.pk, status_code__isnull=True)
+        .filter(free)
+        .update(locked_until=lease, runs=record.runs + 1)
+    )
+    if claimed != 1:
+        record.refresh_from_db()
         if record.status_code is not None:
             return record.status_code, record.response_body, True
-        status, response = handler()
+        raise IdempotencyKeyInUse(
+            "A request with this Idempotency-Key is in progress; retry shortly."
+        )
+    stored = False
+    try:
+        status, response = handler(record.runs > 0)
         if status < 500:
-            record.status_code = status
-            record.response_body = response
-            record.save(update_fields=["status_code", "response_body"])
+            stored = (
+                IdempotencyRecord.objects.filter(pk=record.pk, status_code__isnull=True).update(
+                    status_code=status, response_body=response, locked_until=None
+                )
+                == 1
+            )
+            if not stored:
+                # A run that took over after our lease expired answered first: one answer.
+                record.refresh_from_db()
+                return record.status_code or status, record.response_body, True
         return status, response, False
+    finally:
+        if not stored:
+            IdempotencyRecord.objects.filter(pk=record.pk, status_code__isnull=True).update(
+                locked_until=None
+            )
 
 
 def purge(*, now: datetime | None = None) -> int:

@@ -446,7 +446,15 @@ class Payment(models.Model):
 
 
 class CreditNote(models.Model):
-    """A correction of a finalised invoice: money given back (a refund) or credited."""
+    """A correction of a finalised invoice: money given back (a refund) or credited.
+
+    A refund we start is `pending` (committed with its gateway idempotency key) until the
+    gateway answers; only `issued` notes count in the invoice's and payment's totals."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ISSUED = "issued", "Issued"
+        FAILED = "failed", "Failed"
 
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="credit_notes")
     number = models.CharField(max_length=20, unique=True)
@@ -455,6 +463,9 @@ class CreditNote(models.Model):
     reason = models.CharField(max_length=255)
     payment = models.ForeignKey(Payment, null=True, blank=True, on_delete=models.PROTECT)
     gateway_refund_id = models.CharField(max_length=64, blank=True, default="")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.ISSUED)
+    # Our refunds' gateway key (stable across retries); null for refunds made at the gateway.
+    idempotency_key = models.CharField(max_length=80, null=True, blank=True, unique=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -512,6 +523,9 @@ class IdempotencyRecord(models.Model):
     request_hash = models.CharField(max_length=64)
     status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     response_body = models.JSONField(null=True, blank=True)
+    # The request running it holds it until then (a lease: a crashed worker's claim expires).
+    locked_until = models.DateTimeField(null=True, blank=True)
+    runs = models.PositiveSmallIntegerField(default=0, help_text="Times the work was started.")
     created_at = models.DateTimeField()
 
     class Meta:

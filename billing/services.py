@@ -375,13 +375,16 @@ def _pending_payment(invoice: Invoice, attempt: int, now: datetime) -> Payment:
     )
 
 
-def _charge(
-    payment: Payment, invoice: Invoice | None = None, customer_id: str | None = None
-) -> ChargeResult:
-    """The gateway call, outside any transaction of ours. Same key: same charge.
+def _outside_transactions() -> None:
+    """Step (b) of the charge protocol runs outside every transaction of ours (a test case's
+    own wrapping transaction aside): a gateway call never holds a lock or a transaction."""
+    if any(not getattr(block, "_from_testcase", False) for block in connection.atomic_blocks):
+        raise RuntimeError("A gateway call inside a database transaction (docs/billing.md).")
 
-    A batch passes the invoice (with subscription and payment method) and customer preloaded.
-    """
+
+def _charge(payment: Payment, invoice: Invoice | None, customer_id: str | None) -> ChargeResult:
+    """One gateway charge with the payment's own key. Same key: the gateway's first answer."""
+    _outside_transactions()
     if invoice is None:
         invoice = Invoice.objects.select_related("subscription__payment_method").get(
             pk=payment.invoice_id
@@ -402,19 +405,72 @@ def _charge(
     )
 
 
-def _settle(
-    payment: Payment,
+def payment_collect(
+    *,
+    payments: Sequence[Payment],
     now: datetime,
-    invoice: Invoice | None = None,
-    customer_id: str | None = None,
-) -> Payment:
-    try:
-        result = _charge(payment, invoice, customer_id)
-    except GatewayUnavailable:
-        # Left pending; the dunning sweep sends the same key again later.
-        logger.warning("gateway unavailable for payment %s", payment.pk)
-        raise
-    return payment_apply_result(payment_id=payment.pk, result=result, now=now)
+    preloaded: dict[int, tuple[Invoice, str]] | None = None,
+) -> tuple[list[Payment], int]:
+    """Steps (b) and (c) of the charge protocol, the one place a charge reaches the gateway.
+
+    Every payment was committed `pending` with its key by step (a) (`_open_attempt` or the
+    renewal batch, both through `_pending_payment`). (b) One gateway call per payment, outside
+    any transaction, with that key: a retry, a sweep or a resumed request sends the same key
+    and the gateway answers with the first charge. (c) All results applied in one short
+    transaction, each by a conditional update `pending -> succeeded/failed`, so a result
+    applied twice (retry, webhook, sweep) changes nothing. `preloaded` maps payment pk to its
+    invoice (with subscription and payment method) and the customer id, for batches.
+    Returns the payments as applied and how many stayed pending (gateway unreachable).
+    """
+    preloaded = preloaded or {}
+    results: list[tuple[Payment, ChargeResult]] = []
+    unreachable = 0
+    for payment in payments:
+        invoice, customer_id = preloaded.get(payment.pk, (None, None))
+        try:
+            results.append((payment, _charge(payment, invoice, customer_id)))
+        except GatewayUnavailable:
+            # Left pending; the sweep sends the same key again later.
+            logger.warning("gateway unavailable for payment %s", payment.pk)
+            unreachable += 1
+    if not results:
+        return [], unreachable
+    with transaction.atomic():
+        fresh = Invoice.objects.select_related("subscription", "upgrade_to").in_bulk(
+            [payment.invoice_id for payment, _ in results]
+        )
+        applied = [
+            _apply_result(payment, result, now, fresh[payment.invoice_id])
+            for payment, result in results
+        ]
+    return applied, unreachable
+
+
+def _collect_one(payment: Payment, now: datetime) -> Payment:
+    applied, unreachable = payment_collect(payments=[payment], now=now)
+    if unreachable:
+        raise GatewayUnavailable("The payment provider is unavailable; try again shortly.")
+    return applied[0]
+
+
+def _collect_or_decline(payment: Payment, now: datetime) -> Payment:
+    """Collect a customer's charge made in their request: a decline is their 402."""
+    payment = _collect_one(payment, now)
+    if payment.status == PaymentStatus.FAILED:
+        raise PaymentDeclined(
+            payment.failure_message or "Your card was declined.",
+            extra={"decline_code": payment.failure_code},
+        )
+    return payment
+
+
+def _pending_payment_of(invoice: Invoice) -> Payment | None:
+    """The attempt of an invoice committed by step (a) and not answered yet, if any."""
+    return (
+        Payment.objects.filter(invoice=invoice, status=PaymentStatus.PENDING)
+        .order_by("attempt")
+        .first()
+    )
 
 
 def next_retry_at(past_due_since: datetime, now: datetime) -> datetime | None:
@@ -503,8 +559,18 @@ def _after_paid(sub: Subscription, invoice: Invoice, payment: Payment, now: date
                 data={"to_plan": invoice.upgrade_to.code, "invoice": invoice.number},
             )
         if not ok:
-            # The period moved on while the card was charged: give the money back.
-            invoice_refund(invoice_id=invoice.pk, amount=None, reason="Upgrade superseded", now=now)
+            # The period moved on while the card was charged: give the money back. Step (a)
+            # of a refund here; the gateway is asked after this transaction commits.
+            note = _refund_open(
+                invoice=Invoice.objects.select_for_update().get(pk=invoice.pk),
+                payment=payment,
+                amount=payment.amount,
+                reason="Upgrade superseded",
+                key=f"refund_{invoice.pk}_superseded",
+                actor=None,
+                now=now,
+            )
+            _collect_refund_on_commit(note.pk)
         return
     if sub.status in (S.INCOMPLETE, S.TRIALING, S.PAST_DUE):
         _transition(
@@ -563,17 +629,21 @@ def _after_failed(sub: Subscription, invoice: Invoice, payment: Payment, now: da
 
 
 def payment_method_add(*, account: Any, token: str) -> PaymentMethod:
-    """Attach a gateway token to the account and make it the card the subscription uses."""
+    """Attach a gateway token to the account and make it the card the subscription uses.
+
+    The gateway is asked first, outside any transaction (attaching the same card twice is
+    harmless); the card is then recorded in one short transaction."""
     if not token:
         raise ValidationFailed(
             "A card token is required.", extra={"fields": {"card_token": ["Required."]}}
         )
+    _outside_transactions()
+    ledger = billing_account(account)
+    gateway = get_gateway()
+    details = gateway.attach(
+        token=token, email=account.email, customer_id=ledger.gateway_customer_id
+    )
     with transaction.atomic():
-        ledger = billing_account(account)
-        gateway = get_gateway()
-        details = gateway.attach(
-            token=token, email=account.email, customer_id=ledger.gateway_customer_id
-        )
         return _payment_method_record(account, ledger, gateway.name, details)
 
 
@@ -629,13 +699,14 @@ def payment_method_from_setup(
     """Store the card a SetupIntent saved, once Stripe says it succeeded for this account's
     customer with exactly this payment method; anything else is a ValidationFailed."""
     gateway = _card_setup_gateway()
+    _outside_transactions()
+    ledger = billing_account(account)
+    details = gateway.setup_verify(
+        setup_intent_id=setup_intent_id,
+        payment_method_id=payment_method_id,
+        customer_id=ledger.gateway_customer_id,
+    )
     with transaction.atomic():
-        ledger = billing_account(account)
-        details = gateway.setup_verify(
-            setup_intent_id=setup_intent_id,
-            payment_method_id=payment_method_id,
-            customer_id=ledger.gateway_customer_id,
-        )
         return _payment_method_record(account, ledger, gateway.name, details)
 
 
@@ -679,6 +750,7 @@ def subscription_start(
     coupon_code: str = "",
     trial: bool = True,
     now: datetime | None = None,
+    resuming: bool = False,
 ) -> Subscription:
     """Checkout: a trial (card on file, no charge) or a paid first period charged right now.
 
@@ -686,25 +758,38 @@ def subscription_start(
     cancellation does not. A declined first charge leaves the subscription expired (402).
     With setup_intent_id, card_token is the payment method that SetupIntent saved (Stripe's
     browser flow) and is verified with Stripe instead of attached.
+
+    A checkout whose first charge is in flight (`incomplete`, its payment pending because a
+    worker died or the gateway did not answer) is finished, not started again: the pending
+    payment is collected with its own key. `resuming` (a retried Idempotency-Key whose first
+    run never answered) also answers with the subscription that run created.
     """
     now = now or clock.now()
     currency = currency.upper()
+    plan = Plan.objects.available().filter(code=plan_code).first()
+    if plan is None:
+        raise ValidationFailed("No such plan.", extra={"fields": {"plan": ["Unknown plan."]}})
+    price = _price(plan, currency)
+    existing = Subscription.objects.select_related("plan").filter(account=account).first()
+    if existing is not None and existing.status == S.INCOMPLETE:
+        return _checkout_resume(existing, plan, now)
+    if existing is not None and existing.status not in (S.CANCELED, S.EXPIRED):
+        if resuming and existing.plan_id == plan.pk:
+            return existing
+        raise Conflict("This account already has a subscription; change its plan instead.")
+    # The card first, with the gateway and outside any transaction of ours.
+    method = None
+    if card_token and setup_intent_id:
+        method = payment_method_from_setup(
+            account=account, setup_intent_id=setup_intent_id, payment_method_id=card_token
+        )
+    elif card_token:
+        method = payment_method_add(account=account, token=card_token)
     payment = None
     with transaction.atomic():
-        plan = Plan.objects.available().filter(code=plan_code).first()
-        if plan is None:
-            raise ValidationFailed("No such plan.", extra={"fields": {"plan": ["Unknown plan."]}})
-        price = _price(plan, currency)
         existing = Subscription.objects.select_for_update().filter(account=account).first()
         if existing is not None and existing.status not in (S.CANCELED, S.EXPIRED):
             raise Conflict("This account already has a subscription; change its plan instead.")
-        method = None
-        if card_token and setup_intent_id:
-            method = payment_method_from_setup(
-                account=account, setup_intent_id=setup_intent_id, payment_method_id=card_token
-            )
-        elif card_token:
-            method = payment_method_add(account=account, token=card_token)
         if method is None:
             method = PaymentMethod.objects.filter(account=account).first()
         if method is None:
@@ -781,12 +866,24 @@ def subscription_start(
         else:
             payment = _open_attempt(invoice, now)
     if payment is not None:
-        payment = _settle(payment, now)
-        if payment.status == PaymentStatus.FAILED:
-            raise PaymentDeclined(
-                payment.failure_message or "Your card was declined.",
-                extra={"decline_code": payment.failure_code},
-            )
+        _collect_or_decline(payment, now)
+    sub.refresh_from_db()
+    return sub
+
+
+def _checkout_resume(sub: Subscription, plan: Plan, now: datetime) -> Subscription:
+    """Finish the checkout in flight: its first invoice's pending payment, same key."""
+    invoice = (
+        Invoice.objects.filter(subscription=sub, kind=InvoiceKind.CREATE, status=InvoiceStatus.OPEN)
+        .order_by("-pk")
+        .first()
+    )
+    payment = _pending_payment_of(invoice) if invoice is not None else None
+    if payment is None:
+        raise Conflict("A checkout for this account is in progress; try again shortly.")
+    if sub.plan_id != plan.pk:
+        raise Conflict("A checkout for another plan is in progress; try again shortly.")
+    _collect_or_decline(payment, now)
     sub.refresh_from_db()
     return sub
 
@@ -850,11 +947,43 @@ def change_preview(*, account: Any, plan_code: str, now: datetime | None = None)
 
 
 def subscription_change_plan(
-    *, account: Any, plan_code: str, now: datetime | None = None, actor: str = ""
+    *,
+    account: Any,
+    plan_code: str,
+    now: datetime | None = None,
+    actor: str = "",
+    resuming: bool = False,
 ) -> Subscription:
-    """Upgrade now with proration (charged immediately); downgrade at the period end."""
+    """Upgrade now with proration (charged immediately); downgrade at the period end.
+
+    An upgrade whose charge is in flight (its payment pending) is finished with the same key,
+    never invoiced twice; `resuming` (a retried Idempotency-Key) answers with the plan that
+    run already switched to."""
     now = now or clock.now()
     payment = None
+    with transaction.atomic():
+        sub = live_subscription(account, lock=True)
+        in_flight = (
+            Payment.objects.filter(
+                invoice__subscription=sub,
+                invoice__kind=InvoiceKind.UPGRADE,
+                invoice__status=InvoiceStatus.OPEN,
+                status=PaymentStatus.PENDING,
+            )
+            .select_related("invoice__upgrade_to")
+            .first()
+        )
+        if in_flight is not None:
+            upgrade_to = in_flight.invoice.upgrade_to
+            if upgrade_to is None or upgrade_to.code != plan_code:
+                raise Conflict("A plan change is being paid; try again shortly.")
+            payment = in_flight
+        elif resuming and sub.plan.code == plan_code and sub.pending_plan_id is None:
+            return sub
+    if payment is not None:
+        _collect_or_decline(payment, now)
+        sub.refresh_from_db()
+        return sub
     with transaction.atomic():
         sub = live_subscription(account, lock=True)
         if (
@@ -920,12 +1049,7 @@ def subscription_change_plan(
         else:
             payment = _open_attempt(invoice, now)
     if payment is not None:
-        payment = _settle(payment, now)
-        if payment.status == PaymentStatus.FAILED:
-            raise PaymentDeclined(
-                payment.failure_message or "Your card was declined.",
-                extra={"decline_code": payment.failure_code},
-            )
+        _collect_or_decline(payment, now)
     sub.refresh_from_db()
     return sub
 
@@ -1015,23 +1139,14 @@ def subscriptions_renew(
             logger.warning("renewal batch rolled back: %s", exc)
         return {"renewed": 0, "expired": 0, "raced": 1, "pending": 0}
     outcome["renewed"] += len(renewals)
-    results: list[tuple[Payment, ChargeResult]] = []
-    for payment, invoice, customer_id in charges:
-        try:
-            results.append((payment, _charge(payment, invoice, customer_id)))
-        except GatewayUnavailable:
-            # Left pending; the dunning sweep sends the same key again later.
-            logger.warning("gateway unavailable for payment %s", payment.pk)
-            outcome["pending"] += 1
-    # All results in one transaction (one commit, not one per payment). Should it fail, the
-    # payments stay pending and the sweep re-sends their keys: the gateway answers with the
-    # same charges, nothing is charged twice.
-    with transaction.atomic():
-        fresh = Invoice.objects.select_related("subscription", "upgrade_to").in_bulk(
-            [payment.invoice_id for payment, _ in results]
-        )
-        for payment, result in results:
-            _apply_result(payment, result, now, fresh[payment.invoice_id])
+    # After commit: one gateway call per payment with its own key, all results applied in
+    # one transaction. Should that fail, the payments stay pending and the sweep re-sends
+    # their keys: the gateway answers with the same charges, nothing is charged twice.
+    _applied, outcome["pending"] = payment_collect(
+        payments=[payment for payment, _, _ in charges],
+        now=now,
+        preloaded={payment.pk: (invoice, customer) for payment, invoice, customer in charges},
+    )
     return outcome
 
 
@@ -1162,7 +1277,10 @@ def _chunks(items: list[Any], size: int) -> list[list[Any]]:
 
 
 def invoice_retry(*, invoice_id: int, now: datetime | None = None, manual: bool = False) -> str:
-    """One more charge attempt on an open invoice (dunning schedule, or the customer asks)."""
+    """One more charge attempt on an open invoice (dunning schedule, or the customer asks).
+
+    The customer's own retry (manual) finishes an attempt in flight with its key instead of
+    opening another; the schedule leaves one in flight to the sweep."""
     now = now or clock.now()
     with transaction.atomic():
         invoice = Invoice.objects.select_related("subscription").filter(pk=invoice_id).first()
@@ -1171,20 +1289,27 @@ def invoice_retry(*, invoice_id: int, now: datetime | None = None, manual: bool 
         if not manual and (invoice.next_attempt_at is None or invoice.next_attempt_at > now):
             return "not_due"
         payment = _open_attempt(invoice, now)
+        if payment is None and manual:
+            payment = _pending_payment_of(invoice)
         if payment is None:
             return "raced"
     try:
-        payment = _settle(payment, now)
+        payment = _collect_one(payment, now)
     except GatewayUnavailable:
         return "pending"
     return payment.status
 
 
-def invoice_pay(*, account: Any, invoice_id: int, now: datetime | None = None) -> Invoice:
-    """The customer pays an open invoice now (e.g. after updating the card)."""
+def invoice_pay(
+    *, account: Any, invoice_id: int, now: datetime | None = None, resuming: bool = False
+) -> Invoice:
+    """The customer pays an open invoice now (e.g. after updating the card). `resuming` (a
+    retried Idempotency-Key) answers with the invoice its first run paid."""
     invoice = Invoice.objects.for_account(account).filter(pk=invoice_id).first()
     if invoice is None:
         raise NotFound("No such invoice.")
+    if resuming and invoice.status == InvoiceStatus.PAID:
+        return invoice
     if invoice.status != InvoiceStatus.OPEN:
         raise Conflict("This invoice is not open.")
     outcome = invoice_retry(invoice_id=invoice.pk, now=now, manual=True)
@@ -1194,24 +1319,34 @@ def invoice_pay(*, account: Any, invoice_id: int, now: datetime | None = None) -
         raise PaymentDeclined(payment.failure_message if payment else "Your card was declined.")
     if outcome == "raced":
         raise Conflict("A payment for this invoice is already in progress.")
+    if outcome == "pending":
+        raise GatewayUnavailable("The payment provider is unavailable; try again shortly.")
     return invoice
 
 
 def payment_sweep(
     *, now: datetime | None = None, older_than: timedelta = timedelta(minutes=15)
 ) -> int:
-    """Re-send pending charges that never got an answer (same idempotency key: no double charge)."""
+    """Reconcile with the gateway what never got an answer: pending charges (their own key
+    again; the gateway answers with the first charge, so nothing is charged twice) and
+    pending refunds likewise. Returns how many were settled."""
     now = now or clock.now()
-    count = 0
-    stale = Payment.objects.filter(
-        status=PaymentStatus.PENDING, gateway_charge_id="", created_at__lte=now - older_than
+    stale = list(
+        Payment.objects.filter(
+            status=PaymentStatus.PENDING, gateway_charge_id="", created_at__lte=now - older_than
+        ).order_by("pk")[:200]
+    )
+    applied, _unreachable = payment_collect(payments=stale, now=now)
+    count = len(applied)
+    notes = CreditNote.objects.filter(
+        status=CreditNote.Status.PENDING, created_at__lte=now - older_than
     ).order_by("pk")[:200]
-    for payment in stale:
+    for note in notes:
         try:
-            _settle(payment, now)
+            refund_collect(note_id=note.pk, now=now)
             count += 1
-        except GatewayUnavailable:
-            break
+        except (GatewayUnavailable, ValidationFailed):
+            continue
     return count
 
 
@@ -1223,74 +1358,183 @@ def invoice_refund(
     invoice_id: int,
     amount: int | None,
     reason: str,
+    request_key: str = "",
     actor: Any = None,
     now: datetime | None = None,
 ) -> CreditNote:
-    """Refund all (amount=None) or part of a paid invoice through the gateway; a credit note."""
+    """Refund all (amount=None) or part of a paid invoice through the gateway; a credit note.
+
+    The charge protocol, for a refund: (a) a pending credit note with its gateway key
+    `refund_<invoice>_<request_key or sequence>` is committed; (b) the gateway is asked
+    outside any transaction; (c) the note is issued by a conditional update (refund_collect).
+    The same request_key (the admin form's, resubmitted after a crash) finds its note and
+    finishes it instead of refunding again; another refund waits while one is in flight.
+    """
     now = now or clock.now()
     with transaction.atomic():
         invoice = Invoice.objects.select_for_update().filter(pk=invoice_id).first()
         if invoice is None:
             raise NotFound("No such invoice.")
-        payment = invoice.payments.filter(status=PaymentStatus.SUCCEEDED).first()
-        refundable = invoice.amount_paid - invoice.amount_credited
-        if payment is None or refundable <= 0:
-            raise ValidationFailed("Nothing on this invoice can be refunded.")
-        amount = refundable if amount is None else amount
-        if amount <= 0 or amount > refundable:
-            raise ValidationFailed(
-                f"Refund between 1 and {refundable} minor units.",
-                extra={
-                    "fields": {
-                        "amount": [f"At most {money.format_money(refundable, invoice.currency)}."]
-                    }
-                },
+        key = f"refund_{invoice.pk}_{request_key}" if request_key else ""
+        note = CreditNote.objects.filter(idempotency_key=key).first() if key else None
+        if note is None:
+            if invoice.credit_notes.filter(status=CreditNote.Status.PENDING).exists():
+                raise Conflict("A refund of this invoice is in progress; try again shortly.")
+            payment = invoice.payments.filter(status=PaymentStatus.SUCCEEDED).first()
+            refundable = invoice.amount_paid - invoice.amount_credited
+            if payment is None or refundable <= 0:
+                raise ValidationFailed("Nothing on this invoice can be refunded.")
+            amount = refundable if amount is None else amount
+            if amount <= 0 or amount > refundable:
+                raise ValidationFailed(
+                    f"Refund between 1 and {refundable} minor units.",
+                    extra={
+                        "fields": {
+                            "amount": [
+                                f"At most {money.format_money(refundable, invoice.currency)}."
+                            ]
+                        }
+                    },
+                )
+            note = _refund_open(
+                invoice=invoice,
+                payment=payment,
+                amount=amount,
+                reason=reason,
+                key=key,
+                actor=actor,
+                now=now,
             )
-        sequence = invoice.credit_notes.count() + 1
-        result = get_gateway(payment.gateway).refund(
-            charge_id=payment.gateway_charge_id,
-            amount=amount,
-            idempotency_key=f"refund_{invoice.pk}_{sequence}",
-        )
-        note = CreditNote.objects.create(
-            invoice=invoice,
-            number=f"CN-{invoice.number}-{sequence}",
-            amount=amount,
-            currency=invoice.currency,
-            reason=reason[:255] or "Refund",
-            payment=payment,
-            gateway_refund_id=result.refund_id,
-            created_by=actor,
-            created_at=now,
-        )
-        Invoice.objects.filter(pk=invoice.pk).update(amount_credited=F("amount_credited") + amount)
-        Payment.objects.filter(pk=payment.pk).update(amount_refunded=F("amount_refunded") + amount)
+    if note.status == CreditNote.Status.ISSUED:
         return note
+    if note.status == CreditNote.Status.FAILED:
+        raise ValidationFailed("The payment gateway refused this refund.")
+    return refund_collect(note_id=note.pk, now=now)
+
+
+def _refund_open(
+    *,
+    invoice: Invoice,
+    payment: Payment,
+    amount: int,
+    reason: str,
+    key: str,
+    actor: Any,
+    now: datetime,
+) -> CreditNote:
+    """Step (a) of a refund: a pending credit note and its gateway key. Call under the
+    invoice's row lock (the sequence number)."""
+    sequence = invoice.credit_notes.count() + 1
+    return _credit_note_create(
+        invoice=invoice,
+        payment=payment,
+        amount=amount,
+        reason=reason[:255] or "Refund",
+        status=CreditNote.Status.PENDING,
+        key=key or f"refund_{invoice.pk}_{sequence}",
+        actor=actor,
+        now=now,
+        sequence=sequence,
+    )
+
+
+def refund_collect(*, note_id: int, now: datetime | None = None) -> CreditNote:
+    """Steps (b) and (c) of a refund: the gateway with the note's key (outside any
+    transaction; the same key returns the first refund), then `pending -> issued` and the
+    invoice's and payment's totals, once. A refusal marks the note failed (ValidationFailed);
+    an unreachable gateway leaves it pending for the sweep (GatewayUnavailable)."""
+    now = now or clock.now()
+    note = CreditNote.objects.select_related("payment").get(pk=note_id)
+    if note.status != CreditNote.Status.PENDING or note.payment is None:
+        return note
+    _outside_transactions()
+    try:
+        result = get_gateway(note.payment.gateway).refund(
+            charge_id=note.payment.gateway_charge_id,
+            amount=note.amount,
+            idempotency_key=note.idempotency_key or "",
+        )
+    except ValidationFailed:
+        CreditNote.objects.filter(pk=note.pk, status=CreditNote.Status.PENDING).update(
+            status=CreditNote.Status.FAILED
+        )
+        raise
+    with transaction.atomic():
+        issued = CreditNote.objects.filter(pk=note.pk, status=CreditNote.Status.PENDING).update(
+            status=CreditNote.Status.ISSUED, gateway_refund_id=result.refund_id
+        )
+        if issued == 1:
+            _credit_note_book(note.invoice_id, note.payment_id, note.amount)
+    note.refresh_from_db()
+    return note
+
+
+def _collect_refund_on_commit(note_id: int) -> None:
+    from billing import tasks
+
+    tasks.collect_refund.delay_on_commit(note_id)  # type: ignore[attr-defined]
+
+
+def _credit_note_create(
+    *,
+    invoice: Invoice,
+    payment: Payment | None,
+    amount: int,
+    reason: str,
+    status: str,
+    key: str | None,
+    actor: Any,
+    now: datetime,
+    sequence: int | None = None,
+) -> CreditNote:
+    """The one place a credit note is written (numbered `CN-<invoice>-<n>`); an issued one is
+    booked on the invoice and payment at once, a pending one when the gateway confirms."""
+    sequence = sequence or invoice.credit_notes.count() + 1
+    note = CreditNote.objects.create(
+        invoice=invoice,
+        number=f"CN-{invoice.number}-{sequence}",
+        amount=amount,
+        currency=invoice.currency,
+        reason=reason,
+        payment=payment,
+        status=status,
+        idempotency_key=key,
+        created_by=actor,
+        created_at=now,
+    )
+    if status == CreditNote.Status.ISSUED:
+        _credit_note_book(invoice.pk, payment.pk if payment else None, amount)
+    return note
+
+
+def _credit_note_book(invoice_id: int, payment_id: int | None, amount: int) -> None:
+    Invoice.objects.filter(pk=invoice_id).update(amount_credited=F("amount_credited") + amount)
+    if payment_id is not None:
+        Payment.objects.filter(pk=payment_id).update(amount_refunded=F("amount_refunded") + amount)
 
 
 @transaction.atomic
 def payment_sync_refunded(
     *, payment: Payment, amount_refunded: int, now: datetime
 ) -> CreditNote | None:
-    """A refund made at the gateway (e.g. its dashboard): record the difference as a credit note."""
+    """A refund made at the gateway (e.g. its dashboard): record the difference as a credit
+    note. The caller waits while one of our refunds of this payment is still pending (its
+    amount is in the gateway's total but not yet in ours)."""
     invoice = Invoice.objects.select_for_update().get(pk=payment.invoice_id)
     payment.refresh_from_db()
     missing = min(amount_refunded, payment.amount) - payment.amount_refunded
     if missing <= 0:
         return None
-    sequence = invoice.credit_notes.count() + 1
-    note = CreditNote.objects.create(
+    return _credit_note_create(
         invoice=invoice,
-        number=f"CN-{invoice.number}-{sequence}",
-        amount=missing,
-        currency=invoice.currency,
-        reason="Refunded at the payment gateway",
         payment=payment,
-        created_at=now,
+        amount=missing,
+        reason="Refunded at the payment gateway",
+        status=CreditNote.Status.ISSUED,
+        key=None,
+        actor=None,
+        now=now,
     )
-    Invoice.objects.filter(pk=invoice.pk).update(amount_credited=F("amount_credited") + missing)
-    Payment.objects.filter(pk=payment.pk).update(amount_refunded=F("amount_refunded") + missing)
-    return note
 
 
 @transaction.atomic

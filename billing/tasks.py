@@ -110,3 +110,12 @@ def send_payment_failed_email(invoice_pk: int, final: bool) -> bool:
         )
     send_mail(subject, body, None, [invoice.account.email])
     return True
+
+
+@shared_task(name="billing.tasks.collect_refund")
+def collect_refund(note_pk: int) -> str:
+    """Steps (b) and (c) of a refund opened inside another transaction (a superseded upgrade)."""
+    try:
+        return services.refund_collect(note_id=note_pk).status
+    except (services.GatewayUnavailable, services.ValidationFailed) as exc:
+        return type(exc).__name__  # pending (the sweep retries) or refused (the note says so)

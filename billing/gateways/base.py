@@ -60,7 +60,8 @@ class GatewayEvent:
     type: str
     created: datetime
     charge_id: str = ""
-    payment_key: str = ""
+    amount: int | None = None  # of the charge the event is about, minor units
+    currency: str = ""  # upper-case ISO code
     amount_refunded: int = 0
     raw: dict[str, Any] = field(default_factory=dict)
 
@@ -86,6 +87,10 @@ class Gateway(Protocol):
     ) -> ChargeResult: ...
 
     def refund(self, *, charge_id: str, amount: int, idempotency_key: str) -> RefundResult: ...
+
+    def detach(self, *, token: str) -> None:
+        """Forget a stored card (the account is leaving); a card already gone is no error."""
+        ...
 
     def parse_webhook(self, *, payload: bytes, signature: str, now: datetime) -> GatewayEvent: ...
 

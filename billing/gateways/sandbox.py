@@ -200,6 +200,10 @@ class SandboxGateway:
             charge.save(update_fields=["amount_refunded"])
         return RefundResult(refund.refund_id)
 
+    def detach(self, *, token: str) -> None:
+        with provider_write():
+            SandboxCard.objects.filter(token=token).delete()
+
     def parse_webhook(self, *, payload: bytes, signature: str, now: datetime) -> GatewayEvent:
         signing.verify(
             payload,
@@ -212,19 +216,23 @@ class SandboxGateway:
 
 
 def event_from_json(payload: bytes) -> GatewayEvent:
+    """The sandbox's event shape: {id, type, created, data: {charge_id, amount, currency,
+    amount_refunded}}; anything else (a date out of range included) is a 400."""
     try:
         body = json.loads(payload)
         data = body.get("data", {})
+        amount = data.get("amount")
         return GatewayEvent(
             event_id=str(body["id"]),
             type=str(body["type"]),
-            created=datetime.fromtimestamp(int(body["created"]), tz=clock.now().tzinfo),
+            created=signing.event_time(body["created"]),
             charge_id=str(data.get("charge_id", "")),
-            payment_key=str(data.get("payment_key", "")),
+            amount=None if amount is None else int(amount),
+            currency=str(data.get("currency", "")).upper(),
             amount_refunded=int(data.get("amount_refunded", 0)),
             raw=body,
         )
-    except (ValueError, KeyError, TypeError, AttributeError):
+    except (ValueError, KeyError, TypeError, AttributeError, OverflowError):
         raise ValidationFailed("Malformed event body.", code="bad_event") from None
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
 from streamsite.errors import ValidationFailed
 
@@ -26,10 +27,24 @@ def verify(payload: bytes, header: str, secret: str, *, now: datetime, tolerance
         parts.setdefault(key, []).append(value)
     try:
         timestamp = int(parts["t"][0])
-    except (KeyError, ValueError):
+    except (KeyError, ValueError, OverflowError):
         raise ValidationFailed("Malformed signature header.", code="bad_signature") from None
     if abs(now.timestamp() - timestamp) > tolerance:
         raise ValidationFailed("Signature timestamp outside the tolerance.", code="stale_signature")
     expected = sign(payload, secret, timestamp).split("v1=", 1)[1]
     if not any(hmac.compare_digest(expected, candidate) for candidate in parts.get("v1", [])):
         raise ValidationFailed("Signature does not match.", code="bad_signature")
+
+
+# Event dates outside these years are not dates a gateway sends (and `1e20` is not a 500).
+EARLIEST, LATEST = datetime(2000, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC)
+
+
+def event_time(value: Any) -> datetime:
+    """An event's `created` (Unix seconds) as an aware datetime; ValueError when it is not a
+    whole number of seconds within a plausible range."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
+        raise ValueError("created must be whole Unix seconds")
+    if not EARLIEST.timestamp() <= value < LATEST.timestamp():
+        raise ValueError("created is out of range")
+    return datetime.fromtimestamp(int(value), tz=UTC)

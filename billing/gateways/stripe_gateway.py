@@ -9,12 +9,13 @@ off-session with our idempotency key.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import stripe
 from django.conf import settings
 
+from billing.gateways import signing
 from billing.gateways.base import (
     CardDetails,
     CardSetup,
@@ -167,6 +168,14 @@ class StripeGateway:
             raise GatewayUnavailable(f"Stripe is unavailable: {type(exc).__name__}") from None
         return RefundResult(refund.id)
 
+    def detach(self, *, token: str) -> None:
+        try:
+            self.client.v1.payment_methods.detach(token)
+        except stripe.InvalidRequestError:
+            return  # already detached, or never attached: nothing to forget
+        except stripe.StripeError as exc:
+            raise GatewayUnavailable(f"Stripe is unavailable: {type(exc).__name__}") from None
+
     def parse_webhook(self, *, payload: bytes, signature: str, now: datetime) -> GatewayEvent:
         # Signature and timestamp tolerance are checked by the library (against real time).
         try:
@@ -178,9 +187,13 @@ class StripeGateway:
             )
         except stripe.SignatureVerificationError:
             raise ValidationFailed("Signature does not match.", code="bad_signature") from None
-        except ValueError:
+        except (ValueError, OverflowError):
             raise ValidationFailed("Malformed event body.", code="bad_event") from None
-        obj: dict[str, Any] = event.data.object.to_dict()
+        try:
+            created = signing.event_time(event.created)
+            obj: dict[str, Any] = event.data.object.to_dict()
+        except (ValueError, AttributeError, TypeError):
+            raise ValidationFailed("Malformed event body.", code="bad_event") from None
         kind = EVENT_MAP.get(event.type, event.type)
         if event.type == "charge.refunded":
             charge_id, refunded = (
@@ -189,13 +202,14 @@ class StripeGateway:
             )
         else:
             charge_id, refunded = obj.get("id") or "", 0
-        metadata = obj.get("metadata") or {}
+        amount = obj.get("amount")
         return GatewayEvent(
             event_id=event.id,
             type=kind,
-            created=datetime.fromtimestamp(event.created, tz=UTC),
+            created=created,
             charge_id=str(charge_id),
-            payment_key=str(metadata.get("payment_key", "")),
+            amount=amount if isinstance(amount, int) else None,
+            currency=str(obj.get("currency") or "").upper(),
             amount_refunded=refunded,
             raw=event.to_dict(),
         )

@@ -184,7 +184,7 @@ for _batch_task in (
     "cdn.tasks.warm_sites",
     "cdn.tasks.warm_edge_content",
     "cdn.tasks.prune_decisions",
-    "catalog.tasks.search.refresh_popularity",
+    "playback.tasks.refresh_popularity",
     "recommendations.tasks.fold_activity",
     "recommendations.tasks.precompute_rows",
     "recommendations.tasks.sweep_trainings",
@@ -422,6 +422,8 @@ BILLING_RETRY_DAYS = [int(d) for d in env.list("BILLING_RETRY_DAYS", ["1", "3", 
 BILLING_GRACE_DAYS = env.int("BILLING_GRACE_DAYS", 5, min=0, max=60)
 BILLING_TAX_PERCENT = env.str("BILLING_TAX_PERCENT", "0")
 BILLING_IDEMPOTENCY_TTL_HOURS = env.int("BILLING_IDEMPOTENCY_TTL_HOURS", 24, min=24)
+# How long a request holds its Idempotency-Key before a retry may take over (a crashed worker).
+BILLING_IDEMPOTENCY_LEASE_SECONDS = env.int("BILLING_IDEMPOTENCY_LEASE_SECONDS", 120, min=1)
 BILLING_PROFILES_WITHOUT_PLAN = env.int("BILLING_PROFILES_WITHOUT_PLAN", 1, min=1)
 BILLING_RENEWAL_BATCH = env.int("BILLING_RENEWAL_BATCH", 500, min=1)
 ACCOUNTS_PROFILE_LIMIT_PROVIDER = "billing.entitlements.profile_limit"

@@ -12,6 +12,8 @@ SECRET_KEY = env.str("SECRET_KEY")
 if SECRET_KEY.startswith("django-insecure") or len(SECRET_KEY) < 50:
     raise ImproperlyConfigured("SECRET_KEY must be at least 50 random characters in production")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
+# Billing: no development webhook secret in production (billing.E003/E004 stop start-up).
+BILLING_SANDBOX_WEBHOOK_SECRET = env.str("BILLING_SANDBOX_WEBHOOK_SECRET", "")
 
 # TLS is terminated by the edge proxy in front of gunicorn.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

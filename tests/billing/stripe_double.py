@@ -25,24 +25,37 @@ def _brand(number: str) -> str:
 class StripeDouble(BaseHTTPRequestHandler):
     requests: list = []
     intents: dict = {}
+    refunds: dict = {}
     setup_intents: dict = {}
     payment_methods: dict = {}
     lock = threading.Lock()
+    # Called once a new PaymentIntent or refund is recorded and before the answer is sent:
+    # the crash harness kills the calling worker here ("the gateway charged, we never heard").
+    on_recorded = None
 
     @classmethod
     def reset(cls) -> None:
         cls.requests, cls.intents, cls.setup_intents, cls.payment_methods = [], {}, {}, {}
+        cls.refunds, cls.on_recorded = {}, None
+
+    def _recorded(self, kind):
+        hook, StripeDouble.on_recorded = StripeDouble.on_recorded, None
+        if hook is not None:
+            hook(kind)
 
     def log_message(self, *args):  # keep test output quiet
         pass
 
     def _reply(self, status, body):
         data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the caller was killed (crash harness)
 
     def _not_found(self):
         return self._invalid("nope", status=404)
@@ -82,6 +95,9 @@ class StripeDouble(BaseHTTPRequestHandler):
         self.requests.append((self.path, form, key, self.headers.get("Authorization")))
         if self.path == "/v1/customers":
             return self._reply(200, {"id": "cus_123", "object": "customer"})
+        if self.path.startswith("/v1/payment_methods/") and self.path.endswith("/detach"):
+            pm = self.path.split("/")[3]
+            return self._reply(200, {"id": pm, "object": "payment_method", "customer": None})
         if self.path.startswith("/v1/payment_methods/") and self.path.endswith("/attach"):
             pm = self.path.split("/")[3]
             return self._reply(
@@ -142,22 +158,49 @@ class StripeDouble(BaseHTTPRequestHandler):
                         }
                     },
                 )
-            if key not in self.intents:
-                status = (
-                    "processing" if form["payment_method"] == "pm_card_processing" else "succeeded"
-                )
-                self.intents[key] = {
-                    "id": f"pi_{len(self.intents) + 1}",
-                    "object": "payment_intent",
-                    "status": status,
-                    "amount": int(form["amount"]),
-                }
+            with self.lock:  # Stripe's idempotency: the same key answers the first request
+                new = key not in self.intents
+                if new:
+                    status = (
+                        "processing"
+                        if form["payment_method"] == "pm_card_processing"
+                        else "succeeded"
+                    )
+                    self.intents[key] = {
+                        "id": f"pi_{len(self.intents) + 1}",
+                        "object": "payment_intent",
+                        "status": status,
+                        "amount": int(form["amount"]),
+                        "currency": form["currency"],
+                        "amount_refunded": 0,
+                    }
+            if new:
+                self._recorded("charge")
             return self._reply(200, self.intents[key])
         if self.path == "/v1/refunds":
-            return self._reply(
-                200, {"id": "re_1", "object": "refund", "amount": int(form["amount"])}
-            )
+            return self._refund(key, form)
         return self._not_found()
+
+    def _refund(self, key, form):
+        with self.lock:
+            new = key not in self.refunds
+            if new:
+                intent = next(
+                    (i for i in self.intents.values() if i["id"] == form["payment_intent"]), None
+                )
+                amount = int(form["amount"])
+                if intent is None or intent["amount_refunded"] + amount > intent["amount"]:
+                    return self._invalid("Refund exceeds the charge.")
+                intent["amount_refunded"] += amount
+                self.refunds[key] = {
+                    "id": f"re_{len(self.refunds) + 1}",
+                    "object": "refund",
+                    "amount": amount,
+                    "payment_intent": intent["id"],
+                }
+        if new:
+            self._recorded("refund")
+        return self._reply(200, self.refunds[key])
 
     def _confirm_setup(self, seti, form):
         """What Stripe.js does in the browser: publishable key + client secret + the card."""

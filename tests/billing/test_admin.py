@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 
 from billing import services
-from billing.models import BillingAccount, CreditNote, Invoice, SandboxCharge
+from billing.models import BillingAccount, CreditNote, Invoice, SandboxCharge, SandboxRefund
 from billing.tasks import run_renewals
 from tests.billing.conftest import card_token
 
@@ -27,17 +27,31 @@ def paid_invoice(alice, frozen_clock):
     return Invoice.objects.get()
 
 
+def form_key(client, url):
+    """The request key the refund form carries (made when the form is shown)."""
+    return client.get(url).context["form"].initial["request_key"]
+
+
 def test_partial_then_full_refund_from_the_admin(staff, paid_invoice):
     client = staff_client(staff)
     url = f"/admin/billing/invoice/{paid_invoice.pk}/refund/"
     assert "refundable $15.49" in client.get(url).content.decode()
-    response = client.post(url, {"amount": "5.00", "reason": "Outage"})
+    first = {"amount": "5.00", "reason": "Outage", "request_key": form_key(client, url)}
+    response = client.post(url, first)
     assert response.status_code == 302
-    response = client.post(url, {"amount": "", "reason": "Closing account"})
+    # The same form submitted again (a double click, a retry after a timeout): same refund.
+    assert client.post(url, first).status_code == 302
+    response = client.post(
+        url, {"amount": "", "reason": "Closing account", "request_key": form_key(client, url)}
+    )
     assert response.status_code == 302
     notes = list(CreditNote.objects.order_by("number").values_list("number", "amount"))
     assert notes == [(f"CN-{paid_invoice.number}-1", 500), (f"CN-{paid_invoice.number}-2", 1049)]
     assert SandboxCharge.objects.get().amount_refunded == 1549
+    assert list(SandboxRefund.objects.order_by("pk").values_list("amount", flat=True)) == [
+        500,
+        1049,
+    ]
     paid_invoice.refresh_from_db()
     assert (paid_invoice.amount_credited, paid_invoice.total) == (1549, 1549)
 
@@ -45,7 +59,7 @@ def test_partial_then_full_refund_from_the_admin(staff, paid_invoice):
 def test_refund_beyond_what_was_paid_is_refused(staff, paid_invoice):
     response = staff_client(staff).post(
         f"/admin/billing/invoice/{paid_invoice.pk}/refund/",
-        {"amount": "15.50", "reason": "Too much"},
+        {"amount": "15.50", "reason": "Too much", "request_key": "a" * 32},
     )
     assert response.status_code == 400
     assert "Refund between 1 and 1549 minor units." in response.content.decode()
@@ -54,7 +68,8 @@ def test_refund_beyond_what_was_paid_is_refused(staff, paid_invoice):
 
 def test_refund_with_too_many_decimals_is_refused(staff, paid_invoice):
     response = staff_client(staff).post(
-        f"/admin/billing/invoice/{paid_invoice.pk}/refund/", {"amount": "1.005", "reason": "x"}
+        f"/admin/billing/invoice/{paid_invoice.pk}/refund/",
+        {"amount": "1.005", "reason": "x", "request_key": "a" * 32},
     )
     assert response.status_code == 400
     assert CreditNote.objects.count() == 0

@@ -28,6 +28,9 @@ pytestmark = [
 
 
 def test_50_concurrent_requests_with_one_key_charge_once_and_answer_the_same(alice):
+    """The key is claimed before the work and no transaction is held across the gateway
+    call, so duplicates arriving while it runs are told to retry (409, Stripe's
+    `idempotency_key_in_use`); every answer given is the one stored, and one charge."""
     token = card_token()
     body = {"plan": "premium", "currency": "USD", "card_token": token, "trial": False}
 
@@ -38,8 +41,15 @@ def test_50_concurrent_requests_with_one_key_charge_once_and_answer_the_same(ali
         return response.status_code, response.json()
 
     results = in_threads(50, request)
-    assert {code for code, _ in results} == {201}
-    assert all(body == results[0][1] for _, body in results)
+    client = APIClient()
+    client.force_authenticate(alice)
+    replay = client.post("/api/v1/billing/subscription", body, HTTP_IDEMPOTENCY_KEY="same")
+    assert (replay.status_code, replay["Idempotent-Replayed"]) == (201, "true")
+    created = [answer for code, answer in results if code == 201]
+    in_use = [answer for code, answer in results if code == 409]
+    assert len(created) + len(in_use) == 50
+    assert created and all(answer == replay.json() for answer in created)
+    assert {answer["error"]["code"] for answer in in_use} <= {"idempotency_key_in_use"}
     assert SandboxCharge.objects.count() == 1
     assert Payment.objects.count() == 1
     assert Invoice.objects.get().total == 2299

@@ -114,6 +114,8 @@ def test_stripe_webhook_is_verified_and_settles_a_processing_intent(alice, strip
                 "object": {
                     "id": "pi_1",
                     "object": "payment_intent",
+                    "amount": 799,
+                    "currency": "usd",
                     "metadata": {"payment_key": payment.idempotency_key},
                 }
             },

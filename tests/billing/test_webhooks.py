@@ -45,7 +45,12 @@ def pending_renewal(alice, frozen_clock):
 
 def event_for(payment, kind="charge.succeeded", event_id="evt_1", created=None, **data):
     created = created or int(datetime(2026, 2, 1, 12, 5, tzinfo=UTC).timestamp())
-    body = {"charge_id": payment.gateway_charge_id, "payment_key": payment.idempotency_key, **data}
+    body = {
+        "charge_id": payment.gateway_charge_id,
+        "amount": payment.amount,
+        "currency": payment.currency,
+        **data,
+    }
     return sandbox.signed_event(event_id=event_id, type=kind, data=body, created=created)
 
 
@@ -162,7 +167,7 @@ def test_event_before_its_charge_is_known_waits_then_applies(alice, frozen_clock
     payload, signature = sandbox.signed_event(
         event_id="evt_early",
         type="charge.succeeded",
-        data={"charge_id": charge_id},
+        data={"charge_id": charge_id, "amount": 799, "currency": "USD"},
         created=int(datetime(2026, 2, 1, 12, tzinfo=UTC).timestamp()),
     )
     row, _ = webhook_receive(gateway_name="sandbox", payload=payload, signature=signature)
@@ -189,7 +194,12 @@ def test_refund_events_sync_to_the_gateway_total_in_any_order(alice, frozen_cloc
             event_id=event_id,
             type="charge.refunded",
             created=created,
-            data={"charge_id": payment.gateway_charge_id, "amount_refunded": total},
+            data={
+                "charge_id": payment.gateway_charge_id,
+                "amount": 799,
+                "currency": "USD",
+                "amount_refunded": total,
+            },
         )
         row, _ = webhook_receive(gateway_name="sandbox", payload=payload, signature=signature)
         webhook_process(event_pk=row.pk)

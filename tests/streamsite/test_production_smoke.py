@@ -59,6 +59,7 @@ def test_make_up_becomes_ready_runs_tasks_and_stops_cleanly(tmp_path, amqp_vhost
         "REDIS_URL": settings.REDIS_URL,
         "SECRET_KEY": "smoke-" + "x" * 30 + "0123456789abcdefghijklmnop",
         "ALLOWED_HOSTS": "127.0.0.1",
+        "BILLING_SANDBOX_WEBHOOK_SECRET": "smoke-webhook-" + "y" * 30,
         "BIND": f"127.0.0.1:{port}",
         "WEB_CONCURRENCY": "1",
         "CELERY_CONCURRENCY": "1",

@@ -131,6 +131,7 @@ class TestStartup:
             DJANGO_SETTINGS_MODULE="streamsite.settings.production",
             SECRET_KEY=GOOD_KEY,
             ALLOWED_HOSTS="streamsite.example",
+            BILLING_SANDBOX_WEBHOOK_SECRET="deploy-check-" + "w" * 30,
         )
         result = subprocess.run(
             [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
