@@ -57,7 +57,7 @@ def procfile(*, nginx_conf: Path, web_ports: list[int], var_dir: Path) -> str:
         " --workers ${WEB_CONCURRENCY:-2} --timeout 60 --graceful-timeout 20 --access-logfile -"
     )
     worker = (
-        "celery -A streamsite worker --queues default,transcode --concurrency"
+        "celery -A streamsite worker --queues default,batch,long,transcode --concurrency"
         " ${CELERY_CONCURRENCY:-1} --loglevel INFO --without-gossip --without-mingle"
     )
     # A web process that dies is started again, as Kubernetes restarts a pod; honcho alone would

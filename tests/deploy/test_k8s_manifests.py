@@ -13,6 +13,7 @@ import pytest
 
 from tests.deploy.manifests import (
     OVERLAYS,
+    ROOT,
     config_map,
     documented_names,
     find,
@@ -20,6 +21,9 @@ from tests.deploy.manifests import (
     names_read_by_the_entrypoint,
     render,
 )
+
+# Every test here renders the overlays with kubectl's built-in Kustomize (a program).
+pytestmark = pytest.mark.needs_process
 
 # Custom resources: no official schema; checked by hand below (KEDA overlay only).
 CRDS = {("keda.sh/v1alpha1", "ScaledObject"), ("keda.sh/v1alpha1", "TriggerAuthentication")}
@@ -90,8 +94,8 @@ def test_every_role_runs_from_the_one_image_non_root_and_read_only(overlay):
     roles["migrate"] = _pod_spec(job)["containers"][0]["args"]
     assert roles == {
         "web": ["web"],
-        "worker-default": ["worker", "default"],
-        "worker-transcode": ["worker", "transcode"],
+        "worker-default": ["worker", "default,batch"],
+        "worker-transcode": ["worker", "transcode,long"],
         "beat": ["beat"],
         "cdnhealth": ["cdnhealth"],
         "migrate": ["migrate"],
@@ -225,4 +229,27 @@ def test_keda_overlay_scales_the_transcode_queue_celery_routes_to():
     auth = find(docs, "TriggerAuthentication", trigger["authenticationRef"]["name"])
     assert {r["parameter"] for r in auth["spec"]["secretTargetRef"]} == {"address", "password"}
     worker = _pod_spec(find(docs, "Deployment", "worker-transcode"))["containers"][0]
-    assert worker["args"] == ["worker", queue]
+    assert worker["args"][0] == "worker" and queue in worker["args"][1].split(",")
+
+
+def test_every_queue_tasks_are_routed_to_has_a_worker_in_every_shape():
+    from django.conf import settings
+
+    routed = {route["queue"] for route in settings.CELERY_TASK_ROUTES.values()}
+    routed |= set(settings.CELERY_QUEUE_TIME_LIMITS) | {settings.CELERY_TASK_DEFAULT_QUEUE}
+    docs = rendered("base")
+    consumed_k8s: set[str] = set()
+    for doc in docs:
+        if doc["kind"] == "Deployment" and doc["metadata"]["name"].startswith("worker-"):
+            args = _pod_spec(doc)["containers"][0]["args"]
+            consumed_k8s |= set(args[1].split(","))
+    procfile = (ROOT / "Procfile").read_text()
+    consumed_up = {
+        queue
+        for line in procfile.splitlines()
+        if "--queues" in line
+        for queue in line.split("--queues", 1)[1].split()[0].split(",")
+    }
+    assert routed == {"default", "batch", "long", "transcode"}
+    assert routed - consumed_k8s == set()
+    assert routed - consumed_up == set()

@@ -10,7 +10,7 @@ PostgreSQL and one Redis. In Debian's Chromium, through nginx only:
   without signing anyone out (sessions are in PostgreSQL, caches in Redis).
 
 The same steps and selectors as tests/billing/test_journey_browser.py and
-tests/catalog/playback/test_browser.py, but against separate processes (those tests drive
+tests/playback/sessions/test_browser.py, but against separate processes (those tests drive
 pytest-django's in-process live server and move its clock, which cannot cross processes).
 """
 
@@ -34,8 +34,8 @@ import pytest
 from django.conf import settings
 from django.db import connection, connections
 
-from catalog.playback_demo import make_hls_asset
-from tests.catalog.playback.factories import TitleFactory
+from playback.demo.clip import make_hls_asset
+from tests.playback.sessions.factories import TitleFactory
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"

@@ -91,7 +91,7 @@ def test_each_queue_gives_its_tasks_its_own_time_limits():
             "cdn.tasks.warm_edge_content",
             "recommendations.tasks.fold_activity",
             "recommendations.tasks.train_model",
-            "catalog.tasks.media.media_transcode",
+            "media.tasks.media_transcode",
         )
     }
     assert limits == {
@@ -102,7 +102,7 @@ def test_each_queue_gives_its_tasks_its_own_time_limits():
         "cdn.tasks.warm_edge_content": (600, 660),
         "recommendations.tasks.fold_activity": (600, 660),
         "recommendations.tasks.train_model": (3600, 3900),
-        "catalog.tasks.media.media_transcode": (3600, 3900),
+        "media.tasks.media_transcode": (3600, 3900),
     }
 
 
