@@ -226,3 +226,20 @@ def test_keda_overlay_scales_the_transcode_queue_celery_routes_to():
     assert {r["parameter"] for r in auth["spec"]["secretTargetRef"]} == {"address", "password"}
     worker = _pod_spec(find(docs, "Deployment", "worker-transcode"))["containers"][0]
     assert worker["args"] == ["worker", queue]
+
+
+def test_a_rollout_can_apply_configuration_and_migrations_before_the_workloads():
+    """docs/operations.md step 2 selects `app.kubernetes.io/component in (config,migrate)`."""
+    docs = rendered("overlays/production")
+    first = [
+        d
+        for d in docs
+        if d["metadata"].get("labels", {}).get("app.kubernetes.io/component")
+        in ("config", "migrate")
+    ]
+    assert sorted(d["kind"] for d in first) == ["ConfigMap", "ConfigMap", "Job"]
+    job = find(first, "Job", "migrate")
+    refs = _pod_spec(job)["containers"][0]["envFrom"]
+    names = {d["metadata"]["name"] for d in first}
+    assert refs[0]["configMapRef"]["name"] in names  # the hashed name of this release's config
+    assert refs[1]["secretRef"]["name"] == "streamsite-secrets"  # managed outside git
