@@ -107,3 +107,10 @@ image: $(NODE_STAMP)
 	bash deploy/podman.sh build --format docker --build-arg BASE=$(BASE) \
 	  --build-context hlsjs=$$(realpath node_modules/hls.js/dist) \
 	  $$(test -s $(CA_BUNDLE) && echo --secret id=cacert,src=$(CA_BUNDLE)) -f Containerfile -t $(IMAGE) .
+
+# The cluster's shape on one machine: nginx (deploy/k8s's front config) in front of two
+# gunicorn processes, two workers, beat and the poller, on DATABASE_URL and REDIS_URL.
+up-scaled: install
+	DJANGO_SETTINGS_MODULE=streamsite.settings.production $(PY) manage.py migrate --noinput
+	DJANGO_SETTINGS_MODULE=streamsite.settings.production $(PY) manage.py collectstatic --noinput -v0
+	DJANGO_SETTINGS_MODULE=streamsite.settings.production PATH="$(CURDIR)/$(BIN):$$PATH" exec $(PY) deploy/up_scaled.py

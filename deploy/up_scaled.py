@@ -46,15 +46,19 @@ def render_front(*, listen: int, web_ports: list[int], static_root: Path) -> str
             out.append(f"{indent}proxy_set_header X-Forwarded-Proto $scheme;")
         else:
             out.append(line)
-    text = "\n".join(out) + "\n"
-    # Debian's nginx keeps mime.types where the official image does; both are absolute.
-    return text
+    if os.geteuid() == 0:
+        # Started as root, nginx would drop its workers to `nobody`, who cannot read files
+        # under a private directory (static, pytest's tmp): keep the invoking user locally.
+        # The Kubernetes front runs unprivileged and never reads this line.
+        out.insert(0, "user root;")
+    return "\n".join(out) + "\n"
 
 
 def procfile(*, nginx_conf: Path, web_ports: list[int], var_dir: Path) -> str:
     gunicorn = (
         "gunicorn streamsite.wsgi --config python:streamsite.gunicorn_conf"
-        " --workers ${WEB_CONCURRENCY:-2} --timeout 60 --graceful-timeout 20 --access-logfile -"
+        " --workers ${WEB_CONCURRENCY:-2} --timeout 60 --graceful-timeout 20"
+        " --no-control-socket --access-logfile -"
     )
     worker = (
         "celery -A streamsite worker --queues default,batch,long,transcode --concurrency"

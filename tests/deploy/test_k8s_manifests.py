@@ -253,3 +253,20 @@ def test_every_queue_tasks_are_routed_to_has_a_worker_in_every_shape():
     assert routed == {"default", "batch", "long", "transcode"}
     assert routed - consumed_k8s == set()
     assert routed - consumed_up == set()
+
+
+def test_a_rollout_can_apply_configuration_and_migrations_before_the_workloads():
+    """docs/operations.md step 2 selects `app.kubernetes.io/component in (config,migrate)`."""
+    docs = rendered("overlays/production")
+    first = [
+        d
+        for d in docs
+        if d["metadata"].get("labels", {}).get("app.kubernetes.io/component")
+        in ("config", "migrate")
+    ]
+    assert sorted(d["kind"] for d in first) == ["ConfigMap", "ConfigMap", "Job"]
+    job = find(first, "Job", "migrate")
+    refs = _pod_spec(job)["containers"][0]["envFrom"]
+    names = {d["metadata"]["name"] for d in first}
+    assert refs[0]["configMapRef"]["name"] in names  # the hashed name of this release's config
+    assert refs[1]["secretRef"]["name"] == "streamsite-secrets"  # managed outside git

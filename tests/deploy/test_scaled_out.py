@@ -61,7 +61,7 @@ class Stack:
 
     def served_by(self, name: str) -> int:
         """Requests in `name`'s gunicorn access log (honcho prefixes each line with it)."""
-        pattern = re.compile(rf"^\S+ {name}\s+\| .*\"(GET|POST|HEAD) /", re.M)
+        pattern = re.compile(rf"^\S+ {name}\.\d+\s+\| .*\"(GET|POST|HEAD) /", re.M)
         return len(pattern.findall(self.output()))
 
     def kill_web(self, port: int) -> None:
@@ -252,7 +252,7 @@ def test_both_journeys_through_nginx_across_two_web_processes_survive_losing_one
     page.fill("input[name=profile_name]", "Dana")
     page.click("button:text-is('Sign up')")
     page.wait_for_url("**/signup/done/")
-    verify = re.compile(r"^\S+ worker\d\s+\| .*?(/verify/[^/\s]+/)", re.M)
+    verify = re.compile(r"^\S+ worker\d\.\d+\s+\| .*?(/verify/[^/\s]+/)", re.M)
     _wait(lambda: verify.search(stack.output()), timeout=60, what="the email", stack=stack)
     page.goto(url + verify.search(stack.output()).group(1))
     page.wait_for_url("**/login/**")
