@@ -44,6 +44,12 @@ scopes=("$@")
 [ ${#scopes[@]} -gt 0 ] || scopes=(demo test pg ci)
 python=${PYTHON:-python3}
 
+# On PATH and executable (bash's command -v also answers with a file it cannot run).
+have() {
+  local path
+  path=$(command -v "$1" 2>/dev/null) && [ -x "$path" ]
+}
+
 in_scopes() {
   local scope
   for scope in "${scopes[@]}"; do [ "$scope" = "$1" ] && return 0; done
@@ -60,7 +66,7 @@ add_package() {
 }
 scan() {
   missing=() packages=() own_python=""
-  if ! command -v "$python" >/dev/null 2>&1; then
+  if ! have "$python"; then
     missing+=("python3 (3.11 or newer)")
     add_package python3
     add_package python3-venv
@@ -75,7 +81,7 @@ scan() {
   for line in "${want[@]}"; do
     IFS=: read -r cmd pkg scope <<<"$line"
     in_scopes "${scope:-test}" || continue
-    if ! command -v "$cmd" >/dev/null 2>&1; then
+    if ! have "$cmd"; then
       missing+=("$cmd")
       add_package "$pkg"
     fi
@@ -107,12 +113,12 @@ if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
 if [ ${#packages[@]} -gt 0 ]; then
-  if ! command -v apt-get >/dev/null 2>&1; then
+  if ! have apt-get; then
     echo "no apt-get here: install ${packages[*]} (Debian's names) with your system's package" \
       "manager, e.g. brew install ffmpeg nginx chromium node" >&2
     exit 1
   fi
-  if [ -n "$sudo" ] && ! command -v sudo >/dev/null 2>&1; then
+  if [ -n "$sudo" ] && ! have sudo; then
     echo "neither root nor sudo: as root, run: apt-get install -y ${packages[*]}" >&2
     exit 1
   fi

@@ -5,7 +5,6 @@ from __future__ import annotations
 import socket
 import urllib.request
 
-import boto3
 import m3u8
 import pytest
 from django.core.files.storage import default_storage
@@ -27,6 +26,7 @@ def _free_port() -> int:
 
 @pytest.fixture
 def s3(settings):
+    import boto3  # here, not at the top: only these tests pay for importing it
     from moto.server import ThreadedMotoServer
 
     port = _free_port()
