@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 PYTEST_ARGS ?= -n 2
 
-.PHONY: install demo test lint up migrate bench clean help
+.PHONY: install demo test lint up migrate bench chaos clean help
 .DEFAULT_GOAL := help
 
 help:
@@ -16,6 +16,7 @@ help:
 	@echo "make lint   ruff (lint + format check) and mypy"
 	@echo "make up     the production shape: migrate, collectstatic, gunicorn + Celery worker + beat"
 	@echo "make bench  run the benchmarks under bench/"
+	@echo "make chaos  fault scenarios on real workers, broker, PostgreSQL and cache (DATABASE_URL)"
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -54,6 +55,11 @@ up: install
 
 bench: install
 	$(PY) bench/run.py
+
+# Not part of `make test`; its fast subset (--fast) runs in CI as tests/streamsite/test_chaos_fast.py.
+CHAOS_ARGS ?=
+chaos: install
+	$(PY) -m bench.chaos $(CHAOS_ARGS)
 
 clean:
 	rm -rf $(VENV) var/static
