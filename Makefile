@@ -15,7 +15,7 @@ CHECK_PYTHON = $(if $(wildcard $(PY)),$(PY),$(PYTHON))
 SBIN_PATH ?= /usr/sbin:/sbin
 export PATH := $(PATH)$(if $(SBIN_PATH),:$(SBIN_PATH))
 
-.PHONY: install demo test lint up migrate bench clean help image up-scaled
+.PHONY: install demo test lint up migrate bench chaos clean help image up-scaled
 .PHONY: test-fast system-deps check-demo check-test pg
 .DEFAULT_GOAL := help
 
@@ -28,6 +28,7 @@ help:
 	@echo "make lint   ruff (lint + format check) and mypy"
 	@echo "make up     the production shape: migrate, collectstatic, gunicorn + Celery worker + beat"
 	@echo "make bench  run the benchmarks under bench/"
+	@echo "make chaos  fault scenarios on real workers, broker, PostgreSQL and cache (DATABASE_URL)"
 	@echo "make image  build the container image (podman; Debian base bootstrapped locally)"
 	@echo "make up-scaled  nginx in front of two web processes, two workers, beat, poller"
 
@@ -93,6 +94,11 @@ up: install
 
 bench: install
 	$(PY) bench/run.py
+
+# Not part of `make test`; its fast subset (--fast) runs in CI as tests/streamsite/test_chaos_fast.py.
+CHAOS_ARGS ?=
+chaos: install
+	$(PY) -m bench.chaos $(CHAOS_ARGS)
 
 clean:
 	rm -rf $(VENV) var/static

@@ -10,19 +10,25 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.core.mail import EmailMessage
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from streamsite.models import OutboundEmail
 
-#: a pending email whose message has not run after this long gets another message
-RESEND_AFTER = timedelta(minutes=2)
 #: sent rows are kept this long (support looks them up), then deleted by the sweep
 RETENTION = timedelta(days=7)
 MAX_ATTEMPTS = 5
+#: reconnections tried to record a send whose connection the database dropped
+MARK_SENT_TRIES = 3
 SWEEP_BATCH = 500
+
+
+def resend_after() -> timedelta:
+    """A pending email whose message has not run after this long gets another message."""
+    return timedelta(seconds=settings.OUTBOX_RESEND_AFTER)
 
 
 def claim_lease() -> timedelta:
@@ -83,10 +89,23 @@ def email_deliver(*, email_id: int, now: datetime | None = None) -> str:
             enqueued_at=now,
         )
         return "failed" if gave_up else "retry"
-    OutboundEmail.objects.filter(pk=email_id).update(
-        status=OutboundEmail.Status.SENT, sent_at=timezone.now(), last_error=""
-    )
+    _mark_sent(email_id)
     return "sent"
+
+
+def _mark_sent(email_id: int) -> None:
+    """Record the send, on a fresh connection if the database dropped ours: the mail server
+    already has the message, so losing this write would send it again after the lease."""
+    for attempt in range(MARK_SENT_TRIES):
+        try:
+            OutboundEmail.objects.filter(pk=email_id).update(
+                status=OutboundEmail.Status.SENT, sent_at=timezone.now(), last_error=""
+            )
+            return
+        except (OperationalError, InterfaceError):
+            if attempt == MARK_SENT_TRIES - 1:
+                raise
+            connection.close()  # the next query connects again
 
 
 def email_sweep(*, now: datetime | None = None, batch: int = SWEEP_BATCH) -> int:
@@ -98,7 +117,7 @@ def email_sweep(*, now: datetime | None = None, batch: int = SWEEP_BATCH) -> int
     now = now or timezone.now()
     stale = list(
         OutboundEmail.objects.filter(
-            Q(status=OutboundEmail.Status.PENDING, enqueued_at__lt=now - RESEND_AFTER)
+            Q(status=OutboundEmail.Status.PENDING, enqueued_at__lt=now - resend_after())
             | Q(status=OutboundEmail.Status.SENDING, claimed_at__lt=now - claim_lease())
         )
         .order_by("pk")

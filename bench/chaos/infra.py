@@ -206,6 +206,7 @@ class RabbitNode:
             "RABBITMQ_ENABLED_PLUGINS_FILE": f"{d}/enabled_plugins",
             "RABBITMQ_CONFIG_FILE": f"{d}/rabbitmq",
             "RABBITMQ_PID_FILE": f"{d}/beam.pid",
+            "ERL_CRASH_DUMP": f"{d}/erl_crash.dump",
         }
 
     def start(self, timeout: float = 120) -> float:
@@ -222,6 +223,7 @@ class RabbitNode:
         log = (self.dir / "server.log").open("ab")
         self.launcher = subprocess.Popen(
             ["rabbitmq-server"],
+            cwd=self.dir,
             env=self._env(),
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -102,7 +102,8 @@ REDIS_URL = env.url("REDIS_URL", None, schemes=("redis", "rediss"))
 if REDIS_URL:
     CACHES: dict[str, dict[str, Any]] = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Redis down means cache misses, not errors (streamsite/cache.py).
+            "BACKEND": "streamsite.cache.FailSoftRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", "streamsite"),
             "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
@@ -192,6 +193,8 @@ for _batch_task in (
     CELERY_TASK_ROUTES[_batch_task] = {"queue": "batch"}
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TIMEZONE = "UTC"
+# An outbox email still pending this long after its task message was sent gets another one.
+OUTBOX_RESEND_AFTER = env.int("OUTBOX_RESEND_AFTER", 120, min=5)
 # Every periodic task is declared here, and nowhere else.
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "accounts.clear-expired-sessions": {

@@ -129,3 +129,24 @@ def test_account_emails_go_through_the_outbox():
     row = OutboundEmail.objects.get()
     assert (row.to, row.status) == ("new@example.com", "sent")
     assert [m.subject for m in mail.outbox] == [row.subject]
+
+
+def test_a_dropped_connection_while_recording_the_send_is_retried_on_a_new_one(monkeypatch):
+    from django.db import OperationalError
+    from django.db.models.query import QuerySet
+
+    email = _enqueue_lost()
+    real_update = QuerySet.update
+    drops = [1]
+
+    def update(self, **kwargs):
+        if kwargs.get("status") == "sent" and drops:
+            drops.pop()
+            raise OperationalError("terminating connection due to administrator command")
+        return real_update(self, **kwargs)
+
+    monkeypatch.setattr(QuerySet, "update", update)
+    assert email_deliver(email_id=email.pk) == "sent"
+    email.refresh_from_db()
+    assert (email.status, email.attempts) == ("sent", 1)
+    assert len(mail.outbox) == 1

@@ -1,0 +1,61 @@
+"""The cache fails soft: with Redis down, reads miss and writes are dropped, pages render."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+
+from bench.chaos import infra
+from streamsite.cache import FailSoftRedisCache
+from tests.streamsite.conftest import needs_redis_server
+
+
+def _cache(url: str) -> FailSoftRedisCache:
+    return FailSoftRedisCache(url, {"OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1}})
+
+
+def test_with_redis_unreachable_reads_miss_and_writes_are_dropped():
+    dead = _cache(f"redis://127.0.0.1:{infra.free_port()}/0")
+    assert dead.get("k", "default") == "default"
+    assert dead.set("k", 1) is None
+    assert dead.add("k", 1) is False
+    assert dead.get_many(["a", "b"]) == {}
+    assert dead.set_many({"a": 1, "b": 2}) == ["a", "b"]
+    assert dead.has_key("k") is False
+    assert dead.delete("k") is False
+    with pytest.raises(ValueError):
+        dead.incr("k")
+
+
+@needs_redis_server
+def test_the_cache_serves_again_once_redis_is_back(redis_server, monkeypatch):
+    live = _cache(redis_server.url)
+    live.set("k", "v")
+    assert live.get("k") == "v"
+    redis_server.kill()
+    assert live.get("k") is None
+    redis_server.start()
+    assert live.get("k") is None  # still inside the retry interval: Redis is not asked
+    now = [0.0]
+    monkeypatch.setattr("streamsite.cache.time.monotonic", lambda: now[0])
+    live._down_until = 5.0
+    now[0] = 6.0
+    live.set("k", "again")
+    assert live.get("k") == "again"
+
+
+@pytest.mark.django_db
+def test_pages_render_with_the_cache_down(client, settings):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "streamsite.cache.FailSoftRedisCache",
+            "LOCATION": f"redis://127.0.0.1:{infra.free_port()}/0",
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+    assert cache.get("anything") is None
+    assert [client.get(page).status_code for page in ("/", "/login/", "/healthz")] == [
+        200,
+        200,
+        200,
+    ]
