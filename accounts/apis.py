@@ -10,13 +10,14 @@ from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from accounts import selectors, services
 from accounts.models import ApiToken, Maturity, Profile
 from accounts.permissions import PROFILE_HEADER_PARAMETER, NotKidsProfile, ensure_not_kids
 from streamsite.api.auth import request_user
+from streamsite.api.throttling import AnonRateThrottle
+from streamsite.client_address import client_address
 from streamsite.errors import NotFound, PermissionDenied
 
 DETAIL = inline_serializer("Detail", fields={"detail": serializers.CharField()})
@@ -177,7 +178,7 @@ class LoginTokenApi(APIView):
             request=request._request,
             email=values["email"],
             password=values["password"],
-            ip=services.client_ip(request._request),
+            ip=client_address(request._request),
         )
         if selectors.two_factor_enabled(user):
             if not values.get("code"):

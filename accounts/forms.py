@@ -84,6 +84,11 @@ class SetPasswordForm(Form):
 class PasswordChangeForm(Form):
     old_password = _password("Current password")
     new_password = _password("New password", "new-password")
+    keep_api_tokens = forms.BooleanField(
+        required=False,
+        label="Keep my API tokens working",
+        help_text="Unticked (the default), every API token is revoked with the old password.",
+    )
 
 
 class EmailChangeForm(Form):

@@ -11,6 +11,7 @@ from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 
 from accounts import services
+from streamsite.client_address import client_address
 
 
 class SecurityHeadersMiddleware:
@@ -58,6 +59,6 @@ class DeviceSessionMiddleware:
                     user_id=int(user_id),
                     session_key=session_key,
                     user_agent=request.META.get("HTTP_USER_AGENT", ""),
-                    ip=services.client_ip(request),
+                    ip=client_address(request),
                 )
         return self.get_response(request)

@@ -14,6 +14,7 @@ from django.http import HttpRequest
 
 from accounts import services, token_cache
 from accounts.middleware import seen_gate_key
+from streamsite.client_address import client_address
 
 
 def record_login(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
@@ -27,7 +28,7 @@ def record_login(sender: Any, request: HttpRequest | None, user: Any, **kwargs: 
         user_id=user.pk,
         session_key=key,
         user_agent=request.META.get("HTTP_USER_AGENT", ""),
-        ip=services.client_ip(request),
+        ip=client_address(request),
     )
     cache.set(seen_gate_key(key), 1, timeout=int(services.SESSION_TOUCH_INTERVAL.total_seconds()))
 

@@ -57,15 +57,33 @@ def profile_is_unlocked(request: Any, profile: Profile) -> bool:
     return bool(session.get(SESSION_PROFILE) == profile.pk and session.get(SESSION_PROFILE_PIN_OK))
 
 
-def request_profile(request: HttpRequest | Any, *, required: bool = True) -> Profile | None:
-    """The profile this request views as, checked to belong to the user and to be unlocked.
+def _named_profile(request: Any, user: User, profile_id: int, name: str) -> Profile:
+    profile = Profile.objects.filter(pk=profile_id, account=user).first()
+    if profile is None:
+        raise PermissionDenied(f"{name} names no profile of this account.", code="invalid_profile")
+    if not profile_is_unlocked(request, profile):
+        raise PermissionDenied(
+            "This profile is locked with a PIN: verify it first "
+            f"(POST /api/v1/profiles/{profile.pk}/verify-pin).",
+            code="profile_locked",
+        )
+    return profile
 
-    API clients name it with the `X-Profile-Id` header; without the header, the profile chosen
-    in the browser's "Who's watching?" picker (kept in the session) is used. A header naming a
-    profile that is not the user's, or a PIN-locked profile not unlocked, is always an error.
+
+def request_profile(
+    request: HttpRequest | Any, *, required: bool = True, profile_id: int | None = None
+) -> Profile | None:
+    """The profile this request views as: the one rule for every way of naming a profile.
+
+    API clients name it with the `X-Profile-Id` header; a request body may name it too
+    (`profile_id`, passed here by the view); without either, the profile chosen in the
+    browser's "Who's watching?" picker (kept in the session) is used. Whichever way it is
+    named, it must be the user's and, when PIN-locked, unlocked for this session or API token
+    (`profile_is_unlocked`); a header and a body naming different profiles is refused. Its
+    maturity limits what it may watch through `profile_allows`.
     When `required` and there is no usable profile: PermissionDenied (403) with a message.
     """
-    if hasattr(request, _CACHE_ATTR):
+    if profile_id is None and hasattr(request, _CACHE_ATTR):
         cached: Profile | None = getattr(request, _CACHE_ATTR)
         if cached is not None or not required:
             return cached
@@ -73,27 +91,27 @@ def request_profile(request: HttpRequest | Any, *, required: bool = True) -> Pro
     header = request.META.get("HTTP_X_PROFILE_ID")
     profile: Profile | None = None
     if user is None:
-        if required or header is not None:
+        if required or header is not None or profile_id is not None:
             raise PermissionDenied("Sign in first.", code="not_authenticated")
         return None
+    header_id: int | None = None
     if header is not None:
         try:
-            profile_id = int(header)
+            header_id = int(header)
         except ValueError:
             raise ValidationFailed(
                 f"{PROFILE_HEADER} must be a profile id (an integer).", code="invalid_profile"
             ) from None
-        profile = Profile.objects.filter(pk=profile_id, account=user).first()
-        if profile is None:
-            raise PermissionDenied(
-                f"{PROFILE_HEADER} names no profile of this account.", code="invalid_profile"
-            )
-        if not profile_is_unlocked(request, profile):
-            raise PermissionDenied(
-                "This profile is locked with a PIN: verify it first "
-                f"(POST /api/v1/profiles/{profile.pk}/verify-pin).",
-                code="profile_locked",
-            )
+    if profile_id is not None and header_id is not None and profile_id != header_id:
+        raise ValidationFailed(
+            f"profile_id and {PROFILE_HEADER} name different profiles.",
+            code="profile_conflict",
+            extra={"fields": {"profile_id": [f"Does not match {PROFILE_HEADER}."]}},
+        )
+    if profile_id is not None:
+        profile = _named_profile(request, user, profile_id, "profile_id")
+    elif header_id is not None:
+        profile = _named_profile(request, user, header_id, PROFILE_HEADER)
     else:
         session = getattr(request, "session", None)
         session_profile_id = session.get(SESSION_PROFILE) if session is not None else None
@@ -111,6 +129,11 @@ def request_profile(request: HttpRequest | Any, *, required: bool = True) -> Pro
             code="profile_required",
         )
     return profile
+
+
+def profile_allows(profile: Profile, maturity_level: int) -> bool:
+    """Whether `profile` may see content rated `maturity_level` (the profile's maturity rule)."""
+    return int(maturity_level) <= int(profile.maturity)
 
 
 def two_factor_enabled(user: User) -> bool:

@@ -37,7 +37,7 @@ from accounts.models import (
     User,
     UserSession,
 )
-from accounts.tasks import queue_account_email
+from accounts.tasks import queue_account_email, send_email_change, send_password_reset
 from accounts.useragent import device_name
 from streamsite.errors import Conflict, NotFound, PermissionDenied, RateLimited, ValidationFailed
 
@@ -54,7 +54,15 @@ RECOVERY_CODE_COUNT = 10
 
 def _rule(name: str) -> throttle.Rule:
     limits = settings.ACCOUNTS_THROTTLE[name]
-    return throttle.Rule(name, limits["limit"], limits["window"], limits["cooloff"])
+    return throttle.Rule(
+        name,
+        limits["limit"],
+        limits["window"],
+        limits["cooloff"],
+        progressive=bool(limits.get("progressive", False)),
+        max_cooloff=int(limits.get("max_cooloff", 0)),
+        locks=bool(limits.get("locks", True)),
+    )
 
 
 def _fields_error(message: str, field: str, errors: list[str] | None = None) -> ValidationFailed:
@@ -93,10 +101,13 @@ def signup(*, email: str, password: str, profile_name: str = "") -> User | None:
 
     A new address gets an account (with a first profile) and a verification link; an address
     already registered gets a note instead, and nothing changes. Returns the new user or None.
+    Both paths do the same work, so their timing does not tell them apart either: one password
+    hash (the known address's is thrown away) and one email handed to the queue.
     """
     email = _normalise_email(email)
     _validate_password(password, User(email=email))
     if User.objects.filter(email__iexact=email).exists():
+        make_password(password)  # the hash a new account would cost, so timing says nothing
         _send(email, "signup_existing", login_url=_link("accounts:login"))
         return None
     try:
@@ -149,26 +160,43 @@ def email_verify(*, token: str) -> User:
     raise ValidationFailed("This link is invalid or has expired. Ask for a new one.")
 
 
-def client_ip(request: HttpRequest) -> str:
-    """The client's address; behind ACCOUNTS_TRUSTED_PROXIES proxies, from X-Forwarded-For."""
-    proxies = settings.ACCOUNTS_TRUSTED_PROXIES
-    if proxies:
-        forwarded = [p.strip() for p in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-        forwarded = [p for p in forwarded if p]
-        if len(forwarded) >= proxies:
-            return forwarded[-proxies]
-    return str(request.META.get("REMOTE_ADDR") or "0.0.0.0")  # noqa: S104 - an address, not a bind
+UNLOCK_SALT = "accounts.unlock"
+KNOWN_DEVICE_SALT = "accounts.known-device"
+# An emailed unlock link works this long, and lets its address in for as long again.
+UNLOCK_SECONDS = 15 * 60
 
 
-def login_check(*, request: HttpRequest | None, email: str, password: str, ip: str) -> User:
-    """Check credentials with per-account and per-IP throttling (no hash while locked).
+def _pair(email_key: str, ip: str) -> str:
+    return f"{email_key}|{ip}"
 
-    Every failure answers the same message whether or not the address exists. A correct password
-    for an unverified address sends a fresh verification link and is refused.
+
+def login_check(
+    *,
+    request: HttpRequest | None,
+    email: str,
+    password: str,
+    ip: str,
+    known_device_user_id: int | None = None,
+) -> User:
+    """Check credentials, throttled so that an attacker cannot lock the owner out.
+
+    Failures count per (address, client address) with progressive delays (`login_pair`: 5 free,
+    then 30 s doubling to 15 min; a locked attempt costs no hash) and per client address across
+    addresses (`login_ip`). Per address there is only a ceiling (`login_account`): past it, the
+    right password alone still signs in from a known device (`known_device_user_id`, from the
+    browser's signed cookie), with a second factor (the caller asks for it when 2FA is on), or
+    after an emailed unlock link; otherwise the owner is sent that link (PermissionDenied
+    `unlock_required`). Every failure answers the same message whether or not the address
+    exists. A correct password for an unverified address sends a fresh link and is refused.
     """
     email_key = email.strip().lower()
-    account_rule, ip_rule = _rule("login_account"), _rule("login_ip")
-    wait = max(throttle.locked_for(account_rule, email_key), throttle.locked_for(ip_rule, ip))
+    pair_rule, ip_rule, account_rule = (
+        _rule("login_pair"),
+        _rule("login_ip"),
+        _rule("login_account"),
+    )
+    pair = _pair(email_key, ip)
+    wait = max(throttle.locked_for(pair_rule, pair), throttle.locked_for(ip_rule, ip))
     if wait:
         minutes = max(1, (wait + 59) // 60)
         raise RateLimited(
@@ -178,10 +206,11 @@ def login_check(*, request: HttpRequest | None, email: str, password: str, ip: s
         )
     user = authenticate(request, email=email_key, password=password)
     if user is None:
-        throttle.register_failure(account_rule, email_key)
+        throttle.register_failure(pair_rule, pair)
         throttle.register_failure(ip_rule, ip)
+        throttle.register_failure(account_rule, email_key)
         raise ValidationFailed(LOGIN_FAILED, code="invalid_credentials")
-    throttle.reset(account_rule, email_key)
+    throttle.reset(pair_rule, pair)
     assert isinstance(user, User)
     if user.email_verified_at is None and not user.is_staff:
         email_verification_send(user=user)
@@ -189,27 +218,124 @@ def login_check(*, request: HttpRequest | None, email: str, password: str, ip: s
             "Please confirm your email address first: we have sent you a new link.",
             code="email_unverified",
         )
+    under_pressure = throttle.failures(account_rule, email_key) >= account_rule.limit
+    if (
+        under_pressure
+        and known_device_user_id != user.pk
+        and not throttle.marked(pair_rule, pair, "unlocked")
+        and not selectors.two_factor_enabled(user)
+    ):
+        login_unlock_send(user=user, ip=ip)
+        raise PermissionDenied(
+            "Many failed sign-ins for this account came from elsewhere, so this device must be "
+            "confirmed: we have emailed you a link. Follow it, then sign in again.",
+            code="unlock_required",
+        )
     return user
 
 
-def password_change(*, user: User, old_password: str, new_password: str) -> None:
-    """Change the password; every other session is signed out (Django's session hash)."""
+def login_unlock_send(*, user: User, ip: str) -> None:
+    """Email the owner a link that lets the address `ip` sign in past the ceiling."""
+    token = signing.dumps({"u": user.pk, "a": ip}, salt=UNLOCK_SALT)
+    _send(user.email, "login_unlock", unlock_url=_link("accounts:login-unlock", token))
+
+
+def login_unlock(*, token: str) -> User:
+    """Follow an emailed unlock link: its address may sign in past the ceiling for a while."""
+    try:
+        data = signing.loads(token, salt=UNLOCK_SALT, max_age=UNLOCK_SECONDS)
+    except signing.BadSignature:
+        raise ValidationFailed("This link is invalid or has expired. Sign in again.") from None
+    user = User.objects.filter(pk=data.get("u"), is_active=True).first()
+    if user is None:
+        raise ValidationFailed("This link is invalid or has expired. Sign in again.")
+    pair = _pair(user.email.lower(), str(data.get("a")))
+    throttle.reset(_rule("login_pair"), pair)
+    throttle.mark(_rule("login_pair"), pair, "unlocked", UNLOCK_SECONDS)
+    return user
+
+
+def known_device_cookie(*, user: User) -> str:
+    """The signed value a browser keeps after a sign-in, naming its account (not a secret)."""
+    return signing.dumps({"u": user.pk}, salt=KNOWN_DEVICE_SALT)
+
+
+def known_device_user_id(value: str | None) -> int | None:
+    if not value:
+        return None
+    try:
+        data = signing.loads(value, salt=KNOWN_DEVICE_SALT, max_age=365 * 24 * 3600)
+    except signing.BadSignature:
+        return None
+    user_id = data.get("u") if isinstance(data, dict) else None
+    return user_id if isinstance(user_id, int) else None
+
+
+def _credentials_end(
+    *, user: User, keep_session_key: str | None, keep_api_tokens: bool
+) -> tuple[int, int]:
+    """After a new password: end the other browser sessions and (unless kept) revoke every API
+    token, so a stolen session or token dies with the old password. Returns the counts."""
+    sessions = sessions_revoke_all(user=user, keep_session_key=keep_session_key)
+    tokens_revoked = 0
+    if not keep_api_tokens:
+        tokens_revoked = ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
+        token_cache.auth_changed()
+    return sessions, tokens_revoked
+
+
+@transaction.atomic
+def password_change(
+    *,
+    user: User,
+    old_password: str,
+    new_password: str,
+    keep_session_key: str | None = None,
+    keep_api_tokens: bool = False,
+) -> tuple[int, int]:
+    """Change the password. Every other session is signed out and, by default, every API token
+    revoked; the security email says which. Returns (sessions ended, tokens revoked). The kept
+    session must be re-hashed by the caller (update_session_auth_hash)."""
     if not user.check_password(old_password):
         raise _fields_error("Your current password is incorrect.", "old_password")
     _validate_password(new_password, user)
     user.set_password(new_password)
     user.save(update_fields=["password"])
-    _send(user.email, "password_changed")
+    sessions, tokens_revoked = _credentials_end(
+        user=user, keep_session_key=keep_session_key, keep_api_tokens=keep_api_tokens
+    )
+    _send(
+        user.email,
+        "password_changed",
+        sessions_ended=sessions,
+        tokens_revoked=tokens_revoked,
+        tokens_kept=keep_api_tokens,
+        reset=False,
+    )
+    return sessions, tokens_revoked
 
 
 def password_reset_request(*, email: str) -> None:
-    """Send a reset link when the address has an active account; silent otherwise."""
+    """Queue a reset link for the address. Whether it has an account is looked up by the task,
+    not here: the request does the same work (one enqueue) for known and unknown addresses."""
+    send_password_reset.delay_on_commit(email=email.strip())  # type: ignore[attr-defined]
+
+
+def password_reset_send(*, email: str) -> bool:
+    """Send a reset link when the address has an active account; returns whether one was sent."""
     user = User.objects.filter(email__iexact=email.strip(), is_active=True).first()
     if user is None or not user.has_usable_password():
-        return
+        return False
     uid = urlsafe_base64_encode(force_bytes(user.pk))
     token = default_token_generator.make_token(user)
-    _send(user.email, "password_reset", reset_url=_link("accounts:reset-confirm", uid, token))
+    queue_account_email(
+        to=user.email,
+        template="password_reset",
+        context={"reset_url": _link("accounts:reset-confirm", uid, token)},
+    )
+    return True
 
 
 def password_reset_user(*, uidb64: str, token: str) -> User:
@@ -223,13 +349,27 @@ def password_reset_user(*, uidb64: str, token: str) -> User:
     return user
 
 
+@transaction.atomic
 def password_reset_confirm(*, uidb64: str, token: str, new_password: str) -> User:
+    """Set a new password from a reset link: every session ends and every API token is revoked
+    (whoever knew the old password may hold them); the security email says so."""
     user = password_reset_user(uidb64=uidb64, token=token)
     _validate_password(new_password, user)
     user.set_password(new_password)
     if user.email_verified_at is None:  # the link proved the address
         user.email_verified_at = timezone.now()
     user.save(update_fields=["password", "email_verified_at"])
+    sessions, tokens_revoked = _credentials_end(
+        user=user, keep_session_key=None, keep_api_tokens=False
+    )
+    _send(
+        user.email,
+        "password_changed",
+        sessions_ended=sessions,
+        tokens_revoked=tokens_revoked,
+        tokens_kept=False,
+        reset=True,
+    )
     return user
 
 
@@ -240,13 +380,28 @@ def email_change_request(*, user: User, password: str, new_email: str) -> None:
     new_email = _normalise_email(new_email)
     if new_email == user.email:
         raise _fields_error("That is already your address.", "email")
+    # Whether the address is taken is decided by the task: the same work and answer here.
+    send_email_change.delay_on_commit(  # type: ignore[attr-defined]
+        user_id=user.pk, old_email=user.email, new_email=new_email
+    )
+
+
+def email_change_send(*, user_id: int, old_email: str, new_email: str) -> str:
+    """Send the confirmation link to the new address (and a notice to the old one), or, when
+    the address already has an account, warn its owner instead. Returns what was sent."""
     if User.objects.filter(email__iexact=new_email).exists():
-        # Same answer to the caller; the owner of that address learns of the attempt.
-        _send(new_email, "email_change_taken")
-        return
-    token = signing.dumps({"u": user.pk, "e": new_email, "old": user.email}, salt=EMAIL_CHANGE_SALT)
-    _send(new_email, "email_change", verify_url=_link("accounts:verify", token))
-    _send(user.email, "email_change_notice", new_email=new_email)
+        queue_account_email(to=new_email, template="email_change_taken", context={})
+        return "taken"
+    token = signing.dumps({"u": user_id, "e": new_email, "old": old_email}, salt=EMAIL_CHANGE_SALT)
+    queue_account_email(
+        to=new_email,
+        template="email_change",
+        context={"verify_url": _link("accounts:verify", token)},
+    )
+    queue_account_email(
+        to=old_email, template="email_change_notice", context={"new_email": new_email}
+    )
+    return "sent"
 
 
 # --- Profiles -------------------------------------------------------------------------------

@@ -67,3 +67,19 @@ def send_account_email(
     for filename, content, mimetype in attachments or []:
         message.attach(filename, content, mimetype)
     message.send()
+
+
+@shared_task(name="accounts.tasks.send_password_reset")
+def send_password_reset(*, email: str) -> bool:
+    """The lookup behind a reset request, off the request path (no enumeration by timing)."""
+    from accounts.services import password_reset_send
+
+    return password_reset_send(email=email)
+
+
+@shared_task(name="accounts.tasks.send_email_change")
+def send_email_change(*, user_id: int, old_email: str, new_email: str) -> str:
+    """The "is it taken?" decision behind an email change, off the request path."""
+    from accounts.services import email_change_send
+
+    return email_change_send(user_id=user_id, old_email=old_email, new_email=new_email)

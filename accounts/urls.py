@@ -12,6 +12,7 @@ urlpatterns = [
     path("verify/<str:token>/", views.verify, name="verify"),
     path("login/", views.login, name="login"),
     path("login/code/", views.login_2fa, name="login-2fa"),
+    path("login/unlock/<str:token>/", views.login_unlock, name="login-unlock"),
     path("logout/", views.logout, name="logout"),
     path("password-reset/", views.password_reset, name="password-reset"),
     path("password-reset/sent/", views.password_reset_done, name="password-reset-done"),

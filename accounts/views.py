@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST
 from accounts import avatars, forms, selectors, services
 from accounts.models import Profile, TotpDevice, User
 from accounts.permissions import ensure_not_kids
+from streamsite.client_address import client_address
 from streamsite.errors import DomainError, NotFound, PermissionDenied, RateLimited, ValidationFailed
 
 PENDING_2FA = "accounts_pending_2fa"
@@ -51,10 +52,26 @@ def _keep_signed_in(request: HttpRequest, user: User) -> None:
         services.session_rekey(old_key=old_key, new_key=request.session.session_key)
 
 
+KNOWN_DEVICE_COOKIE = "ss_known_device"
+
+
+def _remember_device(response: HttpResponse, user: User) -> HttpResponse:
+    # Lets this browser's right password past the per-account ceiling (services.login_check).
+    response.set_cookie(
+        KNOWN_DEVICE_COOKIE,
+        services.known_device_cookie(user=user),
+        max_age=365 * 24 * 3600,
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
+
+
 def _login(request: HttpRequest, user: User, next_url: str) -> HttpResponse:
     # django.contrib.auth.login rotates the session key (no fixation) and the CSRF token.
     auth_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-    return redirect(next_url)
+    return _remember_device(redirect(next_url), user)
 
 
 # --- Sign-up and verification ---------------------------------------------------------------
@@ -105,7 +122,10 @@ def login(request: HttpRequest) -> HttpResponse:
                 request=request,
                 email=form.cleaned_data["email"],
                 password=form.cleaned_data["password"],
-                ip=services.client_ip(request),
+                ip=client_address(request),
+                known_device_user_id=services.known_device_user_id(
+                    request.COOKIES.get(KNOWN_DEVICE_COOKIE)
+                ),
             )
         except RateLimited as exc:
             form.add_error(None, exc.message)
@@ -122,6 +142,16 @@ def login(request: HttpRequest) -> HttpResponse:
     elif form.is_bound:
         status = 400
     return render(request, "accounts/login.html", {"form": form, "next": next_url}, status=status)
+
+
+def login_unlock(request: HttpRequest, token: str) -> HttpResponse:
+    """An emailed unlock link: this browser becomes known and its address may sign in."""
+    try:
+        user = services.login_unlock(token=token)
+    except ValidationFailed as exc:
+        return render(request, "accounts/verify_failed.html", {"message": exc.message}, status=400)
+    messages.success(request, "This device is confirmed. Sign in again.")
+    return _remember_device(redirect("accounts:login"), user)
 
 
 def login_2fa(request: HttpRequest) -> HttpResponse:
@@ -403,12 +433,21 @@ def account(request: HttpRequest) -> HttpResponse:
     status = 200
     if request.method == "POST" and password_form.is_bound and password_form.is_valid():
         try:
-            services.password_change(user=user, **password_form.cleaned_data)
+            services.password_change(
+                user=user,
+                keep_session_key=request.session.session_key,
+                **password_form.cleaned_data,
+            )
         except ValidationFailed as exc:
             password_form.add_service_error(exc)
         else:
             _keep_signed_in(request, user)
-            messages.success(request, "Password changed. Other devices are signed out.")
+            kept = password_form.cleaned_data["keep_api_tokens"]
+            messages.success(
+                request,
+                "Password changed. Other devices are signed out"
+                + ("." if kept else " and your API tokens are revoked."),
+            )
             return redirect("accounts:account")
     if request.method == "POST" and email_form.is_bound and email_form.is_valid():
         try:

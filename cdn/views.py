@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods
 from cdn import selectors, services, signing
 from cdn.models import EdgeContent
 from cdn.steering import holder
+from streamsite.client_address import client_address
 from streamsite.errors import DomainError, PermissionDenied
 
 
@@ -90,7 +91,7 @@ def signed_media(request: HttpRequest, signed: str) -> HttpResponseBase:
     if not (settings.DEBUG if serve is None else serve):
         raise Http404
     try:
-        verified = signing.verify_path(signed, client_ip=request.META.get("REMOTE_ADDR"))
+        verified = signing.verify_path(signed, client_ip=client_address(request))
     except PermissionDenied as exc:
         return HttpResponse(exc.message, status=410 if exc.code == "expired" else 403)
     root = Path(settings.MEDIA_ROOT).resolve()

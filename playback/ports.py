@@ -55,10 +55,13 @@ def plan_action() -> dict[str, str]:
 
 
 # --- accounts: accounts.selectors.request_profile(request, required=True) ---------------------
-def request_profile(request: HttpRequest, *, required: bool = True) -> Profile | None:
-    """The profile this request acts as (`X-Profile-Id` header, else the one picked in the
-    browser), checked to belong to the user and be unlocked: accounts' own selector."""
-    return accounts_selectors.request_profile(request, required=required)
+def request_profile(
+    request: HttpRequest, *, required: bool = True, profile_id: int | None = None
+) -> Profile | None:
+    """The profile this request acts as (a body `profile_id`, the `X-Profile-Id` header, else
+    the one picked in the browser), checked to belong to the user and be unlocked: accounts'
+    one profile rule."""
+    return accounts_selectors.request_profile(request, required=required, profile_id=profile_id)
 
 
 # --- catalog: regional availability and maturity -------------------------------------------
@@ -80,7 +83,7 @@ def check_viewing_allowed(
 
     if not title.is_published:
         return Refusal("unavailable", f"\u201c{title.name}\u201d is not available to watch.")
-    if title.maturity_level > int(profile.maturity):
+    if not accounts_selectors.profile_allows(profile, title.maturity_level):
         return Refusal(
             "maturity",
             f"\u201c{title.name}\u201d is rated above what the profile \u201c{profile.name}\u201d "

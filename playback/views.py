@@ -149,7 +149,7 @@ def media(request: HttpRequest, signed: str) -> HttpResponseBase:
     if not settings.PLAYBACK_SERVE_MEDIA:
         raise Http404("Media is served by the web server in this deployment.")
     try:
-        found = ports.local_media_file(f"t/{signed}", client_ip=request.META.get("REMOTE_ADDR"))
+        found = ports.local_media_file(f"t/{signed}", client_ip=client_ip(request))
     except PermissionDenied as exc:
         expired = exc.code == "expired"
         return HttpResponse(

@@ -15,12 +15,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import Profile
 from catalog.models import Episode, Title
 from playback import ports
 from playback.models import PlaybackSession
 from playback.services import sessions as services
 from streamsite.api.auth import request_user
+from streamsite.api.fields import media_seconds, sequence_number
+from streamsite.client_address import client_address
 from streamsite.errors import NotFound
 
 PROFILE_HEADER = OpenApiParameter(
@@ -72,7 +73,7 @@ def device_label(request: HttpRequest) -> str:
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
+    return client_address(request)
 
 
 def _episode_brief(episode: Episode | None) -> dict[str, Any] | None:
@@ -154,7 +155,10 @@ class SessionListCreateApi(APIView):
         profile_id = serializers.IntegerField(
             required=False,
             min_value=1,
-            help_text="Defaults to X-Profile-Id, then the profile picked in the browser.",
+            help_text=(
+                "Defaults to X-Profile-Id, then the profile picked in the browser. Checked like "
+                "the header (the account's, PIN verified); 400 when it differs from the header."
+            ),
         )
         device = serializers.CharField(
             required=False, max_length=120, help_text="Shown to other devices at the limit."
@@ -185,13 +189,9 @@ class SessionListCreateApi(APIView):
         data.is_valid(raise_exception=True)
         values = data.validated_data
         account = request_user(request)
-        if "profile_id" in values:
-            profile = Profile.objects.filter(pk=values["profile_id"], account=account).first()
-            if profile is None:
-                raise NotFound("No such profile on this account.")
-        else:
-            profile = ports.request_profile(request, required=True)
-            assert profile is not None
+        # The body's profile_id goes through the same rule as the header (owner, PIN, maturity).
+        profile = ports.request_profile(request, required=True, profile_id=values.get("profile_id"))
+        assert profile is not None
         title = episode = None
         if "episode_id" in values:
             episode = (
@@ -231,11 +231,9 @@ class SessionDetailApi(APIView):
 
 class HeartbeatApi(APIView):
     class HeartbeatInputSerializer(serializers.Serializer):
-        seq = serializers.IntegerField(
-            min_value=0, help_text="Increases with every heartbeat of this session."
-        )
-        position = serializers.FloatField(min_value=0, help_text="Seconds from the start.")
-        duration = serializers.FloatField(required=False, min_value=0, allow_null=True)
+        seq = sequence_number(help_text="Increases with every heartbeat of this session.")
+        position = media_seconds(help_text="Seconds from the start.")
+        duration = media_seconds(required=False, allow_null=True)
         state = serializers.ChoiceField(
             choices=["playing", "paused", "buffering"], required=False, default="playing"
         )
@@ -282,9 +280,9 @@ class StopApi(APIView):
     parser_classes = [JSONParser, FormParser, MultiPartParser]
 
     class PlaybackStopInputSerializer(serializers.Serializer):
-        seq = serializers.IntegerField(min_value=0, required=False)
-        position = serializers.FloatField(min_value=0, required=False)
-        duration = serializers.FloatField(required=False, min_value=0, allow_null=True)
+        seq = sequence_number(required=False)
+        position = media_seconds(required=False)
+        duration = media_seconds(required=False, allow_null=True)
 
     @extend_schema(
         request=PlaybackStopInputSerializer,

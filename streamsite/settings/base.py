@@ -18,6 +18,8 @@ SECRET_KEY = env.str("SECRET_KEY", "django-insecure-dev-only-key-never-use-in-pr
 DEBUG = env.bool("DEBUG", False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", [])
+# Production sets this: signing secrets must then be its own (streamsite.checks).
+PRODUCTION_SECRETS_REQUIRED = False
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -43,6 +45,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "streamsite.input_boundary.InputBoundaryMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -227,6 +230,18 @@ SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", 60 * 60 * 24 * 14, min=60)
 
+# --- Proxies: the client address (streamsite.client_address) ------------------------------
+# CIDR ranges of the reverse proxies in front (nginx, a load balancer). X-Forwarded-For is
+# believed only through these hops; empty: REMOTE_ADDR is the client.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", [])
+if env.is_set("ACCOUNTS_TRUSTED_PROXIES"):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        "ACCOUNTS_TRUSTED_PROXIES (a count) is replaced by TRUSTED_PROXIES: the CIDR ranges of "
+        "the proxies in front, e.g. TRUSTED_PROXIES=10.0.0.0/8"
+    )
+
 # --- I18N -----------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -271,6 +286,10 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+# The input boundary (streamsite.input_boundary): JSON and form bodies at most this many bytes
+# (413 beyond; multipart uploads are bounded per part instead) and JSON at most this deep (400).
+INPUT_MAX_BODY_BYTES = env.int("INPUT_MAX_BODY_BYTES", 1024 * 1024, min=1024)
+INPUT_MAX_JSON_DEPTH = env.int("INPUT_MAX_JSON_DEPTH", 32, min=4, max=512)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 # --- Email ----------------------------------------------------------------------------------
@@ -295,8 +314,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "streamsite.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 24,
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "streamsite.api.throttling.AnonRateThrottle",
+        "streamsite.api.throttling.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("API_THROTTLE_ANON", "60/min"),
@@ -375,13 +394,21 @@ ACCOUNTS_EMAIL_LINK_MAX_AGE = env.int("ACCOUNTS_EMAIL_LINK_MAX_AGE", 3 * 24 * 36
 API_TOKEN_CACHE_SECONDS = env.int("API_TOKEN_CACHE_SECONDS", 30, min=0, max=3600)
 # How long a PIN verified through the API unlocks a profile for that API token.
 ACCOUNTS_PIN_UNLOCK_SECONDS = env.int("ACCOUNTS_PIN_UNLOCK_SECONDS", 12 * 3600, min=60)
-# Number of reverse proxies in front that append to X-Forwarded-For (0: use REMOTE_ADDR).
-ACCOUNTS_TRUSTED_PROXIES = env.int("ACCOUNTS_TRUSTED_PROXIES", 0, min=0, max=5)
 # A MaxMind GeoLite2 City database file; unset: no location for devices.
 ACCOUNTS_GEOIP_PATH = env.str("ACCOUNTS_GEOIP_PATH", None)
 # Failure limits: `limit` failures within `window` seconds lock for `cooloff` seconds.
+# Sign-in (docs/accounts.md): per (address, client) progressive delays, doubling from `cooloff`
+# up to `max_cooloff`; per address a ceiling that never locks but, once reached, asks a sign-in
+# from an unknown device for a second factor or an emailed unlock link.
 ACCOUNTS_THROTTLE = {
-    "login_account": {"limit": 5, "window": 900, "cooloff": 900},
+    "login_pair": {
+        "limit": 5,
+        "window": 3600,
+        "cooloff": 30,
+        "progressive": True,
+        "max_cooloff": 900,
+    },
+    "login_account": {"limit": 20, "window": 900, "cooloff": 0, "locks": False},
     "login_ip": {"limit": 20, "window": 900, "cooloff": 900},
     "pin": {"limit": 5, "window": 900, "cooloff": 300},
     "two_factor": {"limit": 5, "window": 900, "cooloff": 300},
@@ -520,8 +547,9 @@ PLAYBACK_LEASE_SECONDS = env.int("PLAYBACK_LEASE_SECONDS", 75, min=20, max=600)
 PLAYBACK_HEARTBEAT_SECONDS = env.int("PLAYBACK_HEARTBEAT_SECONDS", 15, min=1, max=30)
 # Signed media URLs expire after this long (a session renews them through the master playlist).
 PLAYBACK_URL_TTL_SECONDS = env.int("PLAYBACK_URL_TTL_SECONDS", 6 * 60 * 60, min=60)
-# HMAC key for media URLs; separate from SECRET_KEY so nginx/CDN edges can hold it.
-PLAYBACK_SIGNING_KEY = env.str("PLAYBACK_SIGNING_KEY", SECRET_KEY)
+# HMAC key for media URLs; separate from SECRET_KEY so nginx/CDN edges can hold it. The default
+# is for development only: production requires its own value (streamsite.checks).
+PLAYBACK_SIGNING_KEY = env.str("PLAYBACK_SIGNING_KEY", "dev-insecure-playback-signing-key")
 # Local HLS assets (one folder per title or episode) used by the default media port.
 PLAYBACK_MEDIA_ROOT = Path(env.str("PLAYBACK_MEDIA_ROOT", str(MEDIA_ROOT / "hls")))
 # Django serves media itself (with Range) in dev and demo; production puts nginx in front.
@@ -580,8 +608,9 @@ CELERY_BEAT_SCHEDULE["recommendations.sweep-trainings"] = {
 
 
 # --- cdn ------------------------------------------------------------------------------------
-# Secrets for signed media links: comma-separated, the first signs, every one verifies.
-CDN_SIGNING_SECRETS = env.list("CDN_SIGNING_SECRETS", [SECRET_KEY[:64]])
+# Secrets for signed media links: comma-separated, the first signs, every one verifies. The
+# default is for development only: production requires its own value (streamsite.checks).
+CDN_SIGNING_SECRETS = env.list("CDN_SIGNING_SECRETS", ["dev-insecure-cdn-signing-secret"])
 # Where viewers go when no edge can serve them (and the only URL when no edges exist).
 CDN_ORIGIN_URL = env.str("CDN_ORIGIN_URL", MEDIA_URL)
 # Django serves signed media itself (make demo); production leaves this to nginx.

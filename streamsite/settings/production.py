@@ -28,3 +28,9 @@ CSRF_COOKIE_SECURE = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# Signing secrets of its own (streamsite.checks refuses missing ones, development defaults and
+# values equal to or derived from SECRET_KEY or from each other).
+PRODUCTION_SECRETS_REQUIRED = True
+CDN_SIGNING_SECRETS = env.list("CDN_SIGNING_SECRETS", [])
+PLAYBACK_SIGNING_KEY = env.str("PLAYBACK_SIGNING_KEY", "")

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 from django.core import mail
-from django.test import RequestFactory
 from rest_framework.test import APIClient
 
-from accounts import selectors, services
+from accounts import selectors
 from accounts.tasks import send_account_email
 from tests.accounts.conftest import api_as
 
@@ -42,21 +41,6 @@ def test_links_in_emails_are_not_html_escaped():
     url = "http://x/reset/a/b/?a=1&b=2"
     send_account_email(to="a@example.com", template="password_reset", context={"reset_url": url})
     assert url in str(mail.outbox[0].body)
-
-
-@pytest.mark.parametrize(
-    ("proxies", "forwarded", "expected"),
-    [
-        (0, "198.51.100.7", "10.0.0.1"),
-        (1, "198.51.100.7", "198.51.100.7"),
-        (1, "", "10.0.0.1"),
-        (2, "198.51.100.7, 192.0.2.1", "198.51.100.7"),
-    ],
-)
-def test_client_ip_trusts_only_the_configured_proxies(settings, proxies, forwarded, expected):
-    settings.ACCOUNTS_TRUSTED_PROXIES = proxies
-    request = RequestFactory().get("/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR=forwarded)
-    assert services.client_ip(request) == expected
 
 
 def test_session_cookie_api_switches_the_browser_profile(household, alice):

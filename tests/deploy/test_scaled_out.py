@@ -237,7 +237,7 @@ def _js(page, expression: str, timeout: float = 30.0) -> None:
 def test_both_journeys_through_nginx_across_two_web_processes_survive_losing_one(
     stack, page, tmp_path
 ):
-    from catalog.models import PlaybackSession
+    from playback.models import PlaybackSession
 
     film = TitleFactory(name="Paper Kingdom", slug="paper-kingdom")
     make_hls_asset(tmp_path / "hls" / f"title-{film.pk}", seconds=8)

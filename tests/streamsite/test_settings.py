@@ -102,6 +102,11 @@ def _run_check(settings_module: str, **env: str) -> subprocess.CompletedProcess:
 
 
 GOOD_KEY = "k" * 20 + "0123456789abcdefghijklmnopqrstuvwxyz"
+# Production's own signing secrets (independent of GOOD_KEY and of each other).
+SIGNING = {
+    "CDN_SIGNING_SECRETS": "cdn-Qm9vZ2xlIGlzIG5vdCBhIHNlY3JldCBhdCBhbGwh",
+    "PLAYBACK_SIGNING_KEY": "pbk-c3RyZWFtc2l0ZSBwbGF5YmFjayBrZXkgZm9yIHRlc3Rz",
+}
 
 
 class TestStartup:
@@ -132,6 +137,7 @@ class TestStartup:
             SECRET_KEY=GOOD_KEY,
             ALLOWED_HOSTS="streamsite.example",
             BILLING_SANDBOX_WEBHOOK_SECRET="deploy-check-" + "w" * 30,
+            **SIGNING,
         )
         result = subprocess.run(
             [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],

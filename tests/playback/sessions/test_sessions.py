@@ -180,9 +180,10 @@ class TestRefusals:
         assert seen == {"profile": "Alice", "title": movie.pk, "country": "US"}
         assert PlaybackSession.objects.count() == 0
 
-    def test_profile_of_another_account_is_404(self, alice_client, movie, bob_profile):
-        response = start(alice_client, movie, profile_id=bob_profile.pk)
-        assert response.status_code == 404
+    def test_profile_of_another_account_is_403(self, alice, movie, bob_profile):
+        response = start(client_for(alice), movie, profile_id=bob_profile.pk)
+        assert response.status_code == 403
+        assert response.json()["error"]["code"] == "invalid_profile"
         assert PlaybackSession.objects.count() == 0
 
     def test_anonymous_is_401(self, api, movie):
