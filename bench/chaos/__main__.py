@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -35,6 +36,8 @@ def main(argv: list[str] | None = None) -> int:
         print("make chaos needs rabbitmq-server (it starts a node of its own)")
         return 2
 
+    # A SIGTERM (a CI timeout) still runs the finally blocks that stop our workers and node.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     workdir = Path(tempfile.mkdtemp(prefix="streamsite-chaos-"))
     workdir.chmod(0o755)  # the RabbitMQ node runs as the rabbitmq user
     node = infra.RabbitNode(workdir / "rabbit")

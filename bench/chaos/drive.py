@@ -44,6 +44,7 @@ class Drive:
         self.faults: list[tuple[str, float]] = []
         self.clock = Clock()
         self.mail_before = sum(1 for _ in mail.glob("*.log"))
+        self.last_tick = time.monotonic()
 
     # --- processes ----------------------------------------------------------------------------
     def start_worker(self) -> infra.Process:
@@ -81,7 +82,16 @@ class Drive:
         return done / (self.n * len(self.kinds))
 
     def wait_progress(self, fraction: float, timeout: float = 600) -> None:
-        infra.wait_until(lambda: self.done_fraction() >= fraction, timeout=timeout, interval=0.1)
+        def reached() -> bool:
+            self.tick_if_due()  # beat keeps running while faults happen
+            return self.done_fraction() >= fraction
+
+        infra.wait_until(reached, timeout=timeout, interval=0.1)
+
+    def tick_if_due(self) -> None:
+        if time.monotonic() - self.last_tick >= TICK_SECONDS:
+            self.tick()
+            self.last_tick = time.monotonic()
 
     def fault(self, name: str, action: Callable[[], None]) -> None:
         at = self.clock()
@@ -101,7 +111,6 @@ class Drive:
 
     def converge(self) -> list[Outcome]:
         deadline = 120 if self.ctx.fast else 900
-        last_tick = 0.0
         finished: dict[str, float] = {}
         first_fault = self.faults[0][1] if self.faults else 0.0
         started = time.monotonic()
@@ -109,9 +118,7 @@ class Drive:
             for kind in self.kinds:
                 if kind.name not in finished and len(kind.effects()) >= self.n:
                     finished[kind.name] = self.clock()
-            if time.monotonic() - last_tick >= TICK_SECONDS:
-                self.tick()
-                last_tick = time.monotonic()
+            self.tick_if_due()
             time.sleep(0.5)
         time.sleep(2)  # anything still arriving now would be a duplicate
         outcomes = []

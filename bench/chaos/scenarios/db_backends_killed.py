@@ -43,7 +43,7 @@ class DbBackendsKilled:
             drive.enqueue()
             killer.start()
             drive.faults.append(("backends terminated", drive.clock()))
-            drive.wait_progress(0.8)
+            drive.wait_progress(0.8, timeout=300)
             stop.set()
             killer.join()
             outcomes = drive.converge()
