@@ -3,7 +3,8 @@
 Bodies are bounded in size (413) and JSON in nesting depth (400) before parsing, so a 1,000-deep
 document cannot exhaust the parser's recursion. Text must be valid UTF-8 without NUL bytes in the
 path, the query string and every body field (PostgreSQL cannot store NUL; the filesystem cannot
-open it). JSON numbers must be finite and fit a 64-bit integer column. A refusal is the API's one
+open it). Numbers must be finite and fit a 64-bit integer column (JSON numbers, and query or
+form values written as integers). A refusal is the API's one
 error shape, `{"error": {...}}`, with `fields` naming the offending field where there is one.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import unquote_to_bytes
@@ -47,6 +49,19 @@ def check_text(value: str, field: str | None) -> None:
         value.encode("utf-8")
     except UnicodeEncodeError:
         raise Refused(400, "invalid_text", "Text must be valid Unicode.", field) from None
+
+
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+
+
+def check_number_text(value: str, field: str | None) -> None:
+    """A field value written as an integer must fit 64 bits (every id and count column does)."""
+    value = value.strip()
+    if len(value) <= 18 or not _INTEGER.fullmatch(value):
+        return
+    # Past 21 characters it cannot fit (and int() of thousands of digits is itself refused).
+    if len(value) > 21 or not INT64_MIN <= int(value) <= INT64_MAX:
+        raise Refused(400, "invalid", "Ensure this number fits in 64 bits.", field)
 
 
 def check_encoded(raw: bytes, field: str | None, *, form: bool) -> str:
@@ -131,7 +146,8 @@ def _check_query(request: HttpRequest) -> None:
             continue
         name, _, value = part.partition("=")
         field = check_encoded(name.encode("latin-1", "replace"), None, form=True)
-        check_encoded(value.encode("latin-1", "replace"), field or None, form=True)
+        text = check_encoded(value.encode("latin-1", "replace"), field or None, form=True)
+        check_number_text(text, field or None)
 
 
 def _check_path(request: HttpRequest) -> None:
@@ -156,6 +172,7 @@ def _check_body(request: HttpRequest) -> None:
             check_text(name, None)
             for value in values:
                 check_text(value, name)
+                check_number_text(value, name)
         return
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
@@ -178,7 +195,8 @@ def _check_body(request: HttpRequest) -> None:
         for pair in body.split(b"&"):
             raw_name, _, raw_value = pair.partition(b"=")
             field = check_encoded(raw_name, None, form=True)
-            check_encoded(raw_value, field or None, form=True)
+            text = check_encoded(raw_value, field or None, form=True)
+            check_number_text(text, field or None)
 
 
 def check_request(request: HttpRequest) -> None:

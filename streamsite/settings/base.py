@@ -344,6 +344,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # The boundary's, throttles' and authentication's answers on every operation; the probes.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "streamsite.api.schema.add_boundary_responses",
+    ],
 }
 
 # --- Logging: structured JSON (or plain text in development) to stdout ----------------------

@@ -148,3 +148,12 @@ def test_ordinary_unicode_passes(alice):
     client = Client()
     client.force_login(alice)
     assert client.get("/search?q=caf%C3%A9+%E2%9C%93").status_code == 200
+
+
+@pytest.mark.parametrize("value", ["99999999999999999999999", str(2**63), str(-(2**63) - 1)])
+def test_integers_beyond_64_bits_in_a_query_are_refused(alice, value):
+    api = APIClient()
+    api.force_authenticate(alice)
+    response = api.get(f"/api/v1/progress?title_id={value}")
+    assert response.status_code == 400
+    assert _error(response)["fields"] == {"title_id": ["Ensure this number fits in 64 bits."]}

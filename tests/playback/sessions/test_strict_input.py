@@ -49,7 +49,8 @@ def _snapshot():
 @pytest.mark.parametrize(
     ("body", "field", "message"),
     [
-        ({"seq": HUGE, "position": "10"}, "seq", "Ensure this value is less than or equal to"),
+        ({"seq": HUGE, "position": "10"}, "seq", "Ensure this number fits in 64 bits."),
+        ({"seq": str(2**63), "position": "10"}, "seq", "Ensure this number fits in 64 bits."),
         ({"seq": "1", "position": "nan"}, "position", "A finite number is required."),
         ({"seq": "1", "position": "inf"}, "position", "A finite number is required."),
         ({"seq": "1", "position": "-inf"}, "position", "A finite number is required."),
