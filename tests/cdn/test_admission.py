@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -118,3 +121,56 @@ def test_lists_are_nginx_map_lines(tmp_path):
     pins = tmp_path / "e1.pin.map"
     assert write_pin_list(str(pins), ["hls/a/v1/"], zone="e1") == 1
     assert pins.read_text() == "hls/a/v1/ e1_pin;\n"
+
+
+@pytest.mark.django_db
+def test_edge_lists_command_writes_each_edges_map_files_from_recorded_plays(tmp_path):
+    from datetime import timedelta
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from cdn.models import SteeringDecision
+    from cdn.steering import rendezvous_rank
+    from tests.cdn.factories import EdgeFactory, SiteFactory
+
+    site = SiteFactory(name="paris")
+    e1, e2 = EdgeFactory(site=site, name="p1"), EdgeFactory(site=site, name="p2")
+    EdgeFactory(site=site, name="p3", admin_state="drain")  # not online: no lists
+    now = timezone.now()
+    for minutes, key in [(5, "hls/a/v1/"), (6, "hls/a/v1/"), (7, "hls/b/v1/")]:
+        SteeringDecision.objects.create(
+            created_at=now - timedelta(minutes=minutes),
+            client_ip="10.0.0.1",
+            content_key=key,
+            located_by="coverage_zone",
+            site_name="paris",
+        )
+    out = io.StringIO()
+    call_command("cdn_edge_lists", out_dir=str(tmp_path), pin_titles=0, stdout=out)
+    infos = {
+        e.name: EdgeInfo(
+            id=e.id, name=e.name, site_id=site.id, base_url=e.base_url, salt=stable_hash(e.name)
+        )
+        for e in (e1, e2)
+    }
+    owner = {
+        k: rendezvous_rank(stable_hash(k), list(infos.values()))[0].name
+        for k in ("hls/a/v1/", "hls/b/v1/")
+    }
+    for name in ("p1", "p2"):
+        mine = sorted(k for k, edge in owner.items() if edge == name)
+        assert (tmp_path / f"{name}.admission.map").read_text() == "".join(
+            f"{k} 0;\n" for k in mine
+        )
+        assert (tmp_path / f"{name}.pin.map").read_text() == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "p1.admission.map",
+        "p1.pin.map",
+        "p2.admission.map",
+        "p2.pin.map",
+    ]
+    assert out.getvalue() == "".join(
+        f"{n}: {sum(1 for e in owner.values() if e == n)} admitted, 0 pinned\n"
+        for n in ("p1", "p2")
+    )
