@@ -21,17 +21,21 @@ from dataclasses import dataclass
 import numpy as np
 
 from cdn.signing import validate_prefix
+from cdn.snapshot import EdgeInfo, stable_hash
+from cdn.steering import rendezvous_rank
 
 
 @dataclass(frozen=True)
 class EdgePolicy:
     interval: float = 3600.0  # seconds between two list updates
-    half_life_hours: float = 24.0 * 30
+    half_life_hours: float = 24.0 * 90
     global_weight: float = 16.0
     pin_share: float = 0.9  # of the cache, for the pinned titles' zone
     admit_score: float = 1.0  # stored in the LRU zone from this score up
     min_uses: int = 1  # proxy_cache_min_uses of both zones
-    inactive: float = 7 * 86_400.0
+    # Content keys are versioned, so a stored file never changes: the edge is rendered with
+    # `--inactive 365d --valid 365d` and the lists alone decide what stays.
+    inactive: float = 365 * 86_400.0
     valid: float = 365 * 86_400.0
 
 
@@ -131,3 +135,85 @@ def write_admission_list(path: str, keys: Iterable[str]) -> int:
 def write_pin_list(path: str, keys: Iterable[str], *, zone: str) -> int:
     """`<content key> <zone>_pin;` per pinned title: the `proxy_cache` zone it goes to."""
     return _write_atomically(path, (f"{validate_prefix(k)} {zone}_pin;" for k in sorted(set(keys))))
+
+
+# --- Placement across a site's edges and the lists of real edges ----------------------------
+
+
+def place(
+    ranked_keys: list[str], edges: list[EdgeInfo], *, hot: int = 0, copies: int = 2
+) -> dict[str, list[str]]:
+    """Each key goes to the edge steering ranks first for it in the site (the rendezvous hash,
+    so a site's edges hold different titles and removing one moves only its keys); the `hot`
+    best-ranked keys also go to the next `copies - 1` edges, on purpose, where a failover or a
+    bounded-load spill of a popular title lands."""
+    out: dict[str, list[str]] = {e.name: [] for e in edges}
+    for rank, key in enumerate(ranked_keys):
+        n = copies if rank < hot else 1
+        for edge in rendezvous_rank(stable_hash(key), edges)[:n]:
+            out[edge.name].append(key)
+    return out
+
+
+def site_lists(
+    plays: Iterable[tuple[float, str, str]],
+    *,
+    now: float,
+    edges_by_site: dict[str, list[EdgeInfo]],
+    policy: EdgePolicy,
+    pin_titles: int,
+    hot_share: float = 0.1,
+) -> dict[str, tuple[list[str], list[str]]]:
+    """Per edge, (admitted keys, pinned keys) at `now` from the plays `(epoch, site, key)`
+    recorded before it: the same sketches and rule as the simulator's `edge` policy, per site,
+    then `place`d on the site's edges (the hottest tenth on two)."""
+    half_life = policy.half_life_hours * 3600
+    per_site: dict[str, list[tuple[float, str]]] = {}
+    every: list[tuple[float, str]] = []
+    for at, site, key in plays:
+        if at < now:
+            per_site.setdefault(site, []).append((at, key))
+            every.append((at, key))
+    keys = sorted({k for _, k in every})
+    if not keys:
+        return {e.name: ([], []) for edges in edges_by_site.values() for e in edges}
+    index = {k: i for i, k in enumerate(keys)}
+    hashes = np.array([stable_hash(k) for k in keys], dtype=np.uint64)
+    glob = DecayingSketch(half_life=half_life)
+    glob.add(
+        np.array([hashes[index[k]] for _, k in every], dtype=np.uint64),
+        np.array([at for at, _ in every]),
+    )
+    g = glob.estimate(hashes, now)
+    ids = np.arange(len(keys))
+    total_edges = sum(len(e) for e in edges_by_site.values())
+    out: dict[str, tuple[list[str], list[str]]] = {}
+    for site, edges in edges_by_site.items():
+        local = DecayingSketch(half_life=half_life)
+        rows = per_site.get(site, [])
+        local.add(
+            np.array([hashes[index[k]] for _, k in rows], dtype=np.uint64),
+            np.array([at for at, _ in rows]),
+        )
+        lists = decide(
+            keys=ids,
+            local=local.estimate(hashes, now),
+            glob=g,
+            edges=total_edges,
+            policy=policy,
+            pin_titles=pin_titles * max(1, len(edges)),
+        )
+        score = local.estimate(hashes, now) + policy.global_weight * g / max(1, total_edges)
+        ranked = sorted(
+            (keys[i] for i in lists.admitted | lists.pinned), key=lambda k: (-score[index[k]], k)
+        )
+        hot = int(len(ranked) * hot_share)
+        admitted = place(ranked, edges, hot=hot)
+        pinned = place(
+            sorted((keys[i] for i in lists.pinned), key=lambda k: (-score[index[k]], k)),
+            edges,
+            hot=hot,
+        )
+        for e in edges:
+            out[e.name] = (admitted[e.name], pinned[e.name])
+    return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 
 from django.db.models import QuerySet
@@ -61,3 +62,16 @@ def edge_contents(*, edge: Edge) -> QuerySet[EdgeContent]:
 
 def decisions_since(*, since: datetime) -> QuerySet[SteeringDecision]:
     return SteeringDecision.objects.filter(created_at__gte=since)
+
+
+def recorded_sessions(*, since: datetime) -> Iterator[tuple[float, str, str]]:
+    """`(epoch seconds, site name, content key)` of every play steered since `since`, oldest
+    first: the recorded decisions are the CDN's own request log."""
+    rows = (
+        SteeringDecision.objects.filter(created_at__gte=since)
+        .exclude(site_name="")
+        .order_by("created_at", "id")
+        .values_list("created_at", "site_name", "content_key")
+    )
+    for at, site, key in rows.iterator(chunk_size=5000):
+        yield at.timestamp(), site, key

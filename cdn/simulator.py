@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from cdn.admission import DecayingSketch, EdgePolicy, decide
 from cdn.caches import LRU, S3FIFO, Belady, NginxCache, next_uses
 from cdn.snapshot import EdgeInfo, SiteInfo, Snapshot, stable_hash
 from cdn.steering import Steerer
@@ -41,8 +42,6 @@ from cdn.traces import (
     write_trace,
 )
 from cdn.warming import LOOKBACK_S, assign_edges, decayed_demand, with_releases
-
-EdgePolicy = Any
 
 __all__ = [
     "DAY",
@@ -127,16 +126,25 @@ class EdgeStream:
     nbytes: list[int] = field(default_factory=list)
     ts: list[float] = field(default_factory=list)
 
+    _working: int = -1
+    _sizes: Any = None
+
     def working(self) -> int:
         """Distinct chunks looked up here (the working set)."""
-        return len(set(self.objs))
+        if self._working < 0:
+            self._working = len(set(self.objs))
+        return self._working
+
+    def sizes(self) -> Any:
+        if self._sizes is None or len(self._sizes) != len(self.nbytes):
+            self._sizes = np.asarray(self.nbytes, dtype=np.int64)
+        return self._sizes
 
     def bytes_total(self) -> int:
-        return int(np.sum(np.asarray(self.nbytes, dtype=np.int64)))
+        return int(self.sizes().sum())
 
     def bytes_hit(self, hits: bytearray) -> int:
-        mask = np.frombuffer(bytes(hits), dtype=np.uint8).astype(bool)
-        return int(np.asarray(self.nbytes, dtype=np.int64)[mask].sum())
+        return int(self.sizes()[np.frombuffer(hits, dtype=np.uint8).view(bool)].sum())
 
 
 @dataclass
@@ -458,7 +466,18 @@ def simulate(
                     pin_hours=pin_hours,
                 )
                 hits = bytearray(n)
-                if slow:
+                if policy == "edge":
+                    _replay_edge_policy(
+                        routed,
+                        es,
+                        hits,
+                        capacity=capacity,
+                        policy=edge_policy or EdgePolicy(),
+                        warmer=warmer if warm else None,
+                        site=site,
+                        edge=edge_name,
+                    )
+                elif slow:
                     replay.replay_slowly(es, hits, warmer if warm else None, site, edge_name)
                 elif not fills and (policy, edge_name) in cold:
                     hits = cold[(policy, edge_name)]
@@ -485,7 +504,147 @@ def _make_cache(policy: str, capacity: int, es: EdgeStream, edge_policy: EdgePol
         return Belady(capacity, next_uses(es.objs))
     if policy == "nginx":
         return NginxCache(capacity)
+    if policy == "edge":
+        return None  # two zones, made by `_replay_edge_policy`
     raise ValueError(f"unknown policy {policy!r}")
+
+
+def _global_sessions(routed: Routed) -> tuple[Any, Any]:
+    """Every session's time and title index, oldest first (the pooled request log)."""
+    cached = getattr(routed, "_global", None)
+    if cached is None:
+        ts = np.array([p[0] for p in routed.plays], dtype=np.float64)
+        keys = np.array([routed.key_index[p[2]] for p in routed.plays], dtype=np.int64)
+        cached = (ts, keys)
+        routed._global = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def _replay_edge_policy(
+    routed: Routed,
+    es: EdgeStream,
+    hits: bytearray,
+    *,
+    capacity: int,
+    policy: EdgePolicy,
+    warmer: Warmer | None,
+    site: str | None,
+    edge: str,
+) -> None:
+    """What a stock nginx edge does under the project's lists (`cdn.admission`): a pin zone and
+    an LRU zone, both `NginxCache`; every `policy.interval` the lists are decided again from
+    the sessions before that moment; with a warmer, each fill pre-fetches the pinned titles
+    (and the warmer's launches) through the edge."""
+    g_ts, g_keys = _global_sessions(routed)
+    hashes = np.array([stable_hash(k) for k in routed.keys], dtype=np.uint64)
+    pin_cap = int(capacity * policy.pin_share)
+    zones = {
+        True: NginxCache(
+            pin_cap, min_uses=policy.min_uses, inactive=policy.inactive, valid=policy.valid
+        ),
+        False: NginxCache(
+            capacity - pin_cap,
+            min_uses=policy.min_uses,
+            inactive=policy.inactive,
+            valid=policy.valid,
+        ),
+    }
+    half_life = policy.half_life_hours * 3600
+    local, glob = DecayingSketch(half_life=half_life), DecayingSketch(half_life=half_life)
+    edges = max(1, len(routed.edges))
+    objs, ts = es.objs, es.ts
+    n = len(objs)
+    mask = (1 << CHUNK_BITS) - 1
+    fills = (
+        warmer.fill_times(ts[0], ts[-1]) if warmer is not None and site is not None and n else []
+    )
+    largest: dict[int, int] = {}  # title → chunks of its longest session so far, here
+    known = np.zeros(len(routed.keys) + 1, dtype=bool)  # titles anyone has played so far
+    candidates = np.zeros(0, dtype=np.int64)
+    lo = 0
+    g_done = 0
+    f = 0
+    while lo < n:
+        start = math.floor(ts[lo] / policy.interval) * policy.interval
+        end = start + policy.interval
+        hi = bisect.bisect_left(ts, end, lo)
+        # History strictly before `start`: this edge's sessions so far, and every edge's.
+        g_upto = int(np.searchsorted(g_ts, start, side="left"))
+        if g_upto > g_done:
+            glob.add(hashes[g_keys[g_done:g_upto]], g_ts[g_done:g_upto])
+            known[g_keys[g_done:g_upto]] = True
+            candidates = np.flatnonzero(known)
+            g_done = g_upto
+        chunks_per_title = sum(largest.values()) / len(largest) if largest else 1.0
+        lists = decide(
+            keys=candidates,
+            local=local.estimate(hashes[candidates], start),
+            glob=glob.estimate(hashes[candidates], start),
+            edges=edges,
+            policy=policy,
+            pin_titles=int(pin_cap / max(1.0, chunks_per_title)),
+        )
+        pinned, admitted = lists.pinned, lists.admitted
+        while f < len(fills) and fills[f] < end:
+            at = fills[f]
+            f += 1
+            if at < start or warmer is None or site is None:
+                continue
+            # Run up to the fill, then fetch what the edge should hold: the pinned titles
+            # into their zone, the warmer's launches into the LRU zone (admitted for it).
+            mid = bisect.bisect_left(ts, at, lo, hi)
+            _run_zones(zones, objs, ts, hits, lo, mid, pinned, admitted)
+            lo = mid
+            for key in sorted(pinned, key=lambda k: largest.get(k, 0)):
+                for c in range(largest.get(key, 1) - 1, -1, -1):
+                    if (key << CHUNK_BITS | c) not in zones[True]:
+                        zones[True].insert(key << CHUNK_BITS | c, ts=at)
+            for chunk in reversed(warmer.plan(site, warmer.main_fill(at) or at).get(edge, [])):
+                obj = routed.obj(chunk)
+                admitted.add(obj >> CHUNK_BITS)
+                if obj not in zones[False] and (obj >> CHUNK_BITS) not in pinned:
+                    zones[False].insert(obj, ts=at)
+        _run_zones(zones, objs, ts, hits, lo, hi, pinned, admitted)
+        # What this interval adds to the history the next decision sees.
+        for i in range(lo, hi):
+            o = objs[i]
+            key, c = o >> CHUNK_BITS, o & mask
+            if c + 1 > largest.get(key, 0):
+                largest[key] = c + 1
+        firsts = [i for i in range(lo, hi) if objs[i] & mask == 0]
+        if firsts:
+            local.add(
+                hashes[[objs[i] >> CHUNK_BITS for i in firsts]],
+                np.array([ts[i] for i in firsts]),
+            )
+        lo = hi
+
+
+def _run_zones(
+    zones: dict[bool, NginxCache],
+    objs: list[int],
+    ts: list[float],
+    hits: bytearray,
+    lo: int,
+    hi: int,
+    pinned: set[int],
+    admitted: set[int],
+) -> None:
+    """The lookups lo..hi through the zone the pin list names; the zones are independent
+    caches, so each replays its own subsequence in order."""
+    if lo >= hi:
+        return
+    for pin in (True, False):
+        idx = [i for i in range(lo, hi) if ((objs[i] >> CHUNK_BITS) in pinned) is pin]
+        if not idx:
+            continue
+        sub = [objs[i] for i in idx]
+        sub_hits = bytearray(len(idx))
+        admit = None if pin else [1 if (o >> CHUNK_BITS) in admitted else 0 for o in sub]
+        zones[pin].run(sub, 0, len(idx), sub_hits, ts=[ts[i] for i in idx], admit=admit)
+        for j, i in enumerate(idx):
+            if sub_hits[j]:
+                hits[i] = 1
 
 
 class _EdgeReplay:

@@ -122,3 +122,60 @@ def test_real_nginx_and_the_simulator_hit_and_evict_the_same(admitting_edge):
     # The rules matter: a plain LRU of the same size would have answered otherwise.
     lru = LRU(CAPACITY)
     assert [lru.access(i) for i in TRACE].count(True) == 6
+
+
+def test_pinned_titles_are_stored_in_their_own_zone_and_unlisted_ones_not_at_all(tmp_path, origin):
+    from cdn.admission import write_pin_list
+
+    for title in TITLES[:3]:
+        (origin.root / title).mkdir(parents=True)
+        (origin.root / title / "seg0.ts").write_bytes(os.urandom(2048))
+    prefix = tmp_path / "edge"
+    prefix.mkdir()
+    write_admission_list(str(prefix / "admit.map"), [TITLES[0], TITLES[1]])
+    write_pin_list(str(prefix / "pin.map"), [TITLES[1]], zone="pz")
+    port = free_port()
+    call_command(
+        "cdn_nginx_config",
+        name="pz",
+        listen=f"127.0.0.1:{port}",
+        origin=origin.url,
+        prefix=str(prefix),
+        user="root" if os.geteuid() == 0 else None,
+        admission_list=str(prefix / "admit.map"),
+        pin_list=str(prefix / "pin.map"),
+        pin_max_size="1m",
+        output=str(prefix / "nginx.conf"),
+        stdout=open(os.devnull, "w"),  # noqa: SIM115
+    )
+    process = subprocess.Popen(
+        ["nginx", "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-g", "daemon off;"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+
+        def ready():
+            assert process.poll() is None, process.stderr.read().decode()
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    return True
+            except OSError:
+                return False
+
+        wait_until(ready, timeout=10)
+        keys = [f"{t}seg0.ts" for t in TITLES[:3]]
+        names = {hashlib.md5(k.encode(), usedforsecurity=False).hexdigest(): k for k in keys}
+        expires = timezone.now() + timedelta(hours=1)
+        url = f"http://127.0.0.1:{port}/"
+        statuses = [
+            get(signed_url(url, t, "seg0.ts", expires_at=expires))[2]["X-Cache-Status"]
+            for t in (*TITLES[:3], *TITLES[:3])
+        ]
+        assert statuses == ["MISS", "MISS", "MISS", "HIT", "HIT", "MISS"]
+        wait_until(lambda: cached_keys(prefix / "cache", names) == {keys[0]})
+        assert cached_keys(prefix / "cache-pin", names) == {keys[1]}
+    finally:
+        os.killpg(process.pid, signal.SIGQUIT)
+        process.wait(timeout=10)

@@ -128,3 +128,41 @@ def test_s3fifo_resize_evicts_down_to_the_new_capacity():
     run(lru, list("abcde"))
     lru.resize(2)
     assert list(lru.items) == ["d", "e"]
+
+
+def test_stock_nginx_is_lru_and_the_edge_policy_replays_under_its_lists():
+    trace = generate_trace(requests=1500, titles=120, regions=2, days=2, seed=5)
+    steerer = Steerer(synthetic_snapshot(regions=2, edges_per_site=2), origin_url="o")
+    routed = route(trace, steerer, chunk_bytes=100_000_000)
+    results = {
+        r.policy: r
+        for r in simulate(
+            routed, steerer, fraction=0.05, policies=("nginx", "lru", "edge"), warming=(False,)
+        )
+    }
+    # No admission, no min_uses, nothing expiring: proxy_cache evicts exactly as LRU does.
+    assert (results["nginx"].hits, results["nginx"].bytes_hit) == (
+        results["lru"].hits,
+        results["lru"].bytes_hit,
+    )
+    assert results["edge"].requests == results["lru"].requests
+    assert results["edge"].hits != results["lru"].hits  # the lists change what is stored
+
+
+def test_simulate_command_runs_the_edge_policy_and_refuses_unknown_policies(tmp_path):
+    path = tmp_path / "trace.csv"
+    write_trace(str(path), generate_trace(requests=300, titles=40, regions=2, days=1, seed=2))
+    out = io.StringIO()
+    call_command(
+        "cdn_simulate", trace=str(path), sizes="10", policies="edge,nginx,belady", stdout=out
+    )
+    rows = [line.split()[:2] for line in out.getvalue().splitlines() if line and line[0] in "enb"]
+    assert rows == [
+        ["edge", "no"],
+        ["edge", "yes"],
+        ["nginx", "no"],
+        ["nginx", "yes"],
+        ["belady", "no"],
+    ]
+    with pytest.raises(CommandError, match="^--policies takes nginx, edge, lru"):
+        call_command("cdn_simulate", trace=str(path), policies="lfu,belady", stdout=out)

@@ -119,3 +119,67 @@ def test_ratings_csv_is_read_with_its_header_and_a_bad_timestamp_is_named(tmp_pa
     assert str(info.value) == f"{path}:3: timestamp 'soon' is not a number"
     path.write_text("userId,movieId,rating,timestamp\n1,1,4.0,964982703\n")
     assert movielens_plays(str(path)) == [(964982703.0, "1", "1")]
+
+
+@pytest.mark.django_db
+def test_from_activity_writes_one_session_per_recorded_play_from_its_site(tmp_path):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from cdn.models import SteeringDecision
+
+    now = timezone.now().replace(microsecond=0)
+    for minutes, site, key in [
+        (5, "paris", "hls/a/v1/"),
+        (30, "lyon", "hls/b/v1/"),
+        (10, "", "hls/c/v1/"),  # steered to the origin: no edge saw it
+        (60 * 24 * 4, "paris", "hls/d/v1/"),  # older than --days
+    ]:
+        SteeringDecision.objects.create(
+            created_at=now - timedelta(minutes=minutes),
+            client_ip="10.0.0.1",
+            content_key=key,
+            located_by="coverage_zone",
+            site_name=site,
+        )
+    out = tmp_path / "activity.csv"
+    stdout = io.StringIO()
+    call_command(
+        "cdn_trace", out=str(out), from_activity=True, days=3, session_bytes=9, stdout=stdout
+    )
+    assert stdout.getvalue() == f"wrote 2 sessions to {out}\n"
+    assert [(r.ts, r.client, r.key, r.nbytes) for r in read_trace(str(out))] == [
+        ((now - timedelta(minutes=30)).timestamp(), "lyon", "hls/b/v1/", 9),
+        ((now - timedelta(minutes=5)).timestamp(), "paris", "hls/a/v1/", 9),
+    ]
+
+
+@pytest.mark.django_db
+def test_from_activity_with_nothing_recorded_says_so(tmp_path):
+    with pytest.raises(CommandError, match="^No recorded plays since .* UTC"):
+        call_command("cdn_trace", out=str(tmp_path / "t.csv"), from_activity=True)
+    assert not (tmp_path / "t.csv").exists()
+
+
+def test_from_ratings_maps_users_by_zip_prefix(tmp_path):
+    data = tmp_path / "u.data"
+    data.write_text("1\t10\t4\t900\n2\t11\t3\t800\n")
+    users = tmp_path / "u.user"
+    users.write_text("1|24|M|technician|85711\n2|53|F|other|10001\n")
+    out = tmp_path / "t.csv"
+    stdout = io.StringIO()
+    call_command(
+        "cdn_trace",
+        out=str(out),
+        from_ratings=str(data),
+        users=str(users),
+        regions=19,
+        stdout=stdout,
+    )
+    pick = site_by_hash([f"r{i}" for i in range(19)])
+    assert [(r.ts, r.client, r.key) for r in read_trace(str(out))] == [
+        (800.0, pick("zip:100"), "hls/m11/v1/"),
+        (900.0, pick("zip:857"), "hls/m10/v1/"),
+    ]
+    assert "replay with cdn_simulate --regions 19 --edges-per-site 1" in stdout.getvalue()

@@ -63,8 +63,22 @@ class Command(BaseCommand):
             "--sizes", default="1,5,10", help="cache sizes, %% of each edge's working set"
         )
         parser.add_argument("--bounded-load", type=float, default=1.25)
+        parser.add_argument(
+            "--policies",
+            default="nginx,lru,s3fifo,belady",
+            help="of nginx (proxy_cache as the edges run it), edge (under cdn.admission's "
+            "lists), lru, s3fifo, belady",
+        )
 
     def handle(self, *args, **opts):
+        policies = tuple(p.strip() for p in opts["policies"].split(",") if p.strip())
+        if set(policies) - {"nginx", "edge", "lru", "s3fifo", "belady"} or (
+            "belady" not in policies
+        ):
+            raise CommandError(
+                "--policies takes nginx, edge, lru, s3fifo and belady (belady always: "
+                f"ratios are against it); got {opts['policies']!r}"
+            )
         try:
             trace = read_trace(opts["trace"])
         except TraceError as exc:
@@ -112,8 +126,9 @@ class Command(BaseCommand):
         )
         sizes = [float(s) for s in opts["sizes"].split(",") if s.strip()]
         lookups = sum(len(es.objs) for es in routed.edges.values())
-        # Five replays per size: LRU and S3-FIFO with and without warming, Belady.
-        bar = tqdm(total=lookups * 5 * len(sizes), unit="lookup", unit_scale=True, disable=None)
+        # Every policy but Belady runs with and without warming.
+        runs = 2 * len(policies) - 1
+        bar = tqdm(total=lookups * runs * len(sizes), unit="lookup", unit_scale=True, disable=None)
         for pct in sizes:
             results = simulate(
                 routed,
@@ -121,6 +136,7 @@ class Command(BaseCommand):
                 fraction=pct / 100,
                 warmer=warmer,
                 warm_share=opts["warm_share"],
+                policies=policies,
                 progress=bar.update,
             )
             best = next(r for r in results if r.policy == "belady")
