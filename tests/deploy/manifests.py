@@ -15,8 +15,18 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
 OVERLAYS = ["base", "overlays/dev", "overlays/production", "overlays/production-keda"]
-FIRST_PARTY = ["streamsite", "accounts", "billing", "catalog", "recommendations", "cdn"]
-ENV_ACCESSORS = {"str", "bool", "int", "list", "choice", "url", "database", "email", "is_set"}
+FIRST_PARTY = [
+    "streamsite",
+    "accounts",
+    "billing",
+    "catalog",
+    "media",
+    "playback",
+    "recommendations",
+    "cdn",
+]
+# is_set() is left out: the settings use it only to refuse retired names (ACCOUNTS_TRUSTED_PROXIES).
+ENV_ACCESSORS = {"str", "bool", "int", "list", "choice", "url", "database", "email"}
 
 
 def render(overlay: str) -> list[dict[str, Any]]:

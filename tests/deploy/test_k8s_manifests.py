@@ -197,7 +197,7 @@ def test_every_documented_setting_has_its_place_in_the_manifests():
     assert {"BIND", "WEB_CONCURRENCY", "SECRET_KEY", "S3_BUCKET"} <= variables
     assert variables - given == set()
     secret = _secret_keys(docs)
-    assert {n for n in documented if SECRET_NAME.search(n)} - secret == set()
+    assert {n for n in variables if SECRET_NAME.search(n)} - secret == set()
 
 
 def test_production_never_carries_secret_values_and_dev_values_pass_production_rules():

@@ -139,7 +139,7 @@ def stack(tmp_path, plans):
         # Plain HTTP on loopback: no redirect, no HSTS; nginx is the one proxy in front.
         "SECURE_SSL_REDIRECT": "false",
         "SECURE_HSTS_SECONDS": "0",
-        "ACCOUNTS_TRUSTED_PROXIES": "1",
+        "TRUSTED_PROXIES": "127.0.0.1/32",
         "STREAMSITE_VAR_DIR": str(tmp_path),
         "STATIC_ROOT": str(tmp_path / "static"),
         "PLAYBACK_MEDIA_ROOT": str(tmp_path / "hls"),

@@ -95,7 +95,7 @@ def _extreme(prop: dict[str, Any]) -> Any:
 @pytest.fixture
 def viewer_api():
     """A subscribed staff viewer acting as its profile through an API token."""
-    from tests.catalog.playback.conftest import subscribe
+    from tests.playback.sessions.conftest import subscribe
 
     user = UserFactory(email="hostile@example.com", is_staff=True, is_superuser=True)
     profile = account_services.profile_create(account=user, name="Hostile")
