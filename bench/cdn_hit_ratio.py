@@ -114,6 +114,7 @@ def main() -> None:
             warmer=warmer,
             pin_share=PIN_SHARE,
             pin_hours=PIN_HOURS,
+            diagnostics=DIAG,
         )
         best = next(r for r in results if r.policy == "belady").object_hit_ratio
         cold = {r.policy: r for r in results if not r.warming}
