@@ -25,6 +25,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
+from django.utils.module_loading import import_string
 
 from accounts import avatars, selectors, throttle, token_cache, tokens
 from accounts.models import (
@@ -814,16 +815,31 @@ def totp_disable(*, user: User, password: str) -> None:
 def account_delete(*, user: User, password: str) -> dict[str, Any]:
     """Delete the account and everything in it, after emailing its JSON export to the owner.
 
+    Other apps first close what they hold (ACCOUNTS_ERASE_PROVIDERS, e.g. billing: the
+    subscription canceled at once, cards detached at the gateway, invoices and payments kept
+    without the person). They may call remote services, so they run before and outside the
+    deletion's transaction; one that refuses (a payment in flight: 409; the gateway down:
+    503) leaves the account in place. Uploaded avatars are deleted from storage after commit.
     Returns the export (the page also offers it for download before deleting).
     """
     if not user.check_password(password):
         raise _fields_error("Your password is incorrect.", "password")
     export = selectors.account_export(user)
+    for dotted in settings.ACCOUNTS_ERASE_PROVIDERS:
+        import_string(dotted)(user)
+    storage = Profile._meta.get_field("avatar_image").storage  # type: ignore[attr-defined]
+    images = [
+        name
+        for name in Profile.objects.filter(account=user).values_list("avatar_image", flat=True)
+        if name
+    ]
     with transaction.atomic():
         keys = list(UserSession.objects.filter(user=user).values_list("session_key", flat=True))
         Session.objects.filter(session_key__in=keys).delete()
         email = user.email
         user.delete()
+        for name in images:
+            transaction.on_commit(lambda name=name: storage.delete(name))  # type: ignore[misc]
         queue_account_email(
             to=email,
             template="account_deleted",

@@ -605,11 +605,15 @@ def export(request: HttpRequest) -> HttpResponse:
 def delete_account(request: HttpRequest) -> HttpResponse:
     ensure_not_kids(request)
     form = forms.PasswordOnlyForm(request.POST or None)
+    status = None
     if request.method == "POST" and form.is_valid():
         try:
             data = services.account_delete(user=_user(request), **form.cleaned_data)
         except ValidationFailed as exc:
             form.add_service_error(exc)
+        except DomainError as exc:  # billing refused for now (a payment in flight, gateway down)
+            form.add_error(None, exc.message)
+            status = exc.status
         else:
             auth_logout(request)
             return render(
@@ -621,5 +625,5 @@ def delete_account(request: HttpRequest) -> HttpResponse:
         request,
         "accounts/delete.html",
         {"form": form, "section": "delete"},
-        status=_status(form),
+        status=status or _status(form),
     )

@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
+from accounts.models import User
 from billing import clock, money, selectors, services
 from billing.charts import bar_chart
 from billing.models import (
@@ -33,6 +34,12 @@ from billing.models import (
 from streamsite.errors import DomainError
 
 
+def _staff(request: HttpRequest) -> User:
+    """The staff member acting (admin views require a signed-in staff account)."""
+    assert isinstance(request.user, User)
+    return request.user
+
+
 class PriceInline(admin.TabularInline):
     model = Price
     extra = 0
@@ -46,7 +53,6 @@ class PlanAdmin(admin.ModelAdmin):
         "max_streams",
         "max_resolution",
         "max_profiles",
-        "extra_member_slots",
         "is_active",
     ]
     list_editable = ["is_active"]
@@ -213,7 +219,7 @@ class InvoiceAdmin(admin.ModelAdmin):
                     amount=None,
                     reason="Refund by staff",
                     request_key="full",
-                    actor=request.user,
+                    actor=_staff(request),
                 )
                 self.message_user(request, f"{invoice.number}: credit note {note.number}.")
             except DomainError as exc:
@@ -244,7 +250,7 @@ class InvoiceAdmin(admin.ModelAdmin):
                     amount=amount,
                     reason=form.cleaned_data["reason"],
                     request_key=form.cleaned_data["request_key"],
-                    actor=request.user,
+                    actor=_staff(request),
                 )
             except DomainError as exc:
                 form.add_error(None, exc.message)
@@ -307,7 +313,7 @@ class BillingAccountAdmin(admin.ModelAdmin):
                     account=ledger.account,
                     amount=amount,
                     note=form.cleaned_data["note"],
-                    actor=request.user,
+                    actor=_staff(request),
                 )
             except DomainError as exc:
                 form.add_error(None, exc.message)

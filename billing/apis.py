@@ -19,6 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.models import User
 from billing import money, selectors, services, webhooks
 from billing.entitlements import get_entitlements
 from billing.gateways import get_gateway
@@ -89,7 +90,6 @@ class PlanOut(serializers.Serializer):
     max_streams = serializers.IntegerField()
     max_resolution = serializers.IntegerField()
     max_profiles = serializers.IntegerField()
-    extra_member_slots = serializers.IntegerField()
     prices = PriceOut(many=True)
 
 
@@ -106,7 +106,6 @@ class EntitlementsOut(serializers.Serializer):
     max_streams = serializers.IntegerField()
     max_resolution = serializers.IntegerField()
     max_profiles = serializers.IntegerField()
-    extra_member_slots = serializers.IntegerField()
     plan_code = serializers.CharField(allow_null=True)
     status = serializers.CharField()
     reason = serializers.CharField()
@@ -139,7 +138,7 @@ class SubscriptionOut(serializers.Serializer):
         return {"brand": pm.brand, "last4": pm.last4} if pm else None
 
 
-def _subscription_data(account: Any) -> dict[str, Any]:
+def _subscription_data(account: User) -> dict[str, Any]:
     sub = selectors.subscription_for(account)
     if sub is None:
         raise NotFound("You have no subscription.")

@@ -30,7 +30,6 @@ class Entitlements:
     plan_code: str | None
     status: str
     reason: str
-    extra_member_slots: int = 0
 
 
 def _key(account_id: int) -> str:
@@ -88,7 +87,6 @@ def compute(account_id: int, now: datetime) -> tuple[Entitlements, datetime | No
         plan_code=plan.code,
         status=sub.status,
         reason="",
-        extra_member_slots=plan.extra_member_slots,
     )
     if sub.status in (SubscriptionStatus.TRIALING, SubscriptionStatus.ACTIVE):
         return granted, None
@@ -104,7 +102,6 @@ def compute(account_id: int, now: datetime) -> tuple[Entitlements, datetime | No
             plan.code,
             sub.status,
             "Your payment is overdue. Update your card on the billing page to keep watching.",
-            plan.extra_member_slots,
         ), None
     reasons = {
         SubscriptionStatus.INCOMPLETE: "Your first payment has not gone through yet.",

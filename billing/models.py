@@ -37,7 +37,6 @@ class Plan(models.Model):
     max_streams = models.PositiveSmallIntegerField()
     max_resolution = models.PositiveSmallIntegerField(help_text="Frame height: 720, 1080, 2160.")
     max_profiles = models.PositiveSmallIntegerField()
-    extra_member_slots = models.PositiveSmallIntegerField(default=0)
     is_active = models.BooleanField(
         default=True, help_text="Off: retired. Existing subscribers stay; nobody new can pick it."
     )
@@ -301,8 +300,17 @@ class Invoice(models.Model):
     credit notes.
     """
 
+    # Null once the customer deleted their account: the invoice stays for the ledger and the
+    # tax authority, without the person (docs/billing.md, "Leaving").
     account = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="invoices"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="invoices",
+    )
+    customer_country = models.CharField(
+        max_length=2, blank=True, default="", help_text="Kept when the account is deleted."
     )
     subscription = models.ForeignKey(
         Subscription, null=True, blank=True, on_delete=models.PROTECT, related_name="invoices"
@@ -410,7 +418,11 @@ class Payment(models.Model):
 
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="payments")
     account = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="payments"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="payments",
     )
     attempt = models.PositiveSmallIntegerField()
     idempotency_key = models.CharField(max_length=80, unique=True)

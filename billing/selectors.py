@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 
+from accounts.models import User
 from billing import money
 from billing.entitlements import grace_ends_at
 from billing.models import (
@@ -31,7 +31,7 @@ def plans_available() -> QuerySet[Plan]:
     )
 
 
-def subscription_for(account: Any) -> Subscription | None:
+def subscription_for(account: User) -> Subscription | None:
     return (
         Subscription.objects.select_related("plan", "pending_plan", "payment_method")
         .filter(account=account)
@@ -39,11 +39,11 @@ def subscription_for(account: Any) -> Subscription | None:
     )
 
 
-def invoices_for(account: Any) -> QuerySet[Invoice]:
+def invoices_for(account: User) -> QuerySet[Invoice]:
     return Invoice.objects.for_account(account).order_by("-created_at", "-id")
 
 
-def invoice_detail(account: Any, invoice_id: int) -> Invoice | None:
+def invoice_detail(account: User, invoice_id: int) -> Invoice | None:
     return (
         Invoice.objects.for_account(account)
         .select_related("account", "subscription__plan")

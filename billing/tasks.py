@@ -90,8 +90,8 @@ def send_payment_failed_email(invoice_pk: int, final: bool) -> bool:
     invoice = (
         Invoice.objects.select_related("account", "subscription").filter(pk=invoice_pk).first()
     )
-    if invoice is None:
-        return False
+    if invoice is None or invoice.account is None:
+        return False  # gone, or its customer deleted the account
     amount = money.format_money(invoice.total, invoice.currency)
     if final or (
         invoice.subscription and invoice.subscription.status == SubscriptionStatus.CANCELED

@@ -20,6 +20,7 @@ from django.utils.cache import add_never_cache_headers
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
+from accounts.models import User
 from billing import selectors, services
 from billing.entitlements import get_entitlements
 from billing.gateways import get_gateway
@@ -34,6 +35,12 @@ STRIPE_CSP = {
     "frame-src": ("https://js.stripe.com", "https://*.js.stripe.com", "https://hooks.stripe.com"),
     "connect-src": ("https://api.stripe.com",),
 }
+
+
+def _account(request: HttpRequest) -> User:
+    """The signed-in account (these views are login_required)."""
+    assert isinstance(request.user, User)
+    return request.user
 
 
 def stripe_policy(base: str) -> str:
@@ -68,7 +75,7 @@ def stripe_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
 def _stripe_setup(request: HttpRequest, context: dict[str, Any]) -> None:
     """Put a fresh SetupIntent for the card form in the context, or say why there is none."""
     try:
-        setup = services.card_setup_begin(account=request.user)
+        setup = services.card_setup_begin(account=_account(request))
     except DomainError as exc:
         context.setdefault("error", exc.message)
         context["stripe"] = None
@@ -91,7 +98,7 @@ def plans(request: HttpRequest) -> HttpResponse:
         rows.append({"plan": plan, "price": plan.price_for(currency)})
     current = None
     if request.user.is_authenticated:
-        current = selectors.subscription_for(request.user)
+        current = selectors.subscription_for(_account(request))
     return render(
         request,
         "billing/plans.html",
@@ -132,7 +139,7 @@ def checkout(request: HttpRequest, code: str) -> HttpResponse:
     plan = selectors.plans_available().filter(code=code).first()
     if plan is None:
         raise Http404("No such plan.")
-    existing = selectors.subscription_for(request.user)
+    existing = selectors.subscription_for(_account(request))
     context: dict[str, Any] = {
         "plan": plan,
         "price": plan.price_for(currency),
@@ -156,7 +163,7 @@ def checkout(request: HttpRequest, code: str) -> HttpResponse:
                 token = _tokenize(request) if request.POST.get("number") else ""
                 setup_intent_id = ""
             services.subscription_start(
-                account=request.user,
+                account=_account(request),
                 plan_code=plan.code,
                 currency=currency,
                 card_token=token,
@@ -180,16 +187,16 @@ def checkout(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 def account(request: HttpRequest, error: str = "", status: int = 200) -> HttpResponse:
-    sub = selectors.subscription_for(request.user)
+    sub = selectors.subscription_for(_account(request))
     preview = None
     preview_plan = request.GET.get("preview", "")
     if sub is not None and preview_plan and not error:
         try:
-            preview = services.change_preview(account=request.user, plan_code=preview_plan)
+            preview = services.change_preview(account=_account(request), plan_code=preview_plan)
             preview["plan"] = preview_plan
         except DomainError as exc:
             error, status = exc.message, exc.status
-    invoices = list(selectors.invoices_for(request.user)[:24])
+    invoices = list(selectors.invoices_for(_account(request))[:24])
     return render(
         request,
         "billing/account.html",
@@ -224,7 +231,7 @@ def change_plan(request: HttpRequest) -> HttpResponse:
     return _act(
         request,
         lambda: services.subscription_change_plan(
-            account=request.user, plan_code=code, actor=f"account:{request.user.pk}"
+            account=_account(request), plan_code=code, actor=f"account:{request.user.pk}"
         ),
         "Your plan has been changed.",
     )
@@ -236,7 +243,7 @@ def cancel(request: HttpRequest) -> HttpResponse:
     return _act(
         request,
         lambda: services.subscription_cancel(
-            account=request.user, actor=f"account:{request.user.pk}"
+            account=_account(request), actor=f"account:{request.user.pk}"
         ),
         "Your subscription will end at the end of the period.",
     )
@@ -247,7 +254,7 @@ def cancel(request: HttpRequest) -> HttpResponse:
 def resume(request: HttpRequest) -> HttpResponse:
     return _act(
         request,
-        lambda: services.subscription_resume(account=request.user),
+        lambda: services.subscription_resume(account=_account(request)),
         "Your subscription will continue.",
     )
 
@@ -263,7 +270,7 @@ def update_card(request: HttpRequest) -> HttpResponse:
 @login_required
 def _sandbox_card(request: HttpRequest) -> HttpResponse:
     def act() -> None:
-        services.payment_method_add(account=request.user, token=_tokenize(request))
+        services.payment_method_add(account=_account(request), token=_tokenize(request))
 
     return _act(request, act, "Your card has been updated.")
 
@@ -274,12 +281,12 @@ def _stripe_card(request: HttpRequest) -> HttpResponse:
     """The card page of the Stripe flow (the sandbox changes cards inline on the billing page)."""
     if request.method not in ("GET", "HEAD", "POST"):
         return HttpResponseNotAllowed(["GET", "POST"])
-    context: dict[str, Any] = {"sub": selectors.subscription_for(request.user)}
+    context: dict[str, Any] = {"sub": selectors.subscription_for(_account(request))}
     status = 200
     if request.method == "POST":
         try:
             services.payment_method_from_setup(
-                account=request.user,
+                account=_account(request),
                 setup_intent_id=request.POST.get("setup_intent", ""),
                 payment_method_id=request.POST.get("payment_method", ""),
             )
@@ -299,14 +306,14 @@ def _stripe_card(request: HttpRequest) -> HttpResponse:
 def pay_invoice(request: HttpRequest, invoice_id: int) -> HttpResponse:
     return _act(
         request,
-        lambda: services.invoice_pay(account=request.user, invoice_id=invoice_id),
+        lambda: services.invoice_pay(account=_account(request), invoice_id=invoice_id),
         "Thank you, the invoice is paid.",
     )
 
 
 @login_required
 def invoice(request: HttpRequest, invoice_id: int) -> HttpResponse:
-    row = selectors.invoice_detail(request.user, invoice_id)
+    row = selectors.invoice_detail(_account(request), invoice_id)
     if row is None:
         raise Http404("No such invoice.")
     return render(request, "billing/invoice.html", {"invoice": row})

@@ -3,7 +3,7 @@
 from django.db import migrations
 
 PLANS = [
-    # code, name, description, streams, resolution, profiles, extra members, prices
+    # code, name, description, streams, resolution, profiles, prices
     (
         "basic",
         "Basic",
@@ -11,7 +11,6 @@ PLANS = [
         1,
         720,
         2,
-        0,
         {"USD": 799, "EUR": 799, "JPY": 990},
     ),
     (
@@ -21,7 +20,6 @@ PLANS = [
         2,
         1080,
         5,
-        1,
         {"USD": 1549, "EUR": 1349, "JPY": 1490},
     ),
     (
@@ -31,7 +29,6 @@ PLANS = [
         4,
         2160,
         5,
-        2,
         {"USD": 2299, "EUR": 1999, "JPY": 1980},
     ),
 ]
@@ -40,7 +37,7 @@ PLANS = [
 def seed(apps, schema_editor):
     Plan = apps.get_model("billing", "Plan")
     Price = apps.get_model("billing", "Price")
-    for order, (code, name, text, streams, res, profiles, extra, prices) in enumerate(PLANS):
+    for order, (code, name, text, streams, res, profiles, prices) in enumerate(PLANS):
         plan, _ = Plan.objects.get_or_create(
             code=code,
             defaults={
@@ -50,7 +47,6 @@ def seed(apps, schema_editor):
                 "max_streams": streams,
                 "max_resolution": res,
                 "max_profiles": profiles,
-                "extra_member_slots": extra,
                 "sort_order": order,
             },
         )

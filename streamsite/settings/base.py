@@ -388,7 +388,13 @@ ACCOUNTS_MAX_PROFILES = env.int("ACCOUNTS_MAX_PROFILES", 5, min=1, max=20)
 # Dotted path to fn(account) -> int giving the plan's profile limit (billing sets it).
 ACCOUNTS_PROFILE_LIMIT_PROVIDER: str | None = None
 # Dotted paths to fn(account) -> dict added to the account's JSON export.
-ACCOUNTS_EXPORT_PROVIDERS: list[str] = []
+ACCOUNTS_EXPORT_PROVIDERS: list[str] = [
+    "billing.account_data.export",
+    "catalog.account_data.export",
+]
+# Run before an account is deleted, outside its transaction: fn(account) closes what another
+# app holds (billing: subscription canceled, cards detached at the gateway, ledger kept).
+ACCOUNTS_ERASE_PROVIDERS: list[str] = ["billing.account_data.erase"]
 # Where a new account goes after verifying its address (billing's plan picker later).
 ACCOUNTS_SIGNUP_NEXT_URL = env.str("ACCOUNTS_SIGNUP_NEXT_URL", "/profiles/")
 # The absolute base of links in account emails.

@@ -68,7 +68,6 @@ def test_checkout_through_the_api_with_a_sandbox_token(alice, alice_api, frozen_
         "max_streams": 4,
         "max_resolution": 2160,
         "max_profiles": 5,
-        "extra_member_slots": 2,
         "plan_code": "premium",
         "status": "active",
         "reason": "",

@@ -102,7 +102,7 @@ class Harness:
                 "1",
                 "--preload",
                 "--timeout",
-                "30",
+                "120",
                 "--log-level",
                 "warning",
             ],
@@ -111,7 +111,8 @@ class Harness:
             stdout=subprocess.DEVNULL,
             stderr=(self.crash_dir / "gunicorn.log").open("w"),
         )
-        deadline = time.monotonic() + 30
+        # Generous: a loaded CI machine can take long to import Django (a bound, not a timing).
+        deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
             try:
                 urllib.request.urlopen(self.base + "/healthz", timeout=2).close()
@@ -152,8 +153,8 @@ class Harness:
 
     def post(self, path: str, body: dict, *, token: str, key: str) -> tuple[int, dict]:
         """POST as a careful client: retry with the same Idempotency-Key on a dropped
-        connection, on 409 idempotency_key_in_use and on 503, for at most 30 seconds."""
-        deadline = time.monotonic() + 30
+        connection, on 409 idempotency_key_in_use and on 503, for at most 3 minutes."""
+        deadline = time.monotonic() + 180
         while True:
             request = urllib.request.Request(
                 self.base + path,
@@ -166,7 +167,7 @@ class Harness:
                 },
             )
             try:
-                with urllib.request.urlopen(request, timeout=20) as response:
+                with urllib.request.urlopen(request, timeout=120) as response:
                     return response.status, json.loads(response.read())
             except urllib.error.HTTPError as error:
                 payload = json.loads(error.read() or b"{}")

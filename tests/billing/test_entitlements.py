@@ -23,16 +23,15 @@ def test_no_subscription_means_no_streaming_and_one_profile(alice):
         plan_code=None,
         status="none",
         reason="Choose a plan to start watching.",
-        extra_member_slots=0,
     )
 
 
 @pytest.mark.parametrize(
     "plan,expected",
     [
-        ("basic", (1, 720, 2, 0)),
-        ("standard", (2, 1080, 5, 1)),
-        ("premium", (4, 2160, 5, 2)),
+        ("basic", (1, 720, 2)),
+        ("standard", (2, 1080, 5)),
+        ("premium", (4, 2160, 5)),
     ],
 )
 def test_each_plan_grants_its_limits(alice, frozen_clock, plan, expected):
@@ -44,7 +43,6 @@ def test_each_plan_grants_its_limits(alice, frozen_clock, plan, expected):
         ent.max_streams,
         ent.max_resolution,
         ent.max_profiles,
-        ent.extra_member_slots,
     ) == expected
     assert (ent.can_stream, ent.plan_code, ent.status) == (True, plan, "trialing")
 
