@@ -390,7 +390,7 @@ ACCOUNTS_PROFILE_LIMIT_PROVIDER: str | None = None
 # Dotted paths to fn(account) -> dict added to the account's JSON export.
 ACCOUNTS_EXPORT_PROVIDERS: list[str] = [
     "billing.account_data.export",
-    "catalog.account_data.export",
+    "playback.account_data.export",
 ]
 # Run before an account is deleted, outside its transaction: fn(account) closes what another
 # app holds (billing: subscription canceled, cards detached at the gateway, ledger kept).

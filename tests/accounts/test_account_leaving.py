@@ -28,7 +28,7 @@ from billing.models import (
     Subscription,
 )
 from billing.tasks import run_dunning, run_renewals
-from catalog.models import MyListEntry, PlaybackSession, ThumbRating, ViewingEvent
+from playback.models import MyListEntry, PlaybackSession, ThumbRating, ViewingEvent
 from tests.accounts.conftest import PASSWORD
 from tests.billing.conftest import Clock, card_token
 from tests.catalog.factories import TitleFactory
@@ -96,12 +96,12 @@ def test_the_export_holds_history_my_list_ratings_devices_invoices_and_payments(
     api = APIClient()
     api.force_authenticate(alice)
     assert api.get("/api/v1/me/export").json() == data
-    [watched] = data["catalog"]["profiles"]
+    [watched] = data["playback"]["profiles"]
     assert watched["name"] == "Alice"
     assert [(h["title"], h["event"]) for h in watched["history"]] == [("Night Train", "play")]
     assert [m["title"] for m in watched["my_list"]] == ["Night Train"]
     assert [(r["title"], r["value"]) for r in watched["ratings"]] == [("Night Train", 1)]
-    assert [d["device"] for d in data["catalog"]["devices"]] == ["Firefox on Linux"]
+    assert [d["device"] for d in data["playback"]["devices"]] == ["Firefox on Linux"]
     billing = data["billing"]
     assert billing["subscription"]["status"] == state
     assert [c["last4"] for c in billing["cards"]] == [

@@ -1,5 +1,5 @@
 """Viewing activity in an account's export: history, progress, My List, ratings per profile,
-and the devices that played. Named in ACCOUNTS_EXPORT_PROVIDERS (the export's "catalog" key);
+and the devices that played. Named in ACCOUNTS_EXPORT_PROVIDERS (the export's "playback" key);
 it only reads the activity models (their rows go with the profiles, by cascade, when the
 account is deleted)."""
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from accounts.models import User
-from catalog.models import MyListEntry, PlaybackSession, Progress, ThumbRating, ViewingEvent
+from playback.models import MyListEntry, PlaybackSession, Progress, ThumbRating, ViewingEvent
 
 
 def _iso(value: Any) -> str | None:
