@@ -114,3 +114,22 @@ def test_drf_throttles_count_the_forwarded_client_not_the_proxy(settings):
         for n in (7, 8, 9)
     ]
     assert outside == [True, True, False]
+
+
+def test_the_old_proxy_count_setting_is_refused_naming_its_replacement():
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {**os.environ, "ACCOUNTS_TRUSTED_PROXIES": "1"}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "ACCOUNTS_TRUSTED_PROXIES (a count) is replaced by TRUSTED_PROXIES" in result.stderr
