@@ -16,8 +16,8 @@ at 07:00 on the second day, inside each site's 04:00-08:00 window.
   schedule through `with_releases`), `cdn.warming.prefetch` fetches each planned key through its
   edge; then the same replay.
 
-A replayed session asks `steer()` for its ranked URLs, signs the prefix once
-(`cdn.signing.sign_prefix`) and fetches master, rendition playlist and the segments its byte
+A replayed session asks `steer()` for its ranked URLs, signs each file under its scope
+(`cdn.signing.sign_path`) and fetches master, rendition playlist and the segments its byte
 count covers from the first URL, counting `X-Cache-Status`. Edge caches are larger than the
 catalogue (no capacity misses), so what warming can win is the first read of a file on an edge.
 Exits 1 only if B does not beat A on both object and byte hit ratio.
@@ -329,13 +329,23 @@ class HealthTicks:
 
 
 def play_session(
-    client: Client, signed: str, *, edge: str, key: str, segments: int, tally: Tally, out: Replay
+    client: Client,
+    base: str,
+    *,
+    expires: Any,
+    edge: str,
+    key: str,
+    segments: int,
+    tally: Tally,
+    out: Replay,
 ) -> None:
-    """What a player does with its first URL: master, rendition playlist, the segments it reads."""
+    """What a player does with its first URL: master, rendition playlist, the segments it reads
+    (each file under the token of its scope, cdn.signing.sign_path)."""
+    from cdn.signing import sign_path
     from cdn.warming import playlist_children
 
     def get(name: str) -> str:
-        status, body, cache_status = client.get(signed + name)
+        status, body, cache_status = client.get(base + sign_path(key + name, expires_at=expires))
         if status != 200:
             raise RuntimeError(f"{edge} answered {status} for {key}{name}")
         tally.add(cache_status, len(body))
@@ -360,7 +370,6 @@ def replay(
     """Every session in order: steer, sign once, play from the first URL; count cache status."""
     from django.utils import timezone
 
-    from cdn.signing import sign_prefix
     from cdn.steering import steer
 
     out = Replay()
@@ -376,7 +385,8 @@ def replay(
             out.first_edges.append(edge)
             play_session(
                 client,
-                decision.urls[0] + sign_prefix(session.key, expires_at=expires),
+                decision.urls[0],
+                expires=expires,
                 edge=edge,
                 key=session.key,
                 segments=segments_read(session.nbytes, sizes[session.key]),

@@ -1,15 +1,20 @@
-"""Signed media links compatible with nginx's secure_link_md5, one token per content prefix.
+"""Signed media links compatible with nginx's secure_link_md5, one token per scope.
 
 A signed URL looks like
 
-    <base>t/<kid><bind>/<md5>/<expires>/<prefix><file>
+    <base>t/<kid><bind>/<md5>/<expires>/<scope><rest>
 
 where `kid` names the secret (8 hex characters of its SHA-256, so several secrets can verify
 during a rotation), `bind` is `a` when the client address is part of the hash and `n` when it is
-not, `md5` is the unpadded base64url MD5 of `"<expires><prefix><addr> <secret>"` (exactly what
-`secure_link_md5 "$exp$prefix$addr $secret"` computes), and `expires` is a Unix time. The token is
-in the path, so playlists that name renditions and segments relatively keep it: one token covers
-every file under the prefix.
+not, `md5` is the unpadded base64url MD5 of `"<expires><scope><addr> <secret>"` (exactly what
+`secure_link_md5 "$exp$prefix$addr $secret"` computes), and `expires` is a Unix time.
+
+The scope is one entry of a content key's folder (`hls/<asset>/<version>/`): either a folder
+(`.../720p/`, covering its variant playlist and every segment under it, which playlists name
+relatively so they keep the token) or a single file at the top (`.../master.m3u8`,
+`.../trickplay.vtt`). The path itself says which (SCOPE_PATTERN), for nginx and for
+`verify_path` alike. So a token for one rendition never opens another rendition, nor the
+uncapped master playlist: a session is given tokens for exactly the entries its plan allows.
 """
 
 from __future__ import annotations
@@ -27,9 +32,13 @@ from django.utils import timezone
 from streamsite.errors import PermissionDenied, ValidationFailed
 
 PREFIX_RE = re.compile(r"^hls/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/$")
+# A content key, then one entry of it: a folder (ends in "/") or a file (ends the path). The
+# edge's nginx location uses the same pattern (cdn/templates/cdn/nginx_edge.conf).
+SCOPE_PATTERN = r"hls/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+(?:/|$)"
+SCOPE_RE = re.compile(rf"^(?P<scope>{SCOPE_PATTERN})(?P<rest>.*)$")
 TOKEN_RE = re.compile(
     r"^t/(?P<kid>[0-9a-f]{8})(?P<bind>[an])/(?P<md5>[A-Za-z0-9_-]{22})/(?P<exp>[0-9]{1,12})/"
-    r"(?P<prefix>hls/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/)(?P<rest>.*)$"
+    rf"(?P<prefix>{SCOPE_PATTERN})(?P<rest>.*)$"
 )
 
 
@@ -58,14 +67,36 @@ def validate_prefix(prefix: str) -> str:
     return prefix
 
 
+def scope_of(path: str) -> str:
+    """The scope a file's token is for: its top folder under the content key, or itself."""
+    match = SCOPE_RE.match(path)
+    if match is None or ".." in path.split("/"):
+        raise ValidationFailed(
+            "A media path looks like hls/<asset>/<version>/<file or folder/...>.",
+            extra={"fields": {"path": ["Expected hls/<asset>/<version>/<entry>."]}},
+        )
+    return match["scope"]
+
+
 def sign_prefix(prefix: str, *, expires_at: datetime, client_ip: str | None = None) -> str:
-    """The signed path `t/.../<prefix>` to append to an edge base URL; add a file name after it."""
-    validate_prefix(prefix)
+    """The signed path `t/.../<scope>` for one scope (a folder `hls/a/v/720p/`, then add a file
+    name after it, or a single file `hls/a/v/master.m3u8`) to append to an edge base URL."""
+    if scope_of(prefix) != prefix:
+        raise ValidationFailed(
+            "Sign one entry of a content key: hls/<asset>/<version>/<folder>/ or .../<file>.",
+            extra={"fields": {"content_key": ["Expected hls/<asset>/<version>/<entry>."]}},
+        )
     secret = secrets()[0]
     expires = int(expires_at.timestamp())
     bind = "a" if client_ip else "n"
     md5 = _digest(expires=expires, prefix=prefix, addr=client_ip or "", secret=secret)
     return f"t/{key_id(secret)}{bind}/{md5}/{expires}/{prefix}"
+
+
+def sign_path(path: str, *, expires_at: datetime, client_ip: str | None = None) -> str:
+    """`t/.../<path>`: a file's path under a token for its scope (see the module docstring)."""
+    scope = scope_of(path)
+    return sign_prefix(scope, expires_at=expires_at, client_ip=client_ip) + path[len(scope) :]
 
 
 def signed_url(
@@ -76,14 +107,21 @@ def signed_url(
     expires_at: datetime,
     client_ip: str | None = None,
 ) -> str:
-    return f"{base_url}{sign_prefix(prefix, expires_at=expires_at, client_ip=client_ip)}{filename}"
+    """An edge URL of `filename` under content key `prefix`, signed for the file's scope."""
+    validate_prefix(prefix)
+    return base_url + sign_path(prefix + filename, expires_at=expires_at, client_ip=client_ip)
 
 
 @dataclass(frozen=True)
 class Verified:
-    prefix: str
+    prefix: str  # the scope the token was made for
     path: str  # the file, relative to the media root: <prefix><rest>
     expires: int
+
+    @property
+    def content_key(self) -> str:
+        """`hls/<asset>/<version>/`: the content the file belongs to."""
+        return "/".join(self.prefix.split("/")[:3]) + "/"
 
 
 def verify_path(path: str, *, client_ip: str | None, now: datetime | None = None) -> Verified:

@@ -300,9 +300,7 @@ def build_master_playlist(
 ) -> str:
     """A master playlist listing only renditions at or below `max_height`; every URI through
     `uri_for` (which signs it). DEFAULT: from the local asset. Rewire to the media pipeline."""
-    allowed = [r for r in asset.renditions if r.height <= max_height]
-    if not allowed and asset.renditions:
-        allowed = [asset.renditions[0]]  # a cap below the whole ladder still gets the lowest
+    allowed = allowed_renditions(asset, max_height=max_height)
     lines = ["#EXTM3U", "#EXT-X-VERSION:3", "#EXT-X-INDEPENDENT-SEGMENTS"]
     for i, sub in enumerate(asset.subtitles):
         default = "YES" if i == 0 and sub.get("default") else "NO"
@@ -320,7 +318,7 @@ def build_master_playlist(
     return "\n".join(lines) + "\n"
 
 
-# --- cdn: cdn.steering.steer(...) and cdn.signing.sign_prefix / verify_path ------------------
+# --- cdn: cdn.steering.steer(...) and cdn.signing's scoped tokens -----------------------------
 # Local assets are published under this version of their content key (hls/<asset key>/local/);
 # the media pipeline's assets carry their own key when it is wired in.
 LOCAL_VERSION = "local"
@@ -333,13 +331,45 @@ def content_key_for(asset: LocalAsset) -> str:
     return f"hls/{asset.key}/{LOCAL_VERSION}/"
 
 
-def media_base(
-    asset: LocalAsset, *, expires_at: datetime, client_ip: str | None, country: str | None = None
-) -> str:
-    """A signed URL base for every file of `asset`: the best edge from the CDN's steering
-    (the origin, CDN_ORIGIN_URL, when there are no edges) plus cdn.signing's token path.
+def allowed_renditions(asset: LocalAsset, *, max_height: int) -> list[Rendition]:
+    """The renditions a cap allows: those at or below it; a cap below the whole ladder still
+    gets the lowest rung. The master playlist and the session's tokens both follow this."""
+    allowed = [r for r in asset.renditions if r.height <= max_height]
+    if not allowed and asset.renditions:
+        allowed = [asset.renditions[0]]
+    return allowed
 
-    The token sits in the path, so relative URIs inside playlists inherit it."""
+
+@dataclass(frozen=True)
+class MediaAccess:
+    """What one session may fetch until `expires_at`: an edge base URL and one signed token
+    per scope (a rendition's folder, the subtitles, each trickplay file) of its asset; never
+    the asset's own uncapped master playlist, nor a rendition above the session's cap."""
+
+    base: str
+    content_key: str
+    tokens: dict[str, str]  # scope ("hls/<asset>/<version>/720p/") -> "t/.../<scope>"
+    expires_at: datetime
+
+    def url(self, uri: str) -> str:
+        """The signed URL of `uri` (relative to the asset); KeyError outside the scopes."""
+        path = self.content_key + uri
+        scope = cdn_signing.scope_of(path)
+        return self.base + self.tokens[scope] + path[len(scope) :]
+
+
+def media_access(
+    asset: LocalAsset,
+    *,
+    max_height: int,
+    expires_at: datetime,
+    client_ip: str | None,
+    country: str | None = None,
+) -> MediaAccess:
+    """Tokens for every file a session capped at `max_height` plays, on the best edge from the
+    CDN's steering (the origin, CDN_ORIGIN_URL, when there are no edges).
+
+    Tokens sit in the path, so relative URIs inside a rendition's playlist inherit them."""
     key = content_key_for(asset)
     decision = cdn_steering.steer(
         # an unknown address is located by country / global default, never bound to
@@ -349,7 +379,16 @@ def media_base(
         count=1,
     )
     base = decision.urls[0] if decision.urls else settings.CDN_ORIGIN_URL
-    return base + cdn_signing.sign_prefix(key, expires_at=expires_at, client_ip=client_ip)
+    uris = [r.uri for r in allowed_renditions(asset, max_height=max_height)]
+    uris += [sub["uri"] for sub in asset.subtitles]
+    if asset.trickplay:
+        uris += [asset.trickplay["vtt"], asset.trickplay["sprite"]]
+    scopes = sorted({cdn_signing.scope_of(key + uri) for uri in uris})
+    tokens = {
+        scope: cdn_signing.sign_prefix(scope, expires_at=expires_at, client_ip=client_ip)
+        for scope in scopes
+    }
+    return MediaAccess(base=base, content_key=key, tokens=tokens, expires_at=expires_at)
 
 
 def local_media_file(signed: str, *, client_ip: str | None) -> tuple[str, str] | None:
@@ -357,10 +396,10 @@ def local_media_file(signed: str, *, client_ip: str | None) -> tuple[str, str] |
     cdn.signing (PermissionDenied with code "expired" or "bad_token"); None when the path is
     not a local asset (the CDN app's own media view serves it)."""
     verified = cdn_signing.verify_path(signed, client_ip=client_ip)
-    _, key, version, _ = verified.prefix.split("/")
+    _, key, version, _ = verified.content_key.split("/")
     if version != LOCAL_VERSION:
         return None
-    return key, verified.path[len(verified.prefix) :]
+    return key, verified.path[len(verified.content_key) :]
 
 
 # --- playback: the session's own master playlist link (always served by Django) ---------------

@@ -89,7 +89,11 @@ def watch(request: HttpRequest, title_id: int, episode_id: int | None = None) ->
     payload = started_payload(request, started)
     next_episode = started.next_episode
     config = {
-        **{k: v for k, v in payload.items() if k != "lease_expires_at"},
+        **{
+            k: v
+            for k, v in payload.items()
+            if k not in ("lease_expires_at", "media_tokens_expire_at")
+        },
         "csrf_token": get_token(request),
         "back_url": reverse("home"),
         "next_episode_url": (

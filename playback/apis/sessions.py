@@ -94,7 +94,7 @@ def started_payload(request: HttpRequest, started: services.StartedSession) -> d
     trickplay = None
     if asset.trickplay:
         trickplay = {
-            "vtt_url": request.build_absolute_uri(started.media_base + asset.trickplay["vtt"])
+            "vtt_url": request.build_absolute_uri(started.access.url(asset.trickplay["vtt"]))
         }
     return {
         "session_id": str(session.pk),
@@ -111,6 +111,8 @@ def started_payload(request: HttpRequest, started: services.StartedSession) -> d
         "max_resolution": session.max_height,
         "markers": asset.markers,
         "trickplay": trickplay,
+        "media_tokens": started.access.tokens,
+        "media_tokens_expire_at": started.access.expires_at,
         "title": {"id": session.title_id, "name": session.title.name},
         "episode": _episode_brief(session.episode),
         "next_episode": _episode_brief(started.next_episode),
@@ -133,6 +135,13 @@ class StartedSerializer(serializers.Serializer):
     markers = serializers.DictField(
         child=serializers.FloatField(), help_text="intro_start, intro_end, credits_start (s)."
     )
+    media_tokens = serializers.DictField(
+        child=serializers.CharField(),
+        help_text="Scope (hls/<asset>/<version>/<entry>) -> signed path `t/.../<scope>`: what this "
+        "session may fetch. They live one heartbeat interval; every heartbeat answers fresh ones "
+        "(put the newest token in place of the old one in any media URL of that scope).",
+    )
+    media_tokens_expire_at = serializers.DateTimeField()
     trickplay = serializers.DictField(allow_null=True)
     title = serializers.DictField()
     episode = serializers.DictField(allow_null=True)
@@ -244,13 +253,21 @@ class HeartbeatApi(APIView):
         applied = serializers.BooleanField(
             help_text="False when this heartbeat was older than one already received."
         )
+        max_resolution = serializers.IntegerField()
+        media_tokens = serializers.DictField(
+            child=serializers.CharField(), help_text="Fresh tokens, as in the start response."
+        )
+        media_tokens_expire_at = serializers.DateTimeField(allow_null=True)
 
     @extend_schema(
         request=HeartbeatInputSerializer,
         responses=HeartbeatOutputSerializer,
         parameters=[PROFILE_HEADER],
         summary="Heartbeat: renew the lease, record the position",
-        description="Send every 10-30 s. 409 `session_ended` when the stream was stopped.",
+        description="Send more often than `heartbeat_interval_seconds` (the player sends every "
+        "two thirds of it): media tokens live one interval. 409 `session_ended` when the stream "
+        "was stopped; 403 `not_entitled`, `maturity`, `region` or `unavailable` when the "
+        "account or profile may no longer watch (the session is then ended).",
     )
     def post(self, request: Request, session_id: UUID) -> Response:
         data = self.HeartbeatInputSerializer(data=request.data)
@@ -271,6 +288,9 @@ class HeartbeatApi(APIView):
                     "session_id": result.session.pk,
                     "lease_expires_at": result.session.expires_at,
                     "applied": result.applied,
+                    "max_resolution": result.session.max_height,
+                    "media_tokens": result.access.tokens if result.access else {},
+                    "media_tokens_expire_at": (result.access.expires_at if result.access else None),
                 }
             ).data
         )

@@ -34,7 +34,15 @@ def lease_ttl() -> timedelta:
 
 
 def url_ttl() -> timedelta:
+    """How long the session's master playlist link lives (each fetch re-checks everything)."""
     return timedelta(seconds=settings.PLAYBACK_URL_TTL_SECONDS)
+
+
+def media_ttl() -> timedelta:
+    """How long a media token lives: one heartbeat interval. The player renews its tokens with
+    every heartbeat (sent more often than that), so a session that is stopped, loses its lease
+    or its entitlement stops getting tokens and its URLs die within one interval."""
+    return timedelta(seconds=settings.PLAYBACK_HEARTBEAT_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -44,7 +52,7 @@ class StartedSession:
     entitlements: ports.Entitlements
     resume_seconds: float
     master_path: str
-    media_base: str
+    access: ports.MediaAccess
     next_episode: Episode | None
 
 
@@ -72,24 +80,64 @@ def master_playlist(
     if problem:
         raise PermissionDenied("This playback link is not valid.")
     session = (
-        PlaybackSession.objects.select_related("title", "episode", "account")
+        PlaybackSession.objects.select_related("title", "episode", "account", "profile")
         .filter(pk=session_id)
         .first()
     )
     if session is None or session.ended_at is not None:
         raise NotFound("This playback session has ended.")
+    if session.expires_at <= now:
+        raise PermissionDenied(
+            "This playback session lost its stream slot; start playback again.", code="lease_lost"
+        )
+    entitlements = _recheck(session, now=now)
     asset = ports.find_asset(title=session.title, episode=session.episode)
     if asset is None:
         raise NotFound("This title has no playable video.")
-    base = ports.media_base(
+    access = _access(session, asset, max_height=entitlements.max_resolution, now=now)
+    return ports.build_master_playlist(
+        asset, max_height=min(session.max_height, entitlements.max_resolution), uri_for=access.url
+    )
+
+
+def _access(
+    session: PlaybackSession, asset: ports.LocalAsset, *, max_height: int, now: datetime
+) -> ports.MediaAccess:
+    return ports.media_access(
         asset,
-        expires_at=now + url_ttl(),
+        max_height=min(session.max_height, max_height),
+        expires_at=now + media_ttl(),
         client_ip=session.client_ip,
         country=session.account.effective_country,
     )
-    return ports.build_master_playlist(
-        asset, max_height=session.max_height, uri_for=lambda uri: base + uri
+
+
+def _recheck(session: PlaybackSession, *, now: datetime) -> ports.Entitlements:
+    """The checks of session_start again, for a session already playing (heartbeats and
+    master-playlist fetches): the account's entitlement and the profile's maturity and region.
+    A refused session is ended, so its tokens are never renewed; raises PermissionDenied."""
+    account = session.account
+    entitlements = ports.get_entitlements(account)
+    refusal: ports.Refusal | None = None
+    if not entitlements.can_stream:
+        refusal = ports.Refusal(
+            "not_entitled", entitlements.reason or "Your plan does not include streaming."
+        )
+    else:
+        refusal = ports.check_viewing_allowed(
+            profile=session.profile,
+            title=session.title,
+            episode=session.episode,
+            country=account.effective_country,
+        )
+    if refusal is None:
+        return entitlements
+    _flush_one(session)
+    PlaybackSession.objects.filter(pk=session.pk, ended_at__isnull=True).update(
+        ended_at=now, end_reason=refusal.code[:16]
     )
+    extra = {"action": ports.plan_action()} if refusal.code == "not_entitled" else None
+    raise PermissionDenied(refusal.message, code=refusal.code, extra=extra)
 
 
 # --- starting a session -----------------------------------------------------------------------
@@ -252,12 +300,7 @@ def session_start(
         entitlements=entitlements,
         resume_seconds=ports.resume_position(profile=profile, title=title, episode=episode),
         master_path=master_path(session, now=now),
-        media_base=ports.media_base(
-            asset,
-            expires_at=now + url_ttl(),
-            client_ip=client_ip,
-            country=account.effective_country,
-        ),
+        access=_access(session, asset, max_height=entitlements.max_resolution, now=now),
         next_episode=next_episode_of(episode),
     )
 
@@ -267,7 +310,11 @@ def session_for(
     *, account: User, session_id: UUID, profile: Profile | None = None
 ) -> PlaybackSession:
     """The account's session (and the given profile's, when one is named); else 404."""
-    session = PlaybackSession.objects.filter(pk=session_id, account_id=account.pk).first()
+    session = (
+        PlaybackSession.objects.select_related("account", "profile", "title", "episode")
+        .filter(pk=session_id, account_id=account.pk)
+        .first()
+    )
     if session is None or (profile is not None and session.profile_id != profile.pk):
         raise NotFound("No such playback session.")
     return session
@@ -424,6 +471,7 @@ def _flush_one(session: PlaybackSession) -> None:
 class HeartbeatResult:
     session: PlaybackSession
     applied: bool
+    access: ports.MediaAccess | None  # fresh tokens; None when the asset went away
 
 
 def _check_position(position: float, duration: float | None) -> None:
@@ -445,8 +493,9 @@ def session_heartbeat(
     profile: Profile | None = None,
     now: datetime | None = None,
 ) -> HeartbeatResult:
-    """Renew the lease and buffer the position. A heartbeat whose `seq` is not newer than the
-    last applied one renews the lease but never moves the position back."""
+    """Re-check the entitlement, maturity and region, renew the lease, buffer the position and
+    hand out fresh media tokens. A heartbeat whose `seq` is not newer than the last applied one
+    renews the lease but never moves the position back. A refused session is ended."""
     now = now or timezone.now()
     _check_position(position, duration)
     session = session_for(account=account, session_id=session_id, profile=profile)
@@ -457,21 +506,29 @@ def session_heartbeat(
             + " Start playback again to continue.",
             code="session_ended",
         )
+    entitlements = _recheck(session, now=now)
     if session.expires_at <= now:
         # The lease lapsed (a sleeping laptop): take it again if the plan still has room.
         session = _claim_lease(
-            account=account,
-            max_streams=ports.get_entitlements(account).max_streams,
-            now=now,
-            revive=session,
+            account=account, max_streams=entitlements.max_streams, now=now, revive=session
         )
     else:
         PlaybackSession.objects.filter(pk=session.pk, ended_at__isnull=True).update(
             expires_at=now + lease_ttl(), last_heartbeat_at=now, state=state[:16]
         )
         session.expires_at = now + lease_ttl()
+    if entitlements.max_resolution < session.max_height:
+        # A downgraded plan: from now on this session gets tokens for the lower rungs only.
+        PlaybackSession.objects.filter(pk=session.pk).update(max_height=entitlements.max_resolution)
+        session.max_height = entitlements.max_resolution
     applied = _buffer_position(session, seq=seq, position=position, duration=duration, at=now)
-    return HeartbeatResult(session=session, applied=applied)
+    asset = ports.find_asset(title=session.title, episode=session.episode)
+    access = (
+        _access(session, asset, max_height=session.max_height, now=now)
+        if asset is not None
+        else None
+    )
+    return HeartbeatResult(session=session, applied=applied, access=access)
 
 
 def session_stop(

@@ -55,13 +55,25 @@
     }
   }
 
+  // --- media tokens: short-lived, one per scope (a rendition folder, a file), renewed by every
+  // heartbeat. Each media request puts the newest token of its scope in place of the one the
+  // playlist was written with, so a long film never outlives its URLs while this session lives.
+  var TOKEN = /\/t\/[0-9a-f]{8}[an]\/[A-Za-z0-9_-]{22}\/[0-9]{1,12}\/(hls\/[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+(?:\/|$))/;
+  state.tokens = config.media_tokens || {};
+  function fresh(url) {
+    var match = TOKEN.exec(url);
+    if (!match || !state.tokens[match[1]]) return url;
+    return url.slice(0, match.index + 1) + state.tokens[match[1]] + url.slice(match.index + match[0].length);
+  }
+
   function startHls() {
     var Hls = window.Hls;
     if (Hls && Hls.isSupported()) {
       var hls = new Hls({
         startPosition: config.resume_position_seconds || -1,
         capLevelToPlayerSize: true,
-        enableWorker: true
+        enableWorker: true,
+        xhrSetup: function (xhr, url) { xhr.open("GET", fresh(url), true); }
       });
       state.hls = hls;
       hls.on(Hls.Events.MANIFEST_PARSED, function (_e, data) {
@@ -315,9 +327,10 @@
     return parts.reduce(function (acc, v) { return acc * 60 + v; }, 0);
   }
   function loadTrickplay() {
-    if (!config.trickplay || !config.trickplay.vtt_url) return;
+    if (!config.trickplay || !config.trickplay.vtt_url || state.trickplayLoading) return;
+    state.trickplayLoading = true;
     var base = config.trickplay.vtt_url;
-    fetch(base).then(function (r) { return r.ok ? r.text() : ""; }).then(function (text) {
+    fetch(fresh(base)).then(function (r) { return r.ok ? r.text() : ""; }).then(function (text) {
       text.split(/\r?\n\r?\n/).forEach(function (block) {
         var lines = block.trim().split(/\r?\n/);
         var timing = lines.filter(function (l) { return l.indexOf("-->") >= 0; })[0];
@@ -331,7 +344,8 @@
           url: new URL(hash[0], base).href, x: box[0], y: box[1], w: box[2], h: box[3]
         });
       });
-    }).catch(function () { /* thumbnails are a nicety: seek still works without them */ });
+    }).catch(function () { /* thumbnails are a nicety: seek still works without them */ })
+      .then(function () { state.trickplayLoading = false; });
   }
   var seek = $("seek");
   seek.addEventListener("mousemove", function (e) {
@@ -345,7 +359,7 @@
     if (cue) {
       image.style.width = cue.w + "px";
       image.style.height = cue.h + "px";
-      image.style.backgroundImage = "url(" + JSON.stringify(cue.url) + ")";
+      image.style.backgroundImage = "url(" + JSON.stringify(fresh(cue.url)) + ")";
       image.style.backgroundPosition = -cue.x + "px " + -cue.y + "px";
       image.hidden = false;
     } else {
@@ -369,10 +383,17 @@
       headers: { "Content-Type": "application/json", "X-CSRFToken": config.csrf_token },
       body: JSON.stringify(body)
     }).then(function (r) {
-      if (r.ok) { state.heartbeats += 1; return; }
+      if (r.ok) {
+        state.heartbeats += 1;
+        return r.json().then(function (data) {
+          if (data && data.media_tokens) state.tokens = data.media_tokens;
+          // The page's first token may have lapsed before the thumbnails map was fetched.
+          if (!state.cues.length) loadTrickplay();
+        });
+      }
       return r.json().then(function (data) {
         var error = (data && data.error) || {};
-        if (r.status === 409) {
+        if (r.status === 409 || r.status === 403) {
           state.stopped = true;
           video.pause();
           showError("Playback stopped", error.message || "This stream was stopped.", reloadPage);
@@ -408,7 +429,8 @@
     return Promise.race([sent, timeout]);
   }
   state.stopAndWait = stopAndWait;
-  setInterval(function () { heartbeat(); }, (config.heartbeat_interval_seconds || 15) * 1000);
+  // Media tokens live one heartbeat interval: beat at two thirds of it so they never lapse.
+  setInterval(function () { heartbeat(); }, (config.heartbeat_interval_seconds || 15) * 667);
   window.addEventListener("pagehide", stop);
 
   // --- go ------------------------------------------------------------------------------------

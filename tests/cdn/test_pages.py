@@ -11,7 +11,7 @@ from django.test import Client
 from django.utils import timezone
 
 from cdn.models import CoverageZone, EdgeContent, SteeringDecision
-from cdn.signing import sign_prefix
+from cdn.signing import sign_path
 from tests.cdn.factories import EdgeFactory, SiteFactory
 
 KEY = "hls/0b4f7d1e/v1/"
@@ -129,34 +129,35 @@ def media(tmp_path, settings):
 
 
 def test_demo_serves_signed_media_from_the_origin_url(client, media):
-    token = sign_prefix(KEY, expires_at=timezone.now() + timedelta(hours=1))
-    response = client.get(f"/media/{token}master.m3u8")
+    token = sign_path(KEY + "master.m3u8", expires_at=timezone.now() + timedelta(hours=1))
+    response = client.get(f"/media/{token}")
     assert response.status_code == 200
     assert response["Content-Type"] == "application/vnd.apple.mpegurl"
     assert b"".join(response.streaming_content) == b"#EXTM3U\n"
 
 
 def test_demo_refuses_tampered_and_expired_and_missing(client, media):
-    token = sign_prefix(KEY, expires_at=timezone.now() + timedelta(hours=1))
-    assert client.get(f"/media/{token.replace('v1', 'v2')}master.m3u8").status_code == 403
-    old = sign_prefix(KEY, expires_at=timezone.now() - timedelta(seconds=1))
-    assert client.get(f"/media/{old}master.m3u8").status_code == 410
-    assert client.get(f"/media/{token}nothing.ts").status_code == 404
-    assert client.get(f"/media/{token}../../secret.txt").status_code in (403, 404)
+    token = sign_path(KEY + "master.m3u8", expires_at=timezone.now() + timedelta(hours=1))
+    assert client.get(f"/media/{token.replace('v1', 'v2')}").status_code == 403
+    old = sign_path(KEY + "master.m3u8", expires_at=timezone.now() - timedelta(seconds=1))
+    assert client.get(f"/media/{old}").status_code == 410
+    missing = sign_path(KEY + "720p/nothing.ts", expires_at=timezone.now() + timedelta(hours=1))
+    assert client.get(f"/media/{missing}").status_code == 404
+    assert client.get(f"/media/{token}/../../secret.txt").status_code in (403, 404)
 
 
 def test_signed_media_is_off_in_production(client, media, settings):
     settings.CDN_SERVE_MEDIA = False
-    token = sign_prefix(KEY, expires_at=timezone.now() + timedelta(hours=1))
-    assert client.get(f"/media/{token}master.m3u8").status_code == 404
+    token = sign_path(KEY + "master.m3u8", expires_at=timezone.now() + timedelta(hours=1))
+    assert client.get(f"/media/{token}").status_code == 404
 
 
 @pytest.mark.parametrize(("debug", "status"), [(True, 200), (False, 404)])
 def test_signed_media_follows_debug_when_unset(client, media, settings, debug, status):
     settings.CDN_SERVE_MEDIA = None
     settings.DEBUG = debug
-    token = sign_prefix(KEY, expires_at=timezone.now() + timedelta(hours=1))
-    assert client.get(f"/media/{token}master.m3u8").status_code == status
+    token = sign_path(KEY + "master.m3u8", expires_at=timezone.now() + timedelta(hours=1))
+    assert client.get(f"/media/{token}").status_code == status
 
 
 @pytest.mark.django_db

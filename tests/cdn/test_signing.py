@@ -1,4 +1,5 @@
-"""Signed prefixes: what nginx's secure_link_md5 computes, rotation, expiry, tampering."""
+"""Signed scopes: what nginx's secure_link_md5 computes, rotation, expiry, tampering, and one
+token opening exactly one entry of a content key (a rendition folder or one file)."""
 
 import base64
 import hashlib
@@ -12,6 +13,7 @@ from streamsite.errors import PermissionDenied, ValidationFailed
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 EXP = NOW + timedelta(hours=2)
 PREFIX = "hls/3f2a/v2/"
+SCOPE = PREFIX + "720p/"
 
 
 @pytest.fixture(autouse=True)
@@ -19,12 +21,12 @@ def _secrets(settings):
     settings.CDN_SIGNING_SECRETS = ["new-secret", "old-secret"]
 
 
-def test_token_is_the_nginx_md5_of_expiry_prefix_address_and_secret():
-    path = signing.sign_prefix(PREFIX, expires_at=EXP, client_ip="203.0.113.9")
+def test_token_is_the_nginx_md5_of_expiry_scope_address_and_secret():
+    path = signing.sign_prefix(SCOPE, expires_at=EXP, client_ip="203.0.113.9")
     expected = (
         base64.urlsafe_b64encode(
             hashlib.md5(
-                f"{int(EXP.timestamp())}{PREFIX}203.0.113.9 new-secret".encode(),
+                f"{int(EXP.timestamp())}{SCOPE}203.0.113.9 new-secret".encode(),
                 usedforsecurity=False,
             ).digest()
         )
@@ -32,24 +34,51 @@ def test_token_is_the_nginx_md5_of_expiry_prefix_address_and_secret():
         .rstrip("=")
     )
     kid = hashlib.sha256(b"new-secret").hexdigest()[:8]
-    assert path == f"t/{kid}a/{expected}/{int(EXP.timestamp())}/{PREFIX}"
+    assert path == f"t/{kid}a/{expected}/{int(EXP.timestamp())}/{SCOPE}"
 
 
-def test_one_token_covers_every_file_under_the_prefix():
-    path = signing.sign_prefix(PREFIX, expires_at=EXP)
-    for name in ("master.m3u8", "720p/index.m3u8", "720p/seg00042.ts"):
+def test_one_folder_token_covers_every_file_under_that_folder():
+    path = signing.sign_prefix(SCOPE, expires_at=EXP)
+    for name in ("index.m3u8", "seg00042.ts", "init/0.mp4"):
         verified = signing.verify_path(path + name, client_ip="198.51.100.1", now=NOW)
-        assert verified.path == PREFIX + name
+        assert (verified.path, verified.prefix) == (SCOPE + name, SCOPE)
+        assert verified.content_key == PREFIX
+
+
+@pytest.mark.parametrize(
+    "elsewhere", ["1080p/index.m3u8", "1080p/seg00042.ts", "master.m3u8", "720pX/index.m3u8"]
+)
+def test_a_folder_token_opens_no_other_rendition_nor_the_uncapped_master(elsewhere):
+    token = signing.sign_prefix(SCOPE, expires_at=EXP).removesuffix(SCOPE)
+    with pytest.raises(PermissionDenied) as exc:
+        signing.verify_path(token + PREFIX + elsewhere, client_ip=None, now=NOW)
+    assert exc.value.code == "bad_token"
+
+
+def test_a_file_token_opens_that_file_only():
+    path = signing.sign_path(PREFIX + "trickplay.vtt", expires_at=EXP)
+    assert signing.verify_path(path, client_ip=None, now=NOW).path == PREFIX + "trickplay.vtt"
+    token = path.removesuffix(PREFIX + "trickplay.vtt")
+    for other in ("trickplay.jpg", "master.m3u8", "trickplay.vtt/x"):
+        with pytest.raises(PermissionDenied):
+            signing.verify_path(token + PREFIX + other, client_ip=None, now=NOW)
+
+
+def test_sign_path_signs_the_scope_of_the_file():
+    assert signing.scope_of(PREFIX + "720p/seg1.ts") == SCOPE
+    assert signing.scope_of(PREFIX + "master.m3u8") == PREFIX + "master.m3u8"
+    path = signing.sign_path(PREFIX + "720p/seg1.ts", expires_at=EXP)
+    assert path == signing.sign_prefix(SCOPE, expires_at=EXP) + "seg1.ts"
 
 
 def test_unbound_token_does_not_depend_on_the_client_address():
-    path = signing.sign_prefix(PREFIX, expires_at=EXP)
-    assert signing.verify_path(path + "a.ts", client_ip="10.0.0.1", now=NOW).prefix == PREFIX
-    assert signing.verify_path(path + "a.ts", client_ip=None, now=NOW).prefix == PREFIX
+    path = signing.sign_prefix(SCOPE, expires_at=EXP)
+    assert signing.verify_path(path + "a.ts", client_ip="10.0.0.1", now=NOW).prefix == SCOPE
+    assert signing.verify_path(path + "a.ts", client_ip=None, now=NOW).prefix == SCOPE
 
 
 def test_address_bound_token_refuses_another_address():
-    path = signing.sign_prefix(PREFIX, expires_at=EXP, client_ip="203.0.113.9")
+    path = signing.sign_prefix(SCOPE, expires_at=EXP, client_ip="203.0.113.9")
     with pytest.raises(PermissionDenied) as exc:
         signing.verify_path(path + "a.ts", client_ip="203.0.113.10", now=NOW)
     assert exc.value.code == "bad_token"
@@ -57,9 +86,9 @@ def test_address_bound_token_refuses_another_address():
 
 def test_old_secret_still_verifies_during_rotation(settings):
     settings.CDN_SIGNING_SECRETS = ["old-secret"]
-    path = signing.sign_prefix(PREFIX, expires_at=EXP)
+    path = signing.sign_prefix(SCOPE, expires_at=EXP)
     settings.CDN_SIGNING_SECRETS = ["new-secret", "old-secret"]
-    assert signing.verify_path(path + "x.ts", client_ip=None, now=NOW).path == PREFIX + "x.ts"
+    assert signing.verify_path(path + "x.ts", client_ip=None, now=NOW).path == SCOPE + "x.ts"
     settings.CDN_SIGNING_SECRETS = ["new-secret"]
     with pytest.raises(PermissionDenied) as exc:
         signing.verify_path(path + "x.ts", client_ip=None, now=NOW)
@@ -67,7 +96,7 @@ def test_old_secret_still_verifies_during_rotation(settings):
 
 
 def test_token_for_one_prefix_does_not_open_another():
-    path = signing.sign_prefix(PREFIX, expires_at=EXP)
+    path = signing.sign_prefix(SCOPE, expires_at=EXP)
     other = path.replace("hls/3f2a/v2/", "hls/3f2a/v3/")
     with pytest.raises(PermissionDenied) as exc:
         signing.verify_path(other + "a.ts", client_ip=None, now=NOW)
@@ -75,7 +104,7 @@ def test_token_for_one_prefix_does_not_open_another():
 
 
 def test_tampered_expiry_is_refused():
-    path = signing.sign_prefix(PREFIX, expires_at=EXP)
+    path = signing.sign_prefix(SCOPE, expires_at=EXP)
     exp = str(int(EXP.timestamp()))
     tampered = path.replace(exp, str(int(exp) + 3600))
     with pytest.raises(PermissionDenied) as exc:
@@ -84,13 +113,16 @@ def test_tampered_expiry_is_refused():
 
 
 def test_expired_token_is_refused_as_expired():
-    path = signing.sign_prefix(PREFIX, expires_at=NOW - timedelta(seconds=1))
+    path = signing.sign_prefix(SCOPE, expires_at=NOW - timedelta(seconds=1))
     with pytest.raises(PermissionDenied) as exc:
         signing.verify_path(path + "a.ts", client_ip=None, now=NOW)
     assert exc.value.code == "expired"
 
 
-@pytest.mark.parametrize("bad", ["hls/a/", "hls/a/b", "/hls/a/b/", "hls/../b/", "dash/a/b/"])
+@pytest.mark.parametrize(
+    "bad",
+    ["hls/a/", "hls/a/b", "/hls/a/b/", "hls/../b/", "dash/a/b/", "hls/a/b/", "hls/a/b/720p/x.ts"],
+)
 def test_malformed_prefix_is_a_validation_error(bad):
     with pytest.raises(ValidationFailed):
         signing.sign_prefix(bad, expires_at=EXP)
@@ -98,7 +130,7 @@ def test_malformed_prefix_is_a_validation_error(bad):
 
 @pytest.mark.parametrize("rest", ["../../etc/passwd", "/etc/passwd", "a/../../b"])
 def test_traversal_after_the_prefix_is_refused(rest):
-    path = signing.sign_prefix(PREFIX, expires_at=EXP)
+    path = signing.sign_prefix(SCOPE, expires_at=EXP)
     with pytest.raises(PermissionDenied):
         signing.verify_path(path + rest, client_ip=None, now=NOW)
 
@@ -107,3 +139,5 @@ def test_signed_url_joins_base_token_and_file():
     url = signing.signed_url("https://e1.cdn.example/", PREFIX, "master.m3u8", expires_at=EXP)
     assert url.startswith("https://e1.cdn.example/t/")
     assert url.endswith(f"/{int(EXP.timestamp())}/{PREFIX}master.m3u8")
+    url = signing.signed_url("https://e1.cdn.example/", PREFIX, "720p/s1.ts", expires_at=EXP)
+    assert url == "https://e1.cdn.example/" + signing.sign_prefix(SCOPE, expires_at=EXP) + "s1.ts"

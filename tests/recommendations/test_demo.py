@@ -18,7 +18,7 @@ from recommendations.models import Interaction, ModelVersion
 @pytest.fixture
 def small_catalogue_demo(monkeypatch, settings, db):
     settings.RECS_ALLOWED_ITEMS_PROVIDER = "recommendations.rows.allowed_for_profile"
-    monkeypatch.setattr(catalog_demo, "N_ACCOUNTS", 30)
+    monkeypatch.setattr(playback_demo.viewers, "N_ACCOUNTS", 30)
     monkeypatch.setattr(catalog_demo, "_seed_artwork", lambda specs, titles, stdout: 0)
     catalog_demo.seed()
     playback_demo.seed()

@@ -83,13 +83,13 @@ class TestMasterPlaylist:
 
 @pytest.fixture
 def segment_url(movie):
-    return media_url(movie, timezone.now() + timedelta(hours=1)) + "360p/seg_000.ts"
+    return media_url(movie, timezone.now() + timedelta(hours=1)) + "seg_000.ts"
 
 
 def media_url(title, expires_at, client_ip="127.0.0.1"):
-    """What the player gets from the origin: /media/ + cdn.signing's token path."""
-    key = f"hls/title-{title.pk}/local/"
-    return "/media/" + signing.sign_prefix(key, expires_at=expires_at, client_ip=client_ip)
+    """What the player gets from the origin for the 360p rendition: /media/ + the token path."""
+    scope = f"hls/title-{title.pk}/local/360p/"
+    return "/media/" + signing.sign_prefix(scope, expires_at=expires_at, client_ip=client_ip)
 
 
 SEGMENT = bytes(range(256)) * 4  # what the fake asset wrote: 1024 bytes
@@ -143,14 +143,14 @@ class TestMedia:
 
     def test_expired_link_is_410(self, client, movie):
         base = media_url(movie, timezone.now() - timedelta(seconds=1))
-        response = client.get(base + "360p/seg_000.ts")
+        response = client.get(base + "seg_000.ts")
         assert response.status_code == 410
         assert response.content == b"This media link has expired."
 
     def test_path_outside_the_asset_is_404(self, client, movie):
         base = media_url(movie, timezone.now() + timedelta(hours=1))
         assert client.get(base + "../../etc/passwd").status_code in (403, 404)
-        assert client.get(base + "360p/missing.ts").status_code == 404
+        assert client.get(base + "missing.ts").status_code == 404
 
     def test_not_served_by_django_when_the_web_server_does_it(self, client, segment_url, settings):
         settings.PLAYBACK_SERVE_MEDIA = False

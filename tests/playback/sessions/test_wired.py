@@ -154,10 +154,11 @@ class TestCdn:
         text = client.get(body["master_playlist_url"]).content.decode()
         first = variants(text)[0]
         verified = signing.verify_path(first.split("/media/", 1)[1], client_ip="127.0.0.1")
-        assert verified.prefix == f"hls/title-{movie.pk}/local/"
+        assert verified.prefix == f"hls/title-{movie.pk}/local/360p/"  # the rendition's scope
+        assert verified.content_key == f"hls/title-{movie.pk}/local/"
         assert verified.path == f"hls/title-{movie.pk}/local/360p/index.m3u8"
         rows = list(SteeringDecision.objects.values_list("content_key", "edges"))
-        assert rows == [(verified.prefix, ["origin"])] * 2  # the session start and the playlist
+        assert rows == [(verified.content_key, ["origin"])] * 2  # session start and playlist
 
     def test_media_url_bound_to_another_address_is_refused(self, client, alice_client, movie):
         body = start(alice_client, movie).json()
