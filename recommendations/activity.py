@@ -224,6 +224,33 @@ def fold_batch(*, limit: int = FOLD_BATCH) -> int:
     return len(ids)
 
 
+def fold_pending(*, progress: Callable[[int], None] | None = None) -> int:
+    """Fold every profile with activity not yet folded (after an import, or a backlog).
+
+    The same scan and batches as the beat task, run to the end in the foreground, so
+    `recs_train` right after `import_movielens` learns from the import. Returns profiles folded.
+    """
+    activity_scan()
+    total = 0
+    while True:
+        folded = fold_batch()
+        if folded == 0:
+            return total
+        total += folded
+        if progress is not None:
+            progress(folded)
+
+
+def has_activity() -> bool:
+    """Whether any viewing activity exists at all (to name the missing step when training)."""
+    return (
+        ViewingEvent.objects.exists()
+        or Progress.objects.exists()
+        or ThumbRating.objects.exists()
+        or MyListEntry.objects.exists()
+    )
+
+
 def dirty_remaining() -> int:
     return DirtyProfile.objects.count()
 

@@ -190,21 +190,37 @@ def evaluate(
     if users.size == 0:
         return Metrics(0.0, 0.0, 0.0, 0.0, 0, k)
     top = rank_users(model, split.train, users, k=k, allowed=allowed, batch=batch)
-    disc = dcg_discounts(k)
-    ndcg = recall = ap = 0.0
-    for row, u in enumerate(users):
-        rel = relevant.indices[relevant.indptr[u] : relevant.indptr[u + 1]]
-        hits = np.isin(top[row], rel) & (top[row] >= 0)
-        n_rel = min(rel.size, k)
-        ndcg += float(disc[hits].sum() / disc[:n_rel].sum())
-        recall += float(hits.sum() / n_rel)
-        if hits.any():
-            prec = np.cumsum(hits) / np.arange(1, k + 1)
-            ap += float(prec[hits].sum() / n_rel)
+    return metrics_of(top, relevant, users, allowed_items=allowed_items, k=k)
+
+
+def metrics_of(
+    top: np.ndarray, relevant: sp.csr_matrix, users: np.ndarray, *, allowed_items: int, k: int
+) -> Metrics:
+    """Metrics of ranked lists `top` (one row per user in `users`, -1 pads), vectorised."""
+    if users.size == 0:
+        return Metrics(0.0, 0.0, 0.0, 0.0, 0, k)
+    top = top[:, :k]
+    kk = top.shape[1]
+    rel_rows = relevant[users]
+    n_rel = np.minimum(np.diff(rel_rows.indptr), k).astype(np.float64)
+    # hits[u, r]: the r-th recommended item of user u is relevant to u (one sparse lookup)
+    row_idx = np.repeat(np.arange(users.size), kk)
+    cols = top.ravel()
+    valid = cols >= 0
+    flat = np.zeros(top.size, dtype=bool)
+    flat[valid] = np.asarray(rel_rows[row_idx[valid], cols[valid]]).ravel() > 0
+    hits = flat.reshape(top.shape)
+    disc = dcg_discounts(k)[:kk]
+    ideal = np.cumsum(dcg_discounts(k))[n_rel.astype(np.int64) - 1]
+    ndcg = (hits * disc).sum(axis=1) / ideal
+    recall = hits.sum(axis=1) / n_rel
+    precision = np.cumsum(hits, axis=1) / np.arange(1, kk + 1)
+    ap = (precision * hits).sum(axis=1) / n_rel
     recommended = np.unique(top[top >= 0])
     coverage = recommended.size / allowed_items if allowed_items else 0.0
-    n = users.size
-    return Metrics(ndcg / n, recall / n, ap / n, coverage, int(n), k)
+    return Metrics(
+        float(ndcg.mean()), float(recall.mean()), float(ap.mean()), coverage, int(users.size), k
+    )
 
 
 # --- fitting, search, side-by-side comparison ----------------------------------------------------
@@ -278,25 +294,55 @@ def compare(
     split = temporal_split(data, holdout=holdout, holdout_fraction=holdout_fraction)
     rows: list[Row] = []
     for algorithm, params in plan:
-        validated = params is None
-        if params is None:
-            params = search(
-                algorithm,
-                split.train,
-                holdout=holdout,
-                holdout_fraction=holdout_fraction,
-                k=k,
-                allowed=allowed,
-                progress=progress,
-            ).best_params
-        model = build(algorithm, params)
-        seconds = fit_timed(model, split.train)
-        m = evaluate(model, split, k=k, allowed=allowed)
-        name = label(algorithm, params) if label else algorithm
-        rows.append(Row(name, model.params, m.as_dict(), round(seconds, 4), validated))
-        if progress:
-            progress(f"{name}: ndcg@{k}={m.ndcg:.4f} in {seconds:.2f}s")
+        row = evaluate_one(
+            split,
+            algorithm,
+            params,
+            holdout=holdout,
+            holdout_fraction=holdout_fraction,
+            k=k,
+            allowed=allowed,
+            progress=progress,
+            label=label(algorithm, params) if label else algorithm,
+        )
+        rows.append(row)
     return split, rows
+
+
+def evaluate_one(
+    split: Split,
+    algorithm: str,
+    params: dict[str, Any] | None,
+    *,
+    holdout: int = 1,
+    holdout_fraction: float | None = None,
+    k: int = 10,
+    allowed: Allowed = None,
+    progress: Progress | None = None,
+    label: str | None = None,
+) -> Row:
+    """One model on a split: params None means 'choose by validation' on the training part.
+
+    `train_seconds` is the fit on the training part (the validation search is not included).
+    """
+    validated = params is None
+    if params is None:
+        params = search(
+            algorithm,
+            split.train,
+            holdout=holdout,
+            holdout_fraction=holdout_fraction,
+            k=k,
+            allowed=allowed,
+            progress=progress,
+        ).best_params
+    model = build(algorithm, params)
+    seconds = fit_timed(model, split.train)
+    m = evaluate(model, split, k=k, allowed=allowed)
+    name = label or algorithm
+    if progress:
+        progress(f"{name}: ndcg@{k}={m.ndcg:.4f} in {seconds:.2f}s")
+    return Row(name, model.params, m.as_dict(), round(seconds, 4), validated)
 
 
 def format_table(rows: list[Row], *, k: int = 10) -> str:

@@ -22,6 +22,7 @@ from django.utils import timezone
 from accounts.models import Profile
 from catalog.models import Title
 from catalog.selectors.titles import titles_for_profile, with_artwork
+from catalog.selectors.viewer import viewer_for_profile
 from playback.models import Progress, ThumbRating, ViewingEvent
 from recommendations import selectors
 from recommendations.algorithms import top_k
@@ -51,6 +52,15 @@ def allowed_for_profile(profile: Profile) -> set[int]:
     serving time instead, because held-out titles are watched ones).
     """
     return set(titles_for_profile(profile).values_list("id", flat=True))
+
+
+def _allowed_key(profile: Profile) -> tuple[str, int]:
+    """What `allowed_for_profile` depends on: evaluation asks once per key, not per profile."""
+    viewer = viewer_for_profile(profile)
+    return (viewer.country, viewer.max_maturity)
+
+
+allowed_for_profile.cache_key = _allowed_key  # type: ignore[attr-defined]
 
 
 def finished_title_ids(profile: Profile) -> set[int]:
@@ -127,15 +137,28 @@ def _trending(country: str, allowed: set[int], now: Any) -> list[tuple[int, int]
 
 
 def _scores(profile: Profile, title_ids: list[int]) -> dict[int, float]:
-    """The live model's fold-in scores of these titles for the profile (empty without a model)."""
+    """How well these titles suit the profile, 0 to 1: the live model's fold-in scores (scaled
+    by the best among them) for titles it knows, content affinity for titles it does not know
+    yet (released since the last training). Empty without history."""
+    history = list(
+        Interaction.objects.for_profile(profile.pk)
+        .for_training()
+        .order_by("-last_at", "-id")
+        .values_list("title_id", flat=True)
+    )
+    if not history or not title_ids:
+        return {}
     loaded = selectors.live_model()
-    if loaded is None or not title_ids:
-        return {}
-    hist, seen = selectors._history(loaded, profile)
-    if not seen:
-        return {}
-    scores = loaded.model.score(hist, users=None, groups=None)[0]
-    return {t: float(scores[loaded.index_of[t]]) for t in title_ids if t in loaded.index_of}
+    known: dict[int, float] = {}
+    if loaded is not None:
+        hist, _seen = selectors._history(loaded, profile)
+        scores = loaded.model.score(hist, users=None, groups=None)[0]
+        known = {t: float(scores[loaded.index_of[t]]) for t in title_ids if t in loaded.index_of}
+    top = max((v for v in known.values() if v > 0), default=0.0)
+    out = {t: (v / top if top > 0 else 0.0) for t, v in known.items()}
+    unknown = [t for t in title_ids if t not in known]
+    out.update(selectors.content_affinity(history_title_ids=history, title_ids=unknown))
+    return out
 
 
 def compute_rows(profile: Profile) -> list[Row]:

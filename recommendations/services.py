@@ -24,6 +24,7 @@ SWEEP_BATCH = 20
 
 #: the named stages of a training run, in order (the command's progress bar counts them)
 TRAINING_STAGES = (
+    "fold pending activity",
     "load interactions",
     "split",
     "choose hyper-parameters",
@@ -166,6 +167,33 @@ def training_run(*, version_id: int, progress: Progress | None = None) -> ModelV
     return _run(version, search_params=not version.params, holdout=None, progress=progress)
 
 
+def retrain_if_due(*, now: datetime | None = None) -> ModelVersion | None:
+    """Queue a training when enough activity changed since the last one (between nightlies).
+
+    Due when `RECS_RETRAIN_AFTER` interactions or more were folded with activity newer than the
+    last training's creation; debounced: never within `RECS_RETRAIN_MIN_MINUTES` of the last
+    training, and never while one is queued or training (one at a time). The check and the
+    queueing hold a row lock on the newest version so two folds cannot both queue.
+    """
+    threshold = int(settings.RECS_RETRAIN_AFTER)
+    if threshold <= 0:
+        return None
+    now = now or timezone.now()
+    with transaction.atomic():
+        last = ModelVersion.objects.select_for_update().order_by("-created_at", "-id").first()
+        if last is not None:
+            if last.status in (ModelVersion.Status.QUEUED, ModelVersion.Status.TRAINING):
+                return None
+            if last.created_at > now - timedelta(minutes=int(settings.RECS_RETRAIN_MIN_MINUTES)):
+                return None
+            changed = Interaction.objects.filter(last_at__gt=last.created_at).count()
+        else:
+            changed = Interaction.objects.count()
+        if changed < threshold:
+            return None
+        return training_request()
+
+
 def training_sweep(*, now: datetime | None = None) -> tuple[int, int]:
     """Fail trainings whose worker died; re-enqueue queued ones whose message was lost.
 
@@ -224,11 +252,23 @@ def _run(
 def _fit_evaluate_store(
     version: ModelVersion, search_params: bool, holdout: int, stage: Callable[[str], None]
 ) -> None:
+    from recommendations import activity  # activity writes through this module
+
+    stage("fold pending activity")
+    activity.fold_pending()
     stage("load interactions")
     td = selectors.training_data()
     data = td.data
+    if data.nnz == 0 and not activity.has_activity():
+        raise ValidationFailed(
+            "No viewing activity to learn from: import some first "
+            "(manage.py import_movielens PATH) or let viewers watch."
+        )
     if data.nnz == 0 or data.shape[1] < 2:
-        raise ValidationFailed("Not enough interactions to train on (need two titles or more).")
+        raise ValidationFailed(
+            f"Not enough interactions to train on (need two titles or more; "
+            f"{data.nnz} positive interactions on {data.shape[1]} titles after folding)."
+        )
     allowed = selectors.allowed_matrix(td)
     stage("split")
     split = evaluation.temporal_split(data, holdout=holdout)
@@ -240,7 +280,9 @@ def _fit_evaluate_store(
     params = dict(version.params)
     trials: list[dict[str, Any]] = []
     if search_params:
-        result = evaluation.search(version.algorithm, split.train, holdout=holdout, allowed=allowed)
+        result = evaluation.search(
+            version.algorithm, split.train, holdout=holdout, allowed=allowed, progress=stage
+        )
         params, trials = result.best_params, result.trials
     stage("evaluate candidate")
     candidate = algorithms.build(version.algorithm, params)
@@ -253,13 +295,15 @@ def _fit_evaluate_store(
     live = ModelVersion.objects.live().first()
     live_metrics: dict[str, Any] | None = None
     if live is not None:
-        # The live model's own artifact has seen this holdout; refit its recipe on this split.
-        live_model = algorithms.build(live.algorithm, live.params)
-        evaluation.fit_timed(live_model, split.train)
-        live_metrics = {
-            "version": live.pk,
-            **evaluation.evaluate(live_model, split, allowed=allowed).as_dict(),
-        }
+        # The live model's own artifact has seen this holdout; refit its recipe on this split,
+        # unless it is the candidate's own recipe (same fit, same split: the same numbers).
+        if live.algorithm == version.algorithm and live.params == candidate.params:
+            live_test = dict(test)
+        else:
+            live_model = algorithms.build(live.algorithm, live.params)
+            evaluation.fit_timed(live_model, split.train)
+            live_test = evaluation.evaluate(live_model, split, allowed=allowed).as_dict()
+        live_metrics = {"version": live.pk, **live_test}
     stage("fit on all data")
     final = algorithms.build(version.algorithm, params)
     seconds = evaluation.fit_timed(final, data)

@@ -39,6 +39,9 @@ def fold_activity() -> int:
     folded = activity.fold_batch()
     if folded >= activity.FOLD_BATCH:
         fold_activity.delay()
+    elif folded:
+        # a backlog drained: retrain now if enough changed (debounced, one at a time)
+        services.retrain_if_due()
     return folded
 
 

@@ -13,9 +13,10 @@ from recommendations.algorithms.base import InteractionData, Recommendation, Rec
 from recommendations.algorithms.ease import EASE
 from recommendations.algorithms.itemknn import ItemKNN
 from recommendations.algorithms.popularity import Popularity
+from recommendations.algorithms.twostage import TwoStage
 
 ALGORITHMS: dict[str, type[Recommender]] = {
-    cls.name: cls for cls in (Popularity, ItemKNN, EASE, ImplicitALS)
+    cls.name: cls for cls in (Popularity, ItemKNN, EASE, ImplicitALS, TwoStage)
 }
 
 
@@ -61,6 +62,7 @@ __all__ = [
     "Popularity",
     "Recommendation",
     "Recommender",
+    "TwoStage",
     "build",
     "dumps",
     "loads",

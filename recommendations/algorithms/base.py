@@ -21,6 +21,9 @@ class InteractionData:
     timestamps: sp.csr_matrix
     groups: np.ndarray | None = None
     n_groups: int = 1
+    #: optional item side information: items x genres (0/1) and release time (unix s, NaN unknown)
+    item_genres: sp.csr_matrix | None = None
+    item_released: np.ndarray | None = None
 
     @classmethod
     def from_triples(
@@ -32,6 +35,8 @@ class InteractionData:
         *,
         shape: tuple[int, int],
         groups: np.ndarray | None = None,
+        item_genres: sp.csr_matrix | None = None,
+        item_released: np.ndarray | None = None,
     ) -> InteractionData:
         users = np.asarray(users, dtype=np.int64)
         items = np.asarray(items, dtype=np.int64)
@@ -45,7 +50,14 @@ class InteractionData:
         w.sort_indices()
         t.sort_indices()
         n_groups = int(groups.max()) + 1 if groups is not None and groups.size else 1
-        return cls(weights=w, timestamps=t, groups=groups, n_groups=n_groups)
+        return cls(
+            weights=w,
+            timestamps=t,
+            groups=groups,
+            n_groups=n_groups,
+            item_genres=item_genres,
+            item_released=item_released,
+        )
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -71,7 +83,14 @@ class InteractionData:
         """The same users and items, keeping only the interactions where `keep` (triples order)."""
         u, i, w, t = self.triples()
         return InteractionData.from_triples(
-            u[keep], i[keep], w[keep], t[keep], shape=self.shape, groups=self.groups
+            u[keep],
+            i[keep],
+            w[keep],
+            t[keep],
+            shape=self.shape,
+            groups=self.groups,
+            item_genres=self.item_genres,
+            item_released=self.item_released,
         )
 
 

@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.linalg import lapack
 
 from recommendations.algorithms.base import InteractionData, Recommender
 
@@ -15,6 +16,19 @@ def _binary(x: sp.csr_matrix) -> sp.csr_matrix:
     b.data = (b.data > 0).astype(np.float64)
     b.eliminate_zeros()
     return b
+
+
+def _spd_inverse(a: np.ndarray) -> np.ndarray:
+    """Inverse of a symmetric positive definite matrix by Cholesky (about half of a general
+    inverse's work); X'X + lambda I with lambda > 0 always is one."""
+    c, info = lapack.dpotrf(a, lower=False, overwrite_a=True)
+    if info != 0:
+        return np.linalg.inv(a)
+    inv, info = lapack.dpotri(c, lower=False, overwrite_c=True)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"dpotri failed ({info})")
+    upper = np.triu(inv)
+    return upper + np.triu(inv, 1).T
 
 
 class EASE(Recommender):
@@ -39,7 +53,7 @@ class EASE(Recommender):
         self.n_items = x.shape[1]
         gram = np.asarray((x.T @ x).todense(), dtype=np.float64)
         gram[np.diag_indices_from(gram)] += self.lambda_
-        p = np.linalg.inv(gram)
+        p = _spd_inverse(gram)
         b = -p / np.diag(p)[np.newaxis, :]
         b[np.diag_indices_from(b)] = 0.0
         self.B = b.astype(np.float32)

@@ -592,9 +592,15 @@ def _recs_fraction(name: str, default: str) -> float:
 # A new model goes live only if its holdout NDCG@10 beats the live one's by this fraction.
 RECS_PROMOTION_MARGIN = _recs_fraction("RECS_PROMOTION_MARGIN", "0.01")
 # The algorithm the nightly training fits (hyper-parameters chosen by validation).
-RECS_ALGORITHM = env.choice("RECS_ALGORITHM", ("ease", "itemknn", "als", "popularity"), "ease")
+RECS_ALGORITHM = env.choice(
+    "RECS_ALGORITHM", ("ease", "itemknn", "als", "popularity", "twostage"), "ease"
+)
 # Evaluation holds out each profile's most recent N interactions.
 RECS_HOLDOUT = env.int("RECS_HOLDOUT", 3, min=1, max=100)
+# Retrain between nightly runs once this many interactions changed since the last training
+# started (0: nightly only), but not sooner than RECS_RETRAIN_MIN_MINUTES after it.
+RECS_RETRAIN_AFTER = env.int("RECS_RETRAIN_AFTER", 5000, min=0)
+RECS_RETRAIN_MIN_MINUTES = env.int("RECS_RETRAIN_MIN_MINUTES", 30, min=1)
 # Dotted path to fn(profile) -> set of title ids the profile may be shown, or None for all
 # published titles. Default: the catalogue's availability + maturity selector.
 RECS_ALLOWED_ITEMS_PROVIDER = env.str(

@@ -26,7 +26,7 @@ def test_recs_train_trains_in_the_foreground_with_progress_and_goes_live(planted
     assert lines[0].startswith(f'version #{version.pk} ease {{"lambda_": 50.0}}: NDCG@10=')
     assert lines[1].startswith("status: live. Promoted: NDCG@10 ")
     assert "training: 100%" in err
-    assert "8/8" in err
+    assert "9/9" in err
 
 
 def test_recs_train_background_queues_a_version(planted, django_capture_on_commit_callbacks):
@@ -66,12 +66,24 @@ def test_recs_evaluate_prints_every_algorithm_side_by_side(planted):
         "| algorithm | NDCG@10 | Recall@10 | MAP@10 | coverage | train s | params |"
     )
     assert [line.split(" | ")[0] for line in lines[3:]] == [
-        "| popularity",
-        "| itemknn",
-        "| ease",
-        "| als",
+        "| popularity (defaults)",
+        "| itemknn (defaults)",
+        "| als (defaults)",
+        "| als (defaults)",
+        "| ease (defaults)",
+        "| twostage (defaults)",
     ]
     assert "evaluating: 100%" in err
+
+
+def test_recs_evaluate_mixes_defaults_and_validated_models_on_one_split(planted):
+    out, _ = run("recs_evaluate", "--algorithms", "als:defaults,ease", "--json")
+    payload = json.loads(out)
+    assert [r["algorithm"] for r in payload["results"]] == ["als (defaults)", "ease"]
+    assert [r["validated"] for r in payload["results"]] == [False, True]
+    assert payload["results"][0]["params"]["factors"] == 100
+    with pytest.raises(CommandError, match="unknown algorithm\\(s\\) ease:tuned"):
+        run("recs_evaluate", "--algorithms", "ease:tuned")
 
 
 def test_recs_evaluate_json_with_validated_parameters(planted):

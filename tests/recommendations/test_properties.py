@@ -13,9 +13,8 @@ from hypothesis import strategies as st
 
 from accounts.models import Maturity
 from catalog.models import Availability, Title
-from playback.models import Progress
+from playback.models import Progress, ThumbRating
 from recommendations import rows, selectors, services
-from recommendations.services import InteractionRow, interactions_upsert
 from tests.factories import UserFactory
 from tests.recommendations.factories import ProfileFactory
 
@@ -58,14 +57,12 @@ def test_rows_never_break_region_maturity_or_seen_rules(db, settings, titles, vi
         profiles = []
         for country, maturity, history, finished in viewers:
             p = ProfileFactory(account=UserFactory(country=country), maturity=maturity)
-            interactions_upsert(
-                rows=[
-                    InteractionRow(
-                        profile_id=p.pk, title_id=made[i].pk, weight=1.0 + k, last_at=now
-                    )
-                    for k, i in enumerate(sorted(set(history)))
-                ]
-            )
+            # history as viewing activity (thumbs up): training folds activity first, so
+            # interactions written without any activity behind them would be dropped
+            for i in sorted(set(history)):
+                ThumbRating.objects.create(
+                    profile=p, title=made[i], value=ThumbRating.UP, rated_at=now
+                )
             for i in set(finished):
                 Progress.objects.create(
                     profile=p,

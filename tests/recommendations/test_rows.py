@@ -219,8 +219,19 @@ def test_rows_without_any_model_still_show_trending_and_new(catalogue):
     profiles, _titles, _ = catalogue
     got = rows.compute_rows(profiles[0])
     assert _keys(got) == ["new_for_you"]
-    assert got[0].explanation[got[0].title_ids[0]] == "New on Streamsite"
     assert len(got[0].title_ids) == rows.ROW_SIZE
+    # no model: new titles are ordered by how their content matches the history
+    history = list(
+        Interaction.objects.filter(profile=profiles[0]).values_list("title_id", flat=True)
+    )
+    affinity = selectors.content_affinity(history_title_ids=history, title_ids=got[0].title_ids)
+    first = got[0].title_ids[0]
+    assert affinity[first] == max(affinity.values())
+    assert affinity[first] > 0
+    assert got[0].explanation[first] == "New, and like what you watch"
+    # a profile with no history at all: plain "new"
+    fresh = rows.compute_rows(ProfileFactory(account=profiles[0].account))
+    assert {fresh[0].explanation[t] for t in fresh[0].title_ids} == {"New on Streamsite"}
 
 
 def test_new_for_you_only_holds_titles_released_in_the_last_120_days(catalogue):

@@ -94,7 +94,8 @@ def test_training_without_interactions_fails_with_a_message(db):
     version = services.train(algorithm="ease")
     assert version.status == "failed"
     assert version.error == (
-        "ValidationFailed: Not enough interactions to train on (need two titles or more)."
+        "ValidationFailed: No viewing activity to learn from: import some first "
+        "(manage.py import_movielens PATH) or let viewers watch."
     )
     assert version.artifact_key == ""
 

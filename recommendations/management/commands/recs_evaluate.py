@@ -19,8 +19,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--algorithms",
-            default="popularity,itemknn,ease,als",
-            help="comma-separated, from: " + ", ".join(sorted(algorithms.ALGORITHMS)),
+            default="popularity,itemknn,als:defaults,als,ease,twostage",
+            help="comma-separated, from: "
+            + ", ".join(sorted(algorithms.ALGORITHMS))
+            + "; NAME:defaults uses its default parameters instead of a validation search",
         )
         parser.add_argument("--holdout", type=int, default=None, help="most recent N per profile")
         parser.add_argument(
@@ -33,9 +35,16 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         from django.conf import settings
 
-        names = [n.strip() for n in options["algorithms"].split(",") if n.strip()]
-        unknown = [n for n in names if n not in algorithms.ALGORITHMS]
-        if unknown or not names:
+        entries = [n.strip() for n in options["algorithms"].split(",") if n.strip()]
+        plan: list[tuple[str, bool]] = []
+        for entry in entries:
+            name, _, flag = entry.partition(":")
+            plan.append((name, options["defaults"] or flag == "defaults"))
+        unknown = [
+            e for e, (n, _d) in zip(entries, plan, strict=True) if n not in algorithms.ALGORITHMS
+        ]
+        unknown += [e for e in entries if ":" in e and not e.endswith(":defaults")]
+        if unknown or not plan:
             raise CommandError(
                 f"unknown algorithm(s) {', '.join(unknown) or '(none given)'}; choose from "
                 + ", ".join(sorted(algorithms.ALGORITHMS))
@@ -45,17 +54,29 @@ class Command(BaseCommand):
             raise CommandError("--holdout must be 1 or more")
         td = selectors.training_data()
         if td.data.nnz == 0:
+            from recommendations import activity
+
+            if activity.has_activity():
+                raise CommandError(
+                    "Viewing activity is not folded into interactions yet: run "
+                    "manage.py recs_rebuild (or recs_train, which folds it) first."
+                )
             raise CommandError("No interactions yet: nothing to evaluate.")
         allowed = selectors.allowed_matrix(td)
         rows: list[evaluation.Row] = []
-        for name in tqdm(names, desc="evaluating", unit="model", file=self.stderr):
-            _split, got = evaluation.compare(
-                td.data,
-                [(name, {} if options["defaults"] else None)],
-                holdout=holdout,
-                allowed=allowed,
+        # one split for every model: the same held-out interactions for the whole table
+        split = evaluation.temporal_split(td.data, holdout=holdout)
+        for name, defaults in tqdm(plan, desc="evaluating", unit="model", file=self.stderr):
+            rows.append(
+                evaluation.evaluate_one(
+                    split,
+                    name,
+                    {} if defaults else None,
+                    holdout=holdout,
+                    allowed=allowed,
+                    label=f"{name} (defaults)" if defaults else name,
+                )
             )
-            rows.extend(got)
         if options["json"]:
             self.stdout.write(
                 evaluation.to_json(

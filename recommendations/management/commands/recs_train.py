@@ -49,8 +49,10 @@ class Command(BaseCommand):
             ) as bar:
 
                 def progress(stage: str) -> None:
+                    # stages advance the bar; anything else (a search trial) is shown beside it
                     bar.set_postfix_str(stage)
-                    bar.update(1)
+                    if stage in services.TRAINING_STAGES:
+                        bar.update(1)
 
                 version = services.train(
                     algorithm=options["algorithm"],

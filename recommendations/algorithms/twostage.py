@@ -1,0 +1,418 @@
+"""Two stages: candidates from several sources, ordered by a LightGBM lambdarank ranker.
+
+Sources (each fitted on the same data): EASE, implicit ALS, item-kNN, popularity per country,
+and recent releases (titles out for under two years at the viewer's time, by recent plays).
+A title is a candidate when it is in any source's top `per_source`. The ranker scores each
+candidate from features (`FEATURES`) computed from the training data only.
+
+Training (`fit`) is time-ordered: each user's newest `label_holdout` interactions are carved
+off; the sources are fitted on the rest, candidates and features are built from the rest, and
+the carved-off interactions are the labels. The sources are then refitted on all the data given
+(the ranker keeps what it learned about combining them). EASE's lambda is chosen on the same
+carve-off (validation), so nothing in `fit` looks past the data it is handed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+import scipy.sparse as sp
+
+from recommendations.algorithms.als import ImplicitALS
+from recommendations.algorithms.base import InteractionData, Recommender
+from recommendations.algorithms.ease import EASE
+from recommendations.algorithms.itemknn import ItemKNN
+from recommendations.algorithms.popularity import Popularity
+
+DAY = 86400.0
+MONTH = 30 * DAY
+YEAR = 365.25 * DAY
+#: a title counts as a recent release for this long after it came out
+RECENT_RELEASE = 2 * YEAR
+SOURCES = ("ease", "als", "itemknn", "popularity", "recent", "ease_latest")
+#: how many of a viewer's newest titles the "ease_latest" source scores from (what they are
+#: watching these days, as opposed to everything they ever watched)
+LATEST = 10
+FEATURES = (
+    *(f"{s}_{kind}" for s in SOURCES for kind in ("score", "rank")),
+    "release_age_years",
+    "title_plays_log",
+    "title_plays_1m_log",
+    "title_plays_3m_log",
+    "genre_affinity",
+    "profile_activity_log",
+    "hour",
+    "weekday",
+)
+BIG = 1e6
+
+
+@dataclass
+class Context:
+    """What features are computed from: fitted once on training data, stored in the artifact."""
+
+    month0: float  # the first month's start (unix s)
+    monthly: np.ndarray  # months x items, plays per month (cumulative along months)
+    plays: np.ndarray  # items, all plays in the data
+    genres: sp.csr_matrix  # items x genres, rows normalised to unit length
+    released: np.ndarray  # items, unix s (NaN unknown)
+
+    @classmethod
+    def fit(cls, data: InteractionData) -> Context:
+        users, items, _w, ts = data.triples()
+        n_items = data.shape[1]
+        month0 = float(ts.min()) if ts.size else 0.0
+        month = ((ts - month0) // MONTH).astype(np.int64) if ts.size else np.zeros(0, np.int64)
+        n_months = int(month.max()) + 1 if month.size else 1
+        monthly = np.zeros((n_months, n_items), dtype=np.float32)
+        np.add.at(monthly, (month, items), 1.0)
+        genres = data.item_genres
+        if genres is None or genres.shape[0] != n_items:
+            genres = sp.csr_matrix((n_items, 1), dtype=np.float32)
+        genres = sp.csr_matrix(genres, dtype=np.float32)
+        norms = np.sqrt(np.asarray(genres.multiply(genres).sum(axis=1)).ravel())
+        genres = sp.csr_matrix(sp.diags(1.0 / np.where(norms > 0, norms, 1.0)) @ genres)
+        released = data.item_released
+        if released is None or released.shape[0] != n_items:
+            released = np.full(n_items, np.nan)
+        return cls(
+            month0=month0,
+            monthly=np.cumsum(monthly, axis=0),
+            plays=np.bincount(items, minlength=n_items).astype(np.float32),
+            genres=genres,
+            released=np.asarray(released, dtype=np.float64),
+        )
+
+    def plays_before(self, at: np.ndarray, months: int) -> np.ndarray:
+        """Plays of every item in the `months` months up to each time in `at` (users x items)."""
+        last = self.monthly.shape[0] - 1
+        m = np.clip(((at - self.month0) // MONTH).astype(np.int64), 0, last)
+        upto = self.monthly[m]
+        before = np.where((m - months >= 0)[:, None], self.monthly[np.maximum(m - months, 0)], 0)
+        return np.asarray(upto - before, dtype=np.float64)
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        g = self.genres
+        return {
+            "month0": np.array([self.month0]),
+            "monthly": self.monthly,
+            "plays": self.plays,
+            "g_data": g.data,
+            "g_indices": g.indices,
+            "g_indptr": g.indptr,
+            "g_shape": np.array(g.shape),
+            "released": self.released,
+        }
+
+    @classmethod
+    def from_arrays(cls, a: dict[str, np.ndarray]) -> Context:
+        shape = tuple(int(v) for v in a["g_shape"])
+        return cls(
+            month0=float(a["month0"][0]),
+            monthly=a["monthly"],
+            plays=a["plays"],
+            genres=sp.csr_matrix((a["g_data"], a["g_indices"], a["g_indptr"]), shape=shape),
+            released=a["released"],
+        )
+
+
+@dataclass
+class Candidates:
+    """Candidate (user row, item) pairs, grouped by user, and their feature matrix."""
+
+    rows: np.ndarray  # index into the scored users
+    items: np.ndarray
+    features: np.ndarray  # len(rows) x len(FEATURES)
+
+
+def _ranks(scores: np.ndarray) -> np.ndarray:
+    """0 for each row's best score, 1 for the next ... (ties by item index)."""
+    order = np.argsort(-scores, axis=1, kind="stable")
+    ranks = np.empty_like(order)
+    np.put_along_axis(ranks, order, np.arange(scores.shape[1])[None, :], axis=1)
+    return ranks
+
+
+class TwoStage(Recommender):
+    """Candidate sources + LightGBM lambdarank over their scores, ranks and context features."""
+
+    name: ClassVar[str] = "twostage"
+    #: its choices (EASE's lambda) are made on its own time-ordered carve-off inside `fit`
+    search_space: ClassVar[list[dict[str, Any]]] = [{}]
+
+    def __init__(
+        self,
+        lambda_: float = 0.0,
+        factors: int = 64,
+        neighbours: int = 100,
+        per_source: int = 50,
+        label_holdout: int = 3,
+        trees: int = 150,
+        learning_rate: float = 0.05,
+        leaves: int = 31,
+        random_state: int = 42,
+    ) -> None:
+        super().__init__(
+            lambda_=float(lambda_),
+            factors=int(factors),
+            neighbours=int(neighbours),
+            per_source=int(per_source),
+            label_holdout=int(label_holdout),
+            trees=int(trees),
+            learning_rate=float(learning_rate),
+            leaves=int(leaves),
+            random_state=int(random_state),
+        )
+        self.sources: dict[str, Recommender] = {}
+        self.context: Context | None = None
+        self.booster: Any = None
+
+    # --- sources and features ------------------------------------------------------------------
+    def _new_sources(self, lambda_: float) -> dict[str, Recommender]:
+        p = self.params
+        return {
+            "ease": EASE(lambda_=lambda_),
+            "als": ImplicitALS(factors=p["factors"], random_state=p["random_state"]),
+            "itemknn": ItemKNN(neighbours=p["neighbours"]),
+            "popularity": Popularity(),
+        }
+
+    def candidates(
+        self,
+        sources: dict[str, Recommender],
+        context: Context,
+        history: sp.csr_matrix,
+        *,
+        at: np.ndarray,
+        users: np.ndarray | None = None,
+        groups: np.ndarray | None = None,
+        latest: sp.csr_matrix | None = None,
+    ) -> Candidates:
+        """Candidates and features for users with these history rows, as of times `at`.
+
+        Everything comes from the fitted sources, the context and the history rows: nothing
+        later than what the sources were fitted on can reach a feature.
+        """
+        history = sp.csr_matrix(history)
+        n, n_items = history.shape
+        seen = np.zeros((n, n_items), dtype=bool)
+        seen_r, seen_c = history.nonzero()
+        seen[seen_r, seen_c] = True
+        scores: dict[str, np.ndarray] = {}
+        for name, model in sources.items():
+            s = np.asarray(model.score(history, users=users, groups=groups), dtype=np.float64)
+            scores[name] = s
+        ease = sources["ease"]
+        scores["ease_latest"] = np.asarray(
+            ease.score(latest if latest is not None else history), dtype=np.float64
+        )
+        recent_plays = context.plays_before(at, 3)
+        age = (at[:, None] - context.released[None, :]) / YEAR
+        is_recent = (age >= -1.0 / 12) & (age <= RECENT_RELEASE / YEAR)
+        scores["recent"] = np.where(is_recent, recent_plays, -1.0)
+        pick = np.zeros((n, n_items), dtype=bool)
+        ranks: dict[str, np.ndarray] = {}
+        for name in SOURCES:
+            s = np.where(seen, -np.inf, scores[name])
+            ranks[name] = _ranks(s)
+            top = ranks[name] < self.params["per_source"]
+            if name == "recent":
+                top &= is_recent
+            pick |= top
+        pick &= ~seen
+        rows, items = np.nonzero(pick)
+        genre_profile = sp.csr_matrix(history > 0, dtype=np.float32) @ context.genres
+        affinity = np.asarray((genre_profile @ context.genres.T).todense(), dtype=np.float64)
+        norm = np.sqrt(np.asarray(genre_profile.multiply(genre_profile).sum(axis=1)).ravel())
+        affinity /= np.where(norm > 0, norm, 1.0)[:, None]
+        plays_1m = context.plays_before(at, 1)
+        hours = (at % DAY) / 3600.0
+        weekday = ((at // DAY) + 3) % 7  # 1970-01-01 was a Thursday; Monday is 0
+        activity = np.log1p(np.diff(history.indptr).astype(np.float64))
+        cols = []
+        for name in SOURCES:
+            cols.append(scores[name][rows, items])
+            cols.append(ranks[name][rows, items].astype(np.float64))
+        cols += [
+            age[rows, items],
+            np.log1p(context.plays[items].astype(np.float64)),
+            np.log1p(plays_1m[rows, items]),
+            np.log1p(recent_plays[rows, items]),
+            affinity[rows, items],
+            activity[rows],
+            hours[rows],
+            weekday[rows],
+        ]
+        features = np.column_stack(cols) if rows.size else np.zeros((0, len(FEATURES)))
+        return Candidates(rows=rows, items=items, features=features)
+
+    def training_frame(
+        self, data: InteractionData
+    ) -> tuple[dict[str, Recommender], Context, Candidates, np.ndarray]:
+        """Sources fitted on data minus each user's newest interactions; candidates, features
+        and labels (1 where the candidate is one of those newest interactions) for the ranker.
+        """
+        from recommendations.evaluation import search, temporal_split
+
+        carve = temporal_split(data, holdout=self.params["label_holdout"])
+        lambda_ = self.params["lambda_"]
+        if lambda_ <= 0:
+            lambda_ = float(
+                search("ease", data, holdout=self.params["label_holdout"]).best_params["lambda_"]
+            )
+            self.params["lambda_"] = lambda_
+        sources = self._new_sources(lambda_)
+        for model in sources.values():
+            model.fit(carve.train)
+        context = Context.fit(carve.train)
+        labelled = np.flatnonzero(np.diff(carve.test.indptr) > 0)
+        cands = self.candidates(
+            sources,
+            context,
+            carve.train.weights[labelled],
+            at=_last_seen(carve.train, labelled),
+            users=labelled,
+            groups=carve.train.groups[labelled] if carve.train.groups is not None else None,
+            latest=latest_history(carve.train, LATEST)[labelled],
+        )
+        test = carve.test[labelled]
+        labels = np.asarray(test[cands.rows, cands.items]).ravel() > 0
+        return sources, context, cands, labels.astype(np.float32)
+
+    # --- the Recommender interface --------------------------------------------------------------
+    def fit(self, data: InteractionData) -> None:
+        import lightgbm
+
+        self.n_items = data.shape[1]
+        _sources, _context, cands, labels = self.training_frame(data)
+        # users with no positive candidate teach lambdarank nothing
+        positive_rows = np.unique(cands.rows[labels > 0])
+        keep = np.isin(cands.rows, positive_rows)
+        rows, x, y = cands.rows[keep], cands.features[keep], labels[keep]
+        group = np.bincount(rows)[np.unique(rows)] if rows.size else np.zeros(0, np.int64)
+        if y.sum() > 0:
+            # lightgbm's own API (its scikit-learn wrapper would need scikit-learn)
+            self.booster = lightgbm.train(
+                {
+                    "objective": "lambdarank",
+                    "eval_at": [10],
+                    "learning_rate": self.params["learning_rate"],
+                    "num_leaves": self.params["leaves"],
+                    "min_data_in_leaf": 20,
+                    "bagging_fraction": 0.8,
+                    "bagging_freq": 1,
+                    "feature_fraction": 0.8,
+                    "seed": self.params["random_state"],
+                    "deterministic": True,
+                    "num_threads": 2,
+                    "verbosity": -1,
+                },
+                lightgbm.Dataset(x, label=y, group=group, feature_name=list(FEATURES)),
+                num_boost_round=self.params["trees"],
+            )
+        else:
+            self.booster = None
+        # the sources for serving and evaluation: refitted on everything handed to fit
+        self.sources = self._new_sources(self.params["lambda_"])
+        for model in self.sources.values():
+            model.fit(data)
+        self.context = Context.fit(data)
+        self._last_seen = _last_seen(data, np.arange(data.shape[0]))
+        self._latest = latest_history(data, LATEST)
+
+    def score(
+        self,
+        history: sp.csr_matrix,
+        *,
+        users: np.ndarray | None = None,
+        groups: np.ndarray | None = None,
+        at: np.ndarray | None = None,
+    ) -> np.ndarray:
+        assert self.context is not None
+        history = sp.csr_matrix(history)
+        n = history.shape[0]
+        if at is None:
+            known = getattr(self, "_last_seen", None)
+            if users is not None and known is not None and len(users) and users.max() < known.size:
+                at = known[users]
+            else:
+                at = np.full(n, self.context.month0 + self.context.monthly.shape[0] * MONTH)
+        latest = None
+        known_latest = getattr(self, "_latest", None)
+        if (
+            users is not None
+            and known_latest is not None
+            and len(users)
+            and users.max() < known_latest.shape[0]
+        ):
+            latest = known_latest[users]
+        cands = self.candidates(
+            self.sources, self.context, history, at=at, users=users, groups=groups, latest=latest
+        )
+        ease = np.asarray(self.sources["ease"].score(history), dtype=np.float64)
+        # outside the candidates: far below any candidate, in EASE's order
+        out = -BIG + ease / (np.abs(ease).max() + 1.0)
+        if cands.rows.size:
+            if self.booster is not None:
+                pred = np.asarray(self.booster.predict(cands.features), dtype=np.float64)
+            else:
+                pred = cands.features[:, 0]
+            out[cands.rows, cands.items] = pred
+        return out
+
+    def explain(self, history: sp.csr_matrix, item: int, *, top: int = 3) -> list[int]:
+        return self.sources["ease"].explain(history, item, top=top)
+
+    def similar_items(self, item: int) -> np.ndarray:
+        return self.sources["ease"].similar_items(item)
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        assert self.context is not None
+        arrays = {
+            f"{name}__{k}": v for name, m in self.sources.items() for k, v in m.to_arrays().items()
+        }
+        arrays |= {f"context__{k}": v for k, v in self.context.to_arrays().items()}
+        text = self.booster.model_to_string() if self.booster is not None else ""
+        arrays["ranker"] = np.frombuffer(text.encode(), dtype=np.uint8)
+        return arrays
+
+    def load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        import lightgbm
+
+        self.sources = self._new_sources(self.params["lambda_"])
+        for name, model in self.sources.items():
+            prefix = f"{name}__"
+            model.load_arrays(
+                {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
+            )
+        self.context = Context.from_arrays(
+            {k[9:]: v for k, v in arrays.items() if k.startswith("context__")}
+        )
+        text = arrays["ranker"].tobytes().decode()
+        self.booster = lightgbm.Booster(model_str=text) if text else None
+        self.n_items = self.sources["ease"].n_items
+
+
+def _last_seen(data: InteractionData, users: np.ndarray) -> np.ndarray:
+    """Each user's newest interaction time (unix s) in `data`: the features' 'now'."""
+    ts = data.timestamps.tocsr()
+    newest = np.zeros(data.shape[0], dtype=np.float64)
+    has = np.diff(ts.indptr) > 0
+    if ts.nnz:
+        newest[has] = np.maximum.reduceat(ts.data, ts.indptr[:-1][has])
+    return newest[users]
+
+
+def latest_history(data: InteractionData, n: int) -> sp.csr_matrix:
+    """Each user's `n` newest interactions (0/1), the rest of their history dropped."""
+    users, items, _w, ts = data.triples()
+    order = np.lexsort((-items, -ts, users))
+    counts = np.bincount(users, minlength=data.shape[0])
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    rank = np.arange(users.size) - starts[users[order]]
+    keep = order[rank < n]
+    return sp.csr_matrix(
+        (np.ones(keep.size, dtype=np.float32), (users[keep], items[keep])), shape=data.shape
+    )

@@ -1,0 +1,60 @@
+"""Import -> train in one flow: recs_train folds activity nobody has folded yet."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from recommendations.models import DirtyProfile, Interaction, ModelVersion
+
+
+def write_ml100k(path: Path) -> None:
+    """A tiny ml-100k directory: 6 users, 5 movies; users 1-3 like 1-3, users 4-6 like 3-5."""
+    genres = ["unknown", "Action", "Comedy"]
+    (path / "u.genre").write_text("".join(f"{g}|{i}\n" for i, g in enumerate(genres)))
+    items = []
+    for m in range(1, 6):
+        flags = "|".join(["0", "1" if m <= 3 else "0", "1" if m > 3 else "0"])
+        items.append(f"{m}|Film {m} (1995)|01-Jan-1995||http://x|{flags}")
+    (path / "u.item").write_text("\n".join(items) + "\n", encoding="latin-1")
+    lines, t = [], 880_000_000
+    for user in range(1, 7):
+        liked = [1, 2, 3] if user <= 3 else [3, 4, 5]
+        for movie in liked:
+            t += 60
+            lines.append(f"{user}\t{movie}\t{5 if movie != 3 else 2}\t{t}")
+    (path / "u.data").write_text("\n".join(lines) + "\n")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_recs_train_right_after_an_import_folds_the_imported_activity(tmp_path, settings):
+    settings.RECS_HOLDOUT = 1
+    write_ml100k(tmp_path)
+    call_command("import_movielens", str(tmp_path), "--no-progress", stdout=io.StringIO())
+    assert Interaction.objects.count() == 0  # nothing folded by the import itself
+
+    out, err = io.StringIO(), io.StringIO()
+    call_command("recs_train", "--algorithm", "ease", stdout=out, stderr=err)
+
+    # 18 ratings became 18 interactions; the 2-star ones (movie 3) are thumbs down: weight 0
+    assert Interaction.objects.count() == 18
+    assert Interaction.objects.filter(weight=0).count() == 6
+    assert DirtyProfile.objects.count() == 0
+    version = ModelVersion.objects.get()
+    assert version.status == "live"
+    assert (version.n_profiles, version.n_titles, version.n_interactions) == (6, 4, 12)
+    assert "fold pending activity" in err.getvalue()
+    assert out.getvalue().startswith(f"version #{version.pk} ease")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_recs_train_with_no_activity_at_all_names_the_missing_step(db):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match=r"No viewing activity to learn from: import some"):
+        call_command("recs_train", stdout=io.StringIO(), stderr=io.StringIO())
+    assert Interaction.objects.count() == 0
+    assert ModelVersion.objects.get().status == "failed"

@@ -1,0 +1,197 @@
+"""The two-stage recommender: each candidate source, the feature builder, no leakage, artifacts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from recommendations.algorithms import EASE, InteractionData, Popularity, dumps, loads
+from recommendations.algorithms.twostage import (
+    FEATURES,
+    MONTH,
+    YEAR,
+    Context,
+    TwoStage,
+    latest_history,
+)
+from recommendations.evaluation import evaluate, temporal_split
+from recommendations.synthetic import generate
+
+T0 = 1_000_000_000.0
+
+
+def data_of(rows: dict[int, list[tuple[int, float]]], n_items: int, **extra) -> InteractionData:
+    """rows[u] = [(item, unix time), ...]; weight 1 each."""
+    u = [user for user, seq in rows.items() for _ in seq]
+    i = [item for seq in rows.values() for item, _ in seq]
+    t = [at for seq in rows.values() for _, at in seq]
+    return InteractionData.from_triples(
+        np.array(u), np.array(i), np.ones(len(u)), np.array(t), shape=(len(rows), n_items), **extra
+    )
+
+
+def col(name: str) -> int:
+    return FEATURES.index(name)
+
+
+def test_latest_history_keeps_each_users_newest_n():
+    d = data_of({0: [(0, 1.0), (1, 3.0), (2, 2.0)], 1: [(3, 5.0)]}, 4)
+    assert latest_history(d, 2).toarray().tolist() == [[0, 1, 1, 0], [0, 0, 0, 1]]
+    assert latest_history(d, 1).toarray().tolist() == [[0, 1, 0, 0], [0, 0, 0, 1]]
+
+
+def test_context_counts_plays_per_month_before_a_time():
+    # item 0: plays in months 0, 0, 2; item 1: month 1
+    d = data_of(
+        {
+            0: [(0, T0), (1, T0 + 1.5 * MONTH)],
+            1: [(0, T0 + 10.0)],
+            2: [(0, T0 + 2.5 * MONTH)],
+        },
+        2,
+    )
+    ctx = Context.fit(d)
+    assert ctx.plays.tolist() == [3.0, 1.0]
+    at = np.array([T0 + 2.2 * MONTH, T0 + 0.5 * MONTH])
+    # the month containing `at` and the one before it
+    assert ctx.plays_before(at, 2).tolist() == [[1.0, 1.0], [2.0, 0.0]]
+    assert ctx.plays_before(at, 1).tolist() == [[1.0, 0.0], [2.0, 0.0]]
+
+
+def genres_of(pairs: list[list[int]], n_genres: int) -> sp.csr_matrix:
+    g = np.zeros((len(pairs), n_genres), dtype=np.float32)
+    for item, genres in enumerate(pairs):
+        g[item, genres] = 1.0
+    return sp.csr_matrix(g)
+
+
+def small() -> InteractionData:
+    """5 items: user 0 watched 0, 1; user 1 watched 0, 2; user 2 watched 1, 2, 3."""
+    return data_of(
+        {
+            0: [(0, T0), (1, T0 + 60)],
+            1: [(0, T0 + 120), (2, T0 + 180)],
+            2: [(1, T0 + 240), (2, T0 + 300), (3, T0 + 360)],
+        },
+        5,
+        item_genres=genres_of([[0], [0], [1], [1], [0, 1]], 2),
+        item_released=np.array([T0 - 5 * YEAR, T0 - 5 * YEAR, T0, T0 - 0.5 * YEAR, np.nan]),
+    )
+
+
+def fitted_sources(model: TwoStage, d: InteractionData):
+    sources = model._new_sources(10.0)
+    for m in sources.values():
+        m.fit(d)
+    return sources, Context.fit(d)
+
+
+def test_each_source_puts_its_own_top_n_into_the_candidates_and_never_a_seen_title():
+    d = small()
+    model = TwoStage(per_source=1)
+    sources, ctx = fitted_sources(model, d)
+    history = d.weights[[0]]
+    at = np.array([T0 + 400.0])
+    cands = model.candidates(sources, ctx, history, at=at, users=np.array([0]))
+    unseen = np.array([2, 3, 4])
+    expected = set()
+    for name in ("ease", "als", "itemknn", "popularity"):
+        s = np.asarray(sources[name].score(history, users=np.array([0])))[0]
+        expected.add(int(unseen[np.lexsort((unseen, -s[unseen]))][0]))
+    # recent releases: only title 2 (out at T0) and 3 (half a year) qualify; 2 has more plays
+    expected.add(2)
+    assert set(cands.items.tolist()) == expected
+    assert not {0, 1} & set(cands.items.tolist())
+    assert cands.rows.tolist() == [0] * len(expected)
+    # every candidate has a rank under per_source in at least one source
+    rank_cols = [col(f"{s}_rank") for s in ("ease", "als", "itemknn", "popularity", "recent")]
+    assert (cands.features[:, rank_cols].min(axis=1) == 0).all()
+
+
+def test_recent_release_source_ranks_recent_titles_by_recent_plays():
+    d = small()
+    model = TwoStage(per_source=5)
+    sources, ctx = fitted_sources(model, d)
+    cands = model.candidates(sources, ctx, d.weights[[0]], at=np.array([T0 + 400.0]))
+    by_item = dict(zip(cands.items.tolist(), cands.features.tolist(), strict=True))
+    # title 2: 2 plays in the last 3 months; title 3: 1; title 4 (release unknown): not recent
+    assert by_item[2][col("recent_score")] == 2.0
+    assert by_item[3][col("recent_score")] == 1.0
+    assert by_item[4][col("recent_score")] == -1.0
+    assert by_item[2][col("recent_rank")] == 0.0
+    assert by_item[3][col("recent_rank")] == 1.0
+
+
+def test_feature_builder_values_by_hand():
+    d = small()
+    model = TwoStage(per_source=5)
+    sources, ctx = fitted_sources(model, d)
+    at = np.array([T0 + 400.0])
+    cands = model.candidates(sources, ctx, d.weights[[0]], at=at, users=np.array([0]))
+    assert sorted(cands.items.tolist()) == [2, 3, 4]
+    f = dict(zip(cands.items.tolist(), cands.features.tolist(), strict=True))
+    # user 0 watched two genre-0 titles: profile (2, 0); title 4 is genres 0+1 (unit: .707 each)
+    assert f[2][col("genre_affinity")] == pytest.approx(0.0)
+    assert f[4][col("genre_affinity")] == pytest.approx(1 / np.sqrt(2))
+    assert f[3][col("release_age_years")] == pytest.approx((400.0 + 0.5 * YEAR) / YEAR)
+    assert np.isnan(f[4][col("release_age_years")])
+    assert f[2][col("title_plays_log")] == pytest.approx(np.log1p(2))
+    assert f[4][col("title_plays_log")] == 0.0
+    assert f[2][col("profile_activity_log")] == pytest.approx(np.log1p(2))
+    # T0 + 400 s = 2001-09-09 01:53:20 UTC, a Sunday (6)
+    assert f[2][col("hour")] == pytest.approx(1 + 53 / 60 + 20 / 3600)
+    assert f[2][col("weekday")] == 6.0
+    ease = EASE(lambda_=10.0)
+    ease.fit(d)
+    assert f[3][col("ease_score")] == pytest.approx(float(ease.score(d.weights[[0]])[0, 3]))
+    pop = Popularity()
+    pop.fit(d)
+    assert f[2][col("popularity_score")] == pytest.approx(float(pop.score(d.weights[[0]])[0, 2]))
+
+
+def test_ranker_training_rows_use_only_interactions_before_the_held_out_ones():
+    """Change what each user watched last (the labels): the features do not move."""
+    synth = generate(n_users=60, n_items=40, n_interactions=700, seed=3)
+    base = synth.data
+    model = TwoStage(lambda_=50.0, factors=8, per_source=10, label_holdout=2)
+    _s, _c, cands, labels = model.training_frame(base)
+    carve = temporal_split(base, holdout=2)
+    held = carve.test.tocoo()
+    # move every held-out interaction to another item the user never touched, same time
+    u, i, w, t = base.triples()
+    pairs = set(zip(u.tolist(), i.tolist(), strict=True))
+    held_pairs = set(zip(held.row.tolist(), held.col.tolist(), strict=True))
+    new_i = i.copy()
+    for n, (user, item) in enumerate(zip(u.tolist(), i.tolist(), strict=True)):
+        if (user, item) in held_pairs:
+            for other in range(base.shape[1]):
+                if (user, other) not in pairs:
+                    pairs.add((user, other))
+                    new_i[n] = other
+                    break
+    changed = InteractionData.from_triples(u, new_i, w, t, shape=base.shape, groups=base.groups)
+    other = TwoStage(lambda_=50.0, factors=8, per_source=10, label_holdout=2)
+    _s2, _c2, cands2, labels2 = other.training_frame(changed)
+    assert np.array_equal(cands.rows, cands2.rows)
+    assert np.array_equal(cands.items, cands2.items)
+    assert np.array_equal(cands.features, cands2.features, equal_nan=True)
+    assert not np.array_equal(labels, labels2)
+    assert labels.sum() > 0
+
+
+def test_two_stage_fits_ranks_and_round_trips_through_its_artifact():
+    synth = generate(n_users=80, n_items=40, n_interactions=900, seed=1)
+    split = temporal_split(synth.data, holdout=2)
+    model = TwoStage(lambda_=0.0, factors=8, per_source=10, trees=20)
+    model.fit(split.train)
+    assert model.params["lambda_"] in {10.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0}
+    m = evaluate(model, split)
+    assert m.users == 80
+    history = split.train.weights[:5]
+    again, _extra = loads(dumps(model))
+    assert np.allclose(again.score(history), model.score(history))
+    recs = again.recommend(split.train.weights[0], k=5)
+    seen = set(split.train.weights[0].indices.tolist())
+    assert len(recs) == 5
+    assert not seen & {r.item for r in recs}
