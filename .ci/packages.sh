@@ -23,9 +23,9 @@ want=(
   nginx:nginx
 
   # deploy (container image: make image, deploy/smoke.sh)
-  podman:podman
-  runc:runc
-  mmdebstrap:mmdebstrap
+  podman:podman:ci
+  runc:runc:ci
+  mmdebstrap:mmdebstrap:ci
 
   # playback (browser tests)
   chromium:chromium

@@ -54,6 +54,7 @@ ROOT = Path(__file__).resolve().parents[2]
 GOOD, DECLINING = "pm_card_visa", "pm_card_chargeDeclinedInsufficientFunds"
 
 pytestmark = [
+    pytest.mark.needs_process,  # real gunicorn and worker processes
     pytest.mark.django_db(transaction=True),
     pytest.mark.usefixtures("plans_reseeded"),
     pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning"),

@@ -43,6 +43,7 @@ def test_local_front_differs_from_the_cluster_front_only_on_its_marked_lines(tmp
     ]
 
 
+@pytest.mark.needs_nginx
 def test_the_rendered_front_passes_nginx_t(tmp_path):
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     if not Path(nginx).exists():

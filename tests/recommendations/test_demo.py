@@ -24,6 +24,7 @@ def small_catalogue_demo(monkeypatch, settings, db):
     playback_demo.seed()
 
 
+@pytest.mark.needs_ffmpeg  # the demo seeder encodes its clips
 def test_demo_seed_folds_the_history_and_puts_a_model_live_that_beats_popularity(
     small_catalogue_demo,
 ):

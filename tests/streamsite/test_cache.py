@@ -28,6 +28,7 @@ def test_with_redis_unreachable_reads_miss_and_writes_are_dropped():
 
 
 @needs_redis_server
+@pytest.mark.needs_process  # starts a redis-server of its own
 def test_the_cache_serves_again_once_redis_is_back(redis_server, monkeypatch):
     live = _cache(redis_server.url)
     live.set("k", "v")
