@@ -23,7 +23,7 @@ from cdn.signing import signed_url
 from tests.cdn.conftest import free_port, wait_until
 from tests.cdn.test_nginx_edges import get
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.needs_nginx]
 
 CAPACITY = 3  # files the edge's cache holds
 BLOCKS = 3  # filesystem blocks one cached file takes (body + nginx's header)

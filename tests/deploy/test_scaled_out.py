@@ -135,6 +135,10 @@ def stack(tmp_path, plans):
         "DATABASE_URL": f"postgres://{auth}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}",
         "REDIS_URL": redis_url,
         "SECRET_KEY": secrets.token_urlsafe(64),
+        # Production's own signing secrets, each independent of SECRET_KEY (streamsite.checks).
+        "CDN_SIGNING_SECRETS": secrets.token_urlsafe(48),
+        "PLAYBACK_SIGNING_KEY": secrets.token_urlsafe(48),
+        "BILLING_SANDBOX_WEBHOOK_SECRET": secrets.token_urlsafe(48),
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         # Plain HTTP on loopback: no redirect, no HSTS; nginx is the one proxy in front.
         "SECURE_SSL_REDIRECT": "false",

@@ -14,7 +14,8 @@ import pytest
 from bench.chaos import infra
 from tests.streamsite.conftest import needs_rabbitmq, needs_redis_server
 
-pytestmark = pytest.mark.slow
+# Real Celery workers, a redis-server of its own, rabbitmqctl.
+pytestmark = [pytest.mark.slow, pytest.mark.needs_process]
 
 
 def _client(env: dict[str, str], *args: str, timeout: float = 120) -> str:
