@@ -28,6 +28,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.needs_nginx]
 CAPACITY = 3  # files the edge's cache holds
 BLOCKS = 3  # filesystem blocks one cached file takes (body + nginx's header)
 TITLES = [f"hls/q{i}/v1/" for i in range(7)]
+# One segment of one rendition: a rendition folder is the scope a media token opens.
+SEGMENT = "720p/seg0.ts"
 NOT_ADMITTED = {"hls/q5/v1/", "hls/q6/v1/"}
 # Reuse, scans that push the cache over its size, titles that are never admitted and a title
 # that needs its second lookup: every rule of the model is exercised.
@@ -43,9 +45,9 @@ def cached_keys(cache_dir: Path, names: dict[str, str]) -> set[str]:
 def admitting_edge(tmp_path, origin) -> Iterator[tuple[str, Path]]:
     bsize = os.statvfs(tmp_path).f_bsize
     for title in TITLES:
-        (origin.root / title).mkdir(parents=True)
+        (origin.root / title / "720p").mkdir(parents=True)
         # More than BLOCKS - 1 blocks with nginx's header, no more than BLOCKS.
-        (origin.root / title / "seg0.ts").write_bytes(os.urandom(BLOCKS * bsize - 1024))
+        (origin.root / title / SEGMENT).write_bytes(os.urandom(BLOCKS * bsize - 1024))
     prefix = tmp_path / "edge"
     prefix.mkdir()
     admission = prefix / "admission.map"
@@ -90,7 +92,7 @@ def admitting_edge(tmp_path, origin) -> Iterator[tuple[str, Path]]:
 
 def test_real_nginx_and_the_simulator_hit_and_evict_the_same(admitting_edge):
     base_url, cache_dir = admitting_edge
-    keys = [f"{t}seg0.ts" for t in TITLES]
+    keys = [f"{t}{SEGMENT}" for t in TITLES]
     names = {hashlib.md5(k.encode(), usedforsecurity=False).hexdigest(): k for k in keys}
     model = NginxCache(CAPACITY, min_uses=2)
     admit = [0 if TITLES[i] in NOT_ADMITTED else 1 for i in TRACE]
@@ -98,7 +100,7 @@ def test_real_nginx_and_the_simulator_hit_and_evict_the_same(admitting_edge):
     real, simulated = [], []
     for step, title_index in enumerate(TRACE):
         title = TITLES[title_index]
-        status, _, headers = get(signed_url(base_url, title, "seg0.ts", expires_at=expires))
+        status, _, headers = get(signed_url(base_url, title, SEGMENT, expires_at=expires))
         assert status == 200
         real.append(headers["X-Cache-Status"])
         hits = bytearray(1)
@@ -128,8 +130,8 @@ def test_pinned_titles_are_stored_in_their_own_zone_and_unlisted_ones_not_at_all
     from cdn.admission import write_pin_list
 
     for title in TITLES[:3]:
-        (origin.root / title).mkdir(parents=True)
-        (origin.root / title / "seg0.ts").write_bytes(os.urandom(2048))
+        (origin.root / title / "720p").mkdir(parents=True)
+        (origin.root / title / SEGMENT).write_bytes(os.urandom(2048))
     prefix = tmp_path / "edge"
     prefix.mkdir()
     write_admission_list(str(prefix / "admit.map"), [TITLES[0], TITLES[1]])
@@ -165,12 +167,12 @@ def test_pinned_titles_are_stored_in_their_own_zone_and_unlisted_ones_not_at_all
                 return False
 
         wait_until(ready, timeout=10)
-        keys = [f"{t}seg0.ts" for t in TITLES[:3]]
+        keys = [f"{t}{SEGMENT}" for t in TITLES[:3]]
         names = {hashlib.md5(k.encode(), usedforsecurity=False).hexdigest(): k for k in keys}
         expires = timezone.now() + timedelta(hours=1)
         url = f"http://127.0.0.1:{port}/"
         statuses = [
-            get(signed_url(url, t, "seg0.ts", expires_at=expires))[2]["X-Cache-Status"]
+            get(signed_url(url, t, SEGMENT, expires_at=expires))[2]["X-Cache-Status"]
             for t in (*TITLES[:3], *TITLES[:3])
         ]
         assert statuses == ["MISS", "MISS", "MISS", "HIT", "HIT", "MISS"]

@@ -44,6 +44,10 @@ VIDEO = "document.getElementById('player-video')"
 
 pytestmark = [
     pytest.mark.slow,
+    pytest.mark.needs_process,
+    pytest.mark.needs_nginx,
+    pytest.mark.needs_browser,
+    pytest.mark.needs_ffmpeg,
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(
         not settings.REDIS_URL or connection.vendor != "postgresql",
