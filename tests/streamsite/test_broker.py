@@ -40,6 +40,9 @@ def _events(path: Path) -> list[dict]:
 def _round_trip(env: dict[str, str], tmp_path: Path) -> None:
     worker = infra.celery_worker(env=env, log=tmp_path / "worker.log").start()
     try:
+        # On RabbitMQ the worker declares the delayed-delivery exchanges a countdown goes
+        # through at start-up: send once it says it is ready.
+        assert infra.wait_until(lambda: "ready." in worker.tail(), timeout=120), worker.tail()
         assert _client(env, "ping", "5") == json.dumps(["pong"] * 6), worker.tail()
     finally:
         worker.stop()
