@@ -1,9 +1,11 @@
 """No enumeration by timing: sign-up, sign-in, password reset and email change do the same work
 for a known and an unknown address, measured with the production hasher (Argon2).
 
-50 tries each, interleaved; the medians must be within 10% of each other. On an overloaded
-machine (load average above the core count) the figures are still measured and printed, but the
-assertion is skipped: a busy neighbour, not the code, would decide it. Figures: docs/accounts.md.
+50 tries each, interleaved; the medians must be within 10% of each other. Interleaving makes
+ordinary load hit both sides alike (CI, with the suite on two workers at a load of about 3× the
+cores, measured 0.97-1.02), so the assertion holds there. Only on a machine loaded past 4× its
+cores are the figures measured and printed with the assertion skipped: a busy neighbour, not the
+code, would decide it. Figures: docs/accounts.md.
 """
 
 from __future__ import annotations
@@ -40,8 +42,11 @@ def known(argon2):
     return user
 
 
+OVERLOAD_FACTOR = 4  # load average per core past which the medians say more about neighbours
+
+
 def _overloaded() -> bool:
-    return os.getloadavg()[0] > (os.cpu_count() or 1)
+    return os.getloadavg()[0] > OVERLOAD_FACTOR * (os.cpu_count() or 1)
 
 
 def _median_ms(client: APIClient, url: str, bodies) -> list[float]:
