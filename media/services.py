@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -15,13 +17,13 @@ from typing import IO, Any
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.text import get_valid_filename
 
 from catalog.models import Episode, Title
-from media import ffmpeg, hls, ladder, storage
+from media import ffmpeg, hls, ladder, storage, verify
 from media.models import MediaAsset, Rendition, Subtitle
 from media.probe import NotMedia, ProbeResult, probe
 from streamsite.errors import Conflict, ValidationFailed
@@ -87,8 +89,9 @@ def asset_create(
     asset = MediaAsset(title=title, episode=episode, created_by=created_by)
     name = get_valid_filename(Path(upload.name or "source").name)[-120:] or "source"
     key = f"sources/{asset.uuid}/{name}"
+    storage.ensure_room(key, upload.size)  # 507 before a byte is written
     sha = _sha256(upload)
-    storage.save_exact(key, upload)
+    storage.save_exact(key, upload)  # a disk that fills meanwhile: 507, the part removed
     try:
         with transaction.atomic():
             asset.source_key = key
@@ -98,9 +101,7 @@ def asset_create(
             asset.save()
             _enqueue_transcode(asset.pk, asset.version)
     except BaseException:
-        from django.core.files.storage import default_storage
-
-        default_storage.delete(key)
+        storage.discard(key)
         raise
     return asset
 
@@ -276,6 +277,7 @@ class Job:
         self.version = version
         self.clock = clock
         self.last_beat = 0.0
+        self.lost = False  # set by the heartbeat thread when the row is no longer ours
 
     def _rows(self):
         return MediaAsset.objects.filter(
@@ -289,8 +291,15 @@ class Job:
             raise Superseded()
         self.last_beat = self.clock()
 
+    def touch(self) -> bool:
+        """Write the heartbeat alone; False when the job is no longer ours."""
+        now = timezone.now()
+        return self._rows().update(heartbeat_at=now, updated_at=now) == 1
+
     def beat(self, progress: int | None = None) -> bool:
         """Heartbeat (throttled); False when the job is no longer ours (stop at once)."""
+        if self.lost:
+            return False
         if self.clock() - self.last_beat < HEARTBEAT_EVERY:
             return True
         try:
@@ -298,6 +307,76 @@ class Job:
         except Superseded:
             return False
         return True
+
+
+class Heartbeat:
+    """Beats for a job from a thread of its own every MEDIA_HEARTBEAT_SECONDS while it runs,
+    whatever step it is in (a complexity probe, a poster, an upload to S3): a stale heartbeat
+    then means the worker is gone, never that a step is slow. The sweeper relies on that."""
+
+    def __init__(self, job: Job, interval: float):
+        self.job, self.interval = job, interval
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, name=f"heartbeat-{job.asset_id}")
+        self.thread.daemon = True  # a worker killed mid-job takes it along: the beats stop
+
+    def __enter__(self) -> Heartbeat:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join(timeout=self.interval)
+
+    def _run(self) -> None:
+        try:
+            while not self.stop.wait(self.interval):
+                try:
+                    if not self.job.touch():
+                        self.job.lost = True
+                        return
+                except Exception:  # noqa: BLE001 - a dropped connection: try again next beat
+                    log.warning(
+                        "heartbeat of media job %s failed", self.job.asset_id, exc_info=True
+                    )
+        finally:
+            connection.close()  # this thread's own connection
+
+
+SCRATCH_PREFIX = "ss-media-"
+_SCRATCH_RE = re.compile(rf"^{SCRATCH_PREFIX}(\d+)-v(\d+)-")
+
+
+def scratch_root() -> Path:
+    return Path(settings.MEDIA_WORK_DIR or tempfile.gettempdir())
+
+
+def sweep_scratch(root: Path | None = None) -> int:
+    """Remove scratch folders of jobs that are no longer running at that version (their
+    worker died, or the sweeper moved the job on); returns how many went. Scratch is local to
+    a host, so the transcode worker runs this before each job, and the sweeper on its own."""
+    root = root or scratch_root()
+    try:
+        found = [
+            (path, int(m.group(1)), int(m.group(2)))
+            for path in root.iterdir()
+            if (m := _SCRATCH_RE.match(path.name)) and path.is_dir()
+        ]
+    except OSError:
+        return 0
+    if not found:
+        return 0
+    live = set(
+        MediaAsset.objects.filter(
+            pk__in={pk for _, pk, _ in found}, status__in=MediaAsset.RUNNING_STATUSES
+        ).values_list("pk", "version")
+    )
+    removed = 0
+    for path, pk, version in found:
+        if (pk, version) not in live:
+            shutil.rmtree(path, ignore_errors=True)
+            removed += 1
+    return removed
 
 
 def _claim(asset_id: int, version: int) -> bool:
@@ -330,8 +409,17 @@ def asset_process(*, asset_id: int, version: int) -> str:
     job = Job(asset_id, version)
     asset = MediaAsset.objects.get(pk=asset_id)
     prefix = asset.version_prefix
+    root = scratch_root()
     try:
-        with tempfile.TemporaryDirectory(prefix="ss-media-", dir=settings.MEDIA_WORK_DIR) as tmp:
+        sweep_scratch(root)  # what jobs killed on this host left behind
+        with (
+            Heartbeat(job, settings.MEDIA_HEARTBEAT_SECONDS),
+            tempfile.TemporaryDirectory(
+                prefix=f"{SCRATCH_PREFIX}{asset_id}-v{version}-",
+                dir=root,
+                ignore_cleanup_errors=True,
+            ) as tmp,
+        ):
             _run_pipeline(job, asset, Path(tmp), prefix)
         return Status.READY
     except Superseded:
@@ -404,7 +492,7 @@ def _run_pipeline(job: Job, asset: MediaAsset, tmp: Path, prefix: str) -> None:
         audio_channels=facts.audio_channels,
     )
 
-    rungs, method, complexity = choose_ladder(source_path, facts)
+    rungs, method, complexity = choose_ladder(source_path, facts, work_dir=tmp)
     job.update(status=Status.TRANSCODING, progress=8, ladder_method=method, complexity=complexity)
 
     out = tmp / "out"
@@ -423,6 +511,18 @@ def _run_pipeline(job: Job, asset: MediaAsset, tmp: Path, prefix: str) -> None:
         raise Superseded() from exc
     except ffmpeg.FfmpegFailed as exc:
         raise JobFailed(_ffmpeg_reason(exc), log_tail=exc.log_tail) from exc
+    try:
+        verify.verify_ladder(
+            out,
+            [v.directory for v in variants],
+            source_seconds=facts.duration,
+            segment_seconds=cfg.segment_seconds,
+            beat=lambda: job.beat(80),
+        )
+    except verify.Incomplete as exc:
+        raise JobFailed(str(exc), log_tail=log_tail) from exc
+    except ffmpeg.FfmpegCancelled as exc:
+        raise Superseded() from exc
     job.update(status=Status.PACKAGING, progress=80, log_tail=log_tail)
 
     try:
@@ -431,10 +531,19 @@ def _run_pipeline(job: Job, asset: MediaAsset, tmp: Path, prefix: str) -> None:
         raise JobFailed(f"packaging failed: {exc}", log_tail=exc.log_tail) from exc
     quality = _measure(job, source_path, facts, out, variants)
 
+    needed = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
+    free = storage.free_bytes(f"{prefix}/master.m3u8")
+    if free is not None and needed > free:
+        raise JobFailed(
+            f"disk full: the encode needs {needed / storage.MB:.1f} MB on the media disk and "
+            f"{max(0, free) / storage.MB:.1f} MB are free"
+        )
     try:
         storage.upload_tree(out, prefix, on_file=lambda: job.beat())
     except Superseded:
         raise
+    except storage.StorageFull as exc:
+        raise JobFailed("disk full while storing the encode (no space left on device)") from exc
     except (OSError, storage.StorageError) as exc:
         raise JobFailed(f"storage error: {exc}") from exc
     except Exception as exc:  # noqa: BLE001 - S3 clients raise their own error types
@@ -452,12 +561,12 @@ def _ffmpeg_reason(exc: ffmpeg.FfmpegFailed) -> str:
 
 
 def choose_ladder(
-    source_path: str, facts: ProbeResult
+    source_path: str, facts: ProbeResult, *, work_dir: Path | None = None
 ) -> tuple[list[ladder.Rung], str, float | None]:
     if settings.MEDIA_LADDER == "fixed":
         return ladder.fixed_ladder(facts), "fixed", None
     try:
-        complexity = ladder.measure_complexity(source_path, facts)
+        complexity = ladder.measure_complexity(source_path, facts, work_dir=work_dir)
     except ffmpeg.FfmpegFailed as exc:
         raise JobFailed(_ffmpeg_reason(exc), log_tail=exc.log_tail) from exc
     return ladder.per_title_ladder(facts, complexity), "per_title", round(complexity, 5)
@@ -651,10 +760,11 @@ def asset_share(
 
 
 def sweep_stale(*, now: datetime | None = None, batch: int = 50) -> dict[str, int]:
-    """Requeue running jobs whose worker stopped beating; resend long-queued messages."""
+    """Requeue running jobs whose worker stopped beating; resend long-queued messages; remove
+    scratch folders of dead jobs on this host."""
     now = now or timezone.now()
     stale_before = now - timedelta(seconds=settings.MEDIA_HEARTBEAT_TIMEOUT)
-    counts = {"requeued": 0, "failed": 0, "resent": 0}
+    counts = {"requeued": 0, "failed": 0, "resent": 0, "scratch_removed": 0}
     stale = list(
         MediaAsset.objects.filter(
             status__in=MediaAsset.RUNNING_STATUSES, heartbeat_at__lt=stale_before
@@ -703,4 +813,40 @@ def sweep_stale(*, now: datetime | None = None, batch: int = 50) -> dict[str, in
             ):
                 counts["resent"] += 1
                 _enqueue_transcode(pk, version)
+    counts["scratch_removed"] = sweep_scratch()
+    return counts
+
+
+def sweep_orphans(*, now: datetime | None = None, batch: int = 500) -> dict[str, int]:
+    """Delete source files no asset row points to, once older than MEDIA_ORPHAN_GRACE_SECONDS
+    (an upload writes its file before its row commits; a crash between leaves an orphan)."""
+    from django.core.files.storage import default_storage
+
+    now = now or timezone.now()
+    grace_before = now - timedelta(seconds=settings.MEDIA_ORPHAN_GRACE_SECONDS)
+    counts = {"checked": 0, "deleted": 0}
+    try:
+        folders, _ = default_storage.listdir("sources")
+    except FileNotFoundError:
+        return counts
+    for start in range(0, len(folders), batch):
+        keys = [
+            key
+            for folder in folders[start : start + batch]
+            for key in storage.walk(f"sources/{folder}")
+        ]
+        known = set(
+            MediaAsset.objects.filter(source_key__in=keys).values_list("source_key", flat=True)
+        )
+        for key in keys:
+            counts["checked"] += 1
+            if key in known:
+                continue
+            try:
+                if default_storage.get_modified_time(key) >= grace_before:
+                    continue
+            except FileNotFoundError:
+                continue
+            storage.discard(key)
+            counts["deleted"] += 1
     return counts
