@@ -520,7 +520,7 @@ def _run_pipeline(job: Job, asset: MediaAsset, tmp: Path, prefix: str) -> None:
             beat=lambda: job.beat(80),
         )
     except verify.Incomplete as exc:
-        raise JobFailed(str(exc), log_tail=log_tail) from exc
+        raise JobFailed(_incomplete_reason(exc, tmp), log_tail=log_tail) from exc
     except ffmpeg.FfmpegCancelled as exc:
         raise Superseded() from exc
     job.update(status=Status.PACKAGING, progress=80, log_tail=log_tail)
@@ -549,6 +549,18 @@ def _run_pipeline(job: Job, asset: MediaAsset, tmp: Path, prefix: str) -> None:
     except Exception as exc:  # noqa: BLE001 - S3 clients raise their own error types
         raise JobFailed(f"storage error: {type(exc).__name__}: {exc}") from exc
     _publish(job, facts, prefix, variants, quality, extras)
+
+
+def _incomplete_reason(exc: verify.Incomplete, scratch: Path) -> str:
+    # ffmpeg's HLS muxer exits 0 when the disk fills (it logs nothing): a full scratch disk
+    # is told apart by what is left on it.
+    free = shutil.disk_usage(scratch).free
+    if free < storage.MB:
+        return (
+            f"disk full while encoding (no space left on device: the scratch space has "
+            f"{free // 1024} KB free); {exc}"
+        )
+    return str(exc)
 
 
 def _ffmpeg_reason(exc: ffmpeg.FfmpegFailed) -> str:
