@@ -503,26 +503,26 @@ def _run_pipeline(job: Job, asset: MediaAsset, tmp: Path, prefix: str) -> None:
     )
     args = hls.encode_args(source_path, facts, rungs, out, cfg)
     job.update(ffmpeg_command=ffmpeg.command_text([ffmpeg.ffmpeg_binary(), *args]))
+
+    def whole(directories: list[str]) -> None:
+        verify.verify_ladder(
+            out,
+            directories,
+            source_seconds=facts.duration,
+            segment_seconds=cfg.segment_seconds,
+            beat=lambda: job.beat(80),
+        )
+
     try:
         variants, _, log_tail = hls.encode(
-            source_path, facts, rungs, out, cfg, on_progress=_progress(job, 8, 80)
+            source_path, facts, rungs, out, cfg, on_progress=_progress(job, 8, 80), check=whole
         )
     except ffmpeg.FfmpegCancelled as exc:
         raise Superseded() from exc
     except ffmpeg.FfmpegFailed as exc:
         raise JobFailed(_ffmpeg_reason(exc), log_tail=exc.log_tail) from exc
-    try:
-        verify.verify_ladder(
-            out,
-            [v.directory for v in variants],
-            source_seconds=facts.duration,
-            segment_seconds=cfg.segment_seconds,
-            beat=lambda: job.beat(80),
-        )
     except verify.Incomplete as exc:
-        raise JobFailed(_incomplete_reason(exc, tmp), log_tail=log_tail) from exc
-    except ffmpeg.FfmpegCancelled as exc:
-        raise Superseded() from exc
+        raise JobFailed(_incomplete_reason(exc, tmp)) from exc
     job.update(status=Status.PACKAGING, progress=80, log_tail=log_tail)
 
     try:

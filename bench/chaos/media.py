@@ -12,8 +12,10 @@ from bench.chaos import infra
 from bench.chaos.core import Context
 from bench.chaos.drive import worker_env
 
-#: beat sends the media sweeper this often (CELERY_BEAT_SCHEDULE["media.sweep-stale"])
-SWEEP_EVERY = 30.0
+#: beat sends the media sweeper this often (CELERY_BEAT_SCHEDULE["media.sweep-stale"]); the
+#: fast subset (CI) shortens it with the heartbeat settings, through the same settings
+SWEEP_EVERY, FAST_SWEEP_EVERY = 30.0, 10.0
+FAST_HEARTBEAT = {"MEDIA_HEARTBEAT_SECONDS": "5", "MEDIA_HEARTBEAT_TIMEOUT": "30"}
 
 
 def media_env(ctx: Context, media_root: Path, work_dir: Path, **extra: str) -> dict[str, str]:
@@ -26,6 +28,8 @@ def media_env(ctx: Context, media_root: Path, work_dir: Path, **extra: str) -> d
         MEDIA_X264_PRESET="ultrafast",
         **extra,
     )
+    if ctx.fast:
+        env.update(FAST_HEARTBEAT)
     return env
 
 
@@ -55,6 +59,7 @@ class MediaWorkers:
         self.transcoders: list[infra.Process] = []
         self.default: infra.Process | None = None
         self.last_sweep = 0.0
+        self.sweep_every = FAST_SWEEP_EVERY if ctx.fast else SWEEP_EVERY
 
     def _start(self, queues: tuple[str, ...], label: str, concurrency: int) -> infra.Process:
         log = self.ctx.workdir / f"{self.scenario}-{label}.log"
@@ -81,7 +86,7 @@ class MediaWorkers:
 
     def sweep_if_due(self) -> None:
         """Send the media sweeper through the broker on beat's schedule."""
-        if time.monotonic() - self.last_sweep < SWEEP_EVERY:
+        if time.monotonic() - self.last_sweep < self.sweep_every:
             return
         from streamsite.celery import app
 

@@ -1,7 +1,8 @@
 """(c) A transcode worker SIGKILLed mid-encode (its jobs running, ffmpeg and all). The sweeper,
 sent on beat's schedule (30 s) with production's heartbeat settings (a beat every 10 s, stale
 after 60 s), must resume each job within 2 minutes of the kill; every job ends ready exactly
-once, with one version's files and rows, and no scratch folder left."""
+once, with one version's files and rows, and no scratch folder left. The fast subset halves
+the heartbeat settings and sweeps every 10 s."""
 
 from __future__ import annotations
 
