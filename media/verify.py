@@ -56,9 +56,9 @@ def decode(playlist: Path, *, timeout: float = 3600) -> Decoded:
     )
     times: list[tuple[float, float]] = []
     for line in done.stdout.splitlines():
-        at, _, length = line.strip().rstrip(",").partition(",")
+        raw_at, _, raw_length = line.strip().rstrip(",").partition(",")
         try:
-            times.append((float(at), float(length or 0)))
+            times.append((float(raw_at), float(raw_length or 0)))
         except ValueError:
             continue
     errors = [line for line in done.stderr.splitlines() if line.strip()]
@@ -69,7 +69,7 @@ def decode(playlist: Path, *, timeout: float = 3600) -> Decoded:
         return Decoded(0.0, tuple(counts), errors[0][:200] if errors else "")
     first = times[0][0]
     bounds = list(itertools.accumulate(durations))
-    for at, _ in times if counts else ():
+    for at, _length in times if counts else ():
         index = bisect.bisect_right(bounds, at - first + 0.001)
         counts[min(index, len(counts) - 1)] += 1
     last_at, last_length = times[-1]
