@@ -333,7 +333,10 @@ class Heartbeat:
             while not self.stop.wait(self.interval):
                 try:
                     if not self.job.touch():
-                        self.job.lost = True
+                        # Cancelled or taken over: the pipeline stops at its next check. A row
+                        # this connection cannot see (deleted; uncommitted, as inside a test's
+                        # transaction) is left to the pipeline's own conditional writes.
+                        self.job.lost = MediaAsset.objects.filter(pk=self.job.asset_id).exists()
                         return
                 except Exception:  # noqa: BLE001 - a dropped connection: try again next beat
                     log.warning(
