@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog.models import Episode, Title
-from media import services, storage
+from media import services
 from media.models import MediaAsset
 from media.selectors import asset_for_staff, assets_for_staff
 from streamsite.api.auth import request_user
@@ -102,15 +102,7 @@ class AssetListCreateApi(APIView):
         summary="Upload a source video to a movie or an episode (staff)",
     )
     def post(self, request: Request) -> Response:
-        try:
-            body = request.data
-        except OSError as exc:  # the disk Django spools uploads to filled up
-            if storage.is_disk_full(exc):
-                raise storage.StorageFull(
-                    "The server's upload space is full; nothing was stored. Try again later."
-                ) from exc
-            raise
-        data = self.MediaUploadInputSerializer(data=body)
+        data = self.MediaUploadInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         title_id = data.validated_data.get("title_id")
         episode_id = data.validated_data.get("episode_id")

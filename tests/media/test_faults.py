@@ -108,6 +108,27 @@ def test_another_storage_error_still_removes_the_part_and_is_not_a_507(media_roo
     assert stored_keys(media_root) == []
 
 
+def test_a_full_upload_spool_gets_507_too(staff_api, media_root, monkeypatch):
+    from django.core.files import uploadhandler
+
+    def no_space(self, raw_data, start):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    for handler in (
+        uploadhandler.MemoryFileUploadHandler,
+        uploadhandler.TemporaryFileUploadHandler,
+    ):
+        monkeypatch.setattr(handler, "receive_data_chunk", no_space)
+    title = movie()
+    response = staff_api.post(LIST, {"file": _upload(), "title_id": title.pk}, format="multipart")
+    assert (response.status_code, response.json()["error"]["message"]) == (
+        507,
+        "The server's upload space is full; nothing was stored. Try again later.",
+    )
+    assert stored_keys(media_root) == []
+    assert MediaAsset.objects.count() == 0
+
+
 # --- orphaned sources ---------------------------------------------------------------------
 
 
