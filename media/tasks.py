@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from media import services, storage
+from media import recovery, services, storage
 
 
 # The transcode queue's limits apply (soft 3600 s / hard 3900 s). A killed worker's message is
@@ -27,4 +27,4 @@ def media_sweep_stale() -> dict[str, int]:
 
 @shared_task(name="media.tasks.media_sweep_orphans")
 def media_sweep_orphans() -> dict[str, int]:
-    return services.sweep_orphans()
+    return recovery.sweep_orphans()

@@ -15,7 +15,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, default_storage
 from django.utils import timezone
 
-from media import services, storage
+from media import recovery, services, storage
 from media.models import MediaAsset
 from tests.factories import UserFactory
 from tests.media.conftest import stored_keys
@@ -148,10 +148,10 @@ def test_the_orphan_sweep_deletes_old_sources_without_rows_and_nothing_else(medi
         _age(media_root, key, 3601)
     _age(media_root, new_orphan, 3599)
 
-    assert services.sweep_orphans() == {"checked": 3, "deleted": 1}
+    assert recovery.sweep_orphans() == {"checked": 3, "deleted": 1}
     assert stored_keys(media_root) == sorted([kept.source_key, new_orphan])
     assert not (media_root / old_orphan).parent.exists()
-    assert services.sweep_orphans() == {"checked": 2, "deleted": 0}
+    assert recovery.sweep_orphans() == {"checked": 2, "deleted": 0}
 
 
 def test_the_orphan_sweep_is_in_beat_on_the_default_queue():
@@ -239,7 +239,7 @@ def test_the_heartbeat_thread_beats_while_a_step_is_silent_and_stops_a_supersede
     long_ago = timezone.now() - timedelta(minutes=10)
     asset = _running(beat_at=long_ago)
     job = services.Job(asset.pk, 1)
-    with services.Heartbeat(job, 0.05) as heartbeat:
+    with recovery.Heartbeat(job, 0.05) as heartbeat:
         # A silent step (no progress callbacks): only the thread writes.
         assert _wait(lambda: MediaAsset.objects.get(pk=asset.pk).heartbeat_at > long_ago)
         assert job.beat() is True
