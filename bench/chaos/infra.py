@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -313,7 +314,21 @@ class SmallDisk:
             return "mounting a small tmpfs needs root"
         if shutil.which("mount") is None:
             return "needs mount(8)"
-        return None
+        # Root in a container may still lack the right to mount: try once.
+        probe = Path(tempfile.mkdtemp(prefix="chaos-mount-probe-"))
+        try:
+            done = subprocess.run(
+                ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(probe)],
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
+            if done.returncode != 0:
+                return f"cannot mount a tmpfs here: {done.stderr.strip()[:200]}"
+            subprocess.run(["umount", str(probe)], capture_output=True, timeout=30)
+            return None
+        finally:
+            probe.rmdir()
 
     def mount(self) -> SmallDisk:
         self.path.mkdir(parents=True, exist_ok=True)

@@ -18,6 +18,7 @@ from bench.chaos import infra
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.needs_ffmpeg,  # scenarios c and d encode
+    pytest.mark.needs_process,  # mount(8), to learn whether (d) can run here
     pytest.mark.skipif(
         connection.vendor != "postgresql"
         or shutil.which("rabbitmq-server") is None
