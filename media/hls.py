@@ -183,13 +183,19 @@ def encode(
     cfg: EncodeSettings,
     *,
     on_progress: Callable[[float], bool] | None = None,
+    check: Callable[[list[str]], object] | None = None,
 ) -> tuple[list[VariantInfo], str, str]:
-    """Run the ladder encode; returns the variants, the command line and the log tail."""
+    """Run the ladder encode; returns the variants, the command line and the log tail.
+
+    `check(directories)` sees what ffmpeg wrote before it is read (it raises to refuse it).
+    """
     for rung in rungs:
         (out_dir / rung_name(rung)).mkdir(parents=True, exist_ok=True)
     args = encode_args(source_path, source, rungs, out_dir, cfg)
     command = ffmpeg.command_text([ffmpeg.ffmpeg_binary(), *args])
     result = ffmpeg.run(args, duration=source.duration, on_progress=on_progress)
+    if check is not None:
+        check([rung_name(rung) for rung in rungs])
     variants = [read_variant(out_dir, rung, has_audio=source.has_audio) for rung in rungs]
     return variants, command, result.log_tail
 

@@ -534,8 +534,16 @@ MEDIA_X264_PRESET = env.choice(
 )
 # Seconds of each rendition compared with the source for the quality report (0: skip).
 MEDIA_QUALITY_SAMPLE_SECONDS = env.int("MEDIA_QUALITY_SAMPLE_SECONDS", 10, min=0, max=600)
-# A running job whose heartbeat is older than this is taken to have lost its worker.
-MEDIA_HEARTBEAT_TIMEOUT = env.int("MEDIA_HEARTBEAT_TIMEOUT", 300, min=30)
+# A running job writes a heartbeat this often (a thread of its own, whatever step it is in)...
+MEDIA_HEARTBEAT_SECONDS = env.int("MEDIA_HEARTBEAT_SECONDS", 10, min=1, max=60)
+# ...and one whose heartbeat is older than this has lost its worker. With the sweep every 30 s,
+# a killed transcode is requeued at most timeout + 30 s = 90 s after its last heartbeat.
+MEDIA_HEARTBEAT_TIMEOUT = env.int("MEDIA_HEARTBEAT_TIMEOUT", 60, min=30)
+# Uploads are refused (507) unless the media disk keeps this much free after the file.
+MEDIA_FREE_SPACE_RESERVE_MB = env.int("MEDIA_FREE_SPACE_RESERVE_MB", 512, min=0)
+# A source file no asset row points to is deleted once older than this (an upload in flight
+# writes its file before its row commits).
+MEDIA_ORPHAN_GRACE_SECONDS = env.int("MEDIA_ORPHAN_GRACE_SECONDS", 6 * 3600, min=600)
 # A job still queued after this long has its message sent again (claims make that harmless).
 MEDIA_QUEUED_RESEND_AFTER = env.int("MEDIA_QUEUED_RESEND_AFTER", 3600, min=60)
 MEDIA_MAX_ATTEMPTS = env.int("MEDIA_MAX_ATTEMPTS", 3, min=1, max=20)
@@ -543,9 +551,14 @@ MEDIA_WORK_DIR = env.str("MEDIA_WORK_DIR", "") or None  # scratch space; default
 CELERY_TASK_ROUTES["media.tasks.media_transcode"] = {"queue": "transcode"}
 CELERY_TASK_ROUTES["media.tasks.media_delete_prefix"] = {"queue": "default"}
 CELERY_TASK_ROUTES["media.tasks.media_sweep_stale"] = {"queue": "default"}
+CELERY_TASK_ROUTES["media.tasks.media_sweep_orphans"] = {"queue": "default"}
 CELERY_BEAT_SCHEDULE["media.sweep-stale"] = {
     "task": "media.tasks.media_sweep_stale",
-    "schedule": 60.0,
+    "schedule": 30.0,
+}
+CELERY_BEAT_SCHEDULE["media.sweep-orphans"] = {
+    "task": "media.tasks.media_sweep_orphans",
+    "schedule": crontab(minute=41, hour="*"),
 }
 DEMO_SEEDERS.append("media.demo.seed")
 
