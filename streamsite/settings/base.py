@@ -568,6 +568,9 @@ PLAYBACK_SERVE_MEDIA = env.bool(
     "PLAYBACK_SERVE_MEDIA",
     not env.str("DJANGO_SETTINGS_MODULE", "").endswith(".production"),
 )
+# QoE reports a session may send per minute (the player sends one per heartbeat); more are
+# dropped without failing the heartbeat.
+PLAYBACK_QOE_REPORTS_PER_MINUTE = env.int("PLAYBACK_QOE_REPORTS_PER_MINUTE", 12, min=1, max=600)
 DEMO_SEEDERS.append("playback.demo.seed")
 CELERY_BEAT_SCHEDULE["playback.flush-positions"] = {
     "task": "playback.tasks.flush_positions",
@@ -666,6 +669,14 @@ CELERY_TASK_ROUTES["cdn.tasks.sweep_warming"] = {"queue": "batch"}
 CELERY_BEAT_SCHEDULE["cdn.prune-decisions"] = {
     "task": "cdn.tasks.prune_decisions",
     "schedule": crontab(minute=41, hour="*"),
+}
+# The edges' JSON access logs (cdn_nginx_config writes <prefix>/access.log) read by the ingest
+# every minute; each run reads at most CDN_EDGE_LOG_MAX_BYTES per file and resumes there.
+CDN_EDGE_LOG_PATHS = env.list("CDN_EDGE_LOG_PATHS", [])
+CDN_EDGE_LOG_MAX_BYTES = env.int("CDN_EDGE_LOG_MAX_BYTES", 16 * 1024 * 1024, min=4096)
+CELERY_BEAT_SCHEDULE["cdn.ingest-edge-logs"] = {
+    "task": "cdn.tasks.ingest_edge_logs",
+    "schedule": 60.0,
 }
 
 # --- deploy ---------------------------------------------------------------------------------
