@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "playback",
     "recommendations",
     "cdn",
+    "insights",
 ]
 
 MIDDLEWARE = [
@@ -678,6 +679,23 @@ CELERY_BEAT_SCHEDULE["cdn.ingest-edge-logs"] = {
     "task": "cdn.tasks.ingest_edge_logs",
     "schedule": 60.0,
 }
+
+# --- insights (the staff dashboard's rollups) -------------------------------------------------
+CELERY_BEAT_SCHEDULE["insights.rollup-days"] = {
+    "task": "insights.tasks.rollup_days",
+    "schedule": crontab(minute="*/5"),
+}
+CELERY_BEAT_SCHEDULE["insights.sample-streams"] = {
+    "task": "insights.tasks.sample_streams",
+    "schedule": 60.0,
+}
+CELERY_BEAT_SCHEDULE["insights.record-revenue"] = {
+    "task": "insights.tasks.record_revenue",
+    "schedule": crontab(minute=7, hour="*"),
+}
+CELERY_TASK_ROUTES["insights.tasks.rollup_days"] = {"queue": "batch"}
+CELERY_TASK_ROUTES["insights.tasks.record_revenue"] = {"queue": "batch"}
+CELERY_TASK_ROUTES["cdn.tasks.ingest_edge_logs"] = {"queue": "batch"}
 
 # --- deploy ---------------------------------------------------------------------------------
 # Outermost (inserted last, so after every app has placed its own): counts every answered
