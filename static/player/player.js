@@ -411,8 +411,8 @@
     form.set("seq", String(state.seq));
     form.set("position", String(position()));
     if (isFinite(video.duration)) form.set("duration", String(video.duration));
-    var qoe = window.streamsiteQoe && window.streamsiteQoe.take();
-    if (qoe) form.set("qoe", JSON.stringify(qoe));
+    // Always a report at the end, empty or not: a session left before its first frame counts.
+    if (window.streamsiteQoe) form.set("qoe", JSON.stringify(window.streamsiteQoe.take() || {}));
     form.set("csrfmiddlewaretoken", config.csrf_token);
     return form;
   }
