@@ -10,14 +10,13 @@ import pytest
 from django.db.models import Sum
 
 from playback.models import PlaybackSession, QoeMinute, QoeSession
-from tests.playback.sessions.test_browser import (  # noqa: F401 - fixtures
-    browser_page,
-    hls_source,
-    sign_in,
-    wait_js,
-    wait_until,
-)
+from tests.playback.sessions import test_browser as shared
 from tests.playback.sessions.factories import TitleFactory
+
+# The player browser tests' fixtures and helpers (Chromium, a real ffmpeg-made HLS clip).
+browser_page = shared.browser_page
+hls_source = shared.hls_source
+sign_in, wait_js, wait_until = shared.sign_in, shared.wait_js, shared.wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
