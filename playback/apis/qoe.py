@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from playback.services.qoe import QoeReport
@@ -51,6 +52,7 @@ class QoeReportSerializer(serializers.Serializer):
         return attrs
 
 
+@extend_schema_field(QoeReportSerializer)
 class QoeReportField(serializers.Field):
     """A QoE report: a JSON object, or (in a sendBeacon form body) the same object as a string."""
 
