@@ -37,7 +37,7 @@ class ChartListApi(APIView):
         summary="Dashboard charts (staff)",
     )
     def get(self, request: Request) -> Response:
-        return Response(list(selectors.DATASETS))
+        return Response(selectors.NAMES)
 
 
 class ChartDetailApi(APIView):

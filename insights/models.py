@@ -148,3 +148,24 @@ class DailyRevenue(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.currency}"
+
+
+class TopTitle(models.Model):
+    """The most played titles per country over the 7 days ending on `day` (kept with the day's
+    rollup, so the dashboard reads a few rows instead of a week of DailyViewing)."""
+
+    day = models.DateField()
+    country = models.CharField(max_length=2)
+    rank = models.PositiveSmallIntegerField()
+    title = models.ForeignKey("catalog.Title", on_delete=models.CASCADE, related_name="+")
+    plays = models.PositiveIntegerField()
+    watched_ms = models.BigIntegerField()
+
+    class Meta:
+        ordering = ["day", "country", "rank"]
+        constraints = [
+            models.UniqueConstraint(fields=["day", "country", "rank"], name="insights_top_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.country} #{self.rank}"

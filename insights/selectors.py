@@ -3,7 +3,6 @@ rollups, so the page, its CSV files and the staff API show the same numbers."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -17,15 +16,14 @@ from insights.models import (
     DailyQoe,
     DailyRevenue,
     DailyTotals,
-    DailyViewing,
     StreamSample,
+    TopTitle,
 )
+from insights.services import TOP_DAYS
 from media.models import MediaAsset
 from recommendations.models import ModelVersion
 
 TREND_DAYS = 30
-TOP_DAYS = 7
-TOP_PER_COUNTRY = 5
 TOP_KEYS = 12  # rows per QoE dimension table
 
 
@@ -48,6 +46,7 @@ class Dataset:
     chart: tuple[int, int] | None = (0, 1)
     unit: str = ""
     notes: list[str] = field(default_factory=list)
+    table: bool = True  # False for day-by-day trends: the chart and the CSV carry them
 
     def bars(self) -> list[tuple[str, float]]:
         if self.chart is None:
@@ -90,61 +89,20 @@ def viewing_trend(day: date) -> Dataset:
         ["day", "hours_watched", "plays", "unique_viewers", "peak_streams"],
         rows,
         unit="h",
+        table=False,
     )
 
 
-def plays_trend(day: date) -> Dataset:
-    base = viewing_trend(day)
-    return Dataset(
-        "plays", f"Plays per day, last {TREND_DAYS} days", base.columns, base.rows, chart=(0, 2)
-    )
-
-
-def viewers_trend(day: date) -> Dataset:
-    base = viewing_trend(day)
-    return Dataset(
-        "viewers",
-        f"Unique viewers per day, last {TREND_DAYS} days",
-        base.columns,
-        base.rows,
-        chart=(0, 3),
-    )
-
-
-def streams_trend(day: date) -> Dataset:
-    base = viewing_trend(day)
-    return Dataset(
-        "streams",
-        f"Peak concurrent streams per day, last {TREND_DAYS} days",
-        base.columns,
-        base.rows,
-        chart=(0, 4),
-    )
+def _view(base: Dataset, name: str, title: str, column: int, unit: str = "") -> Dataset:
+    """Another chart of the same rows (one query feeds several charts)."""
+    return Dataset(name, title, base.columns, base.rows, (0, column), unit, base.notes, base.table)
 
 
 def top_titles(day: date) -> Dataset:
-    since = day - timedelta(days=TOP_DAYS - 1)
-    totals = (
-        DailyViewing.objects.filter(day__gte=since, day__lte=day)
-        .values("country", "title_id", "title__name")
-        .annotate(plays=Sum("plays"), watched=Sum("watched_ms"))
-        .order_by("country", "-plays", "title__name")
-    )
-    per_country: dict[str, int] = defaultdict(int)
-    rows = []
-    for row in totals:
-        per_country[row["country"]] += 1
-        rank = per_country[row["country"]]
-        if rank <= TOP_PER_COUNTRY:
-            rows.append(
-                (
-                    row["country"],
-                    rank,
-                    row["title__name"],
-                    row["plays"],
-                    round(row["watched"] / 3_600_000, 1),
-                )
-            )
+    rows = [
+        (t.country, t.rank, t.title.name, t.plays, round(t.watched_ms / 3_600_000, 1))
+        for t in TopTitle.objects.filter(day=day).select_related("title")
+    ]
     return Dataset(
         "top-titles",
         f"Top titles per country, last {TOP_DAYS} days",
@@ -213,18 +171,7 @@ def qoe_trend(day: date) -> Dataset:
         out,
         chart=(0, 3),
         unit="ms",
-    )
-
-
-def rebuffering_trend(day: date) -> Dataset:
-    base = qoe_trend(day)
-    return Dataset(
-        "rebuffering",
-        f"Rebuffering ratio per day, last {TREND_DAYS} days",
-        base.columns,
-        base.rows,
-        chart=(0, 4),
-        unit="%",
+        table=False,
     )
 
 
@@ -304,6 +251,7 @@ def offload_trend(day: date) -> Dataset:
         ["day", "origin_offload_pct", "hit_ratio_requests_pct", "egress_gb"],
         rows,
         unit="%",
+        table=False,
     )
 
 
@@ -367,30 +315,84 @@ def revenue(day: date) -> Dataset:
     )
 
 
-DATASETS: dict[str, Callable[[date, datetime], Dataset]] = {
-    "viewing": lambda day, now: viewing_trend(day),
-    "plays": lambda day, now: plays_trend(day),
-    "viewers": lambda day, now: viewers_trend(day),
-    "streams": lambda day, now: streams_trend(day),
-    "top-titles": lambda day, now: top_titles(day),
-    "qoe-trend": lambda day, now: qoe_trend(day),
-    "rebuffering": lambda day, now: rebuffering_trend(day),
-    "qoe-site": lambda day, now: qoe_by("site", day),
-    "qoe-edge": lambda day, now: qoe_by("edge", day),
-    "qoe-title": lambda day, now: qoe_by("title", day),
-    "qoe-device": lambda day, now: qoe_by("device", day),
-    "edges": lambda day, now: edges(day),
-    "offload": lambda day, now: offload_trend(day),
-    "transcodes": lambda day, now: transcodes(now),
-    "models": lambda day, now: models(),
-    "revenue": lambda day, now: revenue(day),
-}
+class _Datasets:
+    """Builds datasets by name for one moment; shared queries run once per instance."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        self.day = now.astimezone(UTC).date()
+        self.memo: dict[str, Dataset] = {}
+
+    def _base(self, name: str, build: Callable[[date], Dataset]) -> Dataset:
+        if name not in self.memo:
+            self.memo[name] = build(self.day)
+        return self.memo[name]
+
+    def build(self, name: str) -> Dataset | None:
+        day, T = self.day, TREND_DAYS  # noqa: N806
+        viewing = lambda: self._base("viewing", viewing_trend)  # noqa: E731
+        qoe = lambda: self._base("qoe-trend", qoe_trend)  # noqa: E731
+        builders: dict[str, Callable[[], Dataset]] = {
+            "viewing": viewing,
+            "plays": lambda: _view(viewing(), "plays", f"Plays per day, last {T} days", 2),
+            "viewers": lambda: _view(
+                viewing(), "viewers", f"Unique viewers per day, last {T} days", 3
+            ),
+            "streams": lambda: _view(
+                viewing(), "streams", f"Peak concurrent streams per day, last {T} days", 4
+            ),
+            "top-titles": lambda: top_titles(day),
+            "qoe-trend": qoe,
+            "rebuffering": lambda: _view(
+                qoe(), "rebuffering", f"Rebuffering ratio per day, last {T} days", 4, "%"
+            ),
+            "qoe-site": lambda: qoe_by("site", day),
+            "qoe-edge": lambda: qoe_by("edge", day),
+            "qoe-title": lambda: qoe_by("title", day),
+            "qoe-device": lambda: qoe_by("device", day),
+            "edges": lambda: edges(day),
+            "offload": lambda: offload_trend(day),
+            "transcodes": lambda: transcodes(self.now),
+            "models": models,
+            "revenue": lambda: revenue(day),
+        }
+        builder = builders.get(name)
+        return builder() if builder else None
+
+
+NAMES = [
+    "viewing",
+    "plays",
+    "viewers",
+    "streams",
+    "top-titles",
+    "qoe-trend",
+    "rebuffering",
+    "qoe-site",
+    "qoe-edge",
+    "qoe-title",
+    "qoe-device",
+    "edges",
+    "offload",
+    "transcodes",
+    "models",
+    "revenue",
+]
 
 
 def dataset(name: str, *, now: datetime | None = None) -> Dataset | None:
-    now = now or timezone.now()
-    build = DATASETS.get(name)
-    return build(now.astimezone(UTC).date(), now) if build else None
+    return _Datasets(now or timezone.now()).build(name)
+
+
+def datasets(names: list[str], *, now: datetime | None = None) -> dict[str, Dataset]:
+    """Several datasets at one moment, each shared query run once."""
+    builder = _Datasets(now or timezone.now())
+    out = {}
+    for name in names:
+        data = builder.build(name)
+        if data is not None:
+            out[name] = data
+    return out
 
 
 @dataclass(frozen=True)

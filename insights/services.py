@@ -24,9 +24,13 @@ from insights.models import (
     DailyTotals,
     DailyViewing,
     StreamSample,
+    TopTitle,
 )
 from playback.models import PlaybackSession
 
+# Top titles per country: this many, over this many days ending on the rolled-up day.
+TOP_PER_COUNTRY = 5
+TOP_DAYS = 7
 # Samples are kept this long (each day's peak is in DailyTotals).
 SAMPLE_RETENTION = timedelta(days=8)
 # QoE sessions whose media came from no known edge were served by the origin.
@@ -198,6 +202,8 @@ def rollup_day(*, day: date, now: datetime | None = None) -> DayRollup:
         DailyEdge.objects.bulk_create(
             DailyEdge(day=day, **{k: v or 0 for k, v in row.items()}) for row in edge_days
         )
+        TopTitle.objects.filter(day=day).delete()
+        TopTitle.objects.bulk_create(_top_titles(day))
         DailyTotals.objects.update_or_create(
             day=day,
             defaults={
@@ -209,6 +215,32 @@ def rollup_day(*, day: date, now: datetime | None = None) -> DayRollup:
             },
         )
     return DayRollup(day=day, sessions=len(sessions), qoe_rows=len(qoe), edges=len(edge_days))
+
+
+def _top_titles(day: date) -> list[TopTitle]:
+    """Most played titles per country over TOP_DAYS days ending on `day` (ties: by title id)."""
+    sums = (
+        DailyViewing.objects.filter(day__gt=day - timedelta(days=TOP_DAYS), day__lte=day)
+        .values("country", "title_id")
+        .annotate(plays=Sum("plays"), watched=Sum("watched_ms"))
+        .order_by("country", "-plays", "title_id")
+    )
+    ranks: dict[str, int] = defaultdict(int)
+    rows = []
+    for row in sums:
+        ranks[row["country"]] += 1
+        if ranks[row["country"]] <= TOP_PER_COUNTRY:
+            rows.append(
+                TopTitle(
+                    day=day,
+                    country=row["country"],
+                    rank=ranks[row["country"]],
+                    title_id=row["title_id"],
+                    plays=row["plays"],
+                    watched_ms=row["watched"],
+                )
+            )
+    return rows
 
 
 def streams_sample(*, now: datetime | None = None) -> int:

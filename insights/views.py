@@ -73,14 +73,15 @@ def chart_svg(data: selectors.Dataset) -> SafeString | None:
 @dashboard_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
-    sections = []
-    for heading, names in SECTIONS:
-        items = []
-        for name in names:
-            data = selectors.dataset(name, now=now)
-            assert data is not None
-            items.append({"data": data, "svg": chart_svg(data)})
-        sections.append({"heading": heading, "items": items})
+    names = [name for _, section in SECTIONS for name in section]
+    built = selectors.datasets(names, now=now)
+    sections = [
+        {
+            "heading": heading,
+            "items": [{"data": built[name], "svg": chart_svg(built[name])} for name in section],
+        }
+        for heading, section in SECTIONS
+    ]
     return render(
         request,
         "insights/dashboard.html",

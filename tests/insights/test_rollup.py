@@ -7,7 +7,14 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from cdn.models import EdgeTrafficMinute
-from insights.models import DailyEdge, DailyQoe, DailyTotals, DailyViewing, StreamSample
+from insights.models import (
+    DailyEdge,
+    DailyQoe,
+    DailyTotals,
+    DailyViewing,
+    StreamSample,
+    TopTitle,
+)
 from insights.services import percentile, rollup_day, streams_sample
 from playback.models import PlaybackSession, QoeSession
 from tests.cdn.factories import EdgeFactory
@@ -139,6 +146,12 @@ def test_a_scripted_day_rolls_up_to_exact_rows(scripted_day):
     assert everything.rebuffering_ratio == 3000 / 93000
     assert everything.average_kbps == 150_000_000 / 90000
     assert everything.error_rate == 1 / 3
+
+    # Top titles per country over the week ending that day (one title each here).
+    assert list(TopTitle.objects.values_list("country", "rank", "title__name", "plays")) == [
+        ("FR", 1, "Heist", 2),
+        ("US", 1, "Comedy", 2),
+    ]
 
     edge = DailyEdge.objects.get(day=DAY)
     assert (edge.edge, edge.requests, edge.hits, edge.bytes, edge.origin_bytes) == (
