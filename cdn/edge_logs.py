@@ -13,7 +13,7 @@ import json
 import os
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -182,3 +182,20 @@ def ingest_log(*, path: str, max_bytes: int, now: datetime | None = None) -> Ing
 
 def ingest_logs(*, paths: list[str], max_bytes: int) -> list[IngestResult]:
     return [ingest_log(path=path, max_bytes=max_bytes) for path in paths]
+
+
+# Minute rows are kept this long; the dashboard's daily sums (insights) outlive them.
+TRAFFIC_RETENTION = timedelta(days=35)
+
+
+def traffic_prune(*, before: datetime, batch: int = 5000) -> int:
+    """Delete one batch of minute rows older than `before`; returns how many went."""
+    ids = list(
+        EdgeTrafficMinute.objects.filter(minute__lt=before)
+        .order_by("minute")
+        .values_list("id", flat=True)[:batch]
+    )
+    if not ids:
+        return 0
+    deleted, _ = EdgeTrafficMinute.objects.filter(id__in=ids).delete()
+    return deleted

@@ -184,7 +184,7 @@ class EdgeTrafficMinute(models.Model):
     class Meta:
         ordering = ["-minute", "edge"]
         constraints = [
-            models.UniqueConstraint(fields=["edge", "minute"], name="cdn_edge_traffic_minute")
+            models.UniqueConstraint(fields=["minute", "edge"], name="cdn_edge_traffic_minute")
         ]
 
     def __str__(self) -> str:

@@ -76,3 +76,13 @@ def ingest_edge_logs() -> dict:
         paths=list(settings.CDN_EDGE_LOG_PATHS), max_bytes=settings.CDN_EDGE_LOG_MAX_BYTES
     )
     return {result.path: result.lines for result in results}
+
+
+@shared_task(name="cdn.tasks.prune_edge_traffic")
+def prune_edge_traffic() -> int:
+    """Hourly: delete one batch of old per-minute edge traffic; re-enqueue while a full one went."""
+    before = timezone.now() - edge_logs.TRAFFIC_RETENTION
+    deleted = edge_logs.traffic_prune(before=before, batch=BATCH)
+    if deleted == BATCH:
+        prune_edge_traffic.apply_async(countdown=1)
+    return deleted

@@ -99,5 +99,19 @@ def chart_csv(request: HttpRequest, name: str) -> HttpResponse:
     writer = csv.writer(response)
     writer.writerow(data.columns)
     for row in data.rows:
-        writer.writerow(["" if value is None else value for value in row])
+        writer.writerow([csv_cell(value) for value in row])
     return response
+
+
+# A text cell starting with one of these is a formula to a spreadsheet (CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """None as an empty cell; text that a spreadsheet would run as a formula is quoted with '.
+    Titles and device labels come from outside staff's hands (a player names its device)."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value

@@ -8,7 +8,7 @@ session may report at most PLAYBACK_QOE_REPORTS_PER_MINUTE times a minute.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
@@ -115,3 +115,20 @@ def qoe_record(*, session: PlaybackSession, report: QoeReport, now: datetime | N
             reports=F("reports") + 1, **minute_changes
         )
     return True
+
+
+# Minute sums are kept this long; the dashboard's daily rollups (insights) outlive them.
+MINUTE_RETENTION = timedelta(days=35)
+
+
+def qoe_minutes_prune(*, before: datetime, batch: int = 5000) -> int:
+    """Delete one batch of QoE minute rows older than `before`; returns how many went."""
+    ids = list(
+        QoeMinute.objects.filter(minute__lt=before)
+        .order_by("minute")
+        .values_list("id", flat=True)[:batch]
+    )
+    if not ids:
+        return 0
+    deleted, _ = QoeMinute.objects.filter(id__in=ids).delete()
+    return deleted

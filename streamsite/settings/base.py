@@ -679,6 +679,10 @@ CELERY_BEAT_SCHEDULE["cdn.ingest-edge-logs"] = {
     "task": "cdn.tasks.ingest_edge_logs",
     "schedule": 60.0,
 }
+CELERY_BEAT_SCHEDULE["cdn.prune-edge-traffic"] = {
+    "task": "cdn.tasks.prune_edge_traffic",
+    "schedule": crontab(minute=43, hour="*"),
+}
 
 # --- insights (the staff dashboard's rollups) -------------------------------------------------
 CELERY_BEAT_SCHEDULE["insights.rollup-days"] = {
@@ -695,6 +699,12 @@ CELERY_BEAT_SCHEDULE["insights.record-revenue"] = {
 }
 CELERY_TASK_ROUTES["insights.tasks.rollup_days"] = {"queue": "batch"}
 CELERY_TASK_ROUTES["insights.tasks.record_revenue"] = {"queue": "batch"}
+CELERY_TASK_ROUTES["cdn.tasks.prune_edge_traffic"] = {"queue": "batch"}
+CELERY_TASK_ROUTES["playback.tasks.prune_qoe_minutes"] = {"queue": "batch"}
+CELERY_BEAT_SCHEDULE["playback.prune-qoe-minutes"] = {
+    "task": "playback.tasks.prune_qoe_minutes",
+    "schedule": crontab(minute=47, hour="*"),
+}
 CELERY_TASK_ROUTES["cdn.tasks.ingest_edge_logs"] = {"queue": "batch"}
 
 # --- deploy ---------------------------------------------------------------------------------

@@ -164,3 +164,16 @@ def test_a_line_that_is_not_a_record_is_refused():
         parse_line(b'{"msec": 1, "edge": "", "status": 200, "bytes": 1, "request_time": 0}') is None
     )
     assert parse_line(b"[]") is None
+
+
+@pytest.mark.django_db
+def test_old_minute_rows_are_pruned_in_batches():
+    from cdn.edge_logs import traffic_prune
+
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    for minutes in (0, 1, 2, 60):
+        EdgeTrafficMinute.objects.create(edge="e1", minute=start + timedelta(minutes=minutes))
+    assert traffic_prune(before=start + timedelta(minutes=3), batch=2) == 2
+    assert traffic_prune(before=start + timedelta(minutes=3), batch=2) == 1
+    assert traffic_prune(before=start + timedelta(minutes=3), batch=2) == 0
+    assert EdgeTrafficMinute.objects.get().minute == start + timedelta(hours=1)

@@ -243,3 +243,28 @@ def test_the_page_reads_a_fixed_number_of_queries(operator, rollups, django_asse
     # number, however many days of history the rollups hold.
     with django_assert_num_queries(21):
         assert client.get("/staff/").status_code == 200
+
+
+def test_text_a_spreadsheet_would_run_is_quoted_in_csv(operator):
+    today = timezone.now().astimezone(UTC).date()
+    DailyQoe.objects.create(day=today, dimension="device", key='=HYPERLINK("http://x","y")',
+                            sessions=3)  # fmt: skip
+    DailyQoe.objects.create(day=today, dimension="device", key="-1+2", sessions=2)
+    body = _client(operator).get("/staff/charts/qoe-device.csv").content.decode()
+    rows = list(csv.reader(io.StringIO(body)))
+    assert [row[0] for row in rows[1:]] == ['\'=HYPERLINK("http://x","y")', "'-1+2"]
+    assert [row[1] for row in rows[1:]] == ["3", "2"]  # numbers stay numbers
+
+
+def test_the_rollup_command_recomputes_the_last_days(operator):
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    call_command("insights_rollup", days=3, stdout=out)
+    today = timezone.now().astimezone(UTC).date()
+    assert list(DailyTotals.objects.order_by("day").values_list("day", "plays")) == [
+        (today - timedelta(days=2), 0),
+        (today - timedelta(days=1), 0),
+        (today, 0),
+    ]
+    assert out.getvalue().count("0 sessions") == 3

@@ -196,3 +196,14 @@ def test_reports_over_the_rate_are_dropped_but_the_heartbeat_still_renews(starte
     assert PlaybackSession.objects.get().last_seq == 3
     assert QoeSession.objects.get().played_ms == 2000
     assert QoeMinute.objects.get().reports == 2
+
+
+def test_old_minute_sums_are_pruned_in_batches(alice, alice_profile, movie):
+    from playback.services.qoe import qoe_minutes_prune
+
+    for minutes in (0, 1, 2, 60):
+        QoeMinute.objects.create(minute=T0 + timedelta(minutes=minutes), edge="e")
+    assert qoe_minutes_prune(before=T0 + timedelta(minutes=3), batch=2) == 2
+    assert qoe_minutes_prune(before=T0 + timedelta(minutes=3), batch=2) == 1
+    assert qoe_minutes_prune(before=T0 + timedelta(minutes=3), batch=2) == 0
+    assert list(QoeMinute.objects.values_list("minute", flat=True)) == [T0 + timedelta(hours=1)]
