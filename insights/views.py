@@ -46,10 +46,15 @@ def dashboard_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpR
     return wrapper
 
 
-def _format(unit: str) -> tuple[int, Callable[[Any], str]]:
-    """(scale, formatter) for chart bars: tenths for percentages and hours."""
+def _format(unit: str, *, compact: bool) -> tuple[int, Callable[[Any], str]]:
+    """(scale, formatter) for chart bars: tenths for percentages and hours; `compact` labels
+    (30 bars side by side) as 2.5k or 1.2 s."""
     if unit in ("%", "h"):
         return 10, lambda v: f"{v / 10:g}{unit}"
+    if compact and unit == "ms":
+        return 1, lambda v: f"{v / 1000:.1f}s"
+    if compact:
+        return 1, lambda v: f"{v / 1000:.1f}k" if v >= 1000 else str(v)
     return 1, lambda v: f"{v:,}{(' ' + unit) if unit else ''}"
 
 
@@ -57,7 +62,7 @@ def chart_svg(data: selectors.Dataset) -> SafeString | None:
     bars = data.bars()
     if not bars:
         return None
-    scale, fmt = _format(data.unit)
+    scale, fmt = _format(data.unit, compact=len(bars) > 12)
     # Trend labels are ISO days: the day of the month is enough under a 30-bar chart.
     short = [
         (label[8:] if len(label) == 10 and label[4] == "-" else label[:14], v) for label, v in bars
