@@ -9,7 +9,16 @@ from catalog import views as catalog_views
 from streamsite import views
 
 # Each app owns its API routes (api_urls.py) and its pages (urls.py).
-APPS = ["accounts", "billing", "catalog", "media", "playback", "recommendations", "cdn"]
+APPS = [
+    "accounts",
+    "billing",
+    "catalog",
+    "media",
+    "playback",
+    "recommendations",
+    "cdn",
+    "insights",
+]
 api_v1 = [path("", include(f"{app}.api_urls")) for app in APPS]
 
 urlpatterns = [

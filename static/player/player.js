@@ -76,6 +76,7 @@
         xhrSetup: function (xhr, url) { xhr.open("GET", fresh(url), true); }
       });
       state.hls = hls;
+      if (window.streamsiteQoe) window.streamsiteQoe.attach(hls, Hls); // static/player/qoe.js
       hls.on(Hls.Events.MANIFEST_PARSED, function (_e, data) {
         state.levels = data.levels.length;
         buildQualityMenu(hls.levels);
@@ -377,6 +378,8 @@
     state.seq += 1;
     var body = { seq: state.seq, position: position(), state: playerState || (video.paused ? "paused" : "playing") };
     if (isFinite(video.duration)) body.duration = video.duration;
+    var qoe = window.streamsiteQoe && window.streamsiteQoe.take();
+    if (qoe) body.qoe = qoe;
     fetch(config.heartbeat_url, {
       method: "POST",
       credentials: "same-origin",
@@ -408,6 +411,8 @@
     form.set("seq", String(state.seq));
     form.set("position", String(position()));
     if (isFinite(video.duration)) form.set("duration", String(video.duration));
+    // Always a report at the end, empty or not: a session left before its first frame counts.
+    if (window.streamsiteQoe) form.set("qoe", JSON.stringify(window.streamsiteQoe.take() || {}));
     form.set("csrfmiddlewaretoken", config.csrf_token);
     return form;
   }

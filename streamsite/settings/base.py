@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "playback",
     "recommendations",
     "cdn",
+    "insights",
 ]
 
 MIDDLEWARE = [
@@ -581,6 +582,9 @@ PLAYBACK_SERVE_MEDIA = env.bool(
     "PLAYBACK_SERVE_MEDIA",
     not env.str("DJANGO_SETTINGS_MODULE", "").endswith(".production"),
 )
+# QoE reports a session may send per minute (the player sends one per heartbeat); more are
+# dropped without failing the heartbeat.
+PLAYBACK_QOE_REPORTS_PER_MINUTE = env.int("PLAYBACK_QOE_REPORTS_PER_MINUTE", 12, min=1, max=600)
 DEMO_SEEDERS.append("playback.demo.seed")
 CELERY_BEAT_SCHEDULE["playback.flush-positions"] = {
     "task": "playback.tasks.flush_positions",
@@ -680,6 +684,41 @@ CELERY_BEAT_SCHEDULE["cdn.prune-decisions"] = {
     "task": "cdn.tasks.prune_decisions",
     "schedule": crontab(minute=41, hour="*"),
 }
+# The edges' JSON access logs (cdn_nginx_config writes <prefix>/access.log) read by the ingest
+# every minute; each run reads at most CDN_EDGE_LOG_MAX_BYTES per file and resumes there.
+CDN_EDGE_LOG_PATHS = env.list("CDN_EDGE_LOG_PATHS", [])
+CDN_EDGE_LOG_MAX_BYTES = env.int("CDN_EDGE_LOG_MAX_BYTES", 16 * 1024 * 1024, min=4096)
+CELERY_BEAT_SCHEDULE["cdn.ingest-edge-logs"] = {
+    "task": "cdn.tasks.ingest_edge_logs",
+    "schedule": 60.0,
+}
+CELERY_BEAT_SCHEDULE["cdn.prune-edge-traffic"] = {
+    "task": "cdn.tasks.prune_edge_traffic",
+    "schedule": crontab(minute=43, hour="*"),
+}
+
+# --- insights (the staff dashboard's rollups) -------------------------------------------------
+CELERY_BEAT_SCHEDULE["insights.rollup-days"] = {
+    "task": "insights.tasks.rollup_days",
+    "schedule": crontab(minute="*/5"),
+}
+CELERY_BEAT_SCHEDULE["insights.sample-streams"] = {
+    "task": "insights.tasks.sample_streams",
+    "schedule": 60.0,
+}
+CELERY_BEAT_SCHEDULE["insights.record-revenue"] = {
+    "task": "insights.tasks.record_revenue",
+    "schedule": crontab(minute=7, hour="*"),
+}
+CELERY_TASK_ROUTES["insights.tasks.rollup_days"] = {"queue": "batch"}
+CELERY_TASK_ROUTES["insights.tasks.record_revenue"] = {"queue": "batch"}
+CELERY_TASK_ROUTES["cdn.tasks.prune_edge_traffic"] = {"queue": "batch"}
+CELERY_TASK_ROUTES["playback.tasks.prune_qoe_minutes"] = {"queue": "batch"}
+CELERY_BEAT_SCHEDULE["playback.prune-qoe-minutes"] = {
+    "task": "playback.tasks.prune_qoe_minutes",
+    "schedule": crontab(minute=47, hour="*"),
+}
+CELERY_TASK_ROUTES["cdn.tasks.ingest_edge_logs"] = {"queue": "batch"}
 
 # --- deploy ---------------------------------------------------------------------------------
 # Outermost (inserted last, so after every app has placed its own): counts every answered
