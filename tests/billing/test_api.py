@@ -130,6 +130,8 @@ def test_preview_without_plan_is_400(alice_api, alice, frozen_clock):
     subscribe(alice)
     response = alice_api.get("/api/v1/billing/subscription/preview")
     assert response.status_code == 400
+    error = response.json()["error"]
+    assert "plan" in (error.get("fields") or {}) or "plan" in error["message"].lower(), error
 
 
 def test_cancel_and_resume_via_api(alice, alice_api, frozen_clock):
