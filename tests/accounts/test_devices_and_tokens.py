@@ -13,7 +13,8 @@ from rest_framework.test import APIClient
 from accounts import services
 from accounts.models import ApiToken, User, UserSession
 from accounts.useragent import device_name
-from tests.accounts.conftest import PASSWORD, api_as
+from tests.accounts.conftest import PASSWORD
+from tests.clients import token_client as api_as
 
 pytestmark = pytest.mark.django_db
 

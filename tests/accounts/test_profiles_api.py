@@ -11,7 +11,8 @@ from rest_framework.test import APIClient
 from accounts import selectors, services
 from accounts.models import Profile, ProfileUnlock
 from streamsite.errors import PermissionDenied, ValidationFailed
-from tests.accounts.conftest import PASSWORD, api_as
+from tests.accounts.conftest import PASSWORD
+from tests.clients import token_client as api_as
 
 pytestmark = pytest.mark.django_db
 

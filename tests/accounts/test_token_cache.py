@@ -6,20 +6,17 @@ from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from accounts import authentication, services, token_cache
 from accounts.models import ApiToken
+from tests import clients
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def token_client(alice):
-    _, plaintext = services.api_token_create(user=alice, name="cli")
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {plaintext}")
-    return client
+    return clients.token_client(alice, name="cli")
 
 
 def who(client) -> str:

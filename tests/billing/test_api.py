@@ -9,14 +9,9 @@ from billing import services
 from billing.models import IdempotencyRecord, Invoice, Payment, SandboxCharge, Subscription
 from billing.tasks import run_renewals
 from tests.billing.conftest import card_token
+from tests.clients import api_client as client_for
 
 pytestmark = pytest.mark.django_db
-
-
-def client_for(user):
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 def subscribe(user, plan="standard", trial=False):

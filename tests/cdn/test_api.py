@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import Permission
-from rest_framework.test import APIClient
 
 from accounts import services as account_services
 from cdn.models import SteeringDecision
 from tests.cdn.factories import EdgeFactory, SiteFactory
+from tests.clients import api_client as client_for
 from tests.factories import UserFactory
 
 KEY = "hls/0b4f7d1e/v1/"
@@ -30,12 +30,6 @@ def service_token(db):
     user.user_permissions.add(Permission.objects.get(codename="use_steering"))
     _, plaintext = account_services.api_token_create(user=user, name="playback")
     return plaintext
-
-
-def client_for(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 @pytest.mark.django_db
