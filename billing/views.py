@@ -202,7 +202,7 @@ def account(request: HttpRequest, error: str = "", status: int = 200) -> HttpRes
         "billing/account.html",
         {
             "sub": sub,
-            "entitlements": get_entitlements(request.user),
+            "entitlements": get_entitlements(_account(request)),
             "dunning": selectors.dunning_for(sub) if sub else None,
             "next_amount": selectors.upcoming_amount(sub) if sub else None,
             "plans": list(selectors.plans_available()),

@@ -3,23 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 
-from accounts.selectors import SESSION_PROFILE
 from catalog.models import Title
 from catalog.services.search_index import search_index_drain
 from playback.models import MyListEntry, ThumbRating
 from tests.catalog.factories import EpisodeFactory, GenreFactory, SeasonFactory, TitleFactory
-
-
-def signed_in(user, profile=None) -> Client:
-    client = Client()
-    client.force_login(user)
-    if profile is not None:
-        session = client.session
-        session[SESSION_PROFILE] = profile.pk
-        session.save()
-    return client
+from tests.clients import browser_client as signed_in
 
 
 @pytest.mark.django_db

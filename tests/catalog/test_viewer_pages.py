@@ -8,27 +8,16 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from accounts.selectors import SESSION_PROFILE
 from playback.models import Progress, ViewingEvent
 from playback.services import activity
 from tests.catalog.factories import EpisodeFactory, GenreFactory, SeasonFactory, TitleFactory
+from tests.clients import browser_client as signed_in
 from tests.playback.sessions.conftest import write_fake_asset
 
 pytestmark = pytest.mark.django_db
-
-
-def signed_in(user, profile=None) -> Client:
-    client = Client()
-    client.force_login(user)
-    if profile is not None:
-        session = client.session
-        session[SESSION_PROFILE] = profile.pk
-        session.save()
-    return client
 
 
 @pytest.fixture

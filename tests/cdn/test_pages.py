@@ -7,21 +7,15 @@ from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
 from django.utils import timezone
 
 from cdn.models import CoverageZone, EdgeContent, SteeringDecision
 from cdn.signing import sign_path
 from tests.cdn.factories import EdgeFactory, SiteFactory
+from tests.clients import browser_client as login
 
 KEY = "hls/0b4f7d1e/v1/"
 PAGES = ["/cdn/sites", "/cdn/where", "/cdn/coverage-import"]
-
-
-def login(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture

@@ -5,12 +5,12 @@ import importlib
 from pathlib import Path
 
 import pytest
-from rest_framework.test import APIClient
 
 from accounts.selectors import SESSION_PROFILE, SESSION_PROFILE_PIN_OK
 from billing import services as billing_services
 from playback import ports
 from tests.billing.conftest import card_token
+from tests.clients import api_client as client_for
 from tests.playback.sessions.factories import ProfileFactory, TitleFactory
 
 LADDER = (
@@ -98,14 +98,6 @@ def movie(media_root):
     title = TitleFactory(name="The Long Take", slug="the-long-take")
     write_fake_asset(media_root, f"title-{title.pk}")
     return title
-
-
-def client_for(user, profile=None):
-    client = APIClient()
-    client.force_authenticate(user)
-    if profile is not None:
-        client.credentials(HTTP_X_PROFILE_ID=str(profile.pk))
-    return client
 
 
 @pytest.fixture

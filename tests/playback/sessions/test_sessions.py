@@ -245,6 +245,7 @@ class TestStreamLimit:
         limit(max_streams=1)
         assert start(client_for(bob, bob_profile), movie).status_code == 201
         assert start(alice_client, movie).status_code == 201
+        assert PlaybackSession.objects.filter(ended_at__isnull=True).count() == 2
 
     def test_stopping_one_frees_its_slot(self, alice_client, alice, alice_kid, movie, limit):
         limit(max_streams=1)
