@@ -33,9 +33,9 @@ def signed_in(user, profile=None) -> Client:
 
 @pytest.fixture
 def media_root(settings, tmp_path):
-    settings.PLAYBACK_MEDIA_ROOT = tmp_path / "hls"
-    settings.PLAYBACK_MEDIA_ROOT.mkdir()
-    return settings.PLAYBACK_MEDIA_ROOT
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.MEDIA_ROOT.mkdir()
+    return settings.MEDIA_ROOT
 
 
 class TestLanding:
