@@ -88,7 +88,10 @@ def master_playlist(
             if group:
                 info["subtitles"] = group
             playlist.add_playlist(
-                m3u8.Playlist(uri_for(variant.uri), stream_info=info, media=[], base_uri=None)
+                # the group is written from the media entries it names
+                m3u8.Playlist(
+                    uri_for(variant.uri), stream_info=info, media=playlist.media, base_uri=None
+                )
             )
     return playlist.dumps()
 
