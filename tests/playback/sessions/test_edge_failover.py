@@ -71,6 +71,7 @@ def page(monkeypatch):
 
 
 def fragments(page) -> list[tuple[float, str]]:
+    """(requested at, url) of every fragment loaded so far, in page time (ms)."""
     return [tuple(f) for f in page.evaluate("window.__frags")]
 
 
@@ -120,7 +121,7 @@ def test_playback_survives_killing_the_serving_edge(
           window.__frags = []; window.__samples = [];
           const hls = window.streamsitePlayer.hls;
           hls.on(window.Hls.Events.FRAG_LOADED,
-                 (_e, d) => window.__frags.push([performance.now(), d.frag.url]));
+                 (_e, d) => window.__frags.push([d.frag.stats.loading.start, d.frag.url]));
           const v = document.getElementById('player-video');
           setInterval(() => window.__samples.push([performance.now(), v.currentTime]), 100);
         }"""
@@ -148,20 +149,18 @@ def test_playback_survives_killing_the_serving_edge(
     assert first_edge == {serving}  # everything so far came from the best-ranked edge
 
     buffered_end = page.evaluate(f"{VIDEO}.buffered.end({VIDEO}.buffered.length - 1)")
-    killed_at = page.evaluate("performance.now()")
     edges[serving].kill()
+    killed_at = page.evaluate("performance.now()")  # every request after this meets a dead edge
 
     assert buffered_end < 40  # most of the film is still to be fetched
     # currentTime goes well past everything buffered before the kill.
     wait_js(page, f"{VIDEO}.currentTime > {buffered_end + 6}", timeout=60)
+    # Every fragment requested after the kill came from another edge (one in flight at the
+    # kill may still finish from the dead edge's socket buffer: it was requested before).
     after = [(t, edge_of(url)) for t, url in fragments(page) if t > killed_at]
     names = [name for _, name in after]
-    others = [i for i, name in enumerate(names) if name != serving]
-    assert others, f"no fragment from another edge after the kill: {names}"
-    # At most the one fragment in flight at the kill (already in the socket) finishes from the
-    # dead edge; every later one comes from the next edge.
-    assert others[0] <= 1, names
-    assert serving not in names[others[0] :], names
+    assert len(names) >= 3, names
+    assert serving not in names, names
 
     # From the kill on, the playhead never stood still for more than MAX_STALL_SECONDS.
     samples = [s for s in page.evaluate("window.__samples") if s[0] >= killed_at]
@@ -172,6 +171,8 @@ def test_playback_survives_killing_the_serving_edge(
             longest = max(longest, (t1 - still_since) / 1000)
         else:
             still_since = None
+    # Shown with -rP: the measured stall and where fragments came from after the kill.
+    print(f"longest stall after the kill: {longest:.2f} s; fragments after it: {names}")
     assert longest <= MAX_STALL_SECONDS, f"stalled {longest:.1f} s"
 
     # The next edge was read with tokens that heartbeats renewed after the playlist was written
