@@ -14,6 +14,7 @@ import m3u8
 
 from media import ffmpeg
 from media.ladder import AUDIO_BITRATE, Rung
+from media.playlists import subtitle_playlist as subtitle_playlist  # the one builder
 from media.probe import ProbeResult
 
 LOUDNORM = "loudnorm=I=-23:TP=-2:LRA=11"
@@ -288,22 +289,6 @@ def vtt_time(seconds: float) -> str:
     minutes, rest = divmod(rest, 60_000)
     secs, millis = divmod(rest, 1000)
     return f"{hours:02d}:{minutes:02d}:{secs:02d}.{millis:03d}"
-
-
-def subtitle_playlist(vtt_name: str, duration: float) -> str:
-    return "\n".join(
-        [
-            "#EXTM3U",
-            "#EXT-X-VERSION:3",
-            f"#EXT-X-TARGETDURATION:{max(1, math.ceil(duration))}",
-            "#EXT-X-MEDIA-SEQUENCE:0",
-            "#EXT-X-PLAYLIST-TYPE:VOD",
-            f"#EXTINF:{duration:.3f},",
-            vtt_name,
-            "#EXT-X-ENDLIST",
-            "",
-        ]
-    )
 
 
 # --- quality -----------------------------------------------------------------------------------

@@ -35,7 +35,17 @@ urlpatterns = [
 handler404 = "streamsite.api.exceptions.json_404"
 handler500 = "streamsite.api.exceptions.json_500"
 
-if settings.DEBUG:
-    from django.conf.urls.static import static
+if settings.DEBUG and settings.MEDIA_URL.startswith("/"):
+    import re
 
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+    from django.urls import re_path
+    from django.views.static import serve
+
+    # Artwork and avatars in development; signed media (`t/`) has one owner, the cdn app.
+    urlpatterns.append(
+        re_path(
+            rf"^{re.escape(settings.MEDIA_URL.lstrip('/'))}(?!t/)(?P<path>.*)$",
+            serve,
+            {"document_root": settings.MEDIA_ROOT},
+        )
+    )

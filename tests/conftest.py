@@ -69,6 +69,7 @@ NEEDS_BY_FIXTURE = {
     "hls_source": "needs_ffmpeg",
     "ladder_source": "needs_ffmpeg",
     "nginx_edges": "needs_nginx",
+    "nginx_origin": "needs_nginx",
 }
 
 

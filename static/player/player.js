@@ -66,6 +66,14 @@
     return url.slice(0, match.index + 1) + state.tokens[match[1]] + url.slice(match.index + match[0].length);
   }
 
+  function loadPolicy(firstByteMs, loadMs, errorRetries) {
+    return {
+      maxTimeToFirstByteMs: firstByteMs, maxLoadTimeMs: loadMs,
+      timeoutRetry: { maxNumRetry: 1, retryDelayMs: 0, maxRetryDelayMs: 0 },
+      errorRetry: { maxNumRetry: errorRetries, retryDelayMs: 500, maxRetryDelayMs: 2000 }
+    };
+  }
+
   function startHls() {
     var Hls = window.Hls;
     if (Hls && Hls.isSupported()) {
@@ -73,6 +81,11 @@
         startPosition: config.resume_position_seconds || -1,
         capLevelToPlayerSize: true,
         enableWorker: true,
+        // The master lists every rendition once per ranked edge (redundant streams): a dead
+        // edge refuses at once and hls.js moves to the next; a hung one is given up on after
+        // a short wait instead of hls.js's defaults (10 s, then retries for half a minute).
+        fragLoadPolicy: { default: loadPolicy(4000, 60000, 2) },
+        playlistLoadPolicy: { default: loadPolicy(4000, 10000, 1) },
         xhrSetup: function (xhr, url) { xhr.open("GET", fresh(url), true); }
       });
       state.hls = hls;

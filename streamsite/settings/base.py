@@ -570,18 +570,9 @@ STATICFILES_DIRS.append(("vendor/hls", BASE_DIR / "node_modules" / "hls.js" / "d
 # A lease lives this long after the last heartbeat (players beat every 15 s).
 PLAYBACK_LEASE_SECONDS = env.int("PLAYBACK_LEASE_SECONDS", 75, min=20, max=600)
 PLAYBACK_HEARTBEAT_SECONDS = env.int("PLAYBACK_HEARTBEAT_SECONDS", 15, min=1, max=30)
-# Signed media URLs expire after this long (a session renews them through the master playlist).
+# A session's signed master-playlist link expires after this long (each fetch re-checks and
+# signs the media afresh; media tokens live one heartbeat interval).
 PLAYBACK_URL_TTL_SECONDS = env.int("PLAYBACK_URL_TTL_SECONDS", 6 * 60 * 60, min=60)
-# HMAC key for media URLs; separate from SECRET_KEY so nginx/CDN edges can hold it. The default
-# is for development only: production requires its own value (streamsite.checks).
-PLAYBACK_SIGNING_KEY = env.str("PLAYBACK_SIGNING_KEY", "dev-insecure-playback-signing-key")
-# Local HLS assets (one folder per title or episode) used by the default media port.
-PLAYBACK_MEDIA_ROOT = Path(env.str("PLAYBACK_MEDIA_ROOT", str(MEDIA_ROOT / "hls")))
-# Django serves media itself (with Range) in dev and demo; production puts nginx in front.
-PLAYBACK_SERVE_MEDIA = env.bool(
-    "PLAYBACK_SERVE_MEDIA",
-    not env.str("DJANGO_SETTINGS_MODULE", "").endswith(".production"),
-)
 # QoE reports a session may send per minute (the player sends one per heartbeat); more are
 # dropped without failing the heartbeat.
 PLAYBACK_QOE_REPORTS_PER_MINUTE = env.int("PLAYBACK_QOE_REPORTS_PER_MINUTE", 12, min=1, max=600)
@@ -647,9 +638,11 @@ CELERY_BEAT_SCHEDULE["recommendations.sweep-trainings"] = {
 CDN_SIGNING_SECRETS = env.list("CDN_SIGNING_SECRETS", ["dev-insecure-cdn-signing-secret"])
 # Where viewers go when no edge can serve them (and the only URL when no edges exist).
 CDN_ORIGIN_URL = env.str("CDN_ORIGIN_URL", MEDIA_URL)
-# Django serves signed media itself (make demo); production leaves this to nginx.
-# Unset: follow DEBUG (read at request time, so the dev settings' DEBUG applies).
-CDN_SERVE_MEDIA = env.bool("CDN_SERVE_MEDIA", None)
+# Django serves signed media itself under MEDIA_URL (development, make demo, tests); production
+# leaves media to nginx (the origin and edges that cdn_nginx_config renders).
+CDN_SERVE_MEDIA = env.bool(
+    "CDN_SERVE_MEDIA", not env.str("DJANGO_SETTINGS_MODULE", "").endswith(".production")
+)
 # Live health and configuration versions; unset: process-local (single-process demo).
 CDN_REDIS_URL = env.url("CDN_REDIS_URL", REDIS_URL, schemes=("redis", "rediss"))
 CDN_REDIS_PREFIX = env.str("CDN_REDIS_PREFIX", "cdn")

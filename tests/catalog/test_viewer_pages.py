@@ -22,9 +22,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def media_root(settings, tmp_path):
-    settings.PLAYBACK_MEDIA_ROOT = tmp_path / "hls"
-    settings.PLAYBACK_MEDIA_ROOT.mkdir()
-    return settings.PLAYBACK_MEDIA_ROOT
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.MEDIA_ROOT.mkdir()
+    return settings.MEDIA_ROOT
 
 
 class TestLanding:

@@ -20,8 +20,9 @@ LADDER = (
 )
 
 
-def write_fake_asset(root: Path, key: str) -> Path:
-    folder = root / key
+def write_fake_asset(media_root: Path, key: str) -> Path:
+    """A local asset `key` under `media_root` (MEDIA_ROOT): hls/<key>/local/."""
+    folder = media_root / "hls" / key / ports.LOCAL_VERSION
     folder.mkdir(parents=True, exist_ok=True)
     lines = ["#EXTM3U", "#EXT-X-VERSION:3"]
     for name, resolution, bandwidth in LADDER:
@@ -41,9 +42,9 @@ def write_fake_asset(root: Path, key: str) -> Path:
 
 @pytest.fixture
 def media_root(settings, tmp_path):
-    settings.PLAYBACK_MEDIA_ROOT = tmp_path / "hls"
-    settings.PLAYBACK_MEDIA_ROOT.mkdir()
-    return settings.PLAYBACK_MEDIA_ROOT
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.MEDIA_ROOT.mkdir()
+    return settings.MEDIA_ROOT
 
 
 def ensure_plans() -> None:

@@ -10,6 +10,7 @@ import pytest
 from django.db.models import Sum
 
 from playback.models import PlaybackSession, QoeMinute, QoeSession
+from playback.ports import local_asset_folder
 from tests.playback.sessions import test_browser as shared
 from tests.playback.sessions.factories import TitleFactory
 
@@ -25,9 +26,9 @@ def test_a_real_playback_reports_its_start_time_and_playing_time(
     live_server, browser_page, settings, tmp_path, hls_source, alice, alice_profile
 ):
     settings.PLAYBACK_HEARTBEAT_SECONDS = 4
-    settings.PLAYBACK_MEDIA_ROOT = tmp_path / "hls"
+    settings.MEDIA_ROOT = tmp_path / "media"
     title = TitleFactory(name="Test Pattern", slug="test-pattern")
-    shutil.copytree(hls_source, settings.PLAYBACK_MEDIA_ROOT / f"title-{title.pk}")
+    shutil.copytree(hls_source, local_asset_folder(f"title-{title.pk}"))
     page = browser_page
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))

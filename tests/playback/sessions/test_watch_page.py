@@ -34,8 +34,9 @@ def test_page_starts_a_session_and_hands_the_player_its_config(client, alice, al
     session = PlaybackSession.objects.get()
     config = config_of(response)
     assert config["session_id"] == str(session.pk)
-    assert config["master_playlist_url"].startswith(
-        f"http://testserver/playback/{session.pk}/master.m3u8?expires="
+    assert re.match(
+        rf"^http://testserver/playback/t/[0-9a-f]{{8}}a/[\w-]{{22}}/\d+/session/{session.pk}/master\.m3u8$",
+        config["master_playlist_url"],
     )
     assert config["heartbeat_url"] == (
         f"http://testserver/api/v1/playback/sessions/{session.pk}/heartbeat"
