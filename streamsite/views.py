@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 
@@ -59,3 +60,10 @@ def first_steps(request: HttpRequest) -> HttpResponse:
         session[ONBOARDING_OFFERED] = [*offered, profile.pk]
         return redirect("recommendations:onboarding")
     return redirect("home")
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    """/favicon.ico, which browsers and crawlers ask for whatever the page links: the icon."""
+    response = redirect(static("icons/favicon.ico"), permanent=True)
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
