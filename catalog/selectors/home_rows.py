@@ -93,7 +93,8 @@ def home_rows_assemble(
     Continue Watching (`.title` of each entry), My List, personal rows (provider's order), then
     editorial rows: New releases, Popular, genre rows (`.genre`, `.titles`). A row keeps its own
     order; a personal or editorial row left with fewer than `min_titles` is dropped and its
-    titles stay free for later rows."""
+    titles stay free for later rows, unless the page would show no row at all: then New
+    releases shows what it has."""
     seen: set[int] = set()
     watching = []
     for entry in continue_watching:
@@ -113,4 +114,7 @@ def home_rows_assemble(
         titles = _claim(row.titles, seen, min_titles)
         if titles:
             genres.append(replace(row, titles=titles))
+    if not (watching or saved or personal or new or hits or genres):
+        # A small catalogue (a Kids profile's, a new region's): one short row beats none.
+        new = _claim(new_releases, seen, 1)
     return HomePage(watching, saved, personal, new, hits, genres)

@@ -72,6 +72,17 @@ class TestAssemble:
         )
         assert ids(page.my_list) == [9] and len(page.continue_watching) == 1
 
+    def test_a_small_catalogue_still_gets_one_row(self):
+        page = home_rows_assemble(
+            continue_watching=[],
+            my_list=[],
+            recommended_rows=[HomeRow("few", "Few", [t(1), t(2)])],
+            new_releases=[t(1), t(2), t(3)],
+            popular=[t(3), t(2), t(1)],
+            genre_rows=[],
+        )
+        assert (page.recommended_rows, ids(page.new_releases), page.popular) == ([], [1, 2, 3], [])
+
     def test_a_screenful_is_four(self):
         assert ROW_MIN_TITLES == 4
 

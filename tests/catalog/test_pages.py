@@ -217,6 +217,7 @@ def test_list_pages_query_count_is_the_same_for_1_row_and_a_full_page(url, alice
     with CaptureQueriesContext(connection) as one:
         first = client.get(url)
     build(47)  # 48 titles: one full page
+    client.get(url)  # warm, as the first was: the drain dropped search's cached vocabulary
     with CaptureQueriesContext(connection) as many:
         response = client.get(url)
     assert len(first.context["page"].object_list) == 1
