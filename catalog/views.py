@@ -84,6 +84,7 @@ def home(request: HttpRequest) -> HttpResponse:
         min_titles=min_titles,
     )
     context.update(vars(page))
+    context["nothing_to_watch"] = context["hero"] is None and not any(vars(page).values())
     context["hero_play"] = _hero_play(context["hero"], profile, page.continue_watching)
     context["profile"] = profile
     context["kids"] = kids

@@ -101,7 +101,8 @@ def test_new_viewer_signs_up_finds_a_title_watches_leaves_and_resumes(
     page.wait_for_url("**/onboarding/")
     page.click("a:text-is('Skip for now')")
     page.wait_for_url(f"{url}/")
-    assert "New releases" in page.inner_text("main")
+    assert "Nothing to watch here yet" not in page.inner_text("main")
+    assert page.locator("section.row .row-track a.card").count() >= 4
     assert "Nothing saved yet" in page.inner_text("#row-mylist + p")
     shot(page, "home")
 
