@@ -45,8 +45,11 @@ def get_entitlements(account: User) -> Entitlements:
     return billing_entitlements.get_entitlements(account)
 
 
-def plan_action() -> dict[str, str]:
-    """Where a viewer refused for their plan goes to fix it (a page error offers the link)."""
+def plan_action(status: str = "") -> dict[str, str]:
+    """Where a viewer refused for their plan goes to fix it (a page error offers the link):
+    the plan picker for an account that never had a plan (status "none"), else billing."""
+    if status == "none":
+        return {"url": reverse("billing:plans"), "label": "Choose a plan"}
     return {"url": reverse("billing:account"), "label": "Go to billing"}
 
 

@@ -6,7 +6,7 @@ development the cdn app's one signed-media view."""
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 from uuid import UUID
 
 from django.contrib import messages
@@ -78,7 +78,7 @@ def watch(request: HttpRequest, title_id: int, episode_id: int | None = None) ->
             if k not in ("lease_expires_at", "media_tokens_expire_at")
         },
         "csrf_token": get_token(request),
-        "back_url": reverse("home"),
+        "back_url": back_url(request, title),
         "next_episode_url": (
             reverse("playback:watch-episode", args=[title.pk, next_episode.pk])
             if next_episode
@@ -93,6 +93,24 @@ def watch(request: HttpRequest, title_id: int, episode_id: int | None = None) ->
     return render(
         request, "playback/watch.html", {"title": title, "heading": heading, "config": config}
     )
+
+
+def back_url(request: HttpRequest, title: Title) -> str:
+    """Where the player's Back goes: the page the viewer came from (the Referer, when it is a
+    page of this site other than a player), else the title's page."""
+    referer = request.headers.get("Referer", "")
+    parts = urlsplit(referer)
+    came_from = parts.path + (f"?{parts.query}" if parts.query else "")
+    if (
+        referer
+        and url_has_allowed_host_and_scheme(
+            referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
+        and parts.path.startswith("/")
+        and not parts.path.startswith(("/watch/", "/profiles/", "/login/"))
+    ):
+        return came_from
+    return reverse("catalog:title", args=[title.slug])
 
 
 @require_POST

@@ -23,6 +23,8 @@ api_v1 = [path("", include(f"{app}.api_urls")) for app in APPS]
 
 urlpatterns = [
     path("", catalog_views.home, name="home"),
+    path("start/", views.first_steps, name="start"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
     path("admin/", admin.site.urls),

@@ -10,6 +10,7 @@ from django.db import connection, transaction
 from django.db.models import Prefetch
 
 from catalog.models import Credit, Title
+from catalog.selectors.spelling import vocabulary_forget
 
 
 def mark_dirty(title_ids: Iterable[int]) -> int:
@@ -67,6 +68,7 @@ def search_index_refresh(*, batch_size: int = 500) -> int:
                 + SearchVector("search_document", weight="B", config="simple")
                 + SearchVector("synopsis", weight="C", config="simple")
             )
+    vocabulary_forget()
     return len(ids)
 
 

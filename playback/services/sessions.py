@@ -135,7 +135,11 @@ def _recheck(session: PlaybackSession, *, now: datetime) -> ports.Entitlements:
     PlaybackSession.objects.filter(pk=session.pk, ended_at__isnull=True).update(
         ended_at=now, end_reason=refusal.code[:16]
     )
-    extra = {"action": ports.plan_action()} if refusal.code == "not_entitled" else None
+    extra = (
+        {"action": ports.plan_action(entitlements.status)}
+        if refusal.code == "not_entitled"
+        else None
+    )
     raise PermissionDenied(refusal.message, code=refusal.code, extra=extra)
 
 
@@ -269,7 +273,7 @@ def session_start(
         raise PermissionDenied(
             entitlements.reason or "Your plan does not include streaming.",
             code="not_entitled",
-            extra={"action": ports.plan_action()},
+            extra={"action": ports.plan_action(entitlements.status)},
         )
     refusal = ports.check_viewing_allowed(
         profile=profile, title=title, episode=episode, country=account.effective_country

@@ -398,6 +398,9 @@ ACCOUNTS_EXPORT_PROVIDERS: list[str] = [
 ACCOUNTS_ERASE_PROVIDERS: list[str] = ["billing.account_data.erase"]
 # Where a new account goes after verifying its address (billing's plan picker later).
 ACCOUNTS_SIGNUP_NEXT_URL = env.str("ACCOUNTS_SIGNUP_NEXT_URL", "/profiles/")
+# Where picking a profile leads when no page asked for it: the first steps (a plan, then
+# onboarding for a new profile, then home).
+ACCOUNTS_PROFILE_NEXT_URL = "/start/"
 # The absolute base of links in account emails.
 ACCOUNTS_SITE_URL = env.str("ACCOUNTS_SITE_URL", "http://127.0.0.1:8000")
 ACCOUNTS_EMAIL_LINK_MAX_AGE = env.int("ACCOUNTS_EMAIL_LINK_MAX_AGE", 3 * 24 * 3600, min=60)
@@ -460,6 +463,8 @@ BILLING_SANDBOX_WEBHOOK_SECRET = env.str("BILLING_SANDBOX_WEBHOOK_SECRET", "whse
 BILLING_WEBHOOK_TOLERANCE = env.int("BILLING_WEBHOOK_TOLERANCE", 300, min=1, max=3600)
 BILLING_DEFAULT_CURRENCY = env.choice("BILLING_DEFAULT_CURRENCY", ("USD", "EUR", "JPY"), "USD")
 BILLING_TRIAL_DAYS = env.int("BILLING_TRIAL_DAYS", 7, min=0, max=365)
+# The plan the plan picker preselects for an account without one (by code).
+BILLING_RECOMMENDED_PLAN = "standard"
 BILLING_RETRY_DAYS = [int(d) for d in env.list("BILLING_RETRY_DAYS", ["1", "3", "5", "7"])]
 BILLING_GRACE_DAYS = env.int("BILLING_GRACE_DAYS", 5, min=0, max=60)
 BILLING_TAX_PERCENT = env.str("BILLING_TAX_PERCENT", "0")
@@ -518,6 +523,8 @@ CATALOG_TITLE_ACTIVITY_PROVIDER = env.str(
 # Dotted path to fn(profile) -> rows (key, label, title_ids, explanation) for the home page
 # (recommendations); empty: no extra rows.
 CATALOG_HOME_ROWS_PROVIDER = env.str("CATALOG_HOME_ROWS_PROVIDER", "")
+# A home row (personal or editorial) with fewer titles than a screenful is dropped.
+CATALOG_HOME_ROW_MIN_TITLES = 4
 
 
 # --- media: the pipeline -------------------------------------------------------------------

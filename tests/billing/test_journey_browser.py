@@ -130,7 +130,10 @@ def test_new_visitor_pays_streams_upgrades_and_a_failed_card_ends_in_a_blocked_a
     page.click("button:text-is('Sign in')")
     page.wait_for_url("**/profiles/**")
     page.click("button.profile-tile:has-text('Dana')")
-    page.wait_for_url(f"{url}/")
+    # An account without a plan is led to the plan picker, the recommended plan preselected.
+    page.wait_for_url("**/plans/?welcome=1")
+    assert page.locator(".plan-card.recommended h2").all_inner_texts() == ["Standard"]
+    assert page.get_attribute("a:text-is('Browse first, choose later')", "href") == "/start/"
     dana = User.objects.get(email="dana@example.com")
 
     # --- Picks Basic: account menu -> Plan & billing -> See plans -> Choose Basic.
