@@ -9,12 +9,13 @@ from pathlib import Path
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
 from django.db.models import Count, Sum
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from accounts import roles
+from accounts.permissions import staff_page
 from cdn import selectors, services, signing
 from cdn.models import EdgeContent
 from cdn.steering import holder
@@ -30,7 +31,7 @@ class WhereForm(forms.Form):
     )
 
 
-@staff_member_required
+@staff_page(roles.can_view_cdn)
 def where(request: HttpRequest) -> HttpResponse:
     form = WhereForm(request.GET or None)
     decision = None
@@ -46,7 +47,7 @@ def where(request: HttpRequest) -> HttpResponse:
     return render(request, "cdn/where.html", {"form": form, "decision": decision})
 
 
-@staff_member_required
+@staff_page(roles.can_view_cdn)
 def sites(request: HttpRequest) -> HttpResponse:
     rows = selectors.site_list().annotate(
         zones=Count("coverage_zones", distinct=True),
@@ -67,7 +68,7 @@ class ImportForm(forms.Form):
     file = forms.FileField(help_text="Traffic Control coverage-zone JSON")
 
 
-@staff_member_required
+@staff_page(roles.can_import_coverage)
 @require_http_methods(["GET", "POST"])
 def coverage_import(request: HttpRequest) -> HttpResponse:
     form = ImportForm(request.POST or None, request.FILES or None)

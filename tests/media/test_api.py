@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
+from accounts import roles
 from media import services
 from media.models import MediaAsset, Rendition, Subtitle
 from tests.factories import UserFactory
@@ -248,5 +250,6 @@ def test_list_query_count_does_not_grow_with_rows(
 
 def test_a_second_staff_member_sees_the_same_asset(asset):
     other_staff = UserFactory(email="ops@example.com", is_staff=True)
+    other_staff.groups.add(Group.objects.get(name=roles.OPERATIONS))
     response = client_for(other_staff).get(f"{LIST}/{asset.pk}")
     assert (response.status_code, response.json()["id"]) == (200, asset.pk)
