@@ -7,8 +7,9 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from accounts import roles, services
+from accounts import services
 from accounts.models import ApiToken, Profile, User, UserSession
+from streamsite import roles
 
 
 class ProfileInline(admin.TabularInline):

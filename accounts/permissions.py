@@ -1,8 +1,7 @@
-"""Profile and kids rules, and staff role rules, for other apps' API views and pages.
+"""Profile and kids rules for other apps' API views and pages.
 
 API: `permission_classes = [IsAuthenticated, HasProfile]` and `PROFILE_HEADER_PARAMETER` in
 `extend_schema(parameters=[...])`. Pages: `@profile_required` or `ProfileRequiredMixin`.
-Staff: `permission_classes = [staff_rule(roles.can_...)]`; pages `@staff_page(roles.can_...)`.
 """
 
 from __future__ import annotations
@@ -12,7 +11,6 @@ from functools import wraps
 from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -20,7 +18,7 @@ from django.utils.http import urlencode
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.permissions import BasePermission
 
-from accounts import roles, selectors
+from accounts import selectors
 from streamsite.errors import PermissionDenied
 
 PROFILE_HEADER_PARAMETER = OpenApiParameter(
@@ -82,42 +80,3 @@ class ProfileRequiredMixin:
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         return profile_required(super().dispatch)(request, *args, **kwargs)  # type: ignore[misc]
-
-
-# --- Staff: one rule of accounts.roles per screen or API ----------------------------------------
-
-
-def staff_rule(
-    rule: Callable[[Any], bool], message: str = "Your staff role does not allow this."
-) -> type[BasePermission]:
-    """A DRF permission class granting `rule(request.user)` (401 when not signed in, else 403).
-    The class carries the rule as `staff_rule`: the role-matrix test finds staff APIs by it."""
-
-    class StaffRule(BasePermission):
-        staff_rule = staticmethod(rule)
-
-        def has_permission(self, request: Any, view: Any) -> bool:
-            return bool(rule(request.user))
-
-    StaffRule.message = message
-    StaffRule.__name__ = StaffRule.__qualname__ = f"StaffRule_{rule.__name__}"
-    return StaffRule
-
-
-def staff_page(rule: Callable[[Any], bool]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Page decorator: anyone not signed in as staff goes to the admin sign-in (as Django's
-    staff_member_required does); staff whose role fails `rule` get 403."""
-
-    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
-        @wraps(view)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-            if not roles.is_staff_member(request.user):
-                return redirect_to_login(request.get_full_path(), reverse("admin:login"))
-            if not rule(request.user):
-                raise DjangoPermissionDenied
-            return view(request, *args, **kwargs)
-
-        wrapper.staff_rule = rule  # type: ignore[attr-defined]
-        return wrapper
-
-    return decorate

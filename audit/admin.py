@@ -10,13 +10,14 @@ from typing import Any
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.template.response import TemplateResponse
 from django.urls import path
 
-from accounts.roles import can_view_audit
 from audit.forms import AuditSearchForm
 from audit.models import AuditEntry
+from streamsite.roles import can_view_audit
 
 CSV_COLUMNS = [
     "at",
@@ -84,7 +85,7 @@ class AuditEntryAdmin(admin.ModelAdmin):
             *super().get_urls(),
         ]
 
-    def search_view(self, request: HttpRequest) -> HttpResponse:
+    def search_view(self, request: HttpRequest) -> HttpResponseBase:
         if not can_view_audit(request.user):
             raise PermissionDenied
         form = AuditSearchForm(request.GET or None)

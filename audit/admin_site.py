@@ -16,6 +16,7 @@ from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model
 from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 
 from audit.services import record
 
@@ -69,7 +70,9 @@ class AuditedModelAdmin(admin.ModelAdmin):
         actions = super().get_actions(request)
         may_change = self.has_change_permission(request)
         kept = {}
-        for name, (func, action_name, description) in actions.items():
+        for name, entry in actions.items():
+            assert entry is not None
+            func, action_name, description = entry
             if not getattr(func, "allowed_permissions", None) and not may_change:
                 continue
             kept[name] = (self._audited_action(func, action_name), action_name, description)
@@ -116,7 +119,7 @@ class StaffAdminSite(admin.AdminSite):
 
     def app_index(
         self, request: HttpRequest, app_label: str, extra_context: Any = None
-    ) -> HttpResponse:
+    ) -> TemplateResponse:
         if not self.get_app_list(request, app_label):
             raise PermissionDenied
         return super().app_index(request, app_label, extra_context)

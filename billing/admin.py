@@ -15,7 +15,6 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from accounts import roles
 from accounts.models import User
 from billing import clock, money, selectors, services
 from billing.charts import bar_chart
@@ -33,7 +32,7 @@ from billing.models import (
     SubscriptionEvent,
     WebhookEvent,
 )
-from streamsite import errors
+from streamsite import errors, roles
 from streamsite.errors import DomainError
 
 

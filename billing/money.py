@@ -93,5 +93,5 @@ def from_decimal(value: Decimal, currency: str) -> int:
 
 def staff_refund_limit(currency: str) -> int:
     """STAFF_SUPPORT_REFUND_LIMIT (major units, any currency) in `currency`'s minor units: the
-    most a refund by staff without billing.refund_over_limit may return (accounts.roles)."""
+    most a refund by staff without billing.refund_over_limit may return (streamsite.roles)."""
     return int(Decimal(settings.STAFF_SUPPORT_REFUND_LIMIT) * 10 ** exponent(currency))

@@ -9,10 +9,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import roles
-from accounts.permissions import staff_rule
 from cdn import selectors
 from cdn.steering import steer
+from streamsite import roles
+from streamsite.api.permissions import staff_rule
 
 # Operations staff, or a service account, holding `cdn.use_steering`.
 CanSteer = staff_rule(

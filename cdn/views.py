@@ -14,13 +14,13 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpRe
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from accounts import roles
-from accounts.permissions import staff_page
 from cdn import selectors, services, signing
 from cdn.models import EdgeContent
 from cdn.steering import holder
+from streamsite import roles
 from streamsite.client_address import client_address
 from streamsite.errors import DomainError, PermissionDenied
+from streamsite.roles import staff_page
 
 
 class WhereForm(forms.Form):

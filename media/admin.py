@@ -19,10 +19,10 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from accounts import roles
 from media import services
 from media.chart import ladder_svg
 from media.models import MediaAsset, Rendition, Subtitle
+from streamsite import roles
 from streamsite.errors import DomainError
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
@@ -9,14 +11,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import roles
-from accounts.permissions import staff_rule
 from catalog.models import Episode, Title
 from media import services
 from media.models import MediaAsset
 from media.selectors import asset_for_staff, assets_for_staff
+from streamsite import roles
 from streamsite.api.auth import request_user
 from streamsite.api.pagination import PageNumberPagination
+from streamsite.api.permissions import staff_rule
 from streamsite.errors import NotFound, ValidationFailed
 
 
@@ -86,7 +88,7 @@ class AssetListCreateApi(APIView):
     permission_classes = [staff_rule(roles.can_view_media)]
     parser_classes = [MultiPartParser]
 
-    def get_permissions(self) -> list:
+    def get_permissions(self) -> Any:
         if self.request.method == "POST":
             return [staff_rule(roles.can_upload_media)()]
         return super().get_permissions()

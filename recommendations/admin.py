@@ -18,13 +18,13 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from accounts import roles
 from accounts.models import Profile
 from catalog.models import Title
 from catalog.selectors.titles import artwork_url, with_artwork
 from recommendations import rows, selectors, services
 from recommendations.charts import metrics_chart_svg
 from recommendations.models import Interaction, ModelVersion
+from streamsite import roles
 from streamsite.errors import DomainError
 
 

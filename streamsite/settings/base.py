@@ -673,7 +673,7 @@ CELERY_BEAT_SCHEDULE["cdn.prune-decisions"] = {
 }
 
 # --- staff roles and the audit log ----------------------------------------------------------
-# Roles are groups made by a migration (accounts/roles.py); the matrix is in docs/operations.md.
+# Roles are groups made by a migration (streamsite/roles.py); the matrix is in docs/operations.md.
 # The most a Support refund may return, in major units of the invoice's currency (finance
 # holds billing.refund_over_limit and is not limited).
 STAFF_SUPPORT_REFUND_LIMIT = env.str("STAFF_SUPPORT_REFUND_LIMIT", "50.00")

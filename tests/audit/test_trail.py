@@ -12,7 +12,6 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts import roles
 from accounts import services as accounts_services
 from accounts.models import UserSession
 from audit.models import AuditEntry
@@ -22,6 +21,7 @@ from catalog.models import Genre, Title
 from catalog.services.titles import titles_set_published
 from recommendations import services as recs_services
 from recommendations.models import ModelVersion
+from streamsite import roles
 from tests.audit.conftest import last_id, rows
 from tests.billing.conftest import card_token
 from tests.factories import UserFactory

@@ -7,9 +7,9 @@ from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
-from accounts import roles
 from media import services
 from media.models import MediaAsset, Rendition, Subtitle
+from streamsite import roles
 from tests.factories import UserFactory
 from tests.media.conftest import stored_keys
 from tests.media.factories import episode, movie, upload_of

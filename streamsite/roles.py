@@ -1,14 +1,23 @@
 """Staff roles of least privilege and the permission rules every staff screen and staff API
 checks. One function per rule; views and admin code call these, never `is_staff` alone.
 
-ROLES is what the data migration (accounts 0004) gives each group; changing it needs a new
-migration that calls `roles_sync`. The matrix of who may open which staff URL is in
-docs/operations.md, and tests/accounts/test_role_matrix.py walks every staff URL to hold it.
+ROLES is what the data migration (streamsite 0002) gives each group; changing it needs a new
+migration that calls `roles_sync`. It lives in the project package, below every app, because
+every app's screens ask these rules (cdn included, which imports no domain app); permissions
+are named as strings, so nothing here imports an app. The matrix of who may open which staff
+URL is in docs/operations.md; tests/streamsite/test_role_matrix.py walks every staff URL.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest
+from django.urls import reverse
 
 CONTENT_EDITOR = "Content editor"
 SUPPORT = "Support"
@@ -200,3 +209,27 @@ def can_see_home_as(user: Any) -> bool:
 
 def can_view_audit(user: Any) -> bool:
     return is_staff_member(user) and _perm(user, "audit.view_auditentry")
+
+
+# --- Pages ------------------------------------------------------------------------------------
+
+
+def staff_page(rule: Callable[[Any], bool]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Page decorator: anyone not signed in as staff goes to the admin sign-in (as Django's
+    staff_member_required does); staff whose role fails `rule` get 403. The view carries the
+    rule as `staff_rule` (the role-matrix test finds staff pages by it). APIs:
+    streamsite.api.permissions.staff_rule."""
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+            if not is_staff_member(request.user):
+                return redirect_to_login(request.get_full_path(), reverse("admin:login"))
+            if not rule(request.user):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        wrapper.staff_rule = rule  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorate

@@ -2,11 +2,12 @@
 
 Every admin URL (from the URL resolver: each registered model's changelist, add, history,
 delete and change views, every custom admin view, the site's own views), everything under
-/staff/ and /api/v1/staff/, and every other view marked with a staff rule (accounts.permissions
-`staff_rule` / `staff_page`) is requested with GET and with an empty POST as each role. A
-request is refused when it answers 401 or 403 or sends the user to a sign-in page; object
-ids name no row, so an allowed user gets the view's own 302/404/405/400. A URL missing from
-the matrix, or a row naming a URL that no longer exists, fails the test.
+/staff/ and /api/v1/staff/, and every other view marked with a staff rule
+(streamsite.api.permissions.staff_rule, streamsite.roles.staff_page) is requested with GET and
+with an empty POST as each role. A request is refused when it answers 401 or 403 or sends the
+user to a sign-in page; object ids name no row, so an allowed user gets the view's own
+302/404/405/400. A URL missing from the matrix, or a row naming a URL that no longer exists,
+fails the test.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from django.contrib.auth.models import Group
 from django.test import Client, RequestFactory
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from accounts import roles
+from streamsite import roles
 from tests.factories import UserFactory
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "operations.md"

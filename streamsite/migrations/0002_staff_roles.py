@@ -1,11 +1,11 @@
-"""The staff roles (groups of least privilege) of accounts/roles.py and their permissions.
+"""The staff roles (groups of least privilege) of streamsite/roles.py and their permissions.
 
 It depends on every app whose permissions a role holds, so that their models (and so their
 permissions) exist when it runs."""
 
 from django.db import migrations
 
-from accounts.roles import roles_sync
+from streamsite.roles import roles_sync
 
 
 def forwards(apps, schema_editor):
@@ -15,6 +15,7 @@ def forwards(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0003_security"),
+        ("streamsite", "0001_initial"),
         ("auth", "0012_alter_user_first_name_max_length"),
         ("contenttypes", "0002_remove_content_type_name"),
         ("billing", "0005_no_extra_member_slots"),
