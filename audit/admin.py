@@ -100,6 +100,8 @@ class AuditEntryAdmin(admin.ModelAdmin):
         page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
         query = request.GET.copy()
         query.pop("page", None)
+        query.pop("format", None)
+        page_query = query.urlencode()
         query["format"] = "csv"
         context = {
             **self.admin_site.each_context(request),
@@ -107,6 +109,7 @@ class AuditEntryAdmin(admin.ModelAdmin):
             "form": form,
             "page": page,
             "csv_query": query.urlencode(),
+            "page_query": page_query,
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/audit/search.html", context)

@@ -23,7 +23,7 @@ DROP FUNCTION IF EXISTS audit_entry_append_only();
 def _run(sql):
     def run(apps, schema_editor):
         if schema_editor.connection.vendor == "postgresql":
-            schema_editor.execute(sql)
+            schema_editor.execute(sql, params=None)
 
     return run
 
