@@ -14,6 +14,7 @@ from typing import Any
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Model
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -116,6 +117,14 @@ class StaffAdminSite(admin.AdminSite):
         if not issubclass(base, AuditedModelAdmin):
             base = type(base.__name__, (AuditedModelAdmin, base), {"__module__": base.__module__})
         super().register(model_or_iterable, base, **options)
+
+    def password_change(self, request: HttpRequest, extra_context: Any = None) -> Any:
+        """A staff member's own password change in the admin: audited like the account page's."""
+        with transaction.atomic():
+            response = super().password_change(request, extra_context)
+            if request.method == "POST" and response.status_code == 302:
+                record(action="account.password_change", obj=request.user, request=request)
+        return response
 
     def app_index(
         self, request: HttpRequest, app_label: str, extra_context: Any = None

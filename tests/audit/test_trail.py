@@ -421,3 +421,17 @@ def test_a_staff_api_write_names_the_staff_member(db, settings, tmp_path):
     assert rows(since=since) == [
         ("media.asset_retry", operator.pk, "media.mediaasset", str(asset.pk), {}, {"version": 2})
     ]
+
+
+def test_a_staff_members_own_password_change_in_the_admin(staff, superuser_client):
+    since = last_id()
+    response = superuser_client.post(
+        "/admin/password_change/",
+        {
+            "old_password": PASSWORD,
+            "new_password1": "a brand new passphrase",
+            "new_password2": "a brand new passphrase",
+        },
+    )
+    assert response.status_code == 302
+    assert rows(since=since) == [("account.password_change", staff.pk, U, str(staff.pk), {}, {})]
