@@ -138,3 +138,21 @@ def test_a_service_account_steers_without_being_staff():
     service.user_permissions.add(Permission.objects.get(codename="use_steering"))
     assert roles.can_steer(service) is True
     assert roles.can_view_cdn(service) is False
+
+
+def test_no_view_trusts_the_bare_staff_flag():
+    """Staff screens ask a rule of streamsite.roles; Django's and DRF's is_staff-only guards
+    would let any role in (the matrix walk would show it, this names the file)."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    apps = ["streamsite", "accounts", "billing", "catalog", "media", "playback"]
+    apps += ["recommendations", "cdn", "audit"]
+    found = [
+        f"{path.relative_to(root)}: {guard}"
+        for app in apps
+        for path in sorted((root / app).rglob("*.py"))
+        for guard in ("staff_member_required", "IsAdminUser")
+        if guard in path.read_text(encoding="utf-8") and path.name != "roles.py"
+    ]
+    assert found == []
