@@ -123,7 +123,9 @@ class StaffAdminSite(admin.AdminSite):
         with transaction.atomic():
             response = super().password_change(request, extra_context)
             if request.method == "POST" and response.status_code == 302:
-                record(action="account.password_change", obj=request.user, request=request)
+                user = request.user
+                assert isinstance(user, Model)  # admin views are for signed-in staff only
+                record(action="account.password_change", obj=user, request=request)
         return response
 
     def app_index(
