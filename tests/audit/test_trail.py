@@ -435,3 +435,20 @@ def test_a_staff_members_own_password_change_in_the_admin(staff, superuser_clien
     )
     assert response.status_code == 302
     assert rows(since=since) == [("account.password_change", staff.pk, U, str(staff.pk), {}, {})]
+
+
+def test_a_password_reset_from_the_link(verified):
+    from django.contrib.auth.tokens import default_token_generator
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    uid = urlsafe_base64_encode(force_bytes(verified.pk))
+    token = default_token_generator.make_token(verified)
+    since = last_id()
+    accounts_services.password_reset_confirm(
+        uidb64=uid, token=token, new_password="a reset long passphrase"
+    )
+    assert rows(since=since) == [
+        ("account.password_reset", verified.pk, U, str(verified.pk), {}, {}),
+        ("session.revoke_all", None, U, str(verified.pk), {}, {"sessions_ended": 0}),
+    ]
