@@ -107,6 +107,12 @@ class SubscriptionAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = list(super().get_fields(request, obj))
+        if not roles.can_see_card_details(request.user):  # Support: no card data
+            fields.remove("payment_method")
+        return fields
+
     @admin.action(description="Cancel at period end", permissions=["change"])
     def cancel_at_period_end(self, request: HttpRequest, queryset: QuerySet[Subscription]) -> None:
         for sub in queryset.select_related("account"):

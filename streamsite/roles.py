@@ -159,6 +159,11 @@ def can_refund(user: Any, *, amount: int | None = None, limit: int | None = None
     return limit is not None and amount <= limit
 
 
+def can_see_card_details(user: Any) -> bool:
+    """A card's brand and last digits (Support sees subscriptions without them)."""
+    return is_staff_member(user) and _perm(user, "billing.view_payment")
+
+
 def can_grant_credit(user: Any) -> bool:
     return is_staff_member(user) and _perm(user, "billing.change_billingaccount")
 

@@ -156,3 +156,17 @@ def test_no_view_trusts_the_bare_staff_flag():
         if guard in path.read_text(encoding="utf-8") and path.name != "roles.py"
     ]
     assert found == []
+
+
+def test_support_sees_a_subscription_without_its_card_and_finance_with_it(paid_invoice):
+    sub = paid_invoice.subscription
+    url = f"/admin/billing/subscription/{sub.pk}/change/"
+    _, support = member(roles.SUPPORT, "support@example.com")
+    _, finance = member(roles.FINANCE, "finance@example.com")
+    shown = support.get(url)
+    assert shown.status_code == 200
+    assert "payment_method" not in [
+        f for _, opts in shown.context["adminform"].fieldsets for f in opts["fields"]
+    ]
+    assert "4242" not in shown.content.decode()
+    assert "4242" in finance.get(url).content.decode()
