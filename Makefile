@@ -82,7 +82,7 @@ pg: check-test install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy streamsite accounts billing catalog media playback recommendations cdn insights
+	$(BIN)/mypy streamsite accounts billing catalog media playback recommendations cdn insights audit
 
 # Production shape on the PostgreSQL and Redis named by DATABASE_URL and REDIS_URL; tasks go
 # through RabbitMQ (CELERY_BROKER_URL, default the local broker's "/" vhost; docs/operations.md).

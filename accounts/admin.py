@@ -9,6 +9,7 @@ from django.http import HttpRequest
 
 from accounts import services
 from accounts.models import ApiToken, Profile, User, UserSession
+from streamsite import roles
 
 
 class ProfileInline(admin.TabularInline):
@@ -45,15 +46,28 @@ class UserAdmin(BaseUserAdmin):
     readonly_fields = ["date_joined", "last_login"]
     inlines = [ProfileInline, UserSessionInline]
     actions = ["deactivate", "sign_out_everywhere"]
+    ROLE_FIELDS = ("is_staff", "is_superuser", "groups", "user_permissions")
 
-    @admin.action(description="Deactivate (and sign out everywhere)")
+    def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
+        fields = list(super().get_readonly_fields(request, obj))
+        if not roles.can_change_roles(request.user):
+            fields += [f for f in self.ROLE_FIELDS if f not in fields]
+        return fields
+
+    def has_deactivate_permission(self, request: HttpRequest) -> bool:
+        return roles.can_deactivate_accounts(request.user)
+
+    def has_revoke_sessions_permission(self, request: HttpRequest) -> bool:
+        return roles.can_revoke_sessions(request.user)
+
+    @admin.action(description="Deactivate (and sign out everywhere)", permissions=["deactivate"])
     def deactivate(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         users = list(queryset.order_by("pk"))
         for user in users:
             services.account_deactivate(user=user)
         self.message_user(request, f"Deactivated {len(users)} account(s).", messages.SUCCESS)
 
-    @admin.action(description="Sign out everywhere")
+    @admin.action(description="Sign out everywhere", permissions=["revoke_sessions"])
     def sign_out_everywhere(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         users = list(queryset.order_by("pk"))
         for user in users:

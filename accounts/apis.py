@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from accounts import selectors, services
 from accounts.models import ApiToken, Maturity, Profile
 from accounts.permissions import PROFILE_HEADER_PARAMETER, NotKidsProfile, ensure_not_kids
+from audit.services import record
 from streamsite.api.auth import request_user
 from streamsite.api.throttling import AnonRateThrottle
 from streamsite.client_address import client_address
@@ -190,6 +191,7 @@ class LoginTokenApi(APIView):
         token, plaintext = services.api_token_create(
             user=user, name=values["name"], expires_at=values.get("expires_at")
         )
+        record(action="auth.sign_in", obj=user, actor=user, after={"via": "api_token"})
         return _created_token(token, plaintext)
 
 

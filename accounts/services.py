@@ -40,6 +40,7 @@ from accounts.models import (
 )
 from accounts.tasks import queue_account_email, send_email_change, send_password_reset
 from accounts.useragent import device_name
+from audit.services import record
 from streamsite.errors import Conflict, NotFound, PermissionDenied, RateLimited, ValidationFailed
 
 # last_used_at is written at most this often per token, so reads stay reads.
@@ -157,6 +158,13 @@ def email_verify(*, token: str) -> User:
             user.email = new_email
             user.email_verified_at = timezone.now()
             user.save(update_fields=["email", "email_verified_at"])
+            record(
+                action="account.email_change",
+                obj=user,
+                actor=user,
+                before={"email": data["old"]},
+                after={"email": new_email},
+            )
         return user
     raise ValidationFailed("This link is invalid or has expired. Ask for a new one.")
 
@@ -304,6 +312,7 @@ def password_change(
     _validate_password(new_password, user)
     user.set_password(new_password)
     user.save(update_fields=["password"])
+    record(action="account.password_change", obj=user)
     sessions, tokens_revoked = _credentials_end(
         user=user, keep_session_key=keep_session_key, keep_api_tokens=keep_api_tokens
     )
@@ -360,6 +369,7 @@ def password_reset_confirm(*, uidb64: str, token: str, new_password: str) -> Use
     if user.email_verified_at is None:  # the link proved the address
         user.email_verified_at = timezone.now()
     user.save(update_fields=["password", "email_verified_at"])
+    record(action="account.password_reset", obj=user, actor=user)
     sessions, tokens_revoked = _credentials_end(
         user=user, keep_session_key=None, keep_api_tokens=False
     )
@@ -647,6 +657,7 @@ def session_revoke(*, user: User, session_id: int) -> None:
     if row is None:
         raise NotFound("No such session.")
     Session.objects.filter(session_key=row.session_key).delete()
+    record(action="session.revoke", obj=user, before={"device": row.device_name, "ip": row.ip})
     row.delete()
 
 
@@ -666,6 +677,7 @@ def sessions_revoke_all(*, user: User, keep_session_key: str | None = None) -> i
     keys = list(rows.values_list("session_key", flat=True))
     Session.objects.filter(session_key__in=keys).delete()
     rows.delete()
+    record(action="session.revoke_all", obj=user, after={"sessions_ended": len(keys)})
     return len(keys)
 
 
@@ -690,6 +702,7 @@ def api_token_create(
         digest=tokens.digest(plaintext),
         expires_at=expires_at,
     )
+    record(action="token.create", obj=token, actor=user, after={"prefix": token.prefix})
     return token, plaintext
 
 
@@ -698,7 +711,12 @@ def api_token_revoke(*, user: User, token_id: int) -> ApiToken:
     token = ApiToken.objects.for_user(user).filter(pk=token_id).first()
     if token is None:
         raise NotFound("No such token.")
-    ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    with transaction.atomic():
+        revoked = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
+        if revoked:
+            record(action="token.revoke", obj=token, after={"prefix": token.prefix})
     token_cache.auth_changed()
     token.refresh_from_db(fields=["revoked_at"])
     return token
@@ -746,6 +764,7 @@ def _totp_accept(device: TotpDevice, code: str, now: datetime) -> bool:
     return False
 
 
+@transaction.atomic
 def totp_confirm(*, user: User, code: str, now: datetime | None = None) -> list[str]:
     """Confirm enrolment with a first code; returns the recovery codes (shown once)."""
     device = TotpDevice.objects.filter(user=user, confirmed_at__isnull=True).first()
@@ -754,6 +773,7 @@ def totp_confirm(*, user: User, code: str, now: datetime | None = None) -> list[
     if not _totp_accept(device, code, now or timezone.now()):
         raise _fields_error("That code is not right; check your authenticator's clock.", "code")
     TotpDevice.objects.filter(pk=device.pk).update(confirmed_at=now or timezone.now())
+    record(action="account.2fa_enable", obj=user)
     codes = recovery_codes_regenerate(user=user)
     _send(user.email, "two_factor_on")
     return codes
@@ -769,6 +789,7 @@ def recovery_codes_regenerate(*, user: User) -> list[str]:
     RecoveryCode.objects.bulk_create(
         [RecoveryCode(user=user, digest=_code_digest(c)) for c in codes]
     )
+    record(action="account.2fa_recovery_codes", obj=user)
     return codes
 
 
@@ -806,6 +827,7 @@ def totp_disable(*, user: User, password: str) -> None:
     deleted, _ = TotpDevice.objects.filter(user=user).delete()
     RecoveryCode.objects.filter(user=user).delete()
     if deleted:
+        record(action="account.2fa_disable", obj=user)
         _send(user.email, "two_factor_off")
 
 
@@ -855,6 +877,7 @@ def account_delete(*, user: User, password: str) -> dict[str, Any]:
 def account_deactivate(*, user: User) -> None:
     """Staff: stop the account from signing in and sign it out everywhere."""
     User.objects.filter(pk=user.pk).update(is_active=False)
+    record(action="account.deactivate", obj=user, before={"is_active": True})
     user.is_active = False
     sessions_revoke_all(user=user)
     ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())

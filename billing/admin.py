@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.core.validators import RegexValidator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -31,6 +32,7 @@ from billing.models import (
     SubscriptionEvent,
     WebhookEvent,
 )
+from streamsite import errors, roles
 from streamsite.errors import DomainError
 
 
@@ -105,7 +107,13 @@ class SubscriptionAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    @admin.action(description="Cancel at period end")
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = list(super().get_fields(request, obj))
+        if not roles.can_see_card_details(request.user):  # Support: no card data
+            fields.remove("payment_method")
+        return fields
+
+    @admin.action(description="Cancel at period end", permissions=["change"])
     def cancel_at_period_end(self, request: HttpRequest, queryset: QuerySet[Subscription]) -> None:
         for sub in queryset.select_related("account"):
             try:
@@ -120,6 +128,8 @@ class SubscriptionAdmin(admin.ModelAdmin):
         ]
 
     def revenue_view(self, request: HttpRequest) -> HttpResponse:
+        if not roles.can_view_revenue(request.user):
+            raise PermissionDenied
         data = selectors.revenue(clock.now())
         charts = [
             bar_chart(data.subscribers_by_plan, label="Live subscribers by plan"),
@@ -210,9 +220,24 @@ class InvoiceAdmin(admin.ModelAdmin):
     def display_total(self, obj: Invoice) -> str:
         return money.format_money(obj.total, obj.currency)
 
-    @admin.action(description="Refund in full")
+    def has_refund_permission(self, request: HttpRequest) -> bool:
+        return roles.can_refund(request.user)
+
+    def _may_refund(self, request: HttpRequest, invoice: Invoice, amount: int | None) -> bool:
+        """The role's limit applies to what the refund returns (all that is left when None)."""
+        if amount is None:
+            amount = invoice.amount_paid - invoice.amount_credited
+        limit = money.staff_refund_limit(invoice.currency)
+        return roles.can_refund(request.user, amount=amount, limit=limit)
+
+    @admin.action(description="Refund in full", permissions=["refund"])
     def refund_in_full(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> None:
         for invoice in queryset:
+            if not self._may_refund(request, invoice, None):
+                self.message_user(
+                    request, f"{invoice.number}: over your refund limit.", messages.ERROR
+                )
+                continue
             try:
                 note = services.invoice_refund(
                     invoice_id=invoice.pk,
@@ -236,15 +261,20 @@ class InvoiceAdmin(admin.ModelAdmin):
         ]
 
     def refund_view(self, request: HttpRequest, invoice_id: int) -> HttpResponse:
+        if not roles.can_refund(request.user):
+            raise PermissionDenied
         invoice = get_object_or_404(Invoice, pk=invoice_id)
-        if not self.has_change_permission(request, invoice):
-            return HttpResponse(status=403)
         form = RefundForm(request.POST or None, initial={"request_key": secrets.token_hex(16)})
         status = 200
         if request.method == "POST" and form.is_valid():
             raw = form.cleaned_data["amount"]
             try:
                 amount = None if raw is None else money.from_decimal(raw, invoice.currency)
+                if not self._may_refund(request, invoice, amount):
+                    limit = money.staff_refund_limit(invoice.currency)
+                    raise errors.PermissionDenied(
+                        f"Your role refunds at most {money.format_money(limit, invoice.currency)}."
+                    )
                 note = services.invoice_refund(
                     invoice_id=invoice.pk,
                     amount=amount,
@@ -301,9 +331,9 @@ class BillingAccountAdmin(admin.ModelAdmin):
         ]
 
     def credit_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        if not roles.can_grant_credit(request.user):
+            raise PermissionDenied
         ledger = get_object_or_404(BillingAccount.objects.select_related("account"), pk=pk)
-        if not self.has_change_permission(request, ledger):
-            return HttpResponse(status=403)
         form = CreditForm(request.POST or None)
         status = 200
         if request.method == "POST" and form.is_valid():

@@ -10,6 +10,8 @@ from __future__ import annotations
 from decimal import Decimal
 from fractions import Fraction
 
+from django.conf import settings
+
 from streamsite.errors import ValidationFailed
 
 # ISO 4217 minor-unit exponents of the currencies we price in (and a few neighbours).
@@ -87,3 +89,9 @@ def from_decimal(value: Decimal, currency: str) -> int:
     if scaled != scaled.to_integral_value():
         raise ValidationFailed(f"{currency} amounts have at most {exp} decimals.")
     return int(scaled)
+
+
+def staff_refund_limit(currency: str) -> int:
+    """STAFF_SUPPORT_REFUND_LIMIT (major units, any currency) in `currency`'s minor units: the
+    most a refund by staff without billing.refund_over_limit may return (streamsite.roles)."""
+    return int(Decimal(settings.STAFF_SUPPORT_REFUND_LIMIT) * 10 ** exponent(currency))

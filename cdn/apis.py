@@ -1,27 +1,24 @@
-"""REST API of the cdn app: the steering endpoint (staff or service accounts) and topology."""
+"""REST API of the cdn app: the steering endpoint (operations staff or service accounts holding
+cdn.use_steering) and topology (staff who may see the CDN)."""
 
 from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema, extend_schema_field
-from rest_framework import permissions, serializers
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cdn import selectors
 from cdn.steering import steer
+from streamsite import roles
+from streamsite.api.permissions import staff_rule
 
-
-class CanSteer(permissions.BasePermission):
-    """Staff, or a service account holding the `cdn.use_steering` permission."""
-
-    message = "Only staff or service accounts with cdn.use_steering may ask for steering."
-
-    def has_permission(self, request, view) -> bool:
-        user = request.user
-        return bool(
-            user and user.is_authenticated and (user.is_staff or user.has_perm("cdn.use_steering"))
-        )
+# Operations staff, or a service account, holding `cdn.use_steering`.
+CanSteer = staff_rule(
+    roles.can_steer,
+    "Only operations staff or service accounts holding cdn.use_steering may ask for steering.",
+)
 
 
 class SteerInputSerializer(serializers.Serializer):
@@ -92,7 +89,7 @@ class SiteSerializer(serializers.Serializer):
 
 
 class TopologyApi(APIView):
-    permission_classes = [permissions.IsAdminUser]
+    permission_classes = [staff_rule(roles.can_view_cdn)]
 
     @extend_schema(responses=SiteSerializer(many=True), summary="Sites and edges (staff)")
     def get(self, request: Request) -> Response:

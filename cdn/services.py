@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from audit.services import record
 from cdn.models import CoverageZone, Edge, EdgeContent, Site, SteeringDecision
 from cdn.snapshot import EdgeHealth
 from streamsite.errors import ValidationFailed
@@ -78,6 +79,11 @@ def coverage_zones_import(*, data: str | bytes | dict[str, Any]) -> dict[str, in
     CoverageZone.objects.filter(site__in=sites.values()).delete()
     CoverageZone.objects.filter(cidr__in=seen).delete()
     CoverageZone.objects.bulk_create(rows, batch_size=2000)
+    record(
+        action="cdn.coverage_import",
+        object_type="cdn.coveragezone",
+        after={"sites": sorted(sites), "zones": len(rows)},
+    )
     config_changed()
     return {"sites": len(sites), "zones": len(rows)}
 
@@ -87,6 +93,12 @@ def edge_set_admin_state(*, edge: Edge, admin_state: str) -> Edge:
     if admin_state not in Edge.AdminState.values:
         raise _fail("admin_state", f"One of {', '.join(Edge.AdminState.values)}.")
     Edge.objects.filter(pk=edge.pk).update(admin_state=admin_state)
+    record(
+        action="cdn.edge_admin_state",
+        obj=edge,
+        before={"admin_state": edge.admin_state},
+        after={"admin_state": admin_state},
+    )
     edge.admin_state = admin_state
     config_changed()
     return edge

@@ -10,7 +10,6 @@ from pathlib import Path
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
 from django.db.models import Count, Sum
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
@@ -19,8 +18,10 @@ from django.views.decorators.http import require_http_methods, require_safe
 from cdn import selectors, services, signing
 from cdn.models import EdgeContent
 from cdn.steering import holder
+from streamsite import roles
 from streamsite.client_address import client_address
 from streamsite.errors import DomainError, PermissionDenied
+from streamsite.roles import staff_page
 
 
 class WhereForm(forms.Form):
@@ -31,7 +32,7 @@ class WhereForm(forms.Form):
     )
 
 
-@staff_member_required
+@staff_page(roles.can_view_cdn)
 def where(request: HttpRequest) -> HttpResponse:
     form = WhereForm(request.GET or None)
     decision = None
@@ -47,7 +48,7 @@ def where(request: HttpRequest) -> HttpResponse:
     return render(request, "cdn/where.html", {"form": form, "decision": decision})
 
 
-@staff_member_required
+@staff_page(roles.can_view_cdn)
 def sites(request: HttpRequest) -> HttpResponse:
     rows = selectors.site_list().annotate(
         zones=Count("coverage_zones", distinct=True),
@@ -68,7 +69,7 @@ class ImportForm(forms.Form):
     file = forms.FileField(help_text="Traffic Control coverage-zone JSON")
 
 
-@staff_member_required
+@staff_page(roles.can_import_coverage)
 @require_http_methods(["GET", "POST"])
 def coverage_import(request: HttpRequest) -> HttpResponse:
     form = ImportForm(request.POST or None, request.FILES or None)

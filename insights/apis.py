@@ -4,21 +4,19 @@ from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from insights import selectors
-from insights.permissions import can_view_dashboard
-from streamsite.errors import NotFound
+from insights.views import may_see_chart
+from streamsite import roles
+from streamsite.api.permissions import staff_rule
+from streamsite.errors import NotFound, PermissionDenied
 
-
-class CanViewDashboard(BasePermission):
-    message = "The operators' dashboard needs the view_dashboard permission."
-
-    def has_permission(self, request, view) -> bool:  # type: ignore[no-untyped-def]
-        return can_view_dashboard(request.user)
+CanViewDashboard = staff_rule(
+    roles.can_view_dashboard, "The operators' dashboard needs the view_dashboard permission."
+)
 
 
 class ChartOutputSerializer(serializers.Serializer):
@@ -37,7 +35,7 @@ class ChartListApi(APIView):
         summary="Dashboard charts (staff)",
     )
     def get(self, request: Request) -> Response:
-        return Response(selectors.NAMES)
+        return Response([name for name in selectors.NAMES if may_see_chart(request.user, name)])
 
 
 class ChartDetailApi(APIView):
@@ -45,6 +43,8 @@ class ChartDetailApi(APIView):
 
     @extend_schema(responses=ChartOutputSerializer, summary="One dashboard chart's data (staff)")
     def get(self, request: Request, name: str) -> Response:
+        if not may_see_chart(request.user, name):
+            raise PermissionDenied("This chart needs the revenue permission.")
         data = selectors.dataset(name)
         if data is None:
             raise NotFound("No such chart.")

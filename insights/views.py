@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
-from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -16,7 +15,7 @@ from django.utils.safestring import SafeString
 
 from billing.charts import bar_chart
 from insights import selectors
-from insights.permissions import can_view_dashboard
+from streamsite import roles
 
 # The page's sections, in order: (heading, dataset names).
 SECTIONS = [
@@ -32,18 +31,12 @@ SECTIONS = [
 ]
 
 
-def dashboard_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Anonymous: to the sign-in page; signed in without the permission: 403."""
+# Charts that show money: they also need the revenue rule (Finance), not just the dashboard's.
+REVENUE_CHARTS = frozenset({"revenue"})
 
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path(), "admin:login")
-        if not can_view_dashboard(request.user):
-            raise PermissionDenied("The operators' dashboard needs the view_dashboard permission.")
-        return view(request, *args, **kwargs)
 
-    return wrapper
+def may_see_chart(user: Any, name: str) -> bool:
+    return name not in REVENUE_CHARTS or roles.can_view_revenue(user)
 
 
 def _format(unit: str, *, compact: bool) -> tuple[int, Callable[[Any], str]]:
@@ -75,27 +68,40 @@ def chart_svg(data: selectors.Dataset) -> SafeString | None:
     )
 
 
-@dashboard_required
+@roles.staff_page(roles.can_view_dashboard)
 def dashboard(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
-    names = [name for _, section in SECTIONS for name in section]
-    built = selectors.datasets(names, now=now)
+    shown = [
+        (heading, [name for name in names if may_see_chart(request.user, name)])
+        for heading, names in SECTIONS
+    ]
+    shown = [(heading, names) for heading, names in shown if names]
+    built = selectors.datasets([name for _, names in shown for name in names], now=now)
     sections = [
         {
             "heading": heading,
-            "items": [{"data": built[name], "svg": chart_svg(built[name])} for name in section],
+            "items": [{"data": built[name], "svg": chart_svg(built[name])} for name in names],
         }
-        for heading, section in SECTIONS
+        for heading, names in shown
     ]
+    overview = selectors.overview(now=now)
+    if not roles.can_view_revenue(request.user):
+        overview = dataclasses.replace(overview, revenue=[])
     return render(
         request,
         "insights/dashboard.html",
-        {"overview": selectors.overview(now=now), "sections": sections},
+        {
+            "overview": overview,
+            "sections": sections,
+            "sees_revenue": roles.can_view_revenue(request.user),
+        },
     )
 
 
-@dashboard_required
+@roles.staff_page(roles.can_view_dashboard)
 def chart_csv(request: HttpRequest, name: str) -> HttpResponse:
+    if not may_see_chart(request.user, name):
+        raise PermissionDenied("This chart needs the revenue permission.")
     data = selectors.dataset(name)
     if data is None:
         raise Http404("No such chart.")

@@ -22,6 +22,7 @@ from django.utils.html import format_html
 from media import services
 from media.chart import ladder_svg
 from media.models import MediaAsset, Rendition, Subtitle
+from streamsite import roles
 from streamsite.errors import DomainError
 
 
@@ -173,9 +174,6 @@ class MediaAssetAdmin(admin.ModelAdmin):
     def job(self, obj: MediaAsset) -> str:
         return progress_bar(obj)
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return bool(request.user.is_staff) and super().has_change_permission(request, obj)
-
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any):
         if obj is None:
             kwargs["form"] = UploadForm
@@ -279,11 +277,15 @@ class MediaAssetAdmin(admin.ModelAdmin):
         )
 
     def control_view(self, request: HttpRequest, asset_id: int, action: str) -> HttpResponse:
+        if not roles.can_control_transcodes(request.user):
+            raise DjangoPermissionDenied
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         return _control(self, request, asset_id, action)
 
     def subtitles_view(self, request: HttpRequest, asset_id: int) -> HttpResponse:
+        if not roles.can_edit_subtitles(request.user):
+            raise DjangoPermissionDenied
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         return _subtitles(self, request, asset_id)
@@ -316,8 +318,6 @@ class MediaAssetAdmin(admin.ModelAdmin):
 
 
 def _control(model_admin: MediaAssetAdmin, request: HttpRequest, asset_id: int, action: str):
-    if not model_admin.has_change_permission(request):
-        raise DjangoPermissionDenied
     asset = model_admin._asset(request, asset_id)
     service = {
         "retry": services.asset_retry,
@@ -335,8 +335,6 @@ def _control(model_admin: MediaAssetAdmin, request: HttpRequest, asset_id: int, 
 
 
 def _subtitles(model_admin: MediaAssetAdmin, request: HttpRequest, asset_id: int):
-    if not model_admin.has_change_permission(request):
-        raise DjangoPermissionDenied
     asset = model_admin._asset(request, asset_id)
     form = SubtitleForm(request.POST, request.FILES)
     if not form.is_valid():

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
-from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -14,8 +15,10 @@ from catalog.models import Episode, Title
 from media import services
 from media.models import MediaAsset
 from media.selectors import asset_for_staff, assets_for_staff
+from streamsite import roles
 from streamsite.api.auth import request_user
 from streamsite.api.pagination import PageNumberPagination
+from streamsite.api.permissions import staff_rule
 from streamsite.errors import NotFound, ValidationFailed
 
 
@@ -82,8 +85,13 @@ def _asset_or_404(asset_id: int) -> MediaAsset:
 
 
 class AssetListCreateApi(APIView):
-    permission_classes = [IsAdminUser]
+    permission_classes = [staff_rule(roles.can_view_media)]
     parser_classes = [MultiPartParser]
+
+    def get_permissions(self) -> Any:
+        if self.request.method == "POST":
+            return [staff_rule(roles.can_upload_media)()]
+        return super().get_permissions()
 
     class MediaUploadInputSerializer(serializers.Serializer):
         file = serializers.FileField(allow_empty_file=False)
@@ -126,7 +134,7 @@ class AssetListCreateApi(APIView):
 
 
 class AssetDetailApi(APIView):
-    permission_classes = [IsAdminUser]
+    permission_classes = [staff_rule(roles.can_view_media)]
 
     @extend_schema(responses=AssetDetailOutput, summary="A media asset and its job (staff)")
     def get(self, request: Request, asset_id: int) -> Response:
@@ -136,7 +144,7 @@ class AssetDetailApi(APIView):
 class AssetActionApi(APIView):
     """POST .../retry, .../cancel or .../reencode."""
 
-    permission_classes = [IsAdminUser]
+    permission_classes = [staff_rule(roles.can_control_transcodes)]
     action = ""
 
     @extend_schema(request=None, responses=AssetDetailOutput, summary="Control a media job")
@@ -152,7 +160,7 @@ class AssetActionApi(APIView):
 
 
 class SubtitleApi(APIView):
-    permission_classes = [IsAdminUser]
+    permission_classes = [staff_rule(roles.can_edit_subtitles)]
     parser_classes = [MultiPartParser]
 
     class SubtitleInputSerializer(serializers.Serializer):

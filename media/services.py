@@ -21,6 +21,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.text import get_valid_filename
 
+from audit.services import record
 from catalog.models import Episode, Title
 from media import ffmpeg, hls, ladder, storage, verify
 from media.models import MediaAsset, Rendition, Subtitle
@@ -99,6 +100,7 @@ def asset_create(
             asset.source_size = upload.size
             asset.source_sha256 = sha
             asset.save()
+            record(action="media.asset_upload", obj=asset, after={"source": name})
             _enqueue_transcode(asset.pk, asset.version)
     except BaseException:
         storage.discard(key)
@@ -128,6 +130,7 @@ def asset_retry(*, asset: MediaAsset) -> MediaAsset:
             f"Only a failed or cancelled job can be retried (this one is {asset.status})."
         )
     asset.refresh_from_db()
+    record(action="media.asset_retry", obj=asset, after={"version": asset.version})
     _enqueue_transcode(asset.pk, asset.version)
     return asset
 
@@ -147,6 +150,7 @@ def asset_reencode(*, asset: MediaAsset) -> MediaAsset:
     if changed != 1:
         raise Conflict(f"Only a ready asset can be re-encoded (this one is {asset.status}).")
     asset.refresh_from_db()
+    record(action="media.asset_reencode", obj=asset, after={"version": asset.version})
     _enqueue_transcode(asset.pk, asset.version)
     return asset
 
@@ -165,6 +169,7 @@ def asset_cancel(*, asset: MediaAsset) -> MediaAsset:
             f"Only a queued or running job can be cancelled (this one is {asset.status})."
         )
     asset.refresh_from_db()
+    record(action="media.asset_cancel", obj=asset, after={"version": asset.version})
     _enqueue_delete_prefix(asset.version_prefix)
     return asset
 
@@ -226,6 +231,7 @@ def subtitle_put(*, asset: MediaAsset, language: str, label: str, upload: Upload
         subtitle, _ = Subtitle.objects.update_or_create(
             asset=locked, language=language, defaults={"label": label.strip()[:64], "vtt_key": key}
         )
+        record(action="media.subtitle_put", obj=locked, after={"language": language})
         if locked.content_key:
             from media.selectors import write_static_master
 

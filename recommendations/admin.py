@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.http import (
     Http404,
     HttpRequest,
@@ -23,6 +24,7 @@ from catalog.selectors.titles import artwork_url, with_artwork
 from recommendations import rows, selectors, services
 from recommendations.charts import metrics_chart_svg
 from recommendations.models import Interaction, ModelVersion
+from streamsite import roles
 from streamsite.errors import DomainError
 
 
@@ -84,7 +86,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
     def _back(self) -> HttpResponseRedirect:
         return HttpResponseRedirect(reverse("admin:recommendations_modelversion_changelist"))
 
-    @admin.action(description="Promote the selected version to live")
+    @admin.action(description="Promote the selected version to live", permissions=["change"])
     def promote_selected(self, request: HttpRequest, queryset: Any) -> None:
         if queryset.count() != 1:
             self.message_user(request, "Select exactly one version to promote.", messages.ERROR)
@@ -97,10 +99,10 @@ class ModelVersionAdmin(admin.ModelAdmin):
         self.message_user(request, f"Version #{version.pk} is live.", messages.SUCCESS)
 
     def rollback_view(self, request: HttpRequest) -> HttpResponse:
+        if not roles.can_manage_models(request.user):
+            raise PermissionDenied
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
-        if not self.has_change_permission(request):
-            return HttpResponse("Forbidden", status=403)
         try:
             version = services.rollback()
         except DomainError as exc:
@@ -110,10 +112,10 @@ class ModelVersionAdmin(admin.ModelAdmin):
         return self._back()
 
     def train_view(self, request: HttpRequest) -> HttpResponse:
+        if not roles.can_manage_models(request.user):
+            raise PermissionDenied
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
-        if not self.has_change_permission(request):
-            return HttpResponse("Forbidden", status=403)
         try:
             version = services.training_request(algorithm=request.POST.get("algorithm") or None)
         except DomainError as exc:
@@ -153,8 +155,8 @@ class InteractionAdmin(admin.ModelAdmin):
 
     def home_as_view(self, request: HttpRequest, profile_id: int) -> HttpResponse:
         """The profile's home rows as it would see them (staff only; nothing is written)."""
-        if not request.user.is_staff:  # admin_view already requires staff; say it here too
-            raise Http404
+        if not roles.can_see_home_as(request.user):
+            raise PermissionDenied
         profile = Profile.objects.select_related("account").filter(pk=profile_id).first()
         if profile is None:
             raise Http404("No such profile.")

@@ -13,6 +13,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
+from audit.services import record
 from recommendations import algorithms, evaluation, selectors
 from recommendations.models import Interaction, ModelVersion
 from streamsite.errors import Conflict, NotFound, ValidationFailed
@@ -129,6 +130,7 @@ def training_request(
         version = ModelVersion.objects.create(
             algorithm=algorithm, params=params or {}, status=ModelVersion.Status.QUEUED
         )
+        record(action="recs.model_train", obj=version, after={"algorithm": algorithm})
         train_model.delay_on_commit(version.pk)  # type: ignore[attr-defined]
     return version
 
@@ -382,13 +384,19 @@ def promote(*, version: ModelVersion) -> ModelVersion:
         raise Conflict(f"A {locked.get_status_display().lower()} model cannot be promoted.")
     if not locked.artifact_key:
         raise Conflict("This version has no stored artifact.")
-    now = timezone.now()
+    now, was = timezone.now(), locked.status
     list(ModelVersion.objects.select_for_update().live().order_by("pk"))
     ModelVersion.objects.live().update(status=ModelVersion.Status.RETIRED)
     ModelVersion.objects.filter(pk=locked.pk).update(
         status=ModelVersion.Status.LIVE, promoted_at=now, rolled_back_at=None
     )
     locked.refresh_from_db()
+    record(
+        action="recs.model_promote",
+        obj=locked,
+        before={"status": was},
+        after={"status": locked.status},
+    )
     _precompute_rows_on_commit()
     return locked
 
@@ -426,5 +434,6 @@ def rollback() -> ModelVersion:
     )
     ModelVersion.objects.filter(pk=previous.pk).update(status=ModelVersion.Status.LIVE)
     previous.refresh_from_db()
+    record(action="recs.model_rollback", obj=previous, after={"retired": live.pk})
     _precompute_rows_on_commit()
     return previous

@@ -11,6 +11,7 @@ from django.db import connection
 from django.db.models import F
 
 from accounts.models import User
+from audit.services import record
 from billing.entitlements import invalidate
 from billing.models import (
     LIVE_STATUSES,
@@ -78,9 +79,16 @@ def _transition(
     ).update(status=to, version=F("version") + 1, **fields)
     if updated != 1:
         return False
-    from_status = sub.status
+    from_status, plans_before = sub.status, (sub.plan_id, sub.pending_plan_id)
     sub.refresh_from_db()
     _event(sub, kind, from_status, now, **(data or {}))
+    if plans_before != (sub.plan_id, sub.pending_plan_id):
+        record(
+            action="billing.plan_change",
+            obj=sub,
+            before=dict(zip(("plan", "pending_plan"), plans_before, strict=True)),
+            after={"plan": sub.plan_id, "pending_plan": sub.pending_plan_id, "kind": kind},
+        )
     invalidate(sub.account_id)
     return True
 

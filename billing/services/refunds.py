@@ -8,6 +8,7 @@ from django.db import transaction
 from django.db.models import F
 
 from accounts.models import User
+from audit.services import record
 from billing import clock, money
 from billing.gateways import (
     get_gateway,
@@ -78,6 +79,12 @@ def invoice_refund(
                 key=key,
                 actor=actor,
                 now=now,
+            )
+            record(
+                action="billing.refund",
+                obj=invoice,
+                actor=actor,
+                after={"credit_note": note.number, "amount": amount, "currency": note.currency},
             )
     if note.status == CreditNote.Status.ISSUED:
         return note
@@ -223,6 +230,12 @@ def account_credit(
         )
     ledger = billing_account(account)
     BillingAccount.objects.filter(pk=ledger.pk).update(credit_balance=F("credit_balance") + amount)
+    record(
+        action="billing.credit",
+        obj=ledger,
+        actor=actor,
+        after={"amount": amount, "currency": ledger.currency, "note": note[:200]},
+    )
     return BalanceTransaction.objects.create(
         account=account,
         kind=BalanceTransaction.Kind.MANUAL_CREDIT,

@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
+from audit.services import record
 from catalog.models import (
     Artwork,
     Availability,
@@ -102,6 +103,16 @@ class TitleAdmin(admin.ModelAdmin):
     def unpublish(self, request: HttpRequest, queryset: QuerySet[Title]) -> None:
         n = titles_set_published(title_ids=queryset.values_list("pk", flat=True), published=False)
         self.message_user(request, f"Unpublished {n} title(s).", messages.SUCCESS)
+
+    def save_model(self, request: HttpRequest, obj: Title, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if change and "is_published" in form.changed_data:
+            record(
+                action="catalog.title_publish" if obj.is_published else "catalog.title_unpublish",
+                obj=obj,
+                before={"is_published": not obj.is_published},
+                after={"is_published": obj.is_published},
+            )
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         super().save_related(request, form, formsets, change)

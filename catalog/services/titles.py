@@ -9,18 +9,32 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from audit.services import record
 from catalog.models import Availability, Genre, Person, Title
 from catalog.services.search_index import mark_dirty
 from streamsite.errors import ValidationFailed
 
 
+@transaction.atomic
 def titles_set_published(*, title_ids: Iterable[int], published: bool) -> int:
-    """Publish or unpublish titles in bulk; returns how many changed."""
-    return (
-        Title.objects.filter(pk__in=list(title_ids))
+    """Publish or unpublish titles in bulk; returns how many changed (each one audited)."""
+    changing = list(
+        Title.objects.select_for_update()
+        .filter(pk__in=list(title_ids))
         .exclude(is_published=published)
-        .update(is_published=published, updated_at=timezone.now())
+        .order_by("pk")
     )
+    Title.objects.filter(pk__in=[t.pk for t in changing]).update(
+        is_published=published, updated_at=timezone.now()
+    )
+    for title in changing:
+        record(
+            action="catalog.title_publish" if published else "catalog.title_unpublish",
+            obj=title,
+            before={"is_published": not published},
+            after={"is_published": published},
+        )
+    return len(changing)
 
 
 def unique_slug(model: type, base: str, *, max_length: int = 200) -> str:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 
 from streamsite.env import Env
 
@@ -22,7 +24,8 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", [])
 PRODUCTION_SECRETS_REQUIRED = False
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin with the audited, role-checking site (audit/admin_site.py)
+    "audit.apps.StaffAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -42,6 +45,7 @@ INSTALLED_APPS = [
     "recommendations",
     "cdn",
     "insights",
+    "audit",
 ]
 
 MIDDLEWARE = [
@@ -719,6 +723,24 @@ CELERY_BEAT_SCHEDULE["playback.prune-qoe-minutes"] = {
     "schedule": crontab(minute=47, hour="*"),
 }
 CELERY_TASK_ROUTES["cdn.tasks.ingest_edge_logs"] = {"queue": "batch"}
+
+# --- staff roles and the audit log ----------------------------------------------------------
+# Roles are groups made by a migration (streamsite/roles.py); the matrix is in docs/operations.md.
+# The most a Support refund may return, in major units of the invoice's currency (finance
+# holds billing.refund_over_limit and is not limited).
+STAFF_SUPPORT_REFUND_LIMIT = env.str("STAFF_SUPPORT_REFUND_LIMIT", "50.00")
+try:
+    if not Decimal(STAFF_SUPPORT_REFUND_LIMIT) >= 0:
+        raise InvalidOperation
+except InvalidOperation:
+    raise ImproperlyConfigured(
+        "STAFF_SUPPORT_REFUND_LIMIT must be a non-negative decimal, e.g. 50.00"
+    ) from None
+# Every request's user and address are known to audit.services.record (after auth).
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "audit.context.AuditContextMiddleware",
+)
 
 # --- deploy ---------------------------------------------------------------------------------
 # Outermost (inserted last, so after every app has placed its own): counts every answered

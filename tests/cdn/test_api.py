@@ -43,8 +43,15 @@ class TestSteerAuthorisation:
         response = client_for(alice).post("/api/v1/cdn/steer", BODY, format="json")
         assert response.status_code == 403
         assert response.json()["error"]["message"] == (
-            "Only staff or service accounts with cdn.use_steering may ask for steering."
+            "Only operations staff or service accounts holding cdn.use_steering may ask for "
+            "steering."
         )
+        assert SteeringDecision.objects.count() == 0
+
+    def test_staff_without_the_operations_role_is_403(self, topology):
+        staff = UserFactory(email="editor@example.com", is_staff=True)
+        response = client_for(staff).post("/api/v1/cdn/steer", BODY, format="json")
+        assert response.status_code == 403
         assert SteeringDecision.objects.count() == 0
 
     def test_another_account_is_403(self, bob, topology):

@@ -40,6 +40,15 @@ def operator(db):
 
 
 @pytest.fixture
+def finance(db):
+    """The dashboard and the revenue permission (the Finance role holds both)."""
+    user = UserFactory(email="finance@example.com", is_staff=True)
+    for codename in ("view_dashboard", "view_revenue"):
+        user.user_permissions.add(Permission.objects.get(codename=codename))
+    return user
+
+
+@pytest.fixture
 def holder_not_staff(db):
     """Holds the permission but is not staff (a former employee): still refused."""
     user = UserFactory(email="former@example.com")
@@ -128,9 +137,9 @@ def _client(user):
     ("who", "page", "csv_file"),
     [
         (None, 302, 302),
-        ("alice", 403, 403),
+        ("alice", 302, 302),  # not staff: to the staff sign-in, as every staff page
         ("plain_staff", 403, 403),
-        ("holder_not_staff", 403, 403),
+        ("holder_not_staff", 302, 302),
         ("operator", 200, 200),
         ("staff", 200, 200),  # a superuser holds every permission
     ],
@@ -141,7 +150,7 @@ def test_page_and_csv_authorisation_matrix(request, who, page, csv_file):
     response = client.get("/staff/")
     assert response.status_code == page
     if page == 302:
-        assert response["Location"] == "/admin/login/?next=/staff/"
+        assert response["Location"].startswith("/admin/login/?next=/staff/")
     assert client.get("/staff/charts/viewing.csv").status_code == csv_file
 
 
@@ -165,8 +174,8 @@ def test_staff_api_authorisation_matrix(request, who, status):
     assert client.get("/api/v1/staff/charts").status_code == response.status_code
 
 
-def test_the_page_shows_today_and_server_rendered_charts_without_inline_styles(operator, rollups):
-    response = _client(operator).get("/staff/")
+def test_the_page_shows_today_and_server_rendered_charts_without_inline_styles(finance, rollups):
+    response = _client(finance).get("/staff/")
     html = response.content.decode()
     assert response.status_code == 200
     assert "<svg" in html
@@ -236,12 +245,35 @@ def test_the_api_gives_the_same_numbers_and_404_for_an_unknown_chart(operator, r
     assert "viewing" in client.get("/api/v1/staff/charts").json()
 
 
+def test_money_needs_the_revenue_permission_on_the_page_csv_and_api(operator, finance, rollups):
+    """Operations sees how the service plays, not what it earns: the revenue chart, the MRR
+    card and the link to the revenue admin are Finance's."""
+    ops_page = _client(operator).get("/staff/").content.decode()
+    assert "123,456 USD" not in ops_page and "/admin/billing/subscription/revenue/" not in ops_page
+    assert 'href="/staff/charts/revenue.csv"' not in ops_page
+    assert _client(operator).get("/staff/charts/revenue.csv").status_code == 403
+    api = APIClient()
+    api.force_authenticate(operator)
+    assert api.get("/api/v1/staff/charts/revenue").status_code == 403
+    assert "revenue" not in api.get("/api/v1/staff/charts").json()
+
+    finance_page = _client(finance).get("/staff/").content.decode()
+    assert "123,456 USD" in finance_page and 'href="/staff/charts/revenue.csv"' in finance_page
+    rows = list(
+        csv.reader(io.StringIO(_client(finance).get("/staff/charts/revenue.csv").content.decode()))
+    )
+    assert "123456" in rows[-1]
+    api.force_authenticate(finance)
+    assert api.get("/api/v1/staff/charts/revenue").json()["name"] == "revenue"
+    assert "revenue" in api.get("/api/v1/staff/charts").json()
+
+
 def test_the_page_reads_a_fixed_number_of_queries(operator, rollups, django_assert_num_queries):
     client = _client(operator)
     client.get("/staff/")  # warm the session and permission caches of this client
     # Session, user and permissions, one query per dataset and the overview cards: a fixed
     # number, however many days of history the rollups hold.
-    with django_assert_num_queries(21):
+    with django_assert_num_queries(20):
         assert client.get("/staff/").status_code == 200
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from media import services
 from media.models import MediaAsset, Rendition, Subtitle
+from streamsite import roles
 from tests.clients import api_client as client_for
 from tests.factories import UserFactory
 from tests.media.conftest import stored_keys
@@ -241,5 +243,6 @@ def test_list_query_count_does_not_grow_with_rows(
 
 def test_a_second_staff_member_sees_the_same_asset(asset):
     other_staff = UserFactory(email="ops@example.com", is_staff=True)
+    other_staff.groups.add(Group.objects.get(name=roles.OPERATIONS))
     response = client_for(other_staff).get(f"{LIST}/{asset.pk}")
     assert (response.status_code, response.json()["id"]) == (200, asset.pk)

@@ -3,7 +3,8 @@
 accounts ← billing ← catalog ← media ← playback ← recommendations ← insights: an app imports
 only apps to its left (insights, the staff dashboard, reads every domain and none reads it).
 cdn knows content keys and sites, never titles: it imports none of the domain apps, while any
-app may use it. Every app may use the project package (`streamsite`). Imports inside
+app may use it. audit (the audit log) is below them all: any app records into it, and it
+imports no app. Every app may use the project package (`streamsite`). Imports inside
 functions count as much as those at the top of a module.
 """
 
@@ -18,13 +19,16 @@ ROOT = Path(__file__).resolve().parents[2]
 CHAIN = ["accounts", "billing", "catalog", "media", "playback", "recommendations", "insights"]
 PROJECT = "streamsite"
 CDN = "cdn"
-APPS = [*CHAIN, CDN]
+AUDIT = "audit"
+APPS = [*CHAIN, CDN, AUDIT]
 
 
 def allowed_imports(app: str) -> set[str]:
-    if app == CDN:
+    if app == AUDIT:
         return {PROJECT}
-    return {*CHAIN[: CHAIN.index(app)], CDN, PROJECT}
+    if app == CDN:
+        return {PROJECT, AUDIT}
+    return {*CHAIN[: CHAIN.index(app)], CDN, AUDIT, PROJECT}
 
 
 def imported_apps(source: str) -> list[tuple[str, int]]:
