@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
@@ -22,7 +22,8 @@ from django.db import transaction
 from django.db.models import Min, Q
 from django.utils import timezone
 
-from catalog.selectors.viewer import Viewer
+if TYPE_CHECKING:  # the selectors use this module
+    from catalog.selectors.viewer import Viewer
 
 VERSION_KEY = "catalog:version"
 T = TypeVar("T")

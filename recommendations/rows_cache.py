@@ -41,6 +41,8 @@ def live_model_changed() -> None:
 
 def rows_body(profile: Profile, render: Callable[[Profile], bytes]) -> CachedBody:
     """The profile's rows body: cached when its stamp matches, else rendered and stored."""
+    if not settings.CATALOG_CACHE_SECONDS:
+        return cached_body(render(profile), "application/json")
     entry_key = rows.cache_key_prefix(profile.pk)
     got = cache.get_many([body_key(profile.pk), entry_key, VERSION_KEY, LIVE_KEY])
     version = got.get(VERSION_KEY) or catalog_version()
@@ -66,6 +68,6 @@ def rows_body(profile: Profile, render: Callable[[Profile], bytes]) -> CachedBod
         cache.set(
             body_key(profile.pk),
             {"stamp": stamp, "body": body},
-            timeout=settings.CATALOG_CACHE_SECONDS or 1,
+            timeout=settings.CATALOG_CACHE_SECONDS,
         )
     return body

@@ -99,7 +99,15 @@ def wrk(url: str, ep: Endpoint, seconds: float, connections: int) -> Result:
         "BENCH_COOKIE": ep.cookie,
         "BENCH_BODY": ep.body,
     }
-    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency", "--timeout", "5s"]
+    cmd = [
+        "wrk",
+        "-t2",
+        f"-c{connections}",
+        f"-d{max(1, round(seconds))}s",
+        "--latency",
+        "--timeout",
+        "5s",
+    ]
     cmd += ["-s", str(HERE / "request.lua"), url]
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
     return parse_wrk(out)
@@ -218,6 +226,7 @@ class Stack:
 
 def endpoints(data: dict) -> list[Endpoint]:
     first = data["tokens"][0]
+    detail = data["detail_title_id"]
     api = [f"{first['token']},{first['profile']}"]
     cookie = f"{data['session_cookie']}={data['session']}"
     prefixes = data["search_prefixes"]
@@ -225,7 +234,7 @@ def endpoints(data: dict) -> list[Endpoint]:
         Endpoint("healthz", None, paths=["/healthz"]),
         Endpoint("static (nginx)", None, paths=["/static.txt"], base="static"),
         Endpoint("titles list (API)", 0.5, paths=["/api/v1/titles"], auths=api),
-        Endpoint("title detail (API)", 0.5, paths=[f"/api/v1/titles/{data['detail_title_id']}"], auths=api),
+        Endpoint("title detail (API)", 0.5, paths=[f"/api/v1/titles/{detail}"], auths=api),
         Endpoint("rows (API)", 0.6, paths=["/api/v1/recommendations/rows"], auths=api),
         Endpoint("home page (HTML)", 0.3, paths=["/"], cookie=cookie),
         Endpoint(
@@ -269,7 +278,9 @@ def check_once(stack: Stack, ep: Endpoint) -> None:
 def main() -> int:
     for tool in ("wrk", "nginx", "ffmpeg"):
         if shutil.which(tool) is None:
-            sys.exit(f"{tool} is missing: apt-get install -y {tool} (bash .ci/packages.sh install bench)")
+            sys.exit(
+                f"{tool} is missing: apt-get install -y {tool} (bash .ci/packages.sh install bench)"
+            )
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
         sys.exit("set DATABASE_URL=postgres://... (the production shape runs on PostgreSQL)")
     if not os.environ.get("REDIS_URL"):
@@ -294,11 +305,21 @@ def main() -> int:
                 cwd=ROOT, env={**stack.env, "BENCH_DATA": str(tmp / "data.json")}, check=True,
             )  # fmt: skip
         if only:
-            eps = [e for e in eps if e.base == "static" or e.name == "healthz" or any(o in e.name for o in only)]
+            eps = [
+                e
+                for e in eps
+                if e.base == "static" or e.name == "healthz" or any(o in e.name for o in only)
+            ]
         try:
             stack.start()
-            say(f"== gunicorn {' '.join(stack.gunicorn_args)} on {stack.url()}, nginx on :{stack.static_port}")
-            say(f"   load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}, {os.cpu_count()} cores")
+            say(
+                f"== gunicorn {' '.join(stack.gunicorn_args)} on {stack.url()},"
+                f" nginx on :{stack.static_port}"
+            )
+            say(
+                "   load average " + " ".join(f"{x:.2f}" for x in os.getloadavg()),
+                f"{os.cpu_count()} cores",
+            )
             for ep in eps:
                 check_once(stack, ep)
             say("== warm-up (2 s each)")
@@ -315,7 +336,10 @@ def main() -> int:
                     res = wrk(base, ep, seconds, connections)
                     results[ep.name].append(res)
                     note = f"  {res.bad} BAD of {res.total}" if res.bad else ""
-                    say(f"  {ep.name:24} {res.rps:9.0f} req/s  p50 {res.p50_ms:7.1f} ms  p99 {res.p99_ms:7.1f} ms{note}")
+                    say(
+                        f"  {ep.name:24} {res.rps:9.0f} req/s  p50 {res.p50_ms:7.1f} ms"
+                        f"  p99 {res.p99_ms:7.1f} ms{note}"
+                    )
                     if ep.method == "POST":
                         stack.fixtures("release")
                 loads.append(os.getloadavg()[0])
@@ -325,13 +349,21 @@ def main() -> int:
     return 0
 
 
-def report(results: dict[str, list[Result]], eps: list[Endpoint], loads: list[float], connections: int) -> None:
+def report(
+    results: dict[str, list[Result]], eps: list[Endpoint], loads: list[float], connections: int
+) -> None:
     health = results["healthz"]
     static = results["static (nginx)"]
     say("")
-    say(f"== results: median of {len(health)} rounds; ratios per round against that round's /healthz")
+    say(
+        f"== results: median of {len(health)} rounds;"
+        " ratios per round against that round's /healthz"
+    )
     say(f"   load average (1 min) after each round: {', '.join(f'{x:.2f}' for x in loads)}")
-    say(f"{'endpoint':24} {'req/s':>8} {'x healthz':>10} {'(min)':>6} {'x static':>9} {'p50 ms':>7} {'p99 ms':>7}  target")
+    say(
+        f"{'endpoint':24} {'req/s':>8} {'x healthz':>10} {'(min)':>6} {'x static':>9}"
+        f" {'p50 ms':>7} {'p99 ms':>7}  target"
+    )
     failed = 0
     for ep in eps:
         rs = results[ep.name]
@@ -349,10 +381,15 @@ def report(results: dict[str, list[Result]], eps: list[Endpoint], loads: list[fl
         if bad:
             verdict += f" ({bad} bad responses)"
         say(
-            f"{ep.name:24} {statistics.median(r.rps for r in rs):8.0f} {ratio:10.2f} {min(ratios):6.2f}"
+            f"{ep.name:24} {statistics.median(r.rps for r in rs):8.0f} {ratio:10.2f}"
+            f" {min(ratios):6.2f}"
             f" {statistics.median(to_static):9.3f} {p50:7.1f} {p99:7.1f}  {verdict}"
         )
-    say(f"\n{failed} endpoint(s) short of target at {connections} connections" if failed else "\nall targets met")
+    say(
+        f"\n{failed} endpoint(s) short of target at {connections} connections"
+        if failed
+        else "\nall targets met"
+    )
 
 
 if __name__ == "__main__":
