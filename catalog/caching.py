@@ -1,13 +1,13 @@
 """Shared catalogue fragments in the cache, invalidated by a catalogue version.
 
 What the catalogue shows depends on what really varies between viewers: their country, their
-maturity ceiling and their language, plus the page asked for. A fragment is cached under those
-and the catalogue *version*, a counter every write to a title, its availability, artwork,
-genres, credits, seasons or episodes bumps (catalog.receivers, after commit), so a change is
-visible on the next request. A fragment also expires by itself: after CATALOG_CACHE_SECONDS,
-and no later than the next licensing window that opens or closes (time changes what is
-available without any write). With the cache down every read is a miss and pages are built
-from the database (streamsite.cache).
+maturity ceiling and their language, plus the page asked for. A fragment is cached under
+those and stamped with the catalogue *version*, a counter every write to a title, its
+availability, artwork, genres, credits, seasons or episodes bumps (catalog.receivers: at once
+and after commit), so a change is visible on the next request. A fragment also expires by
+itself: after CATALOG_CACHE_SECONDS, and no later than the next licensing window that opens
+or closes (time changes what is available without any write). With the cache down every
+read is a miss and pages are built from the database (streamsite.cache).
 """
 
 from __future__ import annotations
@@ -58,11 +58,10 @@ def viewer_parts(viewer: Viewer) -> tuple[str, int, str]:
     return (viewer.country, viewer.max_maturity, language)
 
 
-def fragment_key(name: str, viewer: Viewer, *parts: Any, version: int | None = None) -> str:
-    version = catalog_version() if version is None else version
+def fragment_key(name: str, viewer: Viewer, *parts: Any) -> str:
     country, maturity, language = viewer_parts(viewer)
     digest = hashlib.sha256(repr(parts).encode()).hexdigest()[:24]
-    return f"catalog:frag:{name}:v{version}:{country}:{maturity}:{language}:{digest}"
+    return f"catalog:frag:{name}:{country}:{maturity}:{language}:{digest}"
 
 
 def fragment_ttl() -> int:
@@ -90,19 +89,26 @@ class Uncacheable(Exception):  # noqa: N818 - a signal, not an error
 
 
 def cached_fragment(name: str, viewer: Viewer, parts: tuple[Any, ...], build: Callable[[], T]) -> T:
-    """The fragment for this viewer and these parts: from the cache, else built and stored."""
+    """The fragment for this viewer and these parts: from the cache, else built and stored.
+
+    One round trip reads the fragment and the catalogue version together; a fragment stored
+    under an older version is a miss (and is overwritten)."""
     if not settings.CATALOG_CACHE_SECONDS:
         try:
             return build()
         except Uncacheable as skip:
             return skip.value  # type: ignore[no-any-return]
     key = fragment_key(name, viewer, *parts)
-    hit = cache.get(key)
-    if hit is not None:
-        return hit  # type: ignore[no-any-return]
+    got = cache.get_many([VERSION_KEY, key])
+    version = got.get(VERSION_KEY)
+    if version is None:
+        version = catalog_version()
+    hit = got.get(key)
+    if hit is not None and hit[0] == version:
+        return hit[1]  # type: ignore[no-any-return]
     try:
         value = build()
     except Uncacheable as skip:
         return skip.value  # type: ignore[no-any-return]
-    cache.set(key, value, timeout=fragment_ttl())
+    cache.set(key, (version, value), timeout=fragment_ttl())
     return value

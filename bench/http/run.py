@@ -317,8 +317,9 @@ def main() -> int:
                 f" nginx on :{stack.static_port}"
             )
             say(
-                "   load average " + " ".join(f"{x:.2f}" for x in os.getloadavg()),
-                f"{os.cpu_count()} cores",
+                "   load average "
+                + " ".join(f"{x:.2f}" for x in os.getloadavg())
+                + f", {os.cpu_count()} cores"
             )
             for ep in eps:
                 check_once(stack, ep)
