@@ -12,7 +12,8 @@ both sides. Prints requests/s, ratios and p50/p99 latency, and the targets of is
 
 Environment knobs (defaults in brackets): BENCH_ROUNDS [3], BENCH_SECONDS [8],
 BENCH_CONNECTIONS [16], BENCH_PORT and BENCH_STATIC_PORT [free ports], BENCH_WORKERS [2],
-BENCH_WORKER_CLASS [sync], BENCH_THREADS [1], BENCH_ONLY (comma-separated endpoint names),
+BENCH_WORKER_CLASS [gthread], BENCH_THREADS [4] (the Procfile's), BENCH_ONLY (comma-separated
+endpoint names),
 BENCH_ENV (extra server settings, e.g. "DATABASE_CONN_MAX_AGE=0"), BENCH_PROFILE=1 (first
 the per-request profile of bench/http/profile.py).
 """
@@ -161,8 +162,8 @@ class Stack:
         (self.tmp / "prometheus").mkdir()
         server_env = {**self.env, "PROMETHEUS_MULTIPROC_DIR": str(self.tmp / "prometheus")}
         workers = os.environ.get("BENCH_WORKERS", "2")
-        worker_class = os.environ.get("BENCH_WORKER_CLASS", "sync")
-        threads = os.environ.get("BENCH_THREADS", "1")
+        worker_class = os.environ.get("BENCH_WORKER_CLASS", "gthread")
+        threads = os.environ.get("BENCH_THREADS", "4")
         self.gunicorn_args = [
             "--workers", workers, "--worker-class", worker_class, "--threads", threads,
         ]  # fmt: skip
