@@ -92,8 +92,9 @@ def main() -> None:
         f" {'tmpl ms':>7} {'json ms':>7} {'auth ms':>7} {'rest ms':>7}",
         flush=True,
     )
+    only = [s.strip() for s in os.environ.get("BENCH_ONLY", "").split(",") if s.strip()]
     for ep in endpoints(data):
-        if ep.base == "static":
+        if ep.base == "static" or (only and not any(o in ep.name for o in only)):
             continue
         headers: dict[str, str] = {}
         if ep.cookie:

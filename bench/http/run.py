@@ -143,8 +143,6 @@ class Stack:
             "API_THROTTLE_ANON": "10000000/min",
             "LOG_LEVEL": "WARNING",
             "STATIC_ROOT": str(ROOT / "var" / "bench-http" / "static"),
-            # Seeding encodes the demo clips in-process (no worker runs here).
-            "CELERY_TASK_ALWAYS_EAGER": "true",
         }
         for pair in shlex.split(os.environ.get("BENCH_ENV", "")):
             key, _, value = pair.partition("=")
@@ -155,7 +153,10 @@ class Stack:
         subprocess.run([PY, "manage.py", *args], cwd=ROOT, env=self.env, check=True)
 
     def fixtures(self, *args: str) -> None:
-        subprocess.run([PY, str(HERE / "fixtures.py"), *args], cwd=ROOT, env=self.env, check=True)
+        # Seeding encodes the demo clips in-process (no worker runs here); the server itself
+        # enqueues to the broker as in production.
+        env = {**self.env, "CELERY_TASK_ALWAYS_EAGER": "true"}
+        subprocess.run([PY, str(HERE / "fixtures.py"), *args], cwd=ROOT, env=env, check=True)
 
     def start(self) -> None:
         # As the image's entrypoint runs it: metrics in prometheus-client's multiprocess mode.
