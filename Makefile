@@ -83,7 +83,7 @@ pg: check-test install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy streamsite accounts billing catalog media playback recommendations cdn
+	$(BIN)/mypy streamsite accounts billing catalog media playback recommendations cdn insights
 
 # Production shape on the PostgreSQL and Redis named by DATABASE_URL and REDIS_URL; tasks go
 # through RabbitMQ (CELERY_BROKER_URL, default the local broker's "/" vhost; docs/operations.md).

@@ -252,7 +252,7 @@ def picker(request: HttpRequest) -> HttpResponse:
 @login_required
 def profile_switch(request: HttpRequest, profile_id: int) -> HttpResponse:
     profile = _own_profile(request, profile_id)
-    next_url = _safe_next(request, reverse("home"))
+    next_url = _safe_next(request, settings.ACCOUNTS_PROFILE_NEXT_URL)
     form = forms.PinForm(request.POST or None)
     status = 200
     if request.method == "POST" and (not profile.has_pin or form.is_valid()):

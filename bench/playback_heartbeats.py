@@ -49,7 +49,6 @@ def child() -> None:
         True, 20, 1080, 20, "bench", "active", ""
     )
 
-    media = Path(os.environ["PLAYBACK_MEDIA_ROOT"])
     users = []
     sessions = []
     try:
@@ -59,7 +58,7 @@ def child() -> None:
         Availability.objects.create(
             title=title, country="", starts_at=timezone.now() - timedelta(days=1)
         )
-        folder = media / f"title-{title.pk}"
+        folder = ports.local_asset_folder(f"title-{title.pk}")  # under MEDIA_ROOT
         folder.mkdir(parents=True)
         (folder / "master.m3u8").write_text(
             "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1,RESOLUTION=640x360\n360p/index.m3u8\n"
@@ -106,7 +105,7 @@ def main() -> None:
     results = {}
     for label, with_redis in (("database fallback", False), ("Redis buffer", True)):
         with tempfile.TemporaryDirectory() as media:
-            env = {**os.environ, "LOG_LEVEL": "WARNING", "PLAYBACK_MEDIA_ROOT": media}
+            env = {**os.environ, "LOG_LEVEL": "WARNING", "MEDIA_ROOT": media}
             if not with_redis:
                 env.pop("REDIS_URL", None)
             out = subprocess.run(

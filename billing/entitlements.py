@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.cache import cache
@@ -17,6 +17,9 @@ from django.db import transaction
 
 from billing import clock
 from billing.models import Subscription, SubscriptionStatus
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 CACHE_TTL = 60 * 60
 
@@ -54,7 +57,7 @@ def invalidate_many(account_ids: list[int]) -> None:
     transaction.on_commit(lambda: cache.delete_many(keys))
 
 
-def get_entitlements(account: Any) -> Entitlements:
+def get_entitlements(account: User) -> Entitlements:
     now = clock.now()
     cached = cache.get(_key(account.pk))
     if cached is not None:
@@ -66,7 +69,7 @@ def get_entitlements(account: Any) -> Entitlements:
     return value
 
 
-def profile_limit(account: Any) -> int:
+def profile_limit(account: User) -> int:
     """ACCOUNTS_PROFILE_LIMIT_PROVIDER: how many profiles the account's plan allows."""
     return get_entitlements(account).max_profiles
 

@@ -6,6 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db.models import Count, Prefetch, Q, QuerySet
 
 from accounts.models import User
@@ -159,3 +160,34 @@ def _last_months(now: datetime, count: int) -> list[str]:
         if month == 0:
             year, month = year - 1, 12
     return list(reversed(keys))
+
+
+def account_ever_subscribed(account: User) -> bool:
+    """Whether the account has picked a plan at some point (any subscription row, live or not)."""
+    return Subscription.objects.filter(account=account).exists()
+
+
+def plan_recommended(
+    *, plans: list[Plan], current: Subscription | None, currency: str
+) -> Plan | None:
+    """The plan a picker preselects, never a downgrade.
+
+    No plan yet: BILLING_RECOMMENDED_PLAN when on sale, else the first. A live subscription:
+    the cheapest plan priced above the current one in `currency`, None on the top plan. A
+    canceled or expired one: the plan it had, when still on sale, else the next one up."""
+    priced = [p for p in plans if p.price_for(currency) is not None]
+    if current is None:
+        wanted = settings.BILLING_RECOMMENDED_PLAN
+        return next((p for p in priced if p.code == wanted), priced[0] if priced else None)
+    listed = next((p for p in plans if p.pk == current.plan_id), current.plan)  # prefetched
+    old_price = listed.price_for(currency)
+    floor = old_price.amount if old_price is not None else -1
+    ended = current.status in ("canceled", "expired")
+    above = sorted(
+        (p for p in priced if p.price_for(currency).amount > floor),  # type: ignore[union-attr]
+        key=lambda p: p.price_for(currency).amount,  # type: ignore[union-attr]
+    )
+    if ended:
+        same = next((p for p in priced if p.pk == current.plan_id), None)
+        return same or (above[0] if above else None)
+    return above[0] if above else None

@@ -10,11 +10,11 @@ from datetime import datetime
 
 from celery import shared_task
 from django.conf import settings
-from django.core.mail import send_mail
 from django.utils.dateparse import parse_datetime
 
-from billing import clock, idempotency, money, services, webhooks
-from billing.models import Invoice, InvoiceStatus, Subscription, SubscriptionStatus, WebhookEvent
+from billing import clock, idempotency, services, webhooks
+from billing.models import Invoice, InvoiceStatus, Subscription, WebhookEvent
+from billing.services.notices import payment_failed_notice
 
 
 def _at(now_iso: str | None) -> datetime:
@@ -85,31 +85,11 @@ def purge_idempotency_keys() -> int:
     return idempotency.purge()
 
 
+# Kept for messages queued before the outbox carried these emails; new code calls
+# services.notices.payment_failed_notice inside its transaction.
 @shared_task(name="billing.tasks.send_payment_failed_email")
 def send_payment_failed_email(invoice_pk: int, final: bool) -> bool:
-    invoice = (
-        Invoice.objects.select_related("account", "subscription").filter(pk=invoice_pk).first()
-    )
-    if invoice is None or invoice.account is None:
-        return False  # gone, or its customer deleted the account
-    amount = money.format_money(invoice.total, invoice.currency)
-    if final or (
-        invoice.subscription and invoice.subscription.status == SubscriptionStatus.CANCELED
-    ):
-        subject = "Your Streamsite subscription was canceled"
-        body = (
-            f"We could not collect {amount} for invoice {invoice.number} after several "
-            "tries, so your subscription has been canceled. Pick a plan any time to come back."
-        )
-    else:
-        when = invoice.next_attempt_at.strftime("%d %b %Y") if invoice.next_attempt_at else "soon"
-        subject = "Your Streamsite payment failed"
-        body = (
-            f"We could not collect {amount} for invoice {invoice.number}. We will try again "
-            f"on {when}. Update your card on the billing page to keep watching."
-        )
-    send_mail(subject, body, None, [invoice.account.email])
-    return True
+    return payment_failed_notice(invoice_id=invoice_pk, final=final)
 
 
 @shared_task(name="billing.tasks.collect_refund")

@@ -93,17 +93,19 @@ def _currency(request: HttpRequest) -> str:
 
 def plans(request: HttpRequest) -> HttpResponse:
     currency = _currency(request)
-    rows = []
-    for plan in selectors.plans_available():
-        rows.append({"plan": plan, "price": plan.price_for(currency)})
+    plans = list(selectors.plans_available())
+    rows = [{"plan": plan, "price": plan.price_for(currency)} for plan in plans]
     current = None
     if request.user.is_authenticated:
         current = selectors.subscription_for(_account(request))
+    recommended = selectors.plan_recommended(plans=plans, current=current, currency=currency)
     return render(
         request,
         "billing/plans.html",
         {
             "rows": rows,
+            "recommended": recommended,
+            "welcome": request.GET.get("welcome") == "1" and current is None,
             "currency": currency,
             "currencies": CURRENCIES,
             "current": current,
@@ -197,15 +199,21 @@ def account(request: HttpRequest, error: str = "", status: int = 200) -> HttpRes
         except DomainError as exc:
             error, status = exc.message, exc.status
     invoices = list(selectors.invoices_for(_account(request))[:24])
+    plans = list(selectors.plans_available())
     return render(
         request,
         "billing/account.html",
         {
             "sub": sub,
-            "entitlements": get_entitlements(request.user),
+            "entitlements": get_entitlements(_account(request)),
             "dunning": selectors.dunning_for(sub) if sub else None,
             "next_amount": selectors.upcoming_amount(sub) if sub else None,
-            "plans": list(selectors.plans_available()),
+            "plans": plans,
+            "change_to": (
+                selectors.plan_recommended(plans=plans, current=sub, currency=sub.currency)
+                if sub is not None
+                else None
+            ),
             "preview": preview,
             "invoices": invoices,
             "error": error,

@@ -17,7 +17,7 @@ from django.utils.module_loading import import_string
 from billing.selectors import plans_available
 from catalog import selectors
 from catalog.models import Title
-from catalog.selectors.home_rows import provided_rows
+from catalog.selectors.home_rows import home_rows_assemble, provided_rows
 from catalog.selectors.search import SearchFilters
 from catalog.selectors.titles import genre_get, genres_with_counts
 from catalog.selectors.viewer import request_viewer
@@ -25,6 +25,9 @@ from catalog.view_caching import shared_partial
 from streamsite.errors import NotFound
 
 PAGE_SIZE = 48
+# New releases and Popular on the signed-in home: short enough to leave titles for the genre
+# rows after each title is shown once.
+EDITORIAL_ROW_LENGTH = 12
 
 
 def nav_context(request: HttpRequest) -> dict[str, Any]:
@@ -69,14 +72,36 @@ def home(request: HttpRequest) -> HttpResponse:
         context["plans"] = plans
         return render(request, "catalog/landing.html", context)
     kids = profile is not None and profile.is_kids
-    # Kids profiles get a simpler page: their own rows, no genre shelves.
-    context["genre_rows"] = [] if kids else selectors.genre_rows(viewer, per_row=16, min_titles=3)
-    if profile is not None:
-        context.update(_provided("CATALOG_HOME_ACTIVITY_PROVIDER", profile))
-    context["recommended_rows"] = provided_rows(profile)
+    min_titles = settings.CATALOG_HOME_ROW_MIN_TITLES
+    activity = _provided("CATALOG_HOME_ACTIVITY_PROVIDER", profile) if profile else {}
+    page = home_rows_assemble(
+        continue_watching=activity.get("continue_watching", []),
+        my_list=activity.get("my_list", []),
+        recommended_rows=provided_rows(profile),
+        new_releases=context["new_releases"][:EDITORIAL_ROW_LENGTH],
+        popular=context["popular"][:EDITORIAL_ROW_LENGTH],
+        # Kids profiles get a simpler page: their own rows, no genre shelves.
+        genre_rows=[] if kids else selectors.genre_rows(viewer, per_row=16, min_titles=min_titles),
+        min_titles=min_titles,
+    )
+    context.update(vars(page))
+    context["nothing_to_watch"] = context["hero"] is None and not any(vars(page).values())
+    context["hero_play"] = _hero_play(context["hero"], profile, page.continue_watching)
     context["profile"] = profile
     context["kids"] = kids
     return render(request, "catalog/home.html", context)
+
+
+def _hero_play(hero: Title | None, profile: Any, watching: list[Any]) -> dict[str, str] | None:
+    """The banner's Play button: Resume where the profile stopped when the hero is in its
+    Continue Watching (that episode, for a series), else Play; None without a video."""
+    if hero is None or profile is None:
+        return None
+    entry = next((p for p in watching if p.title.pk == hero.pk), None)
+    url = play_url(hero, profile, getattr(entry, "episode", None))
+    if url is None:
+        return None
+    return {"url": url, "label": "Resume" if entry is not None else "Play"}
 
 
 def title_detail(request: HttpRequest, slug: str) -> HttpResponse:

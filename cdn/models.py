@@ -159,3 +159,45 @@ class EdgeContent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.content_key} on {self.edge_id} ({self.status})"
+
+
+class EdgeTrafficMinute(models.Model):
+    """What one edge served in one minute, summed from its JSON access log (cdn.edge_logs).
+
+    Hit ratio by requests = hits / lookups, by bytes = hit_bytes / lookup_bytes; origin
+    offload = 1 - origin_bytes / bytes. `edge` is the name the edge's config was rendered with.
+    """
+
+    edge = models.CharField(max_length=64)
+    minute = models.DateTimeField()
+    requests = models.PositiveIntegerField(default=0)
+    lookups = models.PositiveIntegerField(default=0, help_text="Requests that asked the cache")
+    hits = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField(default=0, help_text="Answers with status 5xx")
+    bytes = models.BigIntegerField(default=0, help_text="Egress: body bytes sent to viewers")
+    lookup_bytes = models.BigIntegerField(default=0)
+    hit_bytes = models.BigIntegerField(default=0)
+    origin_bytes = models.BigIntegerField(default=0, help_text="Body bytes fetched from the origin")
+    request_ms = models.BigIntegerField(default=0)
+    upstream_ms = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-minute", "edge"]
+        constraints = [
+            models.UniqueConstraint(fields=["minute", "edge"], name="cdn_edge_traffic_minute")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.edge} {self.minute:%Y-%m-%d %H:%M}"
+
+
+class EdgeLogCursor(models.Model):
+    """How far the ingest has read one access log: the file (by inode) and the byte offset."""
+
+    path = models.CharField(max_length=500, unique=True)
+    inode = models.BigIntegerField(default=0)
+    offset = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.path} @ {self.offset}"

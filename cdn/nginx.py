@@ -1,7 +1,9 @@
-"""Rendering the nginx configuration of one edge from the template."""
+"""Rendering the nginx configurations of the delivery chain: one edge, and the origin the
+edges fill from."""
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from urllib.parse import urlsplit
 
@@ -81,6 +83,55 @@ def render_edge_config(
             "admission_list": admission_list,
             "pin_list": pin_list,
             "pin_max_size": pin_max_size,
+            "secrets": sorted(secrets.items()),
+        },
+    )
+
+
+def render_origin_config(
+    *,
+    listen: str,
+    media_root: str,
+    prefix: str,
+    path: str = "/media/",
+    fill_from: list[str] | None = None,
+    user: str | None = None,
+    workers: int = 1,
+) -> str:
+    """The origin's nginx.conf: media from local storage (MEDIA_ROOT) under `path`.
+
+    Viewers (steered to the origin when no edge can serve them) reach `<path>t/...` with the
+    same secure_link checks as an edge. Edges fill their caches from the plain `<path>hls/...`,
+    which answers only the networks in `fill_from` (the edges' addresses); without it, only
+    signed paths are served. Everything else is 404: no Python in the media path."""
+    if not path.startswith("/") or not path.endswith("/") or not SAFE_WORD.match(path):
+        raise ValidationFailed("The media path must look like /media/.")
+    for label, value in (("listen", listen), ("prefix", prefix), ("media_root", media_root)):
+        if not SAFE_WORD.match(value):
+            raise ValidationFailed(f"Unsafe characters in {label}: {value!r}.")
+    networks = []
+    for cidr in fill_from or []:
+        try:
+            networks.append(str(ipaddress.ip_network(cidr.strip(), strict=False)))
+        except ValueError:
+            raise ValidationFailed(f"Not a network: {cidr!r}.") from None
+    secrets = nginx_secret_map()
+    for secret in secrets.values():
+        if not SAFE_SECRET.match(secret):
+            raise ValidationFailed(
+                "A signing secret has characters nginx cannot take literally "
+                "(quotes, $, backslash, ; or spaces): choose another."
+            )
+    return render_to_string(
+        "cdn/nginx_origin.conf",
+        {
+            "listen": listen,
+            "media_root": media_root.rstrip("/"),
+            "prefix": prefix.rstrip("/"),
+            "path": path,
+            "fill_from": networks,
+            "user": user,
+            "workers": workers,
             "secrets": sorted(secrets.items()),
         },
     )

@@ -15,6 +15,10 @@ relatively so they keep the token) or a single file at the top (`.../master.m3u8
 `.../trickplay.vtt`). The path itself says which (SCOPE_PATTERN), for nginx and for
 `verify_path` alike. So a token for one rendition never opens another rendition, nor the
 uncapped master playlist: a session is given tokens for exactly the entries its plan allows.
+
+The same scheme signs the one link that is not media, a playback session's master playlist
+(`sign_link` / `verify_link`, a path such as `session/<id>/master.m3u8` that no `hls/` scope can
+be): Streamsite has one signer and one set of secrets.
 """
 
 from __future__ import annotations
@@ -36,10 +40,11 @@ PREFIX_RE = re.compile(r"^hls/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/$")
 # edge's nginx location uses the same pattern (cdn/templates/cdn/nginx_edge.conf).
 SCOPE_PATTERN = r"hls/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+(?:/|$)"
 SCOPE_RE = re.compile(rf"^(?P<scope>{SCOPE_PATTERN})(?P<rest>.*)$")
-TOKEN_RE = re.compile(
-    r"^t/(?P<kid>[0-9a-f]{8})(?P<bind>[an])/(?P<md5>[A-Za-z0-9_-]{22})/(?P<exp>[0-9]{1,12})/"
-    rf"(?P<prefix>{SCOPE_PATTERN})(?P<rest>.*)$"
-)
+_SIGNED = r"^t/(?P<kid>[0-9a-f]{8})(?P<bind>[an])/(?P<md5>[A-Za-z0-9_-]{22})/(?P<exp>[0-9]{1,12})/"
+TOKEN_RE = re.compile(rf"{_SIGNED}(?P<prefix>{SCOPE_PATTERN})(?P<rest>.*)$")
+# A signed link outside the media tree: the whole path is signed, nothing may follow it.
+LINK_PATH_RE = re.compile(r"^(?!hls/)[a-z]+(?:/[A-Za-z0-9_.-]+)+$")
+LINK_RE = re.compile(rf"{_SIGNED}(?P<prefix>(?!hls/)[a-z]+(?:/[A-Za-z0-9_.-]+)+)$")
 
 
 def key_id(secret: str) -> str:
@@ -86,11 +91,23 @@ def sign_prefix(prefix: str, *, expires_at: datetime, client_ip: str | None = No
             "Sign one entry of a content key: hls/<asset>/<version>/<folder>/ or .../<file>.",
             extra={"fields": {"content_key": ["Expected hls/<asset>/<version>/<entry>."]}},
         )
+    return _token(prefix, expires_at=expires_at, client_ip=client_ip)
+
+
+def _token(prefix: str, *, expires_at: datetime, client_ip: str | None) -> str:
     secret = secrets()[0]
     expires = int(expires_at.timestamp())
     bind = "a" if client_ip else "n"
     md5 = _digest(expires=expires, prefix=prefix, addr=client_ip or "", secret=secret)
     return f"t/{key_id(secret)}{bind}/{md5}/{expires}/{prefix}"
+
+
+def sign_link(path: str, *, expires_at: datetime, client_ip: str | None = None) -> str:
+    """`t/.../<path>` for a link that is not media (a session's master playlist, served by the
+    web app): the whole path is the signed prefix, so the token opens that one path only."""
+    if not LINK_PATH_RE.match(path) or ".." in path.split("/"):
+        raise ValidationFailed("A signed link is a plain path outside hls/.")
+    return _token(path, expires_at=expires_at, client_ip=client_ip)
 
 
 def sign_path(path: str, *, expires_at: datetime, client_ip: str | None = None) -> str:
@@ -136,6 +153,21 @@ def verify_path(path: str, *, client_ip: str | None, now: datetime | None = None
     rest = match["rest"]
     if ".." in rest.split("/") or rest.startswith("/"):
         raise PermissionDenied("Not a signed media path.", code="bad_token")
+    _check(match, client_ip=client_ip, now=now)
+    return Verified(prefix=match["prefix"], path=match["prefix"] + rest, expires=int(match["exp"]))
+
+
+def verify_link(signed: str, *, client_ip: str | None, now: datetime | None = None) -> str:
+    """The path a `sign_link` token was made for; PermissionDenied (code `expired` or
+    `bad_token`) exactly as `verify_path`."""
+    match = LINK_RE.match(signed)
+    if match is None or ".." in match["prefix"].split("/"):
+        raise PermissionDenied("Not a signed link.", code="bad_token")
+    _check(match, client_ip=client_ip, now=now)
+    return match["prefix"]
+
+
+def _check(match: re.Match[str], *, client_ip: str | None, now: datetime | None) -> None:
     by_kid = {key_id(s): s for s in secrets()}
     secret = by_kid.get(match["kid"])
     if secret is None:
@@ -147,7 +179,6 @@ def verify_path(path: str, *, client_ip: str | None, now: datetime | None = None
     now = now or timezone.now()
     if int(match["exp"]) < now.timestamp():
         raise PermissionDenied("This link has expired.", code="expired")
-    return Verified(prefix=match["prefix"], path=match["prefix"] + rest, expires=int(match["exp"]))
 
 
 def nginx_secret_map() -> dict[str, str]:

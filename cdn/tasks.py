@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from cdn import services, warming
+from cdn import edge_logs, services, warming
 from cdn.models import EdgeContent
 
 BATCH = 5000
@@ -67,3 +67,22 @@ def sweep_warming() -> int:
     for row_id in stale:
         warm_edge_content.delay_on_commit(row_id)  # type: ignore[attr-defined]
     return len(stale)
+
+
+@shared_task(name="cdn.tasks.ingest_edge_logs")
+def ingest_edge_logs() -> dict:
+    """Every minute: read what the edges' access logs gained into per-minute traffic rows."""
+    results = edge_logs.ingest_logs(
+        paths=list(settings.CDN_EDGE_LOG_PATHS), max_bytes=settings.CDN_EDGE_LOG_MAX_BYTES
+    )
+    return {result.path: result.lines for result in results}
+
+
+@shared_task(name="cdn.tasks.prune_edge_traffic")
+def prune_edge_traffic() -> int:
+    """Hourly: delete one batch of old per-minute edge traffic; re-enqueue while a full one went."""
+    before = timezone.now() - edge_logs.TRAFFIC_RETENTION
+    deleted = edge_logs.traffic_prune(before=before, batch=BATCH)
+    if deleted == BATCH:
+        prune_edge_traffic.apply_async(countdown=1)
+    return deleted

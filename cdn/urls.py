@@ -15,8 +15,8 @@ urlpatterns = [
     path("cdn/coverage-import", views.coverage_import, name="coverage-import"),
 ]
 
-# Signed media under MEDIA_URL when Django is the origin (make demo; CDN_SERVE_MEDIA). Only
-# token paths (`t/...`): other media (artwork, avatars) must still reach plain media serving.
+# Signed media under MEDIA_URL when Django is the origin in development (CDN_SERVE_MEDIA): the
+# one owner of `<MEDIA_URL>t/`. Only token paths: artwork and avatars reach plain media serving.
 if settings.MEDIA_URL.startswith("/"):
     urlpatterns.append(
         re_path(

@@ -1,9 +1,10 @@
-"""Staff pages (sites and edges, coverage-zone import, "where would this IP go?") and the demo's
-signed media serving."""
+"""Staff pages (sites and edges, coverage-zone import, "where would this IP go?") and
+development's one signed-media view (nginx serves media everywhere else)."""
 
 from __future__ import annotations
 
 import mimetypes
+import re
 from pathlib import Path
 
 from django import forms
@@ -13,7 +14,7 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.db.models import Count, Sum
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from cdn import selectors, services, signing
 from cdn.models import EdgeContent
@@ -85,20 +86,74 @@ def coverage_import(request: HttpRequest) -> HttpResponse:
     return render(request, "cdn/import.html", {"form": form}, status=status)
 
 
+CONTENT_TYPES = {
+    ".m3u8": "application/vnd.apple.mpegurl",
+    ".ts": "video/mp2t",
+    ".m4s": "video/iso.segment",
+    ".mp4": "video/mp4",
+    ".vtt": "text/vtt",
+    ".jpg": "image/jpeg",
+    ".png": "image/png",
+    ".aac": "audio/aac",
+}
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+@require_safe
 def signed_media(request: HttpRequest, signed: str) -> HttpResponseBase:
-    """Serve a file under a signed prefix from MEDIA_ROOT (make demo; nginx does this in prod)."""
-    serve = settings.CDN_SERVE_MEDIA
-    if not (settings.DEBUG if serve is None else serve):
-        raise Http404
+    """Development's one media server: a file under a signed scope from MEDIA_ROOT, with HTTP
+    Range, checked by cdn.signing exactly as the edges' and the origin's nginx check it (403,
+    410 when expired). Off in production (CDN_SERVE_MEDIA): nginx serves media there."""
+    if not settings.CDN_SERVE_MEDIA:
+        raise Http404("Media is served by the web server in this deployment.")
     try:
         verified = signing.verify_path(signed, client_ip=client_address(request))
     except PermissionDenied as exc:
-        return HttpResponse(exc.message, status=410 if exc.code == "expired" else 403)
+        expired = exc.code == "expired"
+        return HttpResponse(
+            "This media link has expired." if expired else "Invalid media link.",
+            status=410 if expired else 403,
+            content_type="text/plain",
+        )
     root = Path(settings.MEDIA_ROOT).resolve()
     path = (root / verified.path).resolve()
     if root not in path.parents or not path.is_file():
-        raise Http404
-    content_type = mimetypes.guess_type(path.name)[0]
-    if path.suffix == ".m3u8":
-        content_type = "application/vnd.apple.mpegurl"
-    return FileResponse(path.open("rb"), content_type=content_type or "application/octet-stream")
+        raise Http404("No such media file.")
+    content_type = CONTENT_TYPES.get(path.suffix) or (
+        mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    )
+    size = path.stat().st_size
+    header = request.headers.get("Range", "")
+    if not header:
+        response: HttpResponseBase = FileResponse(path.open("rb"), content_type=content_type)
+        response["Accept-Ranges"] = "bytes"
+        response["Content-Length"] = str(size)
+        return response
+    return _byte_range(path, header=header, size=size, content_type=content_type)
+
+
+def _byte_range(path: Path, *, header: str, size: int, content_type: str) -> HttpResponse:
+    """206 with the bytes asked for (`a-b`, `a-`, or the last `-n`); 416 when unsatisfiable."""
+    match = _RANGE.match(header.strip())
+    start = end = None
+    if match and (match.group(1) or match.group(2)):
+        if match.group(1):
+            start = int(match.group(1))
+            end = int(match.group(2)) if match.group(2) else size - 1
+        else:  # suffix range: the last N bytes
+            start = max(0, size - int(match.group(2)))
+            end = size - 1
+        end = min(end, size - 1)
+    if start is None or end is None or start > end or start >= size:
+        refused = HttpResponse(status=416)
+        refused["Content-Range"] = f"bytes */{size}"
+        return refused
+    length = end - start + 1
+    with path.open("rb") as handle:
+        handle.seek(start)
+        body = handle.read(length)
+    response = HttpResponse(body, status=206, content_type=content_type)
+    response["Content-Range"] = f"bytes {start}-{end}/{size}"
+    response["Content-Length"] = str(length)
+    response["Accept-Ranges"] = "bytes"
+    return response

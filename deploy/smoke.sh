@@ -28,13 +28,13 @@ trap cleanup EXIT
 
 random_secret() { python3 -c 'import secrets; print(secrets.token_urlsafe(48))'; }
 # Production's secrets, each its own random value (streamsite.checks, billing.checks).
-secret=$(random_secret) cdn_secret=$(random_secret) playback_key=$(random_secret)
+secret=$(random_secret) cdn_secret=$(random_secret)
 webhook_secret=$(random_secret)
 # The pods' settings: production, plain HTTP on loopback (the probes' path is exempt anyway).
 run() {
   podman run --network=host --read-only -v "$volume:/var/lib/streamsite" \
     -e DATABASE_URL -e REDIS_URL -e SECRET_KEY="$secret" \
-    -e CDN_SIGNING_SECRETS="$cdn_secret" -e PLAYBACK_SIGNING_KEY="$playback_key" \
+    -e CDN_SIGNING_SECRETS="$cdn_secret" \
     -e BILLING_SANDBOX_WEBHOOK_SECRET="$webhook_secret" \
     -e ALLOWED_HOSTS=127.0.0.1,localhost -e SECURE_SSL_REDIRECT=false \
     -e WEB_CONCURRENCY=2 -e CELERY_CONCURRENCY=1 "$@"

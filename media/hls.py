@@ -14,6 +14,7 @@ import m3u8
 
 from media import ffmpeg
 from media.ladder import AUDIO_BITRATE, Rung
+from media.playlists import subtitle_playlist as subtitle_playlist  # the one builder
 from media.probe import ProbeResult
 
 LOUDNORM = "loudnorm=I=-23:TP=-2:LRA=11"
@@ -183,13 +184,19 @@ def encode(
     cfg: EncodeSettings,
     *,
     on_progress: Callable[[float], bool] | None = None,
+    check: Callable[[list[str]], object] | None = None,
 ) -> tuple[list[VariantInfo], str, str]:
-    """Run the ladder encode; returns the variants, the command line and the log tail."""
+    """Run the ladder encode; returns the variants, the command line and the log tail.
+
+    `check(directories)` sees what ffmpeg wrote before it is read (it raises to refuse it).
+    """
     for rung in rungs:
         (out_dir / rung_name(rung)).mkdir(parents=True, exist_ok=True)
     args = encode_args(source_path, source, rungs, out_dir, cfg)
     command = ffmpeg.command_text([ffmpeg.ffmpeg_binary(), *args])
     result = ffmpeg.run(args, duration=source.duration, on_progress=on_progress)
+    if check is not None:
+        check([rung_name(rung) for rung in rungs])
     variants = [read_variant(out_dir, rung, has_audio=source.has_audio) for rung in rungs]
     return variants, command, result.log_tail
 
@@ -282,22 +289,6 @@ def vtt_time(seconds: float) -> str:
     minutes, rest = divmod(rest, 60_000)
     secs, millis = divmod(rest, 1000)
     return f"{hours:02d}:{minutes:02d}:{secs:02d}.{millis:03d}"
-
-
-def subtitle_playlist(vtt_name: str, duration: float) -> str:
-    return "\n".join(
-        [
-            "#EXTM3U",
-            "#EXT-X-VERSION:3",
-            f"#EXT-X-TARGETDURATION:{max(1, math.ceil(duration))}",
-            "#EXT-X-MEDIA-SEQUENCE:0",
-            "#EXT-X-PLAYLIST-TYPE:VOD",
-            f"#EXTINF:{duration:.3f},",
-            vtt_name,
-            "#EXT-X-ENDLIST",
-            "",
-        ]
-    )
 
 
 # --- quality -----------------------------------------------------------------------------------

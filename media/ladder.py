@@ -81,7 +81,9 @@ def probe_windows(duration: float) -> list[tuple[float, float]]:
     return [(step * i + (step - PROBE_WINDOW_SECONDS) / 2, PROBE_WINDOW_SECONDS) for i in range(3)]
 
 
-def measure_complexity(path: Path | str, source: ProbeResult) -> float:
+def measure_complexity(
+    path: Path | str, source: ProbeResult, *, work_dir: Path | None = None
+) -> float:
     """Bits per pixel per frame of a CRF encode at probe size: the title's complexity."""
     width, height = rung_size(source, min(PROBE_HEIGHT, source.height))
     windows = probe_windows(source.duration)
@@ -90,7 +92,7 @@ def measure_complexity(path: Path | str, source: ProbeResult) -> float:
         args += ["-ss", f"{start:.3f}", "-t", f"{length:.3f}", "-i", str(path)]
     chains = "".join(f"[{i}:v:0]" for i in range(len(windows)))
     graph = f"{chains}concat=n={len(windows)}:v=1:a=0,scale={width}:{height},format=yuv420p[v]"
-    with tempfile.TemporaryDirectory(prefix="ss-probe-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="ss-probe-", dir=work_dir) as tmp:
         out = Path(tmp) / "probe.mkv"
         ffmpeg.run(
             [

@@ -14,6 +14,7 @@ from django.core.files.storage import default_storage
 from django.db.models import Prefetch
 
 from catalog.models import Episode, Title
+from media import playlists
 from media.models import MediaAsset, Rendition, Subtitle
 
 
@@ -122,10 +123,6 @@ def asset_media(asset: MediaAsset) -> AssetMedia:
     )
 
 
-def _quoted(value: str) -> str:
-    return '"' + value.replace('"', "'").replace("\n", " ") + '"'
-
-
 def build_master_playlist(
     asset: MediaAsset, *, max_height: int | None, uri_for: Callable[[str], str]
 ) -> str:
@@ -138,26 +135,32 @@ def build_master_playlist(
     renditions = [r for r in media.renditions if max_height is None or r.height <= max_height]
     if not renditions and media.renditions:
         renditions = [media.renditions[0]]
-    lines = ["#EXTM3U", "#EXT-X-VERSION:4", "#EXT-X-INDEPENDENT-SEGMENTS"]
-    for sub in media.subtitles:
-        lines.append(
-            '#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",'
-            f"NAME={_quoted(sub.label or sub.language)},LANGUAGE={_quoted(sub.language)},"
-            f"DEFAULT=NO,AUTOSELECT=YES,FORCED=NO,URI={_quoted(uri_for(sub.playlist_key))}"
-        )
-    for r in renditions:  # ascending height: the first (lowest) is where players start
-        attrs = [
-            f"BANDWIDTH={r.bandwidth}",
-            f"AVERAGE-BANDWIDTH={r.average_bandwidth}",
-            f"RESOLUTION={r.width}x{r.height}",
-            f"CODECS={_quoted(r.codecs)}",
-            f"FRAME-RATE={r.frame_rate:.3f}",
-        ]
-        if media.subtitles:
-            attrs.append('SUBTITLES="subs"')
-        lines.append("#EXT-X-STREAM-INF:" + ",".join(attrs))
-        lines.append(uri_for(r.playlist_key))
-    return "\n".join(lines) + "\n"
+    return playlists.master_playlist(
+        variants=[variant_of(r) for r in renditions],  # ascending: players start on the first
+        subtitles=[subtitle_track_of(s) for s in media.subtitles],
+        locations=[uri_for],
+    )
+
+
+def variant_of(rendition: RenditionInfo, *, uri: str | None = None) -> playlists.Variant:
+    """A rendition as the playlist builder lists it (`uri` defaults to its storage key)."""
+    return playlists.Variant(
+        uri=uri if uri is not None else rendition.playlist_key,
+        bandwidth=rendition.bandwidth,
+        width=rendition.width,
+        height=rendition.height,
+        average_bandwidth=rendition.average_bandwidth,
+        codecs=rendition.codecs,
+        frame_rate=rendition.frame_rate,
+    )
+
+
+def subtitle_track_of(sub: SubtitleInfo, *, uri: str | None = None) -> playlists.SubtitleTrack:
+    return playlists.SubtitleTrack(
+        uri=uri if uri is not None else sub.playlist_key,
+        language=sub.language,
+        name=sub.label or sub.language,
+    )
 
 
 def relative_uri(asset: MediaAsset) -> Callable[[str], str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import shutil
 import tempfile
 import time
 from collections.abc import Callable
@@ -21,9 +22,10 @@ from django.utils import timezone
 from django.utils.text import get_valid_filename
 
 from catalog.models import Episode, Title
-from media import ffmpeg, hls, ladder, storage
+from media import ffmpeg, hls, ladder, storage, verify
 from media.models import MediaAsset, Rendition, Subtitle
 from media.probe import NotMedia, ProbeResult, probe
+from media.recovery import SCRATCH_PREFIX, Heartbeat, scratch_root, sweep_scratch
 from streamsite.errors import Conflict, ValidationFailed
 
 log = logging.getLogger(__name__)
@@ -87,8 +89,9 @@ def asset_create(
     asset = MediaAsset(title=title, episode=episode, created_by=created_by)
     name = get_valid_filename(Path(upload.name or "source").name)[-120:] or "source"
     key = f"sources/{asset.uuid}/{name}"
+    storage.ensure_room(key, upload.size)  # 507 before a byte is written
     sha = _sha256(upload)
-    storage.save_exact(key, upload)
+    storage.save_exact(key, upload)  # a disk that fills meanwhile: 507, the part removed
     try:
         with transaction.atomic():
             asset.source_key = key
@@ -98,9 +101,7 @@ def asset_create(
             asset.save()
             _enqueue_transcode(asset.pk, asset.version)
     except BaseException:
-        from django.core.files.storage import default_storage
-
-        default_storage.delete(key)
+        storage.discard(key)
         raise
     return asset
 
@@ -276,6 +277,7 @@ class Job:
         self.version = version
         self.clock = clock
         self.last_beat = 0.0
+        self.lost = False  # set by the heartbeat thread when the row is no longer ours
 
     def _rows(self):
         return MediaAsset.objects.filter(
@@ -289,8 +291,15 @@ class Job:
             raise Superseded()
         self.last_beat = self.clock()
 
+    def touch(self) -> bool:
+        """Write the heartbeat alone; False when the job is no longer ours."""
+        now = timezone.now()
+        return self._rows().update(heartbeat_at=now, updated_at=now) == 1
+
     def beat(self, progress: int | None = None) -> bool:
         """Heartbeat (throttled); False when the job is no longer ours (stop at once)."""
+        if self.lost:
+            return False
         if self.clock() - self.last_beat < HEARTBEAT_EVERY:
             return True
         try:
@@ -330,8 +339,17 @@ def asset_process(*, asset_id: int, version: int) -> str:
     job = Job(asset_id, version)
     asset = MediaAsset.objects.get(pk=asset_id)
     prefix = asset.version_prefix
+    root = scratch_root()
     try:
-        with tempfile.TemporaryDirectory(prefix="ss-media-", dir=settings.MEDIA_WORK_DIR) as tmp:
+        sweep_scratch(root)  # what jobs killed on this host left behind
+        with (
+            Heartbeat(job, settings.MEDIA_HEARTBEAT_SECONDS),
+            tempfile.TemporaryDirectory(
+                prefix=f"{SCRATCH_PREFIX}{asset_id}-v{version}-",
+                dir=root,
+                ignore_cleanup_errors=True,
+            ) as tmp,
+        ):
             _run_pipeline(job, asset, Path(tmp), prefix)
         return Status.READY
     except Superseded:
@@ -404,7 +422,7 @@ def _run_pipeline(job: Job, asset: MediaAsset, tmp: Path, prefix: str) -> None:
         audio_channels=facts.audio_channels,
     )
 
-    rungs, method, complexity = choose_ladder(source_path, facts)
+    rungs, method, complexity = choose_ladder(source_path, facts, work_dir=tmp)
     job.update(status=Status.TRANSCODING, progress=8, ladder_method=method, complexity=complexity)
 
     out = tmp / "out"
@@ -415,14 +433,26 @@ def _run_pipeline(job: Job, asset: MediaAsset, tmp: Path, prefix: str) -> None:
     )
     args = hls.encode_args(source_path, facts, rungs, out, cfg)
     job.update(ffmpeg_command=ffmpeg.command_text([ffmpeg.ffmpeg_binary(), *args]))
+
+    def whole(directories: list[str]) -> None:
+        verify.verify_ladder(
+            out,
+            directories,
+            source_seconds=facts.duration,
+            segment_seconds=cfg.segment_seconds,
+            beat=lambda: job.beat(80),
+        )
+
     try:
         variants, _, log_tail = hls.encode(
-            source_path, facts, rungs, out, cfg, on_progress=_progress(job, 8, 80)
+            source_path, facts, rungs, out, cfg, on_progress=_progress(job, 8, 80), check=whole
         )
     except ffmpeg.FfmpegCancelled as exc:
         raise Superseded() from exc
     except ffmpeg.FfmpegFailed as exc:
         raise JobFailed(_ffmpeg_reason(exc), log_tail=exc.log_tail) from exc
+    except verify.Incomplete as exc:
+        raise JobFailed(_incomplete_reason(exc, tmp)) from exc
     job.update(status=Status.PACKAGING, progress=80, log_tail=log_tail)
 
     try:
@@ -431,15 +461,36 @@ def _run_pipeline(job: Job, asset: MediaAsset, tmp: Path, prefix: str) -> None:
         raise JobFailed(f"packaging failed: {exc}", log_tail=exc.log_tail) from exc
     quality = _measure(job, source_path, facts, out, variants)
 
+    needed = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
+    free = storage.free_bytes(f"{prefix}/master.m3u8")
+    if free is not None and needed > free:
+        raise JobFailed(
+            f"disk full: the encode needs {needed / storage.MB:.1f} MB on the media disk and "
+            f"{max(0, free) / storage.MB:.1f} MB are free"
+        )
     try:
         storage.upload_tree(out, prefix, on_file=lambda: job.beat())
     except Superseded:
         raise
+    except storage.StorageFull as exc:
+        raise JobFailed("disk full while storing the encode (no space left on device)") from exc
     except (OSError, storage.StorageError) as exc:
         raise JobFailed(f"storage error: {exc}") from exc
     except Exception as exc:  # noqa: BLE001 - S3 clients raise their own error types
         raise JobFailed(f"storage error: {type(exc).__name__}: {exc}") from exc
     _publish(job, facts, prefix, variants, quality, extras)
+
+
+def _incomplete_reason(exc: verify.Incomplete, scratch: Path) -> str:
+    # ffmpeg's HLS muxer exits 0 when the disk fills (it logs nothing): a full scratch disk
+    # is told apart by what is left on it.
+    free = shutil.disk_usage(scratch).free
+    if free < storage.MB:
+        return (
+            f"disk full while encoding (no space left on device: the scratch space has "
+            f"{free // 1024} KB free); {exc}"
+        )
+    return str(exc)
 
 
 def _ffmpeg_reason(exc: ffmpeg.FfmpegFailed) -> str:
@@ -452,12 +503,12 @@ def _ffmpeg_reason(exc: ffmpeg.FfmpegFailed) -> str:
 
 
 def choose_ladder(
-    source_path: str, facts: ProbeResult
+    source_path: str, facts: ProbeResult, *, work_dir: Path | None = None
 ) -> tuple[list[ladder.Rung], str, float | None]:
     if settings.MEDIA_LADDER == "fixed":
         return ladder.fixed_ladder(facts), "fixed", None
     try:
-        complexity = ladder.measure_complexity(source_path, facts)
+        complexity = ladder.measure_complexity(source_path, facts, work_dir=work_dir)
     except ffmpeg.FfmpegFailed as exc:
         raise JobFailed(_ffmpeg_reason(exc), log_tail=exc.log_tail) from exc
     return ladder.per_title_ladder(facts, complexity), "per_title", round(complexity, 5)
@@ -651,10 +702,11 @@ def asset_share(
 
 
 def sweep_stale(*, now: datetime | None = None, batch: int = 50) -> dict[str, int]:
-    """Requeue running jobs whose worker stopped beating; resend long-queued messages."""
+    """Requeue running jobs whose worker stopped beating; resend long-queued messages; remove
+    scratch folders of dead jobs on this host."""
     now = now or timezone.now()
     stale_before = now - timedelta(seconds=settings.MEDIA_HEARTBEAT_TIMEOUT)
-    counts = {"requeued": 0, "failed": 0, "resent": 0}
+    counts = {"requeued": 0, "failed": 0, "resent": 0, "scratch_removed": 0}
     stale = list(
         MediaAsset.objects.filter(
             status__in=MediaAsset.RUNNING_STATUSES, heartbeat_at__lt=stale_before
@@ -703,4 +755,5 @@ def sweep_stale(*, now: datetime | None = None, batch: int = 50) -> dict[str, in
             ):
                 counts["resent"] += 1
                 _enqueue_transcode(pk, version)
+    counts["scratch_removed"] = sweep_scratch()
     return counts

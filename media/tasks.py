@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from media import services, storage
+from media import recovery, services, storage
 
 
-# The global time limits (soft 3600 s / hard 3900 s) apply: they stay below the broker's
-# visibility timeout, so a running encode is never redelivered to a second worker.
+# The transcode queue's limits apply (soft 3600 s / hard 3900 s). A killed worker's message is
+# redelivered at once but claims nothing (the job is still running at its version); the sweeper
+# resumes the job once its heartbeat is stale.
 @shared_task(name="media.tasks.media_transcode")
 def media_transcode(asset_id: int, version: int) -> str:
     return services.asset_process(asset_id=asset_id, version=version)
@@ -22,3 +23,8 @@ def media_delete_prefix(prefix: str) -> int:
 @shared_task(name="media.tasks.media_sweep_stale")
 def media_sweep_stale() -> dict[str, int]:
     return services.sweep_stale()
+
+
+@shared_task(name="media.tasks.media_sweep_orphans")
+def media_sweep_orphans() -> dict[str, int]:
+    return recovery.sweep_orphans()

@@ -8,28 +8,24 @@ real apps. Services call only these names, and tests monkeypatch them.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 import logging
-import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.urls import reverse
-from django.utils import timezone
 
 from accounts import selectors as accounts_selectors
 from billing import entitlements as billing_entitlements
 from cdn import signing as cdn_signing
 from cdn import steering as cdn_steering
+from media import playlists
 from media import selectors as media_selectors
-from streamsite.errors import NotFound, ValidationFailed
+from streamsite.errors import NotFound, PermissionDenied, ValidationFailed
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +45,11 @@ def get_entitlements(account: User) -> Entitlements:
     return billing_entitlements.get_entitlements(account)
 
 
-def plan_action() -> dict[str, str]:
-    """Where a viewer refused for their plan goes to fix it (a page error offers the link)."""
+def plan_action(status: str = "") -> dict[str, str]:
+    """Where a viewer refused for their plan goes to fix it (a page error offers the link):
+    the plan picker for an account that never had a plan (status "none"), else billing."""
+    if status == "none":
+        return {"url": reverse("billing:plans"), "label": "Choose a plan"}
     return {"url": reverse("billing:account"), "label": "Go to billing"}
 
 
@@ -161,80 +160,67 @@ def resume_position(*, profile: Profile, title: Title, episode: Episode | None) 
     return float(row.position_seconds)
 
 
-# --- media pipeline: HLS assets and build_master_playlist(asset, *, max_height, uri_for) ----
-@dataclass(frozen=True)
-class Rendition:
-    height: int
-    bandwidth: int
-    attributes: str  # the #EXT-X-STREAM-INF attribute list, as the asset wrote it
-    uri: str  # relative to the asset's root
+# --- media pipeline: HLS assets and its one playlist builder (media.playlists) ---------------
+Rendition = playlists.Variant  # a rendition: `uri` relative to the asset's content key
 
 
 @dataclass(frozen=True)
 class LocalAsset:
-    """A folder under PLAYBACK_MEDIA_ROOT: master.m3u8 (+ variants) and optional asset.json
-    (duration, markers, subtitles, trickplay)."""
+    """What playback needs of a playable asset: its renditions (ascending height), subtitles
+    and trickplay files, all relative to its CDN content key `hls/<asset>/<version>/`."""
 
     key: str
-    root: Path
     renditions: tuple[Rendition, ...]
     duration_seconds: float | None = None
     markers: dict[str, float] = field(default_factory=dict)
-    subtitles: tuple[dict[str, str], ...] = ()
+    subtitles: tuple[playlists.SubtitleTrack, ...] = ()
     trickplay: dict[str, str] | None = None
     # The CDN content key (`hls/<asset>/<version>/`); empty for a local folder asset.
     content_key: str = ""
-
-
-_STREAM_INF = re.compile(r"^#EXT-X-STREAM-INF:(?P<attrs>.*)$")
-_RESOLUTION = re.compile(r"RESOLUTION=(\d+)x(\d+)")
-_BANDWIDTH = re.compile(r"(?:^|,)BANDWIDTH=(\d+)")
 
 
 def asset_key_for(*, title: Title, episode: Episode | None) -> str:
     return f"episode-{episode.pk}" if episode is not None else f"title-{title.pk}"
 
 
+def local_asset_folder(key: str) -> Path:
+    """Where a local asset lives: under MEDIA_ROOT at its own content key, like the pipeline's
+    assets, so one media server (nginx, or Django in development) serves both."""
+    return Path(settings.MEDIA_ROOT) / "hls" / key / LOCAL_VERSION
+
+
 def find_asset(*, title: Title, episode: Episode | None) -> LocalAsset | None:
     """The playable asset of a title or episode, or None: the media pipeline's ready asset
-    first, else a local folder `title-<id>` / `episode-<id>` under PLAYBACK_MEDIA_ROOT (the
-    playback demo clip and the browser tests' fixtures)."""
+    first, else a local folder `MEDIA_ROOT/hls/<title-id or episode-id>/local/` holding
+    master.m3u8 (+ variants) and an optional asset.json (duration, markers, subtitles,
+    trickplay): the playback demo clip and the browser tests' fixtures."""
     pipeline = _pipeline_asset(title=title, episode=episode)
     if pipeline is not None:
         return pipeline
     key = asset_key_for(title=title, episode=episode)
-    root = Path(settings.PLAYBACK_MEDIA_ROOT) / key
+    root = local_asset_folder(key)
     master = root / "master.m3u8"
     if not master.is_file():
         return None
-    renditions: list[Rendition] = []
-    lines = master.read_text(encoding="utf-8").splitlines()
-    for i, line in enumerate(lines):
-        match = _STREAM_INF.match(line.strip())
-        if not match or i + 1 >= len(lines):
-            continue
-        attrs = match["attrs"]
-        resolution = _RESOLUTION.search(attrs)
-        bandwidth = _BANDWIDTH.search(attrs)
-        renditions.append(
-            Rendition(
-                height=int(resolution.group(2)) if resolution else 0,
-                bandwidth=int(bandwidth.group(1)) if bandwidth else 0,
-                attributes=attrs,
-                uri=lines[i + 1].strip(),
-            )
-        )
+    variants, _ = playlists.read_master(master.read_text(encoding="utf-8"))
     meta: dict[str, Any] = {}
     meta_path = root / "asset.json"
     if meta_path.is_file():
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
     return LocalAsset(
         key=key,
-        root=root,
-        renditions=tuple(sorted(renditions, key=lambda r: (r.height, r.bandwidth))),
+        renditions=tuple(variants),
         duration_seconds=meta.get("duration"),
         markers={k: float(v) for k, v in (meta.get("markers") or {}).items()},
-        subtitles=tuple(meta.get("subtitles") or ()),
+        subtitles=tuple(
+            playlists.SubtitleTrack(
+                uri=sub["uri"],
+                language=sub["language"],
+                name=sub.get("name") or sub["language"],
+                default=bool(sub.get("default")),
+            )
+            for sub in meta.get("subtitles") or ()
+        ),
         trickplay=meta.get("trickplay"),
     )
 
@@ -261,23 +247,6 @@ def _pipeline_asset(*, title: Title, episode: Episode | None) -> LocalAsset | No
     def rel(key: str) -> str:
         return key[len(prefix) :] if key.startswith(prefix) else key
 
-    renditions = tuple(
-        Rendition(
-            height=r.height,
-            bandwidth=r.bandwidth,
-            attributes=(
-                f"BANDWIDTH={r.bandwidth},AVERAGE-BANDWIDTH={r.average_bandwidth},"
-                f'RESOLUTION={r.width}x{r.height},CODECS="{r.codecs}",'
-                f"FRAME-RATE={r.frame_rate:.3f}"
-            ),
-            uri=rel(r.playlist_key),
-        )
-        for r in media.renditions
-    )
-    subtitles = tuple(
-        {"name": sub.label or sub.language, "language": sub.language, "uri": rel(sub.playlist_key)}
-        for sub in media.subtitles
-    )
     trickplay = (
         {"vtt": rel(media.thumbnails_vtt_key), "sprite": rel(media.sprite_key)}
         if media.thumbnails_vtt_key
@@ -285,43 +254,37 @@ def _pipeline_asset(*, title: Title, episode: Episode | None) -> LocalAsset | No
     )
     return LocalAsset(
         key=prefix.strip("/").replace("/", "-"),
-        root=Path(settings.MEDIA_ROOT) / prefix,
-        renditions=renditions,
+        renditions=tuple(
+            media_selectors.variant_of(r, uri=rel(r.playlist_key)) for r in media.renditions
+        ),
         duration_seconds=media.duration,
         markers=_episode_markers(episode),
-        subtitles=subtitles,
+        subtitles=tuple(
+            media_selectors.subtitle_track_of(sub, uri=rel(sub.playlist_key))
+            for sub in media.subtitles
+        ),
         trickplay=trickplay,
         content_key=prefix,
     )
 
 
-def build_master_playlist(
-    asset: LocalAsset, *, max_height: int, uri_for: Callable[[str], str]
-) -> str:
-    """A master playlist listing only renditions at or below `max_height`; every URI through
-    `uri_for` (which signs it). DEFAULT: from the local asset. Rewire to the media pipeline."""
-    allowed = allowed_renditions(asset, max_height=max_height)
-    lines = ["#EXTM3U", "#EXT-X-VERSION:3", "#EXT-X-INDEPENDENT-SEGMENTS"]
-    for i, sub in enumerate(asset.subtitles):
-        default = "YES" if i == 0 and sub.get("default") else "NO"
-        lines.append(
-            f'#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",NAME="{sub["name"]}",'
-            f'LANGUAGE="{sub["language"]}",DEFAULT={default},AUTOSELECT=YES,'
-            f'URI="{uri_for(sub["uri"])}"'
-        )
-    for rendition in allowed:
-        attrs = rendition.attributes
-        if asset.subtitles and "SUBTITLES=" not in attrs:
-            attrs += ',SUBTITLES="subs"'
-        lines.append(f"#EXT-X-STREAM-INF:{attrs}")
-        lines.append(uri_for(rendition.uri))
-    return "\n".join(lines) + "\n"
+def build_master_playlist(asset: LocalAsset, *, max_height: int, access: MediaAccess) -> str:
+    """A session's master playlist: the renditions at or below `max_height`, listed once per
+    edge of `access` (best first) with that edge's signed URIs: HLS redundant variant streams,
+    so the player moves to the next edge when one dies."""
+    return playlists.master_playlist(
+        variants=allowed_renditions(asset, max_height=max_height),
+        subtitles=asset.subtitles,
+        locations=[partial(access.url, base=base) for base in access.bases],
+    )
 
 
 # --- cdn: cdn.steering.steer(...) and cdn.signing's scoped tokens -----------------------------
 # Local assets are published under this version of their content key (hls/<asset key>/local/);
 # the media pipeline's assets carry their own key when it is wired in.
 LOCAL_VERSION = "local"
+# Edges a session's master playlist names (each followed by the origin): the player's failover.
+REDUNDANT_EDGES = 2
 
 
 def content_key_for(asset: LocalAsset) -> str:
@@ -342,20 +305,22 @@ def allowed_renditions(asset: LocalAsset, *, max_height: int) -> list[Rendition]
 
 @dataclass(frozen=True)
 class MediaAccess:
-    """What one session may fetch until `expires_at`: an edge base URL and one signed token
-    per scope (a rendition's folder, the subtitles, each trickplay file) of its asset; never
-    the asset's own uncapped master playlist, nor a rendition above the session's cap."""
+    """What one session may fetch until `expires_at`: ranked edge base URLs (the best first,
+    the origin last) and one signed token per scope (a rendition's folder, the subtitles, each
+    trickplay file) of its asset, valid on every edge; never the asset's own uncapped master
+    playlist, nor a rendition above the session's cap."""
 
-    base: str
+    bases: tuple[str, ...]
     content_key: str
     tokens: dict[str, str]  # scope ("hls/<asset>/<version>/720p/") -> "t/.../<scope>"
     expires_at: datetime
 
-    def url(self, uri: str) -> str:
-        """The signed URL of `uri` (relative to the asset); KeyError outside the scopes."""
+    def url(self, uri: str, *, base: str | None = None) -> str:
+        """The signed URL of `uri` (relative to the asset) on `base` (default: the best edge);
+        KeyError outside the scopes."""
         path = self.content_key + uri
         scope = cdn_signing.scope_of(path)
-        return self.base + self.tokens[scope] + path[len(scope) :]
+        return (base or self.bases[0]) + self.tokens[scope] + path[len(scope) :]
 
 
 def media_access(
@@ -366,8 +331,8 @@ def media_access(
     client_ip: str | None,
     country: str | None = None,
 ) -> MediaAccess:
-    """Tokens for every file a session capped at `max_height` plays, on the best edge from the
-    CDN's steering (the origin, CDN_ORIGIN_URL, when there are no edges).
+    """Tokens for every file a session capped at `max_height` plays, and the ranked edges from
+    the CDN's steering (REDUNDANT_EDGES of them, then the origin, CDN_ORIGIN_URL) to play from.
 
     Tokens sit in the path, so relative URIs inside a rendition's playlist inherit them."""
     key = content_key_for(asset)
@@ -376,11 +341,11 @@ def media_access(
         client_ip=client_ip or "0.0.0.0",  # noqa: S104
         content_key=key,
         country=country,
-        count=1,
+        count=REDUNDANT_EDGES,
     )
-    base = decision.urls[0] if decision.urls else settings.CDN_ORIGIN_URL
+    bases = tuple(dict.fromkeys(decision.urls)) or (settings.CDN_ORIGIN_URL,)
     uris = [r.uri for r in allowed_renditions(asset, max_height=max_height)]
-    uris += [sub["uri"] for sub in asset.subtitles]
+    uris += [sub.uri for sub in asset.subtitles]
     if asset.trickplay:
         uris += [asset.trickplay["vtt"], asset.trickplay["sprite"]]
     scopes = sorted({cdn_signing.scope_of(key + uri) for uri in uris})
@@ -388,41 +353,22 @@ def media_access(
         scope: cdn_signing.sign_prefix(scope, expires_at=expires_at, client_ip=client_ip)
         for scope in scopes
     }
-    return MediaAccess(base=base, content_key=key, tokens=tokens, expires_at=expires_at)
+    return MediaAccess(bases=bases, content_key=key, tokens=tokens, expires_at=expires_at)
 
 
-def local_media_file(signed: str, *, client_ip: str | None) -> tuple[str, str] | None:
-    """(asset key, path inside the asset) for a signed local-asset path `t/...`, checked by
-    cdn.signing (PermissionDenied with code "expired" or "bad_token"); None when the path is
-    not a local asset (the CDN app's own media view serves it)."""
-    verified = cdn_signing.verify_path(signed, client_ip=client_ip)
-    _, key, version, _ = verified.content_key.split("/")
-    if version != LOCAL_VERSION:
-        return None
-    return key, verified.path[len(verified.content_key) :]
-
-
-# --- playback: the session's own master playlist link (always served by Django) ---------------
-def _signature(prefix: str, expires: int) -> str:
-    mac = hmac.new(
-        settings.PLAYBACK_SIGNING_KEY.encode(), f"{expires}:{prefix}".encode(), hashlib.sha256
+# --- the session's own master playlist link: signed by cdn.signing like every media URL -----
+def sign_master_link(session_id: str, *, expires_at: datetime, client_ip: str | None) -> str:
+    """`t/.../session/<id>/master.m3u8`: the signed path of a session's master playlist."""
+    return cdn_signing.sign_link(
+        f"session/{session_id}/master.m3u8", expires_at=expires_at, client_ip=client_ip
     )
-    return base64.urlsafe_b64encode(mac.digest()[:18]).decode().rstrip("=")
 
 
-def sign_link(prefix: str, *, expires_at: datetime) -> tuple[int, str]:
-    """(expires, signature) for a playback link (a session's master playlist)."""
-    expires = int(expires_at.timestamp())
-    return expires, _signature(prefix, expires)
-
-
-def verify_link(
-    prefix: str, *, expires: int, signature: str, now: datetime | None = None
-) -> str | None:
-    """None when the signature is good and unexpired; else the reason ("expired", "bad")."""
-    now = now or timezone.now()
-    if not hmac.compare_digest(_signature(prefix, expires), signature):
-        return "bad"
-    if expires < int(now.timestamp()):
-        return "expired"
-    return None
+def verify_master_link(signed: str, *, client_ip: str | None, now: datetime) -> str:
+    """The session id a signed master link names; PermissionDenied (code `expired` or
+    `bad_token`) when the token is not good for this client now."""
+    path = cdn_signing.verify_link(signed, client_ip=client_ip, now=now)
+    parts = path.split("/")
+    if len(parts) != 3 or parts[0] != "session" or parts[2] != "master.m3u8":
+        raise PermissionDenied("Not a playback link.", code="bad_token")
+    return parts[1]

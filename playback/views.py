@@ -1,54 +1,37 @@
 """Playback pages: the watch page (player), the stream-limit page, the per-session master
-playlist, signed media delivery with HTTP Range for the demo (nginx in production), and the
-viewer's own activity pages (My List and thumbs forms, viewing history)."""
+playlist, and the viewer's own activity pages (My List and thumbs forms, viewing history).
+Media itself is never served here: the edges and the origin (nginx) serve it, and in
+development the cdn app's one signed-media view."""
 
 from __future__ import annotations
 
-import mimetypes
-import re
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 from uuid import UUID
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
-from django.http.response import HttpResponseBase
+from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST, require_safe
+from django.views.decorators.http import require_GET, require_POST
 
 from accounts.selectors import request_profile
 from catalog import selectors as catalog_selectors
 from catalog.models import Episode, Title
 from catalog.selectors.viewer import request_viewer, viewer_for_profile
 from catalog.views import nav_context as catalog_nav
-from cdn import views as cdn_views
 from playback import ports
 from playback import selectors as playback_selectors
 from playback.apis.sessions import client_ip, device_label, started_payload
 from playback.services import activity
 from playback.services import sessions as services
-from streamsite.errors import Conflict, PermissionDenied
-
-CONTENT_TYPES = {
-    ".m3u8": "application/vnd.apple.mpegurl",
-    ".ts": "video/mp2t",
-    ".m4s": "video/iso.segment",
-    ".mp4": "video/mp4",
-    ".vtt": "text/vtt",
-    ".jpg": "image/jpeg",
-    ".png": "image/png",
-    ".aac": "audio/aac",
-}
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+from streamsite.errors import Conflict
 
 
 @never_cache
@@ -95,7 +78,7 @@ def watch(request: HttpRequest, title_id: int, episode_id: int | None = None) ->
             if k not in ("lease_expires_at", "media_tokens_expire_at")
         },
         "csrf_token": get_token(request),
-        "back_url": reverse("home"),
+        "back_url": back_url(request, title),
         "next_episode_url": (
             reverse("playback:watch-episode", args=[title.pk, next_episode.pk])
             if next_episode
@@ -112,6 +95,24 @@ def watch(request: HttpRequest, title_id: int, episode_id: int | None = None) ->
     )
 
 
+def back_url(request: HttpRequest, title: Title) -> str:
+    """Where the player's Back goes: the page the viewer came from (the Referer, when it is a
+    page of this site other than a player), else the title's page."""
+    referer = request.headers.get("Referer", "")
+    parts = urlsplit(referer)
+    came_from = parts.path + (f"?{parts.query}" if parts.query else "")
+    if (
+        referer
+        and url_has_allowed_host_and_scheme(
+            referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
+        and parts.path.startswith("/")
+        and not parts.path.startswith(("/watch/", "/profiles/", "/login/"))
+    ):
+        return came_from
+    return reverse("catalog:title", args=[title.slug])
+
+
 @require_POST
 @login_required
 def stop_stream(request: HttpRequest, session_id: UUID) -> HttpResponse:
@@ -125,79 +126,11 @@ def stop_stream(request: HttpRequest, session_id: UUID) -> HttpResponse:
 
 @never_cache
 @require_GET
-def master_playlist(request: HttpRequest, session_id: UUID) -> HttpResponse:
-    """The session's master playlist: signed link, renditions capped by the plan."""
-    try:
-        expires = int(request.GET.get("expires", ""))
-    except ValueError:
-        raise PermissionDenied("This playback link is not valid.") from None
-    text = services.master_playlist(
-        session_id=session_id, expires=expires, signature=request.GET.get("sig", "")
-    )
-    return HttpResponse(text, content_type=CONTENT_TYPES[".m3u8"])
-
-
-def _media_file(key: str, path: str) -> Path:
-    root = (Path(settings.PLAYBACK_MEDIA_ROOT) / key).resolve()
-    target = (root / path).resolve()
-    if root not in target.parents or not target.is_file():
-        raise Http404("No such media file.")
-    return target
-
-
-@require_safe
-def media(request: HttpRequest, signed: str) -> HttpResponseBase:
-    """Demo delivery of local assets: cdn.signing checks the token, then the file is served
-    with Range support. Other content keys go to the CDN app's own media view. Production
-    serves media from nginx / the edges (secure_link) and never reaches here."""
-    if not settings.PLAYBACK_SERVE_MEDIA:
-        raise Http404("Media is served by the web server in this deployment.")
-    try:
-        found = ports.local_media_file(f"t/{signed}", client_ip=client_ip(request))
-    except PermissionDenied as exc:
-        expired = exc.code == "expired"
-        return HttpResponse(
-            "This media link has expired." if expired else "Invalid media link.",
-            status=410 if expired else 403,
-            content_type="text/plain",
-        )
-    if found is None:
-        return cdn_views.signed_media(request, f"t/{signed}")
-    key, path = found
-    target = _media_file(key, path)
-    size = target.stat().st_size
-    content_type = CONTENT_TYPES.get(target.suffix) or (
-        mimetypes.guess_type(target.name)[0] or "application/octet-stream"
-    )
-    header = request.headers.get("Range", "")
-    if not header:
-        file_response = FileResponse(target.open("rb"), content_type=content_type)
-        file_response["Accept-Ranges"] = "bytes"
-        file_response["Content-Length"] = str(size)
-        return file_response
-    match = _RANGE.match(header.strip())
-    start = end = None
-    if match and (match.group(1) or match.group(2)):
-        if match.group(1):
-            start = int(match.group(1))
-            end = int(match.group(2)) if match.group(2) else size - 1
-        else:  # suffix range: the last N bytes
-            start = max(0, size - int(match.group(2)))
-            end = size - 1
-        end = min(end, size - 1)
-    if start is None or end is None or start > end or start >= size:
-        response = HttpResponse(status=416)
-        response["Content-Range"] = f"bytes */{size}"
-        return response
-    length = end - start + 1
-    with target.open("rb") as handle:
-        handle.seek(start)
-        body = handle.read(length)
-    response = HttpResponse(body, status=206, content_type=content_type)
-    response["Content-Range"] = f"bytes {start}-{end}/{size}"
-    response["Content-Length"] = str(length)
-    response["Accept-Ranges"] = "bytes"
-    return response
+def master_playlist(request: HttpRequest, signed: str) -> HttpResponse:
+    """The session's master playlist: a signed link (cdn.signing), renditions capped by the
+    plan, each listed on every ranked edge."""
+    text = services.master_playlist(signed=signed, client_ip=client_ip(request))
+    return HttpResponse(text, content_type="application/vnd.apple.mpegurl")
 
 
 # --- the viewer's own activity (forms on the title page, the history page) -----------------

@@ -359,3 +359,14 @@ def metrics_series(versions: list[ModelVersion]) -> list[tuple[int, float, float
         if ndcg is not None and recall is not None:
             out.append((v.pk, ndcg, recall))
     return out
+
+
+def profile_needs_onboarding(profile: Profile) -> bool:
+    """A profile with nothing to go on yet: no thumbs, no My List, nothing watched (the
+    onboarding page's picks become thumbs up, so a profile that did it is never asked again)."""
+    from playback.models import MyListEntry, Progress, ThumbRating, ViewingEvent
+
+    return not any(
+        model.objects.filter(profile=profile).exists()
+        for model in (ThumbRating, MyListEntry, Progress, ViewingEvent)
+    )

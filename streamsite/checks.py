@@ -57,8 +57,6 @@ def production_secrets() -> dict[str, str]:
         f"CDN_SIGNING_SECRETS[{i}]": str(s)
         for i, s in enumerate(getattr(settings, "CDN_SIGNING_SECRETS", []) or [])
     }
-    if hasattr(settings, "PLAYBACK_SIGNING_KEY"):  # one signer may remain (issue 13)
-        named["PLAYBACK_SIGNING_KEY"] = str(settings.PLAYBACK_SIGNING_KEY or "")
     return named
 
 
@@ -75,13 +73,6 @@ def signing_secrets(app_configs: Any = None, **kwargs: Any) -> list[Error]:
             )
         )
     named = production_secrets()
-    if "PLAYBACK_SIGNING_KEY" in named and not named["PLAYBACK_SIGNING_KEY"]:
-        errors.append(
-            Error(
-                "PLAYBACK_SIGNING_KEY must be set in production (its own random value).",
-                id="streamsite.E002",
-            )
-        )
     secret_key = str(settings.SECRET_KEY)
     items = [(name, value) for name, value in named.items() if value]
     for name, value in items:

@@ -44,3 +44,10 @@ class Conflict(DomainError):
 class RateLimited(DomainError):
     status = 429
     code = "rate_limited"
+
+
+class InsufficientStorage(DomainError):
+    """The disk (or bucket) cannot take the file now; the caller may try again later."""
+
+    status = 507
+    code = "insufficient_storage"

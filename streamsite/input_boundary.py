@@ -10,6 +10,7 @@ error shape, `{"error": {...}}`, with `fields` naming the offending field where 
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import re
@@ -168,7 +169,17 @@ def _check_body(request: HttpRequest) -> None:
         return
     if content_type.startswith("multipart/"):
         # Files stream to disk; Django bounds the other parts (DATA_UPLOAD_MAX_MEMORY_SIZE).
-        for name, values in request.POST.lists():
+        try:
+            parts = request.POST.lists()
+        except OSError as exc:  # the disk uploads are spooled to is full
+            if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            raise Refused(
+                507,
+                "insufficient_storage",
+                "The server's upload space is full; nothing was stored. Try again later.",
+            ) from None
+        for name, values in parts:
             check_text(name, None)
             for value in values:
                 check_text(value, name)

@@ -9,11 +9,22 @@ from catalog import views as catalog_views
 from streamsite import views
 
 # Each app owns its API routes (api_urls.py) and its pages (urls.py).
-APPS = ["accounts", "billing", "catalog", "media", "playback", "recommendations", "cdn"]
+APPS = [
+    "accounts",
+    "billing",
+    "catalog",
+    "media",
+    "playback",
+    "recommendations",
+    "cdn",
+    "insights",
+]
 api_v1 = [path("", include(f"{app}.api_urls")) for app in APPS]
 
 urlpatterns = [
     path("", catalog_views.home, name="home"),
+    path("start/", views.first_steps, name="start"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
     path("admin/", admin.site.urls),
@@ -26,7 +37,17 @@ urlpatterns = [
 handler404 = "streamsite.api.exceptions.json_404"
 handler500 = "streamsite.api.exceptions.json_500"
 
-if settings.DEBUG:
-    from django.conf.urls.static import static
+if settings.DEBUG and settings.MEDIA_URL.startswith("/"):
+    import re
 
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+    from django.urls import re_path
+    from django.views.static import serve
+
+    # Artwork and avatars in development; signed media (`t/`) has one owner, the cdn app.
+    urlpatterns.append(
+        re_path(
+            rf"^{re.escape(settings.MEDIA_URL.lstrip('/'))}(?!t/)(?P<path>.*)$",
+            serve,
+            {"document_root": settings.MEDIA_ROOT},
+        )
+    )

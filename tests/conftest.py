@@ -69,6 +69,7 @@ NEEDS_BY_FIXTURE = {
     "hls_source": "needs_ffmpeg",
     "ladder_source": "needs_ffmpeg",
     "nginx_edges": "needs_nginx",
+    "nginx_origin": "needs_nginx",
 }
 
 
@@ -82,9 +83,13 @@ def pytest_collection_modifyitems(items):
 
 
 def needed_for(program: str) -> str | None:
-    """The marker a test needs to start `program`; None for python and the shell."""
+    """The marker a test needs to start `program`; None for python and the shell, and for
+    `uname`, which the standard library's `platform` runs once per process (the Stripe SDK's
+    user agent asks it) whichever test comes first."""
     path = Path(program)
     if program == sys.executable or path.name.startswith("python") or path.name in {"sh", "bash"}:
+        return None
+    if path.name == "uname":
         return None
     if path.name.startswith(("ffmpeg", "ffprobe")):  # Debian's or imageio-ffmpeg's
         return "needs_ffmpeg"

@@ -1,8 +1,8 @@
-"""Factories shared by every app's tests."""
+"""Factories shared by every app's tests: accounts and their profiles."""
 
 import factory
 
-from accounts.models import User
+from accounts.models import Profile, User
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -17,3 +17,13 @@ class UserFactory(factory.django.DjangoModelFactory):
     def _save(obj, create, extracted, **kwargs):  # noqa: N805
         if create:
             obj.save()
+
+
+class ProfileFactory(factory.django.DjangoModelFactory):
+    """A profile of a new account unless `account=` names one; the model's maturity (adults)."""
+
+    class Meta:
+        model = Profile
+
+    account = factory.SubFactory(UserFactory)
+    name = factory.Sequence(lambda n: f"Viewer {n}")

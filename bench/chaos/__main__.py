@@ -2,7 +2,7 @@
 (DATABASE_URL), a RabbitMQ node of our own, real Celery workers and gunicorn; print expected /
 observed / lost / duplicated effects and recovery times; exit 1 on any loss or duplicate.
 
-    DATABASE_URL=postgres://... python -m bench.chaos [--fast] [--only a,b,e] [--n 2000]
+    DATABASE_URL=postgres://... python -m bench.chaos [--fast] [--only a,b,c,d,e] [--n 2000]
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -297,3 +298,67 @@ class Vhost:
             for queue in queues:
                 channel.queue_delete(queue)
                 channel.exchange_delete(queue)
+
+
+class SmallDisk:
+    """A tmpfs of a few megabytes mounted on a folder of the run (needs root): a real disk
+    that fills, ENOSPC and all. `unavailable()` says why it cannot be had here."""
+
+    def __init__(self, path: Path, megabytes: int):
+        self.path, self.megabytes = path, megabytes
+        self.mounted = False
+
+    @staticmethod
+    def unavailable() -> str | None:
+        if os.geteuid() != 0:
+            return "mounting a small tmpfs needs root"
+        if shutil.which("mount") is None:
+            return "needs mount(8)"
+        # Root in a container may still lack the right to mount: try once.
+        probe = Path(tempfile.mkdtemp(prefix="chaos-mount-probe-"))
+        try:
+            done = subprocess.run(
+                ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(probe)],
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
+            if done.returncode != 0:
+                return f"cannot mount a tmpfs here: {done.stderr.strip()[:200]}"
+            subprocess.run(["umount", str(probe)], capture_output=True, timeout=30)
+            return None
+        finally:
+            probe.rmdir()
+
+    def mount(self) -> SmallDisk:
+        self.path.mkdir(parents=True, exist_ok=True)
+        sh(
+            [
+                "mount",
+                "-t",
+                "tmpfs",
+                "-o",
+                f"size={self.megabytes}m,mode=0777",
+                "tmpfs",
+                str(self.path),
+            ]
+        )
+        self.mounted = True
+        return self
+
+    def resize(self, megabytes: int) -> None:
+        sh(["mount", "-o", f"remount,size={megabytes}m", str(self.path)])
+        self.megabytes = megabytes
+
+    def free(self) -> int:
+        return shutil.disk_usage(self.path).free
+
+    def files(self) -> list[str]:
+        return sorted(
+            p.relative_to(self.path).as_posix() for p in self.path.rglob("*") if p.is_file()
+        )
+
+    def unmount(self) -> None:
+        if self.mounted:
+            subprocess.run(["umount", str(self.path)], check=False, capture_output=True)
+            self.mounted = False

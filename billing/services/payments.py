@@ -27,6 +27,7 @@ from billing.models import (
     PaymentStatus,
     Subscription,
 )
+from billing.services import notices
 from billing.services._core import (
     PaymentDeclined,
     S,
@@ -274,8 +275,6 @@ def _after_paid(sub: Subscription, invoice: Invoice, payment: Payment, now: date
 
 
 def _after_failed(sub: Subscription, invoice: Invoice, payment: Payment, now: datetime) -> None:
-    from billing import tasks
-
     data = {
         "invoice": invoice.number,
         "payment": payment.idempotency_key,
@@ -301,7 +300,7 @@ def _after_failed(sub: Subscription, invoice: Invoice, payment: Payment, now: da
         Invoice.objects.filter(pk=invoice.pk, status=InvoiceStatus.OPEN).update(
             next_attempt_at=retry_at
         )
-        tasks.send_payment_failed_email.delay_on_commit(invoice.pk, False)  # type: ignore[attr-defined]
+        notices.payment_failed_notice(invoice_id=invoice.pk, final=False)
         return
     Invoice.objects.filter(pk=invoice.pk, status=InvoiceStatus.OPEN).update(
         status=InvoiceStatus.UNCOLLECTIBLE, next_attempt_at=None
@@ -315,4 +314,4 @@ def _after_failed(sub: Subscription, invoice: Invoice, payment: Payment, now: da
         ended_at=now,
         data=data,
     )
-    tasks.send_payment_failed_email.delay_on_commit(invoice.pk, True)  # type: ignore[attr-defined]
+    notices.payment_failed_notice(invoice_id=invoice.pk, final=True)

@@ -58,7 +58,7 @@ class ArtworkInline(admin.TabularInline):
     def preview(self, obj: Artwork) -> str:
         if not obj.pk or not obj.image:
             return "—"
-        return format_html('<img src="{}" alt="" style="max-height:90px">', obj.image.url)
+        return format_html('<img src="{}" alt="" height="90">', obj.image.url)
 
 
 @admin.register(Title)
@@ -91,7 +91,7 @@ class TitleAdmin(admin.ModelAdmin):
         art = [a for a in obj.artwork.all() if a.kind == "poster" and a.size == "sm"]
         if not art:
             return "—"
-        return format_html('<img src="{}" alt="" style="height:48px">', art[0].image.url)
+        return format_html('<img src="{}" alt="" height="48">', art[0].image.url)
 
     @admin.action(description="Publish selected titles")
     def publish(self, request: HttpRequest, queryset: QuerySet[Title]) -> None:

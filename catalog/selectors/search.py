@@ -15,6 +15,7 @@ from django.db.models import Case, Count, F, FloatField, IntegerField, Q, QueryS
 from django.db.models.functions import Lower
 
 from catalog.models import Genre, Title
+from catalog.selectors.spelling import corrected_words
 from catalog.selectors.titles import titles_for_viewer, with_card_data
 from catalog.selectors.viewer import Viewer
 
@@ -61,15 +62,27 @@ def apply_filters(qs: QuerySet[Title], filters: SearchFilters) -> QuerySet[Title
     return qs
 
 
+def _exact(q: str, meant: list[list[str]]) -> Case:
+    """1 for the title named exactly as typed, or as meant with each typo corrected."""
+    names = {q.strip().lower(), " ".join(variants[0] for variants in meant)}
+    return Case(
+        *[When(name__iexact=name, then=1) for name in sorted(names) if name],
+        default=0,
+        output_field=IntegerField(),
+    )
+
+
 def _postgres_search(qs: QuerySet[Title], q: str) -> QuerySet[Title]:
-    words = tokens(q)
-    # Prefix matching while typing: every word, the last one as a prefix of a lexeme.
-    raw = " & ".join(f"{w}:*" for w in words)
+    meant = corrected_words(tokens(q))
+    # Prefix matching while typing: every word (or the words it may have meant, one typo
+    # forgiven) as a prefix of a lexeme.
+    raw = " & ".join("(" + " | ".join(f"{w}:*" for w in variants) + ")" for variants in meant)
     query = SearchQuery(raw, search_type="raw", config="simple")
+    as_meant = " ".join(variants[0] for variants in meant)
     annotated = qs.annotate(
-        exact=Case(When(name__iexact=q.strip(), then=1), default=0, output_field=IntegerField()),
+        exact=_exact(q, meant),
         rank=SearchRank(F("search_vector"), query),
-        similarity=TrigramWordSimilarity(q.lower(), Lower("name")),
+        similarity=TrigramWordSimilarity(as_meant, Lower("name")),
     )
     matched = annotated.filter(Q(search_vector=query) | Q(similarity__gte=TRIGRAM_THRESHOLD))
     if not matched.exists():
@@ -80,14 +93,17 @@ def _postgres_search(qs: QuerySet[Title], q: str) -> QuerySet[Title]:
 
 
 def _fallback_search(qs: QuerySet[Title], q: str) -> QuerySet[Title]:
-    words = tokens(q)
+    meant = corrected_words(tokens(q))
     condition = Q()
-    for word in words:
-        condition &= (
-            Q(name__icontains=word)
-            | Q(search_document__icontains=word)
-            | Q(synopsis__icontains=word)
-        )
+    for variants in meant:
+        either = Q()
+        for word in variants:
+            either |= (
+                Q(name__icontains=word)
+                | Q(search_document__icontains=word)
+                | Q(synopsis__icontains=word)
+            )
+        condition &= either
     matched = qs.filter(condition)
     if not matched.exists():
         # Typo tolerance without trigrams: close matches on the visible names.
@@ -95,9 +111,9 @@ def _fallback_search(qs: QuerySet[Title], q: str) -> QuerySet[Title]:
         lowered = {n.lower(): pk for n, pk in names.items()}
         close = difflib.get_close_matches(q.lower().strip(), lowered, n=20, cutoff=FALLBACK_CUTOFF)
         matched = qs.filter(pk__in=[lowered[n] for n in close])
-    needle = q.strip()
+    needle = " ".join(variants[0] for variants in meant) or q.strip()
     return matched.annotate(
-        exact=Case(When(name__iexact=needle, then=1), default=0, output_field=IntegerField()),
+        exact=_exact(q, meant),
         score=Case(
             When(name__istartswith=needle, then=Value(2.0)),
             When(name__icontains=needle, then=Value(1.0)),

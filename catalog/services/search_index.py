@@ -11,6 +11,7 @@ from django.db.models import Prefetch
 
 from catalog.caching import catalog_changed
 from catalog.models import Credit, Title
+from catalog.selectors.spelling import vocabulary_forget
 
 
 def mark_dirty(title_ids: Iterable[int]) -> int:
@@ -69,6 +70,7 @@ def search_index_refresh(*, batch_size: int = 500) -> int:
                 + SearchVector("synopsis", weight="C", config="simple")
             )
         catalog_changed()  # search results cached before the rebuild are stale now
+    vocabulary_forget()
     return len(ids)
 
 

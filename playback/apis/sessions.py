@@ -8,6 +8,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -17,7 +18,9 @@ from rest_framework.views import APIView
 
 from catalog.models import Episode, Title
 from playback import ports
+from playback.apis.qoe import QoeReportField
 from playback.models import PlaybackSession
+from playback.services import qoe as qoe_services
 from playback.services import sessions as services
 from streamsite.api.auth import request_user
 from streamsite.api.fields import media_seconds, sequence_number
@@ -246,6 +249,7 @@ class HeartbeatApi(APIView):
         state = serializers.ChoiceField(
             choices=["playing", "paused", "buffering"], required=False, default="playing"
         )
+        qoe = QoeReportField(required=False, help_text="What the player saw since its last report.")
 
     class HeartbeatOutputSerializer(serializers.Serializer):
         session_id = serializers.UUIDField()
@@ -258,6 +262,9 @@ class HeartbeatApi(APIView):
             child=serializers.CharField(), help_text="Fresh tokens, as in the start response."
         )
         media_tokens_expire_at = serializers.DateTimeField(allow_null=True)
+        qoe_accepted = serializers.BooleanField(
+            allow_null=True, help_text="False when the report was over the rate; null: none sent."
+        )
 
     @extend_schema(
         request=HeartbeatInputSerializer,
@@ -282,6 +289,12 @@ class HeartbeatApi(APIView):
             duration=values.get("duration"),
             state=values["state"],
         )
+        qoe_accepted = None
+        if "qoe" in values:
+            # A replayed heartbeat (not applied) renews the lease but is not counted twice.
+            qoe_accepted = result.applied and qoe_services.qoe_record(
+                session=result.session, report=values["qoe"]
+            )
         return Response(
             self.HeartbeatOutputSerializer(
                 {
@@ -291,6 +304,7 @@ class HeartbeatApi(APIView):
                     "max_resolution": result.session.max_height,
                     "media_tokens": result.access.tokens if result.access else {},
                     "media_tokens_expire_at": (result.access.expires_at if result.access else None),
+                    "qoe_accepted": qoe_accepted,
                 }
             ).data
         )
@@ -303,6 +317,9 @@ class StopApi(APIView):
         seq = sequence_number(required=False)
         position = media_seconds(required=False)
         duration = media_seconds(required=False, allow_null=True)
+        qoe = QoeReportField(
+            required=False, help_text="The last QoE report (a JSON string in a form body)."
+        )
 
     @extend_schema(
         request=PlaybackStopInputSerializer,
@@ -315,12 +332,17 @@ class StopApi(APIView):
         data = self.PlaybackStopInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        services.session_stop(
+        now = timezone.now()
+        session = services.session_stop(
             account=request_user(request),
             session_id=session_id,
             profile=ports.request_profile(request, required=False),
             seq=values.get("seq"),
             position=values.get("position"),
             duration=values.get("duration"),
+            now=now,
         )
+        if "qoe" in values and session.ended_at == now:
+            # Only the stop that ended the session counts its report (a repeated beacon does not).
+            qoe_services.qoe_record(session=session, report=values["qoe"], now=now)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,5 +1,6 @@
 """A tiny real HLS asset made with ffmpeg (2 renditions, 2 s segments, subtitles, trickplay),
-in the folder layout the default media port reads. Used by the browser tests and the demo."""
+laid out as a local asset (playback.ports.local_asset_folder). Used by the browser tests and
+the demo."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
+
+from media.playlists import subtitle_playlist
 
 RENDITIONS = (("360p", 640, 360, "700k"), ("180p", 320, 180, "250k"))
 
@@ -99,11 +102,7 @@ def make_hls_asset(
         f"00:00:03.500 --> {_vtt_time(seconds)}\nPlaying in two renditions.\n",
         encoding="utf-8",
     )
-    (subs / "en.m3u8").write_text(
-        "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:"
-        f"{seconds}\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXTINF:{seconds}.0,\nen.vtt\n#EXT-X-ENDLIST\n",
-        encoding="utf-8",
-    )
+    (subs / "en.m3u8").write_text(subtitle_playlist("en.vtt", seconds), encoding="utf-8")
     meta = {
         "duration": seconds,
         "markers": markers or {},
@@ -122,11 +121,9 @@ DEMO_SLUG = "streamsite-test-pattern"
 def seed_demo(*, stdout: Any) -> None:
     """`make demo`: a playable "Test Pattern" title (made with ffmpeg when it is installed)
     and a viewer profile for the demo staff user, so /watch/<id>/ works out of the box."""
-    from django.conf import settings
-
     from accounts.models import Profile, User
     from catalog.models import Title
-    from playback.ports import asset_key_for
+    from playback.ports import asset_key_for, local_asset_folder
 
     title, _ = Title.objects.get_or_create(
         slug=DEMO_SLUG,
@@ -139,7 +136,7 @@ def seed_demo(*, stdout: Any) -> None:
             "is_published": True,
         },
     )
-    folder = Path(settings.PLAYBACK_MEDIA_ROOT) / asset_key_for(title=title, episode=None)
+    folder = local_asset_folder(asset_key_for(title=title, episode=None))
     if (folder / "master.m3u8").is_file():
         stdout.write(f"Playback demo: “{title.name}” is ready at /watch/{title.pk}/")
     elif ffmpeg_available():

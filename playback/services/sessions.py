@@ -57,28 +57,27 @@ class StartedSession:
 
 
 # --- signed URLs ------------------------------------------------------------------------------
-def master_prefix(session_id: UUID | str) -> str:
-    return f"session-{session_id}"
-
-
 def master_path(session: PlaybackSession, *, now: datetime) -> str:
-    """The session's own master playlist, signed (HMAC over session id + expiry)."""
-    expires, signature = ports.sign_link(master_prefix(session.pk), expires_at=now + url_ttl())
-    return f"/playback/{session.pk}/master.m3u8?expires={expires}&sig={signature}"
-
-
-def master_playlist(
-    *, session_id: UUID, expires: int, signature: str, now: datetime | None = None
-) -> str:
-    """The capped master playlist for a session, variant URIs signed under the asset prefix."""
-    now = now or timezone.now()
-    problem = ports.verify_link(
-        master_prefix(session_id), expires=expires, signature=signature, now=now
+    """The session's own master playlist, signed by cdn.signing (the one signer) for this
+    session's path and, like its media tokens, the address it started from."""
+    signed = ports.sign_master_link(
+        str(session.pk), expires_at=now + url_ttl(), client_ip=session.client_ip
     )
-    if problem == "expired":
-        raise PermissionDenied("This playback link has expired; start playback again.")
-    if problem:
-        raise PermissionDenied("This playback link is not valid.")
+    return f"/playback/{signed}"
+
+
+def master_playlist(*, signed: str, client_ip: str | None, now: datetime | None = None) -> str:
+    """The capped master playlist for a session (`signed`: `t/.../session/<id>/master.m3u8`),
+    every rendition listed once per ranked edge with fresh media tokens."""
+    now = now or timezone.now()
+    try:
+        session_id = ports.verify_master_link(signed, client_ip=client_ip, now=now)
+    except PermissionDenied as exc:
+        if exc.code == "expired":
+            raise PermissionDenied(
+                "This playback link has expired; start playback again.", code="expired"
+            ) from None
+        raise PermissionDenied("This playback link is not valid.") from None
     session = (
         PlaybackSession.objects.select_related("title", "episode", "account", "profile")
         .filter(pk=session_id)
@@ -96,7 +95,7 @@ def master_playlist(
         raise NotFound("This title has no playable video.")
     access = _access(session, asset, max_height=entitlements.max_resolution, now=now)
     return ports.build_master_playlist(
-        asset, max_height=min(session.max_height, entitlements.max_resolution), uri_for=access.url
+        asset, max_height=min(session.max_height, entitlements.max_resolution), access=access
     )
 
 
@@ -136,7 +135,11 @@ def _recheck(session: PlaybackSession, *, now: datetime) -> ports.Entitlements:
     PlaybackSession.objects.filter(pk=session.pk, ended_at__isnull=True).update(
         ended_at=now, end_reason=refusal.code[:16]
     )
-    extra = {"action": ports.plan_action()} if refusal.code == "not_entitled" else None
+    extra = (
+        {"action": ports.plan_action(entitlements.status)}
+        if refusal.code == "not_entitled"
+        else None
+    )
     raise PermissionDenied(refusal.message, code=refusal.code, extra=extra)
 
 
@@ -270,7 +273,7 @@ def session_start(
         raise PermissionDenied(
             entitlements.reason or "Your plan does not include streaming.",
             code="not_entitled",
-            extra={"action": ports.plan_action()},
+            extra={"action": ports.plan_action(entitlements.status)},
         )
     refusal = ports.check_viewing_allowed(
         profile=profile, title=title, episode=episode, country=account.effective_country

@@ -66,6 +66,14 @@
     return url.slice(0, match.index + 1) + state.tokens[match[1]] + url.slice(match.index + match[0].length);
   }
 
+  function loadPolicy(firstByteMs, loadMs, errorRetries) {
+    return {
+      maxTimeToFirstByteMs: firstByteMs, maxLoadTimeMs: loadMs,
+      timeoutRetry: { maxNumRetry: 1, retryDelayMs: 0, maxRetryDelayMs: 0 },
+      errorRetry: { maxNumRetry: errorRetries, retryDelayMs: 500, maxRetryDelayMs: 2000 }
+    };
+  }
+
   function startHls() {
     var Hls = window.Hls;
     if (Hls && Hls.isSupported()) {
@@ -73,9 +81,15 @@
         startPosition: config.resume_position_seconds || -1,
         capLevelToPlayerSize: true,
         enableWorker: true,
+        // The master lists every rendition once per ranked edge (redundant streams): a dead
+        // edge refuses at once and hls.js moves to the next; a hung one is given up on after
+        // a short wait instead of hls.js's defaults (10 s, then retries for half a minute).
+        fragLoadPolicy: { default: loadPolicy(4000, 60000, 2) },
+        playlistLoadPolicy: { default: loadPolicy(4000, 10000, 1) },
         xhrSetup: function (xhr, url) { xhr.open("GET", fresh(url), true); }
       });
       state.hls = hls;
+      if (window.streamsiteQoe) window.streamsiteQoe.attach(hls, Hls); // static/player/qoe.js
       hls.on(Hls.Events.MANIFEST_PARSED, function (_e, data) {
         state.levels = data.levels.length;
         buildQualityMenu(hls.levels);
@@ -377,6 +391,8 @@
     state.seq += 1;
     var body = { seq: state.seq, position: position(), state: playerState || (video.paused ? "paused" : "playing") };
     if (isFinite(video.duration)) body.duration = video.duration;
+    var qoe = window.streamsiteQoe && window.streamsiteQoe.take();
+    if (qoe) body.qoe = qoe;
     fetch(config.heartbeat_url, {
       method: "POST",
       credentials: "same-origin",
@@ -408,6 +424,8 @@
     form.set("seq", String(state.seq));
     form.set("position", String(position()));
     if (isFinite(video.duration)) form.set("duration", String(video.duration));
+    // Always a report at the end, empty or not: a session left before its first frame counts.
+    if (window.streamsiteQoe) form.set("qoe", JSON.stringify(window.streamsiteQoe.take() || {}));
     form.set("csrfmiddlewaretoken", config.csrf_token);
     return form;
   }

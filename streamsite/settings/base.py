@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "playback",
     "recommendations",
     "cdn",
+    "insights",
 ]
 
 MIDDLEWARE = [
@@ -397,6 +398,9 @@ ACCOUNTS_EXPORT_PROVIDERS: list[str] = [
 ACCOUNTS_ERASE_PROVIDERS: list[str] = ["billing.account_data.erase"]
 # Where a new account goes after verifying its address (billing's plan picker later).
 ACCOUNTS_SIGNUP_NEXT_URL = env.str("ACCOUNTS_SIGNUP_NEXT_URL", "/profiles/")
+# Where picking a profile leads when no page asked for it: the first steps (a plan, then
+# onboarding for a new profile, then home).
+ACCOUNTS_PROFILE_NEXT_URL = "/start/"
 # The absolute base of links in account emails.
 ACCOUNTS_SITE_URL = env.str("ACCOUNTS_SITE_URL", "http://127.0.0.1:8000")
 ACCOUNTS_EMAIL_LINK_MAX_AGE = env.int("ACCOUNTS_EMAIL_LINK_MAX_AGE", 3 * 24 * 3600, min=60)
@@ -459,6 +463,8 @@ BILLING_SANDBOX_WEBHOOK_SECRET = env.str("BILLING_SANDBOX_WEBHOOK_SECRET", "whse
 BILLING_WEBHOOK_TOLERANCE = env.int("BILLING_WEBHOOK_TOLERANCE", 300, min=1, max=3600)
 BILLING_DEFAULT_CURRENCY = env.choice("BILLING_DEFAULT_CURRENCY", ("USD", "EUR", "JPY"), "USD")
 BILLING_TRIAL_DAYS = env.int("BILLING_TRIAL_DAYS", 7, min=0, max=365)
+# The plan the plan picker preselects for an account without one (by code).
+BILLING_RECOMMENDED_PLAN = "standard"
 BILLING_RETRY_DAYS = [int(d) for d in env.list("BILLING_RETRY_DAYS", ["1", "3", "5", "7"])]
 BILLING_GRACE_DAYS = env.int("BILLING_GRACE_DAYS", 5, min=0, max=60)
 BILLING_TAX_PERCENT = env.str("BILLING_TAX_PERCENT", "0")
@@ -520,6 +526,8 @@ CATALOG_TITLE_ACTIVITY_PROVIDER = env.str(
 # Dotted path to fn(profile) -> rows (key, label, title_ids, explanation) for the home page
 # (recommendations); empty: no extra rows.
 CATALOG_HOME_ROWS_PROVIDER = env.str("CATALOG_HOME_ROWS_PROVIDER", "")
+# A home row (personal or editorial) with fewer titles than a screenful is dropped.
+CATALOG_HOME_ROW_MIN_TITLES = 4
 
 
 # --- media: the pipeline -------------------------------------------------------------------
@@ -537,8 +545,16 @@ MEDIA_X264_PRESET = env.choice(
 )
 # Seconds of each rendition compared with the source for the quality report (0: skip).
 MEDIA_QUALITY_SAMPLE_SECONDS = env.int("MEDIA_QUALITY_SAMPLE_SECONDS", 10, min=0, max=600)
-# A running job whose heartbeat is older than this is taken to have lost its worker.
-MEDIA_HEARTBEAT_TIMEOUT = env.int("MEDIA_HEARTBEAT_TIMEOUT", 300, min=30)
+# A running job writes a heartbeat this often (a thread of its own, whatever step it is in)...
+MEDIA_HEARTBEAT_SECONDS = env.int("MEDIA_HEARTBEAT_SECONDS", 10, min=1, max=60)
+# ...and one whose heartbeat is older than this has lost its worker. With the sweep every 30 s,
+# a killed transcode is requeued at most timeout + 30 s = 90 s after its last heartbeat.
+MEDIA_HEARTBEAT_TIMEOUT = env.int("MEDIA_HEARTBEAT_TIMEOUT", 60, min=30)
+# Uploads are refused (507) unless the media disk keeps this much free after the file.
+MEDIA_FREE_SPACE_RESERVE_MB = env.int("MEDIA_FREE_SPACE_RESERVE_MB", 512, min=0)
+# A source file no asset row points to is deleted once older than this (an upload in flight
+# writes its file before its row commits).
+MEDIA_ORPHAN_GRACE_SECONDS = env.int("MEDIA_ORPHAN_GRACE_SECONDS", 6 * 3600, min=600)
 # A job still queued after this long has its message sent again (claims make that harmless).
 MEDIA_QUEUED_RESEND_AFTER = env.int("MEDIA_QUEUED_RESEND_AFTER", 3600, min=60)
 MEDIA_MAX_ATTEMPTS = env.int("MEDIA_MAX_ATTEMPTS", 3, min=1, max=20)
@@ -546,9 +562,14 @@ MEDIA_WORK_DIR = env.str("MEDIA_WORK_DIR", "") or None  # scratch space; default
 CELERY_TASK_ROUTES["media.tasks.media_transcode"] = {"queue": "transcode"}
 CELERY_TASK_ROUTES["media.tasks.media_delete_prefix"] = {"queue": "default"}
 CELERY_TASK_ROUTES["media.tasks.media_sweep_stale"] = {"queue": "default"}
+CELERY_TASK_ROUTES["media.tasks.media_sweep_orphans"] = {"queue": "default"}
 CELERY_BEAT_SCHEDULE["media.sweep-stale"] = {
     "task": "media.tasks.media_sweep_stale",
-    "schedule": 60.0,
+    "schedule": 30.0,
+}
+CELERY_BEAT_SCHEDULE["media.sweep-orphans"] = {
+    "task": "media.tasks.media_sweep_orphans",
+    "schedule": crontab(minute=41, hour="*"),
 }
 DEMO_SEEDERS.append("media.demo.seed")
 
@@ -559,18 +580,12 @@ STATICFILES_DIRS.append(("vendor/hls", BASE_DIR / "node_modules" / "hls.js" / "d
 # A lease lives this long after the last heartbeat (players beat every 15 s).
 PLAYBACK_LEASE_SECONDS = env.int("PLAYBACK_LEASE_SECONDS", 75, min=20, max=600)
 PLAYBACK_HEARTBEAT_SECONDS = env.int("PLAYBACK_HEARTBEAT_SECONDS", 15, min=1, max=30)
-# Signed media URLs expire after this long (a session renews them through the master playlist).
+# A session's signed master-playlist link expires after this long (each fetch re-checks and
+# signs the media afresh; media tokens live one heartbeat interval).
 PLAYBACK_URL_TTL_SECONDS = env.int("PLAYBACK_URL_TTL_SECONDS", 6 * 60 * 60, min=60)
-# HMAC key for media URLs; separate from SECRET_KEY so nginx/CDN edges can hold it. The default
-# is for development only: production requires its own value (streamsite.checks).
-PLAYBACK_SIGNING_KEY = env.str("PLAYBACK_SIGNING_KEY", "dev-insecure-playback-signing-key")
-# Local HLS assets (one folder per title or episode) used by the default media port.
-PLAYBACK_MEDIA_ROOT = Path(env.str("PLAYBACK_MEDIA_ROOT", str(MEDIA_ROOT / "hls")))
-# Django serves media itself (with Range) in dev and demo; production puts nginx in front.
-PLAYBACK_SERVE_MEDIA = env.bool(
-    "PLAYBACK_SERVE_MEDIA",
-    not env.str("DJANGO_SETTINGS_MODULE", "").endswith(".production"),
-)
+# QoE reports a session may send per minute (the player sends one per heartbeat); more are
+# dropped without failing the heartbeat.
+PLAYBACK_QOE_REPORTS_PER_MINUTE = env.int("PLAYBACK_QOE_REPORTS_PER_MINUTE", 12, min=1, max=600)
 DEMO_SEEDERS.append("playback.demo.seed")
 CELERY_BEAT_SCHEDULE["playback.flush-positions"] = {
     "task": "playback.tasks.flush_positions",
@@ -633,9 +648,11 @@ CELERY_BEAT_SCHEDULE["recommendations.sweep-trainings"] = {
 CDN_SIGNING_SECRETS = env.list("CDN_SIGNING_SECRETS", ["dev-insecure-cdn-signing-secret"])
 # Where viewers go when no edge can serve them (and the only URL when no edges exist).
 CDN_ORIGIN_URL = env.str("CDN_ORIGIN_URL", MEDIA_URL)
-# Django serves signed media itself (make demo); production leaves this to nginx.
-# Unset: follow DEBUG (read at request time, so the dev settings' DEBUG applies).
-CDN_SERVE_MEDIA = env.bool("CDN_SERVE_MEDIA", None)
+# Django serves signed media itself under MEDIA_URL (development, make demo, tests); production
+# leaves media to nginx (the origin and edges that cdn_nginx_config renders).
+CDN_SERVE_MEDIA = env.bool(
+    "CDN_SERVE_MEDIA", not env.str("DJANGO_SETTINGS_MODULE", "").endswith(".production")
+)
 # Live health and configuration versions; unset: process-local (single-process demo).
 CDN_REDIS_URL = env.url("CDN_REDIS_URL", REDIS_URL, schemes=("redis", "rediss"))
 CDN_REDIS_PREFIX = env.str("CDN_REDIS_PREFIX", "cdn")
@@ -670,6 +687,41 @@ CELERY_BEAT_SCHEDULE["cdn.prune-decisions"] = {
     "task": "cdn.tasks.prune_decisions",
     "schedule": crontab(minute=41, hour="*"),
 }
+# The edges' JSON access logs (cdn_nginx_config writes <prefix>/access.log) read by the ingest
+# every minute; each run reads at most CDN_EDGE_LOG_MAX_BYTES per file and resumes there.
+CDN_EDGE_LOG_PATHS = env.list("CDN_EDGE_LOG_PATHS", [])
+CDN_EDGE_LOG_MAX_BYTES = env.int("CDN_EDGE_LOG_MAX_BYTES", 16 * 1024 * 1024, min=4096)
+CELERY_BEAT_SCHEDULE["cdn.ingest-edge-logs"] = {
+    "task": "cdn.tasks.ingest_edge_logs",
+    "schedule": 60.0,
+}
+CELERY_BEAT_SCHEDULE["cdn.prune-edge-traffic"] = {
+    "task": "cdn.tasks.prune_edge_traffic",
+    "schedule": crontab(minute=43, hour="*"),
+}
+
+# --- insights (the staff dashboard's rollups) -------------------------------------------------
+CELERY_BEAT_SCHEDULE["insights.rollup-days"] = {
+    "task": "insights.tasks.rollup_days",
+    "schedule": crontab(minute="*/5"),
+}
+CELERY_BEAT_SCHEDULE["insights.sample-streams"] = {
+    "task": "insights.tasks.sample_streams",
+    "schedule": 60.0,
+}
+CELERY_BEAT_SCHEDULE["insights.record-revenue"] = {
+    "task": "insights.tasks.record_revenue",
+    "schedule": crontab(minute=7, hour="*"),
+}
+CELERY_TASK_ROUTES["insights.tasks.rollup_days"] = {"queue": "batch"}
+CELERY_TASK_ROUTES["insights.tasks.record_revenue"] = {"queue": "batch"}
+CELERY_TASK_ROUTES["cdn.tasks.prune_edge_traffic"] = {"queue": "batch"}
+CELERY_TASK_ROUTES["playback.tasks.prune_qoe_minutes"] = {"queue": "batch"}
+CELERY_BEAT_SCHEDULE["playback.prune-qoe-minutes"] = {
+    "task": "playback.tasks.prune_qoe_minutes",
+    "schedule": crontab(minute=47, hour="*"),
+}
+CELERY_TASK_ROUTES["cdn.tasks.ingest_edge_logs"] = {"queue": "batch"}
 
 # --- deploy ---------------------------------------------------------------------------------
 # Outermost (inserted last, so after every app has placed its own): counts every answered

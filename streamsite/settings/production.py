@@ -33,4 +33,3 @@ X_FRAME_OPTIONS = "DENY"
 # values equal to or derived from SECRET_KEY or from each other).
 PRODUCTION_SECRETS_REQUIRED = True
 CDN_SIGNING_SECRETS = env.list("CDN_SIGNING_SECRETS", [])
-PLAYBACK_SIGNING_KEY = env.str("PLAYBACK_SIGNING_KEY", "")

@@ -56,13 +56,6 @@ def token_api(alice: User) -> APIClient:
     return client
 
 
-def api_as(user: User) -> APIClient:
-    _, plaintext = services.api_token_create(user=user, name="matrix")
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {plaintext}")
-    return client
-
-
 class Clock:
     """A clock tests can move: patches timezone.now for throttle and services."""
 

@@ -13,7 +13,8 @@ from rest_framework.test import APIClient
 from accounts import services
 from accounts.models import ApiToken, User, UserSession
 from accounts.useragent import device_name
-from tests.accounts.conftest import PASSWORD, api_as
+from tests.accounts.conftest import PASSWORD
+from tests.clients import token_client as api_as
 
 pytestmark = pytest.mark.django_db
 
@@ -158,7 +159,9 @@ def test_force_sign_out_everywhere_ends_even_unrecorded_sessions(household, alic
     client = _signed_in(alice, FIREFOX)
     UserSession.objects.all().delete()  # as if never recorded
     services.sessions_revoke_all(user=alice)
-    assert client.get("/account/").status_code == 302
+    response = client.get("/account/")
+    assert response.status_code == 302 and response["Location"].startswith("/login/")
+    assert "_auth_user_id" not in client.session
 
 
 # --- API tokens -----------------------------------------------------------------------------

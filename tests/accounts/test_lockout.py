@@ -124,3 +124,5 @@ def test_the_ceiling_does_not_tell_known_from_unknown_addresses(household):
         "/login/", {"email": "nobody@example.com", "password": "x"}, REMOTE_ADDR="10.8.0.1"
     )
     assert wrong.status_code == unknown.status_code == 400
+    # The same words too: the ceiling says nothing about which address has an account.
+    assert wrong.context["form"].non_field_errors() == unknown.context["form"].non_field_errors()

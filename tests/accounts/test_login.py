@@ -94,7 +94,17 @@ def test_locked_attempt_costs_no_password_hash(household, monkeypatch):
 def test_lock_applies_to_unknown_addresses_alike(db, clock):
     for _ in range(5):
         _post_login(Client(), "nobody@example.com", "wrong")
-    assert _post_login(Client(), "nobody@example.com", "wrong").status_code == 429
+    locked = _post_login(Client(), "nobody@example.com", "wrong")
+    known = User.objects.create_user(email="known@example.com", password=PASSWORD)
+    for _ in range(5):
+        _post_login(Client(), known.email, "wrong")
+    locked_known = _post_login(Client(), known.email, "wrong")
+    assert locked.status_code == locked_known.status_code == 429
+    # The same words for both: the lock tells nobody whether the address has an account.
+    assert (
+        locked.context["form"].non_field_errors() == locked_known.context["form"].non_field_errors()
+    )
+    assert "_auth_user_id" not in locked.wsgi_request.session
 
 
 def test_per_ip_limit_locks_an_address_spraying_many_accounts(household, settings):
@@ -104,10 +114,10 @@ def test_per_ip_limit_locks_an_address_spraying_many_accounts(household, setting
     }
     for n in range(3):
         _post_login(Client(), f"user{n}@example.com", "wrong", REMOTE_ADDR="10.0.0.9")
-    assert (
-        _post_login(Client(), "alice@example.com", PASSWORD, REMOTE_ADDR="10.0.0.9").status_code
-        == 429
-    )
+    sprayer = Client()
+    refused = _post_login(sprayer, "alice@example.com", PASSWORD, REMOTE_ADDR="10.0.0.9")
+    assert refused.status_code == 429
+    assert sprayer.get("/account/").status_code == 302  # not signed in
     assert (
         _post_login(Client(), "alice@example.com", PASSWORD, REMOTE_ADDR="10.0.0.10").status_code
         == 302
@@ -174,7 +184,10 @@ def test_password_change_keeps_this_session_and_signs_out_the_others(household, 
     )
     assert response.status_code == 302
     assert this.get("/account/").status_code == 200
-    assert other.get("/account/").status_code == 302
+    signed_out = other.get("/account/")
+    assert signed_out.status_code == 302 and signed_out["Location"].startswith("/login/")
+    alice.refresh_from_db()
+    assert alice.check_password("another good phrase")
 
 
 def test_password_change_with_wrong_current_password_shows_the_error_and_changes_nothing(

@@ -11,7 +11,8 @@ from rest_framework.test import APIClient
 from accounts import selectors, services
 from accounts.models import Profile, ProfileUnlock
 from streamsite.errors import PermissionDenied, ValidationFailed
-from tests.accounts.conftest import PASSWORD, api_as
+from tests.accounts.conftest import PASSWORD
+from tests.clients import token_client as api_as
 
 pytestmark = pytest.mark.django_db
 
@@ -324,3 +325,16 @@ def test_avatar_upload_refuses_a_file_that_is_not_an_image(household, token_api)
     assert response.json()["error"]["fields"] == {"image": ["Not an image."]}
     target.refresh_from_db()
     assert not target.avatar_image
+
+
+@pytest.mark.parametrize(("actor", "status"), [("other_account", 404), ("staff", 404)])
+def test_reading_a_profile_of_another_account_is_404(household, bob, staff, actor, status):
+    client = api_as(bob if actor == "other_account" else staff)
+    response = client.get(f"/api/v1/profiles/{household['main'].pk}")
+    assert response.status_code == status
+    assert household["main"].name not in response.content.decode()  # nothing of it leaks
+
+
+def test_owner_reads_a_profile(household, token_api):
+    response = token_api.get(f"/api/v1/profiles/{household['kid'].pk}")
+    assert (response.status_code, response.json()["name"]) == (200, "Kiddo")

@@ -9,14 +9,9 @@ from billing import services
 from billing.models import IdempotencyRecord, Invoice, Payment, SandboxCharge, Subscription
 from billing.tasks import run_renewals
 from tests.billing.conftest import card_token
+from tests.clients import api_client as client_for
 
 pytestmark = pytest.mark.django_db
-
-
-def client_for(user):
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 def subscribe(user, plan="standard", trial=False):
@@ -130,6 +125,8 @@ def test_preview_without_plan_is_400(alice_api, alice, frozen_clock):
     subscribe(alice)
     response = alice_api.get("/api/v1/billing/subscription/preview")
     assert response.status_code == 400
+    error = response.json()["error"]
+    assert "plan" in (error.get("fields") or {}) or "plan" in error["message"].lower(), error
 
 
 def test_cancel_and_resume_via_api(alice, alice_api, frozen_clock):

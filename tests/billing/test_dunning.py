@@ -62,6 +62,26 @@ def test_failed_renewal_goes_past_due_schedules_a_retry_and_emails(tick, alice, 
     assert (ent.can_stream, ent.status) == (True, "past_due")
 
 
+def test_payment_failed_email_is_stored_with_the_failure_and_not_without_it(alice, past_due):
+    """The outbox row commits with the past-due transition: a failure that rolls back leaves
+    no email behind, and one that commits has its email even if the broker loses the task."""
+    from django.db import transaction
+
+    from streamsite.models import OutboundEmail
+
+    (stored,) = OutboundEmail.objects.filter(to="alice@example.com")
+    assert stored.subject == "Your Streamsite payment failed"
+    assert stored.sent_at is not None  # delivered after commit
+    invoice = Invoice.objects.get(kind="renewal")
+    assert invoice.number in stored.body
+
+    before = OutboundEmail.objects.count()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        services.notices.payment_failed_notice(invoice_id=invoice.pk, final=True)
+        raise RuntimeError("the change that caused it rolls back")
+    assert OutboundEmail.objects.count() == before
+
+
 def test_dunning_end_to_end_fail_retries_grace_block_cancel(tick, alice, past_due, frozen_clock):
     invoice = Invoice.objects.get(kind="renewal")
     expected = [(FEB(2), FEB(4)), (FEB(4), FEB(6)), (FEB(6), FEB(8))]

@@ -5,12 +5,12 @@ the same with real processes)."""
 from datetime import timedelta
 
 import pytest
-from rest_framework.test import APIClient
 
 from billing.gateways.sandbox import SandboxGateway
 from billing.idempotency import request_hash
 from billing.models import IdempotencyRecord, Invoice, Payment, SandboxCharge, Subscription
 from tests.billing.conftest import card_token
+from tests.clients import api_client as client_for
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/billing/subscription"
@@ -31,12 +31,6 @@ def crash_after_gateway_charge(monkeypatch):
 
     monkeypatch.setattr(SandboxGateway, "charge", charge)
     return lambda: monkeypatch.setattr(SandboxGateway, "charge", real)
-
-
-def client_for(user):
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 def test_a_key_held_by_a_running_request_answers_409_in_use_and_changes_nothing(

@@ -49,9 +49,9 @@ def error(response) -> tuple[int, str, str]:
 @pytest.fixture
 def title(settings, tmp_path):
     """A film whose HLS ladder has 360p, 720p and 1080p rungs (fake files, no ffmpeg)."""
-    settings.PLAYBACK_MEDIA_ROOT = tmp_path / "hls"
+    settings.MEDIA_ROOT = tmp_path / "media"
     film = TitleFactory(name="Paper Kingdom", slug="paper-kingdom")
-    write_fake_asset(settings.PLAYBACK_MEDIA_ROOT, f"title-{film.pk}")
+    write_fake_asset(settings.MEDIA_ROOT, f"title-{film.pk}")
     return film
 
 

@@ -25,6 +25,7 @@ from billing.models import Invoice, Subscription
 from billing.tasks import run_dunning, run_renewals
 from playback.demo.clip import make_hls_asset
 from playback.models import PlaybackSession
+from playback.ports import local_asset_folder
 from tests.playback.sessions.factories import TitleFactory
 from tests.playback.sessions.test_browser import (  # noqa: F401 (fixtures)
     SCREENSHOTS,
@@ -58,9 +59,9 @@ def ladder_source(tmp_path_factory):
 
 @pytest.fixture
 def film(settings, tmp_path, ladder_source):
-    settings.PLAYBACK_MEDIA_ROOT = tmp_path / "hls"
+    settings.MEDIA_ROOT = tmp_path / "media"
     title = TitleFactory(name="Paper Kingdom", slug="paper-kingdom")
-    shutil.copytree(ladder_source, settings.PLAYBACK_MEDIA_ROOT / f"title-{title.pk}")
+    shutil.copytree(ladder_source, local_asset_folder(f"title-{title.pk}"))
     return title
 
 
@@ -129,7 +130,10 @@ def test_new_visitor_pays_streams_upgrades_and_a_failed_card_ends_in_a_blocked_a
     page.click("button:text-is('Sign in')")
     page.wait_for_url("**/profiles/**")
     page.click("button.profile-tile:has-text('Dana')")
-    page.wait_for_url(f"{url}/")
+    # An account without a plan is led to the plan picker, the recommended plan preselected.
+    page.wait_for_url("**/plans/?welcome=1")
+    assert page.locator(".plan-card.recommended h2").all_inner_texts() == ["Standard"]
+    assert page.get_attribute("a:text-is('Browse first, choose later')", "href") == "/start/"
     dana = User.objects.get(email="dana@example.com")
 
     # --- Picks Basic: account menu -> Plan & billing -> See plans -> Choose Basic.

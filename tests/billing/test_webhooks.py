@@ -114,6 +114,8 @@ def test_unknown_gateway_is_404(db):
         "/api/v1/billing/webhooks/paypal", data=b"{}", content_type="application/json"
     )
     assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+    assert not WebhookEvent.objects.exists()  # nothing stored for a gateway we do not have
 
 
 @pytest.mark.django_db

@@ -1,10 +1,10 @@
 """Catalog fixtures: profiles for the authorisation matrix, API clients acting as a profile."""
 
 import pytest
-from rest_framework.test import APIClient
 
 from accounts.models import Maturity
 from tests.catalog.factories import ProfileFactory
+from tests.clients import api_client as client_as
 
 
 @pytest.fixture
@@ -21,14 +21,6 @@ def alice_kid(alice):
 @pytest.fixture
 def bob_profile(bob):
     return ProfileFactory(account=bob, name="Bob")
-
-
-def client_as(user, profile=None) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    if profile is not None:
-        client.credentials(HTTP_X_PROFILE_ID=str(profile.pk))
-    return client
 
 
 @pytest.fixture

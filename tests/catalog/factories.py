@@ -1,4 +1,5 @@
-"""Catalog factories: titles visible everywhere by default, genres, people, profiles."""
+"""Catalog factories: titles visible everywhere by default, seasons, episodes, genres, people
+(profiles come from tests.factories and are re-exported here)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,19 @@ from datetime import timedelta
 import factory
 from django.utils import timezone
 
-from accounts.models import Maturity, Profile
 from catalog.models import Availability, Credit, Episode, Genre, Person, Season, Title
-from tests.factories import UserFactory
+from tests.factories import ProfileFactory, UserFactory
+
+__all__ = [
+    "CreditFactory",
+    "EpisodeFactory",
+    "GenreFactory",
+    "PersonFactory",
+    "ProfileFactory",
+    "SeasonFactory",
+    "TitleFactory",
+    "UserFactory",
+]
 
 
 class GenreFactory(factory.django.DjangoModelFactory):
@@ -83,12 +94,3 @@ class CreditFactory(factory.django.DjangoModelFactory):
     title = factory.SubFactory(TitleFactory)
     person = factory.SubFactory(PersonFactory)
     role = Credit.Role.ACTOR
-
-
-class ProfileFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Profile
-
-    account = factory.SubFactory(UserFactory)
-    name = factory.Sequence(lambda n: f"Viewer {n}")
-    maturity = Maturity.ADULTS

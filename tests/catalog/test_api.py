@@ -115,7 +115,15 @@ class TestTitles:
         assert response.json()["error"]["message"] == "No such title."
 
     def test_anonymous_is_401(self, api):
-        assert api.get("/api/v1/titles").status_code == 401
+        response = api.get("/api/v1/titles")
+        assert response.status_code == 401
+        assert response.json() == {
+            "error": {
+                "status": 401,
+                "code": "not_authenticated",
+                "message": "Authentication credentials were not provided.",
+            }
+        }
 
 
 @pytest.mark.django_db

@@ -116,3 +116,61 @@ class TestIndexFreshness:
         title.synopsis = "Lighthouse keepers."
         title.save()
         assert list(Title.objects.filter(search_dirty=True)) == [title]
+
+
+# --- one typo forgiven per word, on SQLite and PostgreSQL (the same test list) -------------
+TYPOS = [
+    ("Gardan", "The Secret Garden"),  # a letter changed, the only word
+    ("The Secaet Mile", "The Secret Mile"),  # not The Wild Mile, more popular
+    ("Nigth Harbor", "Night Harbor"),  # two letters swapped
+    ("Papr Kingdom", "Paper Kingdom"),  # a letter dropped
+    ("Glasss Coast", "Glass Coast"),  # a letter added
+    ("harbour", "Night Harbor"),  # a letter added, lower case
+    ("secret gardenn", "The Secret Garden"),
+    ("Marlw", "Paper Kingdom"),  # a person's name, a letter dropped
+    ("Mile Wlid", "The Wild Mile"),
+    ("Kingdon", "Paper Kingdom"),
+]
+
+
+@pytest.fixture
+def typo_catalogue(db):
+    TitleFactory(name="The Secret Mile", view_count=5)
+    TitleFactory(name="The Wild Mile", view_count=90)
+    TitleFactory(name="The Secret Garden", view_count=20)
+    TitleFactory(name="Night Harbor", view_count=30)
+    TitleFactory(name="Paper Kingdom", view_count=1)
+    TitleFactory(name="Glass Coast", view_count=40)
+    TitleFactory(name="Coast Guard", view_count=60)
+    CreditFactory(
+        title=Title.objects.get(name="Paper Kingdom"), person=PersonFactory(name="Ada Marlow")
+    )
+    search_index_drain()
+
+
+class TestTypos:
+    @pytest.mark.parametrize("typed,meant", TYPOS)
+    def test_the_intended_title_ranks_first(self, typo_catalogue, typed, meant):
+        assert names(typed)[:1] == [meant]
+
+    def test_a_misspelt_word_finds_every_title_with_the_word(self, typo_catalogue):
+        assert names("Mlie") == ["The Wild Mile", "The Secret Mile"]  # most popular first
+
+    def test_short_words_and_unknown_words_are_not_corrected(self, typo_catalogue):
+        from catalog.selectors.spelling import corrected_words
+
+        assert corrected_words(["thx", "zebra", "gardan", "secre"]) == [
+            ["thx"],  # three letters: never corrected
+            ["zebra"],  # nothing one edit away
+            ["garden"],
+            ["secre"],  # the start of a known word: still being typed
+        ]
+        assert names("Zebra") == []
+
+    def test_edit_distance_counts_a_swap_as_one(self):
+        from catalog.selectors.spelling import edit_distance
+
+        assert edit_distance("nigth", "night", 1) == 1
+        assert edit_distance("gardan", "garden", 1) == 1
+        assert edit_distance("gardan", "garten", 1) == 2  # past the limit: limit + 1
+        assert edit_distance("kingdom", "kingdom", 1) == 0

@@ -8,34 +8,23 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from accounts.selectors import SESSION_PROFILE
 from playback.models import Progress, ViewingEvent
 from playback.services import activity
 from tests.catalog.factories import EpisodeFactory, GenreFactory, SeasonFactory, TitleFactory
+from tests.clients import browser_client as signed_in
 from tests.playback.sessions.conftest import write_fake_asset
 
 pytestmark = pytest.mark.django_db
 
 
-def signed_in(user, profile=None) -> Client:
-    client = Client()
-    client.force_login(user)
-    if profile is not None:
-        session = client.session
-        session[SESSION_PROFILE] = profile.pk
-        session.save()
-    return client
-
-
 @pytest.fixture
 def media_root(settings, tmp_path):
-    settings.PLAYBACK_MEDIA_ROOT = tmp_path / "hls"
-    settings.PLAYBACK_MEDIA_ROOT.mkdir()
-    return settings.PLAYBACK_MEDIA_ROOT
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.MEDIA_ROOT.mkdir()
+    return settings.MEDIA_ROOT
 
 
 class TestLanding:
@@ -91,7 +80,7 @@ class TestPlayButton:
         text = signed_in(alice, alice_profile).get(f"/title/{title.slug}").content.decode()
         assert "▶ Resume</a>" in text
         assert "You stopped at 5:21" in text
-        assert 'aria-valuenow="54"' in text
+        assert '<progress class="progress inline" max="100" value="54"' in text
 
     def test_series_resumes_the_unfinished_episode(self, alice, alice_profile, media_root):
         season = SeasonFactory(title=TitleFactory(name="Tide", kind="series"), number=1)
@@ -127,6 +116,7 @@ def rows_provider(profile):
 @pytest.fixture
 def provider(settings):
     settings.CATALOG_HOME_ROWS_PROVIDER = "tests.catalog.test_viewer_pages.rows_provider"
+    settings.CATALOG_HOME_ROW_MIN_TITLES = 1  # these rows are about order and visibility
     ROWS.clear()
     yield ROWS
     ROWS.clear()
@@ -195,9 +185,11 @@ class TestKidsHome:
         assert response.context["genre_rows"] == []
 
     def test_adult_profile_gets_genre_shelves(self, alice, alice_profile):
+        for i in range(24):  # New releases and Popular take 12 each; the dramas are left
+            TitleFactory(view_count=100 + i)
         drama = GenreFactory(name="Drama", slug="drama")
-        for _ in range(3):
-            TitleFactory(genres=[drama])
+        for _ in range(4):
+            TitleFactory(genres=[drama], released_at=timezone.now() - timedelta(days=365))
         response = signed_in(alice, alice_profile).get("/")
         assert [r.genre.name for r in response.context["genre_rows"]] == ["Drama"]
 

@@ -133,7 +133,8 @@ def nginx_edges(tmp_path, origin) -> Iterator[callable]:
 
     started: list[NginxEdge] = []
 
-    def start(name: str) -> NginxEdge:
+    def start(name: str, *, origin_url: str | None = None) -> NginxEdge:
+        """An edge in front of `origin_url` (default: the Python test origin)."""
         port = free_port()
         prefix = tmp_path / f"nginx-{name}"
         conf = prefix / "nginx.conf"
@@ -142,7 +143,7 @@ def nginx_edges(tmp_path, origin) -> Iterator[callable]:
             "cdn_nginx_config",
             name=name,
             listen=f"127.0.0.1:{port}",
-            origin=origin.url,
+            origin=origin_url or origin.url,
             prefix=str(prefix),
             user="root" if os.geteuid() == 0 else None,
             output=str(conf),
@@ -176,3 +177,85 @@ def nginx_edges(tmp_path, origin) -> Iterator[callable]:
                 edge.process.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 edge.kill()
+
+
+def _start_nginx(prefix: Path, conf: Path, port: int) -> subprocess.Popen:
+    process = subprocess.Popen(
+        ["nginx", "-p", str(prefix), "-c", str(conf), "-g", "daemon off;"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,  # its own process group, so kill() takes the workers too
+    )
+
+    def ready():
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return True
+        except OSError:
+            assert process.poll() is None, process.stderr.read().decode()
+            return False
+
+    wait_until(ready, timeout=10)
+    return process
+
+
+@dataclass
+class NginxOrigin:
+    port: int
+    prefix: Path
+    media_root: Path
+    process: subprocess.Popen
+
+    @property
+    def url(self) -> str:
+        """The origin's media base, what CDN_ORIGIN_URL and the edges' --origin name."""
+        return f"http://127.0.0.1:{self.port}/media/"
+
+    def requests(self) -> list[str]:
+        """The paths nginx logged, in order (the access log's request line)."""
+        log = self.prefix / "access.log"
+        lines = log.read_text().splitlines() if log.exists() else []
+        return [line.split('"')[1].split(" ")[1] for line in lines if '"' in line]
+
+
+@pytest.fixture
+def nginx_origin(tmp_path) -> Iterator[callable]:
+    """Start the media origin (Debian's nginx) rendered by cdn_origin_config over a media root."""
+    if shutil.which("nginx") is None:
+        pytest.fail("nginx is not installed: run .ci/packages.sh")
+    from django.core.management import call_command
+
+    started: list[NginxOrigin] = []
+
+    def start(media_root: Path, *, fill_from: tuple[str, ...] = ()) -> NginxOrigin:
+        port = free_port()
+        prefix = tmp_path / f"nginx-origin-{len(started)}"
+        prefix.mkdir()
+        conf = prefix / "nginx.conf"
+        call_command(
+            "cdn_origin_config",
+            listen=f"127.0.0.1:{port}",
+            media_root=str(media_root),
+            prefix=str(prefix),
+            fill_from=list(fill_from),
+            user="root" if os.geteuid() == 0 else None,
+            output=str(conf),
+            stdout=open(os.devnull, "w"),  # noqa: SIM115
+        )
+        origin = NginxOrigin(
+            port=port,
+            prefix=prefix,
+            media_root=media_root,
+            process=_start_nginx(prefix, conf, port),
+        )
+        started.append(origin)
+        return origin
+
+    yield start
+    for origin in started:
+        if origin.process.poll() is None:
+            origin.process.send_signal(signal.SIGQUIT)
+            try:
+                origin.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                os.killpg(origin.process.pid, signal.SIGKILL)

@@ -3,16 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 
 from cdn.models import Edge
 from tests.cdn.factories import EdgeFactory
-
-
-def login(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
+from tests.clients import browser_client as login
 
 
 @pytest.mark.django_db

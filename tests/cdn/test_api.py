@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import Permission
-from rest_framework.test import APIClient
 
 from accounts import services as account_services
 from cdn.models import SteeringDecision
 from tests.cdn.factories import EdgeFactory, SiteFactory
+from tests.clients import api_client as client_for
 from tests.factories import UserFactory
 
 KEY = "hls/0b4f7d1e/v1/"
@@ -32,12 +32,6 @@ def service_token(db):
     return plaintext
 
 
-def client_for(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
-
-
 @pytest.mark.django_db
 class TestSteerAuthorisation:
     def test_anonymous_is_401_and_nothing_recorded(self, api, topology):
@@ -54,7 +48,10 @@ class TestSteerAuthorisation:
         assert SteeringDecision.objects.count() == 0
 
     def test_another_account_is_403(self, bob, topology):
-        assert client_for(bob).post("/api/v1/cdn/steer", BODY, format="json").status_code == 403
+        response = client_for(bob).post("/api/v1/cdn/steer", BODY, format="json")
+        assert response.status_code == 403
+        assert response.json()["error"]["code"] == "permission_denied"
+        assert SteeringDecision.objects.count() == 0
 
     def test_staff_gets_ranked_urls_origin_last(self, staff, topology):
         response = client_for(staff).post("/api/v1/cdn/steer", BODY, format="json")
@@ -95,8 +92,11 @@ def test_bad_input_is_400_naming_the_field(staff, topology, body, field):
 @pytest.mark.django_db
 class TestTopology:
     def test_anonymous_and_accounts_are_refused(self, api, alice, topology):
-        assert api.get("/api/v1/cdn/topology").status_code == 401
-        assert client_for(alice).get("/api/v1/cdn/topology").status_code == 403
+        anonymous = api.get("/api/v1/cdn/topology")
+        account = client_for(alice).get("/api/v1/cdn/topology")
+        assert (anonymous.status_code, account.status_code) == (401, 403)
+        for refused in (anonymous, account):  # an error, and no topology in it
+            assert set(refused.json()) == {"error"}
 
     def test_staff_sees_sites_and_edges(self, staff, topology):
         response = client_for(staff).get("/api/v1/cdn/topology")

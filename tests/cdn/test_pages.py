@@ -7,21 +7,15 @@ from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
 from django.utils import timezone
 
 from cdn.models import CoverageZone, EdgeContent, SteeringDecision
 from cdn.signing import sign_path
 from tests.cdn.factories import EdgeFactory, SiteFactory
+from tests.clients import browser_client as login
 
 KEY = "hls/0b4f7d1e/v1/"
 PAGES = ["/cdn/sites", "/cdn/where", "/cdn/coverage-import"]
-
-
-def login(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture
@@ -152,12 +146,15 @@ def test_signed_media_is_off_in_production(client, media, settings):
     assert client.get(f"/media/{token}").status_code == 404
 
 
-@pytest.mark.parametrize(("debug", "status"), [(True, 200), (False, 404)])
-def test_signed_media_follows_debug_when_unset(client, media, settings, debug, status):
-    settings.CDN_SERVE_MEDIA = None
-    settings.DEBUG = debug
+def test_signed_media_is_one_view_for_every_content_key(client, media):
+    """Development has one media server: `/media/t/` belongs to the cdn app alone."""
+    from django.urls import resolve
+
     token = sign_path(KEY + "master.m3u8", expires_at=timezone.now() + timedelta(hours=1))
-    assert client.get(f"/media/{token}").status_code == status
+    assert resolve(f"/media/{token}").view_name == "cdn:signed-media"
+    assert resolve("/media/t/anything/hls/title-1/local/360p/seg_000.ts").view_name == (
+        "cdn:signed-media"
+    )
 
 
 @pytest.mark.django_db

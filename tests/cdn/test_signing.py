@@ -141,3 +141,32 @@ def test_signed_url_joins_base_token_and_file():
     assert url.endswith(f"/{int(EXP.timestamp())}/{PREFIX}master.m3u8")
     url = signing.signed_url("https://e1.cdn.example/", PREFIX, "720p/s1.ts", expires_at=EXP)
     assert url == "https://e1.cdn.example/" + signing.sign_prefix(SCOPE, expires_at=EXP) + "s1.ts"
+
+
+def test_a_link_is_signed_by_the_same_scheme_for_its_whole_path():
+    path = "session/5d1c0b1e-0000-4000-8000-000000000000/master.m3u8"
+    signed = signing.sign_link(path, expires_at=EXP, client_ip="203.0.113.9")
+    kid = hashlib.sha256(b"new-secret").hexdigest()[:8]
+    md5 = hashlib.md5(
+        f"{int(EXP.timestamp())}{path}203.0.113.9 new-secret".encode(), usedforsecurity=False
+    ).digest()
+    digest = base64.urlsafe_b64encode(md5).decode().rstrip("=")
+    assert signed == f"t/{kid}a/{digest}/{int(EXP.timestamp())}/{path}"
+    assert signing.verify_link(signed, client_ip="203.0.113.9", now=NOW) == path
+
+
+def test_a_link_opens_nothing_else_and_media_tokens_are_no_links():
+    path = "session/abc/master.m3u8"
+    signed = signing.sign_link(path, expires_at=EXP)
+    for wrong in (
+        signed.replace("session/abc/", "session/abd/"),  # another session
+        signed + "x",  # more after the signed path
+        signing.sign_path(SCOPE + "index.m3u8", expires_at=EXP),  # a media token
+    ):
+        with pytest.raises(PermissionDenied):
+            signing.verify_link(wrong, client_ip=None, now=NOW)
+    with pytest.raises(PermissionDenied) as expired:
+        signing.verify_link(signed, client_ip=None, now=EXP + timedelta(seconds=1))
+    assert expired.value.code == "expired"
+    with pytest.raises(ValidationFailed):
+        signing.sign_link("hls/3f2a/v2/master.m3u8", expires_at=EXP)  # media is scoped

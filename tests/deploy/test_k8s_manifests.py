@@ -212,8 +212,8 @@ def test_production_never_carries_secret_values_and_dev_values_pass_production_r
 
     dev = [d for d in rendered("overlays/dev") if d["kind"] == "Secret"][0]["stringData"]
     assert len(dev["SECRET_KEY"]) >= 50  # production settings refuse anything shorter
-    assert dev["PLAYBACK_SIGNING_KEY"] != dev["SECRET_KEY"]
-    assert dev["CDN_SIGNING_SECRETS"] not in (dev["SECRET_KEY"], dev["PLAYBACK_SIGNING_KEY"])
+    assert dev["CDN_SIGNING_SECRETS"] != dev["SECRET_KEY"]
+    assert "PLAYBACK_SIGNING_KEY" not in dev  # one signer: the CDN's secrets sign every link
 
 
 def test_keda_overlay_scales_the_transcode_queue_celery_routes_to():
@@ -225,11 +225,54 @@ def test_keda_overlay_scales_the_transcode_queue_celery_routes_to():
     find(docs, "Deployment", target["name"])  # exists
     (trigger,) = scaled["spec"]["triggers"]
     queue = settings.CELERY_TASK_ROUTES["media.tasks.media_transcode"]["queue"]
-    assert trigger["type"] == "redis" and trigger["metadata"]["listName"] == queue
+    # The broker production runs is RabbitMQ: KEDA reads that queue's depth from it.
+    assert trigger["type"] == "rabbitmq"
+    assert trigger["metadata"]["queueName"] == queue
+    assert trigger["metadata"]["mode"] == "QueueLength"
     auth = find(docs, "TriggerAuthentication", trigger["authenticationRef"]["name"])
-    assert {r["parameter"] for r in auth["spec"]["secretTargetRef"]} == {"address", "password"}
+    (ref,) = auth["spec"]["secretTargetRef"]
+    assert ref["parameter"] == "host"
+    # The workers' own broker URL, from the Secret every workload reads.
+    assert (ref["name"], ref["key"]) == ("streamsite-secrets", "CELERY_BROKER_URL")
+    # (Production's Secret is managed outside git; base names its keys.)
+    base_secret = find(rendered("base"), "Secret", "streamsite-secrets")
+    assert "CELERY_BROKER_URL" in base_secret["stringData"]
     worker = _pod_spec(find(docs, "Deployment", "worker-transcode"))["containers"][0]
     assert worker["args"][0] == "worker" and queue in worker["args"][1].split(",")
+
+
+def test_dev_broker_is_rabbitmq_with_a_consumer_timeout_past_the_longest_task():
+    """A delivery unacknowledged past RabbitMQ's consumer_timeout (30 minutes by default)
+    closes the worker's channel mid-task; Celery acknowledges after the task, so the timeout
+    must exceed the longest hard limit plus margin (CELERY_BROKER_ACK_DEADLINE)."""
+    from django.conf import settings
+
+    docs = rendered("overlays/dev")
+    secret = find(docs, "Secret", "streamsite-secrets")["stringData"]
+    broker = secret["CELERY_BROKER_URL"]
+    assert broker.startswith("amqp://")
+    service = find(docs, "Service", "rabbitmq")
+    port = service["spec"]["ports"][0]["port"]
+    assert broker.split("@", 1)[1].split("/", 1)[0] == f"rabbitmq:{port}"
+
+    pod = _pod_spec(find(docs, "Deployment", "rabbitmq"))
+    (mount,) = pod["containers"][0]["volumeMounts"]
+    assert mount["mountPath"].startswith("/etc/rabbitmq/conf.d/")
+    (volume,) = [v for v in pod["volumes"] if v["name"] == mount["name"]]
+    config = [
+        d
+        for d in docs
+        if d["kind"] == "ConfigMap" and d["metadata"]["name"] == volume["configMap"]["name"]
+    ]
+    assert len(config) == 1, "the mounted ConfigMap is rendered (name hash included)"
+    conf = config[0]["data"][mount["subPath"]]
+    values = {}
+    for raw in conf.splitlines():
+        line = raw.strip()
+        if line and not line.startswith("#"):
+            key, value = line.split("=", 1)
+            values[key.strip()] = value.strip()
+    assert int(values["consumer_timeout"]) > settings.CELERY_BROKER_ACK_DEADLINE * 1000
 
 
 def test_every_queue_tasks_are_routed_to_has_a_worker_in_every_shape():

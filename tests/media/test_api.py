@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from rest_framework.test import APIClient
 
 from media import services
 from media.models import MediaAsset, Rendition, Subtitle
+from tests.clients import api_client as client_for
 from tests.factories import UserFactory
 from tests.media.conftest import stored_keys
 from tests.media.factories import episode, movie, upload_of
@@ -15,13 +15,6 @@ from tests.media.factories import episode, movie, upload_of
 pytestmark = pytest.mark.django_db
 
 LIST = "/api/v1/media/assets"
-
-
-def client_for(user) -> APIClient:
-    client = APIClient()
-    if user is not None:
-        client.force_authenticate(user)
-    return client
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ def _queued_asset(clips) -> MediaAsset:
     return services.asset_create(upload=upload_of(clips["240p"]), title=movie())
 
 
-def _dead_worker(asset: MediaAsset, *, minutes: int = 10, attempts: int = 1) -> None:
+def _dead_worker(asset: MediaAsset, *, minutes: float = 10, attempts: int = 1) -> None:
     """Leave the job as a worker that died mid-encode would: running, stale, half-written."""
     MediaAsset.objects.filter(pk=asset.pk).update(
         status=MediaAsset.Status.TRANSCODING,
@@ -54,7 +54,12 @@ def test_sweeper_recovers_a_dead_worker_and_the_job_completes_exactly_once(
     asset = _queued_asset(clips)
     _dead_worker(asset)
     with django_capture_on_commit_callbacks(execute=True):
-        assert media_sweep_stale() == {"requeued": 1, "failed": 0, "resent": 0}
+        assert media_sweep_stale() == {
+            "requeued": 1,
+            "failed": 0,
+            "resent": 0,
+            "scratch_removed": 0,
+        }
     asset.refresh_from_db()
     assert (asset.status, asset.version, asset.ready_version, asset.attempts) == ("ready", 2, 2, 2)
     assert list(asset.renditions.values_list("version", "height")) == [(2, 240)]
@@ -64,7 +69,12 @@ def test_sweeper_recovers_a_dead_worker_and_the_job_completes_exactly_once(
     with django_capture_on_commit_callbacks(execute=True):
         assert media_transcode(asset.pk, 1) == "skipped"
         assert media_transcode(asset.pk, 2) == "skipped"
-        assert media_sweep_stale() == {"requeued": 0, "failed": 0, "resent": 0}
+        assert media_sweep_stale() == {
+            "requeued": 0,
+            "failed": 0,
+            "resent": 0,
+            "scratch_removed": 0,
+        }
     assert stored_keys(media_root, "hls") == files
     assert Rendition.objects.filter(asset=asset).count() == 1
     assert MediaAsset.objects.get(pk=asset.pk).attempts == 2
@@ -72,8 +82,8 @@ def test_sweeper_recovers_a_dead_worker_and_the_job_completes_exactly_once(
 
 def test_sweeper_leaves_a_job_with_a_fresh_heartbeat_alone(media_root, clips):
     asset = _queued_asset(clips)
-    _dead_worker(asset, minutes=1)
-    assert services.sweep_stale() == {"requeued": 0, "failed": 0, "resent": 0}
+    _dead_worker(asset, minutes=0.5)
+    assert services.sweep_stale() == {"requeued": 0, "failed": 0, "resent": 0, "scratch_removed": 0}
     asset.refresh_from_db()
     assert (asset.status, asset.version, asset.progress) == ("transcoding", 1, 40)
 
@@ -85,7 +95,12 @@ def test_sweeper_fails_a_job_that_lost_its_worker_too_often(
     asset = _queued_asset(clips)
     _dead_worker(asset, attempts=3)
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.sweep_stale() == {"requeued": 0, "failed": 1, "resent": 0}
+        assert services.sweep_stale() == {
+            "requeued": 0,
+            "failed": 1,
+            "resent": 0,
+            "scratch_removed": 0,
+        }
     asset.refresh_from_db()
     assert asset.status == "failed"
     assert asset.error == "the worker was lost 3 times (heartbeat timed out)"
@@ -99,8 +114,18 @@ def test_sweeper_resends_a_job_stuck_in_queued(
     sent = []
     monkeypatch.setattr(services, "_enqueue_transcode", lambda pk, v: sent.append((pk, v)))
     later = timezone.now() + timedelta(seconds=settings.MEDIA_QUEUED_RESEND_AFTER + 1)
-    assert services.sweep_stale(now=later) == {"requeued": 0, "failed": 0, "resent": 1}
-    assert services.sweep_stale(now=later) == {"requeued": 0, "failed": 0, "resent": 0}
+    assert services.sweep_stale(now=later) == {
+        "requeued": 0,
+        "failed": 0,
+        "resent": 1,
+        "scratch_removed": 0,
+    }
+    assert services.sweep_stale(now=later) == {
+        "requeued": 0,
+        "failed": 0,
+        "resent": 0,
+        "scratch_removed": 0,
+    }
     assert sent == [(asset.pk, 1)]
 
 

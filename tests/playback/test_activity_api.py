@@ -77,7 +77,9 @@ class TestMatrix:
     def test_malformed_profile_header_is_400(self, alice, alice_profile):
         client = client_as(alice)
         client.credentials(HTTP_X_PROFILE_ID="me")
-        assert client.get("/api/v1/my-list").status_code == 400
+        response = client.get("/api/v1/my-list")
+        assert response.status_code == 400
+        assert "X-Profile-Id" in response.json()["error"]["message"]
 
     @pytest.mark.parametrize(
         ("method", "url", "data"),

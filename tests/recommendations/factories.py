@@ -6,28 +6,24 @@ from datetime import UTC, datetime
 
 import factory
 
-from accounts.models import Profile
-from catalog.models import Title
 from recommendations.services import InteractionRow, interactions_upsert
 from recommendations.synthetic import generate
-from tests.factories import UserFactory
+from tests.catalog import factories as catalog
+from tests.factories import ProfileFactory, UserFactory
+
+__all__ = ["ProfileFactory", "TitleFactory", "UserFactory", "planted_table"]
 
 
-class ProfileFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Profile
+class TitleFactory(catalog.TitleFactory):
+    """A published title, not rated and with no availability rows: the recommenders' tests
+    say what is available where."""
 
-    account = factory.SubFactory(UserFactory)
-    name = factory.Sequence(lambda n: f"Viewer {n}")
+    year = None
+    rating = "NR"
 
-
-class TitleFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Title
-
-    name = factory.Sequence(lambda n: f"Title {n}")
-    slug = factory.Sequence(lambda n: f"title-{n}")
-    is_published = True
+    @factory.post_generation
+    def countries(obj, create, extracted, **kwargs):  # noqa: N805
+        """No availability rows."""
 
 
 def planted_table(

@@ -10,6 +10,7 @@ from accounts.models import Maturity
 from catalog.models import Availability
 from playback.models import ThumbRating
 from recommendations.models import Interaction
+from tests.clients import api_client as client_for
 from tests.factories import UserFactory
 from tests.recommendations.factories import ProfileFactory
 
@@ -23,12 +24,6 @@ def more(title_id):
 
 def why(title_id):
     return f"/api/v1/recommendations/titles/{title_id}/explanation"
-
-
-def client_for(user):
-    c = APIClient()
-    c.force_authenticate(user)
-    return c
 
 
 @pytest.fixture

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from accounts.selectors import SESSION_PROFILE
 from playback.models import ThumbRating
 from recommendations.models import Interaction
+from tests.clients import browser_client as browser
 from tests.factories import UserFactory
 from tests.recommendations.factories import ProfileFactory
 
@@ -16,16 +16,6 @@ ONBOARDING = "/onboarding/"
 
 def home_as(profile_id):
     return f"/admin/recommendations/interaction/home-as/{profile_id}/"
-
-
-def browser(user, profile=None):
-    c = Client()
-    c.force_login(user)
-    if profile is not None:
-        session = c.session
-        session[SESSION_PROFILE] = profile.pk
-        session.save()
-    return c
 
 
 @pytest.fixture

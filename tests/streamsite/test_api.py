@@ -51,10 +51,14 @@ class TestAuthentication:
         )
         response = api.get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {plaintext}")
         assert response.status_code == 401
+        assert response.json()["error"]["code"] == "authentication_failed"
+        token.refresh_from_db()
+        assert token.last_used_at is None  # an expired token is not "used"
 
     def test_unknown_token_is_refused(self, api, alice):
         response = api.get("/api/v1/me", HTTP_AUTHORIZATION="Bearer ss_not-a-real-token")
         assert response.status_code == 401
+        assert response.json()["error"]["message"] == "Invalid, expired or revoked token."
 
     def test_token_is_stored_hashed(self, alice):
         token, plaintext = services.api_token_create(user=alice, name="cli")

@@ -1,8 +1,9 @@
 """Apps depend on each other in one direction, read from the source's imports (ast).
 
-accounts ← billing ← catalog ← media ← playback ← recommendations: an app imports only apps to
-its left. cdn knows content keys and sites, never titles: it imports none of the domain apps,
-while any app may use it. Every app may use the project package (`streamsite`). Imports inside
+accounts ← billing ← catalog ← media ← playback ← recommendations ← insights: an app imports
+only apps to its left (insights, the staff dashboard, reads every domain and none reads it).
+cdn knows content keys and sites, never titles: it imports none of the domain apps, while any
+app may use it. Every app may use the project package (`streamsite`). Imports inside
 functions count as much as those at the top of a module.
 """
 
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-CHAIN = ["accounts", "billing", "catalog", "media", "playback", "recommendations"]
+CHAIN = ["accounts", "billing", "catalog", "media", "playback", "recommendations", "insights"]
 PROJECT = "streamsite"
 CDN = "cdn"
 APPS = [*CHAIN, CDN]

@@ -1,6 +1,8 @@
 """The chaos suite's fast subset (`python -m bench.chaos --fast`): real workers on a RabbitMQ
 node of its own, the worker SIGKILLed and the broker restarted, PostgreSQL backends
-terminated, the Redis cache killed under gunicorn. Nothing may be lost or duplicated."""
+terminated, a transcode worker SIGKILLed mid-encode, the disk full at upload and at encode
+(a tmpfs, so as root only), the Redis cache killed under gunicorn. Nothing may be lost or
+duplicated."""
 
 from __future__ import annotations
 
@@ -15,6 +17,8 @@ from bench.chaos import infra
 
 pytestmark = [
     pytest.mark.slow,
+    pytest.mark.needs_ffmpeg,  # scenarios c and d encode
+    pytest.mark.needs_process,  # mount(8), to learn whether (d) can run here
     pytest.mark.skipif(
         connection.vendor != "postgresql"
         or shutil.which("rabbitmq-server") is None
@@ -33,8 +37,10 @@ def test_the_fast_chaos_subset_loses_and_duplicates_nothing(tmp_path):
     )
     out = tmp_path / "chaos.json"
     connection.close()  # the harness migrates and writes this database from other processes
+    # (d) mounts a small tmpfs to fill: it needs root (CI runs as root).
+    keys = "a,b,c,d,e" if infra.SmallDisk.unavailable() is None else "a,b,c,e"
     done = subprocess.run(
-        [infra.PYTHON, "-m", "bench.chaos", "--fast", "--json", str(out)],
+        [infra.PYTHON, "-m", "bench.chaos", "--fast", "--only", keys, "--json", str(out)],
         cwd=infra.ROOT,
         env=infra.base_env(DATABASE_URL=database_url),
         capture_output=True,
@@ -48,10 +54,17 @@ def test_the_fast_chaos_subset_loses_and_duplicates_nothing(tmp_path):
         ("a", "webhook"),
         ("b", "email"),
         ("b", "webhook"),
+        ("c", "transcodes ready once"),
+        ("c", "resumed within 120 s"),
+        *(
+            [("d", "uploads, media disk full"), ("d", "encode, scratch disk full")]
+            if "d" in keys
+            else []
+        ),
         ("e", "pages, cache up"),
         ("e", "pages, cache down"),
         ("e", "pages, cache back"),
     ]
     for o in outcomes:
         assert (o["lost"], o["duplicated"], o["observed"]) == (0, 0, o["expected"]), o
-    assert [o["expected"] for o in outcomes[:4]] == [150, 150, 100, 100]
+    assert [o["expected"] for o in outcomes[:6]] == [150, 150, 100, 100, 2, 2]

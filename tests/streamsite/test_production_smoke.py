@@ -61,7 +61,6 @@ def test_make_up_becomes_ready_runs_tasks_and_stops_cleanly(tmp_path, amqp_vhost
         "SECRET_KEY": "smoke-" + "x" * 30 + "0123456789abcdefghijklmnop",
         # Production requires its own signing secrets: random ones, as CI passes them.
         "CDN_SIGNING_SECRETS": secrets.token_urlsafe(32),
-        "PLAYBACK_SIGNING_KEY": secrets.token_urlsafe(32),
         "ALLOWED_HOSTS": "127.0.0.1",
         "BILLING_SANDBOX_WEBHOOK_SECRET": "smoke-webhook-" + "y" * 30,
         "BIND": f"127.0.0.1:{port}",

@@ -105,7 +105,6 @@ GOOD_KEY = "k" * 20 + "0123456789abcdefghijklmnopqrstuvwxyz"
 # Production's own signing secrets (independent of GOOD_KEY and of each other).
 SIGNING = {
     "CDN_SIGNING_SECRETS": "cdn-Qm9vZ2xlIGlzIG5vdCBhIHNlY3JldCBhdCBhbGwh",
-    "PLAYBACK_SIGNING_KEY": "pbk-c3RyZWFtc2l0ZSBwbGF5YmFjayBrZXkgZm9yIHRlc3Rz",
 }
 
 

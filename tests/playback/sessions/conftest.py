@@ -5,12 +5,12 @@ import importlib
 from pathlib import Path
 
 import pytest
-from rest_framework.test import APIClient
 
 from accounts.selectors import SESSION_PROFILE, SESSION_PROFILE_PIN_OK
 from billing import services as billing_services
 from playback import ports
 from tests.billing.conftest import card_token
+from tests.clients import api_client as client_for
 from tests.playback.sessions.factories import ProfileFactory, TitleFactory
 
 LADDER = (
@@ -20,8 +20,9 @@ LADDER = (
 )
 
 
-def write_fake_asset(root: Path, key: str) -> Path:
-    folder = root / key
+def write_fake_asset(media_root: Path, key: str) -> Path:
+    """A local asset `key` under `media_root` (MEDIA_ROOT): hls/<key>/local/."""
+    folder = media_root / "hls" / key / ports.LOCAL_VERSION
     folder.mkdir(parents=True, exist_ok=True)
     lines = ["#EXTM3U", "#EXT-X-VERSION:3"]
     for name, resolution, bandwidth in LADDER:
@@ -41,9 +42,9 @@ def write_fake_asset(root: Path, key: str) -> Path:
 
 @pytest.fixture
 def media_root(settings, tmp_path):
-    settings.PLAYBACK_MEDIA_ROOT = tmp_path / "hls"
-    settings.PLAYBACK_MEDIA_ROOT.mkdir()
-    return settings.PLAYBACK_MEDIA_ROOT
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.MEDIA_ROOT.mkdir()
+    return settings.MEDIA_ROOT
 
 
 def ensure_plans() -> None:
@@ -98,14 +99,6 @@ def movie(media_root):
     title = TitleFactory(name="The Long Take", slug="the-long-take")
     write_fake_asset(media_root, f"title-{title.pk}")
     return title
-
-
-def client_for(user, profile=None):
-    client = APIClient()
-    client.force_authenticate(user)
-    if profile is not None:
-        client.credentials(HTTP_X_PROFILE_ID=str(profile.pk))
-    return client
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from django.test import Client
 from playback import ports
 from playback.demo.clip import make_hls_asset
 from playback.models import PlaybackSession, Progress
+from playback.ports import local_asset_folder
 from tests.playback.sessions.conftest import pick_profile
 from tests.playback.sessions.factories import TitleFactory
 
@@ -119,9 +120,9 @@ def test_plays_beats_stops_and_resumes(
     # Tokens live one interval and the player beats at two thirds of it: short, yet longer
     # than a request takes on a busy machine.
     settings.PLAYBACK_HEARTBEAT_SECONDS = 4
-    settings.PLAYBACK_MEDIA_ROOT = tmp_path / "hls"
+    settings.MEDIA_ROOT = tmp_path / "media"
     title = TitleFactory(name="Test Pattern", slug="test-pattern")
-    shutil.copytree(hls_source, settings.PLAYBACK_MEDIA_ROOT / f"title-{title.pk}")
+    shutil.copytree(hls_source, local_asset_folder(f"title-{title.pk}"))
     page = browser_page
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -211,11 +212,11 @@ def test_series_skip_intro_keys_next_episode_still_watching_and_errors(
 ):
     from tests.playback.sessions.factories import EpisodeFactory
 
-    settings.PLAYBACK_MEDIA_ROOT = tmp_path / "hls"
+    settings.MEDIA_ROOT = tmp_path / "media"
     first = EpisodeFactory(number=1, name="Pilot", season__title__name="Test Series")
     second = EpisodeFactory(season=first.season, number=2, name="The Return")
     for episode in (first, second):
-        shutil.copytree(hls_source, settings.PLAYBACK_MEDIA_ROOT / f"episode-{episode.pk}")
+        shutil.copytree(hls_source, local_asset_folder(f"episode-{episode.pk}"))
     title_id = first.season.title_id
     page = browser_page
     sign_in(page, live_server, alice, alice_profile)
@@ -265,7 +266,7 @@ def test_series_skip_intro_keys_next_episode_still_watching_and_errors(
     # Missing media: a helpful message with a retry button, never a blank box.
     page.evaluate("window.streamsitePlayer.stopAndWait()")
     for rendition in ("360p", "180p"):
-        shutil.rmtree(settings.PLAYBACK_MEDIA_ROOT / f"episode-{second.pk}" / rendition)
+        shutil.rmtree(local_asset_folder(f"episode-{second.pk}") / rendition)
     page.goto(f"{live_server.url}/watch/{title_id}/episode/{second.pk}/")
     page.wait_for_selector("[data-role=error]:not([hidden])", timeout=30_000)
     assert page.inner_text("[data-role=error-title]") == "This video isn't available right now"

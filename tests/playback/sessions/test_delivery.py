@@ -49,16 +49,30 @@ class TestMasterPlaylist:
 
     def test_tampered_signature_is_403(self, client, alice_client, movie):
         url = start(alice_client, movie)["master_playlist_url"]
-        response = client.get(re.sub(r"sig=[\w-]+", "sig=AAAAAAAAAAAAAAAAAAAAAAAA", url))
+        response = client.get(re.sub(r"/t/(\w{9})/[\w-]{22}/", r"/t/\1/" + "A" * 22 + "/", url))
         assert response.status_code == 403
         assert b"This playback link is not valid." in response.content
 
     def test_another_sessions_signature_is_403(self, client, alice_client, movie):
         first = start(alice_client, movie)
         second = start(alice_client, movie)
-        query = first["master_playlist_url"].split("?", 1)[1]
-        response = client.get(f"/playback/{second['session_id']}/master.m3u8?{query}")
-        assert response.status_code == 403
+        url = first["master_playlist_url"].replace(first["session_id"], second["session_id"])
+        assert client.get(url).status_code == 403
+
+    def test_a_media_token_is_no_playlist_link(self, client, alice_client, movie):
+        body = start(alice_client, movie)
+        media = body["media_tokens"][f"hls/title-{movie.pk}/local/360p/"]
+        assert client.get(f"/playback/{media}index.m3u8").status_code == 404
+        signed = media.replace(f"hls/title-{movie.pk}/local/360p/", "")
+        assert (
+            client.get(f"/playback/{signed}session/{body['session_id']}/master.m3u8").status_code
+            == 403
+        )
+
+    def test_link_bound_to_another_address_is_403(self, client, alice_client, movie):
+        url = start(alice_client, movie)["master_playlist_url"]
+        assert client.get(url, REMOTE_ADDR="10.9.9.9").status_code == 403
+        assert client.get(url).status_code == 200
 
     def test_expired_link_is_403(self, client, alice, alice_profile, movie, monkeypatch):
         from playback.services import sessions as services
@@ -76,9 +90,9 @@ class TestMasterPlaylist:
         alice_client.delete(f"/api/v1/playback/sessions/{body['session_id']}")
         assert client.get(body["master_playlist_url"]).status_code == 404
 
-    def test_missing_expiry_is_403(self, client, alice_client, movie):
+    def test_unsigned_path_is_404(self, client, alice_client, movie):
         body = start(alice_client, movie)
-        assert client.get(f"/playback/{body['session_id']}/master.m3u8").status_code == 403
+        assert client.get(f"/playback/{body['session_id']}/master.m3u8").status_code == 404
 
 
 @pytest.fixture
@@ -153,7 +167,7 @@ class TestMedia:
         assert client.get(base + "missing.ts").status_code == 404
 
     def test_not_served_by_django_when_the_web_server_does_it(self, client, segment_url, settings):
-        settings.PLAYBACK_SERVE_MEDIA = False
+        settings.CDN_SERVE_MEDIA = False
         assert client.get(segment_url).status_code == 404
 
 

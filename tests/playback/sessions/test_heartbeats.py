@@ -177,7 +177,9 @@ class TestHeartbeatAuthorisation:
         assert PlaybackSession.objects.get().last_heartbeat_at is None
 
     def test_owner_without_a_profile_header_may_beat(self, alice, session_id):
-        assert beat(client_for(alice), session_id, 1, 10).status_code == 200
+        response = beat(client_for(alice), session_id, 1, 10)
+        assert response.status_code == 200
+        assert PlaybackSession.objects.get().last_heartbeat_at is not None
 
     def test_stop_by_another_profile_is_404_and_changes_nothing(self, alice, alice_kid, session_id):
         response = client_for(alice, alice_kid).post(

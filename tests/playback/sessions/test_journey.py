@@ -14,6 +14,7 @@ from django.core import mail
 from accounts.models import User
 from catalog.services.search_index import search_index_drain
 from playback.models import MyListEntry, PlaybackSession, Progress, ThumbRating
+from playback.ports import local_asset_folder
 from tests.catalog.factories import GenreFactory, TitleFactory
 from tests.playback.sessions.conftest import subscribe
 from tests.playback.sessions.test_browser import (  # noqa: F401 (fixtures)
@@ -32,7 +33,7 @@ PASSWORD = "correct-Horse-battery-9"
 
 @pytest.fixture
 def catalogue(settings, tmp_path, hls_source):  # noqa: F811
-    settings.PLAYBACK_MEDIA_ROOT = tmp_path / "hls"
+    settings.MEDIA_ROOT = tmp_path / "media"
     drama = GenreFactory(name="Drama", slug="drama")
     comedy = GenreFactory(name="Comedy", slug="comedy")
     kingdom = TitleFactory(
@@ -42,7 +43,7 @@ def catalogue(settings, tmp_path, hls_source):  # noqa: F811
         rating="PG",
         genres=[drama],
     )
-    shutil.copytree(hls_source, settings.PLAYBACK_MEDIA_ROOT / f"title-{kingdom.pk}")
+    shutil.copytree(hls_source, local_asset_folder(f"title-{kingdom.pk}"))
     for name, genre in [
         ("Night Harbor", drama),
         ("Harbor Lights", comedy),
@@ -96,10 +97,13 @@ def test_new_viewer_signs_up_finds_a_title_watches_leaves_and_resumes(
     subscribe(dana, "standard")  # checkout itself is billing's own journey
     shot(page, "profiles")
 
-    # Pick the profile: home with its rows.
+    # Pick the profile: a new profile is offered onboarding first; skipped, home with its rows.
     page.click("button.profile-tile:has-text('Dana')")
+    page.wait_for_url("**/onboarding/")
+    page.click("a:text-is('Skip for now')")
     page.wait_for_url(f"{url}/")
-    assert "Popular on Streamsite" in page.inner_text("main")
+    assert "Nothing to watch here yet" not in page.inner_text("main")
+    assert page.locator("section.row .row-track a.card").count() >= 4
     assert "Nothing saved yet" in page.inner_text("#row-mylist + p")
     shot(page, "home")
 

@@ -1,5 +1,6 @@
 """Starting playback: checks through the ports, the concurrent-stream lease, stopping a stream."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -25,8 +26,10 @@ class TestStart:
         body = response.json()
         session = PlaybackSession.objects.get()
         assert body["session_id"] == str(session.pk)
-        assert body["master_playlist_url"].startswith(
-            f"http://testserver/playback/{session.pk}/master.m3u8?expires="
+        # Signed by cdn.signing for this session's path and the address it started from.
+        assert re.match(
+            rf"^http://testserver/playback/t/[0-9a-f]{{8}}a/[\w-]{{22}}/\d+/session/{session.pk}/master\.m3u8$",
+            body["master_playlist_url"],
         )
         assert body["heartbeat_url"] == (
             f"http://testserver/api/v1/playback/sessions/{session.pk}/heartbeat"
@@ -245,6 +248,7 @@ class TestStreamLimit:
         limit(max_streams=1)
         assert start(client_for(bob, bob_profile), movie).status_code == 201
         assert start(alice_client, movie).status_code == 201
+        assert PlaybackSession.objects.filter(ended_at__isnull=True).count() == 2
 
     def test_stopping_one_frees_its_slot(self, alice_client, alice, alice_kid, movie, limit):
         limit(max_streams=1)

@@ -34,8 +34,9 @@ def test_page_starts_a_session_and_hands_the_player_its_config(client, alice, al
     session = PlaybackSession.objects.get()
     config = config_of(response)
     assert config["session_id"] == str(session.pk)
-    assert config["master_playlist_url"].startswith(
-        f"http://testserver/playback/{session.pk}/master.m3u8?expires="
+    assert re.match(
+        rf"^http://testserver/playback/t/[0-9a-f]{{8}}a/[\w-]{{22}}/\d+/session/{session.pk}/master\.m3u8$",
+        config["master_playlist_url"],
     )
     assert config["heartbeat_url"] == (
         f"http://testserver/api/v1/playback/sessions/{session.pk}/heartbeat"
@@ -150,4 +151,28 @@ def test_other_refusals_keep_only_the_way_home(client, alice, alice_profile, mov
     response = client.get(f"/watch/{movie.pk}/")
     assert response.status_code == 403
     assert "Go to billing" not in response.content.decode()
-    assert '<a class="button" href="/">Back to the home page</a>' in response.content.decode()
+    assert '<a class="button" href="/">Browse what you can watch</a>' in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "referer,back",
+    [
+        ("http://testserver/search/?q=long", "/search/?q=long"),  # where the viewer came from
+        ("http://testserver/", "/"),
+        ("", "title"),  # typed in or bookmarked: the title's page
+        ("https://evil.example/phish", "title"),  # another site is never a target
+        ("http://testserver/watch/1/", "title"),  # from another player (next episode)
+        ("http://testserver/profiles/", "title"),  # from "Who's watching?"
+    ],
+)
+def test_back_returns_to_the_page_the_viewer_came_from(
+    client, alice, alice_profile, movie, referer, back
+):
+    pick_profile(client, alice_profile, alice)
+    headers = {"HTTP_REFERER": referer} if referer else {}
+    response = client.get(f"/watch/{movie.pk}/", **headers)
+    expected = f"/title/{movie.slug}" if back == "title" else back
+    assert config_of(response)["back_url"] == expected
+    assert (
+        f'<a class="player-back" href="{expected}" aria-label="Back">' in response.content.decode()
+    )

@@ -168,3 +168,59 @@ class TestCdn:
         assert client.get(first, REMOTE_ADDR="203.0.113.9").status_code == 403
         with pytest.raises(PermissionDenied):
             signing.verify_path(first.split("/media/", 1)[1], client_ip="203.0.113.9")
+
+
+class TestRedundantEdges:
+    """The master playlist names every rendition once per ranked edge (HLS redundant variant
+    streams), then once on the origin: the shipped player's failover when an edge dies."""
+
+    @pytest.fixture
+    def edges(self, settings):
+        from cdn.steering import holder
+        from tests.cdn.factories import EdgeFactory, SiteFactory
+
+        settings.CDN_ORIGIN_URL = "https://origin.example/media/"
+        site = SiteFactory(name="local", is_global_default=True)
+        for name in ("e1", "e2", "e3"):
+            EdgeFactory(site=site, name=name, base_url=f"https://{name}.example/")
+        holder.reset()
+        yield
+        holder.reset()
+
+    def test_each_variant_is_listed_on_two_edges_then_the_origin_with_the_same_attributes(
+        self, client, alice_client, movie, edges, limit
+    ):
+        import m3u8
+
+        limit(max_resolution=720)
+        body = start(alice_client, movie).json()
+        parsed = m3u8.loads(client.get(body["master_playlist_url"]).content.decode())
+        ranked = SteeringDecision.objects.order_by("-pk").values_list("edges", flat=True)[0]
+        assert len(ranked) == 3 and ranked[-1] == "origin"
+        bases = [f"https://{name}.example/" for name in ranked[:2]] + [
+            "https://origin.example/media/"
+        ]
+        listed = [
+            (p.uri.split("/t/", 1)[0] + "/", p.uri.rsplit("/", 2)[-2]) for p in parsed.playlists
+        ]
+        assert listed == [(base, rung) for base in bases for rung in ("360p", "720p")]
+        attributes = [
+            (p.stream_info.bandwidth, p.stream_info.resolution, p.stream_info.codecs)
+            for p in parsed.playlists
+        ]
+        assert (
+            attributes
+            == [
+                (800_000, (640, 360), "avc1.64001f"),
+                (2_500_000, (1280, 720), "avc1.64001f"),
+            ]
+            * 3
+        )
+        # One token per rendition, the same on every edge: renewing it renews every copy.
+        tokens: dict[str, set[str]] = {}
+        for p in parsed.playlists:
+            signed = "t/" + p.uri.split("/t/", 1)[1]
+            tokens.setdefault(p.uri.rsplit("/", 2)[-2], set()).add(signed.rsplit("/", 1)[0])
+        assert {rung: len(found) for rung, found in tokens.items()} == {"360p": 1, "720p": 1}
+        for rung, (signed,) in tokens.items():
+            assert signed.endswith(f"/hls/title-{movie.pk}/local/{rung}")

@@ -1,0 +1,122 @@
+"""The staff dashboard at /staff/ and each chart's CSV download (same datasets as the API)."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.safestring import SafeString
+
+from billing.charts import bar_chart
+from insights import selectors
+from insights.permissions import can_view_dashboard
+
+# The page's sections, in order: (heading, dataset names).
+SECTIONS = [
+    ("Viewing", ["viewing", "plays", "viewers", "streams"]),
+    (
+        "Quality of experience",
+        ["qoe-trend", "rebuffering", "qoe-site", "qoe-edge", "qoe-title", "qoe-device"],
+    ),
+    ("Delivery", ["edges", "offload"]),
+    ("What viewers watch", ["top-titles"]),
+    ("Pipelines and models", ["transcodes", "models"]),
+    ("Revenue", ["revenue"]),
+]
+
+
+def dashboard_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Anonymous: to the sign-in page; signed in without the permission: 403."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path(), "admin:login")
+        if not can_view_dashboard(request.user):
+            raise PermissionDenied("The operators' dashboard needs the view_dashboard permission.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _format(unit: str, *, compact: bool) -> tuple[int, Callable[[Any], str]]:
+    """(scale, formatter) for chart bars: tenths for percentages and hours; `compact` labels
+    (30 bars side by side) as 2.5k or 1.2 s."""
+    if unit in ("%", "h"):
+        return 10, lambda v: f"{v / 10:g}{unit}"
+    if compact and unit == "ms":
+        return 1, lambda v: f"{v / 1000:.1f}s"
+    if compact:
+        return 1, lambda v: f"{v / 1000:.1f}k" if v >= 1000 else str(v)
+    return 1, lambda v: f"{v:,}{(' ' + unit) if unit else ''}"
+
+
+def chart_svg(data: selectors.Dataset) -> SafeString | None:
+    bars = data.bars()
+    if not bars:
+        return None
+    scale, fmt = _format(data.unit, compact=len(bars) > 12)
+    # Trend labels are ISO days: the day of the month is enough under a 30-bar chart.
+    short = [
+        (label[8:] if len(label) == 10 and label[4] == "-" else label[:14], v) for label, v in bars
+    ]
+    return bar_chart(
+        [(label, round(v * scale)) for label, v in short],
+        width=720 if len(bars) > 12 else 480,
+        label=data.title,
+        value_format=fmt,
+    )
+
+
+@dashboard_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    now = timezone.now()
+    names = [name for _, section in SECTIONS for name in section]
+    built = selectors.datasets(names, now=now)
+    sections = [
+        {
+            "heading": heading,
+            "items": [{"data": built[name], "svg": chart_svg(built[name])} for name in section],
+        }
+        for heading, section in SECTIONS
+    ]
+    return render(
+        request,
+        "insights/dashboard.html",
+        {"overview": selectors.overview(now=now), "sections": sections},
+    )
+
+
+@dashboard_required
+def chart_csv(request: HttpRequest, name: str) -> HttpResponse:
+    data = selectors.dataset(name)
+    if data is None:
+        raise Http404("No such chart.")
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{data.name}.csv"'
+    writer = csv.writer(response)
+    writer.writerow(data.columns)
+    for row in data.rows:
+        writer.writerow([csv_cell(value) for value in row])
+    return response
+
+
+# A text cell starting with one of these is a formula to a spreadsheet (CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """None as an empty cell; text that a spreadsheet would run as a formula is quoted with '.
+    Titles and device labels come from outside staff's hands (a player names its device)."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
