@@ -15,7 +15,7 @@ CHECK_PYTHON = $(if $(wildcard $(PY)),$(PY),$(PYTHON))
 SBIN_PATH ?= /usr/sbin:/sbin
 export PATH := $(PATH)$(if $(SBIN_PATH),:$(SBIN_PATH))
 
-.PHONY: install demo test lint up migrate bench chaos clean help image up-scaled
+.PHONY: install demo test lint up migrate bench bench-http chaos clean help image up-scaled
 .PHONY: test-fast system-deps check-demo check-test pg
 .DEFAULT_GOAL := help
 
@@ -28,6 +28,7 @@ help:
 	@echo "make lint   ruff (lint + format check) and mypy"
 	@echo "make up     the production shape: migrate, collectstatic, gunicorn + Celery worker + beat"
 	@echo "make bench  run the benchmarks under bench/"
+	@echo "make bench-http  wrk against the production shape (gunicorn, PostgreSQL, Redis, demo data)"
 	@echo "make chaos  fault scenarios on real workers, broker, PostgreSQL and cache (DATABASE_URL)"
 	@echo "make image  build the container image (podman; Debian base bootstrapped locally)"
 	@echo "make up-scaled  nginx in front of two web processes, two workers, beat, poller"
@@ -94,6 +95,19 @@ up: install
 
 bench: install
 	$(PY) bench/run.py
+
+# The request path under wrk: production settings on loopback, ratios against /healthz and a
+# static file in alternating rounds (docs/benchmarks.md). Not part of make test.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/streamsite_bench
+BENCH_REDIS_URL ?= redis://127.0.0.1:6379/0
+bench-http: install
+	@PYTHON="$(CHECK_PYTHON)" bash .ci/packages.sh check pg bench
+	bash .ci/services.sh
+	@db=$${DATABASE_URL:-$(BENCH_DATABASE_URL)}; name=$${db##*/}; \
+	  psql "$${db%/*}/postgres" -tAc "SELECT 1 FROM pg_database WHERE datname='$$name'" | grep -q 1 \
+	  || psql "$${db%/*}/postgres" -qc "CREATE DATABASE \"$$name\""
+	DATABASE_URL="$${DATABASE_URL:-$(BENCH_DATABASE_URL)}" REDIS_URL="$${REDIS_URL:-$(BENCH_REDIS_URL)}" \
+	  $(PY) bench/http/run.py
 
 # Not part of `make test`; its fast subset (--fast) runs in CI as tests/streamsite/test_chaos_fast.py.
 CHAOS_ARGS ?=

@@ -8,7 +8,7 @@
 #
 # One line per need: "command:package[:scope]". Scopes: demo (make demo, and so every target),
 # test (the whole suite; the default), pg (make pg: the suite on a local PostgreSQL and Redis),
-# ci (what .ci/run needs besides).
+# ci (what .ci/run needs besides), bench (make bench-http; not CI).
 # PYTHON names the interpreter to check (python3 3.11 or newer, with venv).
 set -euo pipefail
 want=(
@@ -34,6 +34,9 @@ want=(
   pg_ctlcluster:postgresql:pg
   psql:postgresql-client:pg
   redis-server:redis-server:pg
+
+  # make bench-http: the load generator (the bench also needs pg's and test's nginx)
+  wrk:wrk:bench
 )
 
 mode=install
@@ -41,7 +44,7 @@ case "${1:-}" in
   check | install) mode=$1; shift ;;
 esac
 scopes=("$@")
-[ ${#scopes[@]} -gt 0 ] || scopes=(demo test pg ci)
+[ ${#scopes[@]} -gt 0 ] || scopes=(demo test pg ci)  # bench only when named
 python=${PYTHON:-python3}
 
 # On PATH and executable (bash's command -v also answers with a file it cannot run).

@@ -3,23 +3,25 @@
 
 from __future__ import annotations
 
-import hashlib
+import functools
+from collections.abc import Callable
 from typing import Any
 
 from django.db.models import Max
-from django.http import HttpResponseNotModified
-from django.utils.http import http_date, quote_etag
+from django.http.response import HttpResponseBase
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog import selectors
+from catalog.caching import Uncacheable, cached_fragment
 from catalog.models import Title
 from catalog.selectors.viewer import request_viewer
 from streamsite.api.pagination import PageNumberPagination
+from streamsite.conditional import CachedBody, cached_body, respond
 
 PROFILE_HEADER = OpenApiParameter(
     "X-Profile-Id",
@@ -114,38 +116,44 @@ class TitleDetailSerializer(TitleCardSerializer):
         return {e.source: e.value for e in obj.external_ids.all()}
 
 
-# --- caching headers ----------------------------------------------------------------------------
+# --- caching: shared bodies, ETag/304 -----------------------------------------------------------
+
+NOT_MODIFIED = OpenApiResponse(description="Not modified: If-None-Match named the current ETag.")
 
 
-class CatalogCachingMixin:
-    """ETag (a digest of the body) and Last-Modified (newest title change) on catalogue reads;
-    If-None-Match answers 304. Private: the body depends on the viewer's region and maturity."""
+def cached_read(get: Callable[..., Response]) -> Callable[..., HttpResponseBase]:
+    """Serve a catalogue GET from the cache of shared bodies (catalog.caching): keyed by the
+    viewer's country, maturity and language, the path with its query and the catalogue
+    version, so a hit costs no query beyond the request's profile and no serialisation. Runs
+    after authentication, permissions and throttling (it wraps the handler). Errors and
+    non-200 answers are never cached. ETag and Last-Modified come with the body; a matching
+    If-None-Match answers 304."""
 
-    def finalize_response(self, request: Request, response: Response, *args: Any, **kw: Any) -> Any:
-        response = super().finalize_response(request, response, *args, **kw)  # type: ignore[misc]
-        if request.method != "GET" or response.status_code != 200:
-            return response
-        response.render()
-        etag = quote_etag(hashlib.sha256(response.content).hexdigest()[:32])
-        newest = Title.objects.aggregate(m=Max("updated_at"))["m"]
-        response["ETag"] = etag
-        if newest is not None:
-            response["Last-Modified"] = http_date(newest.timestamp())
-        response["Cache-Control"] = "private, no-cache"
-        response["Vary"] = "Authorization, Cookie, X-Profile-Id"
-        if etag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
-            not_modified = HttpResponseNotModified()
-            for header in ("ETag", "Last-Modified", "Cache-Control", "Vary"):
-                if header in response:
-                    not_modified[header] = response[header]
-            return not_modified
-        return response
+    @functools.wraps(get)
+    def handler(self: APIView, request: Request, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        def build() -> CachedBody:
+            response = get(self, request, *args, **kwargs)
+            if response.status_code != 200:
+                raise Uncacheable(response)
+            body = request.accepted_renderer.render(  # type: ignore[union-attr]
+                response.data, request.accepted_media_type, self.get_renderer_context()
+            )
+            newest = Title.objects.aggregate(m=Max("updated_at"))["m"]
+            return cached_body(body, "application/json", last_modified=newest)
+
+        parts = (type(self).__name__, request.get_host(), request.get_full_path())
+        got = cached_fragment("api", request_viewer(request), parts, build)
+        if isinstance(got, HttpResponseBase):
+            return got
+        return respond(request, got)
+
+    return handler
 
 
 # --- catalogue ----------------------------------------------------------------------------------
 
 
-class TitleListApi(CatalogCachingMixin, APIView):
+class TitleListApi(APIView):
     class TitleListFilterSerializer(serializers.Serializer):
         q = serializers.CharField(required=False, allow_blank=True, max_length=200)
         genre = serializers.SlugField(required=False)
@@ -166,9 +174,10 @@ class TitleListApi(CatalogCachingMixin, APIView):
 
     @extend_schema(
         parameters=[TitleListFilterSerializer, PROFILE_HEADER],
-        responses=TitleCardSerializer(many=True),
+        responses={200: TitleCardSerializer(many=True), 304: NOT_MODIFIED},
         summary="Titles visible to the requesting profile (filters, search, ordering)",
     )
+    @cached_read
     def get(self, request: Request) -> Response:
         params = self.TitleListFilterSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
@@ -188,7 +197,7 @@ class TitleListApi(CatalogCachingMixin, APIView):
         return paginator.get_paginated_response(TitleCardSerializer(page, many=True).data)
 
 
-class TitleFacetsApi(CatalogCachingMixin, APIView):
+class TitleFacetsApi(APIView):
     class TitleFacetsOutputSerializer(serializers.Serializer):
         genres = serializers.ListField(child=serializers.DictField())
         kinds = serializers.DictField(child=serializers.IntegerField())
@@ -197,9 +206,10 @@ class TitleFacetsApi(CatalogCachingMixin, APIView):
 
     @extend_schema(
         parameters=[TitleListApi.TitleListFilterSerializer, PROFILE_HEADER],
-        responses=TitleFacetsOutputSerializer,
+        responses={200: TitleFacetsOutputSerializer, 304: NOT_MODIFIED},
         summary="Facet counts (genre, kind, decade, rating) for a title search",
     )
+    @cached_read
     def get(self, request: Request) -> Response:
         params = TitleListApi.TitleListFilterSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
@@ -222,18 +232,19 @@ class TitleFacetsApi(CatalogCachingMixin, APIView):
         )
 
 
-class TitleDetailApi(CatalogCachingMixin, APIView):
+class TitleDetailApi(APIView):
     @extend_schema(
         parameters=[PROFILE_HEADER],
-        responses=TitleDetailSerializer,
+        responses={200: TitleDetailSerializer, 304: NOT_MODIFIED},
         summary="A title with seasons, episodes, credits and artwork",
     )
+    @cached_read
     def get(self, request: Request, title_id: int) -> Response:
         title = selectors.title_detail(request_viewer(request), pk=title_id)
         return Response(TitleDetailSerializer(title).data)
 
 
-class GenreListApi(CatalogCachingMixin, APIView):
+class GenreListApi(APIView):
     class GenreListOutputSerializer(serializers.Serializer):
         id = serializers.IntegerField()
         slug = serializers.CharField()
@@ -242,9 +253,10 @@ class GenreListApi(CatalogCachingMixin, APIView):
 
     @extend_schema(
         parameters=[PROFILE_HEADER],
-        responses=GenreListOutputSerializer(many=True),
+        responses={200: GenreListOutputSerializer(many=True), 304: NOT_MODIFIED},
         summary="Genres with the number of titles visible to the requesting profile",
     )
+    @cached_read
     def get(self, request: Request) -> Response:
         genres = selectors.titles.genres_with_counts(request_viewer(request))
         return Response(self.GenreListOutputSerializer(genres, many=True).data)
@@ -257,15 +269,16 @@ class PersonOutputSerializer(serializers.Serializer):
     birth_year = serializers.IntegerField(allow_null=True)
 
 
-class PersonListApi(CatalogCachingMixin, APIView):
+class PersonListApi(APIView):
     class PersonListFilterSerializer(serializers.Serializer):
         q = serializers.CharField(required=False, allow_blank=True, max_length=200)
 
     @extend_schema(
         parameters=[PersonListFilterSerializer],
-        responses=PersonOutputSerializer(many=True),
+        responses={200: PersonOutputSerializer(many=True), 304: NOT_MODIFIED},
         summary="People (cast and crew)",
     )
+    @cached_read
     def get(self, request: Request) -> Response:
         params = self.PersonListFilterSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
@@ -276,7 +289,7 @@ class PersonListApi(CatalogCachingMixin, APIView):
         return paginator.get_paginated_response(PersonOutputSerializer(page, many=True).data)
 
 
-class PersonDetailApi(CatalogCachingMixin, APIView):
+class PersonDetailApi(APIView):
     class PersonDetailOutputSerializer(PersonOutputSerializer):
         bio = serializers.CharField()
         credits = serializers.SerializerMethodField()
@@ -296,9 +309,10 @@ class PersonDetailApi(CatalogCachingMixin, APIView):
 
     @extend_schema(
         parameters=[PROFILE_HEADER],
-        responses=PersonDetailOutputSerializer,
+        responses={200: PersonDetailOutputSerializer, 304: NOT_MODIFIED},
         summary="A person and their credits on titles visible to the requesting profile",
     )
+    @cached_read
     def get(self, request: Request, person_id: int) -> Response:
         person, credits = selectors.titles.person_detail(request_viewer(request), pk=person_id)
         return Response(

@@ -21,6 +21,7 @@ from catalog.selectors.home_rows import home_rows_assemble, provided_rows
 from catalog.selectors.search import SearchFilters
 from catalog.selectors.titles import genre_get, genres_with_counts
 from catalog.selectors.viewer import request_viewer
+from catalog.view_caching import shared_partial
 from streamsite.errors import NotFound
 
 PAGE_SIZE = 48
@@ -144,6 +145,7 @@ def _int_param(request: HttpRequest, name: str) -> int | None:
     return int(raw) if raw.isdigit() and len(raw) <= 4 else None
 
 
+@shared_partial
 def search(request: HttpRequest) -> HttpResponse:
     viewer = request_viewer(request)
     q = request.GET.get("q", "")[:200]

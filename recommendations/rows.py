@@ -253,8 +253,11 @@ def cache_key_prefix(profile_id: int) -> str:
     return f"recs:rows:{profile_id}"
 
 
-def _live_version_id() -> int:
+def live_version_id() -> int:
     return ModelVersion.objects.live().values_list("pk", flat=True).first() or 0
+
+
+_live_version_id = live_version_id
 
 
 def _dump(rows: list[Row]) -> list[dict[str, Any]]:
@@ -308,6 +311,10 @@ def rows_precompute(*, after_id: int = 0, limit: int = 200) -> int | None:
 
     Returns the last profile id handled (the caller continues from it), or None when done.
     """
+    if after_id == 0:  # the first batch after a promotion or rollback committed
+        from recommendations.rows_cache import live_model_changed
+
+        live_model_changed()
     version_id = _live_version_id()
     batch = list(
         Profile.objects.filter(pk__gt=after_id).select_related("account").order_by("pk")[:limit]

@@ -403,8 +403,9 @@ def promote(*, version: ModelVersion) -> ModelVersion:
 
 def _precompute_rows_on_commit() -> None:
     """A new live model: recompute every profile's cached home rows in batches, after commit."""
-    from recommendations import tasks  # tasks import this module
+    from recommendations import rows_cache, tasks  # tasks import this module
 
+    rows_cache.live_model_changed()
     tasks.precompute_rows.delay_on_commit(0)  # type: ignore[attr-defined]
 
 

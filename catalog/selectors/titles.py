@@ -20,6 +20,7 @@ from django.db.models import (
 from django.db.models.functions import RowNumber, Upper
 from django.utils import timezone
 
+from catalog.caching import cached_fragment
 from catalog.models import Artwork, Availability, Credit, Episode, Genre, Person, Season, Title
 from catalog.selectors.viewer import Viewer, viewer_for_profile
 from streamsite.errors import NotFound
@@ -77,13 +78,23 @@ def artwork_url(title: Title, kind: str = "poster", size: str = "md") -> str:
 
 
 def new_releases(viewer: Viewer, *, limit: int = 20) -> list[Title]:
-    qs = titles_for_viewer(viewer).order_by("-released_at", "-id")[:limit]
-    return list(with_artwork(qs))
+    """Newest first; shared by every viewer of one country and maturity (catalog.caching)."""
+
+    def build() -> list[Title]:
+        qs = titles_for_viewer(viewer).order_by("-released_at", "-id")[:limit]
+        return list(with_artwork(qs))
+
+    return cached_fragment("new-releases", viewer, (limit,), build)
 
 
 def popular(viewer: Viewer, *, limit: int = 20) -> list[Title]:
-    qs = titles_for_viewer(viewer).order_by("-view_count", "name", "id")[:limit]
-    return list(with_artwork(qs))
+    """Most watched first; shared like new_releases."""
+
+    def build() -> list[Title]:
+        qs = titles_for_viewer(viewer).order_by("-view_count", "name", "id")[:limit]
+        return list(with_artwork(qs))
+
+    return cached_fragment("popular", viewer, (limit,), build)
 
 
 @dataclass
@@ -93,7 +104,17 @@ class GenreRow:
 
 
 def genre_rows(viewer: Viewer, *, per_row: int = 12, min_titles: int = 1) -> list[GenreRow]:
-    """One row per genre, its most popular titles first: a fixed number of queries."""
+    """One row per genre, its most popular titles first: a fixed number of queries, and
+    shared by every viewer of one country and maturity (catalog.caching)."""
+    return cached_fragment(
+        "genre-rows",
+        viewer,
+        (per_row, min_titles),
+        lambda: _genre_rows(viewer, per_row, min_titles),
+    )
+
+
+def _genre_rows(viewer: Viewer, per_row: int, min_titles: int) -> list[GenreRow]:
     through = Title.genres.through
     visible = titles_for_viewer(viewer).values("pk")
     links = list(
@@ -122,13 +143,18 @@ def genre_rows(viewer: Viewer, *, per_row: int = 12, min_titles: int = 1) -> lis
 
 
 def hero_title(viewer: Viewer) -> Title | None:
-    """The banner: the most popular title with a backdrop."""
-    qs = (
-        titles_for_viewer(viewer)
-        .filter(artwork__kind=Artwork.Kind.BACKDROP, artwork__size=Artwork.Size.LARGE)
-        .order_by("-view_count", "name", "id")
-    )
-    return with_card_data(qs).first()
+    """The banner: the most popular title with a backdrop (shared, catalog.caching)."""
+
+    def build() -> list[Title]:  # a list, so that "no hero" is cached too
+        qs = (
+            titles_for_viewer(viewer)
+            .filter(artwork__kind=Artwork.Kind.BACKDROP, artwork__size=Artwork.Size.LARGE)
+            .order_by("-view_count", "name", "id")
+        )
+        return list(with_card_data(qs)[:1])
+
+    found = cached_fragment("hero", viewer, (), build)
+    return found[0] if found else None
 
 
 def titles_a_to_z(viewer: Viewer, *, letter: str | None = None) -> QuerySet[Title]:
@@ -153,13 +179,18 @@ def genre_get(slug: str) -> Genre:
 
 
 def genres_with_counts(viewer: Viewer) -> list[Genre]:
-    """Every genre with the number of titles this viewer can see in it (title_count)."""
-    visible = titles_for_viewer(viewer).values("pk")
-    return list(
-        Genre.objects.annotate(
-            title_count=Count("titles", filter=Q(titles__in=visible), distinct=True)
-        ).order_by("name")
-    )
+    """Every genre with the number of titles this viewer can see in it (title_count); the
+    menu of every page, shared (catalog.caching)."""
+
+    def build() -> list[Genre]:
+        visible = titles_for_viewer(viewer).values("pk")
+        return list(
+            Genre.objects.annotate(
+                title_count=Count("titles", filter=Q(titles__in=visible), distinct=True)
+            ).order_by("name")
+        )
+
+    return cached_fragment("genres", viewer, (), build)
 
 
 def title_detail(viewer: Viewer, *, slug: str | None = None, pk: int | None = None) -> Title:

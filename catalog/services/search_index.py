@@ -9,6 +9,7 @@ from django.contrib.postgres.search import SearchVector
 from django.db import connection, transaction
 from django.db.models import Prefetch
 
+from catalog.caching import catalog_changed
 from catalog.models import Credit, Title
 from catalog.selectors.spelling import vocabulary_forget
 
@@ -68,6 +69,7 @@ def search_index_refresh(*, batch_size: int = 500) -> int:
                 + SearchVector("search_document", weight="B", config="simple")
                 + SearchVector("synopsis", weight="C", config="simple")
             )
+        catalog_changed()  # search results cached before the rebuild are stale now
     vocabulary_forget()
     return len(ids)
 

@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count
 from django.utils import timezone
 
+from catalog.caching import catalog_changed
 from catalog.models import Episode, Title
 from catalog.selectors.titles import titles_for_profile
 from playback.models import MyListEntry, Progress, ThumbRating, ViewingEvent
@@ -186,4 +187,6 @@ def popularity_refresh() -> int:
         if counts.get(pk, 0) != current
     ]
     Title.objects.bulk_update(changed, ["view_count"], batch_size=500)
+    if changed:  # "popular" orders and rows cached by the catalogue change with it
+        catalog_changed()
     return len(changed)

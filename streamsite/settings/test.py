@@ -23,3 +23,7 @@ if REDIS_URL:
 LOG_FORMAT = env.choice("LOG_FORMAT", ("json", "text"), "text")
 LOGGING["handlers"]["stdout"]["formatter"] = LOG_FORMAT  # noqa: F405
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
+# Shared catalogue fragments off: tests compare query counts and bodies across catalogue
+# changes made inside one uncommitted transaction. tests/streamsite/test_request_caching.py
+# turns the cache on and tests it (hits, query counts, invalidation).
+CATALOG_CACHE_SECONDS = 0

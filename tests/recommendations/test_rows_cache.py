@@ -1,0 +1,78 @@
+"""The rows endpoint with the cache on (recommendations.rows_cache): a repeated request is one
+cache round trip plus the profile's query, and the body follows every change it was built
+from: recomputed rows, a catalogue change, a new live model."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+
+from catalog.models import Title
+from recommendations import rows, rows_cache
+from tests.recommendations.test_api import ROWS, world  # noqa: F401 - the fixture
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def cache_on(settings):
+    settings.CATALOG_CACHE_SECONDS = 300
+
+
+def get_rows(world, profile=None, **headers):  # noqa: F811
+    profile = profile or world["owner"]
+    return world["client"].get(ROWS, HTTP_X_PROFILE_ID=str(profile.pk), **headers)
+
+
+def test_a_repeated_request_costs_only_the_profile_query(world, django_assert_num_queries):  # noqa: F811
+    first = get_rows(world)  # computes the rows (normally precomputed by a task)
+    assert first.status_code == 200 and first.json()["rows"]
+    get_rows(world)  # the body is cached once it was built from rows already stored
+    with django_assert_num_queries(1):  # the profile named by X-Profile-Id
+        again = get_rows(world)
+    assert again.content == first.content
+    assert get_rows(world, HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
+
+
+def test_renaming_a_title_in_a_row_changes_the_body(world):  # noqa: F811
+    body = get_rows(world).json()
+    shown = body["rows"][0]["titles"][0]
+    title = Title.objects.get(pk=shown["id"])
+    title.name = "Renamed Everywhere"
+    title.save()
+    again = get_rows(world).json()
+    assert again["rows"][0]["titles"][0]["name"] == "Renamed Everywhere"
+
+
+def test_recomputed_rows_change_the_body(world):  # noqa: F811
+    owner = world["owner"]
+    get_rows(world)
+    key = rows.cache_key_prefix(owner.pk)
+    entry = cache.get(key)
+    entry["rows"] = [{**entry["rows"][0], "label": "Freshly Computed"}]
+    cache.set(key, entry)  # what rows_store leaves behind
+    assert [r["label"] for r in get_rows(world).json()["rows"]] == ["Freshly Computed"]
+
+
+def test_profiles_do_not_share_a_body(world):  # noqa: F811
+    get_rows(world)
+    owner_rows = get_rows(world)
+    assert cache.get(rows_cache.body_key(world["owner"].pk)) is not None
+    for _ in range(2):
+        kid_rows = get_rows(world, world["kid"])
+    assert kid_rows["ETag"] != owner_rows["ETag"]
+    kid_ids = {t["id"] for r in kid_rows.json()["rows"] for t in r["titles"]}
+    assert world["titles"][0].pk not in kid_ids  # rated R: never in a kid's cached body
+
+
+def test_a_new_live_model_drops_the_cached_live_version(world):  # noqa: F811
+    from recommendations import services
+
+    get_rows(world)
+    assert cache.get(rows_cache.LIVE_KEY) is not None
+    version = services.train(algorithm="ease", params={"lambda_": 20.0})
+    if version.status != "live":
+        services.promote(version=version)
+    assert cache.get(rows_cache.LIVE_KEY) in (None, version.pk)
+    get_rows(world)
+    assert cache.get(rows_cache.LIVE_KEY) == version.pk
