@@ -133,7 +133,6 @@ class Stack:
             "DJANGO_SETTINGS_MODULE": "streamsite.settings.production",
             "SECRET_KEY": "bench-" + secret(),
             "CDN_SIGNING_SECRETS": secret(),
-            "PLAYBACK_SIGNING_KEY": secret(),
             "BILLING_SANDBOX_WEBHOOK_SECRET": "bench-" + secret(),
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "SECURE_SSL_REDIRECT": "false",

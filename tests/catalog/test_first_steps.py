@@ -71,9 +71,8 @@ class TestFirstSteps:
 
 @pytest.fixture
 def media_root(settings, tmp_path):
-    settings.PLAYBACK_MEDIA_ROOT = tmp_path / "hls"
-    settings.PLAYBACK_MEDIA_ROOT.mkdir()
-    return settings.PLAYBACK_MEDIA_ROOT
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
 
 
 class TestRefusalPages:

@@ -152,14 +152,12 @@ class TestHomePage:
         assert response.context["popular"] == []
 
     def test_hero_plays_or_resumes(self, alice, alice_profile, settings, tmp_path):
-        settings.PLAYBACK_MEDIA_ROOT = tmp_path / "hls"
-        settings.PLAYBACK_MEDIA_ROOT.mkdir()
         hero = TitleFactory(name="Glass Coast", view_count=999)
         settings.MEDIA_ROOT = tmp_path / "media"
         artwork_store(title=hero, kind="backdrop", image=Image.new("RGB", (32, 18)))
         client = signed_in(alice, alice_profile)
         assert 'id="hero-play"' not in client.get("/").content.decode()  # no video yet
-        write_fake_asset(settings.PLAYBACK_MEDIA_ROOT, f"title-{hero.pk}")
+        write_fake_asset(settings.MEDIA_ROOT, f"title-{hero.pk}")
         html = client.get("/").content.decode()
         assert f'<a class="button" id="hero-play" href="/watch/{hero.pk}/">▶ Play</a>' in html
         assert '<img class="backdrop" src="' in html and "style=" not in html

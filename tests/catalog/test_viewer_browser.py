@@ -101,7 +101,6 @@ def demo(settings, tmp_path, monkeypatch, plans_reseeded):  # noqa: F811
     pipeline), so the test draws 26 titles at smaller sizes and encodes one small clip;
     STREAMSITE_DEMO_FULL=1 seeds the whole demo (for the README's screenshots)."""
     settings.MEDIA_ROOT = tmp_path / "media"
-    settings.PLAYBACK_MEDIA_ROOT = settings.MEDIA_ROOT / "hls"
     settings.STORAGES = {
         **settings.STORAGES,
         "default": {
