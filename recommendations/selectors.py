@@ -104,6 +104,7 @@ def training_data() -> TrainingData:
     code = {c: i for i, c in enumerate(countries.tolist())}
     groups = np.array([code[c] for c in per_profile], dtype=np.int64)
     item_genres, item_released = title_content(title_ids)
+    my_list, unfinished = _side_signals(profile_ids, title_ids)
     data = InteractionData.from_triples(
         users,
         items,
@@ -113,6 +114,8 @@ def training_data() -> TrainingData:
         groups=groups,
         item_genres=item_genres,
         item_released=item_released,
+        my_list=my_list,
+        unfinished=unfinished,
     )
     return TrainingData(
         data=data,
@@ -122,6 +125,35 @@ def training_data() -> TrainingData:
         data_from=datetime.fromtimestamp(float(stamps.min()), tz=UTC),
         data_to=datetime.fromtimestamp(float(stamps.max()), tz=UTC),
     )
+
+
+def _side_signals(
+    profile_ids: np.ndarray, title_ids: np.ndarray
+) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """My List titles and started-but-unfinished titles (profiles x titles, value: the row's
+    `last_at`, unix s), whatever their weight; one query. `last_at` is the newest signal on
+    the title, so a feature computed as of an earlier time never sees a later addition."""
+    table = Interaction._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT profile_id, title_id, in_my_list, "  # noqa: S608
+            "CASE WHEN plays > 0 AND completions = 0 THEN 1 ELSE 0 END, "
+            f"{_epoch_sql('last_at')} FROM {table} "
+            "WHERE in_my_list OR (plays > 0 AND completions = 0)"
+        )
+        rows = np.array(cursor.fetchall(), dtype=np.float64).reshape(-1, 5)
+    shape = (profile_ids.size, title_ids.size)
+    p = np.searchsorted(profile_ids, rows[:, 0].astype(np.int64))
+    t = np.searchsorted(title_ids, rows[:, 1].astype(np.int64))
+    known = (p < profile_ids.size) & (t < title_ids.size)
+    known[known] &= (profile_ids[p[known]] == rows[known, 0]) & (
+        title_ids[t[known]] == rows[known, 1]
+    )
+
+    def matrix(mask: np.ndarray) -> sp.csr_matrix:
+        return sp.csr_matrix((rows[mask, 4], (p[mask], t[mask])), shape=shape)
+
+    return matrix(known & (rows[:, 2] > 0)), matrix(known & (rows[:, 3] > 0))
 
 
 # --- candidate filtering: a pluggable hook ------------------------------------------------------

@@ -20,15 +20,35 @@ def _binary(x: sp.csr_matrix) -> sp.csr_matrix:
 
 def _spd_inverse(a: np.ndarray) -> np.ndarray:
     """Inverse of a symmetric positive definite matrix by Cholesky (about half of a general
-    inverse's work); X'X + lambda I with lambda > 0 always is one."""
-    c, info = lapack.dpotrf(a, lower=False, overwrite_a=True)
+    inverse's work); X'X + lambda I with lambda > 0 always is one. Single precision when `a`
+    is float32: half the time of double, and the ranking it gives is the same (tested)."""
+    single = a.dtype == np.float32
+    potrf, potri = (lapack.spotrf, lapack.spotri) if single else (lapack.dpotrf, lapack.dpotri)
+    c, info = potrf(a, lower=False, overwrite_a=True)
     if info != 0:
         return np.linalg.inv(a)
-    inv, info = lapack.dpotri(c, lower=False, overwrite_c=True)
+    inv, info = potri(c, lower=False, overwrite_c=True)
     if info != 0:
-        raise np.linalg.LinAlgError(f"dpotri failed ({info})")
+        raise np.linalg.LinAlgError(f"potri failed ({info})")
+    # potri fills the upper triangle only: mirror it into the lower one
     upper = np.triu(inv)
-    return upper + np.triu(inv, 1).T
+    upper += np.triu(inv, 1).T
+    return upper
+
+
+def gram_of(x: sp.csr_matrix) -> np.ndarray:
+    """X'X of a binary users x items matrix, dense float32 (counts are exact in float32)."""
+    return np.asarray((x.T @ x).todense(), dtype=np.float32)
+
+
+def ease_weights(gram: np.ndarray, lambda_: float) -> np.ndarray:
+    """EASE's B from a Gram matrix (left untouched, so a search reuses one Gram)."""
+    a = gram.copy()
+    a[np.diag_indices_from(a)] += np.float32(lambda_)
+    p = _spd_inverse(a)
+    b = p / -np.diag(p)[np.newaxis, :]
+    b[np.diag_indices_from(b)] = 0.0
+    return b
 
 
 class EASE(Recommender):
@@ -42,6 +62,7 @@ class EASE(Recommender):
     search_space: ClassVar[list[dict[str, Any]]] = [
         {"lambda_": lam} for lam in (10.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0)
     ]
+    search_ordered: ClassVar[bool] = True
 
     def __init__(self, lambda_: float = 250.0) -> None:
         super().__init__(lambda_=float(lambda_))
@@ -51,12 +72,7 @@ class EASE(Recommender):
     def fit(self, data: InteractionData) -> None:
         x = _binary(data.weights)
         self.n_items = x.shape[1]
-        gram = np.asarray((x.T @ x).todense(), dtype=np.float64)
-        gram[np.diag_indices_from(gram)] += self.lambda_
-        p = _spd_inverse(gram)
-        b = -p / np.diag(p)[np.newaxis, :]
-        b[np.diag_indices_from(b)] = 0.0
-        self.B = b.astype(np.float32)
+        self.B = ease_weights(gram_of(x), self.lambda_)
 
     def score(
         self,
