@@ -19,6 +19,7 @@ from catalog.models import Credit, Title
 from recommendations import algorithms
 from recommendations.algorithms import InteractionData, Recommender, top_k
 from recommendations.models import Interaction, ModelVersion
+from recommendations.weights import Signals
 
 
 @dataclass
@@ -154,6 +155,31 @@ def _side_signals(
         return sp.csr_matrix((rows[mask, 4], (p[mask], t[mask])), shape=shape)
 
     return matrix(known & (rows[:, 2] > 0)), matrix(known & (rows[:, 3] > 0))
+
+
+def interaction_signals() -> tuple[Signals, np.ndarray, np.ndarray]:
+    """Every Interaction row's signals (whatever its weight) for weight validation, with the
+    profile and title ids behind the rows and columns. One query, straight into numpy."""
+    table = Interaction._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT profile_id, title_id, plays, completions, thumb, "  # noqa: S608
+            f"CASE WHEN in_my_list THEN 1 ELSE 0 END, {_epoch_sql('last_at')} FROM {table}"
+        )
+        arr = np.array(cursor.fetchall(), dtype=np.float64).reshape(-1, 7)
+    profile_ids, users = np.unique(arr[:, 0].astype(np.int64), return_inverse=True)
+    title_ids, items = np.unique(arr[:, 1].astype(np.int64), return_inverse=True)
+    signals = Signals(
+        users=users.astype(np.int64),
+        items=items.astype(np.int64),
+        plays=arr[:, 2].astype(np.int64),
+        completions=arr[:, 3].astype(np.int64),
+        thumb=arr[:, 4].astype(np.int64),
+        in_my_list=arr[:, 5] > 0,
+        at=arr[:, 6],
+        shape=(profile_ids.size, title_ids.size),
+    )
+    return signals, profile_ids, title_ids
 
 
 # --- candidate filtering: a pluggable hook ------------------------------------------------------

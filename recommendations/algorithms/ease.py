@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 import numpy as np
 import scipy.sparse as sp
 from scipy.linalg import lapack
+from threadpoolctl import threadpool_limits
 
 from recommendations.algorithms.base import InteractionData, Recommender
 
@@ -45,7 +46,10 @@ def ease_weights(gram: np.ndarray, lambda_: float) -> np.ndarray:
     """EASE's B from a Gram matrix (left untouched, so a search reuses one Gram)."""
     a = gram.copy()
     a[np.diag_indices_from(a)] += np.float32(lambda_)
-    p = _spd_inverse(a)
+    # one BLAS thread: on the shared 2-core machine two threads took 5-10x the wall time of
+    # one (their spin-waits compete with every other process); see docs/benchmarks.md
+    with threadpool_limits(limits=1, user_api="blas"):
+        p = _spd_inverse(a)
     b = p / -np.diag(p)[np.newaxis, :]
     b[np.diag_indices_from(b)] = 0.0
     return b

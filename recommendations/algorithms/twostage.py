@@ -324,7 +324,7 @@ class TwoStage(Recommender):
                     "feature_fraction": 0.8,
                     "seed": self.params["random_state"],
                     "deterministic": True,
-                    "num_threads": 2,
+                    "num_threads": 1,  # 2 OpenMP threads on the shared machine: 15x the wall time
                     "verbosity": -1,
                 },
                 lightgbm.Dataset(x, label=y, group=group, feature_name=list(FEATURES)),
