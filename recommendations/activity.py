@@ -27,6 +27,7 @@ FOLD_BATCH = 500
 #: rows committed late with an earlier timestamp are still seen: time scans overlap this much
 OVERLAP = timedelta(minutes=2)
 
+
 def weight_of(*, plays: int, completions: int, thumb: int, in_my_list: bool) -> float:
     """The training weight of one profile's signals on one title (0 means not positive);
     the weights are validated ones (`recommendations.weights.DEFAULT`)."""

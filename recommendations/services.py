@@ -237,9 +237,7 @@ def _run(
             progress(name)
 
     try:
-        inner = _fit_evaluate_store(
-            version, search_params, holdout or settings.RECS_HOLDOUT, stage
-        )
+        inner = _fit_evaluate_store(version, search_params, holdout or settings.RECS_HOLDOUT, stage)
     except Exception as exc:  # noqa: BLE001 - any failure is recorded on the version, not lost
         ModelVersion.objects.filter(pk=version.pk).update(
             status=ModelVersion.Status.FAILED,
@@ -251,8 +249,8 @@ def _run(
     stage("promotion gate")
     gated = _gate(version)
     if inner is not None and gated.status == ModelVersion.Status.CANDIDATE:
-        stage = gated.metrics.get("stage") or {}
-        if gated.decision.startswith("Kept") and stage.get("beats_stage") is False:
+        inner_metrics = gated.metrics.get("stage") or {}
+        if inner_metrics.get("beats_stage") is False:
             return _gate_stage(gated, *inner)
     return gated
 
@@ -275,7 +273,11 @@ def _gate_stage(
         ContentFile(
             algorithms.dumps(
                 model,
-                {"title_ids": td.title_ids, "profile_ids": td.profile_ids, "countries": td.countries},
+                {
+                    "title_ids": td.title_ids,
+                    "profile_ids": td.profile_ids,
+                    "countries": td.countries,
+                },
             )
         ),
     )

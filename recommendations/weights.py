@@ -46,8 +46,9 @@ class Weights:
 
 #: the fixed rule before validation (a thumbs down zeroed the pair)
 PREVIOUS = Weights()
-#: chosen by `manage.py recs_weights` on MovieLens-100K and ml-latest-small: a thumbs down on
-#: a watched title adds nothing and takes nothing away, the view still counts (docs/recommendations.md)
+#: chosen by `manage.py recs_weights` on MovieLens-100K and ml-latest-small: a thumbs down
+#: on a watched title adds nothing and takes nothing away, the view still counts
+#: (docs/recommendations.md, "Interaction weights")
 DEFAULT = Weights(thumb_down=0.0)
 
 #: the values tried for each signal (None for thumbs down: the old filter)
@@ -232,7 +233,7 @@ def validate(
         if name in not_judged:
             continue
         for value in grid[name]:
-            candidate = replace(best, **{name: value})
+            candidate = replace(best, **{name: value})  # type: ignore[arg-type]
             score = trial(candidate)
             if score > best_score:
                 best, best_score = candidate, score

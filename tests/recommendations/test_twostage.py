@@ -236,7 +236,12 @@ def test_in_my_list_feature_counts_only_titles_added_by_the_viewers_time():
     sources, ctx = fitted_sources(model, d)
     my_list = side([(0, 4, T0 + 50.0), (0, 3, T0 + 500.0)], (1, 5))
     cands = model.candidates(
-        sources, ctx, d.weights[[0]], at=np.array([T0 + 400.0]), users=np.array([0]), my_list=my_list
+        sources,
+        ctx,
+        d.weights[[0]],
+        at=np.array([T0 + 400.0]),
+        users=np.array([0]),
+        my_list=my_list,
     )
     f = dict(zip(cands.items.tolist(), cands.features[:, col("in_my_list")].tolist(), strict=True))
     assert f == {2: 0.0, 3: 0.0, 4: 1.0}
