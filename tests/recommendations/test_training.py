@@ -244,7 +244,7 @@ def test_a_two_stage_model_that_does_not_beat_its_own_ease_stage_hands_the_gate_
     assert two_stage.status == CANDIDATE
     stage = two_stage.metrics["stage"]
     assert stage["algorithm"] == "ease"
-    assert stage["params"] == {"lambda_": 10.0}
+    assert stage["params"] == {"lambda_": 10.0, "max_items": 4000}
     assert stage["beats_stage"] is False
     assert stage["ndcg@10"] == two_stage.metrics["test"]["ndcg@10"]
     assert two_stage.decision.startswith(
@@ -254,7 +254,7 @@ def test_a_two_stage_model_that_does_not_beat_its_own_ease_stage_hands_the_gate_
     ease = ModelVersion.objects.exclude(pk=two_stage.pk).get()
     assert result.pk == ease.pk
     assert ease.algorithm == "ease"
-    assert ease.params == {"lambda_": 10.0}
+    assert ease.params == {"lambda_": 10.0, "max_items": 4000}
     assert ease.metrics["stage_of"] == two_stage.pk
     assert ease.metrics["test"] == {
         k: v for k, v in stage.items() if k not in ("algorithm", "params", "beats_stage")
