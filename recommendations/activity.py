@@ -209,9 +209,11 @@ def fold_batch(*, limit: int = FOLD_BATCH) -> int:
         return 0
     ids = [pid for pid, _ in claimed]
     profiles_refold(profile_ids=ids)
-    # a profile marked again while we folded keeps its (newer) mark
-    for pid, marked_at in claimed:
-        DirtyProfile.objects.filter(profile_id=pid, marked_at=marked_at).delete()
+    # a profile marked again while we folded keeps its (newer) mark; one commit for the batch
+    # (a commit per mark was 22 s of a MovieLens-100K fold on SQLite, by the profile)
+    with transaction.atomic():
+        for pid, marked_at in claimed:
+            DirtyProfile.objects.filter(profile_id=pid, marked_at=marked_at).delete()
     return len(ids)
 
 
