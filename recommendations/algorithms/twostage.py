@@ -243,7 +243,7 @@ class TwoStage(Recommender):
         hours = (at % DAY) / 3600.0
         weekday = ((at // DAY) + 3) % 7  # 1970-01-01 was a Thursday; Monday is 0
         activity = np.log1p(np.diff(history.indptr).astype(np.float64))
-        listed = as_of(my_list, at, shape=(n, n_items))
+        listed = as_of(my_list, at, shape=(n, n_items)).toarray()
         # a viewer with nothing unfinished has no Continue Watching rank: past every title
         ranks["continue"] = np.where(continuing[:, None], ranks["continue"], n_items)
         cols = []
@@ -259,7 +259,7 @@ class TwoStage(Recommender):
             activity[rows],
             hours[rows],
             weekday[rows],
-            np.asarray(listed[rows, items]).ravel().astype(np.float64),
+            listed[rows, items].astype(np.float64),
         ]
         features = np.column_stack(cols) if rows.size else np.zeros((0, len(FEATURES)))
         return Candidates(rows=rows, items=items, features=features)
@@ -296,7 +296,13 @@ class TwoStage(Recommender):
             unfinished=_rows(carve.train.unfinished, labelled),
         )
         test = carve.test[labelled]
-        labels = np.asarray(test[cands.rows, cands.items]).ravel() > 0
+        # (a sparse matrix indexed by two empty arrays is not an empty array: no candidates at
+        # all, on a tiny catalogue everyone has seen, means no labels)
+        labels = (
+            np.asarray(test[cands.rows, cands.items]).ravel() > 0
+            if cands.rows.size
+            else np.zeros(0, dtype=bool)
+        )
         return sources, context, cands, labels.astype(np.float32)
 
     # --- the Recommender interface --------------------------------------------------------------
