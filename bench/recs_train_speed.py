@@ -58,6 +58,7 @@ def main() -> int:
 
     app.conf.task_always_eager = False
     app.conf.broker_url = "memory://"
+    load_start = os.getloadavg()[0]
     call_command("migrate", verbosity=0)
     t0 = time.perf_counter()
     call_command("import_movielens", str(args.path), "--no-progress", stdout=io.StringIO())
@@ -88,6 +89,7 @@ def main() -> int:
     baseline_s, baseline_cpu = time.perf_counter() - t, time.process_time() - c
 
     result = {
+        "load_average_1m": [round(load_start, 2), round(os.getloadavg()[0], 2)],
         "data": str(args.path),
         "database": connection.vendor,
         "shape": list(td.data.shape),
@@ -115,6 +117,7 @@ def main() -> int:
         f"{td.data.shape[1]} titles, {td.data.nnz} positive interactions"
     )
     print(f"import_movielens: {import_s:.1f} s")
+    print(f"load average (1 min) at start and end: {result['load_average_1m']}")
     print("| step | wall s | x ALS | CPU s (this process) | x ALS |")
     print("| --- | ---: | ---: | ---: | ---: |")
     for label, wall, cpu in (

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from accounts.models import Profile
 from playback.models import MyListEntry, Progress, ThumbRating, ViewingEvent
+from recommendations import weights
 from recommendations.models import DirtyProfile, FoldWatermark, Interaction
 from recommendations.services import InteractionRow, interactions_upsert
 
@@ -26,23 +27,13 @@ FOLD_BATCH = 500
 #: rows committed late with an earlier timestamp are still seen: time scans overlap this much
 OVERLAP = timedelta(minutes=2)
 
-# Weights: what each signal adds to a (profile, title) weight. A thumbs down zeroes it.
-W_PLAY = 1.0
-W_COMPLETE = 2.0
-W_THUMB_UP = 2.0
-W_MY_LIST = 1.0
-
 
 def weight_of(*, plays: int, completions: int, thumb: int, in_my_list: bool) -> float:
-    """The training weight of one profile's signals on one title (0 means not positive)."""
-    if thumb < 0:
-        return 0.0
-    weight = W_PLAY * min(plays, 3) + W_COMPLETE * min(completions, 2)
-    if thumb > 0:
-        weight += W_THUMB_UP
-    if in_my_list:
-        weight += W_MY_LIST
-    return weight
+    """The training weight of one profile's signals on one title (0 means not positive);
+    the weights are validated ones (`recommendations.weights.DEFAULT`)."""
+    return weights.weight_of(
+        plays=plays, completions=completions, thumb=thumb, in_my_list=in_my_list
+    )
 
 
 @dataclass
@@ -218,9 +209,11 @@ def fold_batch(*, limit: int = FOLD_BATCH) -> int:
         return 0
     ids = [pid for pid, _ in claimed]
     profiles_refold(profile_ids=ids)
-    # a profile marked again while we folded keeps its (newer) mark
-    for pid, marked_at in claimed:
-        DirtyProfile.objects.filter(profile_id=pid, marked_at=marked_at).delete()
+    # a profile marked again while we folded keeps its (newer) mark; one commit for the batch
+    # (a commit per mark was 22 s of a MovieLens-100K fold on SQLite, by the profile)
+    with transaction.atomic():
+        for pid, marked_at in claimed:
+            DirtyProfile.objects.filter(profile_id=pid, marked_at=marked_at).delete()
     return len(ids)
 
 

@@ -248,13 +248,24 @@ def search(
     allowed: Allowed = None,
     progress: Progress | None = None,
 ) -> SearchResult:
-    """Try each parameter set on a validation split carved from `train`; best NDCG@k wins."""
+    """Try each parameter set on a validation split carved from `train`; best NDCG@k wins.
+
+    A space of one entry is returned untried (there is nothing to choose). Along an ordered
+    one-parameter space (`search_ordered`, e.g. EASE's lambda) validation NDCG rises to one
+    peak and falls: the search stops after `patience` trials in a row below the best so far.
+    """
     cls = build(algorithm).__class__
     space = space if space is not None else cls.search_space
+    if len(space) == 1:
+        return SearchResult(algorithm=algorithm, best_params=dict(space[0]), trials=[])
+    patience = cls.search_patience if cls.search_ordered else len(space)
     val = temporal_split(train, holdout=holdout, holdout_fraction=holdout_fraction)
     trials: list[dict[str, Any]] = []
     best: tuple[float, dict[str, Any]] | None = None
+    worse = 0
     for params in space:
+        if worse >= patience:
+            break
         model = build(algorithm, params)
         seconds = fit_timed(model, val.train)
         m = evaluate(model, val, k=k, allowed=allowed)
@@ -262,7 +273,9 @@ def search(
         if progress:
             progress(f"{algorithm} {params}: ndcg@{k}={m.ndcg:.4f}")
         if best is None or m.ndcg > best[0]:
-            best = (m.ndcg, params)
+            best, worse = (m.ndcg, params), 0
+        else:
+            worse += 1
     assert best is not None
     return SearchResult(algorithm=algorithm, best_params=dict(best[1]), trials=trials)
 

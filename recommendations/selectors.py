@@ -19,6 +19,7 @@ from catalog.models import Credit, Title
 from recommendations import algorithms
 from recommendations.algorithms import InteractionData, Recommender, top_k
 from recommendations.models import Interaction, ModelVersion
+from recommendations.weights import Signals
 
 
 @dataclass
@@ -104,6 +105,7 @@ def training_data() -> TrainingData:
     code = {c: i for i, c in enumerate(countries.tolist())}
     groups = np.array([code[c] for c in per_profile], dtype=np.int64)
     item_genres, item_released = title_content(title_ids)
+    my_list, unfinished = _side_signals(profile_ids, title_ids)
     data = InteractionData.from_triples(
         users,
         items,
@@ -113,6 +115,8 @@ def training_data() -> TrainingData:
         groups=groups,
         item_genres=item_genres,
         item_released=item_released,
+        my_list=my_list,
+        unfinished=unfinished,
     )
     return TrainingData(
         data=data,
@@ -122,6 +126,60 @@ def training_data() -> TrainingData:
         data_from=datetime.fromtimestamp(float(stamps.min()), tz=UTC),
         data_to=datetime.fromtimestamp(float(stamps.max()), tz=UTC),
     )
+
+
+def _side_signals(
+    profile_ids: np.ndarray, title_ids: np.ndarray
+) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """My List titles and started-but-unfinished titles (profiles x titles, value: the row's
+    `last_at`, unix s), whatever their weight; one query. `last_at` is the newest signal on
+    the title, so a feature computed as of an earlier time never sees a later addition."""
+    table = Interaction._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT profile_id, title_id, in_my_list, "  # noqa: S608
+            "CASE WHEN plays > 0 AND completions = 0 THEN 1 ELSE 0 END, "
+            f"{_epoch_sql('last_at')} FROM {table} "
+            "WHERE in_my_list OR (plays > 0 AND completions = 0)"
+        )
+        rows = np.array(cursor.fetchall(), dtype=np.float64).reshape(-1, 5)
+    shape = (profile_ids.size, title_ids.size)
+    p = np.searchsorted(profile_ids, rows[:, 0].astype(np.int64))
+    t = np.searchsorted(title_ids, rows[:, 1].astype(np.int64))
+    known = (p < profile_ids.size) & (t < title_ids.size)
+    known[known] &= (profile_ids[p[known]] == rows[known, 0]) & (
+        title_ids[t[known]] == rows[known, 1]
+    )
+
+    def matrix(mask: np.ndarray) -> sp.csr_matrix:
+        return sp.csr_matrix((rows[mask, 4], (p[mask], t[mask])), shape=shape)
+
+    return matrix(known & (rows[:, 2] > 0)), matrix(known & (rows[:, 3] > 0))
+
+
+def interaction_signals() -> tuple[Signals, np.ndarray, np.ndarray]:
+    """Every Interaction row's signals (whatever its weight) for weight validation, with the
+    profile and title ids behind the rows and columns. One query, straight into numpy."""
+    table = Interaction._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT profile_id, title_id, plays, completions, thumb, "  # noqa: S608
+            f"CASE WHEN in_my_list THEN 1 ELSE 0 END, {_epoch_sql('last_at')} FROM {table}"
+        )
+        arr = np.array(cursor.fetchall(), dtype=np.float64).reshape(-1, 7)
+    profile_ids, users = np.unique(arr[:, 0].astype(np.int64), return_inverse=True)
+    title_ids, items = np.unique(arr[:, 1].astype(np.int64), return_inverse=True)
+    signals = Signals(
+        users=users.astype(np.int64),
+        items=items.astype(np.int64),
+        plays=arr[:, 2].astype(np.int64),
+        completions=arr[:, 3].astype(np.int64),
+        thumb=arr[:, 4].astype(np.int64),
+        in_my_list=arr[:, 5] > 0,
+        at=arr[:, 6],
+        shape=(profile_ids.size, title_ids.size),
+    )
+    return signals, profile_ids, title_ids
 
 
 # --- candidate filtering: a pluggable hook ------------------------------------------------------

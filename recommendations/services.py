@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -238,7 +239,7 @@ def _run(
             progress(name)
 
     try:
-        _fit_evaluate_store(version, search_params, holdout or settings.RECS_HOLDOUT, stage)
+        inner = _fit_evaluate_store(version, search_params, holdout or settings.RECS_HOLDOUT, stage)
     except Exception as exc:  # noqa: BLE001 - any failure is recorded on the version, not lost
         ModelVersion.objects.filter(pk=version.pk).update(
             status=ModelVersion.Status.FAILED,
@@ -248,12 +249,62 @@ def _run(
         version.refresh_from_db()
         return version
     stage("promotion gate")
+    gated = _gate(version)
+    if inner is not None and gated.status == ModelVersion.Status.CANDIDATE:
+        inner_metrics = gated.metrics.get("stage") or {}
+        if inner_metrics.get("beats_stage") is False:
+            return _gate_stage(gated, *inner)
+    return gated
+
+
+def _gate_stage(
+    two_stage: ModelVersion, model: algorithms.Recommender, td: selectors.TrainingData
+) -> ModelVersion:
+    """The two-stage model did not beat its own EASE stage: that stage, already fitted on all
+    data and evaluated on the same split, goes through the gate as a version of its own."""
+    stage = two_stage.metrics["stage"]
+    test = {k: v for k, v in stage.items() if k not in ("algorithm", "params", "beats_stage")}
+    version = ModelVersion.objects.create(
+        algorithm=model.name,
+        params=model.params,
+        status=ModelVersion.Status.TRAINING,
+        started_at=two_stage.started_at,
+    )
+    key = default_storage.save(
+        f"recommendations/models/v{version.pk:06d}-{model.name}.npz",
+        ContentFile(
+            algorithms.dumps(
+                model,
+                {
+                    "title_ids": td.title_ids,
+                    "profile_ids": td.profile_ids,
+                    "countries": td.countries,
+                },
+            )
+        ),
+    )
+    version.artifact_key = key
+    version.training_seconds = two_stage.training_seconds
+    version.data_from, version.data_to = two_stage.data_from, two_stage.data_to
+    version.n_profiles, version.n_titles = two_stage.n_profiles, two_stage.n_titles
+    version.n_interactions = two_stage.n_interactions
+    version.metrics = {
+        **{k: v for k, v in two_stage.metrics.items() if k not in ("test", "stage", "search")},
+        "test": test,
+        "stage_of": two_stage.pk,
+        "search": [],
+    }
+    version.status = ModelVersion.Status.CANDIDATE
+    version.finished_at = timezone.now()
+    version.save()
     return _gate(version)
 
 
 def _fit_evaluate_store(
     version: ModelVersion, search_params: bool, holdout: int, stage: Callable[[str], None]
-) -> None:
+) -> tuple[algorithms.Recommender, selectors.TrainingData] | None:
+    """Fit, evaluate, store the artifact; returns the candidate's fitted inner stage (a
+    two-stage model's EASE, fitted on all data) for the gate, if it has one."""
     from recommendations import activity  # activity writes through this module
 
     stage("fold pending activity")
@@ -291,6 +342,9 @@ def _fit_evaluate_store(
     split_seconds = evaluation.fit_timed(candidate, split.train)
     test = evaluation.evaluate(candidate, split, allowed=allowed).as_dict()
     stage("evaluate baselines")
+    # a two-stage model must beat its own EASE stage (fitted on the same split: one scoring)
+    inner = candidate.stage_model()
+    stage_test = evaluation.evaluate(inner, split, allowed=allowed).as_dict() if inner else None
     pop = algorithms.build("popularity")
     evaluation.fit_timed(pop, split.train)
     baseline = evaluation.evaluate(pop, split, allowed=allowed).as_dict()
@@ -307,8 +361,11 @@ def _fit_evaluate_store(
             live_test = evaluation.evaluate(live_model, split, allowed=allowed).as_dict()
         live_metrics = {"version": live.pk, **live_test}
     stage("fit on all data")
-    final = algorithms.build(version.algorithm, params)
-    seconds = evaluation.fit_timed(final, data)
+    # the candidate refitted on everything: parameters kept (a two-stage model keeps its ranker)
+    final = candidate
+    t0 = time.perf_counter()
+    final.refit(data)
+    seconds = time.perf_counter() - t0
     stage("store artifact")
     blob = algorithms.dumps(
         final,
@@ -334,6 +391,11 @@ def _fit_evaluate_store(
         "test": test,
         "popularity": baseline,
         "live": live_metrics,
+        "stage": (
+            {"algorithm": inner.name, "params": inner.params, **stage_test}
+            if inner is not None and stage_test is not None
+            else None
+        ),
         "split_train_seconds": round(split_seconds, 4),
         "search": trials,
         "validated": search_params,
@@ -341,6 +403,8 @@ def _fit_evaluate_store(
     version.status = ModelVersion.Status.CANDIDATE
     version.finished_at = timezone.now()
     version.save()
+    stage_inner = final.stage_model()
+    return (stage_inner, td) if stage_inner is not None else None
 
 
 def _gate(version: ModelVersion) -> ModelVersion:
@@ -355,6 +419,25 @@ def _gate(version: ModelVersion) -> ModelVersion:
         reference, against = float(metrics["popularity"]["ndcg@10"]), "the popularity baseline"
     else:
         reference, against = 0.0, "nothing (first model)"
+    stage = metrics.get("stage")
+    if stage is not None:
+        # the two-stage model against its own EASE stage, by the same margin
+        beats = ndcg > float(stage["ndcg@10"]) * (1 + margin)
+        ModelVersion.objects.filter(pk=version.pk).update(
+            metrics={**metrics, "stage": {**stage, "beats_stage": beats}}
+        )
+        version.refresh_from_db()
+        metrics = version.metrics
+        if not beats:
+            needed = float(stage["ndcg@10"]) * (1 + margin)
+            decision = (
+                f"Kept as candidate: NDCG@10 {ndcg:.4f} does not beat its own {stage['algorithm']}"
+                f" stage ({float(stage['ndcg@10']):.4f}) by {margin:.1%} (needs more than "
+                f"{needed:.4f}); the stage goes through the gate on its own."
+            )
+            ModelVersion.objects.filter(pk=version.pk).update(decision=decision)
+            version.refresh_from_db()
+            return version
     needed = reference * (1 + margin)
     if ndcg > needed or (live is None and version.algorithm == "popularity"):
         decision = (

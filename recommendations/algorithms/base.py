@@ -24,6 +24,11 @@ class InteractionData:
     #: optional item side information: items x genres (0/1) and release time (unix s, NaN unknown)
     item_genres: sp.csr_matrix | None = None
     item_released: np.ndarray | None = None
+    #: optional user-side signals outside the weights (users x items, value = when, unix s):
+    #: titles in My List, titles started and not finished (Continue Watching). Consumers keep
+    #: only entries up to the time they compute for, so a split cannot leak through them.
+    my_list: sp.csr_matrix | None = None
+    unfinished: sp.csr_matrix | None = None
 
     @classmethod
     def from_triples(
@@ -37,6 +42,8 @@ class InteractionData:
         groups: np.ndarray | None = None,
         item_genres: sp.csr_matrix | None = None,
         item_released: np.ndarray | None = None,
+        my_list: sp.csr_matrix | None = None,
+        unfinished: sp.csr_matrix | None = None,
     ) -> InteractionData:
         users = np.asarray(users, dtype=np.int64)
         items = np.asarray(items, dtype=np.int64)
@@ -57,6 +64,8 @@ class InteractionData:
             n_groups=n_groups,
             item_genres=item_genres,
             item_released=item_released,
+            my_list=my_list,
+            unfinished=unfinished,
         )
 
     @property
@@ -91,6 +100,8 @@ class InteractionData:
             groups=self.groups,
             item_genres=self.item_genres,
             item_released=self.item_released,
+            my_list=self.my_list,
+            unfinished=self.unfinished,
         )
 
 
@@ -110,6 +121,10 @@ class Recommender(ABC):
     name: ClassVar[str] = ""
     #: hyper-parameters the validation search tries, as a list of dicts
     search_space: ClassVar[list[dict[str, Any]]] = [{}]
+    #: the space is one parameter in increasing order with a single validation peak, so the
+    #: search may stop after `search_patience` trials in a row below the best
+    search_ordered: ClassVar[bool] = False
+    search_patience: ClassVar[int] = 2
 
     def __init__(self, **params: Any) -> None:
         self.params: dict[str, Any] = params
@@ -117,6 +132,16 @@ class Recommender(ABC):
 
     @abstractmethod
     def fit(self, data: InteractionData) -> None: ...
+
+    def stage_model(self) -> Recommender | None:
+        """A simpler fitted model inside this one that the gate should also beat (a two-stage
+        model's EASE source), or None."""
+        return None
+
+    def refit(self, data: InteractionData) -> None:
+        """Fit again on more data with what was learned kept where that is cheaper (the
+        parameters chosen, a learned ranker); by default, simply `fit`."""
+        self.fit(data)
 
     @abstractmethod
     def score(

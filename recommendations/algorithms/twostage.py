@@ -1,7 +1,9 @@
 """Two stages: candidates from several sources, ordered by a LightGBM lambdarank ranker.
 
 Sources (each fitted on the same data): EASE, implicit ALS, item-kNN, popularity per country,
-and recent releases (titles out for under two years at the viewer's time, by recent plays).
+recent releases (titles out for under two years at the viewer's time, by recent plays), EASE
+from the viewer's newest titles, and Continue Watching (EASE from the titles the viewer started
+and has not finished, as of the viewer's time).
 A title is a candidate when it is in any source's top `per_source`. The ranker scores each
 candidate from features (`FEATURES`) computed from the training data only.
 
@@ -31,7 +33,7 @@ MONTH = 30 * DAY
 YEAR = 365.25 * DAY
 #: a title counts as a recent release for this long after it came out
 RECENT_RELEASE = 2 * YEAR
-SOURCES = ("ease", "als", "itemknn", "popularity", "recent", "ease_latest")
+SOURCES = ("ease", "als", "itemknn", "popularity", "recent", "ease_latest", "continue")
 #: how many of a viewer's newest titles the "ease_latest" source scores from (what they are
 #: watching these days, as opposed to everything they ever watched)
 LATEST = 10
@@ -45,6 +47,7 @@ FEATURES = (
     "profile_activity_log",
     "hour",
     "weekday",
+    "in_my_list",
 )
 BIG = 1e6
 
@@ -189,11 +192,14 @@ class TwoStage(Recommender):
         users: np.ndarray | None = None,
         groups: np.ndarray | None = None,
         latest: sp.csr_matrix | None = None,
+        my_list: sp.csr_matrix | None = None,
+        unfinished: sp.csr_matrix | None = None,
     ) -> Candidates:
         """Candidates and features for users with these history rows, as of times `at`.
 
-        Everything comes from the fitted sources, the context and the history rows: nothing
-        later than what the sources were fitted on can reach a feature.
+        Everything comes from the fitted sources, the context, the history rows and the My
+        List / unfinished rows up to `at`: nothing later than what the sources were fitted on
+        can reach a feature.
         """
         history = sp.csr_matrix(history)
         n, n_items = history.shape
@@ -212,6 +218,10 @@ class TwoStage(Recommender):
         age = (at[:, None] - context.released[None, :]) / YEAR
         is_recent = (age >= -1.0 / 12) & (age <= RECENT_RELEASE / YEAR)
         scores["recent"] = np.where(is_recent, recent_plays, -1.0)
+        # Continue Watching: what the titles a viewer started and has not finished lead to
+        started = as_of(unfinished, at, shape=(n, n_items))
+        continuing = np.diff(started.indptr) > 0
+        scores["continue"] = np.asarray(ease.score(started), dtype=np.float64)
         pick = np.zeros((n, n_items), dtype=bool)
         ranks: dict[str, np.ndarray] = {}
         for name in SOURCES:
@@ -220,6 +230,8 @@ class TwoStage(Recommender):
             top = ranks[name] < self.params["per_source"]
             if name == "recent":
                 top &= is_recent
+            elif name == "continue":
+                top &= continuing[:, None]
             pick |= top
         pick &= ~seen
         rows, items = np.nonzero(pick)
@@ -231,6 +243,9 @@ class TwoStage(Recommender):
         hours = (at % DAY) / 3600.0
         weekday = ((at // DAY) + 3) % 7  # 1970-01-01 was a Thursday; Monday is 0
         activity = np.log1p(np.diff(history.indptr).astype(np.float64))
+        listed = as_of(my_list, at, shape=(n, n_items)).toarray()
+        # a viewer with nothing unfinished has no Continue Watching rank: past every title
+        ranks["continue"] = np.where(continuing[:, None], ranks["continue"], n_items)
         cols = []
         for name in SOURCES:
             cols.append(scores[name][rows, items])
@@ -244,6 +259,7 @@ class TwoStage(Recommender):
             activity[rows],
             hours[rows],
             weekday[rows],
+            listed[rows, items].astype(np.float64),
         ]
         features = np.column_stack(cols) if rows.size else np.zeros((0, len(FEATURES)))
         return Candidates(rows=rows, items=items, features=features)
@@ -276,9 +292,17 @@ class TwoStage(Recommender):
             users=labelled,
             groups=carve.train.groups[labelled] if carve.train.groups is not None else None,
             latest=latest_history(carve.train, LATEST)[labelled],
+            my_list=_rows(carve.train.my_list, labelled),
+            unfinished=_rows(carve.train.unfinished, labelled),
         )
         test = carve.test[labelled]
-        labels = np.asarray(test[cands.rows, cands.items]).ravel() > 0
+        # (a sparse matrix indexed by two empty arrays is not an empty array: no candidates at
+        # all, on a tiny catalogue everyone has seen, means no labels)
+        labels = (
+            np.asarray(test[cands.rows, cands.items]).ravel() > 0
+            if cands.rows.size
+            else np.zeros(0, dtype=bool)
+        )
         return sources, context, cands, labels.astype(np.float32)
 
     # --- the Recommender interface --------------------------------------------------------------
@@ -306,7 +330,7 @@ class TwoStage(Recommender):
                     "feature_fraction": 0.8,
                     "seed": self.params["random_state"],
                     "deterministic": True,
-                    "num_threads": 2,
+                    "num_threads": 1,  # 2 OpenMP threads on the shared machine: 15x the wall time
                     "verbosity": -1,
                 },
                 lightgbm.Dataset(x, label=y, group=group, feature_name=list(FEATURES)),
@@ -314,13 +338,23 @@ class TwoStage(Recommender):
             )
         else:
             self.booster = None
-        # the sources for serving and evaluation: refitted on everything handed to fit
+        self.refit(data)
+
+    def refit(self, data: InteractionData) -> None:
+        """The sources and context refitted on `data`; the ranker and lambda are kept (the
+        ranker learned how to combine the sources, not the sources' item parameters)."""
+        if self.params["lambda_"] <= 0:  # never fitted: nothing learned to keep
+            self.fit(data)
+            return
+        self.n_items = data.shape[1]
         self.sources = self._new_sources(self.params["lambda_"])
         for model in self.sources.values():
             model.fit(data)
         self.context = Context.fit(data)
         self._last_seen = _last_seen(data, np.arange(data.shape[0]))
         self._latest = latest_history(data, LATEST)
+        self._my_list = data.my_list
+        self._unfinished = data.unfinished
 
     def score(
         self,
@@ -348,8 +382,17 @@ class TwoStage(Recommender):
             and users.max() < known_latest.shape[0]
         ):
             latest = known_latest[users]
+        known_users = latest is not None
         cands = self.candidates(
-            self.sources, self.context, history, at=at, users=users, groups=groups, latest=latest
+            self.sources,
+            self.context,
+            history,
+            at=at,
+            users=users,
+            groups=groups,
+            latest=latest,
+            my_list=_rows(getattr(self, "_my_list", None), users) if known_users else None,
+            unfinished=_rows(getattr(self, "_unfinished", None), users) if known_users else None,
         )
         ease = np.asarray(self.sources["ease"].score(history), dtype=np.float64)
         # outside the candidates: far below any candidate, in EASE's order
@@ -361,6 +404,9 @@ class TwoStage(Recommender):
                 pred = cands.features[:, 0]
             out[cands.rows, cands.items] = pred
         return out
+
+    def stage_model(self) -> Recommender | None:
+        return self.sources.get("ease")
 
     def explain(self, history: sp.csr_matrix, item: int, *, top: int = 3) -> list[int]:
         return self.sources["ease"].explain(history, item, top=top)
@@ -403,6 +449,24 @@ def _last_seen(data: InteractionData, users: np.ndarray) -> np.ndarray:
     if ts.nnz:
         newest[has] = np.maximum.reduceat(ts.data, ts.indptr[:-1][has])
     return newest[users]
+
+
+def _rows(m: sp.csr_matrix | None, users: np.ndarray | None) -> sp.csr_matrix | None:
+    return None if m is None or users is None else sp.csr_matrix(m)[users]
+
+
+def as_of(m: sp.csr_matrix | None, at: np.ndarray, *, shape: tuple[int, int]) -> sp.csr_matrix:
+    """0/1 rows of `m` (values: unix times) keeping each row's entries at or before `at[row]`."""
+    if m is None:
+        return sp.csr_matrix(shape, dtype=np.float32)
+    m = sp.csr_matrix(m)
+    row_of = np.repeat(np.arange(m.shape[0]), np.diff(m.indptr))
+    keep = m.data <= at[row_of]
+    out = sp.csr_matrix(
+        (np.ones(int(keep.sum()), dtype=np.float32), (row_of[keep], m.indices[keep])),
+        shape=m.shape,
+    )
+    return out
 
 
 def latest_history(data: InteractionData, n: int) -> sp.csr_matrix:

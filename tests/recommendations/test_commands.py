@@ -21,9 +21,11 @@ def test_recs_train_trains_in_the_foreground_with_progress_and_goes_live(planted
     out, err = run("recs_train", "--algorithm", "ease", "--params", '{"lambda_": 50}')
     version = ModelVersion.objects.get()
     assert version.status == "live"
-    assert version.params == {"lambda_": 50.0}
+    assert version.params == {"lambda_": 50.0, "max_items": 4000}
     lines = out.splitlines()
-    assert lines[0].startswith(f'version #{version.pk} ease {{"lambda_": 50.0}}: NDCG@10=')
+    assert lines[0].startswith(
+        f'version #{version.pk} ease {{"lambda_": 50.0, "max_items": 4000}}: NDCG@10='
+    )
     assert lines[1].startswith("status: live. Promoted: NDCG@10 ")
     assert "training: 100%" in err
     assert "9/9" in err

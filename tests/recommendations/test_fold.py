@@ -41,10 +41,10 @@ def test_each_signal_folds_into_an_exact_weight(db):
     assert activity.profiles_refold(profile_ids=[profile.pk]) == 5
 
     assert _signals(profile) == {
-        a.pk: (3.0, 1, 1, 0, False),  # play 1 + complete 2
-        b.pk: (1.0, 1, 0, 0, False),  # started
-        c.pk: (1.0, 0, 0, 0, True),  # My List
-        d.pk: (0.0, 1, 0, -1, False),  # a thumbs down zeroes it
+        a.pk: (3.0, 1, 1, 0, False),  # completed view 3
+        b.pk: (1.0, 1, 0, 0, False),  # partial view 1
+        c.pk: (1.0, 0, 0, 0, True),  # My List 1
+        d.pk: (1.0, 1, 0, -1, False),  # partial view 1; a thumbs down adds 0 (validated)
         e.pk: (2.0, 0, 0, 1, False),  # thumbs up
     }
 

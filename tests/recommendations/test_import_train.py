@@ -39,13 +39,15 @@ def test_recs_train_right_after_an_import_folds_the_imported_activity(tmp_path, 
     out, err = io.StringIO(), io.StringIO()
     call_command("recs_train", "--algorithm", "ease", stdout=out, stderr=err)
 
-    # 18 ratings became 18 interactions; the 2-star ones (movie 3) are thumbs down: weight 0
+    # 18 ratings became 18 interactions: completed views (3), plus thumbs up (2) for 5 stars;
+    # the 2-star ones (movie 3) are thumbs down, which adds 0: the view still counts
     assert Interaction.objects.count() == 18
-    assert Interaction.objects.filter(weight=0).count() == 6
+    assert Interaction.objects.filter(weight=5.0).count() == 12
+    assert Interaction.objects.filter(weight=3.0).count() == 6
     assert DirtyProfile.objects.count() == 0
     version = ModelVersion.objects.get()
     assert version.status == "live"
-    assert (version.n_profiles, version.n_titles, version.n_interactions) == (6, 4, 12)
+    assert (version.n_profiles, version.n_titles, version.n_interactions) == (6, 5, 18)
     assert "fold pending activity" in err.getvalue()
     assert out.getvalue().startswith(f"version #{version.pk} ease")
 

@@ -29,8 +29,14 @@ def test_first_model_is_trained_evaluated_stored_and_promoted_over_popularity(pl
     assert version.n_titles == 30
     assert version.n_interactions == Interaction.objects.count()
     assert version.metrics["validated"] is True
-    assert len(version.metrics["search"]) == len(algorithms.EASE.search_space)
-    assert version.params["lambda_"] in [p["lambda_"] for p in algorithms.EASE.search_space]
+    # the ordered lambda search stops two trials after the best: the best is third from last
+    trials = version.metrics["search"]
+    space = algorithms.EASE.search_space
+    assert [t["params"] for t in trials] == space[: len(trials)]
+    ndcgs = [t["ndcg@10"] for t in trials]
+    best = ndcgs.index(max(ndcgs))
+    assert len(trials) == len(space) or best == len(trials) - 3
+    assert version.params["lambda_"] == trials[best]["params"]["lambda_"]
     assert set(version.metrics["test"]) == {"ndcg@10", "recall@10", "map@10", "coverage", "users"}
     assert version.metrics["test"]["ndcg@10"] > version.metrics["popularity"]["ndcg@10"]
     assert version.decision.startswith("Promoted: NDCG@10 ")
@@ -219,3 +225,43 @@ def test_sweep_fails_dead_trainings_and_requeues_lost_messages(
     }
     dead.refresh_from_db()
     assert dead.error == "The training stopped without finishing (worker lost); swept."
+
+
+def test_a_two_stage_model_that_does_not_beat_its_own_ease_stage_hands_the_gate_that_stage(
+    planted, monkeypatch
+):
+    import lightgbm
+
+    # a ranker that learned nothing: candidates keep EASE's order, so the two-stage model
+    # scores exactly what its EASE stage scores and cannot clear the margin over it
+    monkeypatch.setattr(lightgbm, "train", lambda *args, **kwargs: None)
+    result = services.train(
+        algorithm="twostage",
+        params={"lambda_": 10.0, "factors": 8, "per_source": 10, "trees": 5},
+    )
+
+    two_stage = ModelVersion.objects.get(algorithm="twostage")
+    assert two_stage.status == CANDIDATE
+    stage = two_stage.metrics["stage"]
+    assert stage["algorithm"] == "ease"
+    assert stage["params"] == {"lambda_": 10.0, "max_items": 4000}
+    assert stage["beats_stage"] is False
+    assert stage["ndcg@10"] == two_stage.metrics["test"]["ndcg@10"]
+    assert two_stage.decision.startswith(
+        f"Kept as candidate: NDCG@10 {stage['ndcg@10']:.4f} does not beat its own ease stage"
+    )
+    # train() returns what the gate made of the run: the EASE stage, as a version of its own
+    ease = ModelVersion.objects.exclude(pk=two_stage.pk).get()
+    assert result.pk == ease.pk
+    assert ease.algorithm == "ease"
+    assert ease.params == {"lambda_": 10.0, "max_items": 4000}
+    assert ease.metrics["stage_of"] == two_stage.pk
+    assert ease.metrics["test"] == {
+        k: v for k, v in stage.items() if k not in ("algorithm", "params", "beats_stage")
+    }
+    assert ease.status == LIVE
+    assert "the popularity baseline" in ease.decision
+    with default_storage.open(ease.artifact_key, "rb") as fh:
+        model, extra = algorithms.loads(fh.read())
+    assert model.name == "ease"
+    assert sorted(extra["title_ids"].tolist()) == sorted(t.pk for t in planted[1])

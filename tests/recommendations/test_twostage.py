@@ -195,3 +195,65 @@ def test_two_stage_fits_ranks_and_round_trips_through_its_artifact():
     seen = set(split.train.weights[0].indices.tolist())
     assert len(recs) == 5
     assert not seen & {r.item for r in recs}
+
+
+def side(entries: list[tuple[int, int, float]], shape: tuple[int, int]) -> sp.csr_matrix:
+    """(user, item, unix time) entries as a users x items matrix of times."""
+    u, i, t = zip(*entries, strict=True) if entries else ((), (), ())
+    return sp.csr_matrix((np.array(t, dtype=np.float64), (u, i)), shape=shape)
+
+
+def test_continue_watching_source_scores_from_unfinished_titles_up_to_the_viewers_time():
+    d = small()
+    model = TwoStage(per_source=5)
+    sources, ctx = fitted_sources(model, d)
+    at = np.array([T0 + 400.0, T0 + 400.0])
+    # user 0 started title 2 before `at`; user 1 started title 3 only after it
+    unfinished = side([(0, 2, T0 + 100.0), (1, 3, T0 + 900.0)], (2, 5))
+    cands = model.candidates(
+        sources, ctx, d.weights[[0, 1]], at=at, users=np.array([0, 1]), unfinished=unfinished
+    )
+    ease_from_2 = np.asarray(sources["ease"].score(sp.csr_matrix(([1.0], ([0], [2])), (1, 5))))[0]
+    feats = {
+        (int(r), int(i)): f
+        for r, i, f in zip(cands.rows, cands.items, cands.features.tolist(), strict=True)
+    }
+    for item in (2, 3, 4):
+        assert feats[(0, item)][col("continue_score")] == pytest.approx(ease_from_2[item])
+    unseen = np.array([2, 3, 4])
+    best = int(unseen[np.lexsort((unseen, -ease_from_2[unseen]))][0])
+    assert feats[(0, best)][col("continue_rank")] == 0.0
+    # user 1's only unfinished title is later than its time: no Continue Watching at all
+    user1 = [f for (r, _i), f in feats.items() if r == 1]
+    assert user1
+    assert {f[col("continue_rank")] for f in user1} == {5.0}
+    assert {f[col("continue_score")] for f in user1} == {0.0}
+
+
+def test_in_my_list_feature_counts_only_titles_added_by_the_viewers_time():
+    d = small()
+    model = TwoStage(per_source=5)
+    sources, ctx = fitted_sources(model, d)
+    my_list = side([(0, 4, T0 + 50.0), (0, 3, T0 + 500.0)], (1, 5))
+    cands = model.candidates(
+        sources,
+        ctx,
+        d.weights[[0]],
+        at=np.array([T0 + 400.0]),
+        users=np.array([0]),
+        my_list=my_list,
+    )
+    f = dict(zip(cands.items.tolist(), cands.features[:, col("in_my_list")].tolist(), strict=True))
+    assert f == {2: 0.0, 3: 0.0, 4: 1.0}
+
+
+def test_side_signals_survive_a_split_and_never_reach_past_the_carve():
+    d = small()
+    d.my_list = side([(2, 4, T0 + 250.0), (2, 0, T0 + 1000.0)], (3, 5))
+    split = temporal_split(d, holdout=1)
+    assert split.train.my_list is d.my_list
+    from recommendations.algorithms.twostage import as_of
+
+    # user 2's newest training interaction is at T0 + 300: title 0, added later, is not there
+    got = as_of(split.train.my_list, np.array([0.0, 0.0, T0 + 300.0]), shape=(3, 5))
+    assert got.toarray().tolist() == [[0] * 5, [0] * 5, [0, 0, 0, 0, 1]]
