@@ -39,6 +39,14 @@ def api():
 
 
 @pytest.fixture
+def staff_client(staff):
+    """A browser signed in as the superuser `staff` (the admin's screens)."""
+    from tests.clients import browser_client
+
+    return browser_client(staff)
+
+
+@pytest.fixture
 def alice_api(alice):
     client = APIClient()
     client.force_authenticate(alice)

@@ -9,14 +9,9 @@ from billing import services
 from billing.models import BillingAccount, CreditNote, Invoice, SandboxCharge, SandboxRefund
 from billing.tasks import run_renewals
 from tests.billing.conftest import card_token
+from tests.clients import browser_client as staff_client
 
 pytestmark = pytest.mark.django_db
-
-
-def staff_client(staff):
-    client = Client()
-    client.force_login(staff)
-    return client
 
 
 @pytest.fixture

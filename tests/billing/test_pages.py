@@ -10,16 +10,11 @@ from billing import services
 from billing.models import Invoice, PaymentMethod, Subscription
 from billing.tasks import run_dunning, run_renewals
 from tests.billing.conftest import card_token
+from tests.clients import browser_client as logged_in
 
 pytestmark = pytest.mark.django_db
 
 CARD = {"number": "4242 4242 4242 4242", "exp_month": "12", "exp_year": "2030", "cvc": "123"}
-
-
-def logged_in(user):
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def test_plan_picker_lists_plans_in_the_chosen_currency(client):

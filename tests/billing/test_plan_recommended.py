@@ -4,19 +4,13 @@ import re
 from datetime import UTC, datetime
 
 import pytest
-from django.test import Client
 
 from billing import selectors, services
 from billing.tasks import run_renewals
 from tests.billing.conftest import card_token
+from tests.clients import browser_client as logged_in
 
 pytestmark = pytest.mark.django_db
-
-
-def logged_in(user):
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def subscribe(account, code, **kwargs):

@@ -15,16 +15,11 @@ from billing import services
 from billing.models import BillingAccount, Invoice, PaymentMethod, Subscription
 from billing.tasks import run_renewals
 from tests.billing.stripe_double import confirm_setup
+from tests.clients import browser_client as logged_in
 
 pytestmark = pytest.mark.django_db
 
 SECRET = re.compile(r'data-client-secret="(seti_\w+?_secret_\w+)"')
-
-
-def logged_in(user):
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def client_secret(response) -> str:

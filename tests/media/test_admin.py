@@ -18,13 +18,6 @@ BASE = "/admin/media/mediaasset"
 
 
 @pytest.fixture
-def staff_client(staff) -> Client:
-    client = Client()
-    client.force_login(staff)
-    return client
-
-
-@pytest.fixture
 def asset(media_root, clips):
     return services.asset_create(upload=upload_of(clips["240p"]), title=movie())
 

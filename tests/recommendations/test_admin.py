@@ -27,12 +27,6 @@ def statuses() -> dict[int, str]:
     return dict(ModelVersion.objects.values_list("pk", "status"))
 
 
-@pytest.fixture
-def staff_client(client, staff):
-    client.force_login(staff)
-    return client
-
-
 def test_chart_draws_both_metrics_per_version_oldest_first():
     svg = metrics_chart_svg([(3, 0.1, 0.2), (7, 0.25, 0.3)])
     assert svg.startswith('<svg xmlns="http://www.w3.org/2000/svg" width="640" height="220"')
