@@ -128,6 +128,13 @@ class EdgeStream:
 
     _working: int = -1
     _sizes: Any = None
+    _next: Any = None
+
+    def next_uses(self) -> list[int]:
+        """`cdn.caches.next_uses` of the lookups, computed once for every size Belady runs at."""
+        if self._next is None or len(self._next) != len(self.objs):
+            self._next = next_uses(self.objs)
+        return self._next
 
     def working(self) -> int:
         """Distinct chunks looked up here (the working set)."""
@@ -501,7 +508,7 @@ def _make_cache(policy: str, capacity: int, es: EdgeStream, edge_policy: EdgePol
     if policy == "s3fifo":
         return S3FIFO(capacity)
     if policy == "belady":
-        return Belady(capacity, next_uses(es.objs))
+        return Belady(capacity, es.next_uses())
     if policy == "nginx":
         return NginxCache(capacity)
     if policy == "edge":
