@@ -119,8 +119,7 @@ class S3FIFO:
         freq, ghost = self.freq, self.ghost
         small, main = self.small, self.main
         small_cap, main_cap = self.small_cap, self.main_cap
-        small_pop, main_pop, main_push = small.popleft, main.popleft, main.append
-        small_push = small.append
+        small_pop, small_push, main_push = small.popleft, small.append, main.append
         ghost_drop = ghost.popitem
         evict_main = self._evict_main
         get = freq.get
@@ -233,12 +232,13 @@ class S3FIFO:
 class Belady:
     """Offline optimum for uniform sizes: evict what is next needed furthest in the future.
 
-    `next_use[i]` is the index of the next lookup of lookup i's object, or a number past the
-    end that no other lookup shares (`next_uses`: len + i). A held object is then named by its
-    next use alone: lookup i hits exactly when `i` is held, so the replay never looks at the
-    objects. `held` is a bytearray over every next use; the heap holds -next use, and an entry
-    stays in it after a hit (its value is then in the past, smaller than every held one, so it
-    never reaches the top while anything is held).
+    `next_use[i]` is the index of the next lookup of lookup i's object, or, if there is none,
+    a number from len(next_use) up that no other lookup shares (`next_uses`). A held object is
+    then named by its next use alone: lookup i hits exactly when `i` is held, so the replay
+    never looks at the objects. `held` marks held next uses; the heap holds -next use, and an
+    entry stays in it after a hit (its value is then in the past, smaller than every held one,
+    so it never reaches the top while anything is held). Objects never needed again are only
+    counted (`dead`): they are the first to go, in any order, since none of them can hit.
     """
 
     name = "belady"
@@ -246,8 +246,9 @@ class Belady:
     def __init__(self, capacity: int, next_use: Sequence[int]) -> None:
         self.capacity = capacity
         self.next_use = next_use
-        self.held = bytearray(2 * len(next_use) + 1)
-        self.count = 0
+        self.held = bytearray(len(next_use))
+        self.count = 0  # objects held, `dead` ones included
+        self.dead = 0
         self.heap: list[int] = []  # -next use
 
     def access(self, obj: Any, now: int = 0) -> bool:
@@ -262,15 +263,26 @@ class Belady:
         if cap <= 0:
             return
         held, heap, next_use = self.held, self.heap, self.next_use
+        end = len(next_use)
         push, replace = heapq.heappush, heapq.heapreplace
-        count = self.count
+        count, dead = self.count, self.dead
         for i in range(lo, hi):
             nxt = next_use[i]
             if held[i]:
                 held[i] = 0
                 hits[i] = 1
+                if nxt >= end:
+                    dead += 1
+                    continue
             elif count < cap:
                 count += 1
+                if nxt >= end:
+                    dead += 1
+                    continue
+            elif nxt >= end:
+                continue  # needed never again: later than everything held, so bypassed
+            elif dead:
+                dead -= 1  # a never-again object is needed furthest ahead: it goes
             else:
                 # Evict the held object needed furthest ahead, or bypass the newcomer when
                 # it is needed later than all of them.
@@ -283,7 +295,7 @@ class Belady:
                 continue
             held[nxt] = 1
             push(heap, -nxt)
-        self.count = count
+        self.count, self.dead = count, dead
 
 
 class NginxCache:

@@ -222,7 +222,7 @@ def route(
         trace_now[0] = req.ts
         found = where.get(req.client)
         if found is None:
-            site_id, how, _ = steerer.locate(_ip(req.client), None)
+            site_id, how, _ = steerer.locate(_ip(req.client), None, explain=False)
             found = where[req.client] = (site_id, how)
         k = key_index.get(req.key)
         if k is None:

@@ -39,9 +39,9 @@ def _belady_by_definition(capacity, seq):
             held.add(obj)
             continue
 
-        def ahead(o, i=i):
+        def ahead(o, i=i, newcomer=obj):
             later = [j for j in range(i + 1, len(seq)) if seq[j] == o]
-            return (later[0], 0) if later else (len(seq), -o if o != obj else 1)
+            return (later[0], 0) if later else (len(seq), 1 if o == newcomer else -o)
 
         # Never needed again: the newcomer goes first (it is "furthest" by its own index).
         furthest = max([*held, obj], key=ahead)
