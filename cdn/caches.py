@@ -269,8 +269,8 @@ class Belady:
         for i in range(lo, hi):
             nxt = next_use[i]
             if held[i]:
-                held[i] = 0
-                hits[i] = 1
+                # A hit. held[i] stays set: no later step reads or evicts a past next use, so
+                # held[lo:hi] are the hits once the loop is done.
                 if nxt >= end:
                     dead += 1
                     continue
@@ -296,6 +296,8 @@ class Belady:
             held[nxt] = 1
             push(heap, -nxt)
         self.count, self.dead = count, dead
+        if hi > lo:
+            np.frombuffer(hits, dtype=np.uint8)[lo:hi] |= np.frombuffer(held, dtype=np.uint8)[lo:hi]
 
 
 class NginxCache:
