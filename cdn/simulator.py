@@ -195,8 +195,12 @@ def route(
     *,
     chunk_bytes: int,
     reset_load_every: float = 3600.0,
+    path: str = "",
 ) -> Routed:
-    """Run every session through the real steering code (first URL wins)."""
+    """Run every session through the real steering code (first URL wins).
+
+    A session longer than chunk numbers can name stops the replay with a TraceError naming its
+    line (in `path`, when given) and the most bytes a session may read."""
     snap = steerer.snapshot
     by_name = {s.name: s for s in snap.sites.values()}
     routed = Routed()
@@ -235,7 +239,11 @@ def route(
         sessions[edge_name] = sessions.get(edge_name, 0) + 1
         plays.append((req.ts, site_of_edge.get(edge_name, "origin"), req.key, req.nbytes))
         if req.nbytes > too_big:
-            raise TraceError(f"line {req.line}: {req.nbytes} bytes is more than {limit} chunks")
+            raise TraceError(
+                f"{f'{path}:{req.line}' if path else f'line {req.line}'}: bytes {req.nbytes} "
+                f"is more than {limit - 1} chunks of {chunk_bytes} (expected at most "
+                f"{too_big} bytes per session, or a larger --chunk-mb)"
+            )
         per_edge = sessions_at.get(edge_name)
         if per_edge is None:
             per_edge = sessions_at[edge_name] = []
