@@ -87,36 +87,46 @@ class S3FIFO:
         self.small: deque[Any] = deque()
         self.main: deque[Any] = deque()
         self.ghost: OrderedDict[Any, None] = OrderedDict()
-        self.freq: dict[Any, int] = {}
-        self.where: dict[Any, str] = {}
+        self.freq: dict[Any, int] = {}  # held object → its 2-bit frequency (membership too)
 
     def __contains__(self, obj: Any) -> bool:
-        return obj in self.where
+        return obj in self.freq
+
+    def __len__(self) -> int:
+        return len(self.freq)
 
     def resize(self, capacity: int) -> None:
         self.capacity = capacity
         self.small_cap = max(1, capacity // 10)
         self.main_cap = max(0, capacity - self.small_cap)
-        while self.where and len(self.where) > max(0, capacity):
+        while self.freq and len(self.freq) > max(0, capacity):
             self._evict()
 
     def access(self, obj: Any, now: int = 0) -> bool:
-        if obj in self.where:
+        if obj in self.freq:
             self.freq[obj] = min(3, self.freq[obj] + 1)
             return True
         self.insert(obj, ghost_hit=obj in self.ghost)
         return False
 
     def run(self, objs: Sequence[Any], lo: int, hi: int, hits: bytearray) -> None:
-        if self.capacity <= 0:
-            return
-        freq, where, ghost = self.freq, self.where, self.ghost
-        small, main = self.small, self.main
+        """`access` over objs[lo:hi], with `_evict` and `_evict_small` inlined: a miss in a
+        full cache is the common case at small sizes, and two calls per miss were most of the
+        replay's time. Same decisions, in the same order, as the methods."""
         cap = self.capacity
-        evict = self._evict
+        if cap <= 0:
+            return
+        freq, ghost = self.freq, self.ghost
+        small, main = self.small, self.main
+        small_cap, main_cap = self.small_cap, self.main_cap
+        small_pop, small_push, main_push = small.popleft, small.append, main.append
+        ghost_drop = ghost.popitem
+        evict_main = self._evict_main
+        get = freq.get
+        held = len(freq)
         for i in range(lo, hi):
             o = objs[i]
-            f = freq.get(o)
+            f = get(o)
             if f is not None:
                 if f < 3:
                     freq[o] = f + 1
@@ -124,16 +134,37 @@ class S3FIFO:
                 continue
             # Whether it was a ghost is decided before the eviction that may forget it.
             was_ghost = o in ghost
-            while len(where) >= cap:
-                evict()
+            while held >= cap:
+                if len(small) < small_cap and main:
+                    evict_main()
+                    held = len(freq)
+                    continue
+                while small:
+                    x = small_pop()
+                    if freq[x] > 0:
+                        main_push(x)
+                        freq[x] = 0
+                        if len(main) > main_cap:
+                            evict_main()
+                            held = len(freq)
+                            break
+                    else:
+                        del freq[x]
+                        held -= 1
+                        ghost[x] = None
+                        while len(ghost) > main_cap:
+                            ghost_drop(False)
+                        break
+                else:
+                    evict_main()
+                    held = len(freq)
             freq[o] = 0
+            held += 1
             if was_ghost:
-                ghost.pop(o, None)
-                main.append(o)
-                where[o] = "m"
+                ghost.pop(o, None)  # the eviction above may have forgotten it already
+                main_push(o)
             else:
-                small.append(o)
-                where[o] = "s"
+                small_push(o)
 
     def insert(
         self,
@@ -143,9 +174,9 @@ class S3FIFO:
         main: bool = False,
         warmed: str = "",
     ) -> None:
-        if self.capacity <= 0 or obj in self.where:
+        if self.capacity <= 0 or obj in self.freq:
             return
-        while len(self.where) >= self.capacity:
+        while len(self.freq) >= self.capacity:
             self._evict()
         self.freq[obj] = 0
         if warmed:
@@ -158,14 +189,11 @@ class S3FIFO:
                 self.main.appendleft(obj)
             else:
                 self.main.append(obj)
-            self.where[obj] = "m"
         elif ghost_hit or main:
             self.ghost.pop(obj, None)
             self.main.append(obj)
-            self.where[obj] = "m"
         else:
             self.small.append(obj)
-            self.where[obj] = "s"
 
     def _evict(self) -> None:
         if len(self.small) >= self.small_cap or not self.main:
@@ -178,13 +206,12 @@ class S3FIFO:
             obj = self.small.popleft()
             if self.freq[obj] > 0:
                 self.main.append(obj)
-                self.where[obj] = "m"
                 self.freq[obj] = 0
                 if len(self.main) > self.main_cap:
                     self._evict_main()
                     return
             else:
-                del self.where[obj], self.freq[obj]
+                del self.freq[obj]
                 self.ghost[obj] = None
                 while len(self.ghost) > self.main_cap:
                     self.ghost.popitem(last=False)
@@ -198,16 +225,20 @@ class S3FIFO:
                 self.freq[obj] -= 1
                 self.main.append(obj)
             else:
-                del self.where[obj], self.freq[obj]
+                del self.freq[obj]
                 return
 
 
 class Belady:
     """Offline optimum for uniform sizes: evict what is next needed furthest in the future.
 
-    `next_use[i]` is the index of the next lookup of lookup i's object, or a number past the
-    end that no other lookup shares (`next_uses`): every held object is then named by its next
-    use alone, and the heap holds plain ints.
+    `next_use[i]` is the index of the next lookup of lookup i's object, or, if there is none,
+    a number from len(next_use) up that no other lookup shares (`next_uses`). A held object is
+    then named by its next use alone: lookup i hits exactly when `i` is held, so the replay
+    never looks at the objects. `held` marks held next uses; the heap holds -next use, and an
+    entry stays in it after a hit (its value is then in the past, smaller than every held one,
+    so it never reaches the top while anything is held). Objects never needed again are only
+    counted (`dead`): they are the first to go, in any order, since none of them can hit.
     """
 
     name = "belady"
@@ -215,41 +246,58 @@ class Belady:
     def __init__(self, capacity: int, next_use: Sequence[int]) -> None:
         self.capacity = capacity
         self.next_use = next_use
-        self.items: dict[Any, int] = {}  # object → its next use
-        self.owner: dict[int, Any] = {}  # next use → object
+        self.held = bytearray(len(next_use))
+        self.count = 0  # objects held, `dead` ones included
+        self.dead = 0
         self.heap: list[int] = []  # -next use
-
-    def __contains__(self, obj: Any) -> bool:
-        return obj in self.items
 
     def access(self, obj: Any, now: int = 0) -> bool:
         """One lookup; `now` is its index in the stream `next_use` was computed from."""
-        hits = bytearray(1)
-        self.run(_One(obj), now, now + 1, hits, out=0)
-        return bool(hits[0])
+        hits = bytearray(now + 1)
+        self.run(None, now, now + 1, hits)
+        return bool(hits[now])
 
-    def run(self, objs: Any, lo: int, hi: int, hits: bytearray, *, out: int | None = None) -> None:
+    def run(self, objs: Any, lo: int, hi: int, hits: bytearray) -> None:
+        """Lookups lo..hi (`objs` is not needed: `next_use` names every object)."""
         cap = self.capacity
         if cap <= 0:
             return
-        items, owner, heap, next_use = self.items, self.owner, self.heap, self.next_use
-        push, pop = heapq.heappush, heapq.heappop
+        held, heap, next_use = self.held, self.heap, self.next_use
+        end = len(next_use)
+        push, replace = heapq.heappush, heapq.heapreplace
+        count, dead = self.count, self.dead
         for i in range(lo, hi):
-            o = objs[i]
             nxt = next_use[i]
-            if o in items:
-                hits[i if out is None else out] = 1
-            elif len(items) >= cap:
-                # Bypass: the newcomer is needed later than everything held.
-                while items.get(owner.get(-heap[0])) != -heap[0]:
-                    del owner[-pop(heap)]
-                if -heap[0] < nxt:
+            if held[i]:
+                # A hit. held[i] stays set: no later step reads or evicts a past next use, so
+                # held[lo:hi] are the hits once the loop is done.
+                if nxt >= end:
+                    dead += 1
                     continue
-                victim = owner.pop(-pop(heap))
-                del items[victim]
-            items[o] = nxt
-            owner[nxt] = o
+            elif count < cap:
+                count += 1
+                if nxt >= end:
+                    dead += 1
+                    continue
+            elif nxt >= end:
+                continue  # needed never again: later than everything held, so bypassed
+            elif dead:
+                dead -= 1  # a never-again object is needed furthest ahead: it goes
+            else:
+                # Evict the held object needed furthest ahead, or bypass the newcomer when
+                # it is needed later than all of them.
+                far = -heap[0]
+                if far < nxt:
+                    continue
+                held[far] = 0
+                held[nxt] = 1
+                replace(heap, -nxt)
+                continue
+            held[nxt] = 1
             push(heap, -nxt)
+        self.count, self.dead = count, dead
+        if hi > lo:
+            np.frombuffer(hits, dtype=np.uint8)[lo:hi] |= np.frombuffer(held, dtype=np.uint8)[lo:hi]
 
 
 class NginxCache:
@@ -356,22 +404,12 @@ class NginxCache:
         self.stored = stored
 
 
-class _One:
-    """The same object at every index (one `access` through `run`)."""
-
-    def __init__(self, obj: Any) -> None:
-        self.obj = obj
-
-    def __getitem__(self, i: int) -> Any:
-        return self.obj
-
-
 def next_uses(objs: Sequence[int]) -> list[int]:
     """For each lookup, the index of the next lookup of the same object (far future if none)."""
     arr = np.asarray(objs, dtype=np.int64)
     order = np.argsort(arr, kind="stable")
     # No next lookup: past the end, and distinct, so a next use names one object.
-    nxt = np.arange(len(arr), dtype=np.int64) + (1 << 62)
+    nxt = np.arange(len(arr), dtype=np.int64) + len(arr)
     same = arr[order[:-1]] == arr[order[1:]]
     nxt[order[:-1][same]] = order[1:][same]
     return nxt.tolist()

@@ -128,6 +128,13 @@ class EdgeStream:
 
     _working: int = -1
     _sizes: Any = None
+    _next: Any = None
+
+    def next_uses(self) -> list[int]:
+        """`cdn.caches.next_uses` of the lookups, computed once for every size Belady runs at."""
+        if self._next is None or len(self._next) != len(self.objs):
+            self._next = next_uses(self.objs)
+        return self._next
 
     def working(self) -> int:
         """Distinct chunks looked up here (the working set)."""
@@ -188,8 +195,12 @@ def route(
     *,
     chunk_bytes: int,
     reset_load_every: float = 3600.0,
+    path: str = "",
 ) -> Routed:
-    """Run every session through the real steering code (first URL wins)."""
+    """Run every session through the real steering code (first URL wins).
+
+    A session longer than chunk numbers can name stops the replay with a TraceError naming its
+    line (in `path`, when given) and the most bytes a session may read."""
     snap = steerer.snapshot
     by_name = {s.name: s for s in snap.sites.values()}
     routed = Routed()
@@ -204,6 +215,8 @@ def route(
     edges = routed.edges
     choose = steerer.choose
     limit = 1 << CHUNK_BITS
+    too_big = (limit - 1) * chunk_bytes  # more bytes than chunk numbers can name
+    sessions_at: dict[str, list[Any]] = {}  # per edge: key index, bytes, ts of each session
     hashes = [stable_hash(key) for key in keys]
     # Where each client is located, looked up once (steering's own `locate`).
     where: dict[str, tuple[int | None, str]] = {
@@ -213,7 +226,7 @@ def route(
         trace_now[0] = req.ts
         found = where.get(req.client)
         if found is None:
-            site_id, how, _ = steerer.locate(_ip(req.client), None)
+            site_id, how, _ = steerer.locate(_ip(req.client), None, explain=False)
             found = where[req.client] = (site_id, how)
         k = key_index.get(req.key)
         if k is None:
@@ -225,19 +238,43 @@ def route(
         located[found[1]] = located.get(found[1], 0) + 1
         sessions[edge_name] = sessions.get(edge_name, 0) + 1
         plays.append((req.ts, site_of_edge.get(edge_name, "origin"), req.key, req.nbytes))
-        chunks = max(1, -(-req.nbytes // chunk_bytes))
-        if chunks >= limit:
-            raise TraceError(f"line {req.line}: {req.nbytes} bytes is more than {limit} chunks")
-        es = edges.get(edge_name)
-        if es is None:
-            es = edges[edge_name] = EdgeStream()
-        base = k << CHUNK_BITS
-        es.objs.extend(range(base, base + chunks))
-        es.nbytes.extend([chunk_bytes] * (chunks - 1))
-        es.nbytes.append(req.nbytes - chunk_bytes * (chunks - 1))
-        es.ts.extend([req.ts] * chunks)
+        if req.nbytes > too_big:
+            raise TraceError(
+                f"{f'{path}:{req.line}' if path else f'line {req.line}'}: bytes {req.nbytes} "
+                f"is more than {limit - 1} chunks of {chunk_bytes} (expected at most "
+                f"{too_big} bytes per session, or a larger --chunk-mb)"
+            )
+        per_edge = sessions_at.get(edge_name)
+        if per_edge is None:
+            per_edge = sessions_at[edge_name] = []
+        per_edge.append(k)
+        per_edge.append(req.nbytes)
+        per_edge.append(req.ts)
+    for edge_name, per_edge in sessions_at.items():
+        edges[edge_name] = _chunk_lookups(per_edge, chunk_bytes)
     routed.plays.sort(key=lambda p: p[0])
     return routed
+
+
+def _chunk_lookups(sessions: list[Any], chunk_bytes: int) -> EdgeStream:
+    """An edge's sessions, flat `key index, bytes, ts` triples, cut into chunk lookups: a
+    session reads chunks 0..ceil(bytes / chunk) - 1 of its key, the last one partly."""
+    keys = np.array(sessions[0::3], dtype=np.int64)
+    nbytes = np.array(sessions[1::3], dtype=np.int64)
+    ts = np.array(sessions[2::3], dtype=np.float64)
+    chunks = np.maximum(1, -(-nbytes // chunk_bytes))
+    ends = np.cumsum(chunks)
+    # Chunk number of every lookup: its position minus where its session starts.
+    number = np.arange(int(ends[-1]), dtype=np.int64) - np.repeat(ends - chunks, chunks)
+    size = np.full(len(number), chunk_bytes, dtype=np.int64)
+    size[ends - 1] = nbytes - chunk_bytes * (chunks - 1)
+    es = EdgeStream(
+        objs=((np.repeat(keys, chunks) << CHUNK_BITS) | number).tolist(),
+        nbytes=size.tolist(),
+        ts=np.repeat(ts, chunks).tolist(),
+    )
+    es._sizes = size
+    return es
 
 
 def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
@@ -501,7 +538,7 @@ def _make_cache(policy: str, capacity: int, es: EdgeStream, edge_policy: EdgePol
     if policy == "s3fifo":
         return S3FIFO(capacity)
     if policy == "belady":
-        return Belady(capacity, next_uses(es.objs))
+        return Belady(capacity, es.next_uses())
     if policy == "nginx":
         return NginxCache(capacity)
     if policy == "edge":

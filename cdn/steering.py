@@ -129,19 +129,27 @@ class Steerer:
         self._assigned_since = clock()
 
     def locate(
-        self, addr: ipaddress.IPv4Address | ipaddress.IPv6Address, country: str | None
+        self,
+        addr: ipaddress.IPv4Address | ipaddress.IPv6Address,
+        country: str | None,
+        *,
+        explain: bool = True,
     ) -> tuple[int | None, str, list[str]]:
+        """The client's site, how it was found, and why (without `explain`, as the simulator
+        asks for 100,000s of clients, the reasons naming the address are left out)."""
         snap = self.snapshot
         site_id = snap.coverage.lookup(addr)
         if site_id is not None:
-            return site_id, COVERAGE_ZONE, [f"{addr} is in a coverage zone of this site"]
+            why = [f"{addr} is in a coverage zone of this site"] if explain else []
+            return site_id, COVERAGE_ZONE, why
         if self.geo is not None:
             found = self.geo.locate(str(addr))
             if found is not None:
                 lat, lon, geo_country = found
                 site_id = None if lat is None or lon is None else snap.nearest_site(lat, lon)
                 if site_id is not None:
-                    return site_id, GEO, [f"GeoIP puts {addr} at {lat:.2f},{lon:.2f}: nearest"]
+                    why = [f"GeoIP puts {addr} at {lat:.2f},{lon:.2f}: nearest"] if explain else []
+                    return site_id, GEO, why
                 country = country or geo_country
         if country and country.upper() in snap.country_defaults:
             return (

@@ -123,7 +123,7 @@ def test_s3fifo_resize_evicts_down_to_the_new_capacity():
     cache = S3FIFO(10)
     run(cache, [f"x{i}" for i in range(10)])
     cache.resize(4)
-    assert (cache.capacity, len(cache.where), cache.small_cap) == (4, 4, 1)
+    assert (cache.capacity, len(cache), cache.small_cap) == (4, 4, 1)
     lru = LRU(5)
     run(lru, list("abcde"))
     lru.resize(2)

@@ -65,6 +65,17 @@ def test_an_unknown_region_stops_the_command_with_its_line_and_the_site_names(tm
     assert out.getvalue() == ""  # nothing was replayed
 
 
+def test_a_session_too_long_for_its_chunks_stops_the_command_with_its_line(tmp_path):
+    # 1 MB chunks: chunk numbers (20 bits) name at most 1,048,575 of them.
+    path = write(tmp_path, GOOD + "1700000002,10.0.0.2,hls/t00002/v1/,1048575000001\n")
+    with pytest.raises(CommandError) as info:
+        call_command("cdn_simulate", trace=path, regions=3, chunk_mb=1, stdout=io.StringIO())
+    assert str(info.value) == (
+        f"Cannot replay the trace: {path}:3: bytes 1048575000001 is more than 1048575 chunks "
+        "of 1000000 (expected at most 1048575000000 bytes per session, or a larger --chunk-mb)"
+    )
+
+
 def test_clients_may_be_addresses_or_site_names():
     requests = [
         Request(1.0, "10.1.2.3", "k", 1, 2),

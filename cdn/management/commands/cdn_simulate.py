@@ -108,7 +108,10 @@ class Command(BaseCommand):
         steerer = Steerer(snapshot, origin_url="origin", bounded_load=opts["bounded_load"])
         self.stdout.write(f"routing {len(trace)} sessions through steering…")
         chunk_bytes = opts["chunk_mb"] * 1_000_000
-        routed = route(trace, steerer, chunk_bytes=chunk_bytes)
+        try:
+            routed = route(trace, steerer, chunk_bytes=chunk_bytes, path=opts["trace"])
+        except TraceError as exc:
+            raise CommandError(f"Cannot replay the trace: {exc}") from None
         warmer = Warmer(
             routed,
             steerer,

@@ -1,0 +1,81 @@
+"""The replay loops (`run`) of the cache models decide exactly what one lookup at a time does.
+
+`run` is written for speed (S3-FIFO's eviction inlined, Belady keyed by next uses only), so it
+is checked against the plain per-lookup path and, for Belady, against the definition: on a miss
+in a full cache, drop whichever of the held objects and the newcomer is needed furthest ahead.
+"""
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cdn.caches import LRU, S3FIFO, Belady, next_uses
+
+lookups = st.lists(st.integers(min_value=0, max_value=25), max_size=300)
+capacities = st.integers(min_value=1, max_value=12)
+
+
+def _run(cache, seq, pieces=3):
+    """`run` over the sequence in a few slices, as the replay does between fills."""
+    hits = bytearray(len(seq))
+    cuts = [len(seq) * k // pieces for k in range(pieces + 1)]
+    for lo, hi in zip(cuts, cuts[1:], strict=False):
+        cache.run(seq, lo, hi, hits)
+    return list(hits)
+
+
+def _one_at_a_time(cache, seq):
+    return [int(cache.access(obj, i)) for i, obj in enumerate(seq)]
+
+
+def _belady_by_definition(capacity, seq):
+    held: set[int] = set()
+    out = []
+    for i, obj in enumerate(seq):
+        if obj in held:
+            out.append(1)
+            continue
+        out.append(0)
+        if len(held) < capacity:
+            held.add(obj)
+            continue
+
+        def ahead(o, i=i, newcomer=obj):
+            later = [j for j in range(i + 1, len(seq)) if seq[j] == o]
+            return (later[0], 0) if later else (len(seq), 1 if o == newcomer else -o)
+
+        # Never needed again: the newcomer goes first (it is "furthest" by its own index).
+        furthest = max([*held, obj], key=ahead)
+        if furthest != obj:
+            held.discard(furthest)
+            held.add(obj)
+    return out
+
+
+@settings(max_examples=200, deadline=None)
+@given(seq=lookups, capacity=capacities)
+def test_s3fifo_run_is_access_one_lookup_at_a_time(seq, capacity):
+    fast, slow = S3FIFO(capacity), S3FIFO(capacity)
+    assert _run(fast, seq) == _one_at_a_time(slow, seq)
+    assert (list(fast.small), list(fast.main), fast.freq, list(fast.ghost)) == (
+        list(slow.small),
+        list(slow.main),
+        slow.freq,
+        list(slow.ghost),
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(seq=lookups, capacity=capacities)
+def test_lru_run_is_access_one_lookup_at_a_time(seq, capacity):
+    fast, slow = LRU(capacity), LRU(capacity)
+    assert _run(fast, seq) == _one_at_a_time(slow, seq)
+    assert list(fast.items) == list(slow.items)
+
+
+@settings(max_examples=200, deadline=None)
+@given(seq=lookups, capacity=capacities)
+def test_belady_run_and_access_agree_with_the_definition(seq, capacity):
+    nxt = next_uses(seq)
+    expected = _belady_by_definition(capacity, seq)
+    assert _run(Belady(capacity, nxt), seq) == expected
+    assert _one_at_a_time(Belady(capacity, nxt), seq) == expected
