@@ -21,7 +21,7 @@ from cdn.health import Poller
 from cdn.management.commands.cdn_health_poller import edge_targets
 from cdn.steering import holder
 from playback.demo.clip import make_hls_asset
-from playback.models import PlaybackSession
+from playback.models import PlaybackSession, QoeSession
 from playback.ports import local_asset_folder
 from tests.cdn.conftest import cdn_store, nginx_edges, nginx_origin, origin  # noqa: F401
 from tests.cdn.factories import EdgeFactory, SiteFactory
@@ -127,6 +127,7 @@ def test_playback_survives_killing_the_serving_edge(
         }"""
     )
     # Two renditions on each of two ranked edges, then the origin: redundant variant streams.
+    wait_js(page, "window.streamsitePlayer.hls.levels.length > 0")  # the master is parsed
     assert page.evaluate("window.streamsitePlayer.hls.levels.length") == 2
     # A viewer's downlink of 2 Mbit/s: hls.js buffers ahead only a few seconds faster than it
     # plays (on loopback it would hold the whole film before the kill, and prove nothing).
@@ -195,3 +196,15 @@ def test_playback_survives_killing_the_serving_edge(
     session = PlaybackSession.objects.get()
     assert session.ended_at is None
     assert errors == []
+
+    # The player's own quality report (QoE) saw it too: the failed fragment requests as
+    # recovered errors, none fatal, and the edge it reads from now is not the dead one.
+    # (Reports ride on heartbeats: wait for one sent after the next fragment.)
+    beats = page.evaluate("window.streamsitePlayer.heartbeats")
+    wait_js(page, f"window.streamsitePlayer.heartbeats > {beats}", timeout=15)
+    qoe = QoeSession.objects.get(session=session)
+    assert qoe.recovered_errors >= 1 and qoe.fatal_errors == 0, (
+        qoe.recovered_errors,
+        qoe.fatal_errors,
+    )
+    assert qoe.edge and urlsplit(f"http://{qoe.edge}").port != edges[serving].port, qoe.edge
