@@ -4,7 +4,6 @@ then editorial rows; a row left shorter than a screenful is dropped. The hero ha
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from datetime import timedelta
 from types import SimpleNamespace
 
@@ -16,6 +15,7 @@ from catalog.selectors.home_rows import ROW_MIN_TITLES, HomeRow, home_rows_assem
 from catalog.selectors.titles import GenreRow
 from catalog.services.artwork import artwork_store
 from playback.services import activity
+from tests.catalog import rows as provided
 from tests.catalog.factories import GenreFactory, TitleFactory
 from tests.catalog.test_viewer_pages import signed_in
 from tests.playback.sessions.conftest import write_fake_asset
@@ -87,27 +87,12 @@ class TestAssemble:
         assert ROW_MIN_TITLES == 4
 
 
-@dataclass
-class Row:
-    key: str
-    label: str
-    title_ids: list[int]
-    explanation: dict[int, str] = field(default_factory=dict)
-
-
-ROWS: list[Row] = []
-
-
-def rows_provider(profile):
-    return ROWS
-
-
 @pytest.fixture
 def provider(settings):
-    settings.CATALOG_HOME_ROWS_PROVIDER = "tests.catalog.test_home_rows.rows_provider"
-    ROWS.clear()
-    yield ROWS
-    ROWS.clear()
+    settings.CATALOG_HOME_ROWS_PROVIDER = provided.PATH
+    provided.ROWS.clear()
+    yield provided.ROWS
+    provided.ROWS.clear()
 
 
 def card_slugs(html: str) -> list[str]:
@@ -129,7 +114,7 @@ class TestHomePage:
             occurred_at=timezone.now(),
         )  # fmt: skip
         activity.my_list_add(profile=alice_profile, title=saved)
-        provider.append(Row("because", "Because you liked", [t.pk for t in titles[:10]]))
+        provider.append(provided.Row("because", "Because you liked", [t.pk for t in titles[:10]]))
         html = signed_in(alice, alice_profile).get("/").content.decode()
         slugs = card_slugs(html)
         assert len(slugs) == len(set(slugs))
@@ -143,7 +128,7 @@ class TestHomePage:
 
     def test_rows_shorter_than_a_screenful_are_dropped(self, alice, alice_profile, provider):
         titles = [TitleFactory(view_count=i) for i in range(6)]
-        provider.append(Row("few", "Too few", [t.pk for t in titles[:3]]))
+        provider.append(provided.Row("few", "Too few", [t.pk for t in titles[:3]]))
         response = signed_in(alice, alice_profile).get("/")
         assert response.context["recommended_rows"] == []
         assert "Too few" not in response.content.decode()

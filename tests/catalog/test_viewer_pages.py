@@ -3,7 +3,6 @@ page, recommendation rows from CATALOG_HOME_ROWS_PROVIDER, the kids home."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import timedelta
 
 import pytest
@@ -13,6 +12,7 @@ from django.utils import timezone
 
 from playback.models import Progress, ViewingEvent
 from playback.services import activity
+from tests.catalog import rows as provided
 from tests.catalog.factories import EpisodeFactory, GenreFactory, SeasonFactory, TitleFactory
 from tests.clients import browser_client as signed_in
 from tests.playback.sessions.conftest import write_fake_asset
@@ -98,28 +98,13 @@ class TestPlayButton:
         assert "You stopped at 1:15" in text
 
 
-@dataclass
-class Row:
-    key: str
-    label: str
-    title_ids: list[int]
-    explanation: dict[int, str] = field(default_factory=dict)
-
-
-ROWS: list[Row] = []
-
-
-def rows_provider(profile):
-    return ROWS
-
-
 @pytest.fixture
 def provider(settings):
-    settings.CATALOG_HOME_ROWS_PROVIDER = "tests.catalog.test_viewer_pages.rows_provider"
+    settings.CATALOG_HOME_ROWS_PROVIDER = provided.PATH
     settings.CATALOG_HOME_ROW_MIN_TITLES = 1  # these rows are about order and visibility
-    ROWS.clear()
-    yield ROWS
-    ROWS.clear()
+    provided.ROWS.clear()
+    yield provided.ROWS
+    provided.ROWS.clear()
 
 
 class TestRecommendedRows:
@@ -133,14 +118,14 @@ class TestRecommendedRows:
         )
         hidden = TitleFactory(name="Hidden", countries=[])
         provider.append(
-            Row(
+            provided.Row(
                 "because",
                 "Because you watched Alpha",
                 [c.pk, hidden.pk, a.pk],
                 {c.pk: "Same director"},
             )
         )
-        provider.append(Row("empty", "Nothing left", [hidden.pk]))
+        provider.append(provided.Row("empty", "Nothing left", [hidden.pk]))
         response = signed_in(alice, alice_profile).get("/")
         rows = response.context["recommended_rows"]
         assert [(r.key, [t.name for t in r.titles]) for r in rows] == [
@@ -162,13 +147,13 @@ class TestRecommendedRows:
     ):
         client = signed_in(alice, alice_profile)
         first = TitleFactory()
-        provider.append(Row("one", "One", [first.pk]))
+        provider.append(provided.Row("one", "One", [first.pk]))
         client.get("/")
         with CaptureQueriesContext(connection) as one:
             client.get("/")
         more = [TitleFactory().pk for _ in range(30)]
-        provider.append(Row("two", "Two", more[:15]))
-        provider.append(Row("three", "Three", more[15:]))
+        provider.append(provided.Row("two", "Two", more[:15]))
+        provider.append(provided.Row("three", "Three", more[15:]))
         with CaptureQueriesContext(connection) as many:
             response = client.get("/")
         assert [len(r.titles) for r in response.context["recommended_rows"]] == [1, 15, 15]
