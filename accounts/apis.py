@@ -16,6 +16,7 @@ from accounts import selectors, services
 from accounts.models import ApiToken, Maturity, Profile
 from accounts.permissions import PROFILE_HEADER_PARAMETER, NotKidsProfile, ensure_not_kids
 from streamsite.api.auth import request_user
+from streamsite.api.fields import timestamp
 from streamsite.api.throttling import AnonRateThrottle
 from streamsite.client_address import client_address
 from streamsite.errors import NotFound, PermissionDenied
@@ -153,7 +154,7 @@ class LoginTokenApi(APIView):
             max_length=32, required=False, help_text="TOTP or recovery code, when 2FA is on."
         )
         name = serializers.CharField(max_length=100, help_text="A name for the new token.")
-        expires_at = serializers.DateTimeField(required=False, allow_null=True)
+        expires_at = timestamp(required=False, allow_null=True)
 
     @extend_schema(
         request=LoginTokenInputSerializer,
@@ -566,7 +567,7 @@ class TokenListCreateApi(APIView):
 
     class TokenListCreateInputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=100)
-        expires_at = serializers.DateTimeField(required=False, allow_null=True)
+        expires_at = timestamp(required=False, allow_null=True)
 
     @extend_schema(
         responses=TokenOutputSerializer(many=True),

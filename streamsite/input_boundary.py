@@ -14,6 +14,7 @@ import json
 import math
 import re
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
@@ -25,6 +26,18 @@ from streamsite.api.exceptions import error_body
 
 INT64_MAX = 2**63 - 1
 INT64_MIN = -(2**63)
+# Timestamps a client sends: none before the Unix epoch, none at or past 2100 (far beyond any
+# token or schedule, and within every column, timezone shift and Unix-seconds conversion).
+TIMESTAMP_MIN = datetime(1970, 1, 1, tzinfo=UTC)
+TIMESTAMP_MAX = datetime(2100, 1, 1, tzinfo=UTC)
+TIMESTAMP_RANGE_MESSAGE = (
+    "Ensure this date-time is from 1970-01-01T00:00:00Z and before 2100-01-01T00:00:00Z."
+)
+
+
+def timestamp_in_range(value: datetime) -> bool:
+    """The one rule for every client-sent timestamp (API fields and page forms alike)."""
+    return TIMESTAMP_MIN <= value < TIMESTAMP_MAX
 
 
 class Refused(Exception):

@@ -1,11 +1,14 @@
-"""Serializer fields for numbers at the input boundary: finite and within a column's range."""
+"""Serializer fields for numbers and timestamps at the input boundary: finite and within range."""
 
 from __future__ import annotations
 
 import math
+from datetime import datetime
 from typing import Any
 
 from rest_framework import serializers
+
+from streamsite.input_boundary import TIMESTAMP_RANGE_MESSAGE, timestamp_in_range
 
 INT64_MAX = 2**63 - 1
 # The longest media position or duration accepted (a week: far beyond any title, and within a
@@ -33,3 +36,26 @@ def media_seconds(**kwargs: Any) -> FiniteFloatField:
 def sequence_number(**kwargs: Any) -> serializers.IntegerField:
     """A client sequence number stored in a BigIntegerField: 0 to 2**63-1."""
     return serializers.IntegerField(min_value=0, max_value=INT64_MAX, **kwargs)
+
+
+class TimestampField(serializers.DateTimeField):
+    """An aware date-time from 1970-01-01T00:00:00Z up to (not including) 2100-01-01."""
+
+    default_error_messages = {"out_of_range": TIMESTAMP_RANGE_MESSAGE}
+
+    def to_internal_value(self, value: Any) -> datetime:
+        try:
+            parsed = super().to_internal_value(value)
+        except OverflowError:  # a shift past year 9999 while making it aware
+            self.fail("out_of_range")
+        if not timestamp_in_range(parsed):
+            self.fail("out_of_range")
+        return parsed
+
+
+def timestamp(**kwargs: Any) -> TimestampField:
+    """A client-sent date-time (streamsite.input_boundary.timestamp_in_range; else 400)."""
+    kwargs.setdefault(
+        "help_text", "From 1970-01-01T00:00:00Z up to (not including) 2100-01-01T00:00:00Z."
+    )
+    return TimestampField(**kwargs)
