@@ -335,9 +335,11 @@ class InvoiceDetailOut(InvoiceOut):
 
 
 class InvoiceListApi(APIView):
+    pagination_class = PageNumberPagination  # the schema documents its envelope
+
     @extend_schema(responses=InvoiceOut(many=True), summary="Your invoices, newest first")
     def get(self, request: Request) -> Response:
-        paginator = PageNumberPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(
             selectors.invoices_for(request_user(request)), request, self
         )

@@ -146,6 +146,8 @@ class CatalogCachingMixin:
 
 
 class TitleListApi(CatalogCachingMixin, APIView):
+    pagination_class = PageNumberPagination  # the schema documents its envelope
+
     class TitleListFilterSerializer(serializers.Serializer):
         q = serializers.CharField(required=False, allow_blank=True, max_length=200)
         genre = serializers.SlugField(required=False)
@@ -183,7 +185,7 @@ class TitleListApi(CatalogCachingMixin, APIView):
         qs = selectors.search_titles(request_viewer(request), data.get("q", ""), filters)
         if "ordering" in data:
             qs = qs.order_by(*ORDERINGS[data["ordering"]])
-        paginator = PageNumberPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(TitleCardSerializer(page, many=True).data)
 
@@ -258,6 +260,8 @@ class PersonOutputSerializer(serializers.Serializer):
 
 
 class PersonListApi(CatalogCachingMixin, APIView):
+    pagination_class = PageNumberPagination  # the schema documents its envelope
+
     class PersonListFilterSerializer(serializers.Serializer):
         q = serializers.CharField(required=False, allow_blank=True, max_length=200)
 
@@ -269,7 +273,7 @@ class PersonListApi(CatalogCachingMixin, APIView):
     def get(self, request: Request) -> Response:
         params = self.PersonListFilterSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        paginator = PageNumberPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(
             selectors.titles.people(params.validated_data.get("q", "")), request, view=self
         )

@@ -82,6 +82,7 @@ def _asset_or_404(asset_id: int) -> MediaAsset:
 
 
 class AssetListCreateApi(APIView):
+    pagination_class = PageNumberPagination  # the schema documents its envelope
     permission_classes = [IsAdminUser]
     parser_classes = [MultiPartParser]
 
@@ -92,7 +93,7 @@ class AssetListCreateApi(APIView):
 
     @extend_schema(responses=AssetOutput(many=True), summary="List media assets (staff)")
     def get(self, request: Request) -> Response:
-        paginator = PageNumberPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(assets_for_staff(), request, view=self)
         return paginator.get_paginated_response(AssetOutput(page, many=True).data)
 

@@ -72,8 +72,10 @@ def check_number_text(value: str, field: str | None) -> None:
     value = value.strip()
     if len(value) <= 18 or not _INTEGER.fullmatch(value):
         return
-    # Past 21 characters it cannot fit (and int() of thousands of digits is itself refused).
-    if len(value) > 21 or not INT64_MIN <= int(value) <= INT64_MAX:
+    sign = -1 if value[0] == "-" else 1
+    digits = value.lstrip("+-").lstrip("0") or "0"  # "000...0" is zero, whatever its length
+    # Past 19 digits it cannot fit (and int() of thousands of digits is itself refused).
+    if len(digits) > 19 or not INT64_MIN <= sign * int(digits) <= INT64_MAX:
         raise Refused(400, "invalid", "Ensure this number fits in 64 bits.", field)
 
 
@@ -212,9 +214,21 @@ def _check_body(request: HttpRequest) -> None:
             check_number_text(text, field or None)
 
 
+_PROFILE_ID = re.compile(r"[+-]?[0-9]{1,18}")
+
+
+def _check_headers(request: HttpRequest) -> None:
+    # The one typed header of the API: a profile id (accounts.selectors reads it); anything
+    # else there is refused on every operation, also those that do not read it.
+    header = request.META.get("HTTP_X_PROFILE_ID")
+    if header is not None and not _PROFILE_ID.fullmatch(header.strip()):
+        raise Refused(400, "invalid_profile", "X-Profile-Id must be a profile id (an integer).")
+
+
 def check_request(request: HttpRequest) -> None:
     """Raise Refused when the request is outside the boundary."""
     _check_path(request)
+    _check_headers(request)
     _check_query(request)
     _check_body(request)
 

@@ -5,17 +5,24 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_safe
 
 from streamsite.health import run_checks
 
 
+# Probes read nothing from the request: no CSRF check, so any other method is a plain 405.
+@csrf_exempt
 @never_cache
+@require_safe
 def healthz(request: HttpRequest) -> JsonResponse:
     """Liveness: the process is up and answering. Touches nothing else."""
     return JsonResponse({"status": "ok"})
 
 
+@csrf_exempt
 @never_cache
+@require_safe
 def readyz(request: HttpRequest) -> JsonResponse:
     """Readiness: database, cache and broker reachable; 503 naming what failed otherwise."""
     results = run_checks()

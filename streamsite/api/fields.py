@@ -59,3 +59,20 @@ def timestamp(**kwargs: Any) -> TimestampField:
         "help_text", "From 1970-01-01T00:00:00Z up to (not including) 2100-01-01T00:00:00Z."
     )
     return TimestampField(**kwargs)
+
+
+def refuse_numbers_as_text() -> None:
+    """Text fields take text. DRF's CharField (and EmailField, SlugField ... built on it) would
+    turn a JSON number into a string ("email": 0 is "0"); the schema says string, so a number
+    there is a field error like any other wrong type. Called once, from StreamsiteConfig.ready."""
+    accept = serializers.CharField.to_internal_value
+    if getattr(accept, "refuses_numbers", False):
+        return
+
+    def to_internal_value(self: serializers.CharField, data: Any) -> str:
+        if isinstance(data, int | float):  # bool too: it is an int
+            self.fail("invalid")
+        return accept(self, data)
+
+    to_internal_value.refuses_numbers = True  # type: ignore[attr-defined]
+    serializers.CharField.to_internal_value = to_internal_value  # type: ignore[method-assign]
