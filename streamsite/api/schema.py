@@ -79,6 +79,7 @@ DECLARED = {
         "403": "Two-factor code required or wrong, or the address is not confirmed yet.",
     },
     "my_list_create": {"404": "No such title."},
+    "playback_sessions_heartbeat_create": {"409": "The session has ended: start a new one."},
     "playback_sessions_create": {
         "404": "No such title or episode.",
         "409": "The plan's stream limit is reached (`error.sessions` names the devices).",
