@@ -383,6 +383,10 @@ class WebhookApi(APIView):
 
     @extend_schema(request=None, responses={200: None}, summary="Gateway webhook receiver")
     def post(self, request: Request, gateway: str) -> Response:
+        # Gateways send JSON; a form body is parsed by the input boundary, leaving no raw body
+        # to check the signature against.
+        if request.content_type != "application/json":
+            raise exceptions.UnsupportedMediaType(request.content_type)
         signature = request.headers.get("Stripe-Signature") or request.headers.get(
             "Sandbox-Signature", ""
         )

@@ -214,14 +214,17 @@ def _check_body(request: HttpRequest) -> None:
             check_number_text(text, field or None)
 
 
-_PROFILE_ID = re.compile(r"[+-]?[0-9]{1,18}")
+_PROFILE_ID = re.compile(r"[+-]?[0-9]{1,19}")
 
 
 def _check_headers(request: HttpRequest) -> None:
     # The one typed header of the API: a profile id (accounts.selectors reads it); anything
     # else there is refused on every operation, also those that do not read it.
     header = request.META.get("HTTP_X_PROFILE_ID")
-    if header is not None and not _PROFILE_ID.fullmatch(header.strip()):
+    if header is None:
+        return
+    value = header.strip()
+    if not _PROFILE_ID.fullmatch(value) or not INT64_MIN <= int(value) <= INT64_MAX:
         raise Refused(400, "invalid_profile", "X-Profile-Id must be a profile id (an integer).")
 
 

@@ -18,17 +18,13 @@ from drf_spectacular.plumbing import is_serializer
 
 
 class AutoSchema(openapi.AutoSchema):
-    """Request bodies as the views validate them: JSON, unless a view names its parsers (file
-    uploads, the stop beacon). The API also parses forms, but a form cannot say `null` or nest,
-    so it is not the contract."""
+    """Request bodies as the views validate them: JSON wherever a view parses JSON (the API
+    also parses forms, for browsers and the stop beacon, but a form cannot say `null` or nest,
+    so it is not the contract); multipart where a view takes only uploads."""
 
     def map_parsers(self) -> list[Any]:
-        named = any(
-            "parser_classes" in vars(cls)
-            for cls in type(self.view).__mro__[:-1]
-            if cls.__module__.split(".")[0] != "rest_framework"
-        )
-        return super().map_parsers() if named else ["application/json"]
+        media_types = super().map_parsers()
+        return ["application/json"] if "application/json" in media_types else media_types
 
     def _get_request_body(self, direction: str = "request") -> Any:
         # A DELETE that validates a body (DELETE /me asks for the password) documents it.
