@@ -75,4 +75,4 @@ def refuse_numbers_as_text() -> None:
         return accept(self, data)
 
     to_internal_value.refuses_numbers = True  # type: ignore[attr-defined]
-    serializers.CharField.to_internal_value = to_internal_value  # type: ignore[method-assign]
+    serializers.CharField.to_internal_value = to_internal_value  # type: ignore[method-assign,assignment]
