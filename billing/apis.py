@@ -12,6 +12,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.permissions import AllowAny
@@ -381,7 +382,11 @@ class WebhookApi(APIView):
     permission_classes = [AllowAny]
     throttle_classes: list = []
 
-    @extend_schema(request=None, responses={200: None}, summary="Gateway webhook receiver")
+    @extend_schema(
+        request={"application/json": OpenApiTypes.OBJECT},
+        responses={200: None},
+        summary="Gateway webhook receiver",
+    )
     def post(self, request: Request, gateway: str) -> Response:
         # Gateways send JSON; a form body is parsed by the input boundary, leaving no raw body
         # to check the signature against.

@@ -49,10 +49,8 @@ ERROR_SCHEMA = {
                 "status": {"type": "integer"},
                 "code": {"type": "string"},
                 "message": {"type": "string"},
-                "fields": {
-                    "type": "object",
-                    "additionalProperties": {"type": "array", "items": {"type": "string"}},
-                },
+                # Field name -> messages; a list field's map is by item index.
+                "fields": {"type": "object"},
                 "retry_after": {"type": "integer"},
             },
         }
@@ -75,6 +73,8 @@ DECLARED = {
         "403": "Two-factor code required or wrong, or the address is not confirmed yet.",
     },
     "my_list_create": {"404": "No such title."},
+    "billing_subscription_create": {"409": "The account already has a subscription."},
+    "billing_webhooks_create": {"415": "The body is not JSON."},
     "playback_sessions_heartbeat_create": {"409": "The session has ended: start a new one."},
     "playback_sessions_create": {
         "404": "No such title or episode.",
