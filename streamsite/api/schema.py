@@ -158,6 +158,23 @@ def _add_links(result: dict[str, Any]) -> None:
                     }
 
 
+def _empty_means_omitted(operation: dict[str, Any]) -> None:
+    """DRF reads an optional query parameter sent empty (`?ordering=`) as not sent: document
+    the empty value as allowed."""
+    for parameter in operation.get("parameters", []):
+        schema = parameter.get("schema", {})
+        if (
+            parameter["in"] != "query"
+            or parameter.get("required")
+            or schema.get("type") != "string"
+        ):
+            continue
+        if schema.get("minLength") == 1:
+            del schema["minLength"]
+        if "enum" in schema and "" not in schema["enum"]:
+            schema["enum"] = [*schema["enum"], ""]
+
+
 def _bound_integers(node: Any) -> None:
     """Every integer fits 64 bits (the input boundary refuses others): say so where a field or
     parameter names no tighter bound."""
@@ -223,6 +240,7 @@ def add_boundary_responses(result: dict[str, Any], **kwargs: Any) -> dict[str, A
             if _is_paginated(responses):
                 codes["404"] = NOT_FOUND_PAGE
             codes.update(DECLARED.get(operation.get("operationId", ""), {}))
+            _empty_means_omitted(operation)
             for code, description in codes.items():
                 responses.setdefault(code, _error_response(description))
     _add_links(result)
