@@ -171,6 +171,9 @@ def _empty_means_omitted(operation: dict[str, Any]) -> None:
             continue
         if schema.get("minLength") == 1:
             del schema["minLength"]
+        pattern = schema.get("pattern")
+        if pattern and pattern.startswith("^") and pattern.endswith("$"):
+            schema["pattern"] = f"^(?:{pattern[1:-1]})?$"
         if "enum" in schema and "" not in schema["enum"]:
             schema["enum"] = [*schema["enum"], ""]
 
