@@ -12,7 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import selectors, services
+from accounts import avatars, selectors, services
 from accounts.models import ApiToken, Maturity, Profile
 from accounts.permissions import PROFILE_HEADER_PARAMETER, NotKidsProfile, ensure_not_kids
 from streamsite.api.auth import request_user
@@ -300,7 +300,9 @@ class ProfileListCreateApi(APIView):
         maturity = serializers.ChoiceField(choices=Maturity.choices, required=False)
         is_kids = serializers.BooleanField(required=False, default=False)
         language = serializers.CharField(max_length=16, required=False, default="en")
-        avatar = serializers.CharField(max_length=32, required=False, allow_blank=True)
+        avatar = serializers.ChoiceField(
+            choices=[*avatars.BUILTIN], required=False, allow_blank=True
+        )
 
     @extend_schema(
         responses=ProfileOutputSerializer(many=True),
@@ -335,7 +337,7 @@ class ProfileDetailApi(APIView):
         maturity = serializers.ChoiceField(choices=Maturity.choices, required=False)
         is_kids = serializers.BooleanField(required=False)
         language = serializers.CharField(max_length=16, required=False)
-        avatar = serializers.CharField(max_length=32, required=False)
+        avatar = serializers.ChoiceField(choices=[*avatars.BUILTIN], required=False)
 
     @extend_schema(responses=ProfileOutputSerializer, summary="One profile")
     def get(self, request: Request, profile_id: int) -> Response:

@@ -6,6 +6,7 @@ import math
 from datetime import datetime
 from typing import Any
 
+from django.http import QueryDict
 from rest_framework import serializers
 
 from streamsite.input_boundary import TIMESTAMP_RANGE_MESSAGE, timestamp_in_range
@@ -76,3 +77,14 @@ def refuse_numbers_as_text() -> None:
 
     to_internal_value.refuses_numbers = True  # type: ignore[attr-defined]
     serializers.CharField.to_internal_value = to_internal_value  # type: ignore[method-assign,assignment]
+
+    # Likewise a JSON boolean is true or false, not 0, 1 or "yes" (a form's text still parses).
+    accept_bool = serializers.BooleanField.to_internal_value
+
+    def bool_to_internal_value(self: serializers.BooleanField, data: Any) -> bool:
+        from_json = not isinstance(getattr(self.root, "initial_data", None), QueryDict)
+        if from_json and not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return accept_bool(self, data)
+
+    serializers.BooleanField.to_internal_value = bool_to_internal_value  # type: ignore[method-assign,assignment]

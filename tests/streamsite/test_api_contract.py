@@ -76,6 +76,8 @@ CONFIG = SchemathesisConfig.from_dict(
                     "tokens_create",  # expires_at outside 1970..2099 (no schema bounds a date)
                     "auth_token_create",
                     "billing_webhooks_create",  # a signature that does not match
+                    "titles_list",  # year_to before year_from
+                    "titles_facets_retrieve",
                 ],
                 "checks": {
                     "positive_data_acceptance": {
