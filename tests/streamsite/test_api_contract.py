@@ -81,6 +81,10 @@ CONFIG = SchemathesisConfig.from_dict(
                     "billing_webhooks_create",  # a signature that does not match
                     "titles_list",  # year_to before year_from
                     "titles_facets_retrieve",
+                    # Known gap, not a rule (as the stateful xfail below): a body may carry
+                    # unknown properties, and one holding an integer beyond 64 bits is refused
+                    # by the input boundary; the schema cannot bound undeclared properties.
+                    "my_list_create",
                 ],
                 "checks": {
                     "positive_data_acceptance": {
