@@ -12,11 +12,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import selectors, services
+from accounts import avatars, selectors, services
 from accounts.models import ApiToken, Maturity, Profile
 from accounts.permissions import PROFILE_HEADER_PARAMETER, NotKidsProfile, ensure_not_kids
 from audit.services import record
 from streamsite.api.auth import request_user
+from streamsite.api.fields import timestamp
 from streamsite.api.throttling import AnonRateThrottle
 from streamsite.client_address import client_address
 from streamsite.errors import NotFound, PermissionDenied
@@ -154,7 +155,7 @@ class LoginTokenApi(APIView):
             max_length=32, required=False, help_text="TOTP or recovery code, when 2FA is on."
         )
         name = serializers.CharField(max_length=100, help_text="A name for the new token.")
-        expires_at = serializers.DateTimeField(required=False, allow_null=True)
+        expires_at = timestamp(required=False, allow_null=True)
 
     @extend_schema(
         request=LoginTokenInputSerializer,
@@ -301,7 +302,9 @@ class ProfileListCreateApi(APIView):
         maturity = serializers.ChoiceField(choices=Maturity.choices, required=False)
         is_kids = serializers.BooleanField(required=False, default=False)
         language = serializers.CharField(max_length=16, required=False, default="en")
-        avatar = serializers.CharField(max_length=32, required=False, allow_blank=True)
+        avatar = serializers.ChoiceField(
+            choices=[*avatars.BUILTIN], required=False, allow_blank=True
+        )
 
     @extend_schema(
         responses=ProfileOutputSerializer(many=True),
@@ -336,7 +339,7 @@ class ProfileDetailApi(APIView):
         maturity = serializers.ChoiceField(choices=Maturity.choices, required=False)
         is_kids = serializers.BooleanField(required=False)
         language = serializers.CharField(max_length=16, required=False)
-        avatar = serializers.CharField(max_length=32, required=False)
+        avatar = serializers.ChoiceField(choices=[*avatars.BUILTIN], required=False)
 
     @extend_schema(responses=ProfileOutputSerializer, summary="One profile")
     def get(self, request: Request, profile_id: int) -> Response:
@@ -568,7 +571,7 @@ class TokenListCreateApi(APIView):
 
     class TokenListCreateInputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=100)
-        expires_at = serializers.DateTimeField(required=False, allow_null=True)
+        expires_at = timestamp(required=False, allow_null=True)
 
     @extend_schema(
         responses=TokenOutputSerializer(many=True),

@@ -9,6 +9,7 @@ from django import forms
 from accounts import avatars
 from accounts.models import Maturity
 from streamsite.errors import ValidationFailed
+from streamsite.input_boundary import TIMESTAMP_RANGE_MESSAGE, timestamp_in_range
 
 
 class Form(forms.Form):
@@ -161,3 +162,9 @@ class TokenForm(Form):
         help_text="Optional. Leave empty for a token that lasts until revoked.",
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
     )
+
+    def clean_expires_at(self):
+        value = self.cleaned_data.get("expires_at")
+        if value is not None and not timestamp_in_range(value):
+            raise forms.ValidationError(TIMESTAMP_RANGE_MESSAGE)
+        return value

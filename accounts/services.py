@@ -41,7 +41,14 @@ from accounts.models import (
 from accounts.tasks import queue_account_email, send_email_change, send_password_reset
 from accounts.useragent import device_name
 from audit.services import record
-from streamsite.errors import Conflict, NotFound, PermissionDenied, RateLimited, ValidationFailed
+from streamsite.errors import (
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    Unauthenticated,
+    ValidationFailed,
+)
 
 # last_used_at is written at most this often per token, so reads stay reads.
 TOKEN_TOUCH_INTERVAL = timedelta(seconds=60)
@@ -218,7 +225,7 @@ def login_check(
         throttle.register_failure(pair_rule, pair)
         throttle.register_failure(ip_rule, ip)
         throttle.register_failure(account_rule, email_key)
-        raise ValidationFailed(LOGIN_FAILED, code="invalid_credentials")
+        raise Unauthenticated(LOGIN_FAILED, code="invalid_credentials")
     throttle.reset(pair_rule, pair)
     assert isinstance(user, User)
     if user.email_verified_at is None and not user.is_staff:

@@ -24,7 +24,14 @@ from accounts import avatars, forms, selectors, services
 from accounts.models import Profile, TotpDevice, User
 from accounts.permissions import ensure_not_kids
 from streamsite.client_address import client_address
-from streamsite.errors import DomainError, NotFound, PermissionDenied, RateLimited, ValidationFailed
+from streamsite.errors import (
+    DomainError,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    Unauthenticated,
+    ValidationFailed,
+)
 
 PENDING_2FA = "accounts_pending_2fa"
 PENDING_NEXT = "accounts_pending_next"
@@ -132,7 +139,7 @@ def login(request: HttpRequest) -> HttpResponse:
             status = 429
         except DomainError as exc:
             form.add_error(None, exc.message)
-            status = 400 if isinstance(exc, ValidationFailed) else 403
+            status = 400 if isinstance(exc, ValidationFailed | Unauthenticated) else 403
         else:
             if selectors.two_factor_enabled(user):
                 request.session[PENDING_2FA] = user.pk

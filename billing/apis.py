@@ -12,6 +12,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.permissions import AllowAny
@@ -335,9 +336,11 @@ class InvoiceDetailOut(InvoiceOut):
 
 
 class InvoiceListApi(APIView):
+    pagination_class = PageNumberPagination  # the schema documents its envelope
+
     @extend_schema(responses=InvoiceOut(many=True), summary="Your invoices, newest first")
     def get(self, request: Request) -> Response:
-        paginator = PageNumberPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(
             selectors.invoices_for(request_user(request)), request, self
         )
@@ -379,8 +382,16 @@ class WebhookApi(APIView):
     permission_classes = [AllowAny]
     throttle_classes: list = []
 
-    @extend_schema(request=None, responses={200: None}, summary="Gateway webhook receiver")
+    @extend_schema(
+        request={"application/json": OpenApiTypes.OBJECT},
+        responses={200: None},
+        summary="Gateway webhook receiver",
+    )
     def post(self, request: Request, gateway: str) -> Response:
+        # Gateways send JSON; a form body is parsed by the input boundary, leaving no raw body
+        # to check the signature against. (No body at all fails the signature check: 400.)
+        if request.content_type and request.content_type != "application/json":
+            raise exceptions.UnsupportedMediaType(request.content_type)
         signature = request.headers.get("Stripe-Signature") or request.headers.get(
             "Sandbox-Signature", ""
         )

@@ -154,6 +154,8 @@ def cached_read(get: Callable[..., Response]) -> Callable[..., HttpResponseBase]
 
 
 class TitleListApi(APIView):
+    pagination_class = PageNumberPagination  # the schema documents its envelope
+
     class TitleListFilterSerializer(serializers.Serializer):
         q = serializers.CharField(required=False, allow_blank=True, max_length=200)
         genre = serializers.SlugField(required=False)
@@ -192,7 +194,7 @@ class TitleListApi(APIView):
         qs = selectors.search_titles(request_viewer(request), data.get("q", ""), filters)
         if "ordering" in data:
             qs = qs.order_by(*ORDERINGS[data["ordering"]])
-        paginator = PageNumberPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(TitleCardSerializer(page, many=True).data)
 
@@ -270,6 +272,8 @@ class PersonOutputSerializer(serializers.Serializer):
 
 
 class PersonListApi(APIView):
+    pagination_class = PageNumberPagination  # the schema documents its envelope
+
     class PersonListFilterSerializer(serializers.Serializer):
         q = serializers.CharField(required=False, allow_blank=True, max_length=200)
 
@@ -282,7 +286,7 @@ class PersonListApi(APIView):
     def get(self, request: Request) -> Response:
         params = self.PersonListFilterSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        paginator = PageNumberPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(
             selectors.titles.people(params.validated_data.get("q", "")), request, view=self
         )

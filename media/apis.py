@@ -85,6 +85,7 @@ def _asset_or_404(asset_id: int) -> MediaAsset:
 
 
 class AssetListCreateApi(APIView):
+    pagination_class = PageNumberPagination  # the schema documents its envelope
     permission_classes = [staff_rule(roles.can_view_media)]
     parser_classes = [MultiPartParser]
 
@@ -100,7 +101,7 @@ class AssetListCreateApi(APIView):
 
     @extend_schema(responses=AssetOutput(many=True), summary="List media assets (staff)")
     def get(self, request: Request) -> Response:
-        paginator = PageNumberPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(assets_for_staff(), request, view=self)
         return paginator.get_paginated_response(AssetOutput(page, many=True).data)
 

@@ -19,6 +19,7 @@ from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.selectors import request_profile
@@ -124,6 +125,7 @@ def stop_stream(request: HttpRequest, session_id: UUID) -> HttpResponse:
     return redirect(target)
 
 
+@csrf_exempt  # GET only, authorised by its signature: any other method is a plain 405
 @never_cache
 @require_GET
 def master_playlist(request: HttpRequest, signed: str) -> HttpResponse:

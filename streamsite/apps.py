@@ -13,7 +13,9 @@ class StreamsiteConfig(AppConfig):
             checks,  # noqa: F401 - registers the system checks
             metrics,
         )
+        from streamsite.api.fields import refuse_numbers_as_text
 
+        refuse_numbers_as_text()
         signals.task_postrun.connect(metrics.count_task, dispatch_uid="streamsite.metrics.tasks")
         signals.worker_ready.connect(_serve_worker_metrics, dispatch_uid="streamsite.metrics.port")
         signals.worker_process_shutdown.connect(

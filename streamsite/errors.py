@@ -26,6 +26,13 @@ class ValidationFailed(DomainError):
     code = "invalid"
 
 
+class Unauthenticated(DomainError):
+    """Credentials that do not sign anyone in (a wrong email or password alike)."""
+
+    status = 401
+    code = "not_authenticated"
+
+
 class NotFound(DomainError):
     status = 404
     code = "not_found"

@@ -15,6 +15,7 @@ import json
 import math
 import re
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
@@ -26,6 +27,18 @@ from streamsite.api.exceptions import error_body
 
 INT64_MAX = 2**63 - 1
 INT64_MIN = -(2**63)
+# Timestamps a client sends: none before the Unix epoch, none at or past 2100 (far beyond any
+# token or schedule, and within every column, timezone shift and Unix-seconds conversion).
+TIMESTAMP_MIN = datetime(1970, 1, 1, tzinfo=UTC)
+TIMESTAMP_MAX = datetime(2100, 1, 1, tzinfo=UTC)
+TIMESTAMP_RANGE_MESSAGE = (
+    "Ensure this date-time is from 1970-01-01T00:00:00Z and before 2100-01-01T00:00:00Z."
+)
+
+
+def timestamp_in_range(value: datetime) -> bool:
+    """The one rule for every client-sent timestamp (API fields and page forms alike)."""
+    return TIMESTAMP_MIN <= value < TIMESTAMP_MAX
 
 
 class Refused(Exception):
@@ -60,8 +73,10 @@ def check_number_text(value: str, field: str | None) -> None:
     value = value.strip()
     if len(value) <= 18 or not _INTEGER.fullmatch(value):
         return
-    # Past 21 characters it cannot fit (and int() of thousands of digits is itself refused).
-    if len(value) > 21 or not INT64_MIN <= int(value) <= INT64_MAX:
+    sign = -1 if value[0] == "-" else 1
+    digits = value.lstrip("+-").lstrip("0") or "0"  # "000...0" is zero, whatever its length
+    # Past 19 digits it cannot fit (and int() of thousands of digits is itself refused).
+    if len(digits) > 19 or not INT64_MIN <= sign * int(digits) <= INT64_MAX:
         raise Refused(400, "invalid", "Ensure this number fits in 64 bits.", field)
 
 
@@ -210,9 +225,24 @@ def _check_body(request: HttpRequest) -> None:
             check_number_text(text, field or None)
 
 
+_PROFILE_ID = re.compile(r"[+-]?[0-9]{1,19}")
+
+
+def _check_headers(request: HttpRequest) -> None:
+    # The one typed header of the API: a profile id (accounts.selectors reads it); anything
+    # else there is refused on every operation, also those that do not read it.
+    header = request.META.get("HTTP_X_PROFILE_ID")
+    if header is None:
+        return
+    value = header.strip()
+    if not _PROFILE_ID.fullmatch(value) or not INT64_MIN <= int(value) <= INT64_MAX:
+        raise Refused(400, "invalid_profile", "X-Profile-Id must be a profile id (an integer).")
+
+
 def check_request(request: HttpRequest) -> None:
     """Raise Refused when the request is outside the boundary."""
     _check_path(request)
+    _check_headers(request)
     _check_query(request)
     _check_body(request)
 

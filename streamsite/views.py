@@ -7,6 +7,8 @@ from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_safe
 
 from accounts.selectors import request_profile
 from billing.selectors import account_ever_subscribed
@@ -14,13 +16,18 @@ from recommendations.selectors import profile_needs_onboarding
 from streamsite.health import run_checks
 
 
+# Probes read nothing from the request: no CSRF check, so any other method is a plain 405.
+@csrf_exempt
 @never_cache
+@require_safe
 def healthz(request: HttpRequest) -> JsonResponse:
     """Liveness: the process is up and answering. Touches nothing else."""
     return JsonResponse({"status": "ok"})
 
 
+@csrf_exempt
 @never_cache
+@require_safe
 def readyz(request: HttpRequest) -> JsonResponse:
     """Readiness: database, cache and broker reachable; 503 naming what failed otherwise."""
     results = run_checks()

@@ -41,6 +41,8 @@ class TitleRefSerializer(serializers.Serializer):
 
 
 class MyListApi(APIView):
+    pagination_class = PageNumberPagination  # the schema documents its envelope
+
     class MyListInputSerializer(serializers.Serializer):
         title_id = serializers.IntegerField(min_value=1)
 
@@ -54,7 +56,7 @@ class MyListApi(APIView):
         summary="My List of the requesting profile",
     )
     def get(self, request: Request) -> Response:
-        paginator = PageNumberPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(selectors.my_list(_profile(request)), request, self)
         return paginator.get_paginated_response(self.MyListOutputSerializer(page, many=True).data)
 
@@ -95,13 +97,15 @@ class RatingOutputSerializer(serializers.Serializer):
 
 
 class RatingListApi(APIView):
+    pagination_class = PageNumberPagination  # the schema documents its envelope
+
     @extend_schema(
         parameters=[PROFILE_HEADER],
         responses=RatingOutputSerializer(many=True),
         summary="Thumbs ratings of the requesting profile",
     )
     def get(self, request: Request) -> Response:
-        paginator = PageNumberPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(selectors.ratings(_profile(request)), request, self)
         return paginator.get_paginated_response(RatingOutputSerializer(page, many=True).data)
 
@@ -136,6 +140,8 @@ class RatingItemApi(APIView):
 
 
 class ProgressApi(APIView):
+    pagination_class = PageNumberPagination  # the schema documents its envelope
+
     class ProgressFilterSerializer(serializers.Serializer):
         title_id = serializers.IntegerField(required=False, min_value=1)
 
@@ -156,12 +162,14 @@ class ProgressApi(APIView):
         params = self.ProgressFilterSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         qs = selectors.progress(_profile(request), title_id=params.validated_data.get("title_id"))
-        paginator = PageNumberPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(qs, request, self)
         return paginator.get_paginated_response(self.ProgressOutputSerializer(page, many=True).data)
 
 
 class HistoryApi(APIView):
+    pagination_class = PageNumberPagination  # the schema documents its envelope
+
     class HistoryOutputSerializer(serializers.Serializer):
         id = serializers.IntegerField()
         title = TitleRefSerializer()
@@ -177,7 +185,7 @@ class HistoryApi(APIView):
         summary="Viewing history of the requesting profile, newest first",
     )
     def get(self, request: Request) -> Response:
-        paginator = PageNumberPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(selectors.history(_profile(request)), request, self)
         return paginator.get_paginated_response(self.HistoryOutputSerializer(page, many=True).data)
 

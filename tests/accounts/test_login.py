@@ -58,7 +58,7 @@ def test_api_login_answers_identically_for_wrong_password_and_unknown_address(ho
     unknown = api.post(
         "/api/v1/auth/token", {"email": "nobody@example.com", "password": "nope", "name": "x"}
     )
-    assert wrong.status_code == unknown.status_code == 400
+    assert wrong.status_code == unknown.status_code == 401
     assert wrong.json() == unknown.json()
 
 

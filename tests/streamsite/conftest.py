@@ -47,3 +47,20 @@ def redis_server(tmp_path):
     server = infra.RedisServer(tmp_path / "redis").start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def wsgi_in_process():
+    """Call the WSGI application directly (httpx's WSGITransport, schemathesis) inside a test's
+    transaction, as Django's test client does: the request signals must not close the test's
+    database connection (on PostgreSQL that ends the test's transaction under it)."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)

@@ -161,3 +161,61 @@ def test_hostile_input_never_yields_a_server_error(viewer_api, path, method):
                 form = {k: "nan" for k in numbers}
                 check("nan form", getattr(viewer_api, method)(url, form, format="multipart"))
     assert seen
+
+
+TIMESTAMP_FIELDS = [
+    (path, method, name)
+    for path, method in OPERATIONS
+    for name, prop in _properties(_SCHEMA["paths"][path][method]).items()
+    if prop.get("format") == "date-time"
+]
+
+
+def test_the_schema_lists_the_client_sent_timestamps():
+    assert sorted(TIMESTAMP_FIELDS) == [
+        ("/api/v1/auth/token", "post", "expires_at"),
+        ("/api/v1/tokens", "post", "expires_at"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "field"),
+    TIMESTAMP_FIELDS,
+    ids=[f"{m} {p} {f}" for p, m, f in TIMESTAMP_FIELDS],
+)
+@pytest.mark.parametrize(
+    "when",
+    [
+        "9999-12-31T23:59:59Z",
+        "2100-01-01T00:00:00Z",
+        "1969-12-31T23:59:59Z",
+        "0001-01-01T00:00:00+14:00",
+        "9999-12-31T23:59:59-14:00",
+    ],
+)
+def test_far_future_and_pre_epoch_timestamps_are_a_field_error(
+    viewer_api, path, method, field, when
+):
+    body = {"email": "hostile@example.com", "password": "correct horse battery", "name": "t"}
+    response = _send(viewer_api, method, path, {**body, field: when})
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert (error["status"], error["code"]) == (400, "invalid")
+    assert list(error["fields"]) == [field]
+
+
+def test_a_timestamp_within_the_range_is_accepted(viewer_api):
+    response = _send(
+        viewer_api, "post", "/api/v1/tokens", {"name": "t", "expires_at": "2099-12-31T23:59:59Z"}
+    )
+    assert response.status_code == 201
+    assert response.json()["expires_at"] == "2099-12-31T23:59:59Z"
+
+
+def test_the_token_page_refuses_a_far_future_expiry(client):
+    user = UserFactory(email="page@example.com")
+    client.force_login(user)
+    response = client.post("/account/tokens/", {"name": "Far", "expires_at": "9999-12-31T23:59"})
+    assert response.status_code == 400  # the form again, with its error
+    assert "before 2100-01-01" in response.content.decode()
+    assert not user.api_tokens.exists()
