@@ -203,15 +203,6 @@ def _live_sessions_summary(sessions: list[PlaybackSession]) -> list[dict[str, An
     ]
 
 
-def _same_screen(session: PlaybackSession, create: dict[str, Any]) -> bool:
-    return bool(
-        session.profile_id == create["profile"].pk
-        and session.device
-        and session.device == create["device"]
-        and session.client_ip == create["client_ip"]
-    )
-
-
 def _claim_lease(
     *,
     account: User,
@@ -238,17 +229,6 @@ def _claim_lease(
         )
         if revive is not None:
             live = [s for s in live if s.pk != revive.pk]
-        if len(live) >= max_streams and create is not None:
-            # The same screen starting again (a reload, the next title, a stop beacon still on
-            # its way) takes over its own stream rather than counting twice: same profile,
-            # device and address. The limit holds: the older stream ends here.
-            mine = [s for s in live if _same_screen(s, create)]
-            if mine:
-                _flush_one(mine[0])
-                PlaybackSession.objects.filter(pk=mine[0].pk, ended_at__isnull=True).update(
-                    ended_at=now, end_reason="replaced"
-                )
-                live = [s for s in live if s.pk != mine[0].pk]
         if len(live) >= max_streams:
             names = ", ".join(
                 f"{s.device or 'a device'} ({s.profile.name}, session {s.pk})" for s in live
@@ -525,9 +505,7 @@ def session_heartbeat(
     if session.ended_at is not None:
         raise Conflict(
             "This playback session was stopped"
-            + {"terminated": " from another device.", "replaced": " by a newer one here."}.get(
-                session.end_reason, "."
-            )
+            + (" from another device." if session.end_reason == "terminated" else ".")
             + " Start playback again to continue.",
             code="session_ended",
         )
