@@ -305,6 +305,14 @@ def test_both_journeys_through_nginx_across_two_web_processes_survive_losing_one
     page.goto(f"{url}/account/billing/")  # leaving the player stops its stream
     assert "Basic Trialing" in page.inner_text(".panel")  # still signed in, same account
     assert "/login" not in page.url
+    # The stop beacon reaches the surviving web process (nginx passes it on): the stream's
+    # slot is free before the viewer comes back (a one-stream plan would refuse otherwise).
+    _wait(
+        lambda: not PlaybackSession.objects.filter(pk=session.pk, ended_at__isnull=True).exists(),
+        timeout=30,
+        what="the stop beacon",
+        stack=stack,
+    )
     page.goto(f"{url}/watch/{film.pk}/")
     _js(page, f"{VIDEO}.currentTime > 0.5")
     assert stack.served_by("web2") > web2_before
