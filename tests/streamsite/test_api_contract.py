@@ -85,6 +85,7 @@ CONFIG = SchemathesisConfig.from_dict(
                     # unknown properties, and one holding an integer beyond 64 bits is refused
                     # by the input boundary; the schema cannot bound undeclared properties.
                     "my_list_create",
+                    "profiles_switch_create",
                 ],
                 "checks": {
                     "positive_data_acceptance": {
