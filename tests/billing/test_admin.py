@@ -129,4 +129,11 @@ def test_admin_lists_render(staff, paid_invoice):
         "/admin/billing/webhookevent/",
         "/admin/billing/billingaccount/",
     ):
-        assert client.get(url).status_code == 200, url
+        response = client.get(url)
+        assert response.status_code == 200, url
+        if url.endswith("/change/"):
+            assert response.context["original"].pk == paid_invoice.pk
+        else:  # that model's list, with its rows counted
+            assert response.context["cl"].model._meta.model_name == url.split("/")[-2], url
+    invoices = client.get("/admin/billing/invoice/")
+    assert list(invoices.context["cl"].result_list) == [paid_invoice]

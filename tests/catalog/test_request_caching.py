@@ -115,8 +115,12 @@ class TestApiBodies:
     def test_errors_are_not_cached(self, as_alice):
         assert as_alice.get("/api/v1/titles/999999").status_code == 404
         title = TitleFactory()
-        assert as_alice.get(f"/api/v1/titles/{title.pk}").status_code == 200
-        assert as_alice.get("/api/v1/titles?year_from=abc").status_code == 400
+        found = as_alice.get(f"/api/v1/titles/{title.pk}")
+        assert (found.status_code, found.json()["id"]) == (200, title.pk)
+        bad = as_alice.get("/api/v1/titles?year_from=abc")
+        assert bad.status_code == 400 and "year_from" in bad.json()["error"]["fields"]
+        # and the refusal was not stored in place of the list
+        assert [t["id"] for t in as_alice.get("/api/v1/titles").json()["results"]] == [title.pk]
 
 
 @pytest.mark.django_db

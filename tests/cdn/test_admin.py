@@ -15,8 +15,11 @@ from tests.clients import browser_client as login
 )
 def test_changelists_load_for_staff_only(staff, alice, model):
     EdgeFactory()
-    assert login(staff).get(f"/admin/cdn/{model}/").status_code == 200
-    assert login(alice).get(f"/admin/cdn/{model}/").status_code == 302
+    page = login(staff).get(f"/admin/cdn/{model}/")
+    assert page.status_code == 200
+    assert page.context["cl"].model._meta.model_name == model  # that model's list
+    refused = login(alice).get(f"/admin/cdn/{model}/")
+    assert refused.status_code == 302 and refused["Location"].startswith("/admin/login/")
 
 
 @pytest.mark.django_db

@@ -33,6 +33,7 @@ def test_anonymous_is_sent_to_sign_in(newcomer):
 def test_signed_in_without_a_chosen_profile_gets_a_403_page(newcomer):
     response = browser(newcomer.account).get(ONBOARDING)
     assert response.status_code == 403
+    assert "Choose a profile first" in response.content.decode()  # the reason, in words
 
 
 def test_the_onboarding_page_shows_a_poster_grid_of_titles_the_profile_may_watch(newcomer, live):
@@ -100,4 +101,7 @@ def test_only_staff_may_see_a_profile_home_page(live, who):
 
 
 def test_home_as_an_unknown_profile_is_404(live, staff):
-    assert browser(staff).get(home_as(999999)).status_code == 404
+    response = browser(staff).get(home_as(999999))
+    assert response.status_code == 404
+    assert "We couldn't find that page" in response.content.decode()
+    assert not response.context.get("rows")  # no rows of anyone's drawn

@@ -147,7 +147,9 @@ def test_nul_in_a_multipart_field_is_refused(alice):
 def test_ordinary_unicode_passes(alice):
     client = Client()
     client.force_login(alice)
-    assert client.get("/search?q=caf%C3%A9+%E2%9C%93").status_code == 200
+    response = client.get("/search?q=caf%C3%A9+%E2%9C%93")
+    assert response.status_code == 200
+    assert "café ✓" in response.content.decode()  # the query reached the page as typed
 
 
 @pytest.mark.parametrize("value", ["99999999999999999999999", str(2**63), str(-(2**63) - 1)])
