@@ -28,14 +28,27 @@ def token_client(user, name: str = "tests") -> APIClient:
     return client
 
 
-def browser_client(user, profile=None) -> Client:
-    """A signed-in browser session, on `profile` when given."""
-    from accounts.selectors import SESSION_PROFILE
+def browser_client(user, profile=None, *, pin_ok: bool | None = None) -> Client:
+    """A signed-in browser session, on `profile` when given (`pin_ok`: as if its PIN had been
+    typed, or not)."""
+    from accounts.selectors import SESSION_PROFILE, SESSION_PROFILE_PIN_OK
 
     client = Client()
     client.force_login(user)
     if profile is not None:
         session = client.session
         session[SESSION_PROFILE] = profile.pk
+        if pin_ok is not None:
+            session[SESSION_PROFILE_PIN_OK] = pin_ok
         session.save()
     return client
+
+
+def sign_in_browser(page, live_server, user, profile=None, *, pin_ok: bool = False) -> None:
+    """A real browser (Playwright `page`) signed in to `live_server` as `user`, on `profile`
+    when given: the session cookie of a `browser_client`, replacing any other cookie."""
+    client = browser_client(user, profile, pin_ok=pin_ok if profile is not None else None)
+    page.context.clear_cookies()
+    page.context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
+    )

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 from django.db import connections
-from django.test import Client
 
 from billing.models import PaymentMethod, Subscription
+from tests.clients import sign_in_browser
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -130,11 +130,7 @@ def browser_page(monkeypatch, settings, stripe_double):
 
 
 def sign_in(page, live_server, user):
-    client = Client()
-    client.force_login(user)
-    page.context.add_cookies(
-        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
-    )
+    sign_in_browser(page, live_server, user)
 
 
 def test_checkout_and_card_change_through_stripe_js(

@@ -20,16 +20,15 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
-from django.test import Client
 from django.urls import re_path
 from django.utils.module_loading import import_string
 from django.views.static import serve
 
 from accounts.models import Profile
-from accounts.selectors import SESSION_PROFILE, SESSION_PROFILE_PIN_OK
 from catalog import demo as catalog_demo
 from catalog.models import Title
 from tests.billing.conftest import plans_reseeded  # noqa: F401 (fixture)
+from tests.clients import sign_in_browser
 from tests.playback.sessions.test_browser import (  # noqa: F401 (fixtures)
     SCREENSHOTS,
     browser_page,
@@ -124,16 +123,8 @@ def demo(settings, tmp_path, monkeypatch, plans_reseeded):  # noqa: F811
 
 
 def signed_in_cookie(page, live_server, profile: Profile) -> None:
-    client = Client()
-    client.force_login(profile.account)
-    session = client.session
-    session[SESSION_PROFILE] = profile.pk
-    session[SESSION_PROFILE_PIN_OK] = profile.has_pin  # as if the PIN had been typed
-    session.save()
-    page.context.clear_cookies()
-    page.context.add_cookies(
-        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
-    )
+    # as if the PIN had been typed
+    sign_in_browser(page, live_server, profile.account, profile, pin_ok=profile.has_pin)
 
 
 class Checks:

@@ -15,13 +15,12 @@ from pathlib import Path
 
 import pytest
 from django.db import connections
-from django.test import Client
 
 from playback import ports
 from playback.demo.clip import make_hls_asset
 from playback.models import PlaybackSession, Progress
 from playback.ports import local_asset_folder
-from tests.playback.sessions.conftest import pick_profile
+from tests.clients import sign_in_browser
 from tests.playback.sessions.factories import TitleFactory
 
 
@@ -99,10 +98,7 @@ def browser_page(monkeypatch):
 
 def sign_in(page, live_server, user, profile):
     """The browser is signed in as `user` and has picked `profile` ("Who's watching?")."""
-    client = pick_profile(Client(), profile, user)
-    page.context.add_cookies(
-        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
-    )
+    sign_in_browser(page, live_server, user, profile)
 
 
 def wait_until(page, predicate, timeout_ms=10_000):
