@@ -171,7 +171,12 @@ def test_staff_api_authorisation_matrix(request, who, status):
         client.force_authenticate(request.getfixturevalue(who))
     response = client.get("/api/v1/staff/charts/edges")
     assert response.status_code in ((401, 403) if status == 403 else (status,))
-    assert client.get("/api/v1/staff/charts").status_code == response.status_code
+    listing = client.get("/api/v1/staff/charts")
+    assert listing.status_code == response.status_code
+    if status == 200:  # the chart itself, and the list naming it
+        assert response.json()["name"] == "edges" and "edges" in listing.json()
+    else:  # the one error shape, and nothing of the dashboard in it
+        assert set(response.json()) == {"error"} and set(listing.json()) == {"error"}
 
 
 def test_the_page_shows_today_and_server_rendered_charts_without_inline_styles(finance, rollups):
