@@ -45,7 +45,9 @@ class TranscodeKilled:
         per_round = 2
         media_root, work_dir = ctx.workdir / "c-media", ctx.workdir / "c-scratch"
         work_dir.mkdir(parents=True, exist_ok=True)
-        source = make_source(ctx.workdir / "c-source.mp4", seconds=20 if ctx.fast else 40)
+        # Long enough that both jobs are seen mid-encode (progress is written every 2 s) even
+        # on an idle machine, where a 20 s clip encodes in under 3 s and never is.
+        source = make_source(ctx.workdir / "c-source.mp4", seconds=90 if ctx.fast else 120)
         workers = MediaWorkers(ctx, "c", media_env(ctx, media_root, work_dir), per_round)
         clock = Clock()
         resumed: dict[int, float] = {}  # asset -> seconds from its kill to the new attempt
