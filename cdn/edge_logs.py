@@ -20,21 +20,10 @@ from django.db.models import F
 from django.utils import timezone
 
 from cdn.models import EdgeLogCursor, EdgeTrafficMinute
+from streamsite.retention import delete_oldest
 
 # $upstream_cache_status values that were answered from the cache.
 HIT_STATUSES = frozenset({"HIT", "STALE", "UPDATING", "REVALIDATED"})
-SUMMED = (
-    "requests",
-    "lookups",
-    "hits",
-    "errors",
-    "bytes",
-    "lookup_bytes",
-    "hit_bytes",
-    "origin_bytes",
-    "request_ms",
-    "upstream_ms",
-)
 
 
 @dataclass(frozen=True)
@@ -129,7 +118,7 @@ def _save(minutes: dict[tuple[str, datetime], dict[str, int]]) -> None:
             except IntegrityError:
                 pass
         EdgeTrafficMinute.objects.filter(edge=edge, minute=minute).update(
-            **{name: F(name) + counters[name] for name in SUMMED}
+            **{name: F(name) + counters[name] for name in EdgeTrafficMinute.COUNTERS}
         )
 
 
@@ -190,12 +179,6 @@ TRAFFIC_RETENTION = timedelta(days=35)
 
 def traffic_prune(*, before: datetime, batch: int = 5000) -> int:
     """Delete one batch of minute rows older than `before`; returns how many went."""
-    ids = list(
-        EdgeTrafficMinute.objects.filter(minute__lt=before)
-        .order_by("minute")
-        .values_list("id", flat=True)[:batch]
+    return delete_oldest(
+        EdgeTrafficMinute.objects.filter(minute__lt=before), order_by="minute", batch=batch
     )
-    if not ids:
-        return 0
-    deleted, _ = EdgeTrafficMinute.objects.filter(id__in=ids).delete()
-    return deleted

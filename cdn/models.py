@@ -181,6 +181,19 @@ class EdgeTrafficMinute(models.Model):
     request_ms = models.BigIntegerField(default=0)
     upstream_ms = models.BigIntegerField(default=0)
 
+    # What a day's roll-up sums (insights), and with the timings what each log line adds to.
+    TRAFFIC = (
+        "requests",
+        "lookups",
+        "hits",
+        "errors",
+        "bytes",
+        "lookup_bytes",
+        "hit_bytes",
+        "origin_bytes",
+    )
+    COUNTERS = TRAFFIC + ("request_ms", "upstream_ms")
+
     class Meta:
         ordering = ["-minute", "edge"]
         constraints = [

@@ -35,16 +35,6 @@ TOP_DAYS = 7
 SAMPLE_RETENTION = timedelta(days=8)
 # QoE sessions whose media came from no known edge were served by the origin.
 ORIGIN = "origin"
-EDGE_SUMS = (
-    "requests",
-    "lookups",
-    "hits",
-    "errors",
-    "bytes",
-    "lookup_bytes",
-    "hit_bytes",
-    "origin_bytes",
-)
 
 
 @dataclass(frozen=True)
@@ -174,7 +164,7 @@ def rollup_day(*, day: date, now: datetime | None = None) -> DayRollup:
     edge_days = list(
         EdgeTrafficMinute.objects.filter(minute__gte=start, minute__lt=end)
         .values("edge")
-        .annotate(**{name: Sum(name) for name in EDGE_SUMS})
+        .annotate(**{name: Sum(name) for name in EdgeTrafficMinute.TRAFFIC})
         .order_by("edge")
     )
     peak = max(
