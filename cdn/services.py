@@ -19,6 +19,7 @@ from audit.services import record
 from cdn.models import CoverageZone, Edge, EdgeContent, Site, SteeringDecision
 from cdn.snapshot import EdgeHealth
 from streamsite.errors import ValidationFailed
+from streamsite.retention import delete_oldest
 
 log = logging.getLogger(__name__)
 
@@ -162,15 +163,9 @@ def decisions_flush() -> int:
 
 def decisions_prune(*, before: datetime, batch: int = 5000) -> int:
     """Delete one batch of decisions older than `before`; returns how many went."""
-    ids = list(
-        SteeringDecision.objects.filter(created_at__lt=before)
-        .order_by("created_at")
-        .values_list("id", flat=True)[:batch]
+    return delete_oldest(
+        SteeringDecision.objects.filter(created_at__lt=before), order_by="created_at", batch=batch
     )
-    if not ids:
-        return 0
-    deleted, _ = SteeringDecision.objects.filter(id__in=ids).delete()
-    return deleted
 
 
 def edge_count_cache_status(*, edge_id: int, statuses: Iterable[str]) -> None:

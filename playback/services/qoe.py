@@ -17,6 +17,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from playback.models import PlaybackSession, QoeMinute, QoeSession
+from streamsite.retention import delete_oldest
 
 # Summed fields a report may carry, each added to both rows.
 COUNTERS = (
@@ -123,12 +124,6 @@ MINUTE_RETENTION = timedelta(days=35)
 
 def qoe_minutes_prune(*, before: datetime, batch: int = 5000) -> int:
     """Delete one batch of QoE minute rows older than `before`; returns how many went."""
-    ids = list(
-        QoeMinute.objects.filter(minute__lt=before)
-        .order_by("minute")
-        .values_list("id", flat=True)[:batch]
+    return delete_oldest(
+        QoeMinute.objects.filter(minute__lt=before), order_by="minute", batch=batch
     )
-    if not ids:
-        return 0
-    deleted, _ = QoeMinute.objects.filter(id__in=ids).delete()
-    return deleted
