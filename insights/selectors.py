@@ -405,7 +405,9 @@ class Overview:
     revenue: list[DailyRevenue]
 
 
-def overview(*, now: datetime | None = None) -> Overview:
+def overview(*, with_revenue: bool, now: datetime | None = None) -> Overview:
+    """Today's headline figures; the latest day's revenue only when the viewer may see it (it
+    is not read otherwise)."""
     now = now or timezone.now()
     day = now.astimezone(UTC).date()
     sample = StreamSample.objects.order_by("-at").first()
@@ -420,5 +422,7 @@ def overview(*, now: datetime | None = None) -> Overview:
             DailyRevenue.objects.filter(
                 day=DailyRevenue.objects.filter(day__lte=day).order_by("-day").values("day")[:1]
             ).order_by("currency")
-        ),
+        )
+        if with_revenue
+        else [],
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -84,16 +83,14 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         }
         for heading, names in shown
     ]
-    overview = selectors.overview(now=now)
-    if not roles.can_view_revenue(request.user):
-        overview = dataclasses.replace(overview, revenue=[])
+    sees_revenue = roles.can_view_revenue(request.user)
     return render(
         request,
         "insights/dashboard.html",
         {
-            "overview": overview,
+            "overview": selectors.overview(with_revenue=sees_revenue, now=now),
             "sections": sections,
-            "sees_revenue": roles.can_view_revenue(request.user),
+            "sees_revenue": sees_revenue,
         },
     )
 
