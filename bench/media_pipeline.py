@@ -137,7 +137,7 @@ def ladder_comparison() -> None:
         ):
             out = TMP / f"{kind}-{name}"
             cfg = hls.EncodeSettings(crf=ladder.PER_TITLE_CRF if name == "per-title" else None)
-            variants, _, _ = hls.encode(str(src), facts, rungs, out, cfg)
+            variants = hls.encode(str(src), facts, rungs, out, cfg).variants
             scores = [
                 hls.measure_quality(
                     str(out / v.directory / "index.m3u8"),

@@ -27,15 +27,21 @@ def make_clip(
     fps: int = 25,
     audio: bool = True,
     faststart: bool = True,
+    languages: tuple[str, ...] = (),
 ) -> Path:
-    """Write an H.264/AAC MP4 clip of a lavfi source (with a tone when `audio`)."""
+    """Write an H.264/AAC MP4 clip of a lavfi source (with a tone when `audio`). `languages`
+    gives it one audio stream per tag instead (tones of different pitch, each tagged)."""
     video = SOURCES[kind][0].format(w=width, h=height, fps=fps)
     args = ["-f", "lavfi", "-i", video]
-    if audio:
-        args += ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"]
+    tones = [440 + 220 * i for i in range(len(languages) or (1 if audio else 0))]
+    for frequency in tones:
+        args += ["-f", "lavfi", "-i", f"sine=frequency={frequency}:sample_rate=48000"]
+    args += ["-map", "0:v"] + [x for i in range(len(tones)) for x in ("-map", f"{i + 1}:a")]
+    for i, language in enumerate(languages):
+        args += [f"-metadata:s:a:{i}", f"language={language}"]
     args += ["-t", f"{seconds:.3f}", "-c:v", "libx264", "-preset", "ultrafast", "-crf", "18"]
     args += ["-pix_fmt", "yuv420p"]
-    if audio:
+    if tones:
         args += ["-c:a", "aac", "-b:a", "96k", "-shortest"]
     if faststart:
         args += ["-movflags", "+faststart"]
