@@ -230,7 +230,6 @@ def assets_for_staff():
     return MediaAsset.objects.select_related("title", "episode__season__title").prefetch_related(
         Prefetch("renditions", queryset=Rendition.objects.order_by("height")),
         Prefetch("subtitles", queryset=Subtitle.objects.order_by("language")),
-        Prefetch("audio_renditions", queryset=AudioRendition.objects.order_by("position")),
     )
 
 
