@@ -3,10 +3,13 @@
 1. Overhead: wall time of the whole pipeline (asset_process: probe, complexity probe, ladder
    encode, poster, trickplay, upload to storage, publish; quality report off) against one
    hand-written ffmpeg command producing the same ladder from the same clip.
-2. Per-title vs fixed ladder: total bytes and mean VMAF of the ladder on clips of low, medium
-   and high visual complexity.
+2. Per-title vs fixed ladder: bytes (video renditions plus the audio group, counted once as
+   it is stored and served) and mean VMAF of the ladder on clips of low, medium and high
+   visual complexity.
 
-Env: BENCH_SECONDS (clip length, default 10), BENCH_HEIGHT (default 720), BENCH_REPEAT (3).
+Env: BENCH_SECONDS (clip length, default 10), BENCH_HEIGHT (default 720), BENCH_REPEAT (3),
+BENCH_CLIPS (comma-separated synthetic.SOURCES kinds for the ladder part; default
+pan,bars,testsrc,noise).
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 HEIGHT = int(os.environ.get("BENCH_HEIGHT", "720"))
 WIDTH = HEIGHT * 16 // 9
 REPEAT = int(os.environ.get("BENCH_REPEAT", "3"))
+CLIPS = os.environ.get("BENCH_CLIPS", "pan,bars,testsrc,noise").split(",")
 
 
 def hand_written(src: Path, rungs: list[ladder.Rung], out: Path, fps: float) -> float:
@@ -122,9 +126,12 @@ def ladder_comparison() -> None:
     print(
         f"\n### Per-title vs fixed ladder ({WIDTH}x{HEIGHT}, {SECONDS} s clips, VMAF over the clip)"
     )
-    print("| clip | complexity | ladder | kb/s per rung | total bytes | mean VMAF |")
-    print("| --- | --- | --- | --- | ---: | ---: |")
-    for kind in ("bars", "testsrc", "noise"):
+    print(
+        "| clip | complexity | ladder | kb/s per rung | video bytes | audio bytes | total bytes "
+        "| mean VMAF |"
+    )
+    print("| --- | --- | --- | --- | ---: | ---: | ---: | ---: |")
+    for kind in CLIPS:
         src = synthetic.make_clip(
             TMP / f"{kind}.mp4", kind=kind, width=WIDTH, height=HEIGHT, seconds=SECONDS
         )
@@ -137,7 +144,7 @@ def ladder_comparison() -> None:
         ):
             out = TMP / f"{kind}-{name}"
             cfg = hls.EncodeSettings(crf=ladder.PER_TITLE_CRF if name == "per-title" else None)
-            variants = hls.encode(str(src), facts, rungs, out, cfg).variants
+            encoded = hls.encode(str(src), facts, rungs, out, cfg)
             scores = [
                 hls.measure_quality(
                     str(out / v.directory / "index.m3u8"),
@@ -147,18 +154,24 @@ def ladder_comparison() -> None:
                     seconds=facts.duration,
                 ).vmaf
                 or 0.0
-                for v in variants
+                for v in encoded.variants
             ]
-            total = sum(v.size_bytes for v in variants)
-            rows[name] = (total, statistics.mean(scores))
+            video = sum(v.size_bytes for v in encoded.variants)
+            audio = sum(a.size_bytes for a in encoded.audio)  # the group: once, not per variant
+            rows[name] = (video + audio, statistics.mean(scores), video)
             rates = "/".join(str(r.bitrate // 1000) for r in rungs)
             print(
                 f"| {kind} | {synthetic.SOURCES[kind][1]} ({complexity:.3f} bpp) | {name} | "
-                f"{rates} | {total:,} | {statistics.mean(scores):.2f} |"
+                f"{rates} | {video:,} | {audio:,} | {video + audio:,} | "
+                f"{statistics.mean(scores):.2f} |"
             )
         saved = 1 - rows["per-title"][0] / rows["fixed"][0]
+        saved_video = 1 - rows["per-title"][2] / rows["fixed"][2]
         delta = rows["per-title"][1] - rows["fixed"][1]
-        print(f"| {kind} | | per-title vs fixed | | {saved:+.1%} fewer bytes | {delta:+.2f} |")
+        print(
+            f"| {kind} | | per-title vs fixed | | {saved_video:+.1%} | | "
+            f"{saved:+.1%} fewer bytes | {delta:+.2f} |"
+        )
 
 
 def main() -> int:
