@@ -14,9 +14,15 @@ SOURCES: dict[str, tuple[str, str]] = {
     "mandelbrot": ("mandelbrot=size=320x180:rate={fps},scale={w}:{h}", "medium"),
     "life": ("life=size={w}x{h}:rate={fps}:mold=10:ratio=0.5:death_color=#202040", "medium"),
     "noise": ("testsrc2=size={w}x{h}:rate={fps},noise=alls=40:allf=t+u", "high"),
-    # A slow zoom into one detailed still (a Mandelbrot frame): a documentary's pan over a
-    # photograph. Low complexity, but every frame differs and is full of detail.
+    # Documentary shots over one still picture (a Mandelbrot frame): low complexity, yet every
+    # frame differs. "pan" drifts over a soft, upscaled still (a photograph's Ken Burns pan);
+    # "zoom" zooms into a sharp one (zoompan steps in whole pixels, so it shimmers: harder).
     "pan": (
+        "mandelbrot=size=640x360:rate={fps},trim=end_frame=1,loop=loop=-1:size=1,"
+        "scale=2*{w}:2*{h}:flags=bicubic,crop={w}:{h}:x='t*24':y='t*8'",
+        "low",
+    ),
+    "zoom": (
         "mandelbrot=size=1920x1080:rate={fps},trim=end_frame=1,loop=loop=-1:size=1,"
         "zoompan=z='1+0.0015*on':x='iw/2-(iw/zoom/2)':y='ih/2-(ih/zoom/2)':d=1:s={w}x{h}"
         ":fps={fps}",
