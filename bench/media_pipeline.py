@@ -3,14 +3,19 @@
 1. Overhead: wall time of the whole pipeline (asset_process: probe, complexity probe, ladder
    encode, poster, trickplay, upload to storage, publish; quality report off) against one
    hand-written ffmpeg command producing the same ladder from the same clip.
-2. Per-title vs fixed ladder: total bytes and mean VMAF of the ladder on clips of low, medium
-   and high visual complexity.
+2. Per-title vs fixed ladder: bytes (video renditions plus the audio group, counted once as
+   it is stored and served) and mean VMAF of the ladder on clips of low, medium and high
+   visual complexity; and the per-title ladder against the fixed table at equal mean VMAF
+   (the fixed table scaled until two of its ladders bracket the per-title VMAF).
 
-Env: BENCH_SECONDS (clip length, default 10), BENCH_HEIGHT (default 720), BENCH_REPEAT (3).
+Env: BENCH_SECONDS (clip length, default 10), BENCH_HEIGHT (default 720), BENCH_REPEAT (3),
+BENCH_CLIPS (comma-separated synthetic.SOURCES kinds for the ladder part; default
+pan,zoom,bars,testsrc,noise).
 """
 
 from __future__ import annotations
 
+import math
 import os
 import statistics
 import subprocess
@@ -51,6 +56,7 @@ SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 HEIGHT = int(os.environ.get("BENCH_HEIGHT", "720"))
 WIDTH = HEIGHT * 16 // 9
 REPEAT = int(os.environ.get("BENCH_REPEAT", "3"))
+CLIPS = os.environ.get("BENCH_CLIPS", "pan,zoom,bars,testsrc,noise").split(",")
 
 
 def hand_written(src: Path, rungs: list[ladder.Rung], out: Path, fps: float) -> float:
@@ -118,47 +124,102 @@ def overhead() -> None:
     print(f"all runs: ours {[round(x, 2) for x in ours]}, hand {[round(x, 2) for x in theirs]}")
 
 
+def encode_and_score(
+    src: Path, facts, rungs: list[ladder.Rung], out: Path, crf: int | None
+) -> tuple[int, int, float]:
+    """(video bytes, audio bytes, mean VMAF of the video renditions) of one ladder encode."""
+    encoded = hls.encode(str(src), facts, rungs, out, hls.EncodeSettings(crf=crf))
+    scores = [
+        hls.measure_quality(
+            str(out / v.directory / "index.m3u8"),
+            str(src),
+            width=facts.width,
+            height=facts.height,
+            seconds=facts.duration,
+        ).vmaf
+        or 0.0
+        for v in encoded.variants
+    ]
+    video = sum(v.size_bytes for v in encoded.variants)
+    audio = sum(a.size_bytes for a in encoded.audio)  # the group: once, not per variant
+    return video, audio, statistics.mean(scores)
+
+
+def bytes_at(vmaf: float, points: list[tuple[float, int]]) -> float | None:
+    """The fixed ladder's video bytes at `vmaf`, interpolated in log(bytes) between the two
+    measured ladders that bracket it; None when none do."""
+    ordered = sorted(points)
+    for (v0, b0), (v1, b1) in zip(ordered, ordered[1:], strict=False):
+        if v0 <= vmaf <= v1 and v1 > v0:
+            share = (vmaf - v0) / (v1 - v0)
+            return math.exp(math.log(b0) + share * (math.log(b1) - math.log(b0)))
+    return None
+
+
 def ladder_comparison() -> None:
+    """Per clip: the per-title ladder (capped CRF); the fixed table at average bitrate; and,
+    for a comparison at equal VMAF, the fixed table scaled down (or up) until two fixed
+    ladders bracket the per-title ladder's mean VMAF (interpolated in log bytes)."""
     print(
         f"\n### Per-title vs fixed ladder ({WIDTH}x{HEIGHT}, {SECONDS} s clips, VMAF over the clip)"
     )
-    print("| clip | complexity | ladder | kb/s per rung | total bytes | mean VMAF |")
-    print("| --- | --- | --- | --- | ---: | ---: |")
-    for kind in ("bars", "testsrc", "noise"):
+    print(
+        "| clip | complexity | ladder | kb/s per rung | video bytes | audio bytes | total bytes "
+        "| mean VMAF |"
+    )
+    print("| --- | --- | --- | --- | ---: | ---: | ---: | ---: |")
+    for kind in CLIPS:
         src = synthetic.make_clip(
             TMP / f"{kind}.mp4", kind=kind, width=WIDTH, height=HEIGHT, seconds=SECONDS
         )
         facts = probe(src)
         complexity = ladder.measure_complexity(src, facts)
-        rows = {}
-        for name, rungs in (
-            ("fixed", ladder.fixed_ladder(facts)),
-            ("per-title", ladder.per_title_ladder(facts, complexity)),
-        ):
-            out = TMP / f"{kind}-{name}"
-            cfg = hls.EncodeSettings(crf=ladder.PER_TITLE_CRF if name == "per-title" else None)
-            variants, _, _ = hls.encode(str(src), facts, rungs, out, cfg)
-            scores = [
-                hls.measure_quality(
-                    str(out / v.directory / "index.m3u8"),
-                    str(src),
-                    width=facts.width,
-                    height=facts.height,
-                    seconds=facts.duration,
-                ).vmaf
-                or 0.0
-                for v in variants
-            ]
-            total = sum(v.size_bytes for v in variants)
-            rows[name] = (total, statistics.mean(scores))
+        label = f"{kind} | {synthetic.SOURCES[kind][1]} ({complexity:.3f} bpp)"
+
+        def row(
+            name: str,
+            rungs: list[ladder.Rung],
+            result: tuple[int, int, float],
+            label: str = label,
+        ) -> None:
+            video, audio, vmaf = result
             rates = "/".join(str(r.bitrate // 1000) for r in rungs)
             print(
-                f"| {kind} | {synthetic.SOURCES[kind][1]} ({complexity:.3f} bpp) | {name} | "
-                f"{rates} | {total:,} | {statistics.mean(scores):.2f} |"
+                f"| {label} | {name} | {rates} | {video:,} | {audio:,} | {video + audio:,} "
+                f"| {vmaf:.2f} |"
             )
-        saved = 1 - rows["per-title"][0] / rows["fixed"][0]
-        delta = rows["per-title"][1] - rows["fixed"][1]
-        print(f"| {kind} | | per-title vs fixed | | {saved:+.1%} fewer bytes | {delta:+.2f} |")
+
+        per_rungs = ladder.per_title_ladder(facts, complexity)
+        per = encode_and_score(src, facts, per_rungs, TMP / f"{kind}-per", ladder.PER_TITLE_CRF)
+        row("per-title", per_rungs, per)
+        fixed: dict[float, tuple[int, int, float]] = {}
+        scale = 1.0
+        for _ in range(4):
+            rungs = [
+                ladder.Rung(r.width, r.height, int(r.bitrate * scale))
+                for r in ladder.fixed_ladder(facts)
+            ]
+            fixed[scale] = encode_and_score(src, facts, rungs, TMP / f"{kind}-x{scale}", None)
+            row("fixed" if scale == 1.0 else f"fixed x{scale:g}", rungs, fixed[scale])
+            vmafs = [v for _, _, v in fixed.values()]
+            if min(vmafs) <= per[2] <= max(vmafs):
+                break
+            scale = scale / 2 if per[2] < min(vmafs) else scale * 2
+        audio = per[1]
+        same = bytes_at(per[2], [(v, b) for b, _, v in fixed.values()])
+        base = fixed[1.0]
+        print(
+            f"| {label} | per-title vs fixed (table rates) | | {1 - per[0] / base[0]:+.1%} | "
+            f"| {1 - (per[0] + audio) / (base[0] + audio):+.1%} fewer | {per[2] - base[2]:+.2f} |"
+        )
+        if same is None:
+            print(f"| {label} | per-title vs fixed at equal VMAF | | not bracketed | | | |")
+        else:
+            print(
+                f"| {label} | per-title vs fixed at equal VMAF ({same + audio:,.0f} bytes) | | "
+                f"{1 - per[0] / same:+.1%} | | {1 - (per[0] + audio) / (same + audio):+.1%} "
+                "fewer | 0 |"
+            )
 
 
 def main() -> int:

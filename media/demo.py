@@ -25,6 +25,8 @@ DEMO_CLIPS: list[tuple[str, int, int, int]] = [
     ("testsrc", 1280, 720, 10),
     ("noise", 1280, 720, 10),
 ]
+# The demo's sources speak two languages (two tones, tagged), so the player's audio menu shows.
+DEMO_LANGUAGES = ("eng", "spa")
 # The quality report compares this many seconds per rendition in the demo (keeps it quick).
 DEMO_QUALITY_SECONDS = 3
 
@@ -90,7 +92,12 @@ def seed(*, stdout: Any, clips: list[tuple[str, int, int, int]] | None = None) -
             title, episode = targets.pop(0)
             started = time.monotonic()
             path = synthetic.make_clip(
-                Path(tmp) / name, kind=kind, width=width, height=height, seconds=seconds
+                Path(tmp) / name,
+                kind=kind,
+                width=width,
+                height=height,
+                seconds=seconds,
+                languages=DEMO_LANGUAGES,
             )
             with override_settings(MEDIA_QUALITY_SAMPLE_SECONDS=DEMO_QUALITY_SECONDS):
                 asset = _encode(name, path, title, episode)

@@ -31,6 +31,22 @@ class EncodeSettings:
 
 
 @dataclass(frozen=True)
+class AudioInfo:
+    """One rendition of the audio group: a language's AAC track in its own folder."""
+
+    language: str  # the source stream's tag, e.g. "eng", or "und"
+    name: str  # what a player's menu shows, e.g. "English"
+    directory: str  # relative, e.g. "audio_eng"
+    bitrate: int
+    bandwidth: int
+    average_bandwidth: int
+    codecs: str
+    size_bytes: int
+    segment_count: int
+    segment_durations: tuple[float, ...]
+
+
+@dataclass(frozen=True)
 class VariantInfo:
     rung: Rung
     directory: str  # relative, e.g. "360p"
@@ -46,6 +62,42 @@ def rung_name(rung: Rung) -> str:
     return f"{rung.height}p"
 
 
+AUDIO_PREFIX = "audio_"
+
+
+def audio_names(languages: Sequence[str]) -> list[tuple[str, str]]:
+    """(folder, menu name) per audio stream: `audio_eng`, "English"; a language met again gets
+    `audio_eng_2`, "English 2"; untagged streams are "Original" (then "Audio 2", ...)."""
+    out: list[tuple[str, str]] = []
+    seen: dict[str, int] = {}
+    for language in languages:
+        safe = "".join(c for c in language.lower() if c.isalnum() or c == "-") or "und"
+        seen[safe] = seen.get(safe, 0) + 1
+        count = seen[safe]
+        folder = f"{AUDIO_PREFIX}{safe}" + (f"_{count}" if count > 1 else "")
+        if safe == "und":
+            name = "Original" if count == 1 else f"Audio {count}"
+        else:
+            name = language_name(safe) + (f" {count}" if count > 1 else "")
+        out.append((folder, name))
+    return out
+
+
+def language_name(tag: str) -> str:
+    """A language's own name for itself ("English", "Español"), from Babel's CLDR data; the
+    tag itself when Babel does not know it. ISO 639-2 tags (spa, ger) are mapped first."""
+    from babel import Locale, UnknownLocaleError
+    from babel.core import get_global
+
+    code = get_global("language_aliases").get(tag, tag).replace("-", "_")
+    try:
+        locale = Locale.parse(code)
+    except (ValueError, UnknownLocaleError):
+        return tag
+    name = locale.get_display_name(locale) or tag
+    return name[:1].upper() + name[1:]
+
+
 def encode_args(
     source_path: str, source: ProbeResult, rungs: Sequence[Rung], out_dir: Path, cfg: EncodeSettings
 ) -> list[str]:
@@ -56,18 +108,20 @@ def encode_args(
     parts = [f"[0:v:0]format=yuv420p,split={n}" + "".join(f"[s{i}]" for i in range(n))]
     for i, rung in enumerate(rungs):
         parts.append(f"[s{i}]scale={rung.width}:{rung.height}:flags=bicubic,setsar=1[v{i}]")
-    if source.has_audio:
-        audio = f"[0:a:0]{LOUDNORM + ',' if cfg.loudnorm else ''}aresample=48000"
-        parts.append(f"{audio},asplit={n}" + "".join(f"[a{i}]" for i in range(n)))
+    # Audio is its own rendition group: every source audio stream is encoded once, to its own
+    # folder, and the video variants carry none (they reference the group in the master).
+    tracks = audio_names(source.audio_tracks)
+    normalise = f"{LOUDNORM}," if cfg.loudnorm else ""
+    for j in range(len(tracks)):
+        parts.append(f"[0:a:{j}]{normalise}aresample=48000[a{j}]")
     args = ["-i", source_path, "-filter_complex", ";".join(parts)]
     stream_map = []
     for i, rung in enumerate(rungs):
         args += ["-map", f"[v{i}]"]
-        if source.has_audio:
-            args += ["-map", f"[a{i}]"]
-            stream_map.append(f"v:{i},a:{i},name:{rung_name(rung)}")
-        else:
-            stream_map.append(f"v:{i},name:{rung_name(rung)}")
+        stream_map.append(f"v:{i},name:{rung_name(rung)}")
+    for j, (folder, _) in enumerate(tracks):
+        args += ["-map", f"[a{j}]"]
+        stream_map.append(f"a:{j},name:{folder}")
     args += ["-c:v", "libx264", "-preset", cfg.preset, "-profile:v", "high"]
     if cfg.crf is not None:
         args += ["-crf", str(cfg.crf)]
@@ -92,7 +146,7 @@ def encode_args(
         "-force_key_frames",
         f"expr:gte(t,n_forced*{seg})",
     ]
-    if source.has_audio:
+    if tracks:
         args += ["-c:a", "aac", "-b:a", str(AUDIO_BITRATE), "-ac", "2", "-ar", "48000"]
     args += [
         "-f",
@@ -147,32 +201,73 @@ def avc_codec_string(segment: Path) -> str:
     return f"avc1.{idc:02x}{constraint:02x}{level:02x}"
 
 
-def read_variant(out_dir: Path, rung: Rung, *, has_audio: bool) -> VariantInfo:
-    directory = rung_name(rung)
-    playlist = m3u8.load(str(out_dir / directory / "index.m3u8"))
+AAC_LC = "mp4a.40.2"
+
+
+@dataclass(frozen=True)
+class _Measured:
+    bandwidth: int
+    average_bandwidth: int
+    size_bytes: int
+    durations: tuple[float, ...]
+    first_segment: Path
+
+
+def _measure_folder(folder: Path) -> _Measured:
+    playlist = m3u8.load(str(folder / "index.m3u8"))
     peak = 0.0
     total_bits = 0
     total_seconds = 0.0
-    durations = []
+    durations: list[float] = []
     for segment in playlist.segments:
-        bits = (out_dir / directory / segment.uri).stat().st_size * 8
+        bits = (folder / segment.uri).stat().st_size * 8
         seconds = float(segment.duration or 0) or 0.001
         durations.append(seconds)
         # A short last segment overstates the peak; judge it over a full segment length.
         peak = max(peak, bits / max(seconds, min(durations[0], 1.0)))
         total_bits += bits
         total_seconds += seconds
-    first = out_dir / directory / playlist.segments[0].uri
-    codecs = avc_codec_string(first) + (",mp4a.40.2" if has_audio else "")
+    return _Measured(
+        bandwidth=int(math.ceil(peak)),
+        average_bandwidth=int(math.ceil(total_bits / max(total_seconds, 0.001))),
+        size_bytes=total_bits // 8,
+        durations=tuple(durations),
+        first_segment=folder / playlist.segments[0].uri,
+    )
+
+
+def read_variant(out_dir: Path, rung: Rung, *, has_audio: bool) -> VariantInfo:
+    """A video rendition as written. Its CODECS name the audio group's codec too (`has_audio`):
+    a master's EXT-X-STREAM-INF lists every codec the variant plays, its audio group's included.
+    """
+    directory = rung_name(rung)
+    measured = _measure_folder(out_dir / directory)
+    codecs = avc_codec_string(measured.first_segment) + (f",{AAC_LC}" if has_audio else "")
     return VariantInfo(
         rung=rung,
         directory=directory,
-        bandwidth=int(math.ceil(peak)),
-        average_bandwidth=int(math.ceil(total_bits / max(total_seconds, 0.001))),
+        bandwidth=measured.bandwidth,
+        average_bandwidth=measured.average_bandwidth,
         codecs=codecs,
-        size_bytes=total_bits // 8,
-        segment_count=len(playlist.segments),
-        segment_durations=tuple(durations),
+        size_bytes=measured.size_bytes,
+        segment_count=len(measured.durations),
+        segment_durations=measured.durations,
+    )
+
+
+def read_audio(out_dir: Path, *, language: str, name: str, directory: str) -> AudioInfo:
+    measured = _measure_folder(out_dir / directory)
+    return AudioInfo(
+        language=language,
+        name=name,
+        directory=directory,
+        bitrate=AUDIO_BITRATE,
+        bandwidth=measured.bandwidth,
+        average_bandwidth=measured.average_bandwidth,
+        codecs=AAC_LC,
+        size_bytes=measured.size_bytes,
+        segment_count=len(measured.durations),
+        segment_durations=measured.durations,
     )
 
 
@@ -184,21 +279,35 @@ def encode(
     cfg: EncodeSettings,
     *,
     on_progress: Callable[[float], bool] | None = None,
-    check: Callable[[list[str]], object] | None = None,
-) -> tuple[list[VariantInfo], str, str]:
-    """Run the ladder encode; returns the variants, the command line and the log tail.
+    check: Callable[[list[str], list[str]], object] | None = None,
+) -> Encoded:
+    """Run the ladder encode: the video variants, the audio group, the command and log tail.
 
-    `check(directories)` sees what ffmpeg wrote before it is read (it raises to refuse it).
+    `check(video_directories, audio_directories)` sees what ffmpeg wrote before it is read
+    (it raises to refuse it).
     """
-    for rung in rungs:
-        (out_dir / rung_name(rung)).mkdir(parents=True, exist_ok=True)
+    tracks = audio_names(source.audio_tracks)
+    for directory in [rung_name(rung) for rung in rungs] + [folder for folder, _ in tracks]:
+        (out_dir / directory).mkdir(parents=True, exist_ok=True)
     args = encode_args(source_path, source, rungs, out_dir, cfg)
     command = ffmpeg.command_text([ffmpeg.ffmpeg_binary(), *args])
     result = ffmpeg.run(args, duration=source.duration, on_progress=on_progress)
     if check is not None:
-        check([rung_name(rung) for rung in rungs])
-    variants = [read_variant(out_dir, rung, has_audio=source.has_audio) for rung in rungs]
-    return variants, command, result.log_tail
+        check([rung_name(rung) for rung in rungs], [folder for folder, _ in tracks])
+    variants = [read_variant(out_dir, rung, has_audio=bool(tracks)) for rung in rungs]
+    audio = [
+        read_audio(out_dir, language=language, name=name, directory=folder)
+        for language, (folder, name) in zip(source.audio_tracks, tracks, strict=True)
+    ]
+    return Encoded(variants, audio, command, result.log_tail)
+
+
+@dataclass(frozen=True)
+class Encoded:
+    variants: list[VariantInfo]  # ascending height, video only
+    audio: list[AudioInfo]  # the audio group, in source stream order; empty without sound
+    command: str
+    log_tail: str
 
 
 # --- extras -----------------------------------------------------------------------------------

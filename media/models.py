@@ -169,3 +169,32 @@ class Subtitle(models.Model):
 
     def __str__(self) -> str:
         return f"{self.label} ({self.language})"
+
+
+class AudioRendition(models.Model):
+    """One language of an encoded version's audio group: its own AAC playlist and segments,
+    which every video rendition of the version plays with (docs/media.md, "Audio")."""
+
+    asset = models.ForeignKey(MediaAsset, on_delete=models.CASCADE, related_name="audio_renditions")
+    version = models.PositiveIntegerField()
+    position = models.PositiveSmallIntegerField(help_text="the source's audio stream order")
+    language = models.CharField(max_length=16, help_text="the source stream's tag, e.g. eng; und")
+    name = models.CharField(max_length=64, help_text="what the player's audio menu shows")
+    codecs = models.CharField(max_length=40)
+    target_bitrate = models.PositiveIntegerField(help_text="bits/s the encoder aimed at")
+    bandwidth = models.PositiveIntegerField(help_text="peak segment bits/s")
+    average_bandwidth = models.PositiveIntegerField(help_text="mean bits/s")
+    playlist_key = models.CharField(max_length=500)
+    size_bytes = models.BigIntegerField(default=0)
+    segment_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["asset_id", "version", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["asset", "version", "position"], name="media_audio_unique_position"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.language}) @ {self.average_bandwidth // 1000} kb/s"

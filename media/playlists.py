@@ -3,6 +3,11 @@
 The pipeline's stored master, a playback session's capped master (one copy per ranked edge:
 HLS redundant variant streams, which players fail over between) and subtitle playlists are all
 made here; playlists are read with `m3u8.loads`, never with regular expressions.
+
+Audio is its own rendition group (EXT-X-MEDIA TYPE=AUDIO, one entry per language): video
+variants carry no sound and name the group with AUDIO="...". Their BANDWIDTH and
+AVERAGE-BANDWIDTH are written as the video's plus the group's largest, as RFC 8216 asks (the
+bits a player needs to play the variant with any of its audio renditions).
 """
 
 from __future__ import annotations
@@ -31,6 +36,18 @@ class Variant:
 
 
 @dataclass(frozen=True)
+class AudioTrack:
+    """One rendition of the audio group; `uri` is relative to the asset."""
+
+    uri: str
+    language: str
+    name: str
+    bandwidth: int = 0
+    average_bandwidth: int = 0
+    channels: int = 2
+
+
+@dataclass(frozen=True)
 class SubtitleTrack:
     uri: str
     language: str
@@ -38,15 +55,16 @@ class SubtitleTrack:
     default: bool = False
 
 
-def _group(location: int) -> str:
-    # Each copy has its own subtitle group, so a dead edge's subtitles fail over with its video.
-    return "subs" if location == 0 else f"subs-{location + 1}"
+def _group(location: int, name: str = "subs") -> str:
+    # Each copy has its own groups, so a dead edge's audio and subtitles fail over with its video.
+    return name if location == 0 else f"{name}-{location + 1}"
 
 
 def master_playlist(
     *,
     variants: Sequence[Variant],
     subtitles: Sequence[SubtitleTrack] = (),
+    audio: Sequence[AudioTrack] = (),
     locations: Sequence[Callable[[str], str]],
 ) -> str:
     """A master playlist listing every variant once per location, best location first.
@@ -60,8 +78,24 @@ def master_playlist(
     playlist = m3u8.M3U8()
     playlist.version = VERSION
     playlist.is_independent_segments = True
+    extra_peak = max((track.bandwidth for track in audio), default=0)
+    extra_average = max((track.average_bandwidth for track in audio), default=0)
     for index, uri_for in enumerate(locations):
         group = _group(index) if subtitles else None
+        audio_group = _group(index, "audio") if audio else None
+        for i, sound in enumerate(audio):
+            playlist.add_media(
+                m3u8.Media(
+                    uri=uri_for(sound.uri),
+                    type="AUDIO",
+                    group_id=audio_group,
+                    language=sound.language,
+                    name=sound.name,
+                    default="YES" if i == 0 else "NO",
+                    autoselect="YES",
+                    channels=str(sound.channels),
+                )
+            )
         for i, track in enumerate(subtitles):
             playlist.add_media(
                 m3u8.Media(
@@ -76,15 +110,17 @@ def master_playlist(
                 )
             )
         for variant in variants:
-            info: dict[str, object] = {"bandwidth": variant.bandwidth}
+            info: dict[str, object] = {"bandwidth": variant.bandwidth + extra_peak}
             if variant.average_bandwidth:
-                info["average_bandwidth"] = variant.average_bandwidth
+                info["average_bandwidth"] = variant.average_bandwidth + extra_average
             if variant.width and variant.height:
                 info["resolution"] = f"{variant.width}x{variant.height}"
             if variant.frame_rate:
                 info["frame_rate"] = round(variant.frame_rate, 3)
             if variant.codecs:
                 info["codecs"] = variant.codecs
+            if audio_group:
+                info["audio"] = audio_group
             if group:
                 info["subtitles"] = group
             playlist.add_playlist(
@@ -97,7 +133,9 @@ def master_playlist(
 
 
 def read_master(text: str) -> tuple[list[Variant], list[SubtitleTrack]]:
-    """The variants (ascending height, then bandwidth) and subtitle tracks of a master."""
+    """The variants (ascending height, then bandwidth) and subtitle tracks of a master.
+
+    BANDWIDTH is read as written (audio group included); `read_audio` gives the group."""
     parsed = m3u8.loads(text)
     variants = []
     for item in parsed.playlists:
@@ -125,6 +163,23 @@ def read_master(text: str) -> tuple[list[Variant], list[SubtitleTrack]]:
         if media.type == "SUBTITLES" and media.uri
     ]
     return sorted(variants, key=lambda v: (v.height, v.bandwidth)), tracks
+
+
+def read_audio(text: str) -> list[AudioTrack]:
+    """The first audio group of a master (its redundant copies are the same renditions)."""
+    parsed = m3u8.loads(text)
+    sounds = [m for m in parsed.media if m.type == "AUDIO" and m.uri]
+    first = sounds[0].group_id if sounds else None
+    return [
+        AudioTrack(
+            uri=m.uri,
+            language=m.language or "und",
+            name=m.name or m.language or "",
+            channels=int(m.channels) if m.channels and m.channels.isdigit() else 2,
+        )
+        for m in sounds
+        if m.group_id == first
+    ]
 
 
 def subtitle_playlist(vtt_name: str, duration: float) -> str:

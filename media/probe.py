@@ -24,10 +24,20 @@ class ProbeResult:
     video_codec: str
     audio_codec: str
     audio_channels: int | None
+    # The language tag of every audio stream, in stream order ("und" when untagged): each
+    # becomes one rendition of the audio group. Empty for a source without sound.
+    audio_languages: tuple[str, ...] = ()
 
     @property
     def has_audio(self) -> bool:
         return bool(self.audio_codec)
+
+    @property
+    def audio_tracks(self) -> tuple[str, ...]:
+        """The audio streams to encode, by language tag (one "und" if the probe named none)."""
+        if not self.has_audio:
+            return ()
+        return self.audio_languages or ("und",)
 
 
 def _rate(value: str | None) -> float:
@@ -89,7 +99,8 @@ def probe(path: Path | str, *, timeout: float = 60) -> ProbeResult:
     )
     if video is None:
         raise NotMedia("no video stream found")
-    audio = next((s for s in streams if s.get("codec_type") == "audio"), None)
+    audios = [s for s in streams if s.get("codec_type") == "audio"]
+    audio = audios[0] if audios else None
     width, height = int(video.get("width") or 0), int(video.get("height") or 0)
     if width <= 0 or height <= 0:
         raise NotMedia("the video stream has no picture size")
@@ -110,4 +121,11 @@ def probe(path: Path | str, *, timeout: float = 60) -> ProbeResult:
         video_codec=str(video.get("codec_name") or ""),
         audio_codec=str(audio.get("codec_name") or "") if audio else "",
         audio_channels=int(audio["channels"]) if audio and audio.get("channels") else None,
+        audio_languages=tuple(_language(s) for s in audios),
     )
+
+
+def _language(stream: dict) -> str:
+    """A stream's language tag, lower-cased; "und" (undetermined, ISO 639-2) when absent."""
+    tag = str((stream.get("tags") or {}).get("language") or "").strip().lower()
+    return tag if tag.replace("-", "").isalnum() and len(tag) <= 16 else "und"

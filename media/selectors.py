@@ -15,7 +15,7 @@ from django.db.models import Prefetch
 
 from catalog.models import Episode, Title
 from media import playlists
-from media.models import MediaAsset, Rendition, Subtitle
+from media.models import AudioRendition, MediaAsset, Rendition, Subtitle
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,15 @@ class RenditionInfo:
     frame_rate: float
     playlist_key: str
     vmaf: float | None
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    language: str
+    name: str
+    bandwidth: int
+    average_bandwidth: int
+    playlist_key: str
 
 
 @dataclass(frozen=True)
@@ -45,6 +54,9 @@ class AssetMedia:
     duration: float
     renditions: tuple[RenditionInfo, ...]  # ascending height
     subtitles: tuple[SubtitleInfo, ...]
+    # The audio group (source stream order); empty for a source without sound or an asset
+    # encoded before audio had its own renditions (its variants carry their sound).
+    audio: tuple[AudioInfo, ...]
     poster_key: str
     sprite_key: str
     thumbnails_vtt_key: str
@@ -56,6 +68,7 @@ def _ready_with_children():
         .prefetch_related(
             Prefetch("renditions", queryset=Rendition.objects.order_by("height")),
             Prefetch("subtitles", queryset=Subtitle.objects.order_by("language")),
+            Prefetch("audio_renditions", queryset=AudioRendition.objects.order_by("position")),
         )
         .order_by("-ready_at", "-pk")
     )
@@ -120,6 +133,19 @@ def asset_media(asset: MediaAsset) -> AssetMedia:
         poster_key=asset.poster_key,
         sprite_key=asset.sprite_key,
         thumbnails_vtt_key=asset.thumbnails_vtt_key,
+        audio=tuple(
+            AudioInfo(
+                language=a.language,
+                name=a.name,
+                bandwidth=a.bandwidth,
+                average_bandwidth=a.average_bandwidth,
+                playlist_key=a.playlist_key,
+            )
+            for a in sorted(
+                (a for a in asset.audio_renditions.all() if a.version == asset.ready_version),
+                key=lambda a: a.position,
+            )
+        ),
     )
 
 
@@ -138,6 +164,7 @@ def build_master_playlist(
     return playlists.master_playlist(
         variants=[variant_of(r) for r in renditions],  # ascending: players start on the first
         subtitles=[subtitle_track_of(s) for s in media.subtitles],
+        audio=[audio_track_of(a) for a in media.audio],
         locations=[uri_for],
     )
 
@@ -152,6 +179,17 @@ def variant_of(rendition: RenditionInfo, *, uri: str | None = None) -> playlists
         average_bandwidth=rendition.average_bandwidth,
         codecs=rendition.codecs,
         frame_rate=rendition.frame_rate,
+    )
+
+
+def audio_track_of(audio: AudioInfo, *, uri: str | None = None) -> playlists.AudioTrack:
+    """An audio rendition as the playlist builder lists it (`uri` defaults to its storage key)."""
+    return playlists.AudioTrack(
+        uri=uri if uri is not None else audio.playlist_key,
+        language=audio.language,
+        name=audio.name,
+        bandwidth=audio.bandwidth,
+        average_bandwidth=audio.average_bandwidth,
     )
 
 
@@ -172,7 +210,11 @@ def relative_uri(asset: MediaAsset) -> Callable[[str], str]:
 def write_static_master(asset: MediaAsset) -> str:
     """Store `<prefix>/master.m3u8` with relative URIs (admin preview, plain CDN use)."""
     key = f"{asset.content_key}/master.m3u8"
-    fresh = MediaAsset.objects.filter(pk=asset.pk).prefetch_related("renditions", "subtitles").get()
+    fresh = (
+        MediaAsset.objects.filter(pk=asset.pk)
+        .prefetch_related("renditions", "subtitles", "audio_renditions")
+        .get()
+    )
     body = build_master_playlist(fresh, max_height=None, uri_for=relative_uri(fresh))
     if default_storage.exists(key):
         default_storage.delete(key)

@@ -24,7 +24,7 @@ from django.utils.text import get_valid_filename
 from audit.services import record
 from catalog.models import Episode, Title
 from media import ffmpeg, hls, ladder, storage, verify
-from media.models import MediaAsset, Rendition, Subtitle
+from media.models import AudioRendition, MediaAsset, Rendition, Subtitle
 from media.probe import NotMedia, ProbeResult, probe
 from media.recovery import SCRATCH_PREFIX, Heartbeat, scratch_root, sweep_scratch
 from streamsite.errors import Conflict, ValidationFailed
@@ -385,6 +385,7 @@ def _fail(job: Job, reason: str, log_tail: str, prefix: str) -> None:
         fields["log_tail"] = log_tail[-ffmpeg.LOG_TAIL_CHARS :]
     with transaction.atomic():
         Rendition.objects.filter(asset_id=job.asset_id, version=job.version).delete()
+        AudioRendition.objects.filter(asset_id=job.asset_id, version=job.version).delete()
         job._rows().update(**fields, updated_at=timezone.now())
 
 
@@ -405,6 +406,7 @@ def _progress(job: Job, start: int, end: int) -> Callable[[float], bool]:
 def _run_pipeline(job: Job, asset: MediaAsset, tmp: Path, prefix: str) -> None:
     # A redone job starts clean: nothing of this version may survive from an earlier try.
     Rendition.objects.filter(asset=asset, version=job.version).delete()
+    AudioRendition.objects.filter(asset=asset, version=job.version).delete()
     storage.delete_prefix(prefix)
 
     try:
@@ -440,19 +442,21 @@ def _run_pipeline(job: Job, asset: MediaAsset, tmp: Path, prefix: str) -> None:
     args = hls.encode_args(source_path, facts, rungs, out, cfg)
     job.update(ffmpeg_command=ffmpeg.command_text([ffmpeg.ffmpeg_binary(), *args]))
 
-    def whole(directories: list[str]) -> None:
+    def whole(directories: list[str], audio_directories: list[str]) -> None:
         verify.verify_ladder(
             out,
             directories,
             source_seconds=facts.duration,
             segment_seconds=cfg.segment_seconds,
             beat=lambda: job.beat(80),
+            audio_directories=audio_directories,
         )
 
     try:
-        variants, _, log_tail = hls.encode(
+        encoded = hls.encode(
             source_path, facts, rungs, out, cfg, on_progress=_progress(job, 8, 80), check=whole
         )
+        variants, log_tail = encoded.variants, encoded.log_tail
     except ffmpeg.FfmpegCancelled as exc:
         raise Superseded() from exc
     except ffmpeg.FfmpegFailed as exc:
@@ -484,7 +488,7 @@ def _run_pipeline(job: Job, asset: MediaAsset, tmp: Path, prefix: str) -> None:
         raise JobFailed(f"storage error: {exc}") from exc
     except Exception as exc:  # noqa: BLE001 - S3 clients raise their own error types
         raise JobFailed(f"storage error: {type(exc).__name__}: {exc}") from exc
-    _publish(job, facts, prefix, variants, quality, extras)
+    _publish(job, facts, prefix, variants, quality, extras, audio=encoded.audio)
 
 
 def _incomplete_reason(exc: verify.Incomplete, scratch: Path) -> str:
@@ -580,6 +584,8 @@ def _publish(
     variants: list[hls.VariantInfo],
     quality: dict[int, hls.Quality],
     extras: dict[str, str],
+    *,
+    audio: list[hls.AudioInfo],
 ) -> None:
     """Switch the asset to the new version in one transaction, only if the job is still ours."""
     from media.selectors import write_static_master
@@ -607,6 +613,24 @@ def _publish(
                 ssim=quality[v.rung.height].ssim if v.rung.height in quality else None,
             )
             for v in variants
+        )
+        AudioRendition.objects.filter(asset=asset, version=job.version).delete()
+        AudioRendition.objects.bulk_create(
+            AudioRendition(
+                asset=asset,
+                version=job.version,
+                position=position,
+                language=a.language,
+                name=a.name,
+                codecs=a.codecs,
+                target_bitrate=a.bitrate,
+                bandwidth=a.bandwidth,
+                average_bandwidth=a.average_bandwidth,
+                playlist_key=f"{prefix}/{a.directory}/index.m3u8",
+                size_bytes=a.size_bytes,
+                segment_count=a.segment_count,
+            )
+            for position, a in enumerate(audio)
         )
         old_prefix = asset.content_key
         now = timezone.now()
@@ -641,6 +665,7 @@ def _publish(
         # Rows of older versions go now; their files after commit (unless another asset shares
         # them, as the demo's titles do).
         Rendition.objects.filter(asset=asset).exclude(version=job.version).delete()
+        AudioRendition.objects.filter(asset=asset).exclude(version=job.version).delete()
         shared = MediaAsset.objects.filter(content_key=old_prefix).exclude(pk=asset.pk)
         if old_prefix and old_prefix != prefix and not shared.exists():
             _enqueue_delete_prefix(old_prefix)
@@ -701,6 +726,18 @@ def asset_share(
         )
         for r in source.renditions.filter(version=source.ready_version or 0)
     )
+    AudioRendition.objects.bulk_create(
+        AudioRendition(
+            asset=asset,
+            version=asset.version,
+            **{
+                f.name: getattr(a, f.name)
+                for f in AudioRendition._meta.concrete_fields
+                if f.name not in ("id", "asset", "version")
+            },
+        )
+        for a in source.audio_renditions.filter(version=source.ready_version or 0)
+    )
     return asset
 
 
@@ -749,6 +786,7 @@ def sweep_stale(*, now: datetime | None = None, batch: int = 50) -> dict[str, in
             ):
                 counts["requeued"] += 1
                 Rendition.objects.filter(asset_id=row["pk"], version=row["version"]).delete()
+                AudioRendition.objects.filter(asset_id=row["pk"], version=row["version"]).delete()
                 _enqueue_delete_prefix(old_prefix)
                 _enqueue_transcode(row["pk"], row["version"] + 1)
     resend_before = now - timedelta(seconds=settings.MEDIA_QUEUED_RESEND_AFTER)

@@ -4,7 +4,8 @@ ffmpeg exits 0 on a source that ends early (an MP4 cut after its index: "corrupt
 packet"), so its exit status proves nothing. Each rendition is read back: every segment the
 playlist lists is present and non-empty, the folder holds no segment the playlist does not
 list, every segment decodes to frames without an error, and the rendition decodes to the
-source's probed duration within one segment.
+source's probed duration within one segment. The audio group's renditions are checked the same
+way, on their audio frames.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,15 +40,15 @@ class Decoded:
     error: str  # the first decode error ffprobe reported, or ""
 
 
-def decode(playlist: Path, *, timeout: float = 3600) -> Decoded:
-    """Decode a rendition's video (every segment, through its playlist) and place each frame
-    in the segment whose time window holds it."""
+def decode(playlist: Path, *, stream: str = "v:0", timeout: float = 3600) -> Decoded:
+    """Decode a rendition's `stream` (video, or "a:0" for an audio rendition; every segment,
+    through its playlist) and place each frame in the segment whose time window holds it."""
     is_playlist = playlist.suffix == ".m3u8"  # else a plain file: its length only
     durations = (
         [float(s.duration or 0) for s in m3u8.load(str(playlist)).segments] if is_playlist else []
     )
     done = subprocess.run(
-        [ffmpeg.ffprobe_binary(), "-v", "error", "-select_streams", "v:0"]
+        [ffmpeg.ffprobe_binary(), "-v", "error", "-select_streams", stream]
         + ["-show_entries", "frame=best_effort_timestamp_time,duration_time"]
         + ["-of", "csv=p=0", str(playlist)],
         capture_output=True,
@@ -86,6 +87,7 @@ def check_rendition(
     source_seconds: float,
     segment_seconds: float,
     beat: Callable[[], bool] | None = None,
+    audio: bool = False,
 ) -> RenditionCheck:
     name = directory.name
     playlist_path = directory / "index.m3u8"
@@ -114,7 +116,7 @@ def check_rendition(
             f"{len(written)} were written",
         )
     try:
-        decoded = decode(playlist_path)
+        decoded = decode(playlist_path, stream="a:0" if audio else "v:0")
     except subprocess.TimeoutExpired:
         return RenditionCheck(name, 0.0, f"rendition {name}: decoding it timed out")
     seconds = decoded.seconds
@@ -129,7 +131,8 @@ def check_rendition(
         return RenditionCheck(
             name,
             seconds,
-            f"rendition {name}: {len(dead)} of {len(listed)} segments decode to no picture "
+            f"rendition {name}: {len(dead)} of {len(listed)} segments decode to no "
+            f"{'sound' if audio else 'picture'} "
             f"(first: {dead[0]})",
         )
     if seconds < source_seconds - segment_seconds:
@@ -148,8 +151,10 @@ def verify_ladder(
     source_seconds: float,
     segment_seconds: float,
     beat: Callable[[], bool] | None = None,
+    audio_directories: Sequence[str] = (),
 ) -> list[RenditionCheck]:
-    """Check every rendition; raise Incomplete with the uploader's reason if any is not whole.
+    """Check every rendition, video (`directories`) and audio (`audio_directories`); raise
+    Incomplete with the uploader's reason if any is not whole.
 
     Every rendition short by the same cut means the source itself ends early: that is the
     reason given ("file is truncated: 11.9 s of 24.0 s decode"), not a rendition's.
@@ -160,8 +165,10 @@ def verify_ladder(
             source_seconds=source_seconds,
             segment_seconds=segment_seconds,
             beat=beat,
+            audio=audio,
         )
-        for name in directories
+        for name, audio in [(d, False) for d in directories]
+        + [(d, True) for d in audio_directories]
     ]
     bad = [c for c in checks if c.problem]
     if not bad:

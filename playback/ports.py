@@ -177,6 +177,9 @@ class LocalAsset:
     trickplay: dict[str, str] | None = None
     # The CDN content key (`hls/<asset>/<version>/`); empty for a local folder asset.
     content_key: str = ""
+    # The audio group: one rendition per language, played with every video rendition (so
+    # every session may fetch all of them, whatever its cap). Empty: the variants carry sound.
+    audio: tuple[playlists.AudioTrack, ...] = ()
 
 
 def asset_key_for(*, title: Title, episode: Episode | None) -> str:
@@ -202,7 +205,8 @@ def find_asset(*, title: Title, episode: Episode | None) -> LocalAsset | None:
     master = root / "master.m3u8"
     if not master.is_file():
         return None
-    variants, _ = playlists.read_master(master.read_text(encoding="utf-8"))
+    text = master.read_text(encoding="utf-8")
+    variants, _ = playlists.read_master(text)
     meta: dict[str, Any] = {}
     meta_path = root / "asset.json"
     if meta_path.is_file():
@@ -222,6 +226,7 @@ def find_asset(*, title: Title, episode: Episode | None) -> LocalAsset | None:
             for sub in meta.get("subtitles") or ()
         ),
         trickplay=meta.get("trickplay"),
+        audio=tuple(playlists.read_audio(text)),
     )
 
 
@@ -265,6 +270,9 @@ def _pipeline_asset(*, title: Title, episode: Episode | None) -> LocalAsset | No
         ),
         trickplay=trickplay,
         content_key=prefix,
+        audio=tuple(
+            media_selectors.audio_track_of(a, uri=rel(a.playlist_key)) for a in media.audio
+        ),
     )
 
 
@@ -275,6 +283,7 @@ def build_master_playlist(asset: LocalAsset, *, max_height: int, access: MediaAc
     return playlists.master_playlist(
         variants=allowed_renditions(asset, max_height=max_height),
         subtitles=asset.subtitles,
+        audio=asset.audio,
         locations=[partial(access.url, base=base) for base in access.bases],
     )
 
@@ -306,9 +315,9 @@ def allowed_renditions(asset: LocalAsset, *, max_height: int) -> list[Rendition]
 @dataclass(frozen=True)
 class MediaAccess:
     """What one session may fetch until `expires_at`: ranked edge base URLs (the best first,
-    the origin last) and one signed token per scope (a rendition's folder, the subtitles, each
-    trickplay file) of its asset, valid on every edge; never the asset's own uncapped master
-    playlist, nor a rendition above the session's cap."""
+    the origin last) and one signed token per scope (a rendition's folder, each audio
+    rendition's folder, the subtitles, each trickplay file) of its asset, valid on every edge;
+    never the asset's own uncapped master playlist, nor a rendition above the session's cap."""
 
     bases: tuple[str, ...]
     content_key: str
@@ -345,6 +354,7 @@ def media_access(
     )
     bases = tuple(dict.fromkeys(decision.urls)) or (settings.CDN_ORIGIN_URL,)
     uris = [r.uri for r in allowed_renditions(asset, max_height=max_height)]
+    uris += [sound.uri for sound in asset.audio]
     uris += [sub.uri for sub in asset.subtitles]
     if asset.trickplay:
         uris += [asset.trickplay["vtt"], asset.trickplay["sprite"]]

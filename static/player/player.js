@@ -98,6 +98,8 @@
       });
       hls.on(Hls.Events.LEVEL_SWITCHED, function (_e, data) { markQuality(data.level); });
       hls.on(Hls.Events.SUBTITLE_TRACKS_UPDATED, function () { buildSubtitleMenu(hls.subtitleTracks); });
+      hls.on(Hls.Events.AUDIO_TRACKS_UPDATED, function () { buildAudioMenu(hls.audioTracks); });
+      hls.on(Hls.Events.AUDIO_TRACK_SWITCHED, function (_e, data) { $("audio").value = String(data.id); });
       hls.on(Hls.Events.FRAG_LOADED, function () { state.retries = 0; });
       hls.on(Hls.Events.ERROR, function (_e, data) { onHlsError(Hls, data); });
       hls.loadSource(config.master_playlist_url);
@@ -201,6 +203,21 @@
     state.hls.subtitleTrack = index;
   });
   $("subtitles").parentNode.hidden = true;
+
+  // Audio languages: the master's audio group (one rendition per language). The menu shows
+  // only when there is a choice; a title whose variants carry their own sound has none.
+  function buildAudioMenu(tracks) {
+    var select = $("audio");
+    select.innerHTML = "";
+    tracks.forEach(function (track, i) {
+      select.appendChild(new Option(track.name || track.lang || String(i + 1), String(i)));
+    });
+    select.value = String(state.hls ? state.hls.audioTrack : 0);
+    select.parentNode.hidden = tracks.length < 2;
+  }
+  $("audio").addEventListener("change", function (e) {
+    if (state.hls) state.hls.audioTrack = parseInt(e.target.value, 10);
+  });
 
   // --- controls ------------------------------------------------------------------------------
   function togglePlay() { if (video.paused) tryPlay(); else video.pause(); }

@@ -66,6 +66,26 @@ def test_playlist_children_are_relative_uris_only():
     assert warming.playlist_children(text) == ["init.mp4", "seg1.m4s", "720p/index.m3u8"]
 
 
+def test_warming_follows_a_stored_master_into_its_audio_renditions():
+    from media.playlists import AudioTrack, SubtitleTrack, Variant, master_playlist
+
+    text = master_playlist(
+        variants=[Variant("360p/index.m3u8", 800_000, 640, 360)],
+        audio=[
+            AudioTrack("audio_eng/index.m3u8", "eng", "English"),
+            AudioTrack("audio_spa/index.m3u8", "spa", "Español"),
+        ],
+        subtitles=[SubtitleTrack("subs/en.m3u8", "en", "English")],
+        locations=[lambda uri: uri],
+    )
+    assert warming.playlist_children(text) == [
+        "audio_eng/index.m3u8",
+        "audio_spa/index.m3u8",
+        "subs/en.m3u8",
+        "360p/index.m3u8",
+    ]
+
+
 @pytest.fixture
 def site(db):
     site = SiteFactory(name="nyc")

@@ -119,14 +119,18 @@ def check_stored_master_lists_every_rendition_with_its_attributes(ready_asset, m
     master = m3u8.load(str(media_root / ready_asset.master_key))
     assert master.is_variant
     renditions = {r.height: r for r in ready_asset.renditions.all()}
+    # One audio rendition (the clip's untagged tone): the variants count its bits as well.
+    (sound,) = ready_asset.audio_renditions.all()
+    assert (sound.language, sound.name) == ("und", "Original")
     seen = []
     for p in master.playlists:
         info = p.stream_info
         r = renditions[info.resolution[1]]
         seen.append(info.resolution)
-        assert info.bandwidth == r.bandwidth
-        assert info.average_bandwidth == r.average_bandwidth
+        assert info.bandwidth == r.bandwidth + sound.bandwidth
+        assert info.average_bandwidth == r.average_bandwidth + sound.average_bandwidth
         assert info.codecs == r.codecs
+        assert info.audio == "audio"
         assert info.frame_rate == 25.0
         assert p.uri == f"{r.height}p/index.m3u8"
         assert (media_root / ready_asset.content_key / p.uri).exists()
@@ -148,7 +152,10 @@ def check_build_master_playlist_caps_height_and_signs_every_uri(ready_asset, med
         f"https://cdn/{prefix}/240p/index.m3u8?s=1",
         f"https://cdn/{prefix}/360p/index.m3u8?s=1",
     ]
-    assert [m.uri for m in master.media] == [f"https://cdn/{prefix}/subs/en.m3u8?s=1"]
+    assert [(m.type, m.uri) for m in master.media] == [
+        ("AUDIO", f"https://cdn/{prefix}/audio_und/index.m3u8?s=1"),
+        ("SUBTITLES", f"https://cdn/{prefix}/subs/en.m3u8?s=1"),
+    ]
     media = asset_media(asset)
     assert [r.height for r in media.renditions] == [240, 360, 480]
     assert media.poster_key == f"{prefix}/poster.jpg"

@@ -2,7 +2,15 @@
 
 import m3u8
 
-from media.playlists import SubtitleTrack, Variant, master_playlist, read_master, subtitle_playlist
+from media.playlists import (
+    AudioTrack,
+    SubtitleTrack,
+    Variant,
+    master_playlist,
+    read_audio,
+    read_master,
+    subtitle_playlist,
+)
 
 LOW = Variant("360p/index.m3u8", 800_000, 640, 360, 700_000, "avc1.4d401e,mp4a.40.2", 24.0)
 HIGH = Variant("720p/index.m3u8", 2_500_000, 1280, 720, 2_200_000, "avc1.4d401f,mp4a.40.2", 24.0)
@@ -83,3 +91,46 @@ def test_subtitle_playlist_is_one_vtt_for_the_whole_duration():
     parsed = m3u8.loads(subtitle_playlist("en.vtt", 7.5))
     assert (parsed.target_duration, parsed.playlist_type, parsed.is_endlist) == (8, "vod", True)
     assert [(s.uri, s.duration) for s in parsed.segments] == [("en.vtt", 7.5)]
+
+
+ENG = AudioTrack("audio_eng/index.m3u8", "eng", "English", 140_000, 130_000)
+SPA = AudioTrack("audio_spa/index.m3u8", "spa", "Español", 150_000, 129_000)
+SILENT_LOW = Variant("360p/index.m3u8", 800_000, 640, 360, 700_000, "avc1.4d401e,mp4a.40.2", 24.0)
+
+
+def test_audio_is_one_group_per_location_and_variants_count_its_largest_rendition():
+    text = master_playlist(
+        variants=[SILENT_LOW],
+        audio=[ENG, SPA],
+        locations=[lambda u: f"https://a/{u}", lambda u: f"https://b/{u}"],
+    )
+    parsed = m3u8.loads(text)
+    audio = [m for m in parsed.media if m.type == "AUDIO"]
+    assert [(m.group_id, m.language, m.name, m.default, m.autoselect, m.uri) for m in audio] == [
+        ("audio", "eng", "English", "YES", "YES", "https://a/audio_eng/index.m3u8"),
+        ("audio", "spa", "Español", "NO", "YES", "https://a/audio_spa/index.m3u8"),
+        ("audio-2", "eng", "English", "YES", "YES", "https://b/audio_eng/index.m3u8"),
+        ("audio-2", "spa", "Español", "NO", "YES", "https://b/audio_spa/index.m3u8"),
+    ]
+    assert [(p.uri, p.stream_info.audio) for p in parsed.playlists] == [
+        ("https://a/360p/index.m3u8", "audio"),
+        ("https://b/360p/index.m3u8", "audio-2"),
+    ]
+    # BANDWIDTH: the video's peak plus the group's largest peak; the same for the average.
+    info = parsed.playlists[0].stream_info
+    assert (info.bandwidth, info.average_bandwidth) == (950_000, 830_000)
+    assert info.codecs == "avc1.4d401e,mp4a.40.2"
+    assert read_audio(text) == [
+        AudioTrack("https://a/audio_eng/index.m3u8", "eng", "English"),
+        AudioTrack("https://a/audio_spa/index.m3u8", "spa", "Español"),
+    ]
+
+
+def test_without_audio_renditions_variants_name_no_audio_group():
+    text = master_playlist(variants=[HIGH], locations=[lambda u: u])
+    parsed = m3u8.loads(text)
+    assert [m for m in parsed.media if m.type == "AUDIO"] == []
+    assert parsed.playlists[0].stream_info.audio is None
+    assert parsed.playlists[0].stream_info.bandwidth == 2_500_000
+    assert "AUDIO=" not in text
+    assert read_audio(text) == []

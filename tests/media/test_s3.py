@@ -86,6 +86,8 @@ def test_upload_transcode_and_play_through_s3(
     assert _keys(s3, prefix) == [
         f"{prefix}/240p/index.m3u8",
         f"{prefix}/240p/seg_00000.ts",
+        f"{prefix}/audio_und/index.m3u8",
+        f"{prefix}/audio_und/seg_00000.ts",
         f"{prefix}/master.m3u8",
         f"{prefix}/poster.jpg",
         f"{prefix}/trickplay.jpg",
@@ -94,6 +96,9 @@ def test_upload_transcode_and_play_through_s3(
     # Every URL of the ladder resolves through the bucket's (signed) URLs.
     master = m3u8.loads(_get(asset.master_key).decode())
     assert [p.uri for p in master.playlists] == ["240p/index.m3u8"]
+    assert [m.uri for m in master.media if m.type == "AUDIO"] == ["audio_und/index.m3u8"]
+    sound = m3u8.loads(_get(f"{prefix}/audio_und/index.m3u8").decode())
+    assert _get(f"{prefix}/audio_und/{sound.segments[0].uri}")[0] == 0x47
     variant = m3u8.loads(_get(f"{prefix}/{master.playlists[0].uri}").decode())
     segment = _get(f"{prefix}/240p/{variant.segments[0].uri}")
     assert segment[0] == 0x47  # MPEG-TS sync byte
@@ -115,4 +120,4 @@ def test_a_re_encode_on_s3_removes_the_old_version_objects(
     asset = MediaAsset.objects.get(pk=asset.pk)
     assert asset.content_key == f"hls/{asset.uuid}/2"
     assert _keys(s3, f"hls/{asset.uuid}/1/") == []
-    assert len(_keys(s3, f"hls/{asset.uuid}/2/")) == 6
+    assert len(_keys(s3, f"hls/{asset.uuid}/2/")) == 8  # video, audio, master, extras

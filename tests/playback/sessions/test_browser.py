@@ -142,6 +142,8 @@ def test_plays_beats_stops_and_resumes(
         "Subtitles off",
         "English",
     ]
+    # One soundtrack (muxed into the variants, no audio group): no audio menu to offer.
+    assert page.locator("[data-role=audio]").is_hidden()
     page.select_option("[data-role=subtitles]", "0")
     page.select_option("[data-role=quality]", "1")
     assert page.evaluate("window.streamsitePlayer.hls.subtitleTrack") == 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import m3u8
 import pytest
 from django.utils import timezone
 
@@ -211,3 +212,79 @@ class TestHeartbeatsRecheck:
         data = beat(alice_client, body).json()
         assert sorted(data["media_tokens"]) == sorted(body["media_tokens"])
         assert data["max_resolution"] == 1080
+
+
+def write_audio_group(folder, languages=("eng", "spa")):
+    """Give a fake local asset an audio group: one folder per language, named in the master
+    as EXT-X-MEDIA TYPE=AUDIO, the variants referencing it (the pipeline's layout)."""
+    master = folder / "master.m3u8"
+    lines = master.read_text().splitlines()
+    media = []
+    for i, language in enumerate(languages):
+        name = f"audio_{language}"
+        (folder / name).mkdir(exist_ok=True)
+        (folder / name / "index.m3u8").write_text("#EXTM3U\n#EXT-X-ENDLIST\n")
+        (folder / name / "seg_000.ts").write_bytes(bytes(range(256)) * 2)
+        media.append(
+            f'#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",LANGUAGE="{language}",NAME="{language}",'
+            f'DEFAULT={"YES" if i == 0 else "NO"},AUTOSELECT=YES,URI="{name}/index.m3u8"'
+        )
+    lines = (
+        lines[:2]
+        + media
+        + [
+            line.replace('CODECS="avc1.64001f"', 'CODECS="avc1.64001f,mp4a.40.2",AUDIO="audio"')
+            for line in lines[2:]
+        ]
+    )
+    master.write_text("\n".join(lines) + "\n")
+
+
+class TestAudioScope:
+    @pytest.fixture
+    def dubbed(self, media_root):
+        from tests.playback.sessions.conftest import write_fake_asset
+        from tests.playback.sessions.factories import TitleFactory
+
+        def make(name):
+            title = TitleFactory(name=name, slug=name.lower().replace(" ", "-"))
+            write_audio_group(write_fake_asset(media_root, f"title-{title.pk}"))
+            return title
+
+        return make
+
+    def test_a_capped_session_may_fetch_every_audio_rendition_of_its_title_and_no_other(
+        self, client, alice_client, limit, dubbed
+    ):
+        limit(max_resolution=360)
+        mine, other = dubbed("Dubbed"), dubbed("Other Dubbed")
+        body = start(alice_client, mine)
+        key = key_of(mine)
+        assert sorted(body["media_tokens"]) == [
+            key + "360p/",
+            key + "audio_eng/",
+            key + "audio_spa/",
+        ]
+        master = client.get(body["master_playlist_url"]).content.decode()
+        parsed = m3u8.loads(master)
+        audio = [m for m in parsed.media if m.type == "AUDIO"]
+        # One audio group per listed edge/origin copy, every URI signed for its own scope.
+        assert {(m.language, m.uri.rsplit("/", 2)[-2]) for m in audio} == {
+            ("eng", "audio_eng"),
+            ("spa", "audio_spa"),
+        }
+        assert {p.stream_info.audio for p in parsed.playlists} == {m.group_id for m in audio}
+        for m in audio:
+            assert client.get(m.uri).status_code == 200
+            assert client.get(m.uri.replace("index.m3u8", "seg_000.ts")).status_code == 200
+
+        other_key = key_of(other)
+        for scope, token in body["media_tokens"].items():
+            head = "/media/" + head_of(token)
+            # Another title's audio under this session's tokens: refused, as its video is.
+            for path in ("audio_eng/index.m3u8", "audio_eng/seg_000.ts", "audio_spa/seg_000.ts"):
+                assert client.get(head + other_key + path).status_code == 403, (scope, path)
+            # A token for one language's folder opens that folder only.
+            if scope.endswith("audio_eng/"):
+                assert client.get(head + key + "audio_spa/seg_000.ts").status_code == 403
+                assert client.get(head + key + "audio_eng/seg_000.ts").status_code == 200
