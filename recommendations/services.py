@@ -289,7 +289,13 @@ def _gate_stage(
     version.n_profiles, version.n_titles = two_stage.n_profiles, two_stage.n_titles
     version.n_interactions = two_stage.n_interactions
     version.metrics = {
-        **{k: v for k, v in two_stage.metrics.items() if k not in ("test", "stage", "search")},
+        # (its lambda was validated inside the two-stage fit, not by a search of its own:
+        # an `ease` training never reuses it as a searched recipe)
+        **{
+            k: v
+            for k, v in two_stage.metrics.items()
+            if k not in ("test", "stage", "search", "params_searched_at", "params_reused_from")
+        },
         "test": test,
         "stage_of": two_stage.pk,
         "search": [],
@@ -332,11 +338,21 @@ def _fit_evaluate_store(
     stage("choose hyper-parameters")
     params = dict(version.params)
     trials: list[dict[str, Any]] = []
+    searched_at: datetime | None = None  # when these parameters were chosen by a full search
+    reused_from: int | None = None
     if search_params:
-        result = evaluation.search(
-            version.algorithm, split.train, holdout=holdout, allowed=allowed, progress=stage
-        )
-        params, trials = result.best_params, result.trials
+        reuse = reusable_params(version.algorithm)
+        if reuse is not None:
+            source, searched_at = reuse
+            params, reused_from = dict(source.params), source.pk
+            stage(f"parameters of live version #{source.pk} (searched {searched_at:%Y-%m-%d})")
+        else:
+            # (a two-stage model's search runs inside its fit, on its own carve-off)
+            result = evaluation.search(
+                version.algorithm, split.train, holdout=holdout, allowed=allowed, progress=stage
+            )
+            params, trials = result.best_params, result.trials
+            searched_at = timezone.now()
     stage("evaluate candidate")
     candidate = algorithms.build(version.algorithm, params)
     split_seconds = evaluation.fit_timed(candidate, split.train)
@@ -399,12 +415,54 @@ def _fit_evaluate_store(
         "split_train_seconds": round(split_seconds, 4),
         "search": trials,
         "validated": search_params,
+        "params_searched_at": searched_at.isoformat() if searched_at else None,
+        "params_reused_from": reused_from,
     }
     version.status = ModelVersion.Status.CANDIDATE
     version.finished_at = timezone.now()
     version.save()
     stage_inner = final.stage_model()
     return (stage_inner, td) if stage_inner is not None else None
+
+
+def reusable_params(
+    algorithm: str, *, now: datetime | None = None
+) -> tuple[ModelVersion, datetime] | None:
+    """The live version whose hyper-parameters a training of `algorithm` reuses instead of
+    searching, and when this algorithm's last full search ran; None when a search is due.
+
+    Reused only when the live version is of the same algorithm and a full validation search
+    of that algorithm ran less than `RECS_FULL_SEARCH_DAYS` ago (by any version, whatever the
+    gate then decided: the live parameters are the ones the gate kept). A reuse records the
+    search time it relied on, not its own, so a full search runs at least that often; 0
+    searches on every training. Explicit parameters (`params=`) never search.
+    """
+    days = int(settings.RECS_FULL_SEARCH_DAYS)
+    if days <= 0:
+        return None
+    live = ModelVersion.objects.live().first()
+    if live is None or live.algorithm != algorithm or not live.params:
+        return None
+    searched_at = last_full_search(algorithm)
+    if searched_at is None or searched_at <= (now or timezone.now()) - timedelta(days=days):
+        return None
+    return live, searched_at
+
+
+def last_full_search(algorithm: str) -> datetime | None:
+    """When a training of `algorithm` last chose its hyper-parameters by a full search."""
+    finished = ModelVersion.objects.filter(algorithm=algorithm).exclude(
+        status__in=(
+            ModelVersion.Status.QUEUED,
+            ModelVersion.Status.TRAINING,
+            ModelVersion.Status.FAILED,
+        )
+    )
+    for metrics in finished.order_by("-pk").values_list("metrics", flat=True).iterator():
+        stamp = (metrics or {}).get("params_searched_at")
+        if stamp:
+            return datetime.fromisoformat(stamp)
+    return None
 
 
 def _gate(version: ModelVersion) -> ModelVersion:

@@ -29,6 +29,8 @@ class ImplicitALS(Recommender):
         alpha: float = 1.0,
         iterations: int = 15,
         random_state: int = 42,
+        *,
+        threads: int = 0,
     ) -> None:
         super().__init__(
             factors=int(factors),
@@ -40,6 +42,8 @@ class ImplicitALS(Recommender):
         self.user_factors = np.zeros((0, 0), dtype=np.float32)
         self.item_factors = np.zeros((0, 0), dtype=np.float32)
         self._model: Any = None
+        #: implicit's own threads (0: one per core); how it runs, not what it learns
+        self.threads = int(threads)
 
     def _new_model(self) -> Any:
         from implicit.cpu.als import AlternatingLeastSquares
@@ -52,6 +56,7 @@ class ImplicitALS(Recommender):
                 alpha=float(p["alpha"]),
                 iterations=int(p["iterations"]),
                 random_state=int(p["random_state"]),
+                num_threads=self.threads,
             )
 
     def fit(self, data: InteractionData) -> None:

@@ -624,6 +624,9 @@ RECS_HOLDOUT = env.int("RECS_HOLDOUT", 3, min=1, max=100)
 # started (0: nightly only), but not sooner than RECS_RETRAIN_MIN_MINUTES after it.
 RECS_RETRAIN_AFTER = env.int("RECS_RETRAIN_AFTER", 5000, min=0)
 RECS_RETRAIN_MIN_MINUTES = env.int("RECS_RETRAIN_MIN_MINUTES", 30, min=1)
+# A retrain of the live model's algorithm reuses the live model's validated hyper-parameters
+# (no search) until its full search is this many days old (0: search on every training).
+RECS_FULL_SEARCH_DAYS = env.int("RECS_FULL_SEARCH_DAYS", 7, min=0)
 # Dotted path to fn(profile) -> set of title ids the profile may be shown, or None for all
 # published titles. Default: the catalogue's availability + maturity selector.
 RECS_ALLOWED_ITEMS_PROVIDER = env.str(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
@@ -265,3 +265,79 @@ def test_a_two_stage_model_that_does_not_beat_its_own_ease_stage_hands_the_gate_
         model, extra = algorithms.loads(fh.read())
     assert model.name == "ease"
     assert sorted(extra["title_ids"].tolist()) == sorted(t.pk for t in planted[1])
+
+
+# --- reusing the live model's searched hyper-parameters (RECS_FULL_SEARCH_DAYS) ---------------
+def test_a_first_training_searches_and_records_when(planted, settings):
+    settings.RECS_FULL_SEARCH_DAYS = 7
+    version = services.train(algorithm="ease")
+    assert version.metrics["search"] != []
+    assert version.metrics["params_reused_from"] is None
+    searched = datetime.fromisoformat(version.metrics["params_searched_at"])
+    assert version.started_at <= searched <= version.finished_at
+
+
+def test_a_retrain_of_the_live_algorithm_reuses_its_parameters_without_searching(planted, settings):
+    settings.RECS_FULL_SEARCH_DAYS = 7
+    live = services.train(algorithm="ease")
+    assert live.status == LIVE
+    again = services.train(algorithm="ease")
+    assert again.metrics["search"] == []
+    assert again.metrics["params_reused_from"] == live.pk
+    assert again.params == live.params
+    # the search it relied on, not a search of its own: the schedule does not slide
+    assert again.metrics["params_searched_at"] == live.metrics["params_searched_at"]
+    assert again.metrics["validated"] is True
+
+
+def test_the_full_search_runs_again_once_the_last_one_is_older_than_the_setting(planted, settings):
+    settings.RECS_FULL_SEARCH_DAYS = 7
+    live = services.train(algorithm="ease")
+    searched = datetime.fromisoformat(live.metrics["params_searched_at"])
+    # the search was 7 days ago to the second: due
+    old = (searched - timedelta(days=7)).isoformat()
+    ModelVersion.objects.filter(pk=live.pk).update(
+        metrics={**live.metrics, "params_searched_at": old}
+    )
+    assert services.reusable_params("ease", now=searched) is None
+    # a second earlier, it was not yet due
+    live.refresh_from_db()
+    reuse = services.reusable_params("ease", now=searched - timedelta(seconds=1))
+    assert reuse is not None and reuse[0].pk == live.pk
+    again = services.train(algorithm="ease")
+    assert again.metrics["search"] != []
+    assert again.metrics["params_reused_from"] is None
+    assert datetime.fromisoformat(again.metrics["params_searched_at"]) > searched
+    # and that newer search restarts the clock for the next retrain, whatever the gate decided
+    third = services.train(algorithm="ease")
+    assert third.metrics["search"] == []
+    assert third.metrics["params_searched_at"] == again.metrics["params_searched_at"]
+
+
+def test_no_reuse_without_a_live_model_of_the_same_algorithm_or_with_the_setting_at_zero(
+    planted, settings
+):
+    settings.RECS_FULL_SEARCH_DAYS = 7
+    assert services.reusable_params("ease") is None  # nothing live
+    live = services.train(algorithm="ease")
+    assert services.reusable_params("itemknn") is None  # another algorithm is live
+    knn = services.train(algorithm="itemknn")
+    assert knn.metrics["search"] != []
+    assert knn.metrics["params_reused_from"] is None
+    assert statuses()[live.pk] == LIVE
+    settings.RECS_FULL_SEARCH_DAYS = 0
+    assert services.reusable_params("ease") is None
+    again = services.train(algorithm="ease")
+    assert again.metrics["search"] != []
+    assert again.metrics["params_reused_from"] is None
+
+
+def test_explicit_parameters_neither_search_nor_count_as_a_search(planted, settings):
+    settings.RECS_FULL_SEARCH_DAYS = 7
+    live = services.train(algorithm="ease", params={"lambda_": 100.0})
+    assert live.status == LIVE
+    assert live.metrics["params_searched_at"] is None
+    # the live ease was never searched: the next default training searches
+    assert services.reusable_params("ease") is None
+    searched = services.train(algorithm="ease")
+    assert searched.metrics["search"] != []

@@ -14,6 +14,7 @@ from recommendations.algorithms.twostage import (
     Context,
     TwoStage,
     latest_history,
+    sample_negatives,
 )
 from recommendations.evaluation import evaluate, temporal_split
 from recommendations.synthetic import generate
@@ -257,3 +258,44 @@ def test_side_signals_survive_a_split_and_never_reach_past_the_carve():
     # user 2's newest training interaction is at T0 + 300: title 0, added later, is not there
     got = as_of(split.train.my_list, np.array([0.0, 0.0, T0 + 300.0]), shape=(3, 5))
     assert got.toarray().tolist() == [[0] * 5, [0] * 5, [0, 0, 0, 0, 1]]
+
+
+def test_negative_sampling_keeps_every_positive_and_k_negatives_per_query():
+    # query 0: 2 positives, 5 negatives; query 1: no positive; query 2: 1 positive, 2 negatives
+    rows = np.array([0] * 7 + [1] * 4 + [2] * 3)
+    labels = np.array([1, 0, 0, 1, 0, 0, 0] + [0] * 4 + [0, 1, 0], dtype=np.float32)
+    keep = sample_negatives(rows, labels, 3, seed=7)
+    assert keep[labels > 0].all()
+    assert not keep[rows == 1].any()  # a query without a positive teaches lambdarank nothing
+    assert int((keep & (rows == 0) & (labels == 0)).sum()) == 3
+    assert keep[rows == 2].all()  # two negatives, fewer than 3: all kept
+    assert np.array_equal(keep, sample_negatives(rows, labels, 3, seed=7))
+    draws = {tuple(np.flatnonzero(sample_negatives(rows, labels, 3, seed=s))) for s in range(20)}
+    assert len(draws) > 1  # drawn at random, not the first three
+    # 0 keeps every negative of every query with a positive
+    assert np.array_equal(sample_negatives(rows, labels, 0, seed=7), rows != 1)
+    assert sample_negatives(rows[:0], labels[:0], 3, seed=7).tolist() == []
+
+
+def test_the_ranker_trains_on_every_positive_and_the_sampled_negatives_only(monkeypatch):
+    import lightgbm
+
+    synth = generate(n_users=60, n_items=40, n_interactions=700, seed=3)
+    model = TwoStage(lambda_=50.0, factors=8, per_source=10, label_holdout=2, negatives=4)
+    _s, _c, cands, labels = model.training_frame(synth.data)
+    seen: dict[str, np.ndarray] = {}
+    real = lightgbm.train
+
+    def spy(params, dataset, **kwargs):
+        seen["label"] = np.asarray(dataset.get_label())
+        seen["group"] = np.asarray(dataset.get_group())
+        return real(params, dataset, **kwargs)
+
+    monkeypatch.setattr(lightgbm, "train", spy)
+    TwoStage(lambda_=50.0, factors=8, per_source=10, label_holdout=2, negatives=4).fit(synth.data)
+    positives = int(labels.sum())
+    queries = np.unique(cands.rows[labels > 0])
+    negatives_per_query = [min(4, int(((cands.rows == q) & (labels == 0)).sum())) for q in queries]
+    assert int(seen["label"].sum()) == positives
+    assert seen["label"].size == positives + sum(negatives_per_query)
+    assert seen["group"].size == queries.size
