@@ -7,11 +7,11 @@ from typing import Any
 from django.conf import settings
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.module_loading import import_string
 
 from accounts.models import ApiToken, Profile, ProfileUnlock, TotpDevice, User, UserSession
-from streamsite.errors import PermissionDenied, ValidationFailed
+from streamsite.errors import DomainError, PermissionDenied, ValidationFailed
 
 PROFILE_HEADER = "X-Profile-Id"
 SESSION_PROFILE = "accounts_profile_id"
@@ -129,6 +129,36 @@ def request_profile(
             code="profile_required",
         )
     return profile
+
+
+def supported_language(code: str | None) -> str | None:
+    """`code` as one of settings.LANGUAGES ("es-MX" -> "es"), or None when it is none of them."""
+    if not code:
+        return None
+    try:
+        return translation.get_supported_language_variant(code.strip().lower())
+    except LookupError:
+        return None
+
+
+def viewer_language(request: HttpRequest) -> str:
+    """The language a request is answered in: the one rule (docs/i18n.md).
+
+    The current profile's language, else the account's, else the browser's Accept-Language,
+    else LANGUAGE_CODE; a stored language the site does not offer is passed over. API clients
+    that sign in with a token are known only inside the view, so they get Accept-Language.
+    """
+    user = _user(request)
+    if user is not None:
+        try:
+            profile = request_profile(request, required=False)
+        except DomainError:
+            profile = None  # a bad X-Profile-Id is refused by the view, in the fallback language
+        for stored in (profile.language if profile else None, user.language):
+            language = supported_language(stored)
+            if language:
+                return language
+    return translation.get_language_from_request(request)
 
 
 def profile_allows(profile: Profile, maturity_level: int) -> bool:
