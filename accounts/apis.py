@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.urls import reverse
+from django.utils.translation import get_language
 from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -57,7 +58,7 @@ class SignupApi(APIView):
     def post(self, request: Request) -> Response:
         data = self.SignupInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        services.signup(**data.validated_data)
+        services.signup(**data.validated_data, language=get_language())
         return Response({"detail": ACCEPTED_SIGNUP}, status=status.HTTP_202_ACCEPTED)
 
 

@@ -82,8 +82,8 @@ def _link(name: str, *args: Any) -> str:
     return settings.ACCOUNTS_SITE_URL.rstrip("/") + reverse(name, args=args)
 
 
-def _send(to: str, template: str, **context: Any) -> None:
-    queue_account_email(to=to, template=template, context=context)
+def _send(to: str, template: str, *, language: str = "", **context: Any) -> None:
+    queue_account_email(to=to, template=template, context=context, language=language)
 
 
 def _validate_password(password: str, user: User | None) -> None:
@@ -105,14 +105,17 @@ def _normalise_email(email: str) -> str:
 # --- Sign-up, verification, sign-in ---------------------------------------------------------
 
 
-def signup(*, email: str, password: str, profile_name: str = "") -> User | None:
+def signup(*, email: str, password: str, profile_name: str = "", language: str = "") -> User | None:
     """Register an account. Enumeration-safe: the caller answers the same either way.
 
     A new address gets an account (with a first profile) and a verification link; an address
     already registered gets a note instead, and nothing changes. Returns the new user or None.
     Both paths do the same work, so their timing does not tell them apart either: one password
     hash (the known address's is thrown away) and one email handed to the queue.
+    `language` (the one the visitor signed up in) becomes the account's and the first
+    profile's, so emails sent later, off any request, are in it too.
     """
+    language = selectors.supported_language(language) or ""
     email = _normalise_email(email)
     _validate_password(password, User(email=email))
     if User.objects.filter(email__iexact=email).exists():
@@ -121,9 +124,9 @@ def signup(*, email: str, password: str, profile_name: str = "") -> User | None:
         return None
     try:
         with transaction.atomic():
-            user = User.objects.create_user(email, password)
+            user = User.objects.create_user(email, password, language=language)
             name = (profile_name.strip() or email.split("@")[0])[:50]
-            Profile.objects.create(account=user, name=name)
+            Profile.objects.create(account=user, name=name, language=language or "en")
     except IntegrityError:  # registered concurrently
         _send(email, "signup_existing", login_url=_link("accounts:login"))
         return None
@@ -133,7 +136,7 @@ def signup(*, email: str, password: str, profile_name: str = "") -> User | None:
 
 def email_verification_send(*, user: User) -> None:
     token = signing.dumps({"u": user.pk, "e": user.email}, salt=VERIFY_SALT)
-    _send(user.email, "verify", verify_url=_link("accounts:verify", token))
+    _send(user.email, "verify", language=user.language, verify_url=_link("accounts:verify", token))
 
 
 def email_verify(*, token: str) -> User:
@@ -253,7 +256,12 @@ def login_check(
 def login_unlock_send(*, user: User, ip: str) -> None:
     """Email the owner a link that lets the address `ip` sign in past the ceiling."""
     token = signing.dumps({"u": user.pk, "a": ip}, salt=UNLOCK_SALT)
-    _send(user.email, "login_unlock", unlock_url=_link("accounts:login-unlock", token))
+    _send(
+        user.email,
+        "login_unlock",
+        language=user.language,
+        unlock_url=_link("accounts:login-unlock", token),
+    )
 
 
 def login_unlock(*, token: str) -> User:
@@ -326,6 +334,7 @@ def password_change(
     _send(
         user.email,
         "password_changed",
+        language=user.language,
         sessions_ended=sessions,
         tokens_revoked=tokens_revoked,
         tokens_kept=keep_api_tokens,
@@ -351,6 +360,7 @@ def password_reset_send(*, email: str) -> bool:
         to=user.email,
         template="password_reset",
         context={"reset_url": _link("accounts:reset-confirm", uid, token)},
+        language=user.language,
     )
     return True
 
@@ -383,6 +393,7 @@ def password_reset_confirm(*, uidb64: str, token: str, new_password: str) -> Use
     _send(
         user.email,
         "password_changed",
+        language=user.language,
         sessions_ended=sessions,
         tokens_revoked=tokens_revoked,
         tokens_kept=False,
@@ -411,13 +422,18 @@ def email_change_send(*, user_id: int, old_email: str, new_email: str) -> str:
         queue_account_email(to=new_email, template="email_change_taken", context={})
         return "taken"
     token = signing.dumps({"u": user_id, "e": new_email, "old": old_email}, salt=EMAIL_CHANGE_SALT)
+    language = User.objects.filter(pk=user_id).values_list("language", flat=True).first() or ""
     queue_account_email(
         to=new_email,
         template="email_change",
         context={"verify_url": _link("accounts:verify", token)},
+        language=language,
     )
     queue_account_email(
-        to=old_email, template="email_change_notice", context={"new_email": new_email}
+        to=old_email,
+        template="email_change_notice",
+        context={"new_email": new_email},
+        language=language,
     )
     return "sent"
 
@@ -782,7 +798,7 @@ def totp_confirm(*, user: User, code: str, now: datetime | None = None) -> list[
     TotpDevice.objects.filter(pk=device.pk).update(confirmed_at=now or timezone.now())
     record(action="account.2fa_enable", obj=user)
     codes = recovery_codes_regenerate(user=user)
-    _send(user.email, "two_factor_on")
+    _send(user.email, "two_factor_on", language=user.language)
     return codes
 
 
@@ -835,7 +851,7 @@ def totp_disable(*, user: User, password: str) -> None:
     RecoveryCode.objects.filter(user=user).delete()
     if deleted:
         record(action="account.2fa_disable", obj=user)
-        _send(user.email, "two_factor_off")
+        _send(user.email, "two_factor_off", language=user.language)
 
 
 # --- The account itself ---------------------------------------------------------------------
@@ -865,7 +881,7 @@ def account_delete(*, user: User, password: str) -> dict[str, Any]:
     with transaction.atomic():
         keys = list(UserSession.objects.filter(user=user).values_list("session_key", flat=True))
         Session.objects.filter(session_key__in=keys).delete()
-        email = user.email
+        email, language = user.email, user.language
         user.delete()
         for name in images:
             transaction.on_commit(lambda name=name: storage.delete(name))  # type: ignore[misc]
@@ -873,6 +889,7 @@ def account_delete(*, user: User, password: str) -> dict[str, Any]:
             to=email,
             template="account_deleted",
             context={},
+            language=language,
             attachments=[
                 ("streamsite-export.json", json.dumps(export, indent=2), "application/json")
             ],
