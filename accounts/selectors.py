@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone, translation
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext
 
 from accounts.models import ApiToken, Profile, ProfileUnlock, TotpDevice, User, UserSession
 from streamsite.errors import DomainError, PermissionDenied, ValidationFailed
@@ -60,11 +61,17 @@ def profile_is_unlocked(request: Any, profile: Profile) -> bool:
 def _named_profile(request: Any, user: User, profile_id: int, name: str) -> Profile:
     profile = Profile.objects.filter(pk=profile_id, account=user).first()
     if profile is None:
-        raise PermissionDenied(f"{name} names no profile of this account.", code="invalid_profile")
+        raise PermissionDenied(
+            gettext("%(name)s names no profile of this account.") % {"name": name},
+            code="invalid_profile",
+        )
     if not profile_is_unlocked(request, profile):
         raise PermissionDenied(
-            "This profile is locked with a PIN: verify it first "
-            f"(POST /api/v1/profiles/{profile.pk}/verify-pin).",
+            gettext(
+                "This profile is locked with a PIN: verify it first "
+                "(POST /api/v1/profiles/%(id)d/verify-pin)."
+            )
+            % {"id": profile.pk},
             code="profile_locked",
         )
     return profile
@@ -92,7 +99,7 @@ def request_profile(
     profile: Profile | None = None
     if user is None:
         if required or header is not None or profile_id is not None:
-            raise PermissionDenied("Sign in first.", code="not_authenticated")
+            raise PermissionDenied(gettext("Sign in first."), code="not_authenticated")
         return None
     header_id: int | None = None
     if header is not None:
@@ -100,13 +107,13 @@ def request_profile(
             header_id = int(header)
         except ValueError:
             raise ValidationFailed(
-                f"{PROFILE_HEADER} must be a profile id (an integer).", code="invalid_profile"
+                gettext("X-Profile-Id must be a profile id (an integer)."), code="invalid_profile"
             ) from None
     if profile_id is not None and header_id is not None and profile_id != header_id:
         raise ValidationFailed(
-            f"profile_id and {PROFILE_HEADER} name different profiles.",
+            gettext("profile_id and X-Profile-Id name different profiles."),
             code="profile_conflict",
-            extra={"fields": {"profile_id": [f"Does not match {PROFILE_HEADER}."]}},
+            extra={"fields": {"profile_id": [gettext("Does not match X-Profile-Id.")]}},
         )
     if profile_id is not None:
         profile = _named_profile(request, user, profile_id, "profile_id")
@@ -124,8 +131,10 @@ def request_profile(
     setattr(request, _CACHE_ATTR, profile)
     if profile is None and required:
         raise PermissionDenied(
-            f"Choose a profile first: send the {PROFILE_HEADER} header (API) or pick one "
-            "on the \u201cWho's watching?\u201d page.",
+            gettext(
+                "Choose a profile first: send the X-Profile-Id header (API) or pick one "
+                "on the “Who's watching?” page."
+            ),
             code="profile_required",
         )
     return profile

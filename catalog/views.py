@@ -188,7 +188,7 @@ def a_to_z(request: HttpRequest) -> HttpResponse:
     viewer = request_viewer(request)
     letter = request.GET.get("letter", "")[:1].upper()
     if letter and letter not in string.ascii_uppercase and letter != "#":
-        raise NotFound("No such letter.")
+        raise NotFound(gettext("No such letter."))
     page = Paginator(selectors.titles_a_to_z(viewer, letter=letter or None), PAGE_SIZE).get_page(
         request.GET.get("page")
     )

@@ -371,5 +371,5 @@ def verify_master_link(signed: str, *, client_ip: str | None, now: datetime) -> 
     path = cdn_signing.verify_link(signed, client_ip=client_ip, now=now)
     parts = path.split("/")
     if len(parts) != 3 or parts[0] != "session" or parts[2] != "master.m3u8":
-        raise PermissionDenied("Not a playback link.", code="bad_token")
+        raise PermissionDenied(gettext("Not a playback link."), code="bad_token")
     return parts[1]

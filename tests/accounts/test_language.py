@@ -193,6 +193,39 @@ class TestPagesInSpanish:
         assert "Explora lo que puedes ver" in text
 
 
+class TestRefusalsFromServicesInTheViewersLanguage:
+    def test_a_wrong_password_is_refused_in_spanish(self, alice, client):
+        response = client.post(
+            "/login/",
+            {"email": alice.email, "password": "not it"},
+            HTTP_ACCEPT_LANGUAGE="es",
+        )
+        assert response.status_code == 400
+        text = response.content.decode()
+        assert "El correo electrónico o la contraseña no son correctos." in text
+        assert "Email or password is incorrect." not in text
+
+    def test_an_api_field_error_from_a_service_is_german(self, alice, viewer):
+        response = token_client(alice).post(
+            "/api/v1/profiles", {"name": "Ana"}, HTTP_ACCEPT_LANGUAGE="de"
+        )
+        assert response.status_code == 400
+        assert response.json()["error"]["fields"] == {
+            "name": ["Ein anderes Profil hat bereits diesen Namen."]
+        }
+        assert Profile.objects.filter(account=alice).count() == 1
+
+    def test_a_conflict_from_a_service_is_german(self, alice, viewer, settings):
+        settings.ACCOUNTS_MAX_PROFILES = 1
+        response = token_client(alice).post(
+            "/api/v1/profiles", {"name": "Max"}, HTTP_ACCEPT_LANGUAGE="de"
+        )
+        assert response.status_code == 409
+        assert response.json()["error"]["message"] == (
+            "Dieses Konto hat bereits die höchstmögliche Zahl an Profilen (1)."
+        )
+
+
 class TestApiErrorsInGerman:
     def test_an_unknown_endpoint_answers_in_the_error_shape_in_german(self, alice):
         response = api_client(alice).get("/api/v1/nowhere", HTTP_ACCEPT_LANGUAGE="de")
