@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 PYTEST_ARGS ?= -n 2
 # make test-fast: everything that needs no browser, ffmpeg, nginx or server process.
-FAST_MARKERS := not slow and not needs_browser and not needs_ffmpeg and not needs_nginx and not needs_process
+FAST_MARKERS := not slow and not needs_browser and not needs_ffmpeg and not needs_nginx and not needs_process and not needs_gettext
 # The interpreter the check looks at: the one .venv was made with, once it exists.
 CHECK_PYTHON = $(if $(wildcard $(PY)),$(PY),$(PYTHON))
 # Debian keeps nginx in /usr/sbin, off a normal user's PATH; the check and the tests look there.
@@ -16,7 +16,7 @@ SBIN_PATH ?= /usr/sbin:/sbin
 export PATH := $(PATH)$(if $(SBIN_PATH),:$(SBIN_PATH))
 
 .PHONY: install demo test lint up migrate bench bench-http chaos clean help image up-scaled
-.PHONY: test-fast system-deps check-demo check-test pg
+.PHONY: test-fast system-deps check-demo check-test pg messages
 .DEFAULT_GOAL := help
 
 help:
@@ -26,6 +26,7 @@ help:
 	@echo "make system-deps  install the system packages make demo and make test need"
 	@echo "make pg     the whole suite on a local PostgreSQL and Redis"
 	@echo "make lint   ruff (lint + format check) and mypy"
+	@echo "make messages  extract marked strings into locale/*/django.po (needs gettext), then compile"
 	@echo "make up     the production shape: migrate, collectstatic, gunicorn + Celery worker + beat"
 	@echo "make bench  run the benchmarks under bench/"
 	@echo "make bench-http  wrk against the production shape (gunicorn, PostgreSQL, Redis, demo data)"
@@ -43,7 +44,22 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $(NODE_STAMP)
 
-install: check-demo $(STAMP) $(NODE_STAMP)
+# Translations (docs/i18n.md): each locale/<lang>/LC_MESSAGES/django.po compiles to its .mo with
+# Babel (a pinned Python package), so installing needs no system gettext; only extracting does.
+PO_FILES := $(wildcard locale/*/LC_MESSAGES/django.po)
+MO_FILES := $(PO_FILES:.po=.mo)
+
+install: check-demo $(STAMP) $(NODE_STAMP) $(MO_FILES)
+
+%.mo: %.po $(STAMP)
+	$(BIN)/pybabel compile --statistics -i $< -o $@
+
+
+# The one extraction command; tests/streamsite/test_translations.py runs the same (MAKEMESSAGES_ARGS).
+MAKEMESSAGES_ARGS = --all --no-obsolete --add-location file --ignore 'node_modules/*' --ignore 'tests/*' --ignore 'bench/*' --ignore 'var/*'
+messages: $(STAMP)
+	$(PY) manage.py makemessages $(MAKEMESSAGES_ARGS)
+	$(MAKE) $(MO_FILES)
 
 migrate: install
 	$(PY) manage.py migrate --noinput

@@ -30,6 +30,10 @@ want=(
   # playback (browser tests)
   chromium:chromium
 
+  # i18n: extracting messages (make messages, and the test that the catalogue is up to date);
+  # compiling them needs no system package (Babel, in make install)
+  xgettext:gettext
+
   # make pg
   pg_ctlcluster:postgresql:pg
   psql:postgresql-client:pg

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.urls import reverse
+from django.utils.translation import get_language, gettext, gettext_noop
 from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -23,11 +24,13 @@ from streamsite.client_address import client_address
 from streamsite.errors import NotFound, PermissionDenied
 
 DETAIL = inline_serializer("Detail", fields={"detail": serializers.CharField()})
-ACCEPTED_SIGNUP = (
+ACCEPTED_SIGNUP = gettext_noop(
     "If this address can be registered, we have sent a link to it. Follow it to confirm your "
     "address, then sign in."
 )
-ACCEPTED_RESET = "If an account uses this address, we have sent it a link to set a new password."
+ACCEPTED_RESET = gettext_noop(
+    "If an account uses this address, we have sent it a link to set a new password."
+)
 
 
 # --- Sign-up and sign-in for API clients ----------------------------------------------------
@@ -57,8 +60,8 @@ class SignupApi(APIView):
     def post(self, request: Request) -> Response:
         data = self.SignupInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        services.signup(**data.validated_data)
-        return Response({"detail": ACCEPTED_SIGNUP}, status=status.HTTP_202_ACCEPTED)
+        services.signup(**data.validated_data, language=get_language())
+        return Response({"detail": gettext(ACCEPTED_SIGNUP)}, status=status.HTTP_202_ACCEPTED)
 
 
 class VerifyEmailApi(APIView):
@@ -96,7 +99,7 @@ class PasswordResetApi(APIView):
         data = self.PasswordResetInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         services.password_reset_request(email=data.validated_data["email"])
-        return Response({"detail": ACCEPTED_RESET}, status=status.HTTP_202_ACCEPTED)
+        return Response({"detail": gettext(ACCEPTED_RESET)}, status=status.HTTP_202_ACCEPTED)
 
 
 class PasswordResetConfirmApi(APIView):
@@ -185,7 +188,7 @@ class LoginTokenApi(APIView):
         if selectors.two_factor_enabled(user):
             if not values.get("code"):
                 raise PermissionDenied(
-                    "This account uses two-factor authentication: send `code` too.",
+                    gettext("This account uses two-factor authentication: send `code` too."),
                     code="two_factor_required",
                 )
             services.totp_verify(user=user, code=values["code"])
@@ -275,7 +278,7 @@ class ProfileOutputSerializer(serializers.ModelSerializer):
 def _own_profile(request: Request, profile_id: int) -> Profile:
     profile = selectors.profiles_for(request_user(request)).filter(pk=profile_id).first()
     if profile is None:
-        raise NotFound("No such profile.")
+        raise NotFound(gettext("No such profile."))
     return profile
 
 
@@ -284,7 +287,7 @@ def _unlocked_profile(request: Request, profile_id: int) -> Profile:
     profile = _own_profile(request, profile_id)
     if not selectors.profile_is_unlocked(request, profile):
         raise PermissionDenied(
-            "This profile is locked with a PIN: verify it first.", code="profile_locked"
+            gettext("This profile is locked with a PIN: verify it first."), code="profile_locked"
         )
     return profile
 
@@ -478,7 +481,7 @@ class ProfileSwitchApi(APIView):
             if profile.has_pin and not selectors.profile_is_unlocked(request, profile):
                 if pin is None:
                     raise PermissionDenied(
-                        "This profile is locked: send its PIN.", code="pin_required"
+                        gettext("This profile is locked: send its PIN."), code="pin_required"
                     )
                 services.profile_pin_verify(profile=profile, pin=pin, api_token=request.auth)
         else:

@@ -7,6 +7,7 @@ import secrets
 
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
+from django.utils.translation import gettext
 from PIL import Image, UnidentifiedImageError
 
 from streamsite.errors import ValidationFailed
@@ -58,20 +59,22 @@ def resize_upload(upload: UploadedFile) -> ContentFile:
     """Validate an uploaded image and return it centre-cropped and resized to 256x256 PNG."""
     if upload.size is not None and upload.size > MAX_UPLOAD_BYTES:
         raise ValidationFailed(
-            "The image is larger than 5 MB.", extra={"fields": {"image": ["Too large."]}}
+            gettext("The image is larger than 5 MB."),
+            extra={"fields": {"image": [gettext("Too large.")]}},
         )
     image: Image.Image
     try:
         image = Image.open(upload)
         if image.width * image.height > MAX_PIXELS:
             raise ValidationFailed(
-                "The image has too many pixels.", extra={"fields": {"image": ["Too large."]}}
+                gettext("The image has too many pixels."),
+                extra={"fields": {"image": [gettext("Too large.")]}},
             )
         image.load()
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
         raise ValidationFailed(
-            "That file is not an image we can read (use PNG, JPEG, GIF or WebP).",
-            extra={"fields": {"image": ["Not an image."]}},
+            gettext("That file is not an image we can read (use PNG, JPEG, GIF or WebP)."),
+            extra={"fields": {"image": [gettext("Not an image.")]}},
         ) from exc
     image = image.convert("RGBA")
     side = min(image.width, image.height)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 from accounts import avatars
 from accounts.models import Maturity
@@ -39,9 +41,9 @@ class Form(forms.Form):
         self.mark_errors()
 
 
-def _password(label: str = "Password", autocomplete: str = "current-password") -> forms.CharField:
+def _password(label: Any = None, autocomplete: str = "current-password") -> forms.CharField:
     return forms.CharField(
-        label=label,
+        label=label or _("Password"),
         strip=False,
         max_length=256,
         widget=forms.PasswordInput(attrs={"autocomplete": autocomplete}),
@@ -49,25 +51,31 @@ def _password(label: str = "Password", autocomplete: str = "current-password") -
 
 
 class SignupForm(Form):
-    email = forms.EmailField(widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    email = forms.EmailField(
+        label=_("Email"), widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
     password = _password(autocomplete="new-password")
     profile_name = forms.CharField(
-        label="Your name", max_length=50, required=False, help_text="Your first viewer profile."
+        label=_("Your name"),
+        max_length=50,
+        required=False,
+        help_text=_("Your first viewer profile."),
     )
 
 
 class LoginForm(Form):
     email = forms.EmailField(
-        widget=forms.EmailInput(attrs={"autocomplete": "username", "autofocus": True})
+        label=_("Email"),
+        widget=forms.EmailInput(attrs={"autocomplete": "username", "autofocus": True}),
     )
     password = _password()
 
 
 class CodeForm(Form):
     code = forms.CharField(
-        label="Code",
+        label=_("Code"),
         max_length=32,
-        help_text="The 6-digit code from your authenticator app, or a recovery code.",
+        help_text=_("The 6-digit code from your authenticator app, or a recovery code."),
         widget=forms.TextInput(
             attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
         ),
@@ -75,78 +83,91 @@ class CodeForm(Form):
 
 
 class EmailForm(Form):
-    email = forms.EmailField(widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    email = forms.EmailField(
+        label=_("Email"), widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
 
 
 class SetPasswordForm(Form):
-    password = _password("New password", "new-password")
+    password = _password(_("New password"), "new-password")
 
 
 class PasswordChangeForm(Form):
-    old_password = _password("Current password")
-    new_password = _password("New password", "new-password")
+    old_password = _password(_("Current password"))
+    new_password = _password(_("New password"), "new-password")
     keep_api_tokens = forms.BooleanField(
         required=False,
-        label="Keep my API tokens working",
-        help_text="Unticked (the default), every API token is revoked with the old password.",
+        label=_("Keep my API tokens working"),
+        help_text=_("Unticked (the default), every API token is revoked with the old password."),
     )
 
 
 class EmailChangeForm(Form):
-    new_email = forms.EmailField(label="New email address")
-    password = _password("Your password")
+    new_email = forms.EmailField(label=_("New email address"))
+    password = _password(_("Your password"))
 
 
 class PasswordOnlyForm(Form):
-    password = _password("Your password")
+    password = _password(_("Your password"))
 
 
 AVATAR_CHOICES = [(name, name.title()) for name in avatars.BUILTIN]
 
 
 class ProfileForm(Form):
-    name = forms.CharField(max_length=50)
+    name = forms.CharField(label=_("Name"), max_length=50)
     maturity = forms.TypedChoiceField(
+        label=_("Maturity"),
         choices=Maturity.choices,
         coerce=int,
         initial=Maturity.ADULTS,
-        help_text="Kids: G, TV-Y, TV-Y7, TV-G. Teens: also PG, PG-13, TV-PG, TV-14. "
-        "Adults: everything, including R, NC-17 and TV-MA.",
+        help_text=_(
+            "Kids: G, TV-Y, TV-Y7, TV-G. Teens: also PG, PG-13, TV-PG, TV-14. "
+            "Adults: everything, including R, NC-17 and TV-MA."
+        ),
     )
     is_kids = forms.BooleanField(
-        label="Kids profile",
+        label=_("Kids profile"),
         required=False,
-        help_text="A simpler page, Kids titles only, and no managing of profiles or the account.",
+        help_text=_(
+            "A simpler page, Kids titles only, and no managing of profiles or the account."
+        ),
     )
+    # Each language named in itself, so a viewer can find theirs whatever the page is in.
     language = forms.ChoiceField(
-        choices=[("en", "English"), ("es", "Español"), ("fr", "Français"), ("de", "Deutsch")],
+        label=_("Language"),
+        choices=settings.LANGUAGES,
         initial="en",
+        help_text=_("The language of the pages this profile sees."),
     )
-    avatar = forms.ChoiceField(choices=AVATAR_CHOICES, widget=forms.RadioSelect, required=False)
+    avatar = forms.ChoiceField(
+        label=_("Avatar"), choices=AVATAR_CHOICES, widget=forms.RadioSelect, required=False
+    )
 
 
 class AvatarUploadForm(Form):
     image = forms.FileField(
-        label="Upload a picture", help_text="PNG, JPEG, GIF or WebP up to 5 MB; cropped square."
+        label=_("Upload a picture"),
+        help_text=_("PNG, JPEG, GIF or WebP up to 5 MB; cropped square."),
     )
 
 
 class PinSetForm(Form):
     pin = forms.RegexField(
         r"^\d{4}$",
-        label="New PIN",
+        label=_("New PIN"),
         required=False,
         max_length=4,
-        help_text="4 digits. Leave empty to remove the PIN.",
-        error_messages={"invalid": "A PIN is exactly 4 digits."},
+        help_text=_("4 digits. Leave empty to remove the PIN."),
+        error_messages={"invalid": _("A PIN is exactly 4 digits.")},
         widget=forms.PasswordInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
     )
-    password = _password("Your account password")
+    password = _password(_("Your account password"))
 
 
 class PinForm(Form):
     pin = forms.CharField(
-        label="PIN",
+        label=_("PIN"),
         max_length=4,
         widget=forms.PasswordInput(
             attrs={"inputmode": "numeric", "autocomplete": "off", "autofocus": True}
@@ -155,11 +176,13 @@ class PinForm(Form):
 
 
 class TokenForm(Form):
-    name = forms.CharField(max_length=100, help_text="Where you will use it, e.g. “Kodi”.")
+    name = forms.CharField(
+        label=_("Name"), max_length=100, help_text=_("Where you will use it, e.g. “Kodi”.")
+    )
     expires_at = forms.DateTimeField(
-        label="Expires",
+        label=_("Expires"),
         required=False,
-        help_text="Optional. Leave empty for a token that lasts until revoked.",
+        help_text=_("Optional. Leave empty for a token that lasts until revoked."),
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
     )
 

@@ -1,4 +1,5 @@
-"""Security headers on every response, and last-seen tracking of signed-in devices."""
+"""Security headers on every response, last-seen tracking of signed-in devices, and the
+viewer's language."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
+from django.utils import translation
+from django.utils.cache import patch_vary_headers
 
-from accounts import services
+from accounts import selectors, services
 from streamsite.client_address import client_address
 
 
@@ -62,3 +65,21 @@ class DeviceSessionMiddleware:
                     ip=client_address(request),
                 )
         return self.get_response(request)
+
+
+class ViewerLanguageMiddleware:
+    """Activates the viewer's language for the request (`selectors.viewer_language`) and says
+    which it was (Content-Language; Vary: Accept-Language). The language is restored after
+    the response, so nothing outside a request inherits it."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        language = selectors.viewer_language(request)
+        request.LANGUAGE_CODE = language  # type: ignore[attr-defined]
+        with translation.override(language):
+            response = self.get_response(request)
+        patch_vary_headers(response, ("Accept-Language",))
+        response.headers.setdefault("Content-Language", language)
+        return response

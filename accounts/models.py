@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext_lazy as _
 
 
 class UserManager(BaseUserManager["User"]):
@@ -46,6 +47,13 @@ class User(AbstractBaseUser, PermissionsMixin):
         default="",
         blank=True,
         help_text="ISO 3166-1 alpha-2; decides regional availability. Empty: DEFAULT_COUNTRY.",
+    )
+    language = models.CharField(
+        max_length=16,
+        default="",
+        blank=True,
+        help_text="The account's language (en, es, de): emails, and pages before a profile is "
+        "chosen. Empty: the browser's (Accept-Language).",
     )
     is_staff = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
@@ -123,9 +131,9 @@ class ApiToken(models.Model):
 class Maturity(models.IntegerChoices):
     """How much a profile may see. Catalog ratings map onto these levels (see catalog)."""
 
-    KIDS = 10, "Kids"
-    TEENS = 20, "Teens"
-    ADULTS = 30, "Adults"
+    KIDS = 10, _("Kids")
+    TEENS = 20, _("Teens")
+    ADULTS = 30, _("Adults")
 
 
 class Profile(models.Model):

@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import urlencode
+from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.permissions import BasePermission
 
@@ -55,7 +56,7 @@ def ensure_not_kids(request: Any) -> None:
     profile = selectors.request_profile(request, required=False)
     if profile is not None and profile.is_kids:
         raise PermissionDenied(
-            "A kids profile cannot manage profiles or the account.", code="kids_profile"
+            gettext("A kids profile cannot manage profiles or the account."), code="kids_profile"
         )
 
 

@@ -7,11 +7,12 @@ from typing import Any
 from django.conf import settings
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext
 
 from accounts.models import ApiToken, Profile, ProfileUnlock, TotpDevice, User, UserSession
-from streamsite.errors import PermissionDenied, ValidationFailed
+from streamsite.errors import DomainError, PermissionDenied, ValidationFailed
 
 PROFILE_HEADER = "X-Profile-Id"
 SESSION_PROFILE = "accounts_profile_id"
@@ -60,11 +61,17 @@ def profile_is_unlocked(request: Any, profile: Profile) -> bool:
 def _named_profile(request: Any, user: User, profile_id: int, name: str) -> Profile:
     profile = Profile.objects.filter(pk=profile_id, account=user).first()
     if profile is None:
-        raise PermissionDenied(f"{name} names no profile of this account.", code="invalid_profile")
+        raise PermissionDenied(
+            gettext("%(name)s names no profile of this account.") % {"name": name},
+            code="invalid_profile",
+        )
     if not profile_is_unlocked(request, profile):
         raise PermissionDenied(
-            "This profile is locked with a PIN: verify it first "
-            f"(POST /api/v1/profiles/{profile.pk}/verify-pin).",
+            gettext(
+                "This profile is locked with a PIN: verify it first "
+                "(POST /api/v1/profiles/%(id)d/verify-pin)."
+            )
+            % {"id": profile.pk},
             code="profile_locked",
         )
     return profile
@@ -92,7 +99,7 @@ def request_profile(
     profile: Profile | None = None
     if user is None:
         if required or header is not None or profile_id is not None:
-            raise PermissionDenied("Sign in first.", code="not_authenticated")
+            raise PermissionDenied(gettext("Sign in first."), code="not_authenticated")
         return None
     header_id: int | None = None
     if header is not None:
@@ -100,13 +107,13 @@ def request_profile(
             header_id = int(header)
         except ValueError:
             raise ValidationFailed(
-                f"{PROFILE_HEADER} must be a profile id (an integer).", code="invalid_profile"
+                gettext("X-Profile-Id must be a profile id (an integer)."), code="invalid_profile"
             ) from None
     if profile_id is not None and header_id is not None and profile_id != header_id:
         raise ValidationFailed(
-            f"profile_id and {PROFILE_HEADER} name different profiles.",
+            gettext("profile_id and X-Profile-Id name different profiles."),
             code="profile_conflict",
-            extra={"fields": {"profile_id": [f"Does not match {PROFILE_HEADER}."]}},
+            extra={"fields": {"profile_id": [gettext("Does not match X-Profile-Id.")]}},
         )
     if profile_id is not None:
         profile = _named_profile(request, user, profile_id, "profile_id")
@@ -124,11 +131,43 @@ def request_profile(
     setattr(request, _CACHE_ATTR, profile)
     if profile is None and required:
         raise PermissionDenied(
-            f"Choose a profile first: send the {PROFILE_HEADER} header (API) or pick one "
-            "on the \u201cWho's watching?\u201d page.",
+            gettext(
+                "Choose a profile first: send the X-Profile-Id header (API) or pick one "
+                "on the “Who's watching?” page."
+            ),
             code="profile_required",
         )
     return profile
+
+
+def supported_language(code: str | None) -> str | None:
+    """`code` as one of settings.LANGUAGES ("es-MX" -> "es"), or None when it is none of them."""
+    if not code:
+        return None
+    try:
+        return translation.get_supported_language_variant(code.strip().lower())
+    except LookupError:
+        return None
+
+
+def viewer_language(request: HttpRequest) -> str:
+    """The language a request is answered in: the one rule (docs/i18n.md).
+
+    The current profile's language, else the account's, else the browser's Accept-Language,
+    else LANGUAGE_CODE; a stored language the site does not offer is passed over. API clients
+    that sign in with a token are known only inside the view, so they get Accept-Language.
+    """
+    user = _user(request)
+    if user is not None:
+        try:
+            profile = request_profile(request, required=False)
+        except DomainError:
+            profile = None  # a bad X-Profile-Id is refused by the view, in the fallback language
+        for stored in (profile.language if profile else None, user.language):
+            language = supported_language(stored)
+            if language:
+                return language
+    return translation.get_language_from_request(request)
 
 
 def profile_allows(profile: Profile, maturity_level: int) -> bool:

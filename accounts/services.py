@@ -26,6 +26,7 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext, gettext_noop, ngettext
 
 from accounts import avatars, selectors, throttle, token_cache, tokens
 from accounts.models import (
@@ -56,7 +57,7 @@ TOKEN_TOUCH_INTERVAL = timedelta(seconds=60)
 SESSION_TOUCH_INTERVAL = timedelta(seconds=60)
 VERIFY_SALT = "accounts.verify-email"
 EMAIL_CHANGE_SALT = "accounts.change-email"
-LOGIN_FAILED = "Email or password is incorrect."
+LOGIN_FAILED = gettext_noop("Email or password is incorrect.")
 PIN_LENGTH = 4
 RECOVERY_CODE_COUNT = 10
 
@@ -82,8 +83,8 @@ def _link(name: str, *args: Any) -> str:
     return settings.ACCOUNTS_SITE_URL.rstrip("/") + reverse(name, args=args)
 
 
-def _send(to: str, template: str, **context: Any) -> None:
-    queue_account_email(to=to, template=template, context=context)
+def _send(to: str, template: str, *, language: str = "", **context: Any) -> None:
+    queue_account_email(to=to, template=template, context=context, language=language)
 
 
 def _validate_password(password: str, user: User | None) -> None:
@@ -93,26 +94,38 @@ def _validate_password(password: str, user: User | None) -> None:
         raise _fields_error(exc.messages[0], "password", list(exc.messages)) from None
 
 
+def _try_again_in(refusal: str, wait: int) -> str:
+    minutes = max(1, (wait + 59) // 60)
+    return ngettext(
+        "%(refusal)s Try again in %(minutes)d minute.",
+        "%(refusal)s Try again in %(minutes)d minutes.",
+        minutes,
+    ) % {"refusal": refusal, "minutes": minutes}
+
+
 def _normalise_email(email: str) -> str:
     email = email.strip().lower()
     try:
         validate_email(email)
     except DjangoValidationError:
-        raise _fields_error("Enter a valid email address.", "email") from None
+        raise _fields_error(gettext("Enter a valid email address."), "email") from None
     return email
 
 
 # --- Sign-up, verification, sign-in ---------------------------------------------------------
 
 
-def signup(*, email: str, password: str, profile_name: str = "") -> User | None:
+def signup(*, email: str, password: str, profile_name: str = "", language: str = "") -> User | None:
     """Register an account. Enumeration-safe: the caller answers the same either way.
 
     A new address gets an account (with a first profile) and a verification link; an address
     already registered gets a note instead, and nothing changes. Returns the new user or None.
     Both paths do the same work, so their timing does not tell them apart either: one password
     hash (the known address's is thrown away) and one email handed to the queue.
+    `language` (the one the visitor signed up in) becomes the account's and the first
+    profile's, so emails sent later, off any request, are in it too.
     """
+    language = selectors.supported_language(language) or ""
     email = _normalise_email(email)
     _validate_password(password, User(email=email))
     if User.objects.filter(email__iexact=email).exists():
@@ -121,9 +134,9 @@ def signup(*, email: str, password: str, profile_name: str = "") -> User | None:
         return None
     try:
         with transaction.atomic():
-            user = User.objects.create_user(email, password)
+            user = User.objects.create_user(email, password, language=language)
             name = (profile_name.strip() or email.split("@")[0])[:50]
-            Profile.objects.create(account=user, name=name)
+            Profile.objects.create(account=user, name=name, language=language or "en")
     except IntegrityError:  # registered concurrently
         _send(email, "signup_existing", login_url=_link("accounts:login"))
         return None
@@ -133,7 +146,7 @@ def signup(*, email: str, password: str, profile_name: str = "") -> User | None:
 
 def email_verification_send(*, user: User) -> None:
     token = signing.dumps({"u": user.pk, "e": user.email}, salt=VERIFY_SALT)
-    _send(user.email, "verify", verify_url=_link("accounts:verify", token))
+    _send(user.email, "verify", language=user.language, verify_url=_link("accounts:verify", token))
 
 
 def email_verify(*, token: str) -> User:
@@ -161,7 +174,7 @@ def email_verify(*, token: str) -> User:
         new_email = data["e"]
         with transaction.atomic():
             if User.objects.filter(email__iexact=new_email).exclude(pk=user.pk).exists():
-                raise ValidationFailed("That address now belongs to another account.")
+                raise ValidationFailed(gettext("That address now belongs to another account."))
             user.email = new_email
             user.email_verified_at = timezone.now()
             user.save(update_fields=["email", "email_verified_at"])
@@ -173,7 +186,7 @@ def email_verify(*, token: str) -> User:
                 after={"email": new_email},
             )
         return user
-    raise ValidationFailed("This link is invalid or has expired. Ask for a new one.")
+    raise ValidationFailed(gettext("This link is invalid or has expired. Ask for a new one."))
 
 
 UNLOCK_SALT = "accounts.unlock"
@@ -216,8 +229,12 @@ def login_check(
     if wait:
         minutes = max(1, (wait + 59) // 60)
         raise RateLimited(
-            f"Too many failed sign-in attempts. Try again in {minutes} minute"
-            f"{'s' if minutes != 1 else ''}.",
+            ngettext(
+                "Too many failed sign-in attempts. Try again in %(minutes)d minute.",
+                "Too many failed sign-in attempts. Try again in %(minutes)d minutes.",
+                minutes,
+            )
+            % {"minutes": minutes},
             extra={"retry_after": wait},
         )
     user = authenticate(request, email=email_key, password=password)
@@ -225,13 +242,13 @@ def login_check(
         throttle.register_failure(pair_rule, pair)
         throttle.register_failure(ip_rule, ip)
         throttle.register_failure(account_rule, email_key)
-        raise Unauthenticated(LOGIN_FAILED, code="invalid_credentials")
+        raise Unauthenticated(gettext(LOGIN_FAILED), code="invalid_credentials")
     throttle.reset(pair_rule, pair)
     assert isinstance(user, User)
     if user.email_verified_at is None and not user.is_staff:
         email_verification_send(user=user)
         raise PermissionDenied(
-            "Please confirm your email address first: we have sent you a new link.",
+            gettext("Please confirm your email address first: we have sent you a new link."),
             code="email_unverified",
         )
     under_pressure = throttle.failures(account_rule, email_key) >= account_rule.limit
@@ -243,8 +260,10 @@ def login_check(
     ):
         login_unlock_send(user=user, ip=ip)
         raise PermissionDenied(
-            "Many failed sign-ins for this account came from elsewhere, so this device must be "
-            "confirmed: we have emailed you a link. Follow it, then sign in again.",
+            gettext(
+                "Many failed sign-ins for this account came from elsewhere, so this device must be "
+                "confirmed: we have emailed you a link. Follow it, then sign in again."
+            ),
             code="unlock_required",
         )
     return user
@@ -253,7 +272,12 @@ def login_check(
 def login_unlock_send(*, user: User, ip: str) -> None:
     """Email the owner a link that lets the address `ip` sign in past the ceiling."""
     token = signing.dumps({"u": user.pk, "a": ip}, salt=UNLOCK_SALT)
-    _send(user.email, "login_unlock", unlock_url=_link("accounts:login-unlock", token))
+    _send(
+        user.email,
+        "login_unlock",
+        language=user.language,
+        unlock_url=_link("accounts:login-unlock", token),
+    )
 
 
 def login_unlock(*, token: str) -> User:
@@ -261,10 +285,12 @@ def login_unlock(*, token: str) -> User:
     try:
         data = signing.loads(token, salt=UNLOCK_SALT, max_age=UNLOCK_SECONDS)
     except signing.BadSignature:
-        raise ValidationFailed("This link is invalid or has expired. Sign in again.") from None
+        raise ValidationFailed(
+            gettext("This link is invalid or has expired. Sign in again.")
+        ) from None
     user = User.objects.filter(pk=data.get("u"), is_active=True).first()
     if user is None:
-        raise ValidationFailed("This link is invalid or has expired. Sign in again.")
+        raise ValidationFailed(gettext("This link is invalid or has expired. Sign in again."))
     pair = _pair(user.email.lower(), str(data.get("a")))
     throttle.reset(_rule("login_pair"), pair)
     throttle.mark(_rule("login_pair"), pair, "unlocked", UNLOCK_SECONDS)
@@ -315,7 +341,7 @@ def password_change(
     revoked; the security email says which. Returns (sessions ended, tokens revoked). The kept
     session must be re-hashed by the caller (update_session_auth_hash)."""
     if not user.check_password(old_password):
-        raise _fields_error("Your current password is incorrect.", "old_password")
+        raise _fields_error(gettext("Your current password is incorrect."), "old_password")
     _validate_password(new_password, user)
     user.set_password(new_password)
     user.save(update_fields=["password"])
@@ -326,6 +352,7 @@ def password_change(
     _send(
         user.email,
         "password_changed",
+        language=user.language,
         sessions_ended=sessions,
         tokens_revoked=tokens_revoked,
         tokens_kept=keep_api_tokens,
@@ -351,6 +378,7 @@ def password_reset_send(*, email: str) -> bool:
         to=user.email,
         template="password_reset",
         context={"reset_url": _link("accounts:reset-confirm", uid, token)},
+        language=user.language,
     )
     return True
 
@@ -362,7 +390,7 @@ def password_reset_user(*, uidb64: str, token: str) -> User:
     except (ValueError, TypeError, OverflowError):
         user = None
     if user is None or not default_token_generator.check_token(user, token):
-        raise ValidationFailed("This reset link is invalid or has already been used.")
+        raise ValidationFailed(gettext("This reset link is invalid or has already been used."))
     return user
 
 
@@ -383,6 +411,7 @@ def password_reset_confirm(*, uidb64: str, token: str, new_password: str) -> Use
     _send(
         user.email,
         "password_changed",
+        language=user.language,
         sessions_ended=sessions,
         tokens_revoked=tokens_revoked,
         tokens_kept=False,
@@ -394,10 +423,10 @@ def password_reset_confirm(*, uidb64: str, token: str, new_password: str) -> Use
 def email_change_request(*, user: User, password: str, new_email: str) -> None:
     """Send a confirmation link to the new address; the change happens when it is followed."""
     if not user.check_password(password):
-        raise _fields_error("Your password is incorrect.", "password")
+        raise _fields_error(gettext("Your password is incorrect."), "password")
     new_email = _normalise_email(new_email)
     if new_email == user.email:
-        raise _fields_error("That is already your address.", "email")
+        raise _fields_error(gettext("That is already your address."), "email")
     # Whether the address is taken is decided by the task: the same work and answer here.
     send_email_change.delay_on_commit(  # type: ignore[attr-defined]
         user_id=user.pk, old_email=user.email, new_email=new_email
@@ -411,13 +440,18 @@ def email_change_send(*, user_id: int, old_email: str, new_email: str) -> str:
         queue_account_email(to=new_email, template="email_change_taken", context={})
         return "taken"
     token = signing.dumps({"u": user_id, "e": new_email, "old": old_email}, salt=EMAIL_CHANGE_SALT)
+    language = User.objects.filter(pk=user_id).values_list("language", flat=True).first() or ""
     queue_account_email(
         to=new_email,
         template="email_change",
         context={"verify_url": _link("accounts:verify", token)},
+        language=language,
     )
     queue_account_email(
-        to=old_email, template="email_change_notice", context={"new_email": new_email}
+        to=old_email,
+        template="email_change_notice",
+        context={"new_email": new_email},
+        language=language,
     )
     return "sent"
 
@@ -432,20 +466,20 @@ def _profile_fields(
     if name is not None:
         name = name.strip()
         if not name:
-            raise _fields_error("A profile needs a name.", "name")
+            raise _fields_error(gettext("A profile needs a name."), "name")
         if len(name) > 50:
-            raise _fields_error("Use at most 50 characters.", "name")
+            raise _fields_error(gettext("Use at most 50 characters."), "name")
         fields["name"] = name
     if maturity is not None:
         if maturity not in Maturity.values:
-            raise _fields_error("Choose Kids, Teens or Adults.", "maturity")
+            raise _fields_error(gettext("Choose Kids, Teens or Adults."), "maturity")
         fields["maturity"] = maturity
     if is_kids is not None:
         fields["is_kids"] = is_kids
     if language is not None:
         language = language.strip()
         if not language or len(language) > 16:
-            raise _fields_error("Enter a language code such as 'en'.", "language")
+            raise _fields_error(gettext("Enter a language code such as 'en'."), "language")
         fields["language"] = language
     return fields
 
@@ -453,7 +487,9 @@ def _profile_fields(
 def _check_avatar(avatar: str | None) -> None:
     if avatar and avatar not in avatars.BUILTIN:
         raise _fields_error(
-            f"Choose one of the built-in avatars: {', '.join(avatars.BUILTIN)}.", "avatar"
+            gettext("Choose one of the built-in avatars: %(avatars)s.")
+            % {"avatars": ", ".join(avatars.BUILTIN)},
+            "avatar",
         )
 
 
@@ -478,9 +514,12 @@ def profile_create(
     _lock_account(account)
     limit = selectors.profile_limit(account)
     if Profile.objects.filter(account=account).count() >= limit:
-        raise Conflict(f"This account already has the most profiles it may have ({limit}).")
+        raise Conflict(
+            gettext("This account already has the most profiles it may have (%(limit)d).")
+            % {"limit": limit}
+        )
     if Profile.objects.filter(account=account, name__iexact=fields["name"]).exists():
-        raise _fields_error("Another profile already has that name.", "name")
+        raise _fields_error(gettext("Another profile already has that name."), "name")
     if fields["is_kids"]:
         fields["maturity"] = Maturity.KIDS
     avatar = avatar or list(avatars.BUILTIN)[Profile.objects.filter(account=account).count() % 8]
@@ -505,7 +544,7 @@ def profile_update(
         .exclude(pk=profile.pk)
         .exists()
     ):
-        raise _fields_error("Another profile already has that name.", "name")
+        raise _fields_error(gettext("Another profile already has that name."), "name")
     if avatar is not None:
         fields["avatar"] = avatar
     for key, value in fields.items():
@@ -535,7 +574,7 @@ def profile_delete(*, profile: Profile) -> None:
     account = User.objects.get(pk=profile.account_id)
     _lock_account(account)
     if Profile.objects.filter(account=account).count() <= 1:
-        raise Conflict("The last profile cannot be deleted.")
+        raise Conflict(gettext("The last profile cannot be deleted."))
     image = profile.avatar_image.name if profile.avatar_image else ""
     profile.delete()
     if image:
@@ -546,9 +585,9 @@ def profile_delete(*, profile: Profile) -> None:
 def profile_pin_set(*, profile: Profile, account: User, password: str, pin: str | None) -> Profile:
     """Set (4 digits) or remove (None) a profile's PIN; needs the account password."""
     if not account.check_password(password):
-        raise _fields_error("Your account password is incorrect.", "password")
+        raise _fields_error(gettext("Your account password is incorrect."), "password")
     if pin is not None and (len(pin) != PIN_LENGTH or not pin.isdigit()):
-        raise _fields_error("A PIN is exactly 4 digits.", "pin")
+        raise _fields_error(gettext("A PIN is exactly 4 digits."), "pin")
     profile.pin_hash = make_password(pin) if pin is not None else ""
     profile.save(update_fields=["pin_hash"])
     if pin is None:
@@ -568,12 +607,12 @@ def profile_pin_verify(
     wait = throttle.locked_for(rule, ident)
     if wait:
         raise RateLimited(
-            f"Too many wrong PINs. Try again in {max(1, (wait + 59) // 60)} minutes.",
+            _try_again_in(gettext("Too many wrong PINs."), wait),
             extra={"retry_after": wait},
         )
     if not check_password(pin, profile.pin_hash):
         throttle.register_failure(rule, ident)
-        raise _fields_error("That PIN is not right.", "pin")
+        raise _fields_error(gettext("That PIN is not right."), "pin")
     throttle.reset(rule, ident)
     if api_token is None:
         return None
@@ -588,7 +627,9 @@ def profile_switch(*, request: Any, profile: Profile, pin: str | None = None) ->
     """Make `profile` the session's current profile (the PIN first, when it has one)."""
     if profile.has_pin:
         if pin is None:
-            raise PermissionDenied("This profile is locked: enter its PIN.", code="pin_required")
+            raise PermissionDenied(
+                gettext("This profile is locked: enter its PIN."), code="pin_required"
+            )
         profile_pin_verify(profile=profile, pin=pin)
     request.session[selectors.SESSION_PROFILE] = profile.pk
     request.session[selectors.SESSION_PROFILE_PIN_OK] = profile.has_pin
@@ -662,7 +703,7 @@ def session_revoke(*, user: User, session_id: int) -> None:
     """Sign out one device of the user's; another user's id is 404."""
     row = UserSession.objects.filter(pk=session_id, user=user).first()
     if row is None:
-        raise NotFound("No such session.")
+        raise NotFound(gettext("No such session."))
     Session.objects.filter(session_key=row.session_key).delete()
     record(action="session.revoke", obj=user, before={"device": row.device_name, "ip": row.ip})
     row.delete()
@@ -698,9 +739,9 @@ def api_token_create(
     """Create a token; returns the row and the plaintext, which is never stored or shown again."""
     name = name.strip()
     if not name:
-        raise _fields_error("A token needs a name.", "name")
+        raise _fields_error(gettext("A token needs a name."), "name")
     if expires_at is not None and expires_at <= timezone.now():
-        raise _fields_error("The expiry must be in the future.", "expires_at")
+        raise _fields_error(gettext("The expiry must be in the future."), "expires_at")
     plaintext = tokens.generate()
     token = ApiToken.objects.create(
         user=user,
@@ -717,7 +758,7 @@ def api_token_revoke(*, user: User, token_id: int) -> ApiToken:
     """Revoke one of the user's tokens. Revoking twice is harmless; another user's id is 404."""
     token = ApiToken.objects.for_user(user).filter(pk=token_id).first()
     if token is None:
-        raise NotFound("No such token.")
+        raise NotFound(gettext("No such token."))
     with transaction.atomic():
         revoked = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
             revoked_at=timezone.now()
@@ -746,7 +787,7 @@ def _code_digest(code: str) -> str:
 def totp_begin(*, user: User) -> TotpDevice:
     """Start enrolment: a fresh secret, unconfirmed until a code from it is entered."""
     if selectors.two_factor_enabled(user):
-        raise Conflict("Two-factor authentication is already on.")
+        raise Conflict(gettext("Two-factor authentication is already on."))
     device, _ = TotpDevice.objects.update_or_create(
         user=user,
         defaults={"secret": pyotp.random_base32(), "confirmed_at": None, "last_step": 0},
@@ -776,13 +817,15 @@ def totp_confirm(*, user: User, code: str, now: datetime | None = None) -> list[
     """Confirm enrolment with a first code; returns the recovery codes (shown once)."""
     device = TotpDevice.objects.filter(user=user, confirmed_at__isnull=True).first()
     if device is None:
-        raise Conflict("Start setting up two-factor authentication first.")
+        raise Conflict(gettext("Start setting up two-factor authentication first."))
     if not _totp_accept(device, code, now or timezone.now()):
-        raise _fields_error("That code is not right; check your authenticator's clock.", "code")
+        raise _fields_error(
+            gettext("That code is not right; check your authenticator's clock."), "code"
+        )
     TotpDevice.objects.filter(pk=device.pk).update(confirmed_at=now or timezone.now())
     record(action="account.2fa_enable", obj=user)
     codes = recovery_codes_regenerate(user=user)
-    _send(user.email, "two_factor_on")
+    _send(user.email, "two_factor_on", language=user.language)
     return codes
 
 
@@ -808,12 +851,12 @@ def totp_verify(*, user: User, code: str, now: datetime | None = None) -> None:
     wait = throttle.locked_for(rule, ident)
     if wait:
         raise RateLimited(
-            f"Too many wrong codes. Try again in {max(1, (wait + 59) // 60)} minutes.",
+            _try_again_in(gettext("Too many wrong codes."), wait),
             extra={"retry_after": wait},
         )
     device = TotpDevice.objects.filter(user=user, confirmed_at__isnull=False).first()
     if device is None:
-        raise Conflict("Two-factor authentication is not on.")
+        raise Conflict(gettext("Two-factor authentication is not on."))
     if _totp_accept(device, code, now):
         throttle.reset(rule, ident)
         return
@@ -824,18 +867,18 @@ def totp_verify(*, user: User, code: str, now: datetime | None = None) -> None:
         throttle.reset(rule, ident)
         return
     throttle.register_failure(rule, ident)
-    raise _fields_error("That code is not right or has already been used.", "code")
+    raise _fields_error(gettext("That code is not right or has already been used."), "code")
 
 
 @transaction.atomic
 def totp_disable(*, user: User, password: str) -> None:
     if not user.check_password(password):
-        raise _fields_error("Your password is incorrect.", "password")
+        raise _fields_error(gettext("Your password is incorrect."), "password")
     deleted, _ = TotpDevice.objects.filter(user=user).delete()
     RecoveryCode.objects.filter(user=user).delete()
     if deleted:
         record(action="account.2fa_disable", obj=user)
-        _send(user.email, "two_factor_off")
+        _send(user.email, "two_factor_off", language=user.language)
 
 
 # --- The account itself ---------------------------------------------------------------------
@@ -852,7 +895,7 @@ def account_delete(*, user: User, password: str) -> dict[str, Any]:
     Returns the export (the page also offers it for download before deleting).
     """
     if not user.check_password(password):
-        raise _fields_error("Your password is incorrect.", "password")
+        raise _fields_error(gettext("Your password is incorrect."), "password")
     export = selectors.account_export(user)
     for dotted in settings.ACCOUNTS_ERASE_PROVIDERS:
         import_string(dotted)(user)
@@ -865,7 +908,7 @@ def account_delete(*, user: User, password: str) -> dict[str, Any]:
     with transaction.atomic():
         keys = list(UserSession.objects.filter(user=user).values_list("session_key", flat=True))
         Session.objects.filter(session_key__in=keys).delete()
-        email = user.email
+        email, language = user.email, user.language
         user.delete()
         for name in images:
             transaction.on_commit(lambda name=name: storage.delete(name))  # type: ignore[misc]
@@ -873,6 +916,7 @@ def account_delete(*, user: User, password: str) -> dict[str, Any]:
             to=email,
             template="account_deleted",
             context={},
+            language=language,
             attachments=[
                 ("streamsite-export.json", json.dumps(export, indent=2), "application/json")
             ],

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.core.mail import EmailMessage
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 
 
 @shared_task(name="accounts.tasks.clear_expired_sessions")
@@ -24,11 +24,18 @@ def clear_expired_sessions() -> int:
     return deleted
 
 
-def render_account_email(*, template: str, context: dict[str, Any]) -> tuple[str, str]:
-    """(subject, body) of accounts/email/<template>_subject.txt and <template>.txt."""
+def render_account_email(
+    *, template: str, context: dict[str, Any], language: str = ""
+) -> tuple[str, str]:
+    """(subject, body) of accounts/email/<template>_subject.txt and <template>.txt, in
+    `language` (the account's) when the site offers it, else in the active language (the
+    request's; LANGUAGE_CODE off a request)."""
+    from accounts.selectors import supported_language
+
     context = {**context, "site_url": settings.ACCOUNTS_SITE_URL}
-    subject = render_to_string(f"accounts/email/{template}_subject.txt", context)
-    body = render_to_string(f"accounts/email/{template}.txt", context)
+    with translation.override(supported_language(language) or translation.get_language()):
+        subject = render_to_string(f"accounts/email/{template}_subject.txt", context)
+        body = render_to_string(f"accounts/email/{template}.txt", context)
     return " ".join(subject.split()), body
 
 
@@ -38,12 +45,13 @@ def queue_account_email(
     template: str,
     context: dict[str, Any],
     attachments: list[tuple[str, str, str]] | None = None,
+    language: str = "",
 ) -> None:
-    """Render now and store in the outbox with the caller's transaction (sent after commit,
-    swept if its message is lost)."""
+    """Render now (in `language`, see render_account_email) and store in the outbox with the
+    caller's transaction (sent after commit, swept if its message is lost)."""
     from streamsite.outbox import email_enqueue
 
-    subject, body = render_account_email(template=template, context=context)
+    subject, body = render_account_email(template=template, context=context, language=language)
     email_enqueue(to=to, subject=subject, body=body, attachments=attachments or ())
 
 

@@ -17,6 +17,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.translation import get_language, ngettext, override
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_POST
 
@@ -88,7 +90,7 @@ def signup(request: HttpRequest) -> HttpResponse:
     form = forms.SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.signup(**form.cleaned_data)
+            services.signup(**form.cleaned_data, language=get_language())
         except ValidationFailed as exc:
             form.add_service_error(exc)
         else:
@@ -109,7 +111,7 @@ def verify(request: HttpRequest, token: str) -> HttpResponse:
         user = services.email_verify(token=token)
     except ValidationFailed as exc:
         return render(request, "accounts/verify_failed.html", {"message": exc.message}, status=400)
-    messages.success(request, f"Thanks: {user.email} is confirmed.")
+    messages.success(request, _("Thanks: %(email)s is confirmed.") % {"email": user.email})
     next_url = settings.ACCOUNTS_SIGNUP_NEXT_URL
     if request.user.is_authenticated and request.user.pk == user.pk:
         return redirect(next_url)
@@ -157,7 +159,7 @@ def login_unlock(request: HttpRequest, token: str) -> HttpResponse:
         user = services.login_unlock(token=token)
     except ValidationFailed as exc:
         return render(request, "accounts/verify_failed.html", {"message": exc.message}, status=400)
-    messages.success(request, "This device is confirmed. Sign in again.")
+    messages.success(request, _("This device is confirmed. Sign in again."))
     return _remember_device(redirect("accounts:login"), user)
 
 
@@ -186,7 +188,7 @@ def login_2fa(request: HttpRequest) -> HttpResponse:
 @require_POST
 def logout(request: HttpRequest) -> HttpResponse:
     auth_logout(request)
-    messages.info(request, "You are signed out.")
+    messages.info(request, _("You are signed out."))
     return redirect(settings.LOGOUT_REDIRECT_URL)
 
 
@@ -216,7 +218,7 @@ def password_reset_confirm(request: HttpRequest, uidb64: str, token: str) -> Htt
         except ValidationFailed as exc:
             form.add_service_error(exc)
         else:
-            messages.success(request, "Your password is changed. Sign in with it.")
+            messages.success(request, _("Your password is changed. Sign in with it."))
             return redirect("accounts:login")
     return render(request, "accounts/password_set.html", {"form": form}, status=_status(form))
 
@@ -227,7 +229,7 @@ def password_reset_confirm(request: HttpRequest, uidb64: str, token: str) -> Htt
 def _own_profile(request: HttpRequest, profile_id: int) -> Profile:
     profile = selectors.profiles_for(_user(request)).filter(pk=profile_id).first()
     if profile is None:
-        raise NotFound("No such profile.")
+        raise NotFound(_("No such profile."))
     return profile
 
 
@@ -235,7 +237,7 @@ def _unlocked_profile(request: HttpRequest, profile_id: int) -> Profile:
     profile = _own_profile(request, profile_id)
     if not selectors.profile_is_unlocked(request, profile):
         raise PermissionDenied(
-            "This profile is locked with a PIN. Switch to it (with its PIN) to change it."
+            _("This profile is locked with a PIN. Switch to it (with its PIN) to change it.")
         )
     return profile
 
@@ -290,7 +292,7 @@ def profile_switch(request: HttpRequest, profile_id: int) -> HttpResponse:
 def profiles_manage(request: HttpRequest) -> HttpResponse:
     ensure_not_kids(request)
     account = _user(request)
-    form = forms.ProfileForm(request.POST or None)
+    form = forms.ProfileForm(request.POST or None, initial={"language": get_language()})
     status = 200
     if request.method == "POST" and form.is_valid():
         try:
@@ -302,7 +304,7 @@ def profiles_manage(request: HttpRequest) -> HttpResponse:
             form.add_error(None, exc.message)
             status = exc.status
         else:
-            messages.success(request, f"Profile “{profile.name}” created.")
+            messages.success(request, _("Profile “%(name)s” created.") % {"name": profile.name})
             return redirect("accounts:profiles-manage")
     elif form.is_bound:
         status = 400
@@ -324,7 +326,7 @@ def profile_edit(request: HttpRequest, profile_id: int) -> HttpResponse:
         "name": profile.name,
         "maturity": profile.maturity,
         "is_kids": profile.is_kids,
-        "language": profile.language,
+        "language": selectors.supported_language(profile.language) or get_language(),
         "avatar": profile.avatar,
     }
     form = forms.ProfileForm(request.POST or None, initial=initial)
@@ -336,7 +338,14 @@ def profile_edit(request: HttpRequest, profile_id: int) -> HttpResponse:
             form.add_service_error(exc)
             status = 400
         else:
-            messages.success(request, "Profile saved.")
+            # The viewer's own profile may just have changed language: confirm in the new one,
+            # as the next page will be.
+            current = selectors.request_profile(request, required=False)
+            language = get_language()
+            if current is not None and current.pk == profile.pk:
+                language = selectors.supported_language(profile.language) or language
+            with override(language):
+                messages.success(request, _("Profile saved."))
             return redirect("accounts:profiles-manage")
     elif form.is_bound:
         status = 400
@@ -352,7 +361,7 @@ def _edit_page(request: HttpRequest, profile: Profile, status: int = 200, **form
                 "name": profile.name,
                 "maturity": profile.maturity,
                 "is_kids": profile.is_kids,
-                "language": profile.language,
+                "language": selectors.supported_language(profile.language) or get_language(),
                 "avatar": profile.avatar,
             }
         ),
@@ -375,7 +384,7 @@ def profile_avatar(request: HttpRequest, profile_id: int) -> HttpResponse:
         except ValidationFailed as exc:
             form.add_service_error(exc)
         else:
-            messages.success(request, "Picture uploaded.")
+            messages.success(request, _("Picture uploaded."))
             return redirect("accounts:profile-edit", profile_id=profile.pk)
     return _edit_page(request, profile, avatar_form=form, status=400)
 
@@ -397,7 +406,9 @@ def profile_pin(request: HttpRequest, profile_id: int) -> HttpResponse:
         except ValidationFailed as exc:
             form.add_service_error(exc)
         else:
-            messages.success(request, "PIN set." if form.cleaned_data["pin"] else "PIN removed.")
+            messages.success(
+                request, _("PIN set.") if form.cleaned_data["pin"] else _("PIN removed.")
+            )
             return redirect("accounts:profiles-manage")
     return _edit_page(request, profile, pin_form=form, status=400)
 
@@ -411,7 +422,7 @@ def profile_delete(request: HttpRequest, profile_id: int) -> HttpResponse:
         services.profile_delete(profile=profile)
     except DomainError as exc:
         return _edit_page(request, profile, delete_error=exc.message, status=exc.status)
-    messages.success(request, f"Profile “{profile.name}” deleted.")
+    messages.success(request, _("Profile “%(name)s” deleted.") % {"name": profile.name})
     return redirect("accounts:profiles-manage")
 
 
@@ -452,8 +463,12 @@ def account(request: HttpRequest) -> HttpResponse:
             kept = password_form.cleaned_data["keep_api_tokens"]
             messages.success(
                 request,
-                "Password changed. Other devices are signed out"
-                + ("." if kept else " and your API tokens are revoked."),
+                _("Password changed. Other devices are signed out.")
+                if kept
+                else _(
+                    "Password changed. Other devices are signed out and your API tokens are "
+                    "revoked."
+                ),
             )
             return redirect("accounts:account")
     if request.method == "POST" and email_form.is_bound and email_form.is_valid():
@@ -464,7 +479,7 @@ def account(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(
                 request,
-                "Follow the link we sent to the new address to finish the change.",
+                _("Follow the link we sent to the new address to finish the change."),
             )
             return redirect("accounts:account")
     if password_form.errors or email_form.errors:
@@ -514,7 +529,7 @@ def security(request: HttpRequest) -> HttpResponse:
             disable_form.add_service_error(exc)
             status = 400
         else:
-            messages.success(request, "Two-factor authentication is off.")
+            messages.success(request, _("Two-factor authentication is off."))
             return redirect("accounts:security")
     pending = None if enabled else TotpDevice.objects.filter(user=user).first()
     if pending is not None:
@@ -543,7 +558,7 @@ def devices(request: HttpRequest) -> HttpResponse:
 def device_revoke(request: HttpRequest, session_id: int) -> HttpResponse:
     ensure_not_kids(request)
     services.session_revoke(user=_user(request), session_id=session_id)
-    messages.success(request, "That device is signed out.")
+    messages.success(request, _("That device is signed out."))
     return redirect("accounts:devices")
 
 
@@ -554,7 +569,11 @@ def devices_revoke_all(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     count = services.sessions_revoke_all(user=user, keep_session_key=request.session.session_key)
     _keep_signed_in(request, user)
-    messages.success(request, f"Signed out {count} other device{'s' if count != 1 else ''}.")
+    messages.success(
+        request,
+        ngettext("Signed out %(count)d other device.", "Signed out %(count)d other devices.", count)
+        % {"count": count},
+    )
     return redirect("accounts:devices")
 
 
@@ -594,7 +613,7 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
 def api_token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
     ensure_not_kids(request)
     token = services.api_token_revoke(user=_user(request), token_id=token_id)
-    messages.success(request, f"Token “{token.name}” revoked.")
+    messages.success(request, _("Token “%(name)s” revoked.") % {"name": token.name})
     return redirect("accounts:tokens")
 
 

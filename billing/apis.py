@@ -11,6 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.urls import reverse
 from django.utils.decorators import method_decorator
+from django.utils.translation import gettext
 from django.views.decorators.debug import sensitive_post_parameters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -142,7 +143,7 @@ class SubscriptionOut(serializers.Serializer):
 def _subscription_data(account: User) -> dict[str, Any]:
     sub = selectors.subscription_for(account)
     if sub is None:
-        raise NotFound("You have no subscription.")
+        raise NotFound(gettext("You have no subscription."))
     return dict(SubscriptionOut(sub).data)
 
 
@@ -292,7 +293,7 @@ class SandboxTokenApi(APIView):
     )
     def post(self, request: Request) -> Response:
         if settings.BILLING_GATEWAY != "sandbox":
-            raise NotFound("The sandbox gateway is not enabled.")
+            raise NotFound(gettext("The sandbox gateway is not enabled."))
         data = self.SandboxCardIn(data=request.data)
         data.is_valid(raise_exception=True)
         details = get_gateway("sandbox").tokenize_card(**data.validated_data)
@@ -352,7 +353,7 @@ class InvoiceDetailApi(APIView):
     def get(self, request: Request, invoice_id: int) -> Response:
         invoice = selectors.invoice_detail(request_user(request), invoice_id)
         if invoice is None:
-            raise NotFound("No such invoice.")
+            raise NotFound(gettext("No such invoice."))
         return Response(InvoiceDetailOut(invoice).data)
 
 

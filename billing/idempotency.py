@@ -23,6 +23,7 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.utils.translation import gettext
 
 from accounts.models import User
 from billing import clock
@@ -58,7 +59,7 @@ def run_idempotent(
     when an earlier run with this key started and never stored its answer (it crashed)."""
     now = now or clock.now()
     if len(key) > 255 or not key.strip():
-        raise ValidationFailed("Idempotency-Key must be 1 to 255 characters.")
+        raise ValidationFailed(gettext("Idempotency-Key must be 1 to 255 characters."))
     digest = request_hash(method, path, body)
     try:
         with transaction.atomic():

@@ -10,7 +10,9 @@ from __future__ import annotations
 from decimal import Decimal
 from fractions import Fraction
 
+from babel.numbers import format_currency
 from django.conf import settings
+from django.utils import translation
 
 from streamsite.errors import ValidationFailed
 
@@ -28,7 +30,6 @@ CURRENCY_EXPONENTS: dict[str, int] = {
     "BHD": 3,
     "KWD": 3,
 }
-CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
 CURRENCIES = tuple(sorted(CURRENCY_EXPONENTS))
 
 
@@ -71,15 +72,14 @@ def to_decimal_string(amount: int, currency: str) -> str:
     return f"{sign}{whole}.{frac:0{exp}d}"
 
 
-def format_money(amount: int, currency: str) -> str:
-    """Human display: '$12.34', '€45.16', '¥1490', 'BHD 1.250'."""
-    text = to_decimal_string(amount, currency)
-    symbol = CURRENCY_SYMBOLS.get(currency.upper())
-    if symbol is None:
-        return f"{currency.upper()} {text}"
-    if text.startswith("-"):
-        return f"-{symbol}{text[1:]}"
-    return f"{symbol}{text}"
+def format_money(amount: int, currency: str, language: str | None = None) -> str:
+    """Human display in `language` (default: the active one), by Babel's CLDR data: en
+    '$12.34', '€45.16', '¥1,490'; es '45,16 €', '12,34 US$'; de '45,16 €', '1.490 ¥'.
+    Every price a person reads goes through here (pages, emails, admin); machines get
+    `to_decimal_string`."""
+    locale = translation.to_locale(language or translation.get_language() or settings.LANGUAGE_CODE)
+    value = Decimal(to_decimal_string(amount, currency))
+    return format_currency(value, currency.upper(), locale=locale)
 
 
 def from_decimal(value: Decimal, currency: str) -> int:

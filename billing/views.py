@@ -17,6 +17,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.utils.cache import add_never_cache_headers
+from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
@@ -120,7 +121,7 @@ def _tokenize(request: HttpRequest) -> str:
         exp_month = int(request.POST.get("exp_month", ""))
         exp_year = int(request.POST.get("exp_year", ""))
     except ValueError:
-        raise ValidationFailed("Enter the card's expiry month and year.") from None
+        raise ValidationFailed(_("Enter the card's expiry month and year.")) from None
     return (
         get_gateway("sandbox")
         .tokenize_card(
@@ -160,7 +161,9 @@ def checkout(request: HttpRequest, code: str) -> HttpResponse:
                 token = request.POST.get("payment_method", "")
                 setup_intent_id = request.POST.get("setup_intent", "")
                 if token and not setup_intent_id:
-                    raise ValidationFailed("We could not confirm that card. Please enter it again.")
+                    raise ValidationFailed(
+                        _("We could not confirm that card. Please enter it again.")
+                    )
             else:
                 token = _tokenize(request) if request.POST.get("number") else ""
                 setup_intent_id = ""
@@ -178,7 +181,7 @@ def checkout(request: HttpRequest, code: str) -> HttpResponse:
             if not stripe_on:
                 return render(request, "billing/checkout.html", context, status=status)
         else:
-            messages.success(request, f"Welcome to {plan.name}!")
+            messages.success(request, _("Welcome to %(plan)s!") % {"plan": plan.name})
             return redirect("billing:account")
     if stripe_on:
         _stripe_setup(request, context)
@@ -241,7 +244,7 @@ def change_plan(request: HttpRequest) -> HttpResponse:
         lambda: services.subscription_change_plan(
             account=_account(request), plan_code=code, actor=f"account:{request.user.pk}"
         ),
-        "Your plan has been changed.",
+        _("Your plan has been changed."),
     )
 
 
@@ -253,7 +256,7 @@ def cancel(request: HttpRequest) -> HttpResponse:
         lambda: services.subscription_cancel(
             account=_account(request), actor=f"account:{request.user.pk}"
         ),
-        "Your subscription will end at the end of the period.",
+        _("Your subscription will end at the end of the period."),
     )
 
 
@@ -263,7 +266,7 @@ def resume(request: HttpRequest) -> HttpResponse:
     return _act(
         request,
         lambda: services.subscription_resume(account=_account(request)),
-        "Your subscription will continue.",
+        _("Your subscription will continue."),
     )
 
 
@@ -280,7 +283,7 @@ def _sandbox_card(request: HttpRequest) -> HttpResponse:
     def act() -> None:
         services.payment_method_add(account=_account(request), token=_tokenize(request))
 
-    return _act(request, act, "Your card has been updated.")
+    return _act(request, act, _("Your card has been updated."))
 
 
 @login_required
@@ -301,7 +304,7 @@ def _stripe_card(request: HttpRequest) -> HttpResponse:
         except DomainError as exc:
             context["error"], status = exc.message, exc.status
         else:
-            messages.success(request, "Your card has been updated.")
+            messages.success(request, _("Your card has been updated."))
             return redirect("billing:account")
     _stripe_setup(request, context)
     if context["stripe"] is None and status == 200:
@@ -315,7 +318,7 @@ def pay_invoice(request: HttpRequest, invoice_id: int) -> HttpResponse:
     return _act(
         request,
         lambda: services.invoice_pay(account=_account(request), invoice_id=invoice_id),
-        "Thank you, the invoice is paid.",
+        _("Thank you, the invoice is paid."),
     )
 
 

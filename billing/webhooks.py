@@ -15,6 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.utils.translation import gettext
 
 from billing import clock, services
 from billing.gateways import ChargeResult, get_gateway
@@ -33,13 +34,13 @@ def webhook_receive(
     from billing import tasks
 
     if gateway_name not in GATEWAYS or gateway_name != settings.BILLING_GATEWAY:
-        raise NotFound("No such gateway.")
+        raise NotFound(gettext("No such gateway."))
     now = now or clock.now()
     event = get_gateway(gateway_name).parse_webhook(payload=payload, signature=signature, now=now)
     if event.created > now + timedelta(seconds=settings.BILLING_WEBHOOK_TOLERANCE):
-        raise ValidationFailed("The event is dated in the future.", code="bad_event")
+        raise ValidationFailed(gettext("The event is dated in the future."), code="bad_event")
     if event.created < now - DEFER_LIMIT:
-        raise ValidationFailed("The event is too old.", code="bad_event")
+        raise ValidationFailed(gettext("The event is too old."), code="bad_event")
     try:
         with transaction.atomic():
             row = WebhookEvent.objects.create(

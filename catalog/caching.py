@@ -20,7 +20,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Min, Q
-from django.utils import timezone
+from django.utils import timezone, translation
 
 if TYPE_CHECKING:  # the selectors use this module
     from catalog.selectors.viewer import Viewer
@@ -53,9 +53,9 @@ def catalog_changed() -> None:
 
 
 def viewer_parts(viewer: Viewer) -> tuple[str, int, str]:
-    """Country, maturity ceiling and language: what a shared fragment varies by."""
-    language = viewer.profile.language if viewer.profile is not None else ""
-    return (viewer.country, viewer.max_maturity, language)
+    """Country, maturity ceiling and language: what a shared fragment varies by. The language
+    is the request's active one (accounts.selectors.viewer_language), which pages render in."""
+    return (viewer.country, viewer.max_maturity, translation.get_language() or "")
 
 
 def fragment_key(name: str, viewer: Viewer, *parts: Any) -> str:

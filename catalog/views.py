@@ -13,6 +13,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext
 
 from billing.selectors import plans_available
 from catalog import selectors
@@ -101,7 +102,7 @@ def _hero_play(hero: Title | None, profile: Any, watching: list[Any]) -> dict[st
     url = play_url(hero, profile, getattr(entry, "episode", None))
     if url is None:
         return None
-    return {"url": url, "label": "Resume" if entry is not None else "Play"}
+    return {"url": url, "label": gettext("Resume") if entry is not None else gettext("Play")}
 
 
 def title_detail(request: HttpRequest, slug: str) -> HttpResponse:
@@ -187,7 +188,7 @@ def a_to_z(request: HttpRequest) -> HttpResponse:
     viewer = request_viewer(request)
     letter = request.GET.get("letter", "")[:1].upper()
     if letter and letter not in string.ascii_uppercase and letter != "#":
-        raise NotFound("No such letter.")
+        raise NotFound(gettext("No such letter."))
     page = Paginator(selectors.titles_a_to_z(viewer, letter=letter or None), PAGE_SIZE).get_page(
         request.GET.get("page")
     )

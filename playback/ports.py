@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.urls import reverse
+from django.utils.translation import gettext
 
 from accounts import selectors as accounts_selectors
 from billing import entitlements as billing_entitlements
@@ -49,8 +50,8 @@ def plan_action(status: str = "") -> dict[str, str]:
     """Where a viewer refused for their plan goes to fix it (a page error offers the link):
     the plan picker for an account that never had a plan (status "none"), else billing."""
     if status == "none":
-        return {"url": reverse("billing:plans"), "label": "Choose a plan"}
-    return {"url": reverse("billing:account"), "label": "Go to billing"}
+        return {"url": reverse("billing:plans"), "label": gettext("Choose a plan")}
+    return {"url": reverse("billing:account"), "label": gettext("Go to billing")}
 
 
 # --- accounts: accounts.selectors.request_profile(request, required=True) ---------------------
@@ -380,5 +381,5 @@ def verify_master_link(signed: str, *, client_ip: str | None, now: datetime) -> 
     path = cdn_signing.verify_link(signed, client_ip=client_ip, now=now)
     parts = path.split("/")
     if len(parts) != 3 or parts[0] != "session" or parts[2] != "master.m3u8":
-        raise PermissionDenied("Not a playback link.", code="bad_token")
+        raise PermissionDenied(gettext("Not a playback link."), code="bad_token")
     return parts[1]

@@ -18,6 +18,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
@@ -139,7 +140,7 @@ def master_playlist(request: HttpRequest, signed: str) -> HttpResponse:
 def _profile_or_redirect(request: HttpRequest, title: Title) -> Any:
     profile = request_profile(request, required=False) if request.user.is_authenticated else None
     if profile is None:
-        messages.warning(request, "Choose a profile first: My List and ratings are per profile.")
+        messages.warning(request, _("Choose a profile first: My List and ratings are per profile."))
     return profile
 
 
@@ -150,10 +151,10 @@ def my_list_toggle(request: HttpRequest, slug: str) -> HttpResponse:
     if profile is not None:
         if request.POST.get("action") == "remove":
             activity.my_list_remove(profile=profile, title=title)
-            messages.success(request, f"Removed {title.name} from My List.")
+            messages.success(request, _("Removed %(title)s from My List.") % {"title": title.name})
         else:
             activity.my_list_add(profile=profile, title=title)
-            messages.success(request, f"Added {title.name} to My List.")
+            messages.success(request, _("Added %(title)s to My List.") % {"title": title.name})
     return redirect("catalog:title", slug=title.slug)
 
 
@@ -168,7 +169,7 @@ def rate(request: HttpRequest, slug: str) -> HttpResponse:
         elif value in ("1", "-1"):
             activity.rate(profile=profile, title=title, value=int(value))
         else:
-            messages.error(request, "A rating is thumbs up or thumbs down.")
+            messages.error(request, _("A rating is thumbs up or thumbs down."))
             return redirect("catalog:title", slug=title.slug)
     return redirect("catalog:title", slug=title.slug)
 
@@ -202,7 +203,11 @@ def history_remove(request: HttpRequest, slug: str) -> HttpResponse:
         return redirect("/profiles/?next=/history")
     title = catalog_selectors.title_detail(viewer_for_profile(profile), slug=slug)
     if activity.history_delete(profile=profile, title=title):
-        messages.success(request, f"Removed {title.name} from your viewing history.")
+        messages.success(
+            request, _("Removed %(title)s from your viewing history.") % {"title": title.name}
+        )
     else:
-        messages.info(request, f"{title.name} was not in your viewing history.")
+        messages.info(
+            request, _("%(title)s was not in your viewing history.") % {"title": title.name}
+        )
     return redirect("playback:history")

@@ -15,6 +15,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts.models import Profile
 from playback.models import MyListEntry, Progress, ThumbRating, ViewingEvent
@@ -288,19 +289,34 @@ def onboarding_complete(*, profile: Profile, title_ids: list[int]) -> list[int]:
     ids = sorted(set(title_ids))
     if len(ids) < ONBOARDING_MIN:
         raise ValidationFailed(
-            f"Pick at least {ONBOARDING_MIN} titles you like (got {len(ids)}).",
-            extra={"fields": {"title_ids": [f"Pick at least {ONBOARDING_MIN}."]}},
+            gettext("Pick at least %(min)d titles you like (got %(got)d).")
+            % {"min": ONBOARDING_MIN, "got": len(ids)},
+            extra={
+                "fields": {
+                    "title_ids": [gettext("Pick at least %(min)d.") % {"min": ONBOARDING_MIN}]
+                }
+            },
         )
     if len(ids) > ONBOARDING_MAX:
         raise ValidationFailed(
-            f"Pick at most {ONBOARDING_MAX} titles (got {len(ids)}).",
-            extra={"fields": {"title_ids": [f"Pick at most {ONBOARDING_MAX}."]}},
+            gettext("Pick at most %(max)d titles (got %(got)d).")
+            % {"max": ONBOARDING_MAX, "got": len(ids)},
+            extra={
+                "fields": {
+                    "title_ids": [gettext("Pick at most %(max)d.") % {"max": ONBOARDING_MAX}]
+                }
+            },
         )
     unknown = sorted(set(ids) - allowed_for_profile(profile))
     if unknown:
         raise ValidationFailed(
-            f"Not titles this profile can watch: {', '.join(map(str, unknown))}.",
-            extra={"fields": {"title_ids": [f"Unknown or unavailable: {unknown}."]}},
+            gettext("Not titles this profile can watch: %(ids)s.")
+            % {"ids": ", ".join(map(str, unknown))},
+            extra={
+                "fields": {
+                    "title_ids": [gettext("Unknown or unavailable: %(ids)s.") % {"ids": unknown}]
+                }
+            },
         )
     with transaction.atomic():
         for title in Title.objects.filter(pk__in=ids).order_by("pk"):

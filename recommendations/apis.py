@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpResponse
+from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -97,7 +98,7 @@ def _card(title: Title, why: str) -> dict[str, Any]:
 
 def _visible_title(profile: Profile, title_id: int) -> None:
     if not titles_for_profile(profile).filter(pk=title_id).exists():
-        raise NotFound("No such title.")
+        raise NotFound(gettext("No such title."))
 
 
 def rows_payload(profile: Profile) -> dict[str, Any]:

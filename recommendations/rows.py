@@ -15,11 +15,14 @@ from datetime import timedelta
 from typing import Any
 
 import numpy as np
+from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Count
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext, ngettext
 
 from accounts.models import Profile
+from accounts.selectors import supported_language
 from catalog.models import Title
 from catalog.selectors.titles import titles_for_profile, with_artwork
 from catalog.selectors.viewer import viewer_for_profile
@@ -161,8 +164,24 @@ def _scores(profile: Profile, title_ids: list[int]) -> dict[int, float]:
     return out
 
 
+def row_language(profile: Profile) -> str:
+    """The language a profile's rows are labelled in (they are cached per profile, and built
+    by tasks too): the profile's, else the account's, else LANGUAGE_CODE (docs/i18n.md)."""
+    return (
+        supported_language(profile.language)
+        or supported_language(profile.account.language)
+        or settings.LANGUAGE_CODE
+    )
+
+
 def compute_rows(profile: Profile) -> list[Row]:
-    """Build the rows now (no cache): top picks, because you watched, trending, new."""
+    """Build the rows now (no cache): top picks, because you watched, trending, new, labelled
+    in the profile's language."""
+    with translation.override(row_language(profile)):
+        return _compute_rows(profile)
+
+
+def _compute_rows(profile: Profile) -> list[Row]:
     now = timezone.now()
     allowed = allowed_for_profile(profile) - _blocked(profile)
     country = profile.account.effective_country.upper()
@@ -207,45 +226,55 @@ def compute_rows(profile: Profile) -> list[Row]:
 
     add(
         "top_picks",
-        f"Top picks for {profile.name}",
+        gettext("Top picks for %(name)s") % {"name": profile.name},
         top,
         {
-            t: (
-                "Because you liked " + " and ".join(names[b] for b in because_of[t] if b in names)
-                if because_of.get(t)
-                else f"Picked for {profile.name}"
-            )
+            t: _liked_because([names[b] for b in because_of.get(t, []) if b in names], profile)
             for t in top
         },
     )
     if byw is not None:
-        source = names.get(byw.source_title_id, "")
-        add(
-            f"because_{byw.source_title_id}",
-            f"Because you watched {source}",
-            byw_ids,
-            {t: f"Because you watched {source}" for t in byw_ids},
-        )
+        watched = gettext("Because you watched %(title)s") % {
+            "title": names.get(byw.source_title_id, "")
+        }
+        add(f"because_{byw.source_title_id}", watched, byw_ids, dict.fromkeys(byw_ids, watched))
     add(
         "trending",
-        f"Trending now in {country}",
+        gettext("Trending now in %(country)s") % {"country": country},
         [t for t, _ in trending],
         {
-            t: f"Watched by {n} {'viewer' if n == 1 else 'viewers'} in {country} "
-            f"in the last {TRENDING_DAYS} days"
+            t: ngettext(
+                "Watched by %(n)d viewer in %(country)s in the last %(days)d days",
+                "Watched by %(n)d viewers in %(country)s in the last %(days)d days",
+                n,
+            )
+            % {"n": n, "country": country, "days": TRENDING_DAYS}
             for t, n in trending
         },
     )
     add(
         "new_for_you",
-        "New for you",
+        gettext("New for you"),
         fresh,
         {
-            t: ("New, and like what you watch" if scores.get(t, 0.0) > 0 else "New on Streamsite")
+            t: gettext("New, and like what you watch")
+            if scores.get(t, 0.0) > 0
+            else gettext("New on Streamsite")
             for t in fresh
         },
     )
     return rows
+
+
+def _liked_because(titles: list[str], profile: Profile) -> str:
+    if len(titles) >= 2:
+        return gettext("Because you liked %(first)s and %(second)s") % {
+            "first": titles[0],
+            "second": titles[1],
+        }
+    if titles:
+        return gettext("Because you liked %(title)s") % {"title": titles[0]}
+    return gettext("Picked for %(name)s") % {"name": profile.name}
 
 
 # --- cache ---------------------------------------------------------------------------------------
@@ -284,15 +313,19 @@ def rows_store(profile: Profile, *, version_id: int | None = None) -> list[Row]:
     rows = compute_rows(profile)
     cache.set(
         cache_key_prefix(profile.pk),
-        {"version": version_id, "rows": _dump(rows)},
+        {"version": version_id, "language": row_language(profile), "rows": _dump(rows)},
         CACHE_SECONDS,
     )
     return rows
 
 
-def cached_rows(profile_id: int, version_id: int) -> list[Row] | None:
+def cached_rows(profile_id: int, version_id: int, language: str | None = None) -> list[Row] | None:
+    """The cached rows when built under `version_id` (and in `language`, when given: a profile
+    whose language changed gets rows labelled anew)."""
     hit = cache.get(cache_key_prefix(profile_id))
     if hit is None or hit.get("version") != version_id:
+        return None
+    if language is not None and hit.get("language") != language:
         return None
     return _load(hit["rows"])
 
@@ -300,7 +333,7 @@ def cached_rows(profile_id: int, version_id: int) -> list[Row] | None:
 def rows_for_profile(profile: Profile) -> list[Row]:
     """The home rows of this profile: precomputed when fresh, else computed now and cached."""
     version_id = _live_version_id()
-    rows = cached_rows(profile.pk, version_id)
+    rows = cached_rows(profile.pk, version_id, row_language(profile))
     if rows is not None:
         return rows
     return rows_store(profile, version_id=version_id)
@@ -361,9 +394,12 @@ def explain_for_profile(*, profile: Profile, title_id: int) -> Explanation:
                 for j in loaded.model.explain(hist, loaded.index_of[title_id])
             ][:3]
     if not because:
-        return Explanation(title_id=title_id, text="Popular on Streamsite", because_title_ids=[])
+        text = gettext("Popular on Streamsite")
+        return Explanation(title_id=title_id, text=text, because_title_ids=[])
     names = dict(Title.objects.filter(pk__in=because).values_list("id", "name"))
-    text = "Because you watched " + ", ".join(names[b] for b in because if b in names)
+    text = gettext("Because you watched %(title)s") % {
+        "title": ", ".join(names[b] for b in because if b in names)
+    }
     return Explanation(title_id=title_id, text=text, because_title_ids=because)
 
 

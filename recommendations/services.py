@@ -13,6 +13,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from audit.services import record
 from recommendations import algorithms, evaluation, selectors
@@ -107,7 +108,7 @@ def _check_algorithm(algorithm: str, params: dict[str, Any] | None) -> None:
         raise ValidationFailed(
             f"Unknown algorithm {algorithm!r}; choose one of "
             f"{', '.join(sorted(algorithms.ALGORITHMS))}.",
-            extra={"fields": {"algorithm": ["Unknown."]}},
+            extra={"fields": {"algorithm": [gettext("Unknown.")]}},
         )
     if params is not None:
         try:
@@ -320,8 +321,10 @@ def _fit_evaluate_store(
     data = td.data
     if data.nnz == 0 and not activity.has_activity():
         raise ValidationFailed(
-            "No viewing activity to learn from: import some first "
-            "(manage.py import_movielens PATH) or let viewers watch."
+            gettext(
+                "No viewing activity to learn from: import some first "
+                "(manage.py import_movielens PATH) or let viewers watch."
+            )
         )
     if data.nnz == 0 or data.shape[1] < 2:
         raise ValidationFailed(
@@ -518,13 +521,13 @@ def promote(*, version: ModelVersion) -> ModelVersion:
     """Make this version live; the previous live one is retired."""
     locked = ModelVersion.objects.select_for_update().filter(pk=version.pk).first()
     if locked is None:
-        raise NotFound("No such model version.")
+        raise NotFound(gettext("No such model version."))
     if locked.status == ModelVersion.Status.LIVE:
         return locked
     if locked.status not in (ModelVersion.Status.CANDIDATE, ModelVersion.Status.RETIRED):
         raise Conflict(f"A {locked.get_status_display().lower()} model cannot be promoted.")
     if not locked.artifact_key:
-        raise Conflict("This version has no stored artifact.")
+        raise Conflict(gettext("This version has no stored artifact."))
     now, was = timezone.now(), locked.status
     list(ModelVersion.objects.select_for_update().live().order_by("pk"))
     ModelVersion.objects.live().update(status=ModelVersion.Status.RETIRED)
@@ -555,7 +558,7 @@ def rollback() -> ModelVersion:
     """Retire the live version and bring back the one that was live before it."""
     live = ModelVersion.objects.select_for_update().live().first()
     if live is None:
-        raise Conflict("No live model to roll back.")
+        raise Conflict(gettext("No live model to roll back."))
     previous = (
         ModelVersion.objects.select_for_update()
         .filter(
@@ -569,7 +572,7 @@ def rollback() -> ModelVersion:
         .first()
     )
     if previous is None:
-        raise Conflict("No earlier live model to roll back to.")
+        raise Conflict(gettext("No earlier live model to roll back to."))
     now = timezone.now()
     ModelVersion.objects.filter(pk=live.pk).update(
         status=ModelVersion.Status.RETIRED, rolled_back_at=now

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 
 from accounts.selectors import request_profile
 from catalog.selectors.titles import artwork_url
@@ -24,14 +25,14 @@ def onboarding(request: HttpRequest) -> HttpResponse:
         try:
             chosen = {int(v) for v in request.POST.getlist("title_ids")}
         except ValueError:
-            chosen, error = set(), "Those picks are not title ids."
+            chosen, error = set(), _("Those picks are not title ids.")
         if not error:
             try:
                 activity.onboarding_complete(profile=profile, title_ids=sorted(chosen))
             except ValidationFailed as exc:
                 error = exc.message
             else:
-                messages.success(request, "Thanks! Your picks are on your home page now.")
+                messages.success(request, _("Thanks! Your picks are on your home page now."))
                 return redirect("/")
     titles = rows.onboarding_candidates(profile)
     cards = [

@@ -22,6 +22,8 @@ from urllib.parse import unquote_to_bytes
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import translation
+from django.utils.translation import gettext, gettext_lazy
 
 from streamsite.api.exceptions import error_body
 
@@ -31,7 +33,7 @@ INT64_MIN = -(2**63)
 # token or schedule, and within every column, timezone shift and Unix-seconds conversion).
 TIMESTAMP_MIN = datetime(1970, 1, 1, tzinfo=UTC)
 TIMESTAMP_MAX = datetime(2100, 1, 1, tzinfo=UTC)
-TIMESTAMP_RANGE_MESSAGE = (
+TIMESTAMP_RANGE_MESSAGE = gettext_lazy(
     "Ensure this date-time is from 1970-01-01T00:00:00Z and before 2100-01-01T00:00:00Z."
 )
 
@@ -58,11 +60,11 @@ class Refused(Exception):
 def check_text(value: str, field: str | None) -> None:
     """Refuse NUL characters and lone surrogates (text that is not Unicode)."""
     if "\x00" in value:
-        raise Refused(400, "invalid_text", "Text may not contain NUL characters.", field)
+        raise Refused(400, "invalid_text", gettext("Text may not contain NUL characters."), field)
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise Refused(400, "invalid_text", "Text must be valid Unicode.", field) from None
+        raise Refused(400, "invalid_text", gettext("Text must be valid Unicode."), field) from None
 
 
 _INTEGER = re.compile(r"[+-]?[0-9]+")
@@ -77,7 +79,7 @@ def check_number_text(value: str, field: str | None) -> None:
     digits = value.lstrip("+-").lstrip("0") or "0"  # "000...0" is zero, whatever its length
     # Past 19 digits it cannot fit (and int() of thousands of digits is itself refused).
     if len(digits) > 19 or not INT64_MIN <= sign * int(digits) <= INT64_MAX:
-        raise Refused(400, "invalid", "Ensure this number fits in 64 bits.", field)
+        raise Refused(400, "invalid", gettext("Ensure this number fits in 64 bits."), field)
 
 
 def check_encoded(raw: bytes, field: str | None, *, form: bool) -> str:
@@ -86,7 +88,7 @@ def check_encoded(raw: bytes, field: str | None, *, form: bool) -> str:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        raise Refused(400, "invalid_text", "Text must be valid UTF-8.", field) from None
+        raise Refused(400, "invalid_text", gettext("Text must be valid UTF-8."), field) from None
     check_text(text, field)
     return text
 
@@ -136,7 +138,8 @@ def check_json(body: bytes) -> None:
         raise Refused(
             400,
             "too_deep",
-            f"JSON may nest at most {settings.INPUT_MAX_JSON_DEPTH} arrays or objects deep.",
+            gettext("JSON may nest at most %(depth)d arrays or objects deep.")
+            % {"depth": settings.INPUT_MAX_JSON_DEPTH},
         )
     check_encoded(body, None, form=False)
     try:
@@ -150,9 +153,9 @@ def check_json(body: bytes) -> None:
         elif isinstance(value, bool):
             continue
         elif isinstance(value, int) and not INT64_MIN <= value <= INT64_MAX:
-            raise Refused(400, "invalid", "Ensure this number fits in 64 bits.", field)
+            raise Refused(400, "invalid", gettext("Ensure this number fits in 64 bits."), field)
         elif isinstance(value, float) and not math.isfinite(value):
-            raise Refused(400, "invalid", "A finite number is required.", field)
+            raise Refused(400, "invalid", gettext("A finite number is required."), field)
 
 
 def _check_query(request: HttpRequest) -> None:
@@ -173,9 +176,13 @@ def _check_path(request: HttpRequest) -> None:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        raise Refused(400, "invalid_path", "The path must be valid UTF-8.") from None
+        raise Refused(400, "invalid_path", gettext("The path must be valid UTF-8.")) from None
     if "\x00" in text:
-        raise Refused(400, "invalid_path", "The path may not contain NUL characters.")
+        raise Refused(400, "invalid_path", gettext("The path may not contain NUL characters."))
+
+
+def _too_large(limit: int) -> str:
+    return gettext("The request body may be at most %(limit)d bytes.") % {"limit": limit}
 
 
 def _check_body(request: HttpRequest) -> None:
@@ -192,7 +199,7 @@ def _check_body(request: HttpRequest) -> None:
             raise Refused(
                 507,
                 "insufficient_storage",
-                "The server's upload space is full; nothing was stored. Try again later.",
+                gettext("The server's upload space is full; nothing was stored. Try again later."),
             ) from None
         for name, values in parts:
             check_text(name, None)
@@ -203,16 +210,16 @@ def _check_body(request: HttpRequest) -> None:
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
-        raise Refused(400, "invalid", "Content-Length must be a number.") from None
+        raise Refused(400, "invalid", gettext("Content-Length must be a number.")) from None
     limit = settings.INPUT_MAX_BODY_BYTES
     if length > limit:
-        raise Refused(413, "too_large", f"The request body may be at most {limit} bytes.")
+        raise Refused(413, "too_large", _too_large(limit))
     try:
         body = request.body
     except RequestDataTooBig:
-        raise Refused(413, "too_large", f"The request body may be at most {limit} bytes.") from None
+        raise Refused(413, "too_large", _too_large(limit)) from None
     if len(body) > limit:
-        raise Refused(413, "too_large", f"The request body may be at most {limit} bytes.")
+        raise Refused(413, "too_large", _too_large(limit))
     if not body:
         return
     if content_type == "application/json" or content_type.endswith("+json"):
@@ -236,7 +243,9 @@ def _check_headers(request: HttpRequest) -> None:
         return
     value = header.strip()
     if not _PROFILE_ID.fullmatch(value) or not INT64_MIN <= int(value) <= INT64_MAX:
-        raise Refused(400, "invalid_profile", "X-Profile-Id must be a profile id (an integer).")
+        raise Refused(
+            400, "invalid_profile", gettext("X-Profile-Id must be a profile id (an integer).")
+        )
 
 
 def check_request(request: HttpRequest) -> None:
@@ -252,8 +261,10 @@ class InputBoundaryMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        try:
-            check_request(request)
-        except Refused as refused:
-            return refused.response()
+        # Before the session is read, so a refusal speaks the browser's language (Accept-Language).
+        with translation.override(translation.get_language_from_request(request)):
+            try:
+                check_request(request)
+            except Refused as refused:
+                return refused.response()
         return self.get_response(request)

@@ -70,6 +70,7 @@ NEEDS = {
     "needs_ffmpeg": "ffmpeg and ffprobe",
     "needs_nginx": "nginx",
     "needs_process": "server processes outside the test (make up: gunicorn, Celery)",
+    "needs_gettext": "GNU gettext's xgettext and msgmerge (Django's makemessages)",
 }
 NEEDS_BY_FIXTURE = {
     "browser_page": "needs_browser",
@@ -103,6 +104,8 @@ def needed_for(program: str) -> str | None:
         return "needs_ffmpeg"
     if path.name == "nginx":
         return "needs_nginx"
+    if path.name in {"xgettext", "msgmerge", "msguniq", "msgattrib", "msgfmt"}:
+        return "needs_gettext"
     if "playwright" in path.parts or "chrom" in path.name:  # Playwright's driver, the browser
         return "needs_browser"
     return "needs_process"

@@ -25,6 +25,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from django.utils.translation import gettext
 
 from billing import clock
 from billing.gateways import signing
@@ -92,16 +93,19 @@ class SandboxGateway:
         digits = "".join(ch for ch in number if ch.isdigit())
         if len(digits) < 12 or len(digits) > 19 or not luhn_ok(digits):
             raise ValidationFailed(
-                "That card number is not valid.", extra={"fields": {"number": ["Invalid."]}}
+                gettext("That card number is not valid."),
+                extra={"fields": {"number": [gettext("Invalid.")]}},
             )
         today = clock.now()
         if not 1 <= exp_month <= 12 or (exp_year, exp_month) < (today.year, today.month):
             raise ValidationFailed(
-                "That card has expired.", extra={"fields": {"exp_month": ["Expired."]}}
+                gettext("That card has expired."),
+                extra={"fields": {"exp_month": [gettext("Expired.")]}},
             )
         if not (cvc.isdigit() and len(cvc) in (3, 4)):
             raise ValidationFailed(
-                "The security code is 3 or 4 digits.", extra={"fields": {"cvc": ["Invalid."]}}
+                gettext("The security code is 3 or 4 digits."),
+                extra={"fields": {"cvc": [gettext("Invalid.")]}},
             )
         with provider_write():
             card = SandboxCard.objects.create(
@@ -116,7 +120,8 @@ class SandboxGateway:
         card = SandboxCard.objects.filter(token=token).first()
         if card is None:
             raise ValidationFailed(
-                "Unknown card token.", extra={"fields": {"card_token": ["Unknown."]}}
+                gettext("Unknown card token."),
+                extra={"fields": {"card_token": [gettext("Unknown.")]}},
             )
         return CardDetails(
             card.token,
@@ -141,7 +146,7 @@ class SandboxGateway:
         existing = self._create_charge(amount, currency, token, idempotency_key)
         if existing.amount != amount or existing.currency != currency:
             # Stripe answers the same way: a key reused with different parameters.
-            raise Conflict("Idempotency key reused with different parameters.")
+            raise Conflict(gettext("Idempotency key reused with different parameters."))
         return self._result(existing)
 
     def _create_charge(
@@ -187,9 +192,9 @@ class SandboxGateway:
         with provider_write():
             charge = SandboxCharge.objects.select_for_update().filter(charge_id=charge_id).first()
             if charge is None or charge.status != "succeeded":
-                raise ValidationFailed("That charge cannot be refunded.")
+                raise ValidationFailed(gettext("That charge cannot be refunded."))
             if charge.amount_refunded + amount > charge.amount:
-                raise ValidationFailed("Refund exceeds the charge.")
+                raise ValidationFailed(gettext("Refund exceeds the charge."))
             refund = SandboxRefund.objects.create(
                 refund_id=f"re_sandbox_{secrets.token_hex(10)}",
                 idempotency_key=idempotency_key,
@@ -233,7 +238,7 @@ def event_from_json(payload: bytes) -> GatewayEvent:
             raw=body,
         )
     except (ValueError, KeyError, TypeError, AttributeError, OverflowError):
-        raise ValidationFailed("Malformed event body.", code="bad_event") from None
+        raise ValidationFailed(gettext("Malformed event body."), code="bad_event") from None
 
 
 def settle(*, charge_id: str, succeeded: bool) -> None:

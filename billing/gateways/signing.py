@@ -7,6 +7,8 @@ import hmac
 from datetime import UTC, datetime
 from typing import Any
 
+from django.utils.translation import gettext
+
 from streamsite.errors import ValidationFailed
 
 
@@ -20,7 +22,9 @@ def sign(payload: bytes, secret: str, timestamp: int) -> str:
 def verify(payload: bytes, header: str, secret: str, *, now: datetime, tolerance: int) -> None:
     """Raise ValidationFailed unless the header signs the payload within the tolerance."""
     if not secret:
-        raise ValidationFailed("Webhook secret is not configured.", code="webhook_unconfigured")
+        raise ValidationFailed(
+            gettext("Webhook secret is not configured."), code="webhook_unconfigured"
+        )
     parts: dict[str, list[str]] = {}
     for item in header.split(","):
         key, _, value = item.strip().partition("=")
@@ -28,12 +32,16 @@ def verify(payload: bytes, header: str, secret: str, *, now: datetime, tolerance
     try:
         timestamp = int(parts["t"][0])
     except (KeyError, ValueError, OverflowError):
-        raise ValidationFailed("Malformed signature header.", code="bad_signature") from None
+        raise ValidationFailed(
+            gettext("Malformed signature header."), code="bad_signature"
+        ) from None
     if abs(now.timestamp() - timestamp) > tolerance:
-        raise ValidationFailed("Signature timestamp outside the tolerance.", code="stale_signature")
+        raise ValidationFailed(
+            gettext("Signature timestamp outside the tolerance."), code="stale_signature"
+        )
     expected = sign(payload, secret, timestamp).split("v1=", 1)[1]
     if not any(hmac.compare_digest(expected, candidate) for candidate in parts.get("v1", [])):
-        raise ValidationFailed("Signature does not match.", code="bad_signature")
+        raise ValidationFailed(gettext("Signature does not match."), code="bad_signature")
 
 
 # Event dates outside these years are not dates a gateway sends (and `1e20` is not a 500).

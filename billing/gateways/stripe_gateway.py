@@ -14,6 +14,7 @@ from typing import Any
 
 import stripe
 from django.conf import settings
+from django.utils.translation import gettext, gettext_noop
 
 from billing.gateways import signing
 from billing.gateways.base import (
@@ -34,7 +35,7 @@ EVENT_MAP = {
 }
 SETUP_INTENT_ID = re.compile(r"seti_\w{1,96}", re.ASCII)
 PAYMENT_METHOD_ID = re.compile(r"pm_\w{1,96}", re.ASCII)
-SETUP_REFUSED = "We could not confirm that card. Please enter it again."
+SETUP_REFUSED = gettext_noop("We could not confirm that card. Please enter it again.")
 
 
 class StripeGateway:
@@ -48,7 +49,9 @@ class StripeGateway:
         )
 
     def tokenize_card(self, *, number: str, exp_month: int, exp_year: int, cvc: str) -> CardDetails:
-        raise ValidationFailed("With Stripe, card details are collected by Stripe Elements.")
+        raise ValidationFailed(
+            gettext("With Stripe, card details are collected by Stripe Elements.")
+        )
 
     def attach(self, *, token: str, email: str, customer_id: str) -> CardDetails:
         try:
@@ -93,26 +96,26 @@ class StripeGateway:
             and SETUP_INTENT_ID.fullmatch(setup_intent_id)
             and PAYMENT_METHOD_ID.fullmatch(payment_method_id)
         ):
-            raise ValidationFailed(SETUP_REFUSED, code="card_setup_refused")
+            raise ValidationFailed(gettext(SETUP_REFUSED), code="card_setup_refused")
         try:
             intent = self.client.v1.setup_intents.retrieve(
                 setup_intent_id, params={"expand": ["payment_method"]}
             )
         except stripe.InvalidRequestError:
-            raise ValidationFailed(SETUP_REFUSED, code="card_setup_refused") from None
+            raise ValidationFailed(gettext(SETUP_REFUSED), code="card_setup_refused") from None
         except stripe.StripeError as exc:
             raise GatewayUnavailable(f"Stripe is unavailable: {type(exc).__name__}") from None
         # Another customer's intent, or a payment method it did not produce: refused alike.
         if intent.customer != customer_id:
-            raise ValidationFailed(SETUP_REFUSED, code="card_setup_refused")
+            raise ValidationFailed(gettext(SETUP_REFUSED), code="card_setup_refused")
         if intent.status != "succeeded":
             raise ValidationFailed(
-                "Your card has not been confirmed yet. Please enter it again.",
+                gettext("Your card has not been confirmed yet. Please enter it again."),
                 code="card_setup_incomplete",
             )
         method: Any = intent.payment_method
         if method is None or isinstance(method, str) or method.id != payment_method_id:
-            raise ValidationFailed(SETUP_REFUSED, code="card_setup_refused")
+            raise ValidationFailed(gettext(SETUP_REFUSED), code="card_setup_refused")
         card: Any = method.card
         return CardDetails(
             method.id, card.brand, card.last4, card.exp_month, card.exp_year, customer_id
@@ -186,14 +189,16 @@ class StripeGateway:
                 tolerance=settings.BILLING_WEBHOOK_TOLERANCE,
             )
         except stripe.SignatureVerificationError:
-            raise ValidationFailed("Signature does not match.", code="bad_signature") from None
+            raise ValidationFailed(
+                gettext("Signature does not match."), code="bad_signature"
+            ) from None
         except (ValueError, OverflowError):
-            raise ValidationFailed("Malformed event body.", code="bad_event") from None
+            raise ValidationFailed(gettext("Malformed event body."), code="bad_event") from None
         try:
             created = signing.event_time(event.created)
             obj: dict[str, Any] = event.data.object.to_dict()
         except (ValueError, AttributeError, TypeError):
-            raise ValidationFailed("Malformed event body.", code="bad_event") from None
+            raise ValidationFailed(gettext("Malformed event body."), code="bad_event") from None
         kind = EVENT_MAP.get(event.type, event.type)
         if event.type == "charge.refunded":
             charge_id, refunded = (

@@ -9,6 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection
 from django.db.models import F
+from django.utils.translation import gettext
 
 from accounts.models import User
 from audit.services import record
@@ -36,8 +37,13 @@ def _price(plan: Plan, currency: str) -> Price:
     price = Price.objects.filter(plan=plan, currency=currency).first()
     if price is None:
         raise ValidationFailed(
-            f"{plan.name} is not sold in {currency}.",
-            extra={"fields": {"currency": [f"Not available for {plan.name}."]}},
+            gettext("%(plan)s is not sold in %(currency)s.")
+            % {"plan": plan.name, "currency": currency},
+            extra={
+                "fields": {
+                    "currency": [gettext("Not available for %(plan)s.") % {"plan": plan.name}]
+                }
+            },
         )
     return price
 
@@ -99,7 +105,7 @@ def live_subscription(account: User, *, lock: bool = False) -> Subscription:
         qs = qs.select_for_update(of=("self",))
     sub = qs.filter(account=account).first()
     if sub is None or sub.status not in LIVE_STATUSES:
-        raise NotFound("You have no active subscription.")
+        raise NotFound(gettext("You have no active subscription."))
     return sub
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from accounts.models import User
 from billing.gateways import (
@@ -30,7 +31,8 @@ def payment_method_add(*, account: User, token: str) -> PaymentMethod:
     harmless); the card is then recorded in one short transaction."""
     if not token:
         raise ValidationFailed(
-            "A card token is required.", extra={"fields": {"card_token": ["Required."]}}
+            gettext("A card token is required."),
+            extra={"fields": {"card_token": [gettext("Required.")]}},
         )
     _outside_transactions()
     ledger = billing_account(account)
@@ -60,7 +62,7 @@ def _payment_method_record(
     )
     if method.account_id != account.pk:
         raise ValidationFailed(
-            "Unknown card token.", extra={"fields": {"card_token": ["Unknown."]}}
+            gettext("Unknown card token."), extra={"fields": {"card_token": [gettext("Unknown.")]}}
         )
     Subscription.objects.filter(account=account).update(payment_method=method)
     return method

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext
 
 from accounts.models import User
 from billing import clock
@@ -75,7 +76,9 @@ def subscription_start(
     currency = currency.upper()
     plan = Plan.objects.available().filter(code=plan_code).first()
     if plan is None:
-        raise ValidationFailed("No such plan.", extra={"fields": {"plan": ["Unknown plan."]}})
+        raise ValidationFailed(
+            gettext("No such plan."), extra={"fields": {"plan": [gettext("Unknown plan.")]}}
+        )
     price = _price(plan, currency)
     existing = Subscription.objects.select_related("plan").filter(account=account).first()
     if existing is not None and existing.status == S.INCOMPLETE:
@@ -83,7 +86,7 @@ def subscription_start(
     if existing is not None and existing.status not in (S.CANCELED, S.EXPIRED):
         if resuming and existing.plan_id == plan.pk:
             return existing
-        raise Conflict("This account already has a subscription; change its plan instead.")
+        raise Conflict(gettext("This account already has a subscription; change its plan instead."))
     # The card first, with the gateway and outside any transaction of ours.
     method = None
     if card_token and setup_intent_id:
@@ -96,12 +99,15 @@ def subscription_start(
     with transaction.atomic():
         existing = Subscription.objects.select_for_update().filter(account=account).first()
         if existing is not None and existing.status not in (S.CANCELED, S.EXPIRED):
-            raise Conflict("This account already has a subscription; change its plan instead.")
+            raise Conflict(
+                gettext("This account already has a subscription; change its plan instead.")
+            )
         if method is None:
             method = PaymentMethod.objects.filter(account=account).first()
         if method is None:
             raise ValidationFailed(
-                "A card is required.", extra={"fields": {"card_token": ["Required."]}}
+                gettext("A card is required."),
+                extra={"fields": {"card_token": [gettext("Required.")]}},
             )
         coupon = _redeem_coupon(coupon_code, currency)
         BillingAccount.objects.filter(account=account).update(currency=currency)
@@ -133,7 +139,7 @@ def subscription_start(
                 with transaction.atomic():
                     sub = Subscription.objects.create(account=account, status=status, **fields)
             except IntegrityError:
-                raise Conflict("This account already has a subscription.") from None
+                raise Conflict(gettext("This account already has a subscription.")) from None
             _event(sub, "created", "", now, plan=plan.code, trial=trialing)
             invalidate(account.pk)
         else:
@@ -147,7 +153,7 @@ def subscription_start(
                 data={"plan": plan.code},
                 **fields,
             ):
-                raise Conflict("The subscription changed meanwhile; try again.")
+                raise Conflict(gettext("The subscription changed meanwhile; try again."))
         if trialing:
             return sub
         invoice = _build_invoice(
@@ -187,9 +193,9 @@ def _checkout_resume(sub: Subscription, plan: Plan, now: datetime) -> Subscripti
     )
     payment = _pending_payment_of(invoice) if invoice is not None else None
     if payment is None:
-        raise Conflict("A checkout for this account is in progress; try again shortly.")
+        raise Conflict(gettext("A checkout for this account is in progress; try again shortly."))
     if sub.plan_id != plan.pk:
-        raise Conflict("A checkout for another plan is in progress; try again shortly.")
+        raise Conflict(gettext("A checkout for another plan is in progress; try again shortly."))
     _collect_or_decline(payment, now)
     sub.refresh_from_db()
     return sub

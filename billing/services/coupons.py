@@ -6,6 +6,7 @@ from datetime import datetime
 
 from django.db import transaction
 from django.db.models import F, Q
+from django.utils.translation import gettext
 
 from accounts.models import User
 from billing import clock
@@ -35,7 +36,8 @@ def _redeem_coupon(code: str, currency: str) -> Coupon | None:
     coupon = Coupon.objects.filter(code=code, is_active=True).first()
     if coupon is None or (coupon.kind == Coupon.Kind.AMOUNT and coupon.currency != currency):
         raise ValidationFailed(
-            "That promotion code is not valid.", extra={"fields": {"coupon": ["Invalid."]}}
+            gettext("That promotion code is not valid."),
+            extra={"fields": {"coupon": [gettext("Invalid.")]}},
         )
     redeemed = (
         Coupon.objects.filter(pk=coupon.pk)
@@ -44,7 +46,8 @@ def _redeem_coupon(code: str, currency: str) -> Coupon | None:
     )
     if not redeemed:
         raise ValidationFailed(
-            "That promotion code has been used up.", extra={"fields": {"coupon": ["Used up."]}}
+            gettext("That promotion code has been used up."),
+            extra={"fields": {"coupon": [gettext("Used up.")]}},
         )
     return coupon
 
@@ -65,7 +68,7 @@ def subscription_apply_coupon(
     coupon = _redeem_coupon(code, sub.currency)
     if coupon is None:
         raise ValidationFailed(
-            "Enter a promotion code.", extra={"fields": {"coupon": ["Required."]}}
+            gettext("Enter a promotion code."), extra={"fields": {"coupon": [gettext("Required.")]}}
         )
     _transition(
         sub,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from accounts.models import User
 from billing import clock
@@ -65,18 +66,18 @@ def invoice_pay(
     retried Idempotency-Key) answers with the invoice its first run paid."""
     invoice = Invoice.objects.for_account(account).filter(pk=invoice_id).first()
     if invoice is None:
-        raise NotFound("No such invoice.")
+        raise NotFound(gettext("No such invoice."))
     if resuming and invoice.status == InvoiceStatus.PAID:
         return invoice
     if invoice.status != InvoiceStatus.OPEN:
-        raise Conflict("This invoice is not open.")
+        raise Conflict(gettext("This invoice is not open."))
     outcome = invoice_retry(invoice_id=invoice.pk, now=now, manual=True)
     invoice.refresh_from_db()
     if outcome == PaymentStatus.FAILED:
         payment = invoice.payments.order_by("-attempt").first()
         raise PaymentDeclined(payment.failure_message if payment else "Your card was declined.")
     if outcome == "raced":
-        raise Conflict("A payment for this invoice is already in progress.")
+        raise Conflict(gettext("A payment for this invoice is already in progress."))
     if outcome == "pending":
         raise GatewayUnavailable("The payment provider is unavailable; try again shortly.")
     return invoice

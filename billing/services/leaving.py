@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from accounts.models import User
 from billing import clock
@@ -52,7 +53,9 @@ def account_close(*, account: User, now: datetime | None = None) -> None:
             ).exists()
         )
         if in_flight:
-            raise Conflict("A payment for this account is in progress; try again in a few minutes.")
+            raise Conflict(
+                gettext("A payment for this account is in progress; try again in a few minutes.")
+            )
         Invoice.objects.filter(account=account, status=InvoiceStatus.OPEN).update(
             status=InvoiceStatus.VOID, next_attempt_at=None
         )

@@ -3,6 +3,10 @@ that causes them: committed together or not at all, delivered after commit, swep
 
 from __future__ import annotations
 
+from django.utils import formats, translation
+from django.utils.translation import gettext
+
+from accounts.selectors import supported_language
 from billing import money
 from billing.models import Invoice, SubscriptionStatus
 from streamsite.outbox import email_enqueue
@@ -16,21 +20,38 @@ def payment_failed_notice(*, invoice_id: int, final: bool) -> bool:
     )
     if invoice is None or invoice.account is None:
         return False  # gone, or its customer deleted the account
-    amount = money.format_money(invoice.total, invoice.currency)
+    # In the account's language (these are sent by tasks, off any request).
+    language = supported_language(invoice.account.language) or translation.get_language()
+    with translation.override(language):
+        subject, body = _payment_failed_text(invoice, final)
+    email_enqueue(to=invoice.account.email, subject=subject, body=body)
+    return True
+
+
+def _payment_failed_text(invoice: Invoice, final: bool) -> tuple[str, str]:
+    params = {
+        "amount": money.format_money(invoice.total, invoice.currency),
+        "number": invoice.number,
+    }
     if final or (
         invoice.subscription and invoice.subscription.status == SubscriptionStatus.CANCELED
     ):
-        subject = "Your Streamsite subscription was canceled"
-        body = (
-            f"We could not collect {amount} for invoice {invoice.number} after several "
-            "tries, so your subscription has been canceled. Pick a plan any time to come back."
+        subject = gettext("Your Streamsite subscription was canceled")
+        body = gettext(
+            "We could not collect %(amount)s for invoice %(number)s after several tries, so "
+            "your subscription has been canceled. Pick a plan any time to come back."
         )
-    else:
-        when = invoice.next_attempt_at.strftime("%d %b %Y") if invoice.next_attempt_at else "soon"
-        subject = "Your Streamsite payment failed"
-        body = (
-            f"We could not collect {amount} for invoice {invoice.number}. We will try again "
-            f"on {when}. Update your card on the billing page to keep watching."
+        return subject, body % params
+    subject = gettext("Your Streamsite payment failed")
+    if invoice.next_attempt_at:
+        when = formats.date_format(invoice.next_attempt_at, "SHORT_DATE_FORMAT")
+        body = gettext(
+            "We could not collect %(amount)s for invoice %(number)s. We will try again on "
+            "%(when)s. Update your card on the billing page to keep watching."
         )
-    email_enqueue(to=invoice.account.email, subject=subject, body=body)
-    return True
+        return subject, body % {**params, "when": when}
+    body = gettext(
+        "We could not collect %(amount)s for invoice %(number)s. We will try again soon. "
+        "Update your card on the billing page to keep watching."
+    )
+    return subject, body % params

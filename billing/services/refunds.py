@@ -6,6 +6,7 @@ from datetime import datetime
 
 from django.db import transaction
 from django.db.models import F
+from django.utils.translation import gettext
 
 from accounts.models import User
 from audit.services import record
@@ -49,16 +50,18 @@ def invoice_refund(
     with transaction.atomic():
         invoice = Invoice.objects.select_for_update().filter(pk=invoice_id).first()
         if invoice is None:
-            raise NotFound("No such invoice.")
+            raise NotFound(gettext("No such invoice."))
         key = f"refund_{invoice.pk}_{request_key}" if request_key else ""
         note = CreditNote.objects.filter(idempotency_key=key).first() if key else None
         if note is None:
             if invoice.credit_notes.filter(status=CreditNote.Status.PENDING).exists():
-                raise Conflict("A refund of this invoice is in progress; try again shortly.")
+                raise Conflict(
+                    gettext("A refund of this invoice is in progress; try again shortly.")
+                )
             payment = invoice.payments.filter(status=PaymentStatus.SUCCEEDED).first()
             refundable = invoice.amount_paid - invoice.amount_credited
             if payment is None or refundable <= 0:
-                raise ValidationFailed("Nothing on this invoice can be refunded.")
+                raise ValidationFailed(gettext("Nothing on this invoice can be refunded."))
             amount = refundable if amount is None else amount
             if amount <= 0 or amount > refundable:
                 raise ValidationFailed(
@@ -89,7 +92,7 @@ def invoice_refund(
     if note.status == CreditNote.Status.ISSUED:
         return note
     if note.status == CreditNote.Status.FAILED:
-        raise ValidationFailed("The payment gateway refused this refund.")
+        raise ValidationFailed(gettext("The payment gateway refused this refund."))
     return refund_collect(note_id=note.pk, now=now)
 
 
@@ -226,7 +229,8 @@ def account_credit(
     now = now or clock.now()
     if amount <= 0:
         raise ValidationFailed(
-            "A credit must be positive.", extra={"fields": {"amount": ["Must be > 0."]}}
+            gettext("A credit must be positive."),
+            extra={"fields": {"amount": [gettext("Must be > 0.")]}},
         )
     ledger = billing_account(account)
     BillingAccount.objects.filter(pk=ledger.pk).update(credit_balance=F("credit_balance") + amount)

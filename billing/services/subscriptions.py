@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from accounts.models import User
 from billing import clock
@@ -44,10 +45,13 @@ def change_preview(*, account: User, plan_code: str, now: datetime | None = None
     sub = live_subscription(account)
     new = Plan.objects.available().filter(code=plan_code).first()
     if new is None:
-        raise ValidationFailed("No such plan.", extra={"fields": {"plan": ["Unknown plan."]}})
+        raise ValidationFailed(
+            gettext("No such plan."), extra={"fields": {"plan": [gettext("Unknown plan.")]}}
+        )
     if new.pk == sub.plan_id:
         raise ValidationFailed(
-            "That is your current plan.", extra={"fields": {"plan": ["Current plan."]}}
+            gettext("That is your current plan."),
+            extra={"fields": {"plan": [gettext("Current plan.")]}},
         )
     old_price, new_price = _price(sub.plan, sub.currency), _price(new, sub.currency)
     if sub.status == S.TRIALING:
@@ -116,7 +120,7 @@ def subscription_change_plan(
         if in_flight is not None:
             upgrade_to = in_flight.invoice.upgrade_to
             if upgrade_to is None or upgrade_to.code != plan_code:
-                raise Conflict("A plan change is being paid; try again shortly.")
+                raise Conflict(gettext("A plan change is being paid; try again shortly."))
             payment = in_flight
         elif resuming and sub.plan.code == plan_code and sub.pending_plan_id is None:
             return sub
@@ -137,7 +141,7 @@ def subscription_change_plan(
             return sub
         preview = change_preview(account=account, plan_code=plan_code, now=now)
         if sub.status == S.PAST_DUE:
-            raise Conflict("Pay the open invoice before changing plan.")
+            raise Conflict(gettext("Pay the open invoice before changing plan."))
         new = Plan.objects.get(code=plan_code)
         if preview["kind"] == "switch":
             _transition(
@@ -232,9 +236,9 @@ def subscription_resume(*, account: User, now: datetime | None = None) -> Subscr
     now = now or clock.now()
     sub = live_subscription(account, lock=True)
     if not sub.cancel_at_period_end:
-        raise ValidationFailed("The subscription is not set to cancel.")
+        raise ValidationFailed(gettext("The subscription is not set to cancel."))
     if now >= sub.current_period_end:
-        raise Conflict("The period has ended; pick a plan to reactivate.")
+        raise Conflict(gettext("The period has ended; pick a plan to reactivate."))
     _transition(
         sub, to=sub.status, kind="resumed", now=now, cancel_at_period_end=False, canceled_at=None
     )

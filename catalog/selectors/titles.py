@@ -19,6 +19,7 @@ from django.db.models import (
 )
 from django.db.models.functions import RowNumber, Upper
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from catalog.caching import cached_fragment
 from catalog.models import Artwork, Availability, Credit, Episode, Genre, Person, Season, Title
@@ -174,7 +175,7 @@ def titles_in_genre(viewer: Viewer, genre: Genre) -> QuerySet[Title]:
 def genre_get(slug: str) -> Genre:
     genre = Genre.objects.filter(slug=slug).first()
     if genre is None:
-        raise NotFound("No such genre.")
+        raise NotFound(gettext("No such genre."))
     return genre
 
 
@@ -201,7 +202,7 @@ def title_detail(viewer: Viewer, *, slug: str | None = None, pk: int | None = No
     elif pk is not None:
         qs = qs.filter(pk=pk)
     else:
-        raise NotFound("No such title.")
+        raise NotFound(gettext("No such title."))
     qs = with_artwork(qs).prefetch_related(
         "genres",
         "external_ids",
@@ -215,7 +216,7 @@ def title_detail(viewer: Viewer, *, slug: str | None = None, pk: int | None = No
     )
     title = qs.first()
     if title is None:
-        raise NotFound("No such title.")
+        raise NotFound(gettext("No such title."))
     return title
 
 
@@ -230,7 +231,7 @@ def person_detail(viewer: Viewer, *, pk: int) -> tuple[Person, list[Credit]]:
     """A person and their credits on titles this viewer may see (others stay hidden)."""
     person = Person.objects.filter(pk=pk).first()
     if person is None:
-        raise NotFound("No such person.")
+        raise NotFound(gettext("No such person."))
     credits = list(
         Credit.objects.filter(person=person, title__in=titles_for_viewer(viewer).values("pk"))
         .select_related("title")

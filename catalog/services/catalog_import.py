@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.text import slugify
 from django.utils.timezone import make_aware
+from django.utils.translation import gettext
 
 from catalog.models import ContentRating, Credit, Episode, ExternalId, Season, Title
 from catalog.services.search_index import search_index_drain
@@ -104,7 +105,7 @@ def records_from_json(path: Path) -> list[tuple[str, dict[str, Any]]]:
 def _upsert(record: dict[str, Any]) -> bool:
     """Create or update one title; True when created."""
     if not isinstance(record, dict) or not str(record.get("name", "")).strip():
-        raise ValidationFailed("a title needs a name")
+        raise ValidationFailed(gettext("a title needs a name"))
     kind = record.get("kind", Title.Kind.MOVIE)
     if kind not in Title.Kind.values:
         raise ValidationFailed(f"kind must be movie or series, got {kind!r}")
@@ -169,14 +170,14 @@ def _upsert(record: dict[str, Any]) -> bool:
     for season_data in record.get("seasons", []) or []:
         number = _int(season_data.get("number"), "season number")
         if number is None:
-            raise ValidationFailed("a season needs a number")
+            raise ValidationFailed(gettext("a season needs a number"))
         season, _ = Season.objects.update_or_create(
             title=title, number=number, defaults={"name": season_data.get("name", "")}
         )
         for ep in season_data.get("episodes", []) or []:
             ep_number = _int(ep.get("number"), "episode number")
             if ep_number is None or not ep.get("name"):
-                raise ValidationFailed("an episode needs a number and a name")
+                raise ValidationFailed(gettext("an episode needs a number and a name"))
             Episode.objects.update_or_create(
                 season=season,
                 number=ep_number,

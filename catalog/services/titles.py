@@ -8,6 +8,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext
 
 from audit.services import record
 from catalog.models import Availability, Genre, Person, Title
@@ -50,7 +51,7 @@ def unique_slug(model: type, base: str, *, max_length: int = 200) -> str:
 def genre_get_or_create(*, name: str) -> Genre:
     name = name.strip()
     if not name:
-        raise ValidationFailed("A genre needs a name.")
+        raise ValidationFailed(gettext("A genre needs a name."))
     genre = Genre.objects.filter(name__iexact=name).first()
     if genre is None:
         genre = Genre.objects.create(name=name, slug=unique_slug(Genre, name, max_length=60))
@@ -60,7 +61,7 @@ def genre_get_or_create(*, name: str) -> Genre:
 def person_get_or_create(*, name: str) -> Person:
     name = name.strip()
     if not name:
-        raise ValidationFailed("A person needs a name.")
+        raise ValidationFailed(gettext("A person needs a name."))
     person = Person.objects.filter(name=name).order_by("pk").first()
     if person is None:
         person = Person.objects.create(name=name, slug=unique_slug(Person, name))
@@ -80,7 +81,7 @@ def availability_set(
         if country and (len(country) != 2 or not country.isalpha()):
             raise ValidationFailed(f"Not an ISO country code: {country!r}.")
         if ends_at is not None and ends_at <= starts_at:
-            raise ValidationFailed("A window must end after it starts.")
+            raise ValidationFailed(gettext("A window must end after it starts."))
         rows.append(
             Availability(title=title, country=country, starts_at=starts_at, ends_at=ends_at)
         )

@@ -3,6 +3,7 @@ selector/service -> output; every title is looked up among those the profile may
 
 from __future__ import annotations
 
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -29,7 +30,7 @@ def _profile(request: Request) -> Profile:
 def _visible_title(profile: Profile, title_id: int) -> Title:
     title = titles_for_profile(profile).filter(pk=title_id).first()
     if title is None:
-        raise NotFound("No such title.")
+        raise NotFound(gettext("No such title."))
     return title
 
 
@@ -86,7 +87,7 @@ class MyListItemApi(APIView):
         profile = _profile(request)
         title = _visible_title(profile, title_id)
         if not activity.my_list_remove(profile=profile, title=title):
-            raise NotFound("That title is not in My List.")
+            raise NotFound(gettext("That title is not in My List."))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -135,7 +136,7 @@ class RatingItemApi(APIView):
         profile = _profile(request)
         title = _visible_title(profile, title_id)
         if not activity.rating_clear(profile=profile, title=title):
-            raise NotFound("That title has no rating from this profile.")
+            raise NotFound(gettext("That title has no rating from this profile."))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -201,5 +202,5 @@ class HistoryItemApi(APIView):
         profile = _profile(request)
         title = _visible_title(profile, title_id)
         if not activity.history_delete(profile=profile, title=title):
-            raise NotFound("That title is not in the viewing history.")
+            raise NotFound(gettext("That title is not in the viewing history."))
         return Response(status=status.HTTP_204_NO_CONTENT)

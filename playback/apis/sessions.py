@@ -9,6 +9,7 @@ from uuid import UUID
 from django.conf import settings
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -212,11 +213,11 @@ class SessionListCreateApi(APIView):
                 .first()
             )
             if episode is None:
-                raise NotFound("No such episode.")
+                raise NotFound(gettext("No such episode."))
         if "title_id" in values:
             title = Title.objects.filter(pk=values["title_id"]).first()
             if title is None:
-                raise NotFound("No such title.")
+                raise NotFound(gettext("No such title."))
         started = services.session_start(
             account=account,
             profile=profile,

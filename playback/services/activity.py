@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from django.db import IntegrityError, transaction
 from django.db.models import Count
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from catalog.caching import catalog_changed
 from catalog.models import Episode, Title
@@ -24,7 +25,7 @@ COMPLETION_FRACTION = 0.9
 
 def _require_visible(profile: Profile, title: Title) -> None:
     if not titles_for_profile(profile).filter(pk=title.pk).exists():
-        raise NotFound("No such title.")
+        raise NotFound(gettext("No such title."))
 
 
 def is_completed(*, position_seconds: int, duration_seconds: int, episode: Episode | None) -> bool:
@@ -37,8 +38,8 @@ def is_completed(*, position_seconds: int, duration_seconds: int, episode: Episo
 def _check_episode(title: Title, episode: Episode | None) -> None:
     if episode is not None and episode.season.title_id != title.pk:
         raise ValidationFailed(
-            "That episode belongs to another title.",
-            extra={"fields": {"episode": ["Not an episode of this title."]}},
+            gettext("That episode belongs to another title."),
+            extra={"fields": {"episode": [gettext("Not an episode of this title.")]}},
         )
 
 
@@ -59,16 +60,16 @@ def record_progress(
     """
     if duration_seconds <= 0:
         raise ValidationFailed(
-            "The duration must be positive.",
-            extra={"fields": {"duration_seconds": ["Must be greater than 0."]}},
+            gettext("The duration must be positive."),
+            extra={"fields": {"duration_seconds": [gettext("Must be greater than 0.")]}},
         )
     if position_seconds < 0:
         raise ValidationFailed(
-            "The position cannot be negative.",
-            extra={"fields": {"position_seconds": ["Must be 0 or more."]}},
+            gettext("The position cannot be negative."),
+            extra={"fields": {"position_seconds": [gettext("Must be 0 or more.")]}},
         )
     if timezone.is_naive(occurred_at):
-        raise ValidationFailed("occurred_at needs a time zone.")
+        raise ValidationFailed(gettext("occurred_at needs a time zone."))
     _check_episode(title, episode)
     _require_visible(profile, title)
     position_seconds = min(position_seconds, duration_seconds)
@@ -137,8 +138,8 @@ def rate(*, profile: Profile, title: Title, value: int, score: float | None = No
     """Thumbs up (+1) or down (-1); rating again replaces the earlier rating."""
     if value not in (ThumbRating.UP, ThumbRating.DOWN):
         raise ValidationFailed(
-            "A rating is 1 (thumbs up) or -1 (thumbs down).",
-            extra={"fields": {"value": ["Must be 1 or -1."]}},
+            gettext("A rating is 1 (thumbs up) or -1 (thumbs down)."),
+            extra={"fields": {"value": [gettext("Must be 1 or -1.")]}},
         )
     _require_visible(profile, title)
     rating, _ = ThumbRating.objects.update_or_create(

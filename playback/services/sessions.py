@@ -15,6 +15,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext, ngettext
 
 from accounts.models import Profile, User
 from catalog.models import Episode, Title
@@ -75,24 +76,25 @@ def master_playlist(*, signed: str, client_ip: str | None, now: datetime | None 
     except PermissionDenied as exc:
         if exc.code == "expired":
             raise PermissionDenied(
-                "This playback link has expired; start playback again.", code="expired"
+                gettext("This playback link has expired; start playback again."), code="expired"
             ) from None
-        raise PermissionDenied("This playback link is not valid.") from None
+        raise PermissionDenied(gettext("This playback link is not valid.")) from None
     session = (
         PlaybackSession.objects.select_related("title", "episode", "account", "profile")
         .filter(pk=session_id)
         .first()
     )
     if session is None or session.ended_at is not None:
-        raise NotFound("This playback session has ended.")
+        raise NotFound(gettext("This playback session has ended."))
     if session.expires_at <= now:
         raise PermissionDenied(
-            "This playback session lost its stream slot; start playback again.", code="lease_lost"
+            gettext("This playback session lost its stream slot; start playback again."),
+            code="lease_lost",
         )
     entitlements = _recheck(session, now=now)
     asset = ports.find_asset(title=session.title, episode=session.episode)
     if asset is None:
-        raise NotFound("This title has no playable video.")
+        raise NotFound(gettext("This title has no playable video."))
     access = _access(session, asset, max_height=entitlements.max_resolution, now=now)
     return ports.build_master_playlist(
         asset, max_height=min(session.max_height, entitlements.max_resolution), access=access
@@ -151,14 +153,14 @@ def _resolve_content(
         episode_title = episode.season.title
         if title is not None and title.pk != episode_title.pk:
             raise ValidationFailed(
-                "That episode belongs to another title.",
-                extra={"fields": {"episode_id": ["Not an episode of this title."]}},
+                gettext("That episode belongs to another title."),
+                extra={"fields": {"episode_id": [gettext("Not an episode of this title.")]}},
             )
         return episode_title, episode
     if title is None:
         raise ValidationFailed(
-            "Say what to play: a title_id or an episode_id.",
-            extra={"fields": {"title_id": ["Give a title_id or an episode_id."]}},
+            gettext("Say what to play: a title_id or an episode_id."),
+            extra={"fields": {"title_id": [gettext("Give a title_id or an episode_id.")]}},
         )
     if title.kind == Title.Kind.SERIES:
         first = (
@@ -168,7 +170,7 @@ def _resolve_content(
             .first()
         )
         if first is None:
-            raise NotFound("This series has no episodes yet.", code="no_media")
+            raise NotFound(gettext("This series has no episodes yet."), code="no_media")
         return title, first
     return title, None
 
@@ -231,13 +233,21 @@ def _claim_lease(
             live = [s for s in live if s.pk != revive.pk]
         if len(live) >= max_streams:
             names = ", ".join(
-                f"{s.device or 'a device'} ({s.profile.name}, session {s.pk})" for s in live
+                gettext("%(device)s (%(profile)s, session %(id)s)")
+                % {
+                    "device": s.device or gettext("a device"),
+                    "profile": s.profile.name,
+                    "id": s.pk,
+                }
+                for s in live
             )
-            plural = "stream" if max_streams == 1 else "streams"
             raise Conflict(
-                f"Your plan allows {max_streams} {plural} at a time and "
-                f"{len(live)} {'is' if len(live) == 1 else 'are'} playing: {names}. "
-                "Stop one of them (DELETE /api/v1/playback/sessions/<id>) to watch here.",
+                _too_many_streams(max_streams, len(live))
+                % {
+                    "max": max_streams,
+                    "live": len(live),
+                    "names": names,
+                },
                 code="too_many_streams",
                 extra={"sessions": _live_sessions_summary(live)},
             )
@@ -266,7 +276,7 @@ def session_start(
     """Start playing: entitlement, availability and maturity checks, then a stream lease."""
     now = now or timezone.now()
     if profile.account_id != account.pk:
-        raise NotFound("No such profile on this account.")
+        raise NotFound(gettext("No such profile on this account."))
     title, episode = _resolve_content(title=title, episode=episode)
     entitlements = ports.get_entitlements(account)
     if not entitlements.can_stream:
@@ -282,7 +292,7 @@ def session_start(
         raise PermissionDenied(refusal.message, code=refusal.code)
     asset = ports.find_asset(title=title, episode=episode)
     if asset is None:
-        raise NotFound("This title has no playable video yet.", code="no_media")
+        raise NotFound(gettext("This title has no playable video yet."), code="no_media")
     session = _claim_lease(
         account=account,
         max_streams=entitlements.max_streams,
@@ -319,7 +329,7 @@ def session_for(
         .first()
     )
     if session is None or (profile is not None and session.profile_id != profile.pk):
-        raise NotFound("No such playback session.")
+        raise NotFound(gettext("No such playback session."))
     return session
 
 
@@ -480,8 +490,8 @@ class HeartbeatResult:
 def _check_position(position: float, duration: float | None) -> None:
     if position < 0 or (duration is not None and duration < 0):
         raise ValidationFailed(
-            "Positions are seconds from the start, never negative.",
-            extra={"fields": {"position": ["Must be 0 or more."]}},
+            gettext("Positions are seconds from the start, never negative."),
+            extra={"fields": {"position": [gettext("Must be 0 or more.")]}},
         )
 
 
@@ -583,4 +593,23 @@ def live_sessions(*, account: User, now: datetime | None = None) -> list[Playbac
         .for_account(account.pk)
         .select_related("profile", "title", "episode")
         .order_by("created_at", "pk")
+    )
+
+
+def _too_many_streams(max_streams: int, live: int) -> str:
+    """The refusal's sentence: "stream(s)" follows the plan, "is/are" the live count."""
+    if max_streams == 1:
+        return ngettext(
+            "Your plan allows %(max)d stream at a time and %(live)d is playing: %(names)s. "
+            "Stop one of them (DELETE /api/v1/playback/sessions/<id>) to watch here.",
+            "Your plan allows %(max)d stream at a time and %(live)d are playing: %(names)s. "
+            "Stop one of them (DELETE /api/v1/playback/sessions/<id>) to watch here.",
+            live,
+        )
+    return ngettext(
+        "Your plan allows %(max)d streams at a time and %(live)d is playing: %(names)s. "
+        "Stop one of them (DELETE /api/v1/playback/sessions/<id>) to watch here.",
+        "Your plan allows %(max)d streams at a time and %(live)d are playing: %(names)s. "
+        "Stop one of them (DELETE /api/v1/playback/sessions/<id>) to watch here.",
+        live,
     )

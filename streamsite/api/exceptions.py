@@ -10,6 +10,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
+from django.utils.translation import gettext
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -68,7 +69,8 @@ def json_404(request: Any, exception: Exception | None = None) -> Any:
 
     if request.path.startswith("/api/"):
         return JsonResponse(
-            error_body(status.HTTP_404_NOT_FOUND, "not_found", "No such endpoint."), status=404
+            error_body(status.HTTP_404_NOT_FOUND, "not_found", gettext("No such endpoint.")),
+            status=404,
         )
     return page_not_found(request, exception)  # type: ignore[arg-type]
 
@@ -79,6 +81,7 @@ def json_500(request: Any) -> Any:
 
     if request.path.startswith("/api/"):
         return JsonResponse(
-            error_body(500, "server_error", "Something went wrong on our side."), status=500
+            error_body(500, "server_error", gettext("Something went wrong on our side.")),
+            status=500,
         )
     return server_error(request)

@@ -75,6 +75,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
             ],
         },
     },
@@ -248,7 +249,15 @@ if env.is_set("ACCOUNTS_TRUSTED_PROXIES"):
     )
 
 # --- I18N -----------------------------------------------------------------------------------
-LANGUAGE_CODE = "en-us"
+# The viewer's language is chosen once per request by accounts.middleware.ViewerLanguageMiddleware
+# (profile, else account, else Accept-Language; docs/i18n.md). One catalogue for the project,
+# locale/<lang>/LC_MESSAGES/django.po, compiled by `make install` (docs/i18n.md).
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("es", "Español"), ("de", "Deutsch")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# The site's own date formats per language (the short "2 Dec 2026" the pages use); numbers and
+# the rest of Django's formats stay Django's. Prices: billing's `money` filter (Babel).
+FORMAT_MODULE_PATH = ["streamsite.formats"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -446,6 +455,11 @@ LOGIN_REDIRECT_URL = "/profiles/"
 LOGOUT_REDIRECT_URL = "/"
 MIDDLEWARE.insert(1, "accounts.middleware.SecurityHeadersMiddleware")
 MIDDLEWARE.append("accounts.middleware.DeviceSessionMiddleware")
+# After authentication (the profile and account are known), before the error pages render.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "accounts.middleware.ViewerLanguageMiddleware",
+)
 SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"

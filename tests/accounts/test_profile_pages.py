@@ -173,14 +173,14 @@ def test_owner_edits_then_deletes_a_profile(household, alice_client):
     target = household["main"]
     response = alice_client.post(
         f"/profiles/{target.pk}/edit/",
-        {"name": "Alicia", "maturity": "20", "language": "fr", "avatar": "teal"},
+        {"name": "Alicia", "maturity": "20", "language": "de", "avatar": "teal"},
     )
     assert response.status_code == 302
     target.refresh_from_db()
     assert (target.name, target.maturity, target.language, target.avatar) == (
         "Alicia",
         20,
-        "fr",
+        "de",
         "teal",
     )
     assert alice_client.post(f"/profiles/{target.pk}/delete/").status_code == 302

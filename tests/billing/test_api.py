@@ -32,7 +32,7 @@ def test_plans_are_public_with_prices(api):
     )
     assert standard["prices"] == [
         {"currency": "EUR", "amount": 1349, "display": "€13.49"},
-        {"currency": "JPY", "amount": 1490, "display": "¥1490"},
+        {"currency": "JPY", "amount": 1490, "display": "¥1,490"},
         {"currency": "USD", "amount": 1549, "display": "$15.49"},
     ]
 

@@ -57,7 +57,7 @@ def test_failed_renewal_goes_past_due_schedules_a_retry_and_emails(tick, alice, 
     assert (invoice.status, invoice.attempt_count, invoice.next_attempt_at) == ("open", 1, FEB(2))
     assert [m.subject for m in mail.outbox] == ["Your Streamsite payment failed"]
     assert mail.outbox[0].to == ["alice@example.com"]
-    assert "try again on 02 Feb 2026" in mail.outbox[0].body
+    assert "try again on 2 Feb 2026" in mail.outbox[0].body
     ent = get_entitlements(alice)
     assert (ent.can_stream, ent.status) == (True, "past_due")
 

@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 from fractions import Fraction
 
 import pytest
+from django.utils import translation
 
 from billing import money
 from billing.services import add_interval, proration_for
@@ -29,7 +30,20 @@ def test_formatting_uses_the_exponent():
     assert money.to_decimal_string(1250, "BHD") == "1.250"
     assert money.format_money(4516, "EUR") == "€45.16"
     assert money.format_money(-500, "USD") == "-$5.00"
-    assert money.format_money(1980, "JPY") == "¥1980"
+    assert money.format_money(1980, "JPY") == "¥1,980"
+    assert money.format_money(123456, "USD") == "$1,234.56"
+
+
+def test_prices_are_written_the_way_the_viewer_s_language_writes_them():
+    nbsp = "\u00a0"
+    assert money.format_money(4516, "EUR", "es") == f"45,16{nbsp}€"
+    assert money.format_money(123456, "USD", "es") == f"1.234,56{nbsp}US$"
+    assert money.format_money(123456, "EUR", "de") == f"1.234,56{nbsp}€"
+    assert money.format_money(-505, "EUR", "de") == f"-5,05{nbsp}€"
+    assert money.format_money(1980, "JPY", "de") == f"1.980{nbsp}¥"
+    assert money.format_money(1250, "BHD", "de") == f"1,250{nbsp}BHD"
+    with translation.override("de"):  # the active language, as on a page or in an email
+        assert money.format_money(4516, "EUR") == f"45,16{nbsp}€"
 
 
 def test_rounding_is_half_away_from_zero():

@@ -21,7 +21,7 @@ def test_plan_picker_lists_plans_in_the_chosen_currency(client):
     response = client.get("/plans/?currency=JPY")
     assert response.status_code == 200
     html = response.content.decode()
-    assert "¥990" in html and "¥1490" in html and "¥1980" in html
+    assert "¥990" in html and "¥1,490" in html and "¥1,980" in html
     assert 'href="/plans/standard/checkout/?currency=JPY"' in html
 
 

@@ -241,3 +241,39 @@ def test_new_for_you_only_holds_titles_released_in_the_last_120_days(catalogue):
     old.save(update_fields=["released_at"])
     got = rows.compute_rows(ProfileFactory(account=profiles[0].account))
     assert old.pk not in got[0].title_ids
+
+
+def test_rows_are_labelled_in_the_profile_s_language_and_relabelled_when_it_changes(live):
+    from accounts.models import Profile
+
+    profiles, _titles, _ = live
+    profile = profiles[0]
+    newest = Interaction.objects.filter(profile=profile).order_by("-last_at", "-id").first()
+    Profile.objects.filter(pk=profile.pk).update(language="de")
+    profile.refresh_from_db()
+
+    german = rows.rows_for_profile(profile)
+
+    assert [r.label for r in german][:2] == [
+        f"Top-Empfehlungen für {profile.name}",
+        f"Weil Sie {newest.title.name} angesehen haben",
+    ]
+    assert all(why.startswith("Weil Ihnen ") for why in german[0].explanation.values())
+    Profile.objects.filter(pk=profile.pk).update(language="es")
+    profile.refresh_from_db()
+    assert rows.cached_rows(profile.pk, rows.live_version_id(), "es") is None  # German ones
+    spanish = rows.rows_for_profile(profile)
+    assert spanish[0].label == f"Recomendaciones para {profile.name}"
+    assert rows.cached_rows(profile.pk, rows.live_version_id(), "es")[0].label == spanish[0].label
+
+
+def test_an_unoffered_profile_language_labels_rows_in_the_account_s(live):
+    from accounts.models import Profile, User
+
+    profiles, _titles, _ = live
+    profile = profiles[0]
+    Profile.objects.filter(pk=profile.pk).update(language="fr")
+    User.objects.filter(pk=profile.account_id).update(language="es")
+    profile = Profile.objects.select_related("account").get(pk=profile.pk)
+    assert rows.row_language(profile) == "es"
+    assert rows.compute_rows(profile)[0].label == f"Recomendaciones para {profile.name}"

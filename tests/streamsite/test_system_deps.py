@@ -51,13 +51,13 @@ def packages_sh(bin_dir: Path, *args: str, **env: str) -> subprocess.CompletedPr
     )
 
 
-def test_check_names_ffmpeg_nginx_and_chromium_on_one_line(machine):
+def test_check_names_ffmpeg_nginx_chromium_and_gettext_on_one_line(machine):
     result = packages_sh(machine, "check", "demo", "test")
     assert result.returncode == 1
     assert result.stdout == ""
     assert result.stderr == (
-        "missing: ffmpeg, ffprobe, nginx, chromium. "
-        + INSTALL.format("ffmpeg nginx chromium")
+        "missing: ffmpeg, ffprobe, nginx, chromium, xgettext. "
+        + INSTALL.format("ffmpeg nginx chromium gettext")
         + "\n"
     )
 
@@ -71,7 +71,7 @@ def test_check_for_make_demo_asks_only_for_python_make_and_npm(machine):
 
 
 def test_check_is_quiet_when_everything_is_there(machine):
-    for tool in ("ffmpeg", "ffprobe", "nginx", "chromium"):
+    for tool in ("ffmpeg", "ffprobe", "nginx", "chromium", "xgettext"):
         add(machine, tool)
     result = packages_sh(machine, "check", "demo", "test")
     assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
@@ -94,7 +94,7 @@ def test_system_deps_installs_the_missing_packages_with_apt_get_then_checks_agai
         machine,
         "apt-get",
         f'echo "$*" >> {log}\n'
-        f'[ "$1" = install ] && for c in ffmpeg ffprobe nginx chromium; do'
+        f'[ "$1" = install ] && for c in ffmpeg ffprobe nginx chromium xgettext; do'
         f' printf "#!/bin/sh\\n" > {machine}/$c; chmod +x {machine}/$c; done; exit 0',
     )
     add(machine, "sudo", 'exec "$@"')
@@ -103,10 +103,10 @@ def test_system_deps_installs_the_missing_packages_with_apt_get_then_checks_agai
     result = packages_sh(machine, "install", "demo", "test")
 
     assert result.returncode == 0, result.stderr
-    assert result.stdout == "installing: ffmpeg nginx chromium\nall present\n"
+    assert result.stdout == "installing: ffmpeg nginx chromium gettext\nall present\n"
     assert log.read_text().splitlines() == [
         "update -qq",
-        "install -y -qq ffmpeg nginx chromium",
+        "install -y -qq ffmpeg nginx chromium gettext",
     ]
     assert packages_sh(machine, "check", "demo", "test").returncode == 0
 
@@ -116,7 +116,7 @@ def test_system_deps_without_apt_get_prints_what_to_install_and_fails(machine):
     assert result.returncode == 1
     assert result.stdout == ""
     assert result.stderr == (
-        "no apt-get here: install ffmpeg nginx chromium (Debian's names) with your system's"
+        "no apt-get here: install ffmpeg nginx chromium gettext (Debian's names) with your system's"
         " package manager, e.g. brew install ffmpeg nginx chromium node\n"
     )
 
@@ -133,8 +133,8 @@ def test_make_test_stops_at_the_check_with_its_one_line(machine):
     )
     assert result.returncode == 2
     ours, make_says = result.stderr.splitlines()
-    assert ours == "missing: ffmpeg, ffprobe, nginx, chromium. " + INSTALL.format(
-        "ffmpeg nginx chromium"
+    assert ours == "missing: ffmpeg, ffprobe, nginx, chromium, xgettext. " + INSTALL.format(
+        "ffmpeg nginx chromium gettext"
     )
     assert make_says.startswith("make: *** [Makefile:")
     # make test runs the check before anything else.
@@ -158,6 +158,8 @@ def test_make_test_stops_at_the_check_with_its_one_line(machine):
         ("/usr/sbin/nginx", "needs_nginx"),
         ("/venv/lib/python3.11/site-packages/playwright/driver/node", "needs_browser"),
         ("/usr/bin/chromium", "needs_browser"),
+        ("/usr/bin/xgettext", "needs_gettext"),
+        ("msgmerge", "needs_gettext"),
         ("make", "needs_process"),
         ("gunicorn", "needs_process"),
         (sys.executable, None),

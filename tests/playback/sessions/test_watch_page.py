@@ -83,7 +83,7 @@ def test_over_the_limit_shows_the_other_streams_with_a_stop_button(
     assert response.status_code == 409
     text = response.content.decode()
     assert "Your account is playing on too many screens" in text
-    assert "Your plan allows 1 stream at a time, and\n    this one is playing now." in text
+    assert "Your plan allows 1 stream at a time, and this one is playing now." in text
     assert "Firefox on Windows" in text
     assert f'action="/watch/streams/{other.pk}/stop"' in text
     stop = client.post(f"/watch/streams/{other.pk}/stop", {"next": f"/watch/{movie.pk}/"})
