@@ -87,6 +87,7 @@ def watch(request: HttpRequest, title_id: int, episode_id: int | None = None) ->
             else None
         ),
         "hls_url": static("vendor/hls/hls.min.js"),
+        "labels": player_labels(),
     }
     heading = title.name
     if started.session.episode is not None:
@@ -95,6 +96,45 @@ def watch(request: HttpRequest, title_id: int, episode_id: int | None = None) ->
     return render(
         request, "playback/watch.html", {"title": title, "heading": heading, "config": config}
     )
+
+
+def player_labels() -> dict[str, str]:
+    """What the player's script writes on screen, in the request's language (the script has no
+    catalogue of its own). `%(name)s` placeholders are filled in by the script."""
+    return {
+        "unsupported_title": _("This browser can't play this video"),
+        "unsupported_body": _(
+            "Streamsite needs a browser with Media Source Extensions (any current Chrome, "
+            "Firefox, Edge or Safari). Please update your browser and try again."
+        ),
+        "expired_title": _("This video link has expired"),
+        "expired_body": _(
+            "For your security, video links only last a while. Reload to get a fresh one."
+        ),
+        "missing_title": _("This video isn't available right now"),
+        "missing_body": _(
+            "We couldn't find part of this video. Try again in a little while, or pick "
+            "something else to watch."
+        ),
+        "reconnecting_title": _("Reconnecting…"),
+        "reconnecting_body": _("We lost the connection to the video. Retrying in %(seconds)s s."),
+        "failed_title": _("Something went wrong playing this video"),
+        "failed_body": _(
+            "Check your connection, then try again. If it keeps happening, pick another title "
+            "and come back later."
+        ),
+        "failed_short": _("Check your connection and try again."),
+        "stopped_title": _("Playback stopped"),
+        "stopped_body": _("This stream was stopped."),
+        "auto": _("Auto"),
+        "auto_level": _("Auto (%(height)sp)"),
+        "subtitles_off": _("Subtitles off"),
+        "track": _("Track %(number)s"),
+        "play": _("Play"),
+        "pause": _("Pause"),
+        "mute": _("Mute"),
+        "unmute": _("Unmute"),
+    }
 
 
 def back_url(request: HttpRequest, title: Title) -> str:

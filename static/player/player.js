@@ -4,6 +4,12 @@
   "use strict";
 
   var config = JSON.parse(document.getElementById("player-config").textContent);
+  // On-screen words come translated in the config (playback.views.player_labels).
+  function label(name, values) {
+    return config.labels[name].replace(/%\((\w+)\)s/g, function (_m, key) {
+      return String(values[key]);
+    });
+  }
   var root = document.getElementById("player");
   var video = document.getElementById("player-video");
   function $(role) { return root.querySelector('[data-role="' + role + '"]'); }
@@ -112,9 +118,7 @@
         tryPlay();
       });
     } else {
-      showError("This browser can't play this video",
-        "Streamsite needs a browser with Media Source Extensions (any current Chrome, Firefox, " +
-        "Edge or Safari). Please update your browser and try again.");
+      showError(label("unsupported_title"), label("unsupported_body"));
     }
   }
 
@@ -124,22 +128,20 @@
     var status = data.response && data.response.code;
     if (status === 403) {
       hls.destroy();
-      showError("This video link has expired",
-        "For your security, video links only last a while. Reload to get a fresh one.", reloadPage);
+      showError(label("expired_title"), label("expired_body"), reloadPage);
       return;
     }
     if (status === 404 || status === 410) {
       hls.destroy();
-      showError("This video isn't available right now",
-        "We couldn't find part of this video. Try again in a little while, or pick something " +
-        "else to watch.", reloadPage);
+      showError(label("missing_title"), label("missing_body"), reloadPage);
       return;
     }
     if (data.type === Hls.ErrorTypes.NETWORK_ERROR && state.retries < 6) {
       state.retries += 1;
       var wait = Math.min(8000, 500 * Math.pow(2, state.retries));
-      showError("Reconnecting…", "We lost the connection to the video. Retrying in " +
-        Math.round(wait / 1000) + " s.", function () { hls.startLoad(); });
+      showError(label("reconnecting_title"),
+        label("reconnecting_body", { seconds: Math.round(wait / 1000) }),
+        function () { hls.startLoad(); });
       setTimeout(function () { hideError(); hls.startLoad(); }, wait);
       return;
     }
@@ -150,9 +152,7 @@
       return;
     }
     hls.destroy();
-    showError("Something went wrong playing this video",
-      "Check your connection, then try again. If it keeps happening, pick another title and " +
-      "come back later.", function () {
+    showError(label("failed_title"), label("failed_body"), function () {
         state.retries = 0; state.mediaRecoveries = 0;
         config.resume_position_seconds = video.currentTime || config.resume_position_seconds;
         startHls();
@@ -161,14 +161,14 @@
 
   video.addEventListener("error", function () {
     if (state.hls) return; // hls.js reports its own errors
-    showError("Something went wrong playing this video", "Check your connection and try again.");
+    showError(label("failed_title"), label("failed_short"));
   });
 
   // --- menus ---------------------------------------------------------------------------------
   function buildQualityMenu(levels) {
     var select = $("quality");
     select.innerHTML = "";
-    select.appendChild(new Option("Auto", "-1"));
+    select.appendChild(new Option(label("auto"), "-1"));
     for (var i = levels.length - 1; i >= 0; i -= 1) { // best first
       var level = levels[i];
       var label = level.height ? level.height + "p" : Math.round(level.bitrate / 1000) + " kbps";
@@ -180,7 +180,7 @@
     var select = $("quality");
     var auto = select.options[0];
     var level = state.hls && state.hls.levels[index];
-    if (auto && level) auto.textContent = "Auto (" + level.height + "p)";
+    if (auto && level) auto.textContent = label("auto_level", { height: level.height });
   }
   $("quality").addEventListener("change", function (e) {
     if (state.hls) state.hls.currentLevel = parseInt(e.target.value, 10);
@@ -189,9 +189,10 @@
   function buildSubtitleMenu(tracks) {
     var select = $("subtitles");
     select.innerHTML = "";
-    select.appendChild(new Option("Subtitles off", "-1"));
+    select.appendChild(new Option(label("subtitles_off"), "-1"));
     tracks.forEach(function (track, i) {
-      select.appendChild(new Option(track.name || track.lang || "Track " + (i + 1), String(i)));
+      var name = track.name || track.lang || label("track", { number: i + 1 });
+      select.appendChild(new Option(name, String(i)));
     });
     select.value = String(state.hls ? state.hls.subtitleTrack : -1);
     select.parentNode.hidden = tracks.length === 0;
@@ -242,16 +243,16 @@
 
   video.addEventListener("play", function () {
     root.classList.remove("is-paused"); $("play").innerHTML = ICONS.pause;
-    $("play").setAttribute("aria-label", "Pause");
+    $("play").setAttribute("aria-label", label("pause"));
   });
   video.addEventListener("pause", function () {
     root.classList.add("is-paused"); $("play").innerHTML = ICONS.play;
-    $("play").setAttribute("aria-label", "Play");
+    $("play").setAttribute("aria-label", label("play"));
     heartbeat("paused");
   });
   video.addEventListener("volumechange", function () {
     $("mute").innerHTML = video.muted || video.volume === 0 ? ICONS.muted : ICONS.sound;
-    $("mute").setAttribute("aria-label", video.muted ? "Unmute" : "Mute");
+    $("mute").setAttribute("aria-label", label(video.muted ? "unmute" : "mute"));
   });
   video.addEventListener("waiting", function () { root.classList.add("is-loading"); });
   video.addEventListener("playing", function () {
@@ -429,7 +430,7 @@
         if (r.status === 409 || r.status === 403) {
           state.stopped = true;
           video.pause();
-          showError("Playback stopped", error.message || "This stream was stopped.", reloadPage);
+          showError(label("stopped_title"), error.message || label("stopped_body"), reloadPage);
         }
       });
     }).catch(function () { /* offline for a moment: the next beat renews the lease */ });

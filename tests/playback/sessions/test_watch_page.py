@@ -50,6 +50,29 @@ def test_page_starts_a_session_and_hands_the_player_its_config(client, alice, al
     assert response["Cache-Control"].startswith("max-age=0")
 
 
+def test_the_players_words_come_in_the_profiles_language(client, alice, alice_profile, movie):
+    """The script writes menus, button names and error texts itself: the page hands it them
+    translated, placeholders left for the script to fill."""
+    alice_profile.language = "es"
+    alice_profile.save(update_fields=["language"])
+    pick_profile(client, alice_profile, alice)
+    labels = config_of(client.get(f"/watch/{movie.pk}/"))["labels"]
+    assert labels["pause"] == "Pausa"
+    assert labels["subtitles_off"] != "Subtitles off"
+    assert labels["auto_level"] == "Automática (%(height)sp)"
+    assert "%(seconds)s" in labels["reconnecting_body"]
+    assert labels["expired_title"] == "El enlace de este vídeo ha caducado"
+    # every word the script shows is in the catalogue: none is left in English
+    from django.utils import translation
+
+    from playback.views import player_labels
+
+    with translation.override("en"):
+        english = player_labels()
+    assert set(labels) == set(english)
+    assert [k for k in english if labels[k] == english[k]] == []
+
+
 def test_episode_page_links_the_next_episode(client, alice, alice_profile, media_root):
     from tests.playback.sessions.conftest import write_fake_asset
 
