@@ -371,14 +371,16 @@ def _fit_evaluate_store(
     live_metrics: dict[str, Any] | None = None
     if live is not None:
         # The live model's own artifact has seen this holdout; refit its recipe on this split,
-        # unless it is the candidate's own recipe (same fit, same split: the same numbers).
-        if live.algorithm == version.algorithm and live.params == candidate.params:
+        # unless it is the candidate's own recipe (same fit, same split: the same numbers; the
+        # gate then asks whether the data is newer, not whether the recipe is better).
+        same_recipe = live.algorithm == version.algorithm and live.params == candidate.params
+        if same_recipe:
             live_test = dict(test)
         else:
             live_model = algorithms.build(live.algorithm, live.params)
             evaluation.fit_timed(live_model, split.train)
             live_test = evaluation.evaluate(live_model, split, allowed=allowed).as_dict()
-        live_metrics = {"version": live.pk, **live_test}
+        live_metrics = {"version": live.pk, "same_recipe": same_recipe, **live_test}
     stage("fit on all data")
     # the candidate refitted on everything: parameters kept (a two-stage model keeps its ranker)
     final = candidate
@@ -499,6 +501,8 @@ def _gate(version: ModelVersion) -> ModelVersion:
             ModelVersion.objects.filter(pk=version.pk).update(decision=decision)
             version.refresh_from_db()
             return version
+    if live is not None and live.get("same_recipe"):
+        return _gate_refresh(version, live_pk=int(live["version"]))
     needed = reference * (1 + margin)
     if ndcg > needed or (live is None and version.algorithm == "popularity"):
         decision = (
@@ -511,6 +515,38 @@ def _gate(version: ModelVersion) -> ModelVersion:
         f"Kept as candidate: NDCG@10 {ndcg:.4f} does not beat {against} ({reference:.4f}) "
         f"by {margin:.1%} (needs more than {needed:.4f})."
     )
+    ModelVersion.objects.filter(pk=version.pk).update(decision=decision)
+    version.refresh_from_db()
+    return version
+
+
+def _gate_refresh(version: ModelVersion, *, live_pk: int) -> ModelVersion:
+    """The live recipe (same algorithm, same parameters) fitted again: on this split it scores
+    exactly what the live one does, so no margin can be cleared; what it brings is newer data.
+    Promoted when its interactions reach later than the live version's and it still beats the
+    popularity baseline; kept otherwise. Without this, a nightly retrain that reuses the live
+    parameters (RECS_FULL_SEARCH_DAYS) would never put fresh viewing into the live model."""
+    metrics = version.metrics
+    ndcg = float(metrics["test"]["ndcg@10"])
+    popularity = float(metrics["popularity"]["ndcg@10"])
+    current = ModelVersion.objects.filter(pk=live_pk).first()
+    newer = version.data_to is not None and (
+        current is None or current.data_to is None or version.data_to > current.data_to
+    )
+    if newer and (ndcg > popularity or version.algorithm == "popularity"):
+        decision = (
+            f"Promoted: live version #{live_pk}'s recipe refitted on newer data (up to "
+            f"{version.data_to:%Y-%m-%d %H:%M} UTC); NDCG@10 {ndcg:.4f}, popularity "
+            f"{popularity:.4f}."
+        )
+        ModelVersion.objects.filter(pk=version.pk).update(decision=decision)
+        return promote(version=version)
+    why = (
+        "no newer data than it"
+        if not newer
+        else f"NDCG@10 {ndcg:.4f} does not beat the popularity baseline ({popularity:.4f})"
+    )
+    decision = f"Kept as candidate: live version #{live_pk}'s own recipe, with {why}."
     ModelVersion.objects.filter(pk=version.pk).update(decision=decision)
     version.refresh_from_db()
     return version

@@ -64,10 +64,34 @@ def test_an_equal_model_does_not_clear_the_margin(planted, settings):
     settings.RECS_PROMOTION_MARGIN = 0.01
     live = services.train(algorithm="ease", params={"lambda_": 100.0})
     same = services.train(algorithm="ease", params={"lambda_": 100.0})
-    # same recipe, same split: identical NDCG, which is not 1% better
+    # same recipe, same split: identical NDCG, which is not 1% better; and no newer data
     assert same.metrics["test"]["ndcg@10"] == same.metrics["live"]["ndcg@10"]
     assert same.status == CANDIDATE
+    assert "no newer data" in same.decision
     assert statuses() == {live.pk: LIVE, same.pk: CANDIDATE}
+
+
+def test_the_live_recipe_refitted_on_newer_data_replaces_the_live_model(planted, settings):
+    """A retrain with the live recipe ties the live model on the split by construction; what
+    it brings is newer viewing, so it is promoted on that, not kept out by the margin."""
+    settings.RECS_PROMOTION_MARGIN = 0.01
+    profiles, titles, _ = planted
+    live = services.train(algorithm="ease", params={"lambda_": 100.0})
+    later = live.data_to + timedelta(hours=1)
+    interactions_upsert(
+        rows=[InteractionRow(profiles[0].pk, titles[-1].pk, weight=3.0, last_at=later, plays=1)]
+    )
+    fresh = services.train(algorithm="ease", params={"lambda_": 100.0})
+    assert fresh.metrics["live"]["same_recipe"] is True
+    assert abs(fresh.data_to - later) < timedelta(milliseconds=1)  # read back as a float stamp
+    assert fresh.status == LIVE
+    assert fresh.decision.startswith(f"Promoted: live version #{live.pk}'s recipe refitted")
+    assert statuses() == {live.pk: RETIRED, fresh.pk: LIVE}
+    # and with nothing newer again, the next one has nothing to bring
+    again = services.train(algorithm="ease", params={"lambda_": 100.0})
+    assert again.status == CANDIDATE
+    assert "no newer data" in again.decision
+    assert statuses() == {live.pk: RETIRED, fresh.pk: LIVE, again.pk: CANDIDATE}
 
 
 def test_promote_then_rollback_then_nothing_further_to_roll_back_to(planted):
