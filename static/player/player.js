@@ -4,8 +4,9 @@
   "use strict";
 
   var config = JSON.parse(document.getElementById("player-config").textContent);
-  // On-screen words come translated in the config (playback.views.player_labels).
-  function label(name, values) {
+  // On-screen words come translated in the config (playback.views.player_labels); the
+  // placeholders %(name)s are filled in here.
+  function wording(name, values) {
     return config.labels[name].replace(/%\((\w+)\)s/g, function (_m, key) {
       return String(values[key]);
     });
@@ -118,7 +119,7 @@
         tryPlay();
       });
     } else {
-      showError(label("unsupported_title"), label("unsupported_body"));
+      showError(wording("unsupported_title"), wording("unsupported_body"));
     }
   }
 
@@ -128,19 +129,19 @@
     var status = data.response && data.response.code;
     if (status === 403) {
       hls.destroy();
-      showError(label("expired_title"), label("expired_body"), reloadPage);
+      showError(wording("expired_title"), wording("expired_body"), reloadPage);
       return;
     }
     if (status === 404 || status === 410) {
       hls.destroy();
-      showError(label("missing_title"), label("missing_body"), reloadPage);
+      showError(wording("missing_title"), wording("missing_body"), reloadPage);
       return;
     }
     if (data.type === Hls.ErrorTypes.NETWORK_ERROR && state.retries < 6) {
       state.retries += 1;
       var wait = Math.min(8000, 500 * Math.pow(2, state.retries));
-      showError(label("reconnecting_title"),
-        label("reconnecting_body", { seconds: Math.round(wait / 1000) }),
+      showError(wording("reconnecting_title"),
+        wording("reconnecting_body", { seconds: Math.round(wait / 1000) }),
         function () { hls.startLoad(); });
       setTimeout(function () { hideError(); hls.startLoad(); }, wait);
       return;
@@ -152,7 +153,7 @@
       return;
     }
     hls.destroy();
-    showError(label("failed_title"), label("failed_body"), function () {
+    showError(wording("failed_title"), wording("failed_body"), function () {
         state.retries = 0; state.mediaRecoveries = 0;
         config.resume_position_seconds = video.currentTime || config.resume_position_seconds;
         startHls();
@@ -161,14 +162,14 @@
 
   video.addEventListener("error", function () {
     if (state.hls) return; // hls.js reports its own errors
-    showError(label("failed_title"), label("failed_short"));
+    showError(wording("failed_title"), wording("failed_short"));
   });
 
   // --- menus ---------------------------------------------------------------------------------
   function buildQualityMenu(levels) {
     var select = $("quality");
     select.innerHTML = "";
-    select.appendChild(new Option(label("auto"), "-1"));
+    select.appendChild(new Option(wording("auto"), "-1"));
     for (var i = levels.length - 1; i >= 0; i -= 1) { // best first
       var level = levels[i];
       var label = level.height ? level.height + "p" : Math.round(level.bitrate / 1000) + " kbps";
@@ -180,7 +181,7 @@
     var select = $("quality");
     var auto = select.options[0];
     var level = state.hls && state.hls.levels[index];
-    if (auto && level) auto.textContent = label("auto_level", { height: level.height });
+    if (auto && level) auto.textContent = wording("auto_level", { height: level.height });
   }
   $("quality").addEventListener("change", function (e) {
     if (state.hls) state.hls.currentLevel = parseInt(e.target.value, 10);
@@ -189,9 +190,9 @@
   function buildSubtitleMenu(tracks) {
     var select = $("subtitles");
     select.innerHTML = "";
-    select.appendChild(new Option(label("subtitles_off"), "-1"));
+    select.appendChild(new Option(wording("subtitles_off"), "-1"));
     tracks.forEach(function (track, i) {
-      var name = track.name || track.lang || label("track", { number: i + 1 });
+      var name = track.name || track.lang || wording("track", { number: i + 1 });
       select.appendChild(new Option(name, String(i)));
     });
     select.value = String(state.hls ? state.hls.subtitleTrack : -1);
@@ -243,16 +244,16 @@
 
   video.addEventListener("play", function () {
     root.classList.remove("is-paused"); $("play").innerHTML = ICONS.pause;
-    $("play").setAttribute("aria-label", label("pause"));
+    $("play").setAttribute("aria-label", wording("pause"));
   });
   video.addEventListener("pause", function () {
     root.classList.add("is-paused"); $("play").innerHTML = ICONS.play;
-    $("play").setAttribute("aria-label", label("play"));
+    $("play").setAttribute("aria-label", wording("play"));
     heartbeat("paused");
   });
   video.addEventListener("volumechange", function () {
     $("mute").innerHTML = video.muted || video.volume === 0 ? ICONS.muted : ICONS.sound;
-    $("mute").setAttribute("aria-label", label(video.muted ? "unmute" : "mute"));
+    $("mute").setAttribute("aria-label", wording(video.muted ? "unmute" : "mute"));
   });
   video.addEventListener("waiting", function () { root.classList.add("is-loading"); });
   video.addEventListener("playing", function () {
@@ -430,7 +431,7 @@
         if (r.status === 409 || r.status === 403) {
           state.stopped = true;
           video.pause();
-          showError(label("stopped_title"), error.message || label("stopped_body"), reloadPage);
+          showError(wording("stopped_title"), error.message || wording("stopped_body"), reloadPage);
         }
       });
     }).catch(function () { /* offline for a moment: the next beat renews the lease */ });
