@@ -266,8 +266,7 @@ class Belady:
         end = len(next_use)
         push, replace = heapq.heappush, heapq.heapreplace
         count, dead = self.count, self.dead
-        for i in range(lo, hi):
-            nxt = next_use[i]
+        for i, nxt in enumerate(next_use[lo:hi], lo):
             if held[i]:
                 # A hit. held[i] stays set: no later step reads or evicts a past next use, so
                 # held[lo:hi] are the hits once the loop is done.
