@@ -37,6 +37,13 @@ class EdgePolicy:
     # `--inactive 365d --valid 365d` and the lists alone decide what stays.
     inactive: float = 365 * 86_400.0
     valid: float = 365 * 86_400.0
+    # Every `mode_every` seconds (0: never, then `pin_share` always) each edge picks how to
+    # use its cache from its own latest `mode_lookups` x (cache size) lookups: "pin" (the whole
+    # cache is the pin zone, under the lists decided hour by hour) when that would have hit more
+    # of them than an LRU of the same size, else "lru" (no pin zone; every title played before
+    # admitted). nginx enforces either with the same two zones, sized whole or empty.
+    mode_every: float = 6 * 3600.0
+    mode_lookups: float = 20.0
 
 
 class DecayingSketch:

@@ -334,6 +334,16 @@ class NginxCache:
         node = self.nodes.get(obj)
         return node is not None and node[0] >= 0
 
+    def resize(self, capacity: int) -> None:
+        """A new `max_size` (a reload): the manager deletes from the tail until it fits."""
+        self.capacity = capacity
+        nodes, stored = self.nodes, self.stored
+        while stored > capacity:
+            _, old = nodes.popitem(False)
+            if old[0] >= 0:
+                stored -= 1
+        self.stored = stored
+
     def access(self, obj: Any, now: int = 0, *, ts: float = 0.0, admit: bool = True) -> bool:
         hits = bytearray(1)
         self.run([obj], 0, 1, hits, ts=[ts], admit=None if admit else bytearray(1))

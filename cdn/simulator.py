@@ -724,6 +724,18 @@ def _replay_edge_policy(
     lo = 0
     g_done = 0
     f = 0
+    # With `mode_every`: the edge starts pin-only; once it has `mode_lookups` cache-sizes of
+    # its own lookups it checks, every `mode_every`, which use of the cache those favoured
+    # (`_pin_wins`), and the zones are resized to match. The hourly pin lists (those of a
+    # pin-only edge, whatever the mode) are kept for that look back.
+    mode_pin = True
+    past_lists: list[tuple[float, set[int]]] = []
+    if policy.mode_every:
+        zones[True].resize(capacity)
+        zones[False].resize(0)
+        pin_cap = capacity
+        next_mode_at = -math.inf
+        window = max(1, int(policy.mode_lookups * capacity))
     while lo < n:
         start = math.floor(ts[lo] / policy.interval) * policy.interval
         end = start + policy.interval
@@ -745,6 +757,20 @@ def _replay_edge_policy(
             pin_titles=int(pin_cap / max(1.0, chunks_per_title)),
         )
         pinned, admitted = lists.pinned, lists.admitted
+        if policy.mode_every:
+            past_lists.append((start, pinned))
+            since = ts[lo - window] if lo >= window else -math.inf
+            while len(past_lists) > 1 and past_lists[1][0] <= since:
+                past_lists.pop(0)
+            if lo >= window and start >= next_mode_at:
+                next_mode_at = start + policy.mode_every
+                wins = _pin_wins(objs, ts, lo, since, past_lists, capacity)
+                if wins is not None and wins != mode_pin:
+                    mode_pin = wins
+                    zones[True].resize(capacity if mode_pin else 0)
+                    zones[False].resize(0 if mode_pin else capacity)
+            if not mode_pin:
+                pinned, admitted = set(), {int(k) for k in candidates}
         while f < len(fills) and fills[f] < end:
             at = fills[f]
             f += 1
@@ -778,6 +804,37 @@ def _replay_edge_policy(
                 np.array([ts[i] for i in firsts]),
             )
         lo = hi
+
+
+def _pin_wins(
+    objs: list[int],
+    ts: list[float],
+    upto: int,
+    since: float,
+    lists: list[tuple[float, set[int]]],
+    capacity: int,
+) -> bool | None:
+    """Whether, on this edge's lookups from `since` to lookup `upto`, a pin-only edge (the
+    whole cache one pin zone, under each hour's list in `lists`: (from, pinned), the first one
+    also for every lookup before it) would have hit more than an LRU of that size; None when
+    the window has no lookups. Both replay a window's length before it first (neither starts
+    cold) and count the window's hits: the edge's own past only."""
+    lo = bisect.bisect_left(ts, since, 0, upto)
+    if lo >= upto:
+        return None
+    first = max(0, 2 * lo - upto)
+    before = objs[first:upto]
+    lo, upto = lo - first, upto - first
+    starts = np.array([at for at, _ in lists])
+    which = np.searchsorted(starts, np.asarray(ts[first : first + upto]), side="right") - 1
+    which = np.maximum(0, which)
+    sets = [pinned for _, pinned in lists]
+    in_pin = [(o >> CHUNK_BITS) in sets[w] for o, w in zip(before, which.tolist(), strict=True)]
+    sub = [o for o, p in zip(before, in_pin, strict=True) if p]
+    pin_hits, lru = bytearray(len(sub)), bytearray(upto)
+    lru_hits(stream_indexes(sub)[1], capacity, pin_hits)
+    lru_hits(stream_indexes(before)[1], capacity, lru)
+    return pin_hits.count(1, sum(in_pin[:lo])) > lru.count(1, lo)
 
 
 def _run_zones(
