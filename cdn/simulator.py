@@ -726,7 +726,7 @@ def _replay_edge_policy(
     f = 0
     # With `mode_every`: the edge starts pin-only; once it has `mode_lookups` cache-sizes of
     # its own lookups it checks, every `mode_every`, which use of the cache those favoured
-    # (`_pin_wins`), and the zones are resized to match. The hourly pin lists (those of a
+    # (`_mode_hits`), and the zones are resized to match. The hourly pin lists (those of a
     # pin-only edge, whatever the mode) are kept for that look back.
     mode_pin = True
     past_lists: list[tuple[float, set[int]]] = []
@@ -764,9 +764,15 @@ def _replay_edge_policy(
                 past_lists.pop(0)
             if lo >= window and start >= next_mode_at:
                 next_mode_at = start + policy.mode_every
-                wins = _pin_wins(objs, ts, lo, since, past_lists, capacity)
-                if wins is not None and wins != mode_pin:
-                    mode_pin = wins
+                found = _mode_hits(objs, ts, lo, since, past_lists, capacity)
+                # Pinning must do strictly better; switching empties a zone, so the other mode
+                # must win by `mode_margin`.
+                if found is not None and (
+                    found[1] >= policy.mode_margin * found[0]
+                    if mode_pin
+                    else found[0] > policy.mode_margin * found[1]
+                ):
+                    mode_pin = not mode_pin
                     zones[True].resize(capacity if mode_pin else 0)
                     zones[False].resize(0 if mode_pin else capacity)
             if not mode_pin:
@@ -806,19 +812,19 @@ def _replay_edge_policy(
         lo = hi
 
 
-def _pin_wins(
+def _mode_hits(
     objs: list[int],
     ts: list[float],
     upto: int,
     since: float,
     lists: list[tuple[float, set[int]]],
     capacity: int,
-) -> bool | None:
-    """Whether, on this edge's lookups from `since` to lookup `upto`, a pin-only edge (the
+) -> tuple[int, int] | None:
+    """On this edge's lookups from `since` to lookup `upto`, the hits of a pin-only edge (the
     whole cache one pin zone, under each hour's list in `lists`: (from, pinned), the first one
-    also for every lookup before it) would have hit more than an LRU of that size; None when
-    the window has no lookups. Both replay a window's length before it first (neither starts
-    cold) and count the window's hits: the edge's own past only."""
+    also for every lookup before it) and of an LRU of that size; None when the window has no
+    lookups. Both replay a window's length before it first (neither starts cold) and count
+    the window's hits: the edge's own past only."""
     lo = bisect.bisect_left(ts, since, 0, upto)
     if lo >= upto:
         return None
@@ -834,7 +840,7 @@ def _pin_wins(
     pin_hits, lru = bytearray(len(sub)), bytearray(upto)
     lru_hits(stream_indexes(sub)[1], capacity, pin_hits)
     lru_hits(stream_indexes(before)[1], capacity, lru)
-    return pin_hits.count(1, sum(in_pin[:lo])) > lru.count(1, lo)
+    return pin_hits.count(1, sum(in_pin[:lo])), lru.count(1, lo)
 
 
 def _run_zones(

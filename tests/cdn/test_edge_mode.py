@@ -9,7 +9,7 @@ from cdn.admission import EdgePolicy
 from cdn.caches import NginxCache
 from cdn.simulator import (
     CHUNK_BITS,
-    _pin_wins,
+    _mode_hits,
     _replay_edge_policy,
     generate_trace,
     route,
@@ -37,33 +37,35 @@ def test_a_smaller_zone_deletes_from_the_tail_until_its_files_fit():
     assert list(zone.nodes) == [] and zone.stored == 0
 
 
-def test_pinning_wins_when_a_few_titles_carry_the_window_between_one_off_titles():
+def test_pinning_hits_more_when_a_few_titles_carry_the_window_between_one_off_titles():
     # Titles 1 and 2 come back every third lookup; everything else is seen once. An LRU of
     # two loses them to the one-offs, a zone holding only them keeps both.
     objs = titles(*[t for i in range(30) for t in (1 + i % 2, 100 + 2 * i, 101 + 2 * i)])
     ts = [float(i) for i in range(len(objs))]
-    assert _pin_wins(objs, ts, len(objs), 45.0, [(0.0, {1, 2})], 2) is True
+    # (pin-only hits, LRU hits) in the window: the 15 lookups of titles 1 and 2 in it.
+    assert _mode_hits(objs, ts, len(objs), 45.0, [(0.0, {1, 2})], 2) == (15, 0)
 
 
-def test_lru_wins_when_titles_repeat_at_once_and_the_pin_list_misses_them():
+def test_lru_hits_more_when_titles_repeat_at_once_and_the_pin_list_misses_them():
     objs = titles(*[t for i in range(40) for t in (100 + i, 100 + i)])
     ts = [float(i) for i in range(len(objs))]
-    assert _pin_wins(objs, ts, len(objs), 40.0, [(0.0, {1, 2})], 2) is False
+    assert _mode_hits(objs, ts, len(objs), 40.0, [(0.0, {1, 2})], 2) == (0, 20)
 
 
 def test_an_empty_window_decides_nothing():
     objs = titles(1, 2, 3)
-    assert _pin_wins(objs, [0.0, 1.0, 2.0], 3, 5.0, [(0.0, {1})], 2) is None
+    assert _mode_hits(objs, [0.0, 1.0, 2.0], 3, 5.0, [(0.0, {1})], 2) is None
 
 
 def test_each_hour_uses_its_own_list():
     # Title 1 every third lookup between one-offs: an LRU of two never hits. A pin-only edge
-    # hits it once its list names it; a list naming it only after the window hits nothing.
+    # hits it once its list names it and it has been stored.
     objs = titles(*[t for i in range(30) for t in (1, 100 + 2 * i, 101 + 2 * i)])
     ts = [float(i) for i in range(len(objs))]
-    assert _pin_wins(objs, ts, len(objs), 30.0, [(0.0, {1})], 2) is True
-    assert _pin_wins(objs, ts, len(objs), 30.0, [(0.0, set()), (60.0, {1})], 2) is True
-    assert _pin_wins(objs, ts, len(objs), 30.0, [(0.0, set()), (90.0, {1})], 2) is False
+    assert _mode_hits(objs, ts, len(objs), 30.0, [(0.0, {1})], 2) == (20, 0)
+    # Named from t=60: 10 lookups, the first stores it.
+    assert _mode_hits(objs, ts, len(objs), 30.0, [(0.0, set()), (60.0, {1})], 2) == (9, 0)
+    assert _mode_hits(objs, ts, len(objs), 30.0, [(0.0, set()), (90.0, {1})], 2) == (0, 0)
 
 
 @settings(max_examples=80, deadline=None)
@@ -79,8 +81,8 @@ def test_the_choice_reads_no_lookup_from_the_decision_on(seq, later, cut, pinned
     ts = [float(i) for i in range(len(seq) + len(later))]
     since = float(upto // 2)
     lists = [(0.0, pinned)]
-    alone = _pin_wins(titles(*seq[:upto]), ts[:upto], upto, since, lists, capacity)
-    with_future = _pin_wins(titles(*seq[:upto], *later), ts, upto, since, lists, capacity)
+    alone = _mode_hits(titles(*seq[:upto]), ts[:upto], upto, since, lists, capacity)
+    with_future = _mode_hits(titles(*seq[:upto], *later), ts, upto, since, lists, capacity)
     assert alone == with_future
 
 
