@@ -18,6 +18,7 @@ real-timestamp traces and >= 0.85 x on synthetic ones; warming never lower.
     .venv/bin/python bench/cdn_real_traces.py                       # every trace
     BENCH_PIN_SHARE=0 BENCH_ADMIT_SCORE=0 .venv/bin/python bench/cdn_real_traces.py
     BENCH_TRACES=ml-100k .venv/bin/python bench/cdn_real_traces.py   # one
+    BENCH_MODE_EVERY=21600 .venv/bin/python bench/cdn_real_traces.py  # each edge picks pin/LRU
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ SIZES = (1, 5, 10)
 POLICY = EdgePolicy(
     pin_share=float(os.environ.get("BENCH_PIN_SHARE", str(EdgePolicy.pin_share))),
     admit_score=float(os.environ.get("BENCH_ADMIT_SCORE", str(EdgePolicy.admit_score))),
+    mode_every=float(os.environ.get("BENCH_MODE_EVERY", str(EdgePolicy.mode_every))),
 )
 
 

@@ -37,6 +37,16 @@ class EdgePolicy:
     # `--inactive 365d --valid 365d` and the lists alone decide what stays.
     inactive: float = 365 * 86_400.0
     valid: float = 365 * 86_400.0
+    # Every `mode_every` seconds (0, the default: never; `pin_share` always) each edge picks
+    # how to use its cache from its own latest `mode_lookups` x (cache size) lookups: "pin"
+    # (the whole cache is the pin zone, under the lists decided hour by hour) when that would
+    # have hit more of them than an LRU of the same size, else "lru" (no pin zone; every title
+    # played before admitted). nginx runs either with the same two zones, one of them sized to
+    # the whole cache and the other empty (a switch is a new `max_size` and a reload). Measured
+    # in docs/benchmarks.md: better at 5% on every trace, worse at some other sizes.
+    mode_every: float = 0.0
+    mode_lookups: float = 20.0
+    mode_margin: float = 1.0  # the other mode must hit this many times as often to switch
 
 
 class DecayingSketch:

@@ -13,20 +13,32 @@ plays that happened before each fill; it never looks at later requests.
 from __future__ import annotations
 
 import bisect
+import gc
 import ipaddress
 import math
 import socket
 from collections import defaultdict
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from operator import attrgetter, itemgetter
 from typing import Any
 
 import numpy as np
 
 from cdn.admission import DecayingSketch, EdgePolicy, decide
-from cdn.caches import LRU, S3FIFO, Belady, NginxCache, next_uses
+from cdn.caches import (
+    LRU,
+    S3FIFO,
+    Belady,
+    NginxCache,
+    lru_hits,
+    next_uses,
+    s3fifo_hits,
+    stream_indexes,
+)
 from cdn.snapshot import EdgeInfo, SiteInfo, Snapshot, stable_hash
-from cdn.steering import Steerer
+from cdn.steering import COVERAGE_ZONE, Steerer
 from cdn.traces import (
     DAY,
     DEFAULT_START,
@@ -120,38 +132,49 @@ CHUNK_BITS = 20  # an object id is key index << CHUNK_BITS | chunk number
 
 @dataclass
 class EdgeStream:
-    """One edge's chunk lookups in trace order, as parallel lists (the replay's hot data)."""
+    """One edge's chunk lookups in trace order: objects and times as lists (the replay's hot
+    loops index them), sizes as an array."""
 
     objs: list[int] = field(default_factory=list)
-    nbytes: list[int] = field(default_factory=list)
     ts: list[float] = field(default_factory=list)
+    sizes: Any = None
 
     _working: int = -1
-    _sizes: Any = None
-    _next: Any = None
+    _indexes: Any = None
+
+    def _stream_indexes(self) -> tuple[list[int], list[int], list[int], int]:
+        if self._indexes is None or len(self._indexes[0]) != len(self.objs):
+            self._indexes = stream_indexes(self.objs)
+        return self._indexes
 
     def next_uses(self) -> list[int]:
         """`cdn.caches.next_uses` of the lookups, computed once for every size Belady runs at."""
-        if self._next is None or len(self._next) != len(self.objs):
-            self._next = next_uses(self.objs)
-        return self._next
+        return self._stream_indexes()[0]
+
+    def previous_uses(self) -> list[int]:
+        """`cdn.caches.previous_uses`, once for every size LRU runs at."""
+        return self._stream_indexes()[1]
+
+    def dense_ids(self) -> tuple[list[int], int]:
+        """`cdn.caches.dense_ids`, once for every size S3-FIFO runs at."""
+        _, _, dense, distinct = self._stream_indexes()
+        return dense, distinct
 
     def working(self) -> int:
         """Distinct chunks looked up here (the working set)."""
         if self._working < 0:
-            self._working = len(set(self.objs))
+            self._working = self._stream_indexes()[3] if self.objs else 0
         return self._working
 
-    def sizes(self) -> Any:
-        if self._sizes is None or len(self._sizes) != len(self.nbytes):
-            self._sizes = np.asarray(self.nbytes, dtype=np.int64)
-        return self._sizes
+    @property
+    def nbytes(self) -> list[int]:
+        return [int(b) for b in self.sizes]
 
     def bytes_total(self) -> int:
-        return int(self.sizes().sum())
+        return int(self.sizes.sum())
 
     def bytes_hit(self, hits: bytearray) -> int:
-        return int(self.sizes()[np.frombuffer(hits, dtype=np.uint8).view(bool)].sum())
+        return int(self.sizes[np.frombuffer(hits, dtype=np.uint8).view(bool)].sum())
 
 
 @dataclass
@@ -201,80 +224,174 @@ def route(
 
     A session longer than chunk numbers can name stops the replay with a TraceError naming its
     line (in `path`, when given) and the most bytes a session may read."""
+    with _no_cyclic_gc():
+        return _route(requests, steerer, chunk_bytes, reset_load_every, path)
+
+
+@contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """The cyclic collector paused: routing builds a few hundred thousand tuples that hold no
+    cycles, and its passes over them were a third of the routing time."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def _route(
+    requests: list[Request],
+    steerer: Steerer,
+    chunk_bytes: int,
+    reset_load_every: float,
+    path: str,
+) -> Routed:
     snap = steerer.snapshot
-    by_name = {s.name: s for s in snap.sites.values()}
     routed = Routed()
     for edge in snap.edges.values():
         routed.site_of_edge[edge.name] = snap.sites[edge.site_id].name
+    if not requests:
+        return routed
     # Steering's handed-out counts restart every `reset_load_every` seconds of trace time, as
     # they would with each new load reading; wall time plays no part in a replay.
-    trace_now = [requests[0].ts if requests else 0.0]
+    trace_now = [requests[0].ts]
     steerer.use_clock(lambda: trace_now[0], assigned_window=reset_load_every)
-    located, sessions, site_of_edge = routed.located, routed.sessions, routed.site_of_edge
-    plays, key_index, keys = routed.plays, routed.key_index, routed.keys
-    edges = routed.edges
-    choose = steerer.choose
     limit = 1 << CHUNK_BITS
     too_big = (limit - 1) * chunk_bytes  # more bytes than chunk numbers can name
-    sessions_at: dict[str, list[Any]] = {}  # per edge: key index, bytes, ts of each session
-    hashes = [stable_hash(key) for key in keys]
-    # Where each client is located, looked up once (steering's own `locate`).
-    where: dict[str, tuple[int | None, str]] = {
-        name: (site.id, "region") for name, site in by_name.items()
+    ts_list = list(map(attrgetter("ts"), requests))
+    nbytes_list = list(map(attrgetter("nbytes"), requests))
+    nbytes = np.array(nbytes_list, dtype=np.int64)
+    over = np.flatnonzero(nbytes > too_big)
+    if len(over):
+        # Everything before it is located as usual (a bad address earlier stops there first).
+        req = requests[int(over[0])]
+        _locate_all(requests[: int(over[0]) + 1], steerer)
+        raise TraceError(
+            f"{f'{path}:{req.line}' if path else f'line {req.line}'}: bytes {req.nbytes} "
+            f"is more than {limit - 1} chunks of {chunk_bytes} (expected at most "
+            f"{too_big} bytes per session, or a larger --chunk-mb)"
+        )
+    located = _locate_all(requests, steerer)
+    n = len(requests)
+    key_index = routed.key_index
+    key_index.update((k, i) for i, k in enumerate(dict.fromkeys(map(attrgetter("key"), requests))))
+    routed.keys[:] = key_index
+    key_of = list(map(key_index.__getitem__, map(attrgetter("key"), requests)))
+    hashes = [stable_hash(key) for key in routed.keys]
+    # Edges by position; the last one stands for the origin (no edge chosen).
+    names = [e.name for e in snap.edges.values()] + ["origin"]
+    position = {e.id: i for i, e in enumerate(snap.edges.values())}
+    origin = len(names) - 1
+    site_ids = sorted({site for site, _ in located.values()}, key=lambda s: -1 if s is None else s)
+    code = {site: i for i, site in enumerate(site_ids)}
+    site_code = {client: code[site] for client, (site, _) in located.items()}
+    req_site = np.fromiter(
+        map(site_code.__getitem__, map(attrgetter("client"), requests)), dtype=np.int64, count=n
+    )
+    kidx = np.array(key_of, dtype=np.int64)
+    choose = steerer.choose
+
+    def first_choice(i: int, site: int | None, k: int) -> int:
+        trace_now[0] = ts_list[i]
+        chosen = choose(site, routed.keys[k], key_hash=hashes[k])
+        return position[chosen[0].id] if chosen else origin
+
+    if steerer.load_never_matters(n):
+        # No edge can get busy in this trace: a first choice depends on the site and the key
+        # alone, so steering is asked once per pair, at the pair's first session.
+        pairs = req_site * len(routed.keys) + kidx
+        _, first, inverse = np.unique(pairs, return_index=True, return_inverse=True)
+        choice = np.zeros(len(first), dtype=np.int64)
+        for p in np.argsort(first).tolist():  # in trace order
+            i = int(first[p])
+            choice[p] = first_choice(i, site_ids[int(req_site[i])], key_of[i])
+        edge_arr = choice[inverse.reshape(-1)]
+    else:
+        edge_arr = np.array(
+            [
+                first_choice(i, site_ids[site], k)
+                for i, (site, k) in enumerate(zip(req_site.tolist(), key_of, strict=True))
+            ],
+            dtype=np.int64,
+        )
+    how_code = {how: i for i, how in enumerate(dict.fromkeys(h for _, h in located.values()))}
+    hows = np.fromiter(
+        (how_code[located[c][1]] for c in map(attrgetter("client"), requests)),
+        dtype=np.int64,
+        count=n,
+    )
+    _, first_how, how_counts = np.unique(hows, return_index=True, return_counts=True)
+    how_names = list(how_code)
+    routed.located = {
+        how_names[int(hows[first_how[j]])]: int(how_counts[j])
+        for j in np.argsort(first_how).tolist()
     }
-    for req in requests:
-        trace_now[0] = req.ts
-        found = where.get(req.client)
-        if found is None:
-            site_id, how, _ = steerer.locate(_ip(req.client), None, explain=False)
-            found = where[req.client] = (site_id, how)
-        k = key_index.get(req.key)
-        if k is None:
-            k = key_index[req.key] = len(keys)
-            keys.append(req.key)
-            hashes.append(stable_hash(req.key))
-        chosen = choose(found[0], req.key, key_hash=hashes[k])
-        edge_name = chosen[0].name if chosen else "origin"
-        located[found[1]] = located.get(found[1], 0) + 1
-        sessions[edge_name] = sessions.get(edge_name, 0) + 1
-        plays.append((req.ts, site_of_edge.get(edge_name, "origin"), req.key, req.nbytes))
-        if req.nbytes > too_big:
-            raise TraceError(
-                f"{f'{path}:{req.line}' if path else f'line {req.line}'}: bytes {req.nbytes} "
-                f"is more than {limit - 1} chunks of {chunk_bytes} (expected at most "
-                f"{too_big} bytes per session, or a larger --chunk-mb)"
-            )
-        per_edge = sessions_at.get(edge_name)
-        if per_edge is None:
-            per_edge = sessions_at[edge_name] = []
-        per_edge.append(k)
-        per_edge.append(req.nbytes)
-        per_edge.append(req.ts)
-    for edge_name, per_edge in sessions_at.items():
-        edges[edge_name] = _chunk_lookups(per_edge, chunk_bytes)
-    routed.plays.sort(key=lambda p: p[0])
+    ts = np.array(ts_list, dtype=np.float64)
+    # Edges in the order they first appear in the trace.
+    used, first_at, counts = np.unique(edge_arr, return_index=True, return_counts=True)
+    by_edge = np.argsort(edge_arr, kind="stable")
+    bounds = np.concatenate(([0], np.cumsum(counts)))
+    for j in np.argsort(first_at, kind="stable").tolist():
+        sel = by_edge[bounds[j] : bounds[j + 1]]
+        name = names[int(used[j])]
+        routed.sessions[name] = int(counts[j])
+        routed.edges[name] = _chunk_lookups(kidx[sel], nbytes[sel], ts[sel], chunk_bytes)
+    site_of = [routed.site_of_edge.get(name, "origin") for name in names]
+    routed.plays = list(
+        zip(
+            ts_list,
+            map(site_of.__getitem__, edge_arr.tolist()),
+            map(attrgetter("key"), requests),
+            nbytes_list,
+            strict=True,
+        )
+    )
+    if (np.diff(ts) < 0).any():
+        routed.plays.sort(key=itemgetter(0))  # oldest first, ties in trace order
     return routed
 
 
-def _chunk_lookups(sessions: list[Any], chunk_bytes: int) -> EdgeStream:
-    """An edge's sessions, flat `key index, bytes, ts` triples, cut into chunk lookups: a
-    session reads chunks 0..ceil(bytes / chunk) - 1 of its key, the last one partly."""
-    keys = np.array(sessions[0::3], dtype=np.int64)
-    nbytes = np.array(sessions[1::3], dtype=np.int64)
-    ts = np.array(sessions[2::3], dtype=np.float64)
+def _locate_all(requests: list[Request], steerer: Steerer) -> dict[str, tuple[int | None, str]]:
+    """Where each distinct client is (site id, how it was found), in order of first
+    appearance. A site's name is that site; otherwise steering's own `locate` (a coverage
+    zone, its first rule, tried first on the integer address)."""
+    snap = steerer.snapshot
+    by_name = {s.name: s.id for s in snap.sites.values()}
+    coverage = snap.coverage.lookup_value
+    located: dict[str, tuple[int | None, str]] = {}
+    for client in dict.fromkeys(map(attrgetter("client"), requests)):
+        site_id = by_name.get(client)
+        if site_id is not None:
+            located[client] = (site_id, "region")
+            continue
+        try:
+            site_id = coverage(4, int.from_bytes(socket.inet_pton(socket.AF_INET, client), "big"))
+        except OSError:
+            pass
+        if site_id is not None:
+            located[client] = (site_id, COVERAGE_ZONE)
+            continue
+        site_id, how, _ = steerer.locate(_ip(client), None, explain=False)
+        located[client] = (site_id, how)
+    return located
+
+
+def _chunk_lookups(keys: Any, nbytes: Any, ts: Any, chunk_bytes: int) -> EdgeStream:
+    """An edge's sessions (arrays of key index, bytes, ts) cut into chunk lookups: a session
+    reads chunks 0..ceil(bytes / chunk) - 1 of its key, the last one partly."""
     chunks = np.maximum(1, -(-nbytes // chunk_bytes))
     ends = np.cumsum(chunks)
     # Chunk number of every lookup: its position minus where its session starts.
     number = np.arange(int(ends[-1]), dtype=np.int64) - np.repeat(ends - chunks, chunks)
     size = np.full(len(number), chunk_bytes, dtype=np.int64)
     size[ends - 1] = nbytes - chunk_bytes * (chunks - 1)
-    es = EdgeStream(
+    return EdgeStream(
         objs=((np.repeat(keys, chunks) << CHUNK_BITS) | number).tolist(),
-        nbytes=size.tolist(),
         ts=np.repeat(ts, chunks).tolist(),
+        sizes=size,
     )
-    es._sizes = size
-    return es
 
 
 def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
@@ -518,6 +635,12 @@ def simulate(
                     replay.replay_slowly(es, hits, warmer if warm else None, site, edge_name)
                 elif not fills and (policy, edge_name) in cold:
                     hits = cold[(policy, edge_name)]
+                elif not fills and policy == "lru":
+                    lru_hits(es.previous_uses(), capacity, hits)
+                    cold[(policy, edge_name)] = hits
+                elif not fills and policy == "s3fifo":
+                    s3fifo_hits(*es.dense_ids(), capacity, hits)
+                    cold[(policy, edge_name)] = hits
                 else:
                     replay.replay(es, hits, warmer, site, edge_name, fills)
                     if not fills:
@@ -601,6 +724,18 @@ def _replay_edge_policy(
     lo = 0
     g_done = 0
     f = 0
+    # With `mode_every`: the edge starts pin-only; once it has `mode_lookups` cache-sizes of
+    # its own lookups it checks, every `mode_every`, which use of the cache those favoured
+    # (`_mode_hits`), and the zones are resized to match. The hourly pin lists (those of a
+    # pin-only edge, whatever the mode) are kept for that look back.
+    mode_pin = True
+    past_lists: list[tuple[float, set[int]]] = []
+    if policy.mode_every:
+        zones[True].resize(capacity)
+        zones[False].resize(0)
+        pin_cap = capacity
+        next_mode_at = -math.inf
+        window = max(1, int(policy.mode_lookups * capacity))
     while lo < n:
         start = math.floor(ts[lo] / policy.interval) * policy.interval
         end = start + policy.interval
@@ -622,6 +757,26 @@ def _replay_edge_policy(
             pin_titles=int(pin_cap / max(1.0, chunks_per_title)),
         )
         pinned, admitted = lists.pinned, lists.admitted
+        if policy.mode_every:
+            past_lists.append((start, pinned))
+            since = ts[lo - window] if lo >= window else -math.inf
+            while len(past_lists) > 1 and past_lists[1][0] <= since:
+                past_lists.pop(0)
+            if lo >= window and start >= next_mode_at:
+                next_mode_at = start + policy.mode_every
+                found = _mode_hits(objs, ts, lo, since, past_lists, capacity)
+                # Pinning must do strictly better; switching empties a zone, so the other mode
+                # must win by `mode_margin`.
+                if found is not None and (
+                    found[1] >= policy.mode_margin * found[0]
+                    if mode_pin
+                    else found[0] > policy.mode_margin * found[1]
+                ):
+                    mode_pin = not mode_pin
+                    zones[True].resize(capacity if mode_pin else 0)
+                    zones[False].resize(0 if mode_pin else capacity)
+            if not mode_pin:
+                pinned, admitted = set(), {int(k) for k in candidates}
         while f < len(fills) and fills[f] < end:
             at = fills[f]
             f += 1
@@ -655,6 +810,37 @@ def _replay_edge_policy(
                 np.array([ts[i] for i in firsts]),
             )
         lo = hi
+
+
+def _mode_hits(
+    objs: list[int],
+    ts: list[float],
+    upto: int,
+    since: float,
+    lists: list[tuple[float, set[int]]],
+    capacity: int,
+) -> tuple[int, int] | None:
+    """On this edge's lookups from `since` to lookup `upto`, the hits of a pin-only edge (the
+    whole cache one pin zone, under each hour's list in `lists`: (from, pinned), the first one
+    also for every lookup before it) and of an LRU of that size; None when the window has no
+    lookups. Both replay a window's length before it first (neither starts cold) and count
+    the window's hits: the edge's own past only."""
+    lo = bisect.bisect_left(ts, since, 0, upto)
+    if lo >= upto:
+        return None
+    first = max(0, 2 * lo - upto)
+    before = objs[first:upto]
+    lo, upto = lo - first, upto - first
+    starts = np.array([at for at, _ in lists])
+    which = np.searchsorted(starts, np.asarray(ts[first : first + upto]), side="right") - 1
+    which = np.maximum(0, which)
+    sets = [pinned for _, pinned in lists]
+    in_pin = [(o >> CHUNK_BITS) in sets[w] for o, w in zip(before, which.tolist(), strict=True)]
+    sub = [o for o, p in zip(before, in_pin, strict=True) if p]
+    pin_hits, lru = bytearray(len(sub)), bytearray(upto)
+    lru_hits(stream_indexes(sub)[1], capacity, pin_hits)
+    lru_hits(stream_indexes(before)[1], capacity, lru)
+    return pin_hits.count(1, sum(in_pin[:lo])), lru.count(1, lo)
 
 
 def _run_zones(

@@ -81,8 +81,11 @@ class CoverageIndex:
             self._tables[version].append((plen, mask, table))
 
     def lookup(self, addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> int | None:
-        value = int(addr)
-        for _plen, mask, table in self._tables[addr.version]:
+        return self.lookup_value(addr.version, int(addr))
+
+    def lookup_value(self, version: int, value: int) -> int | None:
+        """`lookup` of an address given as its IP version and integer value."""
+        for _plen, mask, table in self._tables[version]:
             site_id = table.get(value & mask)
             if site_id is not None:
                 return site_id

@@ -164,6 +164,19 @@ class Steerer:
             return first, GLOBAL_DEFAULT, ["no default configured: first site"]
         return None, NONE, ["no sites configured"]
 
+    def load_never_matters(self, sessions: int) -> bool:
+        """Whether the bounded-load rule stays out of every choice while at most `sessions` are
+        handed out: each edge's load reading plus all of them stays within the load floor, so
+        `choose` ranks by the rendezvous hash alone and its first choice depends only on the
+        located site and the key (the simulator then works it out once per pair)."""
+        health = self.snapshot.health
+        for edge in self.snapshot.edges.values():
+            h = health.get(edge.id)
+            load = (h.load if h is not None else 0.0) + sessions / (edge.capacity or 1)
+            if not (load <= self.load_floor and load < 1.0):
+                return False
+        return True
+
     def _ranked(self, site_id: int, key_hash: int, edges: list[EdgeInfo]) -> list[EdgeInfo]:
         """The site's edges in rendezvous order for this key, memoised: the order depends only
         on configuration (names, weights), and popular keys repeat."""

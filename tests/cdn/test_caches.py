@@ -8,10 +8,23 @@ in a full cache, drop whichever of the held objects and the newcomer is needed f
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cdn.caches import LRU, S3FIFO, Belady, next_uses
+from cdn.caches import (
+    LRU,
+    S3FIFO,
+    Belady,
+    dense_ids,
+    lru_hits,
+    next_uses,
+    previous_uses,
+    s3fifo_hits,
+)
 
 lookups = st.lists(st.integers(min_value=0, max_value=25), max_size=300)
 capacities = st.integers(min_value=1, max_value=12)
+# Object ids as the replay makes them (key index << 20 | chunk number): far from dense.
+chunk_ids = st.lists(
+    st.builds(lambda k, c: k << 20 | c, st.integers(0, 8), st.integers(0, 3)), max_size=300
+)
 
 
 def _run(cache, seq, pieces=3):
@@ -79,3 +92,34 @@ def test_belady_run_and_access_agree_with_the_definition(seq, capacity):
     expected = _belady_by_definition(capacity, seq)
     assert _run(Belady(capacity, nxt), seq) == expected
     assert _one_at_a_time(Belady(capacity, nxt), seq) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(seq=chunk_ids, capacity=st.integers(min_value=0, max_value=12))
+def test_lru_by_positions_is_lru_from_empty(seq, capacity):
+    hits = bytearray(len(seq))
+    lru_hits(previous_uses(seq), capacity, hits)
+    assert list(hits) == _run(LRU(capacity), seq)
+
+
+@settings(max_examples=300, deadline=None)
+@given(seq=chunk_ids, capacity=st.integers(min_value=0, max_value=12))
+def test_s3fifo_by_dense_ids_is_s3fifo_from_empty(seq, capacity):
+    hits = bytearray(len(seq))
+    s3fifo_hits(*dense_ids(seq), capacity, hits)
+    assert list(hits) == _run(S3FIFO(capacity), seq)
+
+
+def test_s3fifo_by_dense_ids_skips_a_ghost_entry_whose_object_left_and_came_back():
+    # Capacity 2 (small 1, main 1, ghost 1). Found by search: a ghost entry goes stale when
+    # its object is read again and re-evicted; dropping the new entry in its place (instead
+    # of skipping the stale one) changes which later lookup counts as a ghost hit.
+    seq = [1, 0, 0, 3, 1, 3, 1, 0, 3, 0, 3, 1, 0, 3]
+    hits = bytearray(len(seq))
+    s3fifo_hits(*dense_ids(seq), 2, hits)
+    assert list(hits) == _run(S3FIFO(2), seq)
+
+
+def test_previous_uses_names_the_last_lookup_of_the_same_object_or_none():
+    assert previous_uses([5, 7, 5, 5, 9, 7]) == [6, 6, 0, 2, 6, 1]
+    assert dense_ids([1 << 20, 3, 1 << 20, 7]) == ([2, 0, 2, 1], 3)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import io
+import ipaddress
+from functools import partial
 
 import pytest
 from django.core.management import CommandError, call_command
 
 from cdn.simulator import (
+    CHUNK_BITS,
     LRU,
     S3FIFO,
     Belady,
@@ -20,6 +23,7 @@ from cdn.simulator import (
     synthetic_snapshot,
     write_trace,
 )
+from cdn.snapshot import EdgeHealth
 from cdn.steering import Steerer
 
 SEQ = ["a", "b", "c", "a", "d", "a", "b", "e", "a", "b", "c", "d"]
@@ -166,3 +170,55 @@ def test_simulate_command_runs_the_edge_policy_and_refuses_unknown_policies(tmp_
     ]
     with pytest.raises(CommandError, match="^--policies takes nginx, edge, lru"):
         call_command("cdn_simulate", trace=str(path), policies="lfu,belady", stdout=out)
+
+
+def _steered_one_by_one(trace, steerer):
+    """Each session's edge as steering picks it, one `locate` and `choose` per session."""
+    now = [trace[0].ts]
+    steerer.use_clock(lambda: now[0], assigned_window=3600.0)
+    out = []
+    for r in trace:
+        now[0] = r.ts
+        site, _, _ = steerer.locate(ipaddress.ip_address(r.client), None)
+        chosen = steerer.choose(site, r.key)
+        out.append((chosen[0].name if chosen else "origin", r.key))
+    return out
+
+
+def _routed_sessions(routed):
+    """(edge, content key) per session in trace order, read back from the routed lookups."""
+    per_edge = {
+        edge: [routed.keys[o >> CHUNK_BITS] for o in es.objs if o & ((1 << CHUNK_BITS) - 1) == 0]
+        for edge, es in routed.edges.items()
+    }
+    return per_edge, dict(routed.sessions)
+
+
+@pytest.mark.parametrize(("capacity", "fixed"), [(10**9, True), (4, False)])
+def test_route_steers_every_session_as_steering_does_one_at_a_time(capacity, fixed):
+    # With room to spare no edge gets busy: steering is asked once per site and key. With 4
+    # sessions of capacity the bounded-load rule moves sessions, and every one is asked.
+    trace = generate_trace(requests=1500, titles=60, regions=2, days=1, seed=9)
+    snapshot = partial(synthetic_snapshot, regions=2, edges_per_site=3, capacity=capacity)
+    steerer = Steerer(snapshot(), origin_url="o")
+    assert steerer.load_never_matters(len(trace)) is fixed
+    routed = route(trace, steerer, chunk_bytes=100_000_000)
+    expected = _steered_one_by_one(trace, Steerer(snapshot(), origin_url="o"))
+    per_edge: dict[str, list[str]] = {}
+    for edge, key in expected:
+        per_edge.setdefault(edge, []).append(key)
+    assert _routed_sessions(routed) == (per_edge, {e: len(k) for e, k in per_edge.items()})
+    assert list(routed.edges) == list(dict.fromkeys(edge for edge, _ in expected))
+    by_hash = _steered_one_by_one(trace, Steerer(snapshot(capacity=10**9), origin_url="o"))
+    assert (expected == by_hash) is fixed  # the busy case really spreads sessions
+
+
+def test_load_never_matters_counts_the_load_reading_and_every_session():
+    snap = synthetic_snapshot(regions=1, edges_per_site=2, capacity=100)
+    steerer = Steerer(snap, origin_url="o", load_floor=0.2)
+    assert steerer.load_never_matters(20) is True  # 20 / 100 = the floor
+    assert steerer.load_never_matters(21) is False
+    edge = next(iter(snap.edges))
+    steerer.snapshot = snap.with_health({edge: EdgeHealth(up=True, load=0.15)}, version=2)
+    assert steerer.load_never_matters(5) is True
+    assert steerer.load_never_matters(6) is False

@@ -1,0 +1,116 @@
+"""Each edge's choice between pin-only and LRU-only, from its own earlier lookups only."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cdn.admission import EdgePolicy
+from cdn.caches import NginxCache
+from cdn.simulator import (
+    CHUNK_BITS,
+    _mode_hits,
+    _replay_edge_policy,
+    generate_trace,
+    route,
+    synthetic_snapshot,
+)
+from cdn.steering import Steerer
+
+
+def titles(*keys: int) -> list[int]:
+    """Object ids of chunk 0 of each title."""
+    return [k << CHUNK_BITS for k in keys]
+
+
+def test_a_smaller_zone_deletes_from_the_tail_until_its_files_fit():
+    zone = NginxCache(3, min_uses=2)
+    for obj in ["x", "a", "a", "b", "b", "y", "c", "c"]:  # x, y: looked up once, no file
+        zone.access(obj)
+    assert [o for o in ["a", "b", "c"] if o in zone] == ["a", "b", "c"]
+    zone.resize(1)
+    assert [o for o in ["a", "b", "c"] if o in zone] == ["c"]
+    # The tail's use-counting node went with the files; y, newer than b, stays.
+    assert list(zone.nodes) == ["y", "c"]
+    assert zone.stored == 1
+    zone.resize(0)
+    assert list(zone.nodes) == [] and zone.stored == 0
+
+
+def test_pinning_hits_more_when_a_few_titles_carry_the_window_between_one_off_titles():
+    # Titles 1 and 2 come back every third lookup; everything else is seen once. An LRU of
+    # two loses them to the one-offs, a zone holding only them keeps both.
+    objs = titles(*[t for i in range(30) for t in (1 + i % 2, 100 + 2 * i, 101 + 2 * i)])
+    ts = [float(i) for i in range(len(objs))]
+    # (pin-only hits, LRU hits) in the window: the 15 lookups of titles 1 and 2 in it.
+    assert _mode_hits(objs, ts, len(objs), 45.0, [(0.0, {1, 2})], 2) == (15, 0)
+
+
+def test_lru_hits_more_when_titles_repeat_at_once_and_the_pin_list_misses_them():
+    objs = titles(*[t for i in range(40) for t in (100 + i, 100 + i)])
+    ts = [float(i) for i in range(len(objs))]
+    assert _mode_hits(objs, ts, len(objs), 40.0, [(0.0, {1, 2})], 2) == (0, 20)
+
+
+def test_an_empty_window_decides_nothing():
+    objs = titles(1, 2, 3)
+    assert _mode_hits(objs, [0.0, 1.0, 2.0], 3, 5.0, [(0.0, {1})], 2) is None
+
+
+def test_each_hour_uses_its_own_list():
+    # Title 1 every third lookup between one-offs: an LRU of two never hits. A pin-only edge
+    # hits it once its list names it and it has been stored.
+    objs = titles(*[t for i in range(30) for t in (1, 100 + 2 * i, 101 + 2 * i)])
+    ts = [float(i) for i in range(len(objs))]
+    assert _mode_hits(objs, ts, len(objs), 30.0, [(0.0, {1})], 2) == (20, 0)
+    # Named from t=60: 10 lookups, the first stores it.
+    assert _mode_hits(objs, ts, len(objs), 30.0, [(0.0, set()), (60.0, {1})], 2) == (9, 0)
+    assert _mode_hits(objs, ts, len(objs), 30.0, [(0.0, set()), (90.0, {1})], 2) == (0, 0)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    seq=st.lists(st.integers(0, 12), min_size=4, max_size=120),
+    later=st.lists(st.integers(0, 12), max_size=60),
+    cut=st.floats(0.2, 1.0),
+    pinned=st.sets(st.integers(0, 12), max_size=5),
+    capacity=st.integers(1, 6),
+)
+def test_the_choice_reads_no_lookup_from_the_decision_on(seq, later, cut, pinned, capacity):
+    upto = max(1, int(len(seq) * cut))
+    ts = [float(i) for i in range(len(seq) + len(later))]
+    since = float(upto // 2)
+    lists = [(0.0, pinned)]
+    alone = _mode_hits(titles(*seq[:upto]), ts[:upto], upto, since, lists, capacity)
+    with_future = _mode_hits(titles(*seq[:upto], *later), ts, upto, since, lists, capacity)
+    assert alone == with_future
+
+
+def _edge_hits(trace, policy, capacity):
+    steerer = Steerer(synthetic_snapshot(regions=1, edges_per_site=1), origin_url="o")
+    routed = route(trace, steerer, chunk_bytes=100_000_000)
+    (edge, es), *_ = routed.edges.items()
+    hits = bytearray(len(es.objs))
+    _replay_edge_policy(
+        routed,
+        es,
+        hits,
+        capacity=capacity,
+        policy=policy,
+        warmer=None,
+        site=routed.site_of_edge[edge],
+        edge=edge,
+    )
+    return list(hits)
+
+
+def test_the_edge_policy_with_modes_replays_a_prefix_as_the_whole_trace_began():
+    # No leakage end to end: lists, modes and zones at any moment come from earlier sessions
+    # only, so the hits of the first lookups do not depend on what follows them.
+    trace = generate_trace(requests=1200, titles=150, regions=1, days=2, seed=4)
+    policy = EdgePolicy(mode_every=3600.0, mode_lookups=3.0)
+    whole = _edge_hits(trace, policy, capacity=40)
+    head = _edge_hits(trace[:700], policy, capacity=40)
+    assert whole[: len(head)] == head
+    # The modes change what is stored: not the fixed-share replay.
+    assert whole != _edge_hits(trace, EdgePolicy(mode_every=0.0), capacity=40)
