@@ -19,7 +19,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from media import services
+from media import services, subtitles
 from media.chart import ladder_svg
 from media.models import MediaAsset, Rendition, Subtitle
 from streamsite import roles
@@ -343,7 +343,7 @@ def _subtitles(model_admin: MediaAssetAdmin, request: HttpRequest, asset_id: int
         )
     else:
         try:
-            services.subtitle_put(
+            subtitles.subtitle_put(
                 asset=asset,
                 language=form.cleaned_data["language"],
                 label=form.cleaned_data["label"],

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog.models import Episode, Title
-from media import services
+from media import services, subtitles
 from media.models import MediaAsset
 from media.selectors import asset_for_staff, assets_for_staff
 from streamsite import roles
@@ -178,7 +178,7 @@ class SubtitleApi(APIView):
         asset = _asset_or_404(asset_id)
         data = self.SubtitleInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        subtitle = services.subtitle_put(
+        subtitle = subtitles.subtitle_put(
             asset=asset,
             language=data.validated_data["language"],
             label=data.validated_data["label"],

@@ -10,7 +10,7 @@ import m3u8
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from media import services
+from media import services, subtitles
 from media.models import MediaAsset, Rendition
 from media.selectors import (
     asset_media,
@@ -56,7 +56,7 @@ def _ready_asset(media_root, clips, settings, django_capture_on_commit_callbacks
         asset = services.asset_create(
             upload=upload_of(clips["480p"]), title=title, created_by=staff
         )
-        services.subtitle_put(
+        subtitles.subtitle_put(
             asset=asset,
             language="en",
             label="English",
