@@ -54,10 +54,11 @@ class _ReusedClients(RedisCacheClient):
         return value
 
     def get_client(self, key: Any = None, *, write: bool = False) -> Any:
-        pool = self._get_connection_pool(write)
+        pool = self._get_connection_pool(write)  # type: ignore[attr-defined] # untyped in stubs
         client = self._clients.get(id(pool))  # pools live as long as this object
         if client is None:
-            client = self._clients.setdefault(id(pool), self._client(connection_pool=pool))
+            make = self._client  # type: ignore[attr-defined]
+            client = self._clients.setdefault(id(pool), make(connection_pool=pool))
         return client
 
 
