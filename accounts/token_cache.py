@@ -77,11 +77,8 @@ def auth_changed() -> None:
 
 def lookup(digest: str) -> tuple[ApiToken, Any] | None:
     ttl = settings.API_TOKEN_CACHE_SECONDS
-    try:
-        epoch = shared_counters.read(EPOCH_KEY) if ttl > 0 else None
-    except Exception:  # noqa: BLE001 - the shared cache is away: remember nothing meanwhile
-        ttl, epoch = 0, None
-    if ttl <= 0:
+    epoch = _epoch() if ttl > 0 else None
+    if epoch is None:  # off, or the shared cache is away: remember nothing meanwhile
         token = ApiToken.objects.select_related("user").filter(digest=digest).first()
         return (token, token.user) if token is not None else None
     now = time.monotonic()
@@ -114,11 +111,14 @@ def lookup(digest: str) -> tuple[ApiToken, Any] | None:
 def _epoch() -> Any:
     """The shared epoch, started (from the clock, so never an old value) when missing; None
     when the shared cache is away."""
-    epoch = shared_counters.read(EPOCH_KEY)
-    if epoch is None:
-        cache.add(EPOCH_KEY, time.time_ns() // 1000, timeout=None)
-        shared_counters.forget()
+    try:
         epoch = shared_counters.read(EPOCH_KEY)
+        if epoch is None:
+            cache.add(EPOCH_KEY, time.time_ns() // 1000, timeout=None)
+            shared_counters.forget()
+            epoch = shared_counters.read(EPOCH_KEY)
+    except Exception:  # noqa: BLE001 - a cache that raises instead of failing soft
+        return None
     return epoch
 
 
