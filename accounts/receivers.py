@@ -58,12 +58,14 @@ def connect_auth_changes() -> None:
     """Whatever a remembered API token's user, permissions or state depend on."""
     from django.contrib.auth.models import Group
 
-    from accounts.models import ApiToken, User
+    from accounts.models import ApiToken, Profile, User
 
     post_save.connect(_user_saved, sender=User, dispatch_uid="accounts.auth.user_saved")
     post_delete.connect(_auth_changed, sender=User, dispatch_uid="accounts.auth.user_deleted")
     for signal, name in ((post_save, "saved"), (post_delete, "deleted")):
         signal.connect(_auth_changed, sender=ApiToken, dispatch_uid=f"accounts.auth.token_{name}")
+        # Remembered profiles too (token_cache.profile_lookup): maturity, PIN, language.
+        signal.connect(_auth_changed, sender=Profile, dispatch_uid=f"accounts.auth.profile_{name}")
     for through in (User.groups.through, User.user_permissions.through, Group.permissions.through):
         m2m_changed.connect(
             _m2m_changed, sender=through, dispatch_uid=f"accounts.auth.m2m.{through.__name__}"

@@ -11,6 +11,7 @@ from django.utils import timezone, translation
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext
 
+from accounts import token_cache
 from accounts.models import ApiToken, Profile, ProfileUnlock, TotpDevice, User, UserSession
 from streamsite.errors import DomainError, PermissionDenied, ValidationFailed
 
@@ -59,7 +60,7 @@ def profile_is_unlocked(request: Any, profile: Profile) -> bool:
 
 
 def _named_profile(request: Any, user: User, profile_id: int, name: str) -> Profile:
-    profile = Profile.objects.filter(pk=profile_id, account=user).first()
+    profile = token_cache.profile_lookup(profile_id, user)
     if profile is None:
         raise PermissionDenied(
             gettext("%(name)s names no profile of this account.") % {"name": name},
@@ -123,7 +124,7 @@ def request_profile(
         session = getattr(request, "session", None)
         session_profile_id = session.get(SESSION_PROFILE) if session is not None else None
         if session_profile_id is not None:
-            profile = Profile.objects.filter(pk=session_profile_id, account=user).first()
+            profile = token_cache.profile_lookup(session_profile_id, user)
             if profile is not None and not profile_is_unlocked(request, profile):
                 profile = None
     if profile is not None:

@@ -1,12 +1,15 @@
-"""Verified API tokens remembered in the process, with their users and permissions.
+"""Verified API tokens remembered in the process, with their users and permissions; and the
+profiles requests act as.
 
 A verified token is kept for API_TOKEN_CACHE_SECONDS together with its user and that user's
-permissions, so a busy API client costs no query per request. Any change that could matter (a
-token revoked or edited, a user saved, deleted or given other permissions or groups) calls
-`auth_changed()`, which bumps an epoch in the shared cache: every process reads the epoch on
-each request (one cache read) and drops what it remembered when it moved. With a process-local
-cache backend the epoch is per process, so other processes see such changes after at most
-API_TOKEN_CACHE_SECONDS.
+permissions, so a busy API client costs no query per request; a profile (`profile_lookup`)
+is kept the same way, so naming it (X-Profile-Id, the browser's picked profile) costs none
+either. Any change that could matter (a token revoked or edited, a user saved, deleted or
+given other permissions or groups, a profile saved or deleted) calls `auth_changed()`, which
+bumps an epoch in the shared cache: every process reads the epoch once per request (with the
+other shared counters, streamsite.shared_counters) and drops what it remembered when it
+moved. With a process-local cache backend the epoch is per process, so other processes see
+such changes after at most API_TOKEN_CACHE_SECONDS.
 """
 
 from __future__ import annotations
@@ -23,9 +26,11 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Q
 
-from accounts.models import ApiToken
+from accounts.models import ApiToken, Profile
+from streamsite import shared_counters
 
-EPOCH_KEY = "accounts:auth-epoch"
+# Read with the request's other shared counters, in one round trip (streamsite.shared_counters).
+EPOCH_KEY = shared_counters.register("accounts:auth-epoch")
 
 
 @dataclass
@@ -42,6 +47,8 @@ class _Remembered:
         self.lock = threading.Lock()
         self.epoch: Any = None
         self.by_digest: dict[str, _Principal] = {}
+        # (profile id, account id) -> (profile or None, until, epoch)
+        self.profiles: dict[tuple[int, int], tuple[Profile | None, float, Any]] = {}
 
 
 _remembered = _Remembered()
@@ -57,10 +64,12 @@ def auth_changed() -> None:
     def bump() -> None:
         with _remembered.lock:
             _remembered.by_digest.clear()
+            _remembered.profiles.clear()
         try:
             cache.incr(EPOCH_KEY)
         except ValueError:  # no epoch yet
             cache.add(EPOCH_KEY, 1, timeout=None)
+        shared_counters.forget()
 
     bump()
     transaction.on_commit(bump)
@@ -68,18 +77,13 @@ def auth_changed() -> None:
 
 def lookup(digest: str) -> tuple[ApiToken, Any] | None:
     ttl = settings.API_TOKEN_CACHE_SECONDS
-    try:
-        epoch = cache.get(EPOCH_KEY) if ttl > 0 else None
-    except Exception:  # noqa: BLE001 - the shared cache is away: remember nothing meanwhile
-        ttl, epoch = 0, None
-    if ttl <= 0:
+    epoch = _epoch() if ttl > 0 else None
+    if epoch is None:  # off, or the shared cache is away: remember nothing meanwhile
         token = ApiToken.objects.select_related("user").filter(digest=digest).first()
         return (token, token.user) if token is not None else None
     now = time.monotonic()
     with _remembered.lock:
-        if epoch != _remembered.epoch:
-            _remembered.by_digest.clear()
-            _remembered.epoch = epoch
+        _follow(epoch)
         hit = _remembered.by_digest.get(digest)
     # A hit read under an older epoch (a change raced its lookup) is looked up again.
     if hit is None or hit.until <= now or hit.epoch != epoch:
@@ -102,6 +106,55 @@ def lookup(digest: str) -> tuple[ApiToken, Any] | None:
     if hit.perms is not None:  # what ModelBackend.get_all_permissions would compute
         user._perm_cache = set(hit.perms)
     return hit.token, user
+
+
+def _epoch() -> Any:
+    """The shared epoch, started (from the clock, so never an old value) when missing; None
+    when the shared cache is away."""
+    try:
+        epoch = shared_counters.read(EPOCH_KEY)
+        if epoch is None:
+            cache.add(EPOCH_KEY, time.time_ns() // 1000, timeout=None)
+            shared_counters.forget()
+            epoch = shared_counters.read(EPOCH_KEY)
+    except Exception:  # noqa: BLE001 - a cache that raises instead of failing soft
+        return None
+    return epoch
+
+
+def _follow(epoch: Any) -> None:
+    """Forget everything remembered under another epoch (call with the lock held)."""
+    if epoch != _remembered.epoch:
+        _remembered.by_digest.clear()
+        _remembered.profiles.clear()
+        _remembered.epoch = epoch
+
+
+def profile_lookup(profile_id: int, account: Any) -> Profile | None:
+    """The account's profile `profile_id` (None when it is not one of the account's), from
+    this process's memory while the auth epoch stands, else one query. Each call returns its
+    own copy, with `account` set (no query to read it back)."""
+    ttl = settings.API_TOKEN_CACHE_SECONDS
+    epoch = _epoch() if ttl > 0 else None
+    if epoch is None:  # off, or the shared cache is away: remember nothing meanwhile
+        profile = Profile.objects.filter(pk=profile_id, account=account).first()
+    else:
+        key = (int(profile_id), int(account.pk))
+        now = time.monotonic()
+        with _remembered.lock:
+            _follow(epoch)
+            hit = _remembered.profiles.get(key)
+        if hit is None or hit[1] <= now or hit[2] != epoch:
+            found = Profile.objects.filter(pk=profile_id, account=account).first()
+            with _remembered.lock:
+                if len(_remembered.profiles) >= 10_000:
+                    _remembered.profiles.clear()
+                _remembered.profiles[key] = (found, now + ttl, epoch)
+            hit = (found, 0.0, epoch)
+        profile = copy.copy(hit[0]) if hit[0] is not None else None
+    if profile is not None:
+        profile.account = account
+    return profile
 
 
 def _permissions(user: Any) -> frozenset[str] | None:

@@ -8,12 +8,21 @@ and after commit), so a change is visible on the next request. A fragment also e
 itself: after CATALOG_CACHE_SECONDS, and no later than the next licensing window that opens
 or closes (time changes what is available without any write). With the cache down every
 read is a miss and pages are built from the database (streamsite.cache).
+
+Each process also keeps its own copy of the fragments it read (`_copies`), under the version
+and the deadline they were stored with: while the version a request reads
+(streamsite.shared_counters: one round trip for all counters, once per request) is the one a
+copy carries, the copy is the answer, with no transfer and no unpickling of model instances.
+So invalidation stays the shared version, across every process. A version starts from the
+clock (microseconds), so one started again after Redis lost it never equals an old one.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Hashable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.conf import settings
@@ -22,26 +31,38 @@ from django.db import transaction
 from django.db.models import Min, Q
 from django.utils import timezone, translation
 
+from streamsite import shared_counters
+
 if TYPE_CHECKING:  # the selectors use this module
     from catalog.selectors.viewer import Viewer
 
-VERSION_KEY = "catalog:version"
+VERSION_KEY = shared_counters.register("catalog:version")
 T = TypeVar("T")
+K = TypeVar("K", bound=Hashable)
+# Per-process copies: a process holds at most this many (cleared whole when full).
+COPIES_MAX = 2000
 
 
-def catalog_version() -> int:
-    version = cache.get(VERSION_KEY)
+def _first_version() -> int:
+    return time.time_ns() // 1000
+
+
+def catalog_version() -> int | None:
+    """The current version; None when the cache is away (nothing may be reused then)."""
+    version = shared_counters.read(VERSION_KEY)
     if version is None:
-        cache.add(VERSION_KEY, 1, timeout=None)
-        version = cache.get(VERSION_KEY, 1)
-    return int(version)
+        cache.add(VERSION_KEY, _first_version(), timeout=None)
+        version = cache.get(VERSION_KEY)
+        shared_counters.forget()
+    return int(version) if version is not None else None
 
 
 def _bump() -> None:
     try:
         cache.incr(VERSION_KEY)
     except ValueError:  # no version yet (or the cache is down): start one
-        cache.add(VERSION_KEY, 1, timeout=None)
+        cache.add(VERSION_KEY, _first_version(), timeout=None)
+    shared_counters.forget()
 
 
 def catalog_changed() -> None:
@@ -88,27 +109,108 @@ class Uncacheable(Exception):  # noqa: N818 - a signal, not an error
         self.value = value
 
 
-def cached_fragment(name: str, viewer: Viewer, parts: tuple[Any, ...], build: Callable[[], T]) -> T:
-    """The fragment for this viewer and these parts: from the cache, else built and stored.
+class _Copies:
+    """This process's copies of shared values: key -> (version, deadline, value)."""
 
-    One round trip reads the fragment and the catalogue version together; a fragment stored
-    under an older version is a miss (and is overwritten)."""
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.entries: dict[str, tuple[int, float, Any]] = {}
+
+    def get(self, key: str, version: int) -> tuple[bool, Any]:
+        entry = self.entries.get(key)
+        if entry is None or entry[0] != version or entry[1] <= time.time():
+            return False, None
+        return True, entry[2]
+
+    def put(self, key: str, version: int, deadline: float, value: Any) -> None:
+        with self.lock:
+            if len(self.entries) >= COPIES_MAX:
+                self.entries.clear()
+            self.entries[key] = (version, deadline, value)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.entries.clear()
+
+
+_copies = _Copies()
+
+
+def forget_copies() -> None:
+    """Drop this process's copies (tests; the shared version is what invalidates them)."""
+    _copies.clear()
+
+
+def cached_fragment(name: str, viewer: Viewer, parts: tuple[Any, ...], build: Callable[[], T]) -> T:
+    """The fragment for this viewer and these parts: this process's copy, else the cache's,
+    else built and stored in both.
+
+    The version comes from the request's snapshot of the shared counters; a fragment stored
+    under another version is a miss (and is overwritten). The value returned may be shared
+    with other threads of this process: callers only read it."""
     if not settings.CATALOG_CACHE_SECONDS:
         try:
             return build()
         except Uncacheable as skip:
             return skip.value  # type: ignore[no-any-return]
     key = fragment_key(name, viewer, *parts)
-    got = cache.get_many([VERSION_KEY, key])
-    version = got.get(VERSION_KEY)
-    if version is None:
-        version = catalog_version()
-    hit = got.get(key)
-    if hit is not None and hit[0] == version:
-        return hit[1]  # type: ignore[no-any-return]
+    version = catalog_version()
+    if version is not None:
+        found, value = _copies.get(key, version)
+        if found:
+            return value  # type: ignore[no-any-return]
+        hit = cache.get(key)
+        if isinstance(hit, tuple) and len(hit) == 3 and hit[0] == version:
+            _copies.put(key, version, hit[1], hit[2])
+            return hit[2]  # type: ignore[no-any-return]
     try:
         value = build()
     except Uncacheable as skip:
         return skip.value  # type: ignore[no-any-return]
-    cache.set(key, (version, value), timeout=fragment_ttl())
+    if version is not None:
+        ttl = fragment_ttl()
+        deadline = time.time() + ttl
+        cache.set(key, (version, deadline, value), timeout=ttl)
+        _copies.put(key, version, deadline, value)
+    return value
+
+
+def shared_memo_many(
+    name: str, ids: Iterable[K], build: Callable[[list[K]], dict[K, T]]
+) -> dict[K, T]:
+    """`shared_memo` for many ids at once: those this process lacks are built in one call
+    (`build(missing_ids)` -> {id: value}; an id it leaves out is not found)."""
+    version = catalog_version() if settings.CATALOG_CACHE_SECONDS else None
+    wanted = list(dict.fromkeys(ids))
+    if version is None:
+        return build(wanted)
+    found: dict[K, T] = {}
+    missing = []
+    for i in wanted:
+        ok, value = _copies.get(f"memo:{name}:{i!r}", version)
+        if ok:
+            found[i] = value
+        else:
+            missing.append(i)
+    if missing:
+        deadline = time.time() + int(settings.CATALOG_CACHE_SECONDS)
+        for i, value in build(missing).items():
+            _copies.put(f"memo:{name}:{i!r}", version, deadline, value)
+            found[i] = value
+    return found
+
+
+def shared_memo(name: str, parts: tuple[Any, ...], build: Callable[[], T]) -> T:
+    """A value derived only from catalogue data (no viewer, no query of its own, e.g. a
+    title's rendered card), kept in this process under the catalogue version; built again
+    after any catalogue change. Not stored in the shared cache."""
+    version = catalog_version() if settings.CATALOG_CACHE_SECONDS else None
+    if version is None:
+        return build()
+    key = f"memo:{name}:{parts!r}"
+    found, value = _copies.get(key, version)
+    if found:
+        return value  # type: ignore[no-any-return]
+    value = build()
+    _copies.put(key, version, time.time() + int(settings.CATALOG_CACHE_SECONDS), value)
     return value

@@ -74,6 +74,13 @@ def _ready_with_children():
     )
 
 
+def has_ready_asset(*, title_id: int, episode_id: int | None = None) -> bool:
+    """Whether ready_asset_for_title/_episode would find one: one EXISTS query."""
+    if episode_id is not None:
+        return MediaAsset.objects.ready().filter(episode_id=episode_id).exists()
+    return MediaAsset.objects.ready().filter(title_id=title_id).exists()
+
+
 def ready_asset_for_title(title: Title | int) -> MediaAsset | None:
     """The newest ready asset of a movie, renditions and subtitles prefetched."""
     title_id = title.pk if isinstance(title, Title) else title

@@ -231,6 +231,17 @@ def find_asset(*, title: Title, episode: Episode | None) -> LocalAsset | None:
     )
 
 
+def has_asset(*, title: Title, episode: Episode | None) -> bool:
+    """Whether find_asset finds one, without loading it (a Play button on a page): one EXISTS
+    query, or a look for the local folder's master playlist."""
+    if media_selectors.has_ready_asset(
+        title_id=title.pk, episode_id=episode.pk if episode is not None else None
+    ):
+        return True
+    folder = local_asset_folder(asset_key_for(title=title, episode=episode))
+    return (folder / "master.m3u8").is_file()
+
+
 def _episode_markers(episode: Episode | None) -> dict[str, float]:
     if episode is None:
         return {}

@@ -330,12 +330,35 @@ def cached_rows(profile_id: int, version_id: int, language: str | None = None) -
     return _load(hit["rows"])
 
 
+# The live model version, cached: dropped when a model is promoted or rolled back and again
+# when the rows recomputation that follows starts (rows_cache.live_model_changed).
+LIVE_KEY = "recs:live-version"
+LIVE_SECONDS = 300
+
+
+def cached_live_version_id(known: Any = None) -> int:
+    """The live version id from the cache (`known`: already read with other keys), else
+    from the database, then cached."""
+    if known is not None:
+        return int(known)
+    live = live_version_id()
+    cache.set(LIVE_KEY, live, LIVE_SECONDS)
+    return live
+
+
 def rows_for_profile(profile: Profile) -> list[Row]:
-    """The home rows of this profile: precomputed when fresh, else computed now and cached."""
-    version_id = _live_version_id()
-    rows = cached_rows(profile.pk, version_id, row_language(profile))
-    if rows is not None:
-        return rows
+    """The home rows of this profile: precomputed when fresh, else computed now and cached.
+    A fresh entry costs one cache round trip (the entry and the live version together); an
+    entry labelled in another language than the profile's now is computed anew."""
+    got = cache.get_many([cache_key_prefix(profile.pk), LIVE_KEY])
+    version_id = cached_live_version_id(got.get(LIVE_KEY))
+    hit = got.get(cache_key_prefix(profile.pk))
+    if (
+        hit is not None
+        and hit.get("version") == version_id
+        and hit.get("language") == row_language(profile)
+    ):
+        return _load(hit["rows"])
     return rows_store(profile, version_id=version_id)
 
 

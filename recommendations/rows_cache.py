@@ -4,10 +4,12 @@ A profile's rows body is personal, so it is cached per profile, stamped with eve
 was built from: the profile's rows entry (rows.py; recomputed rows change it), the live
 model version, the catalogue version (catalog.caching; a title, availability or artwork
 change bumps it), and the profile's country and maturity. One `get_many` fetches the body,
-the rows entry, and both versions; when the stamp still matches, the stored bytes are the
-answer (no query, no serialisation). The live model version is cached too and dropped when
-a model is promoted or rolled back (`live_model_changed`: at once, and again when the rows
-recomputation that follows the commit starts).
+the rows entry and the live model version (the catalogue version comes with the request's
+other shared counters, streamsite.shared_counters); when the stamp still matches, the
+stored bytes are the answer (no query, no serialisation). The live model version is cached
+too (rows.LIVE_KEY) and dropped when a model is promoted or rolled back
+(`live_model_changed`: at once, and again when the rows recomputation that follows the
+commit starts).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.core.cache import cache
 
-from catalog.caching import VERSION_KEY, catalog_version
+from catalog.caching import catalog_version
 from catalog.selectors.viewer import viewer_for_profile
 from recommendations import rows
 from streamsite.conditional import CachedBody, cached_body
@@ -27,8 +29,7 @@ from streamsite.conditional import CachedBody, cached_body
 if TYPE_CHECKING:
     from accounts.models import Profile
 
-LIVE_KEY = "recs:live-version"
-LIVE_SECONDS = 300
+LIVE_KEY = rows.LIVE_KEY
 
 
 def body_key(profile_id: int) -> str:
@@ -44,12 +45,9 @@ def rows_body(profile: Profile, render: Callable[[Profile], bytes]) -> CachedBod
     if not settings.CATALOG_CACHE_SECONDS:
         return cached_body(render(profile), "application/json")
     entry_key = rows.cache_key_prefix(profile.pk)
-    got = cache.get_many([body_key(profile.pk), entry_key, VERSION_KEY, LIVE_KEY])
-    version = got.get(VERSION_KEY) or catalog_version()
-    live = got.get(LIVE_KEY)
-    if live is None:
-        live = rows.live_version_id()
-        cache.set(LIVE_KEY, live, LIVE_SECONDS)
+    version = catalog_version()  # the request's snapshot of the shared counters
+    got = cache.get_many([body_key(profile.pk), entry_key, LIVE_KEY])
+    live = rows.cached_live_version_id(got.get(LIVE_KEY))
     viewer = viewer_for_profile(profile)
     entry: Any = got.get(entry_key)
     fresh_entry = entry is not None and entry.get("version") == live

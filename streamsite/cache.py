@@ -4,7 +4,13 @@ Nothing the site keeps only in the cache is the record of anything, so while Red
 reads miss, writes are dropped and pages are built from the database. After a failure the
 process skips Redis for RETRY_SECONDS instead of waiting on a connect timeout per call.
 Rate limits kept in the cache are not enforced meanwhile (they fail open): availability over
-throttling, logged once per outage."""
+throttling, logged once per outage.
+
+Django's Redis client builds a new `redis.Redis` object for every cache call (with its table
+of ~170 response callbacks); `_ReusedClients` keeps one per connection pool instead
+(`redis.Redis` over a pool is safe to share between threads), which was a sizeable part of
+the CPU time of a cached API request (docs/benchmarks.md); and `incr` is one round trip
+(a script) instead of two."""
 
 from __future__ import annotations
 
@@ -13,7 +19,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -22,9 +28,44 @@ RETRY_SECONDS = 5.0
 DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
 
 
+# INCRBY only when the key exists, in one round trip (Django's client sends EXISTS, then INCRBY).
+_INCR_EXISTING = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('INCRBY', KEYS[1], ARGV[1]) end
+return false
+"""
+
+
+class _ReusedClients(RedisCacheClient):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._clients: dict[int, Any] = {}
+        self._incr_scripts: dict[int, Any] = {}
+
+    def incr(self, key: Any, delta: int) -> Any:
+        client = self.get_client(key, write=True)
+        script = self._incr_scripts.get(id(client))
+        if script is None:
+            script = self._incr_scripts.setdefault(
+                id(client), client.register_script(_INCR_EXISTING)
+            )
+        value = script(keys=[key], args=[delta])
+        if value is None:
+            raise ValueError(f"Key '{key}' not found.")
+        return value
+
+    def get_client(self, key: Any = None, *, write: bool = False) -> Any:
+        pool = self._get_connection_pool(write)  # type: ignore[attr-defined] # untyped in stubs
+        client = self._clients.get(id(pool))  # pools live as long as this object
+        if client is None:
+            make = self._client  # type: ignore[attr-defined]
+            client = self._clients.setdefault(id(pool), make(connection_pool=pool))
+        return client
+
+
 class FailSoftRedisCache(RedisCache):
     def __init__(self, server: str, params: dict[str, Any]) -> None:
         super().__init__(server, params)
+        self._class = _ReusedClients
         self._down_until = 0.0
 
     def _call(self, method: Callable[..., Any], fallback: Any, *args: Any, **kwargs: Any) -> Any:

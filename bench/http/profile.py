@@ -7,7 +7,13 @@ request's wall time into: SQL (execute_wrapper: count and time), Redis (the cach
 calls), template rendering, DRF rendering (JSON), authentication, and the rest (view code,
 serialisers, middleware). Template time includes the SQL that templates trigger and token
 auth includes its own SQL and Redis, so those columns overlap. Warm: the first ten requests
-of each endpoint are discarded.
+of each endpoint (or one per path, if more) are discarded. "cpu ms" is this process's CPU
+time per request (`time.process_time`): what a server worker spends on it whatever the
+machine's load, without the time PostgreSQL and Redis spend in their own processes.
+
+BENCH_CPROFILE=1 also prints, per endpoint, the functions that cost the most CPU time
+(cProfile timing CPU, sorted by own time or BENCH_CPROFILE_SORT=cumulative; BENCH_CPROFILE_TOP
+lines, 25 by default).
 
     DATABASE_URL=... REDIS_URL=... .venv/bin/python bench/http/run.py   # once, for the data
     BENCH_DATA=/path/data.json ... .venv/bin/python bench/http/profile.py
@@ -19,12 +25,20 @@ from __future__ import annotations
 
 import json
 import os
+import pstats
 import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+# This file is named like the standard library's `profile`, which cProfile imports: import
+# it without this folder on the path.
+_here = sys.path.pop(0)
+import cProfile  # noqa: E402
+
+sys.path.insert(0, _here)
 
 ROOT = Path(__file__).resolve().parents[2]
 N = int(os.environ.get("BENCH_PROFILE_REQUESTS", "60"))
@@ -88,11 +102,12 @@ def main() -> None:
     from fixtures import release
 
     print(
-        f"{'endpoint':24} {'ms/req':>7} {'queries':>7} {'sql ms':>7} {'redis':>6} {'redis ms':>8}"
-        f" {'tmpl ms':>7} {'json ms':>7} {'auth ms':>7} {'rest ms':>7}",
+        f"{'endpoint':24} {'ms/req':>7} {'cpu ms':>7} {'queries':>7} {'sql ms':>7} {'redis':>6}"
+        f" {'redis ms':>8} {'tmpl ms':>7} {'json ms':>7} {'auth ms':>7} {'rest ms':>7}",
         flush=True,
     )
     only = [s.strip() for s in os.environ.get("BENCH_ONLY", "").split(",") if s.strip()]
+    profiling = bool(os.environ.get("BENCH_CPROFILE"))
     for ep in endpoints(data):
         if ep.base == "static" or (only and not any(o in ep.name for o in only)):
             continue
@@ -100,11 +115,16 @@ def main() -> None:
         if ep.cookie:
             headers["HTTP_COOKIE"] = ep.cookie
         with connection.execute_wrapper(sql):
-            for i in range(N + 10):
-                if i == 10:  # warm: caches filled, code paths imported
+            profiler = cProfile.Profile(time.process_time) if profiling else None
+            warm = max(10, len(ep.paths))  # every path once (search's prefixes)
+            for i in range(N + warm):
+                if i == warm:  # warm: caches filled, code paths imported
                     spent.clear()
                     counts.clear()
                     started = time.perf_counter()
+                    cpu_started = time.process_time()
+                    if profiler is not None:
+                        profiler.enable()
                 auth = ep.auths[i % len(ep.auths)] if ep.auths else ""
                 if auth:
                     token, profile = auth.split(",")
@@ -117,17 +137,25 @@ def main() -> None:
                     reply = client.get(path, **headers)
                 assert reply.status_code < 400, (ep.name, reply.status_code, reply.content[:300])
             total = time.perf_counter() - started
+            cpu = time.process_time() - cpu_started
+            if profiler is not None:
+                profiler.disable()
         if ep.method == "POST":
             release()
         ms = {k: v * 1000 / N for k, v in spent.items()}
         per = total * 1000 / N
         print(
-            f"{ep.name:24} {per:7.2f} {counts['sql'] / N:7.1f} {ms.get('sql', 0):7.2f}"
+            f"{ep.name:24} {per:7.2f} {cpu * 1000 / N:7.2f} {counts['sql'] / N:7.1f}"
+            f" {ms.get('sql', 0):7.2f}"
             f" {counts['redis'] / N:6.1f} {ms.get('redis', 0):8.2f} {ms.get('templates', 0):7.2f}"
             f" {ms.get('json render', 0):7.2f} {ms.get('token auth', 0):7.2f}"
             f" {per - sum(ms.get(k, 0) for k in OWN_COLUMNS):7.2f}",
             flush=True,
         )
+        if profiler is not None:
+            top = int(os.environ.get("BENCH_CPROFILE_TOP", "25"))
+            order = os.environ.get("BENCH_CPROFILE_SORT", "tottime")  # or cumulative
+            pstats.Stats(profiler, stream=sys.stdout).sort_stats(order).print_stats(top)
 
 
 if __name__ == "__main__":

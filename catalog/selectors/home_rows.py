@@ -9,7 +9,7 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 
 from catalog.models import Title
-from catalog.selectors.titles import titles_for_viewer, with_artwork
+from catalog.selectors.titles import visible_cards
 from catalog.selectors.viewer import viewer_for_profile
 
 if TYPE_CHECKING:
@@ -28,8 +28,9 @@ def provided_rows(profile: Profile | None, *, per_row: int = 20) -> list[HomeRow
     """Rows from CATALOG_HOME_ROWS_PROVIDER (fn(profile) -> objects with `key`, `label`,
     `title_ids`, `explanation`); none when unset or without a profile.
 
-    All titles of all rows come in one query, re-checked against what this profile may see now
-    (availability and maturity); each row keeps the provider's order; an empty row is dropped.
+    All titles of all rows are re-checked against what this profile may see now (availability
+    and maturity; `visible_cards`: one query, or none from this process's copies); each row
+    keeps the provider's order; an empty row is dropped.
     """
     dotted = getattr(settings, "CATALOG_HOME_ROWS_PROVIDER", "")
     if not dotted or profile is None:
@@ -38,8 +39,7 @@ def provided_rows(profile: Profile | None, *, per_row: int = 20) -> list[HomeRow
     wanted = {int(i) for row in raw for i in list(row.title_ids)[:per_row]}
     if not wanted:
         return []
-    visible = titles_for_viewer(viewer_for_profile(profile)).filter(pk__in=wanted)
-    by_id = {t.pk: t for t in with_artwork(visible)}
+    by_id = visible_cards(viewer_for_profile(profile), wanted)
     rows = []
     for row in raw:
         titles = [by_id[int(i)] for i in list(row.title_ids)[:per_row] if int(i) in by_id]

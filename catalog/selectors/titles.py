@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.db.models import (
     Count,
     Exists,
@@ -21,7 +23,7 @@ from django.db.models.functions import RowNumber, Upper
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from catalog.caching import cached_fragment
+from catalog.caching import cached_fragment, shared_memo_many
 from catalog.models import Artwork, Availability, Credit, Episode, Genre, Person, Season, Title
 from catalog.selectors.viewer import Viewer, viewer_for_profile
 from streamsite.errors import NotFound
@@ -76,6 +78,27 @@ def artwork_url(title: Title, kind: str = "poster", size: str = "md") -> str:
     for art in sorted(images, key=lambda a: a.size != size):
         return art.image.url
     return ""
+
+
+def visible_cards(viewer: Viewer, ids: Iterable[int]) -> dict[int, Title]:
+    """{id: title with artwork} for those of `ids` this viewer may see now. With the cache on,
+    from this process's copies (catalog.caching): the ids the viewer may see are a shared
+    fragment, each title a copy kept under the catalogue version; no query when warm. The
+    titles may be shared with other threads: callers only read them."""
+    ids = list(ids)
+    if not settings.CATALOG_CACHE_SECONDS:
+        return {t.pk: t for t in with_artwork(titles_for_viewer(viewer).filter(pk__in=ids))}
+    visible = cached_fragment(
+        "visible-ids",
+        viewer,
+        (),
+        lambda: frozenset(titles_for_viewer(viewer).values_list("pk", flat=True)),
+    )
+    return shared_memo_many(
+        "card-title",
+        [i for i in ids if i in visible],
+        lambda missing: {t.pk: t for t in with_artwork(Title.objects.filter(pk__in=missing))},
+    )
 
 
 def new_releases(viewer: Viewer, *, limit: int = 20) -> list[Title]:

@@ -29,10 +29,10 @@ def play_url(title: Title, profile: Profile | None, episode: Episode | None = No
     (the title page then says "not yet available"). A series plays `episode`, else its first."""
     if title.kind == Title.Kind.SERIES:
         episode = episode or first_episode(title)
-        if episode is None or ports.find_asset(title=title, episode=episode) is None:
+        if episode is None or not ports.has_asset(title=title, episode=episode):
             return None
         return reverse("playback:watch-episode", args=[title.pk, episode.pk])
-    if ports.find_asset(title=title, episode=None) is None:
+    if not ports.has_asset(title=title, episode=None):
         return None
     return reverse("playback:watch", args=[title.pk])
 

@@ -217,11 +217,14 @@ def _claim_lease(
 
     The per-account lock row serialises claims of one account on PostgreSQL (SQLite takes
     its database write lock at BEGIN IMMEDIATE); inside it we count live leases and insert.
+    The lock row is upserted inside the same transaction (no transaction of its own: two
+    round trips fewer): a concurrent first claim waits on the row's unique key until the
+    other commits, then finds it and waits on its lock.
     """
-    PlaybackAccountLock.objects.bulk_create(
-        [PlaybackAccountLock(account_id=account.pk)], ignore_conflicts=True
-    )
     with transaction.atomic():
+        PlaybackAccountLock.objects.bulk_create(
+            [PlaybackAccountLock(account_id=account.pk)], ignore_conflicts=True
+        )
         PlaybackAccountLock.objects.select_for_update().get(pk=account.pk)
         live = list(
             PlaybackSession.objects.live(now)

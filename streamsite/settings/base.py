@@ -50,6 +50,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # One cache round trip per request for the catalogue version and the auth epoch.
+    "streamsite.shared_counters.SharedCountersMiddleware",
     "streamsite.input_boundary.InputBoundaryMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

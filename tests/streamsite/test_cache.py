@@ -60,3 +60,28 @@ def test_pages_render_with_the_cache_down(client, settings):
         200,
         200,
     ]
+
+
+@needs_redis_server
+@pytest.mark.needs_process  # starts a redis-server of its own
+def test_one_redis_client_per_pool_and_incr_in_one_round_trip(redis_server):
+    live = _cache(redis_server.url)
+    client = live._cache.get_client(None, write=True)
+    assert live._cache.get_client("other", write=True) is client  # not a new one per call
+    sent = []
+    original = client.execute_command
+
+    def counting(*args, **kwargs):
+        sent.append(args[0])
+        return original(*args, **kwargs)
+
+    client.execute_command = counting
+    live.set("n", 5)
+    assert live.incr("n") == 6  # the first call also loads the script into Redis
+    sent.clear()
+    assert live.incr("n", 2) == 8
+    assert sent == ["EVALSHA"]  # one round trip, not EXISTS then INCRBY
+    assert live.get("n") == 8
+    with pytest.raises(ValueError, match="not found"):
+        live.incr("missing")
+    assert live.get("missing") is None  # not created by the failed incr
