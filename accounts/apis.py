@@ -19,6 +19,7 @@ from accounts.permissions import PROFILE_HEADER_PARAMETER, NotKidsProfile, ensur
 from audit.services import record
 from streamsite.api.auth import request_user
 from streamsite.api.fields import timestamp
+from streamsite.api.serializers import InputSerializer
 from streamsite.api.throttling import AnonRateThrottle
 from streamsite.client_address import client_address
 from streamsite.errors import NotFound, PermissionDenied
@@ -41,7 +42,7 @@ class SignupApi(APIView):
     permission_classes = [AllowAny]
     throttle_classes = [AnonRateThrottle]
 
-    class SignupInputSerializer(serializers.Serializer):
+    class SignupInputSerializer(InputSerializer):
         email = serializers.CharField(max_length=254)
         password = serializers.CharField(max_length=256, style={"input_type": "password"})
         profile_name = serializers.CharField(max_length=50, required=False, allow_blank=True)
@@ -68,7 +69,7 @@ class VerifyEmailApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
-    class VerifyEmailInputSerializer(serializers.Serializer):
+    class VerifyEmailInputSerializer(InputSerializer):
         token = serializers.CharField(max_length=500, help_text="The token in the emailed link.")
 
     @extend_schema(
@@ -86,7 +87,7 @@ class PasswordResetApi(APIView):
     permission_classes = [AllowAny]
     throttle_classes = [AnonRateThrottle]
 
-    class PasswordResetInputSerializer(serializers.Serializer):
+    class PasswordResetInputSerializer(InputSerializer):
         email = serializers.CharField(max_length=254)
 
     @extend_schema(
@@ -106,7 +107,7 @@ class PasswordResetConfirmApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
-    class PasswordResetConfirmInputSerializer(serializers.Serializer):
+    class PasswordResetConfirmInputSerializer(InputSerializer):
         uid = serializers.CharField(max_length=64)
         token = serializers.CharField(max_length=100)
         password = serializers.CharField(max_length=256)
@@ -151,7 +152,7 @@ class LoginTokenApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
-    class LoginTokenInputSerializer(serializers.Serializer):
+    class LoginTokenInputSerializer(InputSerializer):
         email = serializers.CharField(max_length=254)
         password = serializers.CharField(max_length=256)
         code = serializers.CharField(
@@ -211,7 +212,7 @@ class MeApi(APIView):
         date_joined = serializers.DateTimeField()
         email_verified_at = serializers.DateTimeField(allow_null=True)
 
-    class MeDeleteSerializer(serializers.Serializer):
+    class MeDeleteSerializer(InputSerializer):
         password = serializers.CharField(max_length=256)
 
     @extend_schema(responses=MeOutputSerializer, summary="The signed-in account")
@@ -300,7 +301,7 @@ PROFILE_EXAMPLE = OpenApiExample(
 
 
 class ProfileListCreateApi(APIView):
-    class ProfileListCreateInputSerializer(serializers.Serializer):
+    class ProfileListCreateInputSerializer(InputSerializer):
         name = serializers.CharField(max_length=50)
         maturity = serializers.ChoiceField(choices=Maturity.choices, required=False)
         is_kids = serializers.BooleanField(required=False, default=False)
@@ -337,7 +338,7 @@ class ProfileListCreateApi(APIView):
 
 
 class ProfileDetailApi(APIView):
-    class ProfileDetailInputSerializer(serializers.Serializer):
+    class ProfileDetailInputSerializer(InputSerializer):
         name = serializers.CharField(max_length=50, required=False)
         maturity = serializers.ChoiceField(choices=Maturity.choices, required=False)
         is_kids = serializers.BooleanField(required=False)
@@ -377,7 +378,7 @@ class ProfileDetailApi(APIView):
 
 
 class ProfileAvatarApi(APIView):
-    class ProfileAvatarInputSerializer(serializers.Serializer):
+    class ProfileAvatarInputSerializer(InputSerializer):
         image = serializers.FileField(help_text="PNG, JPEG, GIF or WebP up to 5 MB.")
 
     @extend_schema(
@@ -398,7 +399,7 @@ class ProfileAvatarApi(APIView):
 
 
 class ProfilePinApi(APIView):
-    class ProfilePinInputSerializer(serializers.Serializer):
+    class ProfilePinInputSerializer(InputSerializer):
         password = serializers.CharField(max_length=256, help_text="The account password.")
         pin = serializers.RegexField(
             r"^\d{4}$", allow_null=True, help_text="4 digits, or null to remove the PIN."
@@ -425,7 +426,7 @@ class ProfilePinApi(APIView):
         return Response(ProfileOutputSerializer(profile).data)
 
 
-class PinSerializer(serializers.Serializer):
+class PinSerializer(InputSerializer):
     pin = serializers.CharField(max_length=8)
 
 
@@ -459,7 +460,7 @@ class ProfileVerifyPinApi(APIView):
 
 
 class ProfileSwitchApi(APIView):
-    class ProfileSwitchInputSerializer(serializers.Serializer):
+    class ProfileSwitchInputSerializer(InputSerializer):
         pin = serializers.CharField(max_length=8, required=False)
 
     @extend_schema(
@@ -572,7 +573,7 @@ class SessionRevokeAllApi(APIView):
 class TokenListCreateApi(APIView):
     permission_classes = [IsAuthenticated, NotKidsProfile]
 
-    class TokenListCreateInputSerializer(serializers.Serializer):
+    class TokenListCreateInputSerializer(InputSerializer):
         name = serializers.CharField(max_length=100)
         expires_at = timestamp(required=False, allow_null=True)
 

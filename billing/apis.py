@@ -30,6 +30,7 @@ from billing.models import Invoice, Subscription
 from streamsite.api.auth import request_user
 from streamsite.api.exceptions import exception_handler
 from streamsite.api.pagination import PageNumberPagination
+from streamsite.api.serializers import InputSerializer
 from streamsite.errors import DomainError, NotFound
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
@@ -148,7 +149,7 @@ def _subscription_data(account: User) -> dict[str, Any]:
 
 
 class SubscriptionApi(APIView):
-    class SubscriptionStartIn(serializers.Serializer):
+    class SubscriptionStartIn(InputSerializer):
         plan = serializers.SlugField()
         currency = serializers.ChoiceField(choices=["USD", "EUR", "JPY"], default="USD")
         card_token = serializers.CharField(max_length=128, required=False, default="")
@@ -208,7 +209,7 @@ class PreviewApi(APIView):
 
 
 class ChangePlanApi(APIView):
-    class PlanChangeIn(serializers.Serializer):
+    class PlanChangeIn(InputSerializer):
         plan = serializers.SlugField()
 
     @extend_schema(
@@ -248,7 +249,7 @@ class ResumeApi(APIView):
 
 
 class PaymentMethodApi(APIView):
-    class PaymentMethodIn(serializers.Serializer):
+    class PaymentMethodIn(InputSerializer):
         card_token = serializers.CharField(max_length=128)
 
     class PaymentMethodOut(serializers.Serializer):
@@ -275,7 +276,7 @@ class PaymentMethodApi(APIView):
 class SandboxTokenApi(APIView):
     """The sandbox gateway's tokenizer: the only place a card number is ever accepted."""
 
-    class SandboxCardIn(serializers.Serializer):
+    class SandboxCardIn(InputSerializer):
         number = serializers.CharField(max_length=23)
         exp_month = serializers.IntegerField(min_value=1, max_value=12)
         exp_year = serializers.IntegerField(min_value=2000, max_value=2100)
@@ -358,6 +359,10 @@ class InvoiceDetailApi(APIView):
 
 
 class InvoicePayApi(APIView):
+    class InvoicePayIn(InputSerializer):
+        """No fields (the invoice is in the path): any field sent is refused, as on every body,
+        rather than silently changing the Idempotency-Key fingerprint."""
+
     @extend_schema(
         request=None,
         responses=InvoiceOut,
@@ -368,6 +373,7 @@ class InvoicePayApi(APIView):
         account = request_user(request)
 
         def handler(resuming: bool) -> tuple[int, Any]:
+            self.InvoicePayIn(data=request.data).is_valid(raise_exception=True)
             invoice = services.invoice_pay(
                 account=account, invoice_id=invoice_id, resuming=resuming
             )

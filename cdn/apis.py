@@ -13,6 +13,7 @@ from cdn import selectors
 from cdn.steering import steer
 from streamsite import roles
 from streamsite.api.permissions import staff_rule
+from streamsite.api.serializers import InputSerializer
 
 # Operations staff, or a service account, holding `cdn.use_steering`.
 CanSteer = staff_rule(
@@ -21,7 +22,7 @@ CanSteer = staff_rule(
 )
 
 
-class SteerInputSerializer(serializers.Serializer):
+class SteerInputSerializer(InputSerializer):
     client_ip = serializers.IPAddressField()
     content_key = serializers.RegexField(
         r"^hls/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/$",

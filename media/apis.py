@@ -19,6 +19,7 @@ from streamsite import roles
 from streamsite.api.auth import request_user
 from streamsite.api.pagination import PageNumberPagination
 from streamsite.api.permissions import staff_rule
+from streamsite.api.serializers import InputSerializer
 from streamsite.errors import NotFound, ValidationFailed
 
 
@@ -94,7 +95,7 @@ class AssetListCreateApi(APIView):
             return [staff_rule(roles.can_upload_media)()]
         return super().get_permissions()
 
-    class MediaUploadInputSerializer(serializers.Serializer):
+    class MediaUploadInputSerializer(InputSerializer):
         file = serializers.FileField(allow_empty_file=False)
         title_id = serializers.IntegerField(required=False, min_value=1)
         episode_id = serializers.IntegerField(required=False, min_value=1)
@@ -164,7 +165,7 @@ class SubtitleApi(APIView):
     permission_classes = [staff_rule(roles.can_edit_subtitles)]
     parser_classes = [MultiPartParser]
 
-    class SubtitleInputSerializer(serializers.Serializer):
+    class SubtitleInputSerializer(InputSerializer):
         language = serializers.CharField(max_length=16)
         label = serializers.CharField(max_length=64)  # type: ignore[assignment]
         file = serializers.FileField(allow_empty_file=False)

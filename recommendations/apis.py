@@ -19,6 +19,7 @@ from accounts.selectors import request_profile
 from catalog.models import Title
 from catalog.selectors.titles import artwork_url, titles_for_profile
 from recommendations import activity, rows, rows_cache
+from streamsite.api.serializers import InputSerializer
 from streamsite.conditional import respond
 from streamsite.errors import NotFound
 
@@ -61,7 +62,7 @@ class ExplanationSerializer(serializers.Serializer):
     because_title_ids = serializers.ListField(child=serializers.IntegerField())
 
 
-class OnboardingInputSerializer(serializers.Serializer):
+class OnboardingInputSerializer(InputSerializer):
     title_ids = serializers.ListField(child=serializers.IntegerField(min_value=1), max_length=200)
 
 

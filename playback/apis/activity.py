@@ -18,6 +18,7 @@ from catalog.selectors import titles_for_profile
 from playback import selectors
 from playback.services import activity
 from streamsite.api.pagination import PageNumberPagination
+from streamsite.api.serializers import InputSerializer
 from streamsite.errors import NotFound
 
 
@@ -44,7 +45,7 @@ class TitleRefSerializer(serializers.Serializer):
 class MyListApi(APIView):
     pagination_class = PageNumberPagination  # the schema documents its envelope
 
-    class MyListInputSerializer(serializers.Serializer):
+    class MyListInputSerializer(InputSerializer):
         title_id = serializers.IntegerField(min_value=1)
 
     class MyListOutputSerializer(serializers.Serializer):
@@ -112,7 +113,7 @@ class RatingListApi(APIView):
 
 
 class RatingItemApi(APIView):
-    class RatingItemInputSerializer(serializers.Serializer):
+    class RatingItemInputSerializer(InputSerializer):
         value = serializers.ChoiceField(choices=[1, -1])
 
     @extend_schema(

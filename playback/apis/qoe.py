@@ -1,4 +1,4 @@
-"""The QoE report a player sends inside a heartbeat or the stop beacon: strict, bounded."""
+"""The QoE report a player sends inside a heartbeat or the stop beacon: closed, bounded."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from rest_framework import serializers
 
 from playback.services.qoe import QoeReport
 from streamsite.api.fields import FiniteFloatField
+from streamsite.api.serializers import InputSerializer
 
 # Bounds are generous for one report (players send one per heartbeat, every 10 s): a report
 # past them is a bug or a forgery, refused whole.
@@ -17,7 +18,7 @@ HOUR_MS = 3_600_000
 MAX_REPORT_CHARS = 2048
 
 
-class QoeReportSerializer(serializers.Serializer):
+class QoeReportSerializer(InputSerializer):
     startup_ms = serializers.IntegerField(
         required=False, min_value=0, max_value=600_000, help_text="Time to first frame, once."
     )
@@ -44,12 +45,6 @@ class QoeReportSerializer(serializers.Serializer):
         required=False,
         help_text="Host (and port) the media segments came from.",
     )
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        unknown = sorted(set(self.initial_data) - set(self.fields))
-        if unknown:
-            raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
-        return attrs
 
 
 @extend_schema_field(QoeReportSerializer)

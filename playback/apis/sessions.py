@@ -25,6 +25,7 @@ from playback.services import qoe as qoe_services
 from playback.services import sessions as services
 from streamsite.api.auth import request_user
 from streamsite.api.fields import media_seconds, sequence_number
+from streamsite.api.serializers import InputSerializer
 from streamsite.client_address import client_address
 from streamsite.errors import NotFound
 
@@ -162,7 +163,7 @@ class LiveSessionSerializer(serializers.ModelSerializer):
 
 
 class SessionListCreateApi(APIView):
-    class PlaybackStartInputSerializer(serializers.Serializer):
+    class PlaybackStartInputSerializer(InputSerializer):
         title_id = serializers.IntegerField(required=False, min_value=1)
         episode_id = serializers.IntegerField(required=False, min_value=1)
         profile_id = serializers.IntegerField(
@@ -243,7 +244,7 @@ class SessionDetailApi(APIView):
 
 
 class HeartbeatApi(APIView):
-    class HeartbeatInputSerializer(serializers.Serializer):
+    class HeartbeatInputSerializer(InputSerializer):
         seq = sequence_number(help_text="Increases with every heartbeat of this session.")
         position = media_seconds(help_text="Seconds from the start.")
         duration = media_seconds(required=False, allow_null=True)
@@ -314,7 +315,7 @@ class HeartbeatApi(APIView):
 class StopApi(APIView):
     parser_classes = [JSONParser, FormParser, MultiPartParser]
 
-    class PlaybackStopInputSerializer(serializers.Serializer):
+    class PlaybackStopInputSerializer(InputSerializer):
         seq = sequence_number(required=False)
         position = media_seconds(required=False)
         duration = media_seconds(required=False, allow_null=True)

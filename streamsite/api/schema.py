@@ -16,11 +16,21 @@ from typing import Any
 from drf_spectacular import openapi
 from drf_spectacular.plumbing import is_serializer
 
+from streamsite.api.serializers import InputSerializer
+
 
 class AutoSchema(openapi.AutoSchema):
     """Request bodies as the views validate them: JSON wherever a view parses JSON (the API
     also parses forms, for browsers and the stop beacon, but a form cannot say `null` or nest,
-    so it is not the contract); multipart where a view takes only uploads."""
+    so it is not the contract); multipart where a view takes only uploads; closed
+    (`additionalProperties: false`) where the serializer refuses fields it does not declare,
+    which every request body's serializer does (streamsite.api.serializers.InputSerializer)."""
+
+    def _map_basic_serializer(self, serializer: Any, direction: str) -> dict[str, Any]:
+        schema: dict[str, Any] = super()._map_basic_serializer(serializer, direction)
+        if direction == "request" and isinstance(serializer, InputSerializer):
+            schema["additionalProperties"] = False
+        return schema
 
     def map_parsers(self) -> list[Any]:
         media_types = super().map_parsers()
@@ -84,9 +94,6 @@ DECLARED = {
 INT64 = {"minimum": -(2**63), "maximum": 2**63 - 1}
 NOT_FOUND_OBJECT = "No such object, or not one of yours (another account's is not found either)."
 NOT_FOUND_PAGE = "No such page."
-# Request bodies whose serializer refuses fields it does not name (400 naming them): closed in
-# the schema too, so a client (and schemathesis) knows an extra field is an error.
-CLOSED_REQUEST_BODIES = ("QoeReportRequest",)
 PLAYLIST = "/playback/t/{key}/{signature}/{expires}/session/{session_id}/master.m3u8"
 HEALTH = {
     "/healthz": ("Liveness: the process answers", {"200": "Up."}),
@@ -265,8 +272,6 @@ def add_boundary_responses(result: dict[str, Any], **kwargs: Any) -> dict[str, A
                 responses.setdefault(code, _error_response(description))
     _add_links(result)
     _bound_integers(result)
-    for name in CLOSED_REQUEST_BODIES:
-        result["components"]["schemas"][name]["additionalProperties"] = False
     result["paths"][PLAYLIST] = _playlist_path()
     for path, (summary, codes) in HEALTH.items():
         result["paths"][path] = {

@@ -301,3 +301,26 @@ def test_purge_keeps_keys_for_24_hours(alice, frozen_clock):
     frozen_clock.advance(minutes=2)
     assert purge_idempotency_keys() == 1
     assert IdempotencyRecord.objects.count() == 0
+
+
+def test_paying_an_invoice_refuses_a_body_field_and_pays_nothing(alice, frozen_clock):
+    """The pay call takes no body: a field sent anyway is refused by name (it would otherwise
+    only change the Idempotency-Key fingerprint), and no charge is made."""
+    token = card_token("4000000000000341")
+    services.subscription_start(
+        account=alice, plan_code="basic", currency="USD", card_token=token, trial=False
+    )
+    frozen_clock.set(datetime(2026, 2, 1, 12, tzinfo=UTC))
+    run_renewals()
+    invoice = Invoice.objects.get(kind="renewal")
+    payments = Payment.objects.count()
+    response = client_for(alice).post(
+        f"/api/v1/billing/invoices/{invoice.pk}/pay",
+        {"amount": 1},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="pay-1",
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"] == {"amount": ["Unknown field."]}
+    invoice.refresh_from_db()
+    assert (invoice.status, Payment.objects.count()) == ("open", payments)

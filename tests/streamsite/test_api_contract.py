@@ -81,11 +81,6 @@ CONFIG = SchemathesisConfig.from_dict(
                     "billing_webhooks_create",  # a signature that does not match
                     "titles_list",  # year_to before year_from
                     "titles_facets_retrieve",
-                    # Known gap, not a rule (as the stateful xfail below): a body may carry
-                    # unknown properties, and one holding an integer beyond 64 bits is refused
-                    # by the input boundary; the schema cannot bound undeclared properties.
-                    "my_list_create",
-                    "profiles_switch_create",
                 ],
                 "checks": {
                     "positive_data_acceptance": {
@@ -143,12 +138,6 @@ def test_every_operation_keeps_the_contract(case, role):
     case.call_and_validate(headers=_headers(case, role))
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="known gap (issue 16): the stateful phase sends POST .../stop a schema-valid body "
-    "with unknown properties holding integers beyond 64 bits, which the input boundary "
-    "refuses with 400; the schema cannot bound integers inside undeclared properties",
-)
 def test_links_from_create_to_read_update_delete_keep_the_contract(db, role):
     class Workflow(schema.as_state_machine()):  # type: ignore[misc]
         def setup(self) -> None:

@@ -236,3 +236,19 @@ class TestStop:
         assert response.status_code == 204
         assert stored_position() == [77]
         assert PlaybackSession.objects.get().end_reason == "stopped"
+
+    def test_a_beacon_form_with_an_unknown_field_is_refused_by_name(
+        self, alice, alice_profile, session_id
+    ):
+        browser = APIClient(enforce_csrf_checks=True)
+        browser.force_login(alice)
+        token = _get_new_csrf_string()
+        browser.cookies["csrftoken"] = token
+        response = browser.post(
+            f"/api/v1/playback/sessions/{session_id}/stop",
+            urlencode({"seq": 3, "position": 77.5, "positon": 80, "csrfmiddlewaretoken": token}),
+            content_type="application/x-www-form-urlencoded",
+        )
+        assert response.status_code == 400
+        assert response.json()["error"]["fields"] == {"positon": ["Unknown field."]}
+        assert PlaybackSession.objects.get().ended_at is None
