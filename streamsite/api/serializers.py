@@ -12,9 +12,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.http import QueryDict
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-UNKNOWN_FIELD = "Unknown field."
+UNKNOWN_FIELD = _("Unknown field.")
 # Django's CSRF middleware reads the token from a browser's form body (the stop beacon sends
 # one): transport, not a field of the body.
 FORM_TRANSPORT_FIELDS = frozenset({"csrfmiddlewaretoken"})
