@@ -625,31 +625,27 @@ def asset_share(
         finished_at=now,
         **{name: getattr(source, name) for name in copy_fields},
     )
-    Rendition.objects.bulk_create(
-        Rendition(
-            asset=asset,
-            version=asset.version,
-            **{
-                f.name: getattr(r, f.name)
-                for f in Rendition._meta.concrete_fields
-                if f.name not in ("id", "asset", "version")
-            },
-        )
-        for r in source.renditions.filter(version=source.ready_version or 0)
-    )
-    AudioRendition.objects.bulk_create(
-        AudioRendition(
-            asset=asset,
-            version=asset.version,
-            **{
-                f.name: getattr(a, f.name)
-                for f in AudioRendition._meta.concrete_fields
-                if f.name not in ("id", "asset", "version")
-            },
-        )
-        for a in source.audio_renditions.filter(version=source.ready_version or 0)
-    )
+    ready = source.ready_version or 0
+    _copy_to(asset, source.renditions.filter(version=ready))
+    _copy_to(asset, source.audio_renditions.filter(version=ready))
     return asset
+
+
+def _copy_to(asset: MediaAsset, rows: Any) -> None:
+    """The same rows (video or audio renditions) for `asset`'s current version."""
+    model = rows.model
+    model.objects.bulk_create(
+        model(
+            asset=asset,
+            version=asset.version,
+            **{
+                f.name: getattr(row, f.name)
+                for f in model._meta.concrete_fields
+                if f.name not in ("id", "asset", "version")
+            },
+        )
+        for row in rows
+    )
 
 
 # --- the sweeper --------------------------------------------------------------------------------

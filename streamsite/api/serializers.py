@@ -31,7 +31,9 @@ class InputSerializer(serializers.Serializer):
         if isinstance(data, QueryDict):
             declared |= FORM_TRANSPORT_FIELDS
         return {
-            str(name): [UNKNOWN_FIELD] for name in sorted(map(str, data)) if name not in declared
+            str(name): [str(UNKNOWN_FIELD)]
+            for name in sorted(map(str, data))
+            if name not in declared
         }
 
     def to_internal_value(self, data: Any) -> Any:
