@@ -134,21 +134,21 @@ class SubscriptionAdmin(admin.ModelAdmin):
             raise PermissionDenied
         data = selectors.revenue(clock.now())
         charts = [
-            bar_chart(data.subscribers_by_plan, label="Live subscribers by plan"),
+            bar_chart(data.subscribers_by_plan, label=_("Live subscribers by plan")),
         ]
-        currencies = sorted({c for _, per in data.monthly_paid for c in per} | set(data.mrr))
+        currencies = sorted({c for _month, per in data.monthly_paid for c in per} | set(data.mrr))
         for currency in currencies:
             bars = [(month[2:], per.get(currency, 0)) for month, per in data.monthly_paid]
             charts.append(
                 bar_chart(
                     bars,
-                    label=f"Revenue collected per month ({currency})",
+                    label=_("Revenue collected per month (%(currency)s)") % {"currency": currency},
                     value_format=lambda v, c=currency: money.to_decimal_string(v, c),
                 )
             )
         context = {
             **self.admin_site.each_context(request),
-            "title": "Revenue",
+            "title": _("Revenue"),
             "mrr": [(c, money.format_money(v, c)) for c, v in sorted(data.mrr.items())],
             "by_plan": data.subscribers_by_plan,
             "churn_percent": f"{data.churn_30d * 100:.1f}",
@@ -305,7 +305,7 @@ class InvoiceAdmin(admin.ModelAdmin):
             status = 400
         context = {
             **self.admin_site.each_context(request),
-            "title": f"Refund {invoice.number}",
+            "title": _("Refund %(number)s") % {"number": invoice.number},
             "form": form,
             "invoice": invoice,
             "refundable": money.format_money(
@@ -368,7 +368,7 @@ class BillingAccountAdmin(admin.ModelAdmin):
             status = 400
         context = {
             **self.admin_site.each_context(request),
-            "title": f"Credit {ledger.account}",
+            "title": _("Credit %(account)s") % {"account": ledger.account},
             "form": form,
             "ledger": ledger,
         }

@@ -77,7 +77,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         for heading, names in SECTIONS
     ]
     shown = [(heading, names) for heading, names in shown if names]
-    built = selectors.datasets([name for _, names in shown for name in names], now=now)
+    built = selectors.datasets([name for _heading, names in shown for name in names], now=now)
     sections = [
         {
             "heading": heading,

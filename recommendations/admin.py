@@ -191,7 +191,8 @@ class InteractionAdmin(admin.ModelAdmin):
         ]
         context = {
             **self.admin_site.each_context(request),
-            "title": f"Home page as {profile.name} ({profile.account.email})",
+            "title": _("Home page as %(name)s (%(email)s)")
+            % {"name": profile.name, "email": profile.account.email},
             "profile": profile,
             "rows": shown,
             "opts": self.model._meta,
