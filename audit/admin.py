@@ -14,6 +14,7 @@ from django.http import HttpRequest, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.template.response import TemplateResponse
 from django.urls import path
+from django.utils.translation import gettext as _
 
 from audit.forms import AuditSearchForm
 from audit.models import AuditEntry
@@ -90,7 +91,11 @@ class AuditEntryAdmin(admin.ModelAdmin):
             raise PermissionDenied
         form = AuditSearchForm(request.GET or None)
         if request.GET and not form.is_valid():
-            context = {**self.admin_site.each_context(request), "title": "Audit log", "form": form}
+            context = {
+                **self.admin_site.each_context(request),
+                "title": _("Audit log"),
+                "form": form,
+            }
             return TemplateResponse(request, "admin/audit/search.html", context, status=400)
         rows = AuditEntry.objects.for_search(**(form.filters() if request.GET else {}))
         if request.GET.get("format") == "csv":
@@ -105,7 +110,7 @@ class AuditEntryAdmin(admin.ModelAdmin):
         query["format"] = "csv"
         context = {
             **self.admin_site.each_context(request),
-            "title": "Audit log",
+            "title": _("Audit log"),
             "form": form,
             "page": page,
             "csv_query": query.urlencode(),

@@ -7,25 +7,40 @@ from typing import Any
 
 from django import forms
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class AuditSearchForm(forms.Form):
-    actor = forms.CharField(required=False, max_length=254, help_text="Email (part) or user id")
+    actor = forms.CharField(
+        label=_("Actor"), required=False, max_length=254, help_text=_("Email (part) or user id")
+    )
     action = forms.RegexField(
-        regex=r"^[a-z0-9_.]*$", required=False, max_length=64, help_text="e.g. auth. or role.change"
+        regex=r"^[a-z0-9_.]*$",
+        label=_("Action"),
+        required=False,
+        max_length=64,
+        help_text=_("e.g. auth. or role.change"),
     )
     object_type = forms.RegexField(
-        regex=r"^[a-z0-9_]+\.[a-z0-9_]+$", required=False, max_length=100, help_text="app.model"
+        regex=r"^[a-z0-9_]+\.[a-z0-9_]+$",
+        label=_("Object type"),
+        required=False,
+        max_length=100,
+        help_text="app.model",
     )
-    object_id = forms.CharField(required=False, max_length=64)
-    since = forms.DateField(required=False, help_text="From this day (UTC), inclusive")
-    until = forms.DateField(required=False, help_text="To this day (UTC), inclusive")
+    object_id = forms.CharField(label=_("Object id"), required=False, max_length=64)
+    since = forms.DateField(
+        label=_("Since"), required=False, help_text=_("From this day (UTC), inclusive")
+    )
+    until = forms.DateField(
+        label=_("Until"), required=False, help_text=_("To this day (UTC), inclusive")
+    )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         since, until = data.get("since"), data.get("until")
         if since and until and since > until:
-            raise forms.ValidationError("The start day is after the end day.")
+            raise forms.ValidationError(_("The start day is after the end day."))
         return data
 
     def filters(self) -> dict[str, Any]:

@@ -14,6 +14,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import User
 from billing import clock, money, selectors, services
@@ -113,7 +115,7 @@ class SubscriptionAdmin(admin.ModelAdmin):
             fields.remove("payment_method")
         return fields
 
-    @admin.action(description="Cancel at period end", permissions=["change"])
+    @admin.action(description=gettext_lazy("Cancel at period end"), permissions=["change"])
     def cancel_at_period_end(self, request: HttpRequest, queryset: QuerySet[Subscription]) -> None:
         for sub in queryset.select_related("account"):
             try:
@@ -132,21 +134,21 @@ class SubscriptionAdmin(admin.ModelAdmin):
             raise PermissionDenied
         data = selectors.revenue(clock.now())
         charts = [
-            bar_chart(data.subscribers_by_plan, label="Live subscribers by plan"),
+            bar_chart(data.subscribers_by_plan, label=_("Live subscribers by plan")),
         ]
-        currencies = sorted({c for _, per in data.monthly_paid for c in per} | set(data.mrr))
+        currencies = sorted({c for _month, per in data.monthly_paid for c in per} | set(data.mrr))
         for currency in currencies:
             bars = [(month[2:], per.get(currency, 0)) for month, per in data.monthly_paid]
             charts.append(
                 bar_chart(
                     bars,
-                    label=f"Revenue collected per month ({currency})",
+                    label=_("Revenue collected per month (%(currency)s)") % {"currency": currency},
                     value_format=lambda v, c=currency: money.to_decimal_string(v, c),
                 )
             )
         context = {
             **self.admin_site.each_context(request),
-            "title": "Revenue",
+            "title": _("Revenue"),
             "mrr": [(c, money.format_money(v, c)) for c, v in sorted(data.mrr.items())],
             "by_plan": data.subscribers_by_plan,
             "churn_percent": f"{data.churn_30d * 100:.1f}",
@@ -230,12 +232,14 @@ class InvoiceAdmin(admin.ModelAdmin):
         limit = money.staff_refund_limit(invoice.currency)
         return roles.can_refund(request.user, amount=amount, limit=limit)
 
-    @admin.action(description="Refund in full", permissions=["refund"])
+    @admin.action(description=gettext_lazy("Refund in full"), permissions=["refund"])
     def refund_in_full(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> None:
         for invoice in queryset:
             if not self._may_refund(request, invoice, None):
                 self.message_user(
-                    request, f"{invoice.number}: over your refund limit.", messages.ERROR
+                    request,
+                    _("%(number)s: over your refund limit.") % {"number": invoice.number},
+                    messages.ERROR,
                 )
                 continue
             try:
@@ -246,7 +250,11 @@ class InvoiceAdmin(admin.ModelAdmin):
                     request_key="full",
                     actor=_staff(request),
                 )
-                self.message_user(request, f"{invoice.number}: credit note {note.number}.")
+                self.message_user(
+                    request,
+                    _("%(number)s: credit note %(note)s.")
+                    % {"number": invoice.number, "note": note.number},
+                )
             except DomainError as exc:
                 self.message_user(request, f"{invoice.number}: {exc.message}", messages.ERROR)
 
@@ -273,7 +281,8 @@ class InvoiceAdmin(admin.ModelAdmin):
                 if not self._may_refund(request, invoice, amount):
                     limit = money.staff_refund_limit(invoice.currency)
                     raise errors.PermissionDenied(
-                        f"Your role refunds at most {money.format_money(limit, invoice.currency)}."
+                        _("Your role refunds at most %(limit)s.")
+                        % {"limit": money.format_money(limit, invoice.currency)}
                     )
                 note = services.invoice_refund(
                     invoice_id=invoice.pk,
@@ -286,7 +295,9 @@ class InvoiceAdmin(admin.ModelAdmin):
                 form.add_error(None, exc.message)
                 status = exc.status
             else:
-                self.message_user(request, f"Refunded: credit note {note.number}.")
+                self.message_user(
+                    request, _("Refunded: credit note %(note)s.") % {"note": note.number}
+                )
                 return HttpResponseRedirect(
                     reverse("admin:billing_invoice_change", args=[invoice.pk])
                 )
@@ -294,7 +305,7 @@ class InvoiceAdmin(admin.ModelAdmin):
             status = 400
         context = {
             **self.admin_site.each_context(request),
-            "title": f"Refund {invoice.number}",
+            "title": _("Refund %(number)s") % {"number": invoice.number},
             "form": form,
             "invoice": invoice,
             "refundable": money.format_money(
@@ -349,7 +360,7 @@ class BillingAccountAdmin(admin.ModelAdmin):
                 form.add_error(None, exc.message)
                 status = exc.status
             else:
-                self.message_user(request, "Credit granted.")
+                self.message_user(request, _("Credit granted."))
                 return HttpResponseRedirect(
                     reverse("admin:billing_billingaccount_change", args=[ledger.pk])
                 )
@@ -357,7 +368,7 @@ class BillingAccountAdmin(admin.ModelAdmin):
             status = 400
         context = {
             **self.admin_site.each_context(request),
-            "title": f"Credit {ledger.account}",
+            "title": _("Credit %(account)s") % {"account": ledger.account},
             "form": form,
             "ledger": ledger,
         }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy, ngettext
 
 from cdn import services
 from cdn.models import CountryDefault, CoverageZone, Edge, EdgeContent, Site, SteeringDecision
@@ -40,7 +41,7 @@ class EdgeAdmin(admin.ModelAdmin):
     readonly_fields = ["healthy", "load", "hits", "misses", "health_checked_at"]
     actions = ["drain", "online", "offline"]
 
-    @admin.display(description="hit ratio (warming)")
+    @admin.display(description=gettext_lazy("hit ratio (warming)"))
     def hit_ratio_display(self, edge: Edge) -> str:
         return "–" if edge.hit_ratio is None else f"{edge.hit_ratio:.0%}"
 
@@ -51,17 +52,22 @@ class EdgeAdmin(admin.ModelAdmin):
     def _set(self, request: HttpRequest, queryset: QuerySet[Edge], state: str) -> None:
         for edge in queryset.order_by("pk"):
             services.edge_set_admin_state(edge=edge, admin_state=state)
-        messages.success(request, f"{queryset.count()} edge(s) set to {state}.")
+        count = queryset.count()
+        messages.success(
+            request,
+            ngettext("%(count)s edge set to %(state)s.", "%(count)s edges set to %(state)s.", count)
+            % {"count": count, "state": state},
+        )
 
-    @admin.action(description="Drain (no new sessions)")
+    @admin.action(description=gettext_lazy("Drain (no new sessions)"))
     def drain(self, request, queryset):
         self._set(request, queryset, Edge.AdminState.DRAIN)
 
-    @admin.action(description="Put online")
+    @admin.action(description=gettext_lazy("Put online"))
     def online(self, request, queryset):
         self._set(request, queryset, Edge.AdminState.ONLINE)
 
-    @admin.action(description="Take offline")
+    @admin.action(description=gettext_lazy("Take offline"))
     def offline(self, request, queryset):
         self._set(request, queryset, Edge.AdminState.OFFLINE)
 

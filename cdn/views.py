@@ -13,6 +13,8 @@ from django.contrib import messages
 from django.db.models import Count, Sum
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_safe
 
 from cdn import selectors, services, signing
@@ -25,10 +27,18 @@ from streamsite.roles import staff_page
 
 
 class WhereForm(forms.Form):
-    client_ip = forms.GenericIPAddressField(label="Client IP")
-    country = forms.CharField(max_length=2, required=False, help_text="ISO code, optional")
+    client_ip = forms.GenericIPAddressField(label=gettext_lazy("Client IP"))
+    country = forms.CharField(
+        label=gettext_lazy("Country"),
+        max_length=2,
+        required=False,
+        help_text=gettext_lazy("ISO code, optional"),
+    )
     content_key = forms.RegexField(
-        regex=signing.PREFIX_RE, initial="hls/demo/v1/", help_text="hls/<asset>/<version>/"
+        regex=signing.PREFIX_RE,
+        label=gettext_lazy("Content key"),
+        initial="hls/demo/v1/",
+        help_text="hls/<asset>/<version>/",
     )
 
 
@@ -66,7 +76,9 @@ def sites(request: HttpRequest) -> HttpResponse:
 
 
 class ImportForm(forms.Form):
-    file = forms.FileField(help_text="Traffic Control coverage-zone JSON")
+    file = forms.FileField(
+        label=gettext_lazy("File"), help_text=gettext_lazy("Traffic Control coverage-zone JSON")
+    )
 
 
 @staff_page(roles.can_import_coverage)
@@ -80,7 +92,9 @@ def coverage_import(request: HttpRequest) -> HttpResponse:
             form.add_error("file", exc.message)
         else:
             messages.success(
-                request, f"Imported {result['zones']} networks for {result['sites']} sites."
+                request,
+                _("Imported %(zones)s networks for %(sites)s sites.")
+                % {"zones": result["zones"], "sites": result["sites"]},
             )
             return redirect("cdn:sites")
     status = 400 if request.method == "POST" else 200

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.db.models import Count, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from insights.models import (
     DailyEdge,
@@ -85,7 +86,7 @@ def viewing_trend(day: date) -> Dataset:
         )
     return Dataset(
         "viewing",
-        f"Hours watched per day, last {TREND_DAYS} days",
+        _("Hours watched per day, last %(days)s days") % {"days": TREND_DAYS},
         ["day", "hours_watched", "plays", "unique_viewers", "peak_streams"],
         rows,
         unit="h",
@@ -105,7 +106,7 @@ def top_titles(day: date) -> Dataset:
     ]
     return Dataset(
         "top-titles",
-        f"Top titles per country, last {TOP_DAYS} days",
+        _("Top titles per country, last %(days)s days") % {"days": TOP_DAYS},
         ["country", "rank", "title", "plays", "hours_watched"],
         rows,
         chart=None,
@@ -125,6 +126,15 @@ def _qoe_row(q: DailyQoe) -> tuple[Any, ...]:
     )
 
 
+# Chart titles are translated when built (in the request's language); the dimension is part of
+# the sentence, so each has its own.
+QOE_TITLES: dict[str, Callable[[], str]] = {
+    "site": lambda: _("QoE by site today"),
+    "edge": lambda: _("QoE by edge today"),
+    "title": lambda: _("QoE by title today"),
+    "device": lambda: _("QoE by device today"),
+}
+
 QOE_COLUMNS = [
     "key",
     "sessions",
@@ -143,7 +153,7 @@ def qoe_by(dimension: str, day: date) -> Dataset:
     ]
     return Dataset(
         f"qoe-{dimension}",
-        f"QoE by {dimension} today",
+        QOE_TITLES[dimension](),
         QOE_COLUMNS,
         [_qoe_row(q) for q in rows],
         chart=(0, 3),
@@ -166,7 +176,7 @@ def qoe_trend(day: date) -> Dataset:
         out.append((d.isoformat(), *_qoe_row(q)[1:]) if q else (d.isoformat(), 0, *[None] * 6))
     return Dataset(
         "qoe-trend",
-        f"Video start time p95 per day, last {TREND_DAYS} days",
+        _("Video start time p95 per day, last %(days)s days") % {"days": TREND_DAYS},
         ["day", *QOE_COLUMNS[1:]],
         out,
         chart=(0, 3),
@@ -206,7 +216,7 @@ def edges(day: date) -> Dataset:
     ]
     return Dataset(
         "edges",
-        f"Edge hit ratio (by requests), last {TOP_DAYS} days",
+        _("Edge hit ratio (by requests), last %(days)s days") % {"days": TOP_DAYS},
         [
             "edge",
             "requests",
@@ -247,7 +257,7 @@ def offload_trend(day: date) -> Dataset:
         )
     return Dataset(
         "offload",
-        f"Origin offload per day (all edges), last {TREND_DAYS} days",
+        _("Origin offload per day (all edges), last %(days)s days") % {"days": TREND_DAYS},
         ["day", "origin_offload_pct", "hit_ratio_requests_pct", "egress_gb"],
         rows,
         unit="%",
@@ -270,8 +280,8 @@ def transcodes(now: datetime) -> Dataset:
         for status in MediaAsset.Status
         if status != MediaAsset.Status.READY
     ]
-    rows.append(("Failed in the last 24 h", failed_day))
-    return Dataset("transcodes", "Transcode queue and failures", ["state", "assets"], rows)
+    rows.append((_("Failed in the last 24 h"), failed_day))
+    return Dataset("transcodes", _("Transcode queue and failures"), ["state", "assets"], rows)
 
 
 def models() -> Dataset:
@@ -291,11 +301,11 @@ def models() -> Dataset:
     ]
     return Dataset(
         "models",
-        "Recommendation models (holdout metrics)",
+        _("Recommendation models (holdout metrics)"),
         ["version", "algorithm", "status", "ndcg_at_10", "recall_at_10", "interactions"],
         rows,
         chart=(0, 3),
-        notes=["Row click-through: the site records no row impressions or clicks yet."],
+        notes=[_("Row click-through: the site records no row impressions or clicks yet.")],
     )
 
 
@@ -308,7 +318,7 @@ def revenue(day: date) -> Dataset:
     ]
     return Dataset(
         "revenue",
-        f"MRR per day (minor units), last {TREND_DAYS} days",
+        _("MRR per day (minor units), last %(days)s days") % {"days": TREND_DAYS},
         ["day", "currency", "mrr_minor", "churn_30d_pct", "ended_30d"],
         rows,
         chart=(0, 2),
@@ -334,17 +344,29 @@ class _Datasets:
         qoe = lambda: self._base("qoe-trend", qoe_trend)  # noqa: E731
         builders: dict[str, Callable[[], Dataset]] = {
             "viewing": viewing,
-            "plays": lambda: _view(viewing(), "plays", f"Plays per day, last {T} days", 2),
+            "plays": lambda: _view(
+                viewing(), "plays", _("Plays per day, last %(days)s days") % {"days": T}, 2
+            ),
             "viewers": lambda: _view(
-                viewing(), "viewers", f"Unique viewers per day, last {T} days", 3
+                viewing(),
+                "viewers",
+                _("Unique viewers per day, last %(days)s days") % {"days": T},
+                3,
             ),
             "streams": lambda: _view(
-                viewing(), "streams", f"Peak concurrent streams per day, last {T} days", 4
+                viewing(),
+                "streams",
+                _("Peak concurrent streams per day, last %(days)s days") % {"days": T},
+                4,
             ),
             "top-titles": lambda: top_titles(day),
             "qoe-trend": qoe,
             "rebuffering": lambda: _view(
-                qoe(), "rebuffering", f"Rebuffering ratio per day, last {T} days", 4, "%"
+                qoe(),
+                "rebuffering",
+                _("Rebuffering ratio per day, last %(days)s days") % {"days": T},
+                4,
+                "%",
             ),
             "qoe-site": lambda: qoe_by("site", day),
             "qoe-edge": lambda: qoe_by("edge", day),

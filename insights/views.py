@@ -11,6 +11,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from billing.charts import bar_chart
 from insights import selectors
@@ -18,15 +20,15 @@ from streamsite import roles
 
 # The page's sections, in order: (heading, dataset names).
 SECTIONS = [
-    ("Viewing", ["viewing", "plays", "viewers", "streams"]),
+    (gettext_lazy("Viewing"), ["viewing", "plays", "viewers", "streams"]),
     (
-        "Quality of experience",
+        gettext_lazy("Quality of experience"),
         ["qoe-trend", "rebuffering", "qoe-site", "qoe-edge", "qoe-title", "qoe-device"],
     ),
-    ("Delivery", ["edges", "offload"]),
-    ("What viewers watch", ["top-titles"]),
-    ("Pipelines and models", ["transcodes", "models"]),
-    ("Revenue", ["revenue"]),
+    (gettext_lazy("Delivery"), ["edges", "offload"]),
+    (gettext_lazy("What viewers watch"), ["top-titles"]),
+    (gettext_lazy("Pipelines and models"), ["transcodes", "models"]),
+    (gettext_lazy("Revenue"), ["revenue"]),
 ]
 
 
@@ -75,7 +77,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         for heading, names in SECTIONS
     ]
     shown = [(heading, names) for heading, names in shown if names]
-    built = selectors.datasets([name for _, names in shown for name in names], now=now)
+    built = selectors.datasets([name for _heading, names in shown for name in names], now=now)
     sections = [
         {
             "heading": heading,
@@ -98,10 +100,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @roles.staff_page(roles.can_view_dashboard)
 def chart_csv(request: HttpRequest, name: str) -> HttpResponse:
     if not may_see_chart(request.user, name):
-        raise PermissionDenied("This chart needs the revenue permission.")
+        raise PermissionDenied(_("This chart needs the revenue permission."))
     data = selectors.dataset(name)
     if data is None:
-        raise Http404("No such chart.")
+        raise Http404(_("No such chart."))
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{data.name}.csv"'
     writer = csv.writer(response)

@@ -18,6 +18,8 @@ from django.http import (
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from media import services, subtitles
 from media.chart import ladder_svg
@@ -27,7 +29,10 @@ from streamsite.errors import DomainError
 
 
 class UploadForm(forms.ModelForm):
-    source = forms.FileField(help_text="The source video (any format ffmpeg reads).")
+    source = forms.FileField(
+        label=gettext_lazy("Source"),
+        help_text=gettext_lazy("The source video (any format ffmpeg reads)."),
+    )
 
     class Meta:
         model = MediaAsset
@@ -36,14 +41,16 @@ class UploadForm(forms.ModelForm):
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if bool(data.get("title")) == bool(data.get("episode")):
-            raise forms.ValidationError("Choose exactly one: a movie title or an episode.")
+            raise forms.ValidationError(_("Choose exactly one: a movie title or an episode."))
         return data
 
 
 class SubtitleForm(forms.Form):
-    language = forms.CharField(max_length=16, help_text="e.g. en, pt-BR")
-    label = forms.CharField(max_length=64)
-    file = forms.FileField(help_text="SRT or WebVTT")
+    language = forms.CharField(
+        label=gettext_lazy("Language"), max_length=16, help_text=gettext_lazy("e.g. en, pt-BR")
+    )
+    label = forms.CharField(label=gettext_lazy("Label"), max_length=64)
+    file = forms.FileField(label=gettext_lazy("File"), help_text=gettext_lazy("SRT or WebVTT"))
 
 
 class RenditionInline(admin.TabularInline):
@@ -170,7 +177,7 @@ class MediaAssetAdmin(admin.ModelAdmin):
         ),
     ]
 
-    @admin.display(description="Job")
+    @admin.display(description=gettext_lazy("Job"))
     def job(self, obj: MediaAsset) -> str:
         return progress_bar(obj)
 
@@ -206,7 +213,7 @@ class MediaAssetAdmin(admin.ModelAdmin):
         return None
 
     def response_add(self, request: HttpRequest, obj: MediaAsset, post_url_continue: Any = None):
-        self.message_user(request, "Uploaded. The job is queued; progress shows below.")
+        self.message_user(request, _("Uploaded. The job is queued; progress shows below."))
         return HttpResponseRedirect(reverse("admin:media_mediaasset_change", args=[obj.pk]))
 
     # --- actions ---------------------------------------------------------------------------------
@@ -221,15 +228,19 @@ class MediaAssetAdmin(admin.ModelAdmin):
             except DomainError as exc:
                 refused.append(f"#{asset.pk}: {exc.message}")
         if done:
-            self.message_user(request, f"{name.title()}: {done} job(s).", messages.SUCCESS)
+            done_text = {
+                "retry": _("Retry: %(done)s job(s)."),
+                "cancel": _("Cancel: %(done)s job(s)."),
+            }[name]
+            self.message_user(request, done_text % {"done": done}, messages.SUCCESS)
         for line in refused:
             self.message_user(request, line, messages.WARNING)
 
-    @admin.action(description="Retry the selected failed or cancelled jobs")
+    @admin.action(description=gettext_lazy("Retry the selected failed or cancelled jobs"))
     def retry_jobs(self, request: HttpRequest, queryset: QuerySet[MediaAsset]) -> None:
         self._run(request, queryset, "retry")
 
-    @admin.action(description="Cancel the selected queued or running jobs")
+    @admin.action(description=gettext_lazy("Cancel the selected queued or running jobs"))
     def cancel_jobs(self, request: HttpRequest, queryset: QuerySet[MediaAsset]) -> None:
         self._run(request, queryset, "cancel")
 
@@ -319,16 +330,16 @@ class MediaAssetAdmin(admin.ModelAdmin):
 
 def _control(model_admin: MediaAssetAdmin, request: HttpRequest, asset_id: int, action: str):
     asset = model_admin._asset(request, asset_id)
-    service = {
-        "retry": services.asset_retry,
-        "cancel": services.asset_cancel,
-        "reencode": services.asset_reencode,
-    }.get(action)
+    service, done = {
+        "retry": (services.asset_retry, _("Retry: done.")),
+        "cancel": (services.asset_cancel, _("Cancel: done.")),
+        "reencode": (services.asset_reencode, _("Re-encode: done.")),
+    }.get(action, (None, ""))
     if service is None:
         raise DjangoPermissionDenied
     try:
         service(asset=asset)
-        model_admin.message_user(request, f"{action.title()}: done.", messages.SUCCESS)
+        model_admin.message_user(request, done, messages.SUCCESS)
     except DomainError as exc:
         model_admin.message_user(request, exc.message, messages.ERROR)
     return HttpResponseRedirect(reverse("admin:media_mediaasset_change", args=[asset_id]))
@@ -339,7 +350,9 @@ def _subtitles(model_admin: MediaAssetAdmin, request: HttpRequest, asset_id: int
     form = SubtitleForm(request.POST, request.FILES)
     if not form.is_valid():
         model_admin.message_user(
-            request, f"Subtitles not added: {form.errors.as_text()}", messages.ERROR
+            request,
+            _("Subtitles not added: %(errors)s") % {"errors": form.errors.as_text()},
+            messages.ERROR,
         )
     else:
         try:
@@ -349,7 +362,7 @@ def _subtitles(model_admin: MediaAssetAdmin, request: HttpRequest, asset_id: int
                 label=form.cleaned_data["label"],
                 upload=form.cleaned_data["file"],
             )
-            model_admin.message_user(request, "Subtitles saved.", messages.SUCCESS)
+            model_admin.message_user(request, _("Subtitles saved."), messages.SUCCESS)
         except DomainError as exc:
             model_admin.message_user(request, exc.message, messages.ERROR)
     return HttpResponseRedirect(reverse("admin:media_mediaasset_change", args=[asset_id]))

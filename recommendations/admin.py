@@ -17,6 +17,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Profile
 from catalog.models import Title
@@ -86,17 +88,21 @@ class ModelVersionAdmin(admin.ModelAdmin):
     def _back(self) -> HttpResponseRedirect:
         return HttpResponseRedirect(reverse("admin:recommendations_modelversion_changelist"))
 
-    @admin.action(description="Promote the selected version to live", permissions=["change"])
+    @admin.action(
+        description=gettext_lazy("Promote the selected version to live"), permissions=["change"]
+    )
     def promote_selected(self, request: HttpRequest, queryset: Any) -> None:
         if queryset.count() != 1:
-            self.message_user(request, "Select exactly one version to promote.", messages.ERROR)
+            self.message_user(request, _("Select exactly one version to promote."), messages.ERROR)
             return
         try:
             version = services.promote(version=queryset.get())
         except DomainError as exc:
             self.message_user(request, exc.message, messages.ERROR)
             return
-        self.message_user(request, f"Version #{version.pk} is live.", messages.SUCCESS)
+        self.message_user(
+            request, _("Version #%(pk)s is live.") % {"pk": version.pk}, messages.SUCCESS
+        )
 
     def rollback_view(self, request: HttpRequest) -> HttpResponse:
         if not roles.can_manage_models(request.user):
@@ -108,7 +114,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
         except DomainError as exc:
             self.message_user(request, exc.message, messages.ERROR)
             return self._back()
-        self.message_user(request, f"Rolled back: version #{version.pk} is live.")
+        self.message_user(request, _("Rolled back: version #%(pk)s is live.") % {"pk": version.pk})
         return self._back()
 
     def train_view(self, request: HttpRequest) -> HttpResponse:
@@ -121,7 +127,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
         except DomainError as exc:
             self.message_user(request, exc.message, messages.ERROR)
             return self._back()
-        self.message_user(request, f"Training queued as version #{version.pk}.")
+        self.message_user(request, _("Training queued as version #%(pk)s.") % {"pk": version.pk})
         return self._back()
 
 
@@ -138,7 +144,7 @@ class InteractionAdmin(admin.ModelAdmin):
         "home_as_profile",
     ]
 
-    @admin.display(description="Home page")
+    @admin.display(description=gettext_lazy("Home page"))
     def home_as_profile(self, obj: Interaction) -> str:
         url = reverse("admin:recommendations_home_as", args=[obj.profile_id])
         return format_html('<a href="{}">See as this profile</a>', url)
@@ -159,7 +165,7 @@ class InteractionAdmin(admin.ModelAdmin):
             raise PermissionDenied
         profile = Profile.objects.select_related("account").filter(pk=profile_id).first()
         if profile is None:
-            raise Http404("No such profile.")
+            raise Http404(_("No such profile."))
         got = rows.rows_for_profile(profile)
         titles = {
             t.pk: t
@@ -185,7 +191,8 @@ class InteractionAdmin(admin.ModelAdmin):
         ]
         context = {
             **self.admin_site.each_context(request),
-            "title": f"Home page as {profile.name} ({profile.account.email})",
+            "title": _("Home page as %(name)s (%(email)s)")
+            % {"name": profile.name, "email": profile.account.email},
             "profile": profile,
             "rows": shown,
             "opts": self.model._meta,

@@ -11,6 +11,7 @@ from django.contrib.auth.models import Permission
 from django.db import DatabaseError, connection, transaction
 from django.test import Client
 
+from accounts.models import User
 from audit.models import AuditEntry, AuditImmutable
 from audit.services import record
 from tests.factories import UserFactory
@@ -193,3 +194,14 @@ def test_the_page_needs_the_audit_permission(trail, alice):
         response = client.get(SEARCH, {"format": "csv"})
         assert response.status_code == expected
         assert "text/csv" not in response.get("Content-Type", "")
+
+
+def test_the_search_speaks_the_auditor_s_language(trail, auditor, alice):
+    User.objects.filter(email="auditor@example.com").update(language="es")
+    html = auditor.get(SEARCH, {"actor": "alice@", "until": "2026-03-02"}).content.decode()
+    assert "<p>2 filas.</p>" in html
+    assert "<th>Hora (UTC)</th><th>Autor</th><th>Acción</th>" in html
+    assert "Página 1 de 1" in html and "Exportar CSV" in html
+    assert "token.create" in html  # action names are data, not translated
+    refused = auditor.get(SEARCH, {"since": "2026-03-02", "until": "2026-03-01"}).content.decode()
+    assert "El día de inicio es posterior al día final." in refused

@@ -137,3 +137,13 @@ def test_admin_lists_render(staff, paid_invoice):
             assert response.context["cl"].model._meta.model_name == url.split("/")[-2], url
     invoices = client.get("/admin/billing/invoice/")
     assert list(invoices.context["cl"].result_list) == [paid_invoice]
+
+
+def test_the_revenue_page_speaks_the_staff_member_s_language(staff):
+    type(staff).objects.filter(pk=staff.pk).update(language="de")
+    html = staff_client(staff).get("/admin/billing/subscription/revenue/").content.decode()
+    assert "<h2>Monatlich wiederkehrender Umsatz</h2>" in html
+    assert "<p>Noch keine zahlenden Abonnenten.</p>" in html
+    assert "(0 Abos beendet)" in html
+    assert 'aria-label="Aktive Abonnenten nach Abo"' in html
+    assert "Monthly recurring revenue" not in html

@@ -187,3 +187,22 @@ def test_signed_media_route_leaves_other_media_to_plain_serving():
     except Resolver404:
         match = None  # DEBUG off: no media serving at all, which is right
     assert match is None or match.url_name != "signed-media"
+
+
+@pytest.mark.django_db
+def test_a_spanish_speaking_staff_member_gets_the_cdn_pages_in_spanish(staff, topology):
+    type(staff).objects.filter(pk=staff.pk).update(language="es")
+    client = login(staff)
+    sites = client.get("/cdn/sites").content.decode()
+    assert "<h1>Sitios y edges de la CDN</h1>" in sites
+    assert "<th>Tasa de aciertos (precarga)</th>" in sites
+    assert "0 zonas de cobertura" in sites and "coverage zone" not in sites
+    where = client.get(
+        "/cdn/where", {"client_ip": "203.0.113.5", "content_key": KEY, "country": ""}
+    ).content.decode()
+    assert "Localizada por global_default" in where
+    assert "No se registra: esta herramienta no cuenta" in where
+    assert "IP del cliente" in where
+    bad = client.get("/cdn/where", {"client_ip": "nope", "content_key": KEY})
+    assert bad.status_code == 200
+    assert "dirección de IPv4 o IPv6 válida." in bad.content.decode()  # Django's own catalogue

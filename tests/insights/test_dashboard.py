@@ -306,3 +306,24 @@ def test_the_rollup_command_recomputes_the_last_days(operator):
         (today, 0),
     ]
     assert out.getvalue().count("0 sessions") == 3
+
+
+def test_a_german_operator_reads_the_dashboard_in_german_and_downloads_the_same_csv(
+    finance, rollups
+):
+    User = type(finance)
+    User.objects.filter(pk=finance.pk).update(language="de")
+    client = _client(finance)
+    response = client.get("/staff/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert '<html lang="de">' in html
+    assert "<h1>Betriebs-Dashboard" in html
+    assert "heute angesehene Stunden" in html and "hours watched today" not in html
+    for heading in ("Wiedergabe", "Wiedergabequalität", "Auslieferung", "Umsatz"):
+        assert f"<h2>{heading}</h2>" in html
+    assert "Angesehene Stunden pro Tag, letzte 30 Tage" in html  # a chart title
+    assert "Viewing" not in html and "Quality of experience" not in html
+    # The CSV columns are data keys, the same in every language.
+    csv_head = client.get("/staff/charts/viewing.csv").content.decode().splitlines()[0]
+    assert csv_head == "day,hours_watched,plays,unique_viewers,peak_streams"
