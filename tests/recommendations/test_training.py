@@ -455,6 +455,13 @@ def test_interactions_upsert_writes_the_rows_the_orm_upsert_wrote_for_a_mixed_ba
     assert table() == expected
     assert interactions_upsert(rows=batch, batch_size=5) == len(batch)  # replay: no change
     assert table() == expected
+    # the times are stored as the ORM stores them, so the database compares them as instants
+    cut = datetime(2026, 3, 2, 22, 45, tzinfo=UTC)
+    before_cut = {(r.profile_id, r.title_id) for r in batch if r.last_at < cut}
+    assert 0 < len(before_cut) < len(batch)
+    assert set(
+        Interaction.objects.filter(last_at__lt=cut).values_list("profile_id", "title_id")
+    ) == (before_cut)
     # the updated rows kept their first_at; the inserted ones start at their last_at
     by_key = {(r[0], r[1]): r for r in expected}
     assert all(by_key[key][7] == old for key in existing)
