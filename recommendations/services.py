@@ -11,7 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -52,48 +52,112 @@ class InteractionRow:
     in_my_list: bool = False
 
 
+#: the columns one upsert writes, in order; all but the key and `first_at` are replaced on conflict
+_UPSERT_COLUMNS = (
+    "profile_id",
+    "title_id",
+    "weight",
+    "plays",
+    "completions",
+    "thumb",
+    "in_my_list",
+    "first_at",
+    "last_at",
+)
+_UPSERT_REPLACED = ("weight", "plays", "completions", "thumb", "in_my_list", "last_at")
+
+
+def _upsert_sql() -> str:
+    q = connection.ops.quote_name
+    cols = ", ".join(q(c) for c in _UPSERT_COLUMNS)
+    marks = ", ".join(["%s"] * len(_UPSERT_COLUMNS))
+    sets = ", ".join(f"{q(c)} = EXCLUDED.{q(c)}" for c in _UPSERT_REPLACED)
+    # only the model's own table and column names are formatted in; the values are parameters
+    return (
+        f"INSERT INTO {q(Interaction._meta.db_table)} ({cols}) VALUES ({marks}) "  # noqa: S608
+        f"ON CONFLICT ({q('profile_id')}, {q('title_id')}) DO UPDATE SET {sets}"
+    )
+
+
+#: PostgreSQL: one statement per batch, the columns sent as arrays (`unnest`), not a statement
+#: per row
+_UPSERT_PG_TYPES = (
+    "integer",
+    "integer",
+    "double precision",
+    "integer",
+    "integer",
+    "smallint",
+    "boolean",
+    "timestamptz",
+    "timestamptz",
+)
+
+
+def _upsert_sql_postgresql() -> str:
+    q = connection.ops.quote_name
+    cols = ", ".join(q(c) for c in _UPSERT_COLUMNS)
+    arrays = ", ".join(f"%s::{t}[]" for t in _UPSERT_PG_TYPES)
+    sets = ", ".join(f"{q(c)} = EXCLUDED.{q(c)}" for c in _UPSERT_REPLACED)
+    # only the model's own table and column names are formatted in; the values are parameters
+    return (
+        f"INSERT INTO {q(Interaction._meta.db_table)} ({cols}) SELECT * FROM unnest({arrays}) "  # noqa: S608
+        f"ON CONFLICT ({q('profile_id')}, {q('title_id')}) DO UPDATE SET {sets}"
+    )
+
+
 def interactions_upsert(*, rows: Iterable[InteractionRow], batch_size: int = 1000) -> int:
     """Write the current state of (profile, title) signals in bulk upserts; returns rows written.
 
-    The caller aggregates events into absolute values, so replaying a batch is harmless.
+    The caller aggregates events into absolute values, so replaying a batch is harmless. A new
+    row's `first_at` is its `last_at`; an existing row keeps its `first_at` and has every other
+    signal replaced.
+
+    One parameterised `INSERT ... ON CONFLICT DO UPDATE` over plain tuples: on PostgreSQL one
+    statement per batch reading the columns as arrays (`unnest`), on SQLite `executemany`. The
+    same rows as `bulk_create(update_conflicts=True)`, without building a model instance and
+    preparing each value through its field (most of a MovieLens-100K fold's CPU, by the
+    profile). As with `bulk_create`, a batch must not name a (profile, title) twice.
     """
+    postgresql = connection.vendor == "postgresql"
+    sql = _upsert_sql_postgresql() if postgresql else _upsert_sql()
+    adapt_at = connection.ops.adapt_datetimefield_value
+    last_at_field = Interaction._meta.get_field("last_at")
     written = 0
-    batch: list[Interaction] = []
+    batch: list[tuple[Any, ...]] = []
 
     def flush() -> None:
         nonlocal written
         if not batch:
             return
-        Interaction.objects.bulk_create(
-            batch,
-            update_conflicts=True,
-            unique_fields=["profile", "title"],
-            update_fields=[
-                "weight",
-                "plays",
-                "completions",
-                "thumb",
-                "in_my_list",
-                "last_at",
-            ],
-        )
+        with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+            if postgresql:
+                cursor.execute(sql, [list(column) for column in zip(*batch, strict=True)])
+            else:
+                cursor.executemany(sql, batch)
         written += len(batch)
         batch.clear()
 
     for row in rows:
         if row.weight < 0:
             raise ValidationFailed(f"weight must not be negative, got {row.weight}")
+        # a naive time is made aware as the ORM would (with its warning); aware ones go straight
+        at = (
+            adapt_at(row.last_at)
+            if row.last_at.tzinfo
+            else last_at_field.get_db_prep_save(row.last_at, connection)
+        )
         batch.append(
-            Interaction(
-                profile_id=row.profile_id,
-                title_id=row.title_id,
-                weight=row.weight,
-                plays=row.plays,
-                completions=row.completions,
-                thumb=row.thumb,
-                in_my_list=row.in_my_list,
-                first_at=row.last_at,
-                last_at=row.last_at,
+            (
+                int(row.profile_id),
+                int(row.title_id),
+                float(row.weight),
+                int(row.plays),
+                int(row.completions),
+                int(row.thumb),
+                bool(row.in_my_list),
+                at,
+                at,
             )
         )
         if len(batch) >= batch_size:

@@ -163,3 +163,37 @@ def test_rebuild_folds_everyone_and_moves_the_watermarks(db):
 
     assert Interaction.objects.filter(weight=3.0).count() == 3
     assert activity.activity_scan() == 0  # the beat has nothing left to fold
+
+
+def test_a_batch_claimed_at_several_mark_times_keeps_only_the_marks_made_while_folding(db):
+    """The claimed marks are deleted grouped by mark time: each profile's own claimed mark goes,
+    a profile marked again meanwhile (at a time another profile was claimed at) stays dirty."""
+    profiles = [ProfileFactory() for _ in range(3)]
+    title = TitleFactory()
+    t1 = T0 + timedelta(minutes=1)
+    t2 = T0 + timedelta(minutes=2)
+    for p in profiles:
+        ViewingEvent.objects.create(profile=p, title=title, event_type="play", occurred_at=T0)
+    DirtyProfile.objects.bulk_create(
+        [
+            DirtyProfile(profile=profiles[0], marked_at=t1),
+            DirtyProfile(profile=profiles[1], marked_at=t1),
+            DirtyProfile(profile=profiles[2], marked_at=t2),
+        ]
+    )
+    original = activity.profiles_refold
+
+    def refold_and_remark(*, profile_ids):
+        # marked again at t2, the time profile 2 was claimed at: a delete by time alone loses it
+        DirtyProfile.objects.filter(profile_id=profiles[0].pk).update(marked_at=t2)
+        return original(profile_ids=profile_ids)
+
+    activity.profiles_refold = refold_and_remark  # type: ignore[assignment]
+    try:
+        assert activity.fold_batch() == 3
+    finally:
+        activity.profiles_refold = original  # type: ignore[assignment]
+    assert list(DirtyProfile.objects.values_list("profile_id", "marked_at")) == [
+        (profiles[0].pk, t2)
+    ]
+    assert Interaction.objects.count() == 3

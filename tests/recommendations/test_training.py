@@ -365,3 +365,104 @@ def test_explicit_parameters_neither_search_nor_count_as_a_search(planted, setti
     assert services.reusable_params("ease") is None
     searched = services.train(algorithm="ease")
     assert searched.metrics["search"] != []
+
+
+def test_interactions_upsert_writes_the_rows_the_orm_upsert_wrote_for_a_mixed_batch(db):
+    """The executemany upsert against Django's `bulk_create(update_conflicts=True)` (what it
+    replaced): the same table after one mixed batch of inserts and updates, replayed twice."""
+    from zoneinfo import ZoneInfo
+
+    profiles = [ProfileFactory() for _ in range(3)]
+    titles = [TitleFactory() for _ in range(4)]
+    paris = ZoneInfo("Europe/Paris")
+    old = datetime(2025, 6, 1, 8, 30, tzinfo=UTC)
+    existing = [(p.pk, t.pk) for p in profiles[:2] for t in titles[:2]]
+    batch = [
+        InteractionRow(
+            profile_id=p.pk,
+            title_id=t.pk,
+            weight=0.0 if (i + j) % 5 == 0 else 1.25 * (i + 1) + j,
+            # some times not in UTC: both paths must store the same instant
+            last_at=datetime(2026, 3, 1 + i, 23, 15 + j, 7, 123456, tzinfo=paris if j % 2 else UTC),
+            plays=i + j,
+            completions=j % 2,
+            thumb=(-1, 0, 1)[(i + j) % 3],
+            in_my_list=bool((i * j) % 2),
+        )
+        for i, p in enumerate(profiles)
+        for j, t in enumerate(titles)
+    ]
+    assert {(r.profile_id, r.title_id) for r in batch} > set(existing)  # inserts and updates
+
+    def seed() -> None:
+        Interaction.objects.all().delete()
+        Interaction.objects.bulk_create(
+            [
+                Interaction(
+                    profile_id=pid,
+                    title_id=tid,
+                    weight=9.0,
+                    plays=7,
+                    thumb=1,
+                    first_at=old,
+                    last_at=old,
+                )
+                for pid, tid in existing
+            ]
+        )
+
+    def table() -> list[tuple]:
+        return list(
+            Interaction.objects.order_by("profile_id", "title_id").values_list(
+                "profile_id",
+                "title_id",
+                "weight",
+                "plays",
+                "completions",
+                "thumb",
+                "in_my_list",
+                "first_at",
+                "last_at",
+            )
+        )
+
+    def orm_upsert(rows: list[InteractionRow]) -> None:
+        Interaction.objects.bulk_create(
+            [
+                Interaction(
+                    profile_id=r.profile_id,
+                    title_id=r.title_id,
+                    weight=r.weight,
+                    plays=r.plays,
+                    completions=r.completions,
+                    thumb=r.thumb,
+                    in_my_list=r.in_my_list,
+                    first_at=r.last_at,
+                    last_at=r.last_at,
+                )
+                for r in rows
+            ],
+            update_conflicts=True,
+            unique_fields=["profile", "title"],
+            update_fields=["weight", "plays", "completions", "thumb", "in_my_list", "last_at"],
+        )
+
+    seed()
+    orm_upsert(batch)
+    expected = table()
+    seed()
+    assert interactions_upsert(rows=batch, batch_size=5) == len(batch)
+    assert table() == expected
+    assert interactions_upsert(rows=batch, batch_size=5) == len(batch)  # replay: no change
+    assert table() == expected
+    # the times are stored as the ORM stores them, so the database compares them as instants
+    cut = datetime(2026, 3, 2, 22, 45, tzinfo=UTC)
+    before_cut = {(r.profile_id, r.title_id) for r in batch if r.last_at < cut}
+    assert 0 < len(before_cut) < len(batch)
+    assert set(
+        Interaction.objects.filter(last_at__lt=cut).values_list("profile_id", "title_id")
+    ) == (before_cut)
+    # the updated rows kept their first_at; the inserted ones start at their last_at
+    by_key = {(r[0], r[1]): r for r in expected}
+    assert all(by_key[key][7] == old for key in existing)
+    assert all(by_key[(r.profile_id, r.title_id)][7] == r.last_at for r in batch[8:])
