@@ -51,13 +51,23 @@ def test_a_real_playback_reports_its_start_time_and_playing_time(
     page.goto("about:blank")
     session = PlaybackSession.objects.get()
     assert wait_until(page, lambda: PlaybackSession.objects.get().end_reason == "stopped")
-    summary.refresh_from_db()
+
+    def minutes() -> dict:
+        return QoeMinute.objects.aggregate(starts=Sum("starts"), played=Sum("played_ms"))
+
+    # The beacon's last report may land just after the session is marked stopped; each report
+    # adds to the summary and to its minute in one transaction, so once the two read alike
+    # nothing is in flight.
+    def settled() -> bool:
+        summary.refresh_from_db()
+        return minutes() == {"starts": 1, "played": summary.played_ms}
+
+    assert wait_until(page, settled)
     assert summary.session_id == session.pk
     assert summary.played_ms > 1000  # the clip really played for more than a second
     assert summary.level in (0, 1)  # one of the clip's two renditions
     assert summary.bitrate_kbps_ms > 0
     assert summary.edge == urlsplit(live_server.url).netloc  # Django served the media here
     assert summary.fatal_errors == 0
-    minutes = QoeMinute.objects.aggregate(starts=Sum("starts"), played=Sum("played_ms"))
-    assert minutes == {"starts": 1, "played": summary.played_ms}
+    assert minutes() == {"starts": 1, "played": summary.played_ms}
     assert errors == []
