@@ -191,7 +191,7 @@ def test_the_page_shows_today_and_server_rendered_charts_without_inline_styles(f
     assert "hours watched today" in html
     assert '<span class="ins-card-value">2</span><span class="ins-card-label">hours watched' in html
     assert '<span class="ins-card-value">4</span><span class="ins-card-label">streams now' in html
-    assert "123,456 USD" in html
+    assert "$1,234.56" in html
     assert 'href="/admin/billing/subscription/revenue/"' in html
     assert 'href="/staff/charts/qoe-edge.csv"' in html
 
@@ -254,7 +254,7 @@ def test_money_needs_the_revenue_permission_on_the_page_csv_and_api(operator, fi
     """Operations sees how the service plays, not what it earns: the revenue chart, the MRR
     card and the link to the revenue admin are Finance's."""
     ops_page = _client(operator).get("/staff/").content.decode()
-    assert "123,456 USD" not in ops_page and "/admin/billing/subscription/revenue/" not in ops_page
+    assert "$1,234.56" not in ops_page and "/admin/billing/subscription/revenue/" not in ops_page
     assert 'href="/staff/charts/revenue.csv"' not in ops_page
     assert _client(operator).get("/staff/charts/revenue.csv").status_code == 403
     api = APIClient()
@@ -263,7 +263,7 @@ def test_money_needs_the_revenue_permission_on_the_page_csv_and_api(operator, fi
     assert "revenue" not in api.get("/api/v1/staff/charts").json()
 
     finance_page = _client(finance).get("/staff/").content.decode()
-    assert "123,456 USD" in finance_page and 'href="/staff/charts/revenue.csv"' in finance_page
+    assert "$1,234.56" in finance_page and 'href="/staff/charts/revenue.csv"' in finance_page
     rows = list(
         csv.reader(io.StringIO(_client(finance).get("/staff/charts/revenue.csv").content.decode()))
     )
