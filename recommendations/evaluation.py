@@ -39,7 +39,22 @@ def temporal_split(
     holdout_fraction: float | None = None,
     min_train: int = 1,
 ) -> Split:
-    """Hold out each user's most recent interactions; users with too little history keep all."""
+    """Hold out each user's most recent interactions; users with too little history keep all.
+
+    The same split of the same data is made once (a two-stage fit carves its labels with the
+    split its lambda search validates on)."""
+    key = ("temporal_split", holdout, holdout_fraction, min_train)
+    known = data.memo.get(key)
+    if known is None:
+        known = data.memo[key] = _temporal_split(
+            data, holdout=holdout, holdout_fraction=holdout_fraction, min_train=min_train
+        )
+    return known
+
+
+def _temporal_split(
+    data: InteractionData, *, holdout: int, holdout_fraction: float | None, min_train: int
+) -> Split:
     users, items, _w, ts = data.triples()
     n_users, n_items = data.shape
     # order by user, then newest first (item id breaks timestamp ties, deterministically)

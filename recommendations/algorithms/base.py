@@ -29,6 +29,9 @@ class InteractionData:
     #: only entries up to the time they compute for, so a split cannot leak through them.
     my_list: sp.csr_matrix | None = None
     unfinished: sp.csr_matrix | None = None
+    #: what is derived from this (unchanging) data once and asked for again: its temporal
+    #: splits, EASE's Gram matrix (a validation search fits one model per lambda on one split)
+    memo: dict[tuple[Any, ...], Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_triples(

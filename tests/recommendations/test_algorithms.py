@@ -205,19 +205,36 @@ def test_recommendations_never_include_seen_excluded_or_disallowed_items(algorit
 
 
 @pytest.mark.parametrize("density", [0.02, 0.3])
-def test_itemknn_dense_and_sparse_paths_give_the_same_similarity(density, monkeypatch):
+def test_itemknn_gives_the_same_similarity_dense_sparse_and_block_by_block(density, monkeypatch):
     from recommendations.algorithms import itemknn
 
     rng = np.random.default_rng(5)
     w = (rng.random((60, 45)) < density) * rng.integers(1, 4, size=(60, 45))
     data = tiny(w.tolist())
-    dense = ItemKNN(neighbours=200, shrink=3.0)
-    dense.fit(data)
-    monkeypatch.setattr(itemknn, "DENSE_ITEMS", 0)
-    sparse = ItemKNN(neighbours=200, shrink=3.0)
-    sparse.fit(data)
-    assert dense.similarity.nnz == sparse.similarity.nnz
-    assert np.allclose(dense.similarity.toarray(), sparse.similarity.toarray(), atol=1e-6)
+    x = itemknn._history_matrix(data.weights)
+    gram = (x.T @ x).toarray()
+    norms = np.sqrt(np.diag(gram))
+    want = gram / (np.outer(norms, norms) + 3.0)
+    np.fill_diagonal(want, 0)
+    results = []
+    for dense, block in ((True, 10**6), (False, 10**6), (True, 45 * 7), (False, 45 * 7)):
+        monkeypatch.setattr(itemknn, "_dense_pays", lambda x, dense=dense: dense)
+        monkeypatch.setattr(itemknn, "BLOCK_CELLS", block)
+        model = ItemKNN(neighbours=200, shrink=3.0)  # more than there are items: nothing pruned
+        model.fit(data)
+        results.append(model.similarity.toarray())
+    for got in results:
+        assert np.allclose(got, want, atol=1e-6)
+    # pruned to 3 a row, block by block, each row keeps its 3 largest
+    monkeypatch.setattr(itemknn, "BLOCK_CELLS", 45 * 4)
+    model = ItemKNN(neighbours=3, shrink=3.0)
+    model.fit(data)
+    got = model.similarity.toarray()
+    for i in range(45):
+        kept = np.flatnonzero(got[i])
+        assert kept.size == min(3, np.count_nonzero(want[i]))
+        if kept.size:
+            assert got[i, kept].min() >= np.sort(want[i])[-3] - 1e-6
 
 
 def test_gram_is_the_same_dense_or_sparse(monkeypatch):
@@ -243,3 +260,16 @@ def test_triples_come_in_user_then_item_order_however_the_matrices_were_built():
         assert a.tolist() == b.tolist()
     assert fast[0].tolist() == [0, 0, 1, 2] and fast[1].tolist() == [1, 2, 0, 2]
     assert fast[3].tolist() == [5.0, 6.0, 7.0, 8.0]
+
+
+@pytest.mark.parametrize("n", [1, 7, 16, 17, 40])
+def test_eases_inverse_is_symmetric_across_block_edges(n):
+    from recommendations.algorithms.ease import _mirror_upper, _spd_inverse
+
+    a = np.random.default_rng(n).random((n, n))
+    want = np.triu(a) + np.triu(a, 1).T
+    _mirror_upper(a, block=8)
+    assert np.array_equal(a, want)
+    m = np.random.default_rng(1).random((n, n))
+    spd = m @ m.T + n * np.eye(n)
+    assert np.allclose(_spd_inverse(spd.copy()), np.linalg.inv(spd), atol=1e-9)

@@ -175,3 +175,22 @@ def test_compare_reports_every_algorithm_as_table_and_json(monkeypatch):
         "coverage",
         "users",
     }
+
+
+def test_a_lambda_search_splits_once_and_builds_one_gram(monkeypatch):
+    from recommendations.algorithms import ease
+    from recommendations.evaluation import search, temporal_split
+    from recommendations.synthetic import generate
+
+    data = generate(n_users=40, n_items=30, n_interactions=600, seed=4).data
+    grams = []
+    real = ease.gram_of
+    monkeypatch.setattr(ease, "gram_of", lambda x: grams.append(x.shape) or real(x))
+    result = search("ease", data, holdout=2)
+    assert len(result.trials) >= 3  # several lambdas fitted ...
+    assert len(grams) == 1  # ... from one Gram of the validation part
+    assert temporal_split(data, holdout=2) is temporal_split(data, holdout=2)
+    assert temporal_split(data, holdout=1) is not temporal_split(data, holdout=2)
+    # a model fitted on that validation part afterwards (the two-stage carve) reuses it too
+    ease.EASE(lambda_=result.best_params["lambda_"]).fit(temporal_split(data, holdout=2).train)
+    assert len(grams) == 1
