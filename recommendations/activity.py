@@ -8,11 +8,11 @@ absolute signals of a bounded batch of dirty profiles and upserts them in bulk.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, models, transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -21,7 +21,7 @@ from accounts.models import Profile
 from playback.models import MyListEntry, Progress, ThumbRating, ViewingEvent
 from recommendations import weights
 from recommendations.models import DirtyProfile, FoldWatermark, Interaction
-from recommendations.services import InteractionRow, interactions_upsert
+from recommendations.services import interactions_upsert_prepared
 
 #: how many dirty profiles one fold run recomputes
 FOLD_BATCH = 500
@@ -37,20 +37,6 @@ def weight_of(*, plays: int, completions: int, thumb: int, in_my_list: bool) -> 
     )
 
 
-@dataclass
-class _Acc:
-    plays: int = 0
-    completions: int = 0
-    thumb: int = 0
-    in_my_list: bool = False
-    first_at: datetime | None = None
-    last_at: datetime | None = None
-
-    def seen(self, at: datetime) -> None:
-        self.first_at = at if self.first_at is None or at < self.first_at else self.first_at
-        self.last_at = at if self.last_at is None or at > self.last_at else self.last_at
-
-
 def rows_cache_invalidate(profile_ids: Iterable[int]) -> None:
     """Forget the cached home rows of these profiles (their interactions changed)."""
     from recommendations.rows import cache_key_prefix  # rows imports this module's readers
@@ -60,68 +46,83 @@ def rows_cache_invalidate(profile_ids: Iterable[int]) -> None:
         cache.delete_many(keys)
 
 
+def _read(model: type[models.Model], fields: tuple[str, ...], profile_ids: list[int]) -> list:
+    """These columns of a model's rows for these profiles, by one raw query: no model
+    instances and no datetime conversion (SQLite: the stored text, which sorts as time does and
+    is written back unchanged; PostgreSQL: the driver's own datetimes)."""
+    opts = model._meta
+    q = connection.ops.quote_name
+    columns = {f.name: f for f in opts.concrete_fields}
+    cols = []
+    for name in fields:
+        field = columns[name]
+        col = q(field.column)
+        if connection.vendor == "sqlite" and isinstance(field, models.DateTimeField):
+            col = f"CAST({col} AS TEXT)"
+        cols.append(col)
+    marks = ", ".join(["%s"] * len(profile_ids))
+    sql = (
+        f"SELECT {', '.join(cols)} FROM {q(opts.db_table)} "  # noqa: S608 - names from _meta
+        f"WHERE {q(columns['profile'].column)} IN ({marks})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, profile_ids)
+        return cursor.fetchall()
+
+
 def profiles_refold(*, profile_ids: list[int]) -> int:
     """Recompute the interactions of these profiles from their activity; returns rows written.
 
     Absolute values are written, so running it twice changes nothing; titles with no activity
-    left (history deleted) lose their interaction row.
+    left (history deleted) lose their interaction row. For each (profile, title): plays and
+    completions from the viewing events; started at all (an event or a progress row) is at
+    least one play; a completed progress row is one completion when no event says so; the
+    thumb; whether it is in My List; `last_at` the newest of all their times.
+
+    The activity is read with one raw query per table and summed in plain Python values:
+    the ORM's datetime conversion of each row was most of a MovieLens-100K fold's CPU.
     """
     if not profile_ids:
         return 0
-    acc: dict[tuple[int, int], _Acc] = {}
+    play, complete = str(ViewingEvent.Type.PLAY), str(ViewingEvent.Type.COMPLETE)
+    # (profile, title) -> [plays, completions, thumb, in_my_list, last_at, started, done]
+    acc: dict[tuple[int, int], list] = {}
+    fresh = [0, 0, 0, False, None, False, False]
 
-    def get(pid: int, tid: int) -> _Acc:
-        return acc.setdefault((pid, tid), _Acc())
+    def get(pid: int, tid: int, at: Any) -> list:
+        a = acc.get((pid, tid))
+        if a is None:
+            a = acc[(pid, tid)] = list(fresh)
+        if a[4] is None or at > a[4]:
+            a[4] = at
+        return a
 
-    events = ViewingEvent.objects.filter(profile_id__in=profile_ids).values_list(
-        "profile_id", "title_id", "episode_id", "event_type", "occurred_at"
-    )
-    started: set[tuple[int, int]] = set()
-    for pid, tid, _episode, kind, at in events.iterator(chunk_size=5000):
-        a = get(pid, tid)
-        a.seen(at)
-        if kind == ViewingEvent.Type.PLAY:
-            a.plays += 1
-        elif kind == ViewingEvent.Type.COMPLETE:
-            a.completions += 1
-        started.add((pid, tid))
-    for pid, tid, done, at in Progress.objects.filter(profile_id__in=profile_ids).values_list(
-        "profile_id", "title_id", "completed", "last_event_at"
+    events = ("profile", "title", "event_type", "occurred_at")
+    for pid, tid, kind, at in _read(ViewingEvent, events, profile_ids):
+        a = get(pid, tid, at)
+        if kind == play:
+            a[0] += 1
+        elif kind == complete:
+            a[1] += 1
+        a[5] = True
+    progress = ("profile", "title", "completed", "last_event_at")
+    for pid, tid, done, at in _read(Progress, progress, profile_ids):
+        a = get(pid, tid, at)
+        a[5] = True
+        a[6] = a[6] or bool(done)
+    for pid, tid, at in _read(MyListEntry, ("profile", "title", "added_at"), profile_ids):
+        get(pid, tid, at)[3] = True
+    for pid, tid, value, at in _read(
+        ThumbRating, ("profile", "title", "value", "rated_at"), profile_ids
     ):
-        a = get(pid, tid)
-        a.seen(at)
-        started.add((pid, tid))
-        if done and a.completions == 0:
-            a.completions = 1
-    for key in started:
-        acc[key].plays = max(acc[key].plays, 1)  # watching at all counts as a play
-    for pid, tid, at in MyListEntry.objects.filter(profile_id__in=profile_ids).values_list(
-        "profile_id", "title_id", "added_at"
-    ):
-        a = get(pid, tid)
-        a.in_my_list = True
-        a.seen(at)
-    for pid, tid, value, at in ThumbRating.objects.filter(profile_id__in=profile_ids).values_list(
-        "profile_id", "title_id", "value", "rated_at"
-    ):
-        a = get(pid, tid)
-        a.thumb = int(value)
-        a.seen(at)
-    rows = [
-        InteractionRow(
-            profile_id=pid,
-            title_id=tid,
-            weight=weight_of(
-                plays=a.plays, completions=a.completions, thumb=a.thumb, in_my_list=a.in_my_list
-            ),
-            last_at=a.last_at or timezone.now(),
-            plays=a.plays,
-            completions=a.completions,
-            thumb=a.thumb,
-            in_my_list=a.in_my_list,
-        )
-        for (pid, tid), a in sorted(acc.items())
-    ]
+        get(pid, tid, at)[2] = int(value)
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    rows = []
+    for (pid, tid), (plays, completions, thumb, listed, at, started, done) in sorted(acc.items()):
+        plays = max(plays, 1) if started else plays  # watching at all counts as a play
+        completions = completions or int(done)
+        weight = weight_of(plays=plays, completions=completions, thumb=thumb, in_my_list=listed)
+        rows.append((pid, tid, weight, plays, completions, thumb, listed, at or now))
     with transaction.atomic():
         keep: dict[int, set[int]] = {}
         for pid, tid in acc:
@@ -135,7 +136,7 @@ def profiles_refold(*, profile_ids: list[int]) -> int:
         ]
         if stale:
             Interaction.objects.filter(pk__in=stale).delete()
-        written = interactions_upsert(rows=rows)
+        written = interactions_upsert_prepared(rows=rows)
         transaction.on_commit(lambda: rows_cache_invalidate(profile_ids))
     return written
 
@@ -160,27 +161,37 @@ def activity_scan(*, now: datetime | None = None) -> int:
     marks, _ = FoldWatermark.objects.get_or_create(source="events")
     top = ViewingEvent.objects.aggregate(m=Max("id"))["m"] or 0
     changed: set[int] = set(
-        ViewingEvent.objects.filter(id__gt=marks.last_id, id__lte=top).values_list(
-            "profile_id", flat=True
-        )
+        ViewingEvent.objects.filter(id__gt=marks.last_id, id__lte=top)
+        .values_list("profile_id", flat=True)
+        .order_by()
+        .distinct()
     )
     timed: list[tuple[str, Callable[[datetime], Iterable[int]]]] = [
         (
             "progress",
-            lambda since: Progress.objects.filter(updated_at__gte=since).values_list(
-                "profile_id", flat=True
+            lambda since: (
+                Progress.objects.filter(updated_at__gte=since)
+                .values_list("profile_id", flat=True)
+                .order_by()
+                .distinct()
             ),
         ),
         (
             "my_list",
-            lambda since: MyListEntry.objects.filter(added_at__gte=since).values_list(
-                "profile_id", flat=True
+            lambda since: (
+                MyListEntry.objects.filter(added_at__gte=since)
+                .values_list("profile_id", flat=True)
+                .order_by()
+                .distinct()
             ),
         ),
         (
             "ratings",
-            lambda since: ThumbRating.objects.filter(rated_at__gte=since).values_list(
-                "profile_id", flat=True
+            lambda since: (
+                ThumbRating.objects.filter(rated_at__gte=since)
+                .values_list("profile_id", flat=True)
+                .order_by()
+                .distinct()
             ),
         ),
     ]

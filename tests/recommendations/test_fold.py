@@ -197,3 +197,113 @@ def test_a_batch_claimed_at_several_mark_times_keeps_only_the_marks_made_while_f
         (profiles[0].pk, t2)
     ]
     assert Interaction.objects.count() == 3
+
+
+def _reference_fold(profile_ids):
+    """The fold's rules read through the ORM, row by row (how the fold was written before it
+    read raw rows): the new fold must write exactly this."""
+    acc: dict = {}
+
+    def get(pid, tid, at):
+        a = acc.setdefault((pid, tid), {"plays": 0, "done": 0, "thumb": 0, "list": False})
+        a["last"] = max(a.get("last", at), at)
+        return a
+
+    started = set()
+    for pid, tid, kind, at in ViewingEvent.objects.filter(profile_id__in=profile_ids).values_list(
+        "profile_id", "title_id", "event_type", "occurred_at"
+    ):
+        a = get(pid, tid, at)
+        a["plays"] += kind == "play"
+        a["done"] += kind == "complete"
+        started.add((pid, tid))
+    for pid, tid, done, at in Progress.objects.filter(profile_id__in=profile_ids).values_list(
+        "profile_id", "title_id", "completed", "last_event_at"
+    ):
+        a = get(pid, tid, at)
+        started.add((pid, tid))
+        if done and a["done"] == 0:
+            a["done"] = 1
+    for key in started:
+        acc[key]["plays"] = max(acc[key]["plays"], 1)
+    for pid, tid, at in MyListEntry.objects.filter(profile_id__in=profile_ids).values_list(
+        "profile_id", "title_id", "added_at"
+    ):
+        get(pid, tid, at)["list"] = True
+    for pid, tid, value, at in ThumbRating.objects.filter(profile_id__in=profile_ids).values_list(
+        "profile_id", "title_id", "value", "rated_at"
+    ):
+        get(pid, tid, at)["thumb"] = value
+    return {
+        key: (
+            activity.weight_of(
+                plays=a["plays"], completions=a["done"], thumb=a["thumb"], in_my_list=a["list"]
+            ),
+            a["plays"],
+            a["done"],
+            a["thumb"],
+            a["list"],
+            a["last"],
+        )
+        for key, a in acc.items()
+    }
+
+
+def test_the_fold_writes_what_the_rules_read_row_by_row_give_on_mixed_activity(db):
+    import random
+
+    rng = random.Random(7)
+    profiles = ProfileFactory.create_batch(3)
+    titles = TitleFactory.create_batch(8)
+    ids = [p.pk for p in profiles]
+
+    def when():  # times with and without microseconds, some shared exactly
+        return T0 + timedelta(
+            seconds=rng.choice([0, 1, 59, 3600]), microseconds=rng.choice([0, 5, 999_999])
+        )
+
+    for p in profiles:
+        for t in rng.sample(titles, 6):
+            for _ in range(rng.randint(0, 3)):
+                kind = rng.choice(["play", "progress", "complete"])
+                ViewingEvent.objects.create(profile=p, title=t, event_type=kind, occurred_at=when())
+            if rng.random() < 0.5:
+                Progress.objects.create(
+                    profile=p,
+                    title=t,
+                    position_seconds=10,
+                    duration_seconds=600,
+                    completed=rng.random() < 0.5,
+                    last_event_at=when(),
+                )
+            if rng.random() < 0.4:
+                MyListEntry.objects.create(profile=p, title=t, added_at=when())
+            if rng.random() < 0.5:
+                ThumbRating.objects.create(
+                    profile=p, title=t, value=rng.choice([1, -1]), rated_at=when()
+                )
+    # a stale row that the fold must drop (no activity behind it)
+    Interaction.objects.create(
+        profile=profiles[0],
+        title=TitleFactory(),
+        weight=1.0,
+        first_at=T0,
+        last_at=T0,
+    )
+    want = _reference_fold(ids)
+    assert len(want) >= 12
+
+    activity.profiles_refold(profile_ids=ids)
+
+    got = {
+        (i.profile_id, i.title_id): (
+            i.weight,
+            i.plays,
+            i.completions,
+            i.thumb,
+            i.in_my_list,
+            i.last_at,
+        )
+        for i in Interaction.objects.filter(profile_id__in=ids)
+    }
+    assert got == want
