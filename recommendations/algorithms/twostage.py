@@ -151,7 +151,7 @@ class _Ranking:
         self.scores = scores
         # negated so that ascending is best first; seen titles last (they rank no title down)
         ordered = np.negative(scores)
-        ordered[seen] = np.inf
+        np.copyto(ordered, np.inf, where=seen)
         ordered.sort(axis=1)
         self.sorted = ordered
 

@@ -42,6 +42,8 @@ def test_ease_weights_match_the_closed_form_by_hand():
     assert model.B[1, 1] == 0.0
     assert model.B[0, 1] == pytest.approx(1 / 3, rel=1e-6)  # -P01 / P11
     assert model.B[1, 0] == pytest.approx(1 / 2, rel=1e-6)  # -P10 / P00
+    # row order: `history @ B` reads it without a copy per call
+    assert model.B.flags.c_contiguous
 
 
 def test_itemknn_similarity_is_shrunk_cosine_by_hand():
