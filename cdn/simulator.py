@@ -736,8 +736,15 @@ def _replay_edge_policy(
         pin_cap = capacity
         next_mode_at = -math.inf
         window = max(1, int(policy.mode_lookups * capacity))
+    # The lists are decided at the start of every interval the edge serves a lookup in, and of
+    # every interval a fill falls in: warming runs on its schedule, busy edge or idle (fills
+    # before the edge's first interval find nothing to fetch and are left out).
+    if fills:
+        fills = [at for at in fills if at >= math.floor(ts[0] / policy.interval) * policy.interval]
     while lo < n:
         start = math.floor(ts[lo] / policy.interval) * policy.interval
+        if f < len(fills):
+            start = min(start, math.floor(fills[f] / policy.interval) * policy.interval)
         end = start + policy.interval
         hi = bisect.bisect_left(ts, end, lo)
         # History strictly before `start`: this edge's sessions so far, and every edge's.
@@ -762,7 +769,7 @@ def _replay_edge_policy(
             since = ts[lo - window] if lo >= window else -math.inf
             while len(past_lists) > 1 and past_lists[1][0] <= since:
                 past_lists.pop(0)
-            if lo >= window and start >= next_mode_at:
+            if hi > lo and lo >= window and start >= next_mode_at:
                 next_mode_at = start + policy.mode_every
                 found = _mode_hits(objs, ts, lo, since, past_lists, capacity)
                 # Pinning must do strictly better; switching empties a zone, so the other mode
