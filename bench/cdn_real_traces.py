@@ -20,6 +20,7 @@ real-timestamp traces and >= 0.85 x on synthetic ones; warming never lower.
     BENCH_TRACES=ml-100k .venv/bin/python bench/cdn_real_traces.py   # one
     BENCH_MODE_EVERY=21600 .venv/bin/python bench/cdn_real_traces.py  # each edge picks pin/LRU
     BENCH_SIZES=5 BENCH_TRACES=ml-100k .venv/bin/python bench/cdn_real_traces.py  # 5% only
+    BENCH_LEARNED_EVERY=604800 .venv/bin/python bench/cdn_real_traces.py  # learned pin ranking
 """
 
 from __future__ import annotations
@@ -60,6 +61,8 @@ POLICY = EdgePolicy(
     pin_share=float(os.environ.get("BENCH_PIN_SHARE", str(EdgePolicy.pin_share))),
     admit_score=float(os.environ.get("BENCH_ADMIT_SCORE", str(EdgePolicy.admit_score))),
     mode_every=float(os.environ.get("BENCH_MODE_EVERY", str(EdgePolicy.mode_every))),
+    learned_every=float(os.environ.get("BENCH_LEARNED_EVERY", str(EdgePolicy.learned_every))),
+    learned_horizon=float(os.environ.get("BENCH_LEARNED_HORIZON", str(EdgePolicy.learned_horizon))),
 )
 
 
