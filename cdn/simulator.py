@@ -797,8 +797,10 @@ def _replay_edge_policy(
             pin_titles=int(pin_cap / max(1.0, chunks_per_title)),
         )
         pinned, admitted = lists.pinned, lists.admitted
-        # The learned list, hourly, its members kept while ranked within `learned_keep` x its
-        # length (a fill fetches it as it stands).
+        # The learned list, hourly, the titles of the list the edge last served under kept
+        # while ranked within `learned_keep` x its length (a fill fetches the list as it
+        # stands; a fill in an idle hour does not move what the next busy hour keeps, so a
+        # warmed replay keeps what the cold one does).
         scores = learned.score(edge, start) if learned is not None else None
         if scores is not None and len(candidates):
             pinned = _learned_pins(
@@ -808,7 +810,8 @@ def _replay_edge_policy(
                 previous=last_learned,
                 keep=policy.learned_keep,
             )
-            last_learned = pinned
+            if hi > lo:
+                last_learned = pinned
         if policy.mode_every:
             past_lists.append((start, pinned))
             since = ts[lo - window] if lo >= window else -math.inf
