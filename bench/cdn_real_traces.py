@@ -19,6 +19,8 @@ real-timestamp traces and >= 0.85 x on synthetic ones; warming never lower.
     BENCH_PIN_SHARE=0 BENCH_ADMIT_SCORE=0 .venv/bin/python bench/cdn_real_traces.py
     BENCH_TRACES=ml-100k .venv/bin/python bench/cdn_real_traces.py   # one
     BENCH_MODE_EVERY=21600 .venv/bin/python bench/cdn_real_traces.py  # each edge picks pin/LRU
+    BENCH_SIZES=5 BENCH_TRACES=ml-100k .venv/bin/python bench/cdn_real_traces.py  # 5% only
+    BENCH_LEARNED_EVERY=604800 .venv/bin/python bench/cdn_real_traces.py  # learned pin ranking
 """
 
 from __future__ import annotations
@@ -52,12 +54,15 @@ CHUNK = 50_000_000
 ML100K = os.environ.get("BENCH_ML100K", "/work/data/ml-100k")
 MLSMALL = os.environ.get("BENCH_MLSMALL", "/work/data/ml-latest-small")
 TRACES = os.environ.get("BENCH_TRACES", "synthetic,releases,ml-100k,ml-latest-small").split(",")
-SIZES = (1, 5, 10)
+SIZES = tuple(int(x) for x in os.environ.get("BENCH_SIZES", "1,5,10").split(","))
 # The edge policy's knobs (cdn.admission.EdgePolicy), e.g. BENCH_PIN_SHARE=0 BENCH_ADMIT_SCORE=0.
 POLICY = EdgePolicy(
+    global_weight=float(os.environ.get("BENCH_GLOBAL_WEIGHT", str(EdgePolicy.global_weight))),
     pin_share=float(os.environ.get("BENCH_PIN_SHARE", str(EdgePolicy.pin_share))),
     admit_score=float(os.environ.get("BENCH_ADMIT_SCORE", str(EdgePolicy.admit_score))),
     mode_every=float(os.environ.get("BENCH_MODE_EVERY", str(EdgePolicy.mode_every))),
+    learned_every=float(os.environ.get("BENCH_LEARNED_EVERY", str(EdgePolicy.learned_every))),
+    learned_horizon=float(os.environ.get("BENCH_LEARNED_HORIZON", str(EdgePolicy.learned_horizon))),
 )
 
 

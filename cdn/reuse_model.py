@@ -9,7 +9,8 @@ label was known by then, so a model trained at `until` has seen nothing after it
 returns None when there is nothing to learn from (one class only): callers then use the
 frequency rule of `cdn.admission`.
 
-Not wired into the edge policy's lists yet (see docs/cdn.md).
+Not wired into the edge policy's lists: it scores sessions, a list needs every title scored at
+an update; the opt-in learned pin ranking is `cdn.demand_model` (see docs/cdn.md).
 """
 
 from __future__ import annotations

@@ -37,6 +37,7 @@ from cdn.caches import (
     s3fifo_hits,
     stream_indexes,
 )
+from cdn.demand_model import LearnedRanking, build_ranking
 from cdn.snapshot import EdgeInfo, SiteInfo, Snapshot, stable_hash
 from cdn.steering import COVERAGE_ZONE, Steerer
 from cdn.traces import (
@@ -680,6 +681,36 @@ def _global_sessions(routed: Routed) -> tuple[Any, Any]:
     return cached
 
 
+def _learned_ranking(routed: Routed, policy: EdgePolicy) -> LearnedRanking:
+    """The learned pin-list ranking, built once per trace and policy (it depends on neither
+    the cache size nor warming): trained on samples taken at the start of every interval an
+    edge serves sessions in and at each day's fill hour (07:00, `Warmer`'s default)."""
+    cache: dict[tuple[float, float, float], LearnedRanking] = routed.__dict__.setdefault(
+        "_learned", {}
+    )
+    key = (policy.interval, policy.learned_every, policy.learned_horizon)
+    if key not in cache:
+        mask = (1 << CHUNK_BITS) - 1
+        sessions, updates = {}, {}
+        for name, es in routed.edges.items():
+            firsts = [i for i, o in enumerate(es.objs) if o & mask == 0]
+            ts = np.array([es.ts[i] for i in firsts], dtype=np.float64)
+            keys = np.array([es.objs[i] >> CHUNK_BITS for i in firsts], dtype=np.int64)
+            sessions[name] = (ts, keys)
+            active = np.floor(np.asarray(es.ts) / policy.interval) * policy.interval
+            days = np.arange(math.floor(es.ts[0] / DAY) * DAY + 7 * 3600, es.ts[-1], DAY)
+            daily = np.floor(days / policy.interval) * policy.interval
+            updates[name] = np.unique(np.concatenate([active, daily])).tolist()
+        cache[key] = build_ranking(
+            sessions=sessions,
+            updates=updates,
+            titles=len(routed.keys),
+            every=policy.learned_every,
+            horizon=policy.learned_horizon,
+        )
+    return cache[key]
+
+
 def _replay_edge_policy(
     routed: Routed,
     es: EdgeStream,
@@ -696,6 +727,7 @@ def _replay_edge_policy(
     the sessions before that moment; with a warmer, each fill pre-fetches the pinned titles
     (and the warmer's launches) through the edge."""
     g_ts, g_keys = _global_sessions(routed)
+    learned = _learned_ranking(routed, policy) if policy.learned_every > 0 else None
     hashes = np.array([stable_hash(k) for k in routed.keys], dtype=np.uint64)
     pin_cap = int(capacity * policy.pin_share)
     zones = {
@@ -730,14 +762,22 @@ def _replay_edge_policy(
     # pin-only edge, whatever the mode) are kept for that look back.
     mode_pin = True
     past_lists: list[tuple[float, set[int]]] = []
+    last_learned: set[int] = set()
     if policy.mode_every:
         zones[True].resize(capacity)
         zones[False].resize(0)
         pin_cap = capacity
         next_mode_at = -math.inf
         window = max(1, int(policy.mode_lookups * capacity))
+    # The lists are decided at the start of every interval the edge serves a lookup in, and of
+    # every interval a fill falls in: warming runs on its schedule, busy edge or idle (fills
+    # before the edge's first interval find nothing to fetch and are left out).
+    if fills:
+        fills = [at for at in fills if at >= math.floor(ts[0] / policy.interval) * policy.interval]
     while lo < n:
         start = math.floor(ts[lo] / policy.interval) * policy.interval
+        if f < len(fills):
+            start = min(start, math.floor(fills[f] / policy.interval) * policy.interval)
         end = start + policy.interval
         hi = bisect.bisect_left(ts, end, lo)
         # History strictly before `start`: this edge's sessions so far, and every edge's.
@@ -757,12 +797,27 @@ def _replay_edge_policy(
             pin_titles=int(pin_cap / max(1.0, chunks_per_title)),
         )
         pinned, admitted = lists.pinned, lists.admitted
+        # The learned list, hourly, the titles of the list the edge last served under kept
+        # while ranked within `learned_keep` x its length (a fill fetches the list as it
+        # stands; a fill in an idle hour does not move what the next busy hour keeps, so a
+        # warmed replay keeps what the cold one does).
+        scores = learned.score(edge, start) if learned is not None else None
+        if scores is not None and len(candidates):
+            pinned = _learned_pins(
+                scores,
+                candidates,
+                int(pin_cap / max(1.0, chunks_per_title)),
+                previous=last_learned,
+                keep=policy.learned_keep,
+            )
+            if hi > lo:
+                last_learned = pinned
         if policy.mode_every:
             past_lists.append((start, pinned))
             since = ts[lo - window] if lo >= window else -math.inf
             while len(past_lists) > 1 and past_lists[1][0] <= since:
                 past_lists.pop(0)
-            if lo >= window and start >= next_mode_at:
+            if hi > lo and lo >= window and start >= next_mode_at:
                 next_mode_at = start + policy.mode_every
                 found = _mode_hits(objs, ts, lo, since, past_lists, capacity)
                 # Pinning must do strictly better; switching empties a zone, so the other mode
@@ -810,6 +865,23 @@ def _replay_edge_policy(
                 np.array([ts[i] for i in firsts]),
             )
         lo = hi
+
+
+def _learned_pins(
+    scores: Any, candidates: Any, length: int, *, previous: set[int], keep: float
+) -> set[int]:
+    """The `length` titles the model ranks first, except that a title of the `previous` list
+    ranked within `keep` x `length` keeps its place ahead of newcomers."""
+    if length <= 0:
+        return set()
+    ranked = candidates[np.argsort(-scores[candidates], kind="stable")].tolist()
+    stay = [k for k in ranked[: int(keep * length)] if k in previous][:length]
+    chosen = set(stay)
+    for k in ranked:
+        if len(chosen) >= length:
+            break
+        chosen.add(k)
+    return chosen
 
 
 def _mode_hits(

@@ -9,6 +9,7 @@ from cdn.admission import EdgePolicy
 from cdn.caches import NginxCache
 from cdn.simulator import (
     CHUNK_BITS,
+    Warmer,
     _mode_hits,
     _replay_edge_policy,
     generate_trace,
@@ -16,6 +17,7 @@ from cdn.simulator import (
     synthetic_snapshot,
 )
 from cdn.steering import Steerer
+from cdn.traces import Request
 
 
 def titles(*keys: int) -> list[int]:
@@ -114,3 +116,33 @@ def test_the_edge_policy_with_modes_replays_a_prefix_as_the_whole_trace_began():
     assert whole[: len(head)] == head
     # The modes change what is stored: not the fixed-share replay.
     assert whole != _edge_hits(trace, EdgePolicy(mode_every=0.0), capacity=40)
+
+
+def test_a_fill_while_the_edge_is_idle_still_fetches_its_pin_list():
+    # Site r1 plays title b five times on day 0; r0's edge plays c at noon on day 0 and b at
+    # noon on day 1, idle in between. b leads r0's pin list by its global count, so the 07:00
+    # fill of day 1 (an hour r0 serves nothing in) fetches it and its noon play hits.
+    start = 1_700_006_400.0  # a midnight UTC
+    trace = [Request(start + 43_200 + i, "r1", "b", 1) for i in range(5)]
+    trace += [Request(start + 43_300, "r0", "c", 1), Request(start + 86_400 + 43_200, "r0", "b", 1)]
+    steerer = Steerer(synthetic_snapshot(regions=2, edges_per_site=1), origin_url="o")
+    routed = route(trace, steerer, chunk_bytes=100)
+    warmer = Warmer(routed, steerer, chunk_bytes=100)
+    es = routed.edges["r0-e0"]
+
+    def hits(with_warmer):
+        out = bytearray(len(es.objs))
+        _replay_edge_policy(
+            routed,
+            es,
+            out,
+            capacity=2,
+            policy=EdgePolicy(),
+            warmer=with_warmer,
+            site="r0",
+            edge="r0-e0",
+        )
+        return list(out)
+
+    assert hits(None) == [0, 0]
+    assert hits(warmer) == [0, 1]
