@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from accounts import token_cache, tokens
 from accounts.models import ApiToken
 from accounts.services import api_token_touch
+from streamsite.api import throttling
 
 
 class ApiTokenAuthentication(authentication.BaseAuthentication):
@@ -29,7 +30,14 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         raw = parts[1]
         if not raw.startswith(tokens.TOKEN_PREFIX):
             raise exceptions.AuthenticationFailed("Invalid token.")
-        found = token_cache.lookup(tokens.digest(raw))
+        digest = tokens.digest(raw)
+        view = (request.parser_context or {}).get("view")
+        user_id = token_cache.remembered_user_id(digest)
+        if view is not None and user_id is not None:
+            # The user's throttle window is counted in the same round trip as the lookup's
+            # read of the auth epoch (streamsite.api.throttling); the throttle still decides.
+            throttling.count_early(view, user_id)
+        found = token_cache.lookup(digest)
         if found is None or not found[0].is_active():
             raise exceptions.AuthenticationFailed("Invalid, expired or revoked token.")
         token, user = found

@@ -14,6 +14,7 @@ from django.utils import translation
 from django.utils.cache import patch_vary_headers
 
 from accounts import selectors, services
+from streamsite import shared_counters
 from streamsite.client_address import client_address
 
 
@@ -47,15 +48,26 @@ def seen_gate_key(session_key: str) -> str:
 
 class DeviceSessionMiddleware:
     """Keeps each signed-in session's last-seen time and address, writing at most once a
-    minute per session (a cache key gates the write, so most requests cost no query)."""
+    minute per session (a cache key gates the write, so most requests cost no query), after
+    the view has answered."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+        if not session_key:
+            return self.get_response(request)
         interval = int(services.SESSION_TOUCH_INTERVAL.total_seconds())
-        if session_key and cache.add(seen_gate_key(session_key), 1, timeout=interval):
+        gate = seen_gate_key(session_key)
+        # The gate is counted with the request's shared counters when the view reads them (one
+        # round trip for both, streamsite.shared_counters); the first count of an interval
+        # is the one that writes. A view that reads no counter: the gate is added here.
+        shared_counters.also_count(gate, interval)
+        response = self.get_response(request)
+        count = shared_counters.take_count(gate)
+        first = count == 1 if count is not None else cache.add(gate, 1, timeout=interval)
+        if first:
             user_id = request.session.get(SESSION_KEY)
             if user_id is not None and request.session.session_key == session_key:
                 services.session_touch(
@@ -64,7 +76,7 @@ class DeviceSessionMiddleware:
                     user_agent=request.META.get("HTTP_USER_AGENT", ""),
                     ip=client_address(request),
                 )
-        return self.get_response(request)
+        return response
 
 
 class ViewerLanguageMiddleware:

@@ -108,6 +108,13 @@ def lookup(digest: str) -> tuple[ApiToken, Any] | None:
     return hit.token, user
 
 
+def remembered_user_id(digest: str) -> int | None:
+    """The user id of a token this process remembers, not yet checked against the epoch: a
+    hint for what the request will need (the throttle's counter), never a verdict."""
+    hit = _remembered.by_digest.get(digest)
+    return int(hit.user.pk) if hit is not None else None
+
+
 def _epoch() -> Any:
     """The shared epoch, started (from the clock, so never an old value) when missing; None
     when the shared cache is away."""

@@ -114,6 +114,11 @@ def rows_payload(profile: Profile) -> dict[str, Any]:
 
 
 class RowsApi(APIView):
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        # Before authentication reads the shared counters: the rows keys ride along.
+        rows_cache.prefetch(request.META.get("HTTP_X_PROFILE_ID"))
+        super().initial(request, *args, **kwargs)
+
     @extend_schema(
         parameters=[PROFILE_HEADER],
         responses={200: RowsSerializer, 304: NOT_MODIFIED},

@@ -10,6 +10,11 @@ stored bytes are the answer (no query, no serialisation). The live model version
 too (rows.LIVE_KEY) and dropped when a model is promoted or rolled back
 (`live_model_changed`: at once, and again when the rows recomputation that follows the
 commit starts).
+
+That `get_many` rides along with the request's first read of the shared counters when the
+request names its profile in `X-Profile-Id` (`prefetch`, called before authentication): the
+keys of the profile the header names are read then, and used only if that profile is the one
+`request_profile` (ownership, PIN) settles on. A cached rows request is one round trip.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from django.core.cache import cache
 from catalog.caching import catalog_version
 from catalog.selectors.viewer import viewer_for_profile
 from recommendations import rows
+from streamsite import shared_counters
 from streamsite.conditional import CachedBody, cached_body
 
 if TYPE_CHECKING:
@@ -36,6 +42,17 @@ def body_key(profile_id: int) -> str:
     return f"recs:rows:body:{profile_id}"
 
 
+def _keys(profile_id: int) -> list[str]:
+    return [body_key(profile_id), rows.cache_key_prefix(profile_id), LIVE_KEY]
+
+
+def prefetch(profile_header: str | None) -> None:
+    """Have the rows keys of the profile named by `X-Profile-Id` read with the request's
+    shared counters (a hint: nothing is used unless that profile is the request's)."""
+    if settings.CATALOG_CACHE_SECONDS and profile_header and profile_header.isdecimal():
+        shared_counters.also_get(_keys(int(profile_header)))
+
+
 def live_model_changed() -> None:
     cache.delete(LIVE_KEY)
 
@@ -46,7 +63,7 @@ def rows_body(profile: Profile, render: Callable[[Profile], bytes]) -> CachedBod
         return cached_body(render(profile), "application/json")
     entry_key = rows.cache_key_prefix(profile.pk)
     version = catalog_version()  # the request's snapshot of the shared counters
-    got = cache.get_many([body_key(profile.pk), entry_key, LIVE_KEY])
+    got = shared_counters.get_many(_keys(profile.pk))
     live = rows.cached_live_version_id(got.get(LIVE_KEY))
     viewer = viewer_for_profile(profile)
     entry: Any = got.get(entry_key)

@@ -10,7 +10,8 @@ Django's Redis client builds a new `redis.Redis` object for every cache call (wi
 of ~170 response callbacks); `_ReusedClients` keeps one per connection pool instead
 (`redis.Redis` over a pool is safe to share between threads), which was a sizeable part of
 the CPU time of a cached API request (docs/benchmarks.md); and `incr` is one round trip
-(a script) instead of two."""
+(a script) instead of two. `get_many_and_count` reads keys and counts counters in one round
+trip (streamsite.shared_counters: a request's shared counters and its throttle windows)."""
 
 from __future__ import annotations
 
@@ -53,6 +54,28 @@ class _ReusedClients(RedisCacheClient):
             raise ValueError(f"Key '{key}' not found.")
         return value
 
+    def get_many_and_count(
+        self, keys: list[Any], counters: dict[Any, int]
+    ) -> tuple[dict[Any, Any], dict[Any, int]]:
+        """MGET `keys` and count each counter (+1, created with its timeout in seconds), in
+        one pipeline: one round trip. Keys are already made (prefixed and versioned)."""
+        pipe = self.get_client(None, write=True).pipeline(transaction=False)
+        if keys:
+            pipe.mget(keys)
+        for key, timeout in counters.items():
+            pipe.set(key, 0, ex=max(1, int(timeout)), nx=True)  # a new window expires
+            pipe.incr(key)
+        replies = pipe.execute()
+        values: dict[Any, Any] = {}
+        if keys:
+            values = {
+                k: self._serializer.loads(v)  # type: ignore[attr-defined] # untyped in stubs
+                for k, v in zip(keys, replies.pop(0), strict=True)
+                if v is not None
+            }
+        counts = {key: int(replies[2 * i + 1]) for i, key in enumerate(counters)}
+        return values, counts
+
     def get_client(self, key: Any = None, *, write: bool = False) -> Any:
         pool = self._get_connection_pool(write)  # type: ignore[attr-defined] # untyped in stubs
         client = self._clients.get(id(pool))  # pools live as long as this object
@@ -84,6 +107,27 @@ class FailSoftRedisCache(RedisCache):
 
     def get_many(self, keys: Any, version: Any = None) -> Any:
         return self._call(super().get_many, {}, keys, version)
+
+    def get_many_and_count(
+        self, keys: list[str], counters: dict[str, int]
+    ) -> tuple[dict[str, Any], dict[str, int]] | None:
+        """The values of `keys` found, and each counter counted once (created with its
+        timeout, in seconds, when missing), in one round trip; None while Redis is down."""
+        made = {self.make_and_validate_key(k): k for k in keys}
+        made_counters = {self.make_and_validate_key(k): k for k in counters}
+        got = self._call(
+            self._cache.get_many_and_count,  # type: ignore[attr-defined] # untyped in stubs
+            None,
+            list(made),
+            {m: counters[k] for m, k in made_counters.items()},
+        )
+        if got is None:
+            return None
+        values, counts = got
+        return (
+            {made[m]: v for m, v in values.items()},
+            {made_counters[m]: n for m, n in counts.items()},
+        )
 
     def has_key(self, key: Any, version: Any = None) -> Any:
         return self._call(super().has_key, False, key, version)

@@ -456,11 +456,16 @@ LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "/profiles/"
 LOGOUT_REDIRECT_URL = "/"
 MIDDLEWARE.insert(1, "accounts.middleware.SecurityHeadersMiddleware")
-MIDDLEWARE.append("accounts.middleware.DeviceSessionMiddleware")
 # After authentication (the profile and account are known), before the error pages render.
 MIDDLEWARE.insert(
     MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
     "accounts.middleware.ViewerLanguageMiddleware",
+)
+# Before the language (its profile lookup is a request's first read of the shared counters,
+# which the last-seen gate rides along with); it writes after the view has answered.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("accounts.middleware.ViewerLanguageMiddleware"),
+    "accounts.middleware.DeviceSessionMiddleware",
 )
 SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True

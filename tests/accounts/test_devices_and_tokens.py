@@ -237,3 +237,26 @@ def test_token_and_device_pages_denied_change_nothing(household, alice, bob, sta
     token.refresh_from_db()
     assert token.revoked_at is None
     assert UserSession.objects.filter(pk=row.pk).exists()
+
+
+def test_the_seen_gate_is_counted_with_the_shared_counters(household, alice, settings):
+    from django.conf import settings as django_settings
+    from django.core.cache import cache
+
+    from accounts.middleware import seen_gate_key
+
+    settings.CATALOG_CACHE_SECONDS = 300  # the home page reads the catalogue version
+    client = _signed_in(alice, FIREFOX)
+    row = UserSession.objects.get()
+    past = timezone.now() - timedelta(hours=1)
+    cache.clear()
+    UserSession.objects.filter(pk=row.pk).update(last_seen_at=past)
+    assert client.get("/").status_code == 200
+    row.refresh_from_db()
+    assert row.last_seen_at > past  # the interval's first request writes
+    UserSession.objects.filter(pk=row.pk).update(last_seen_at=past)
+    assert client.get("/").status_code == 200
+    row.refresh_from_db()
+    assert row.last_seen_at == past  # the second is gated
+    gate = seen_gate_key(client.cookies[django_settings.SESSION_COOKIE_NAME].value)
+    assert cache.get(gate) == 2  # counted once per request, in the counters' round trip

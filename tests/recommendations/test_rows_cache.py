@@ -1,6 +1,7 @@
 """The rows endpoint with the cache on (recommendations.rows_cache): a repeated request is one
-cache round trip plus the profile's query, and the body follows every change it was built
-from: recomputed rows, a catalogue change, a new live model."""
+cache round trip (its keys ride along with the shared counters') and no query, the body
+follows every change it was built from: recomputed rows, a catalogue change, a new live
+model; and a cached body is only ever the named profile's own account's."""
 
 from __future__ import annotations
 
@@ -76,3 +77,43 @@ def test_a_new_live_model_drops_the_cached_live_version(world):  # noqa: F811
     assert cache.get(rows_cache.LIVE_KEY) in (None, version.pk)
     get_rows(world)
     assert cache.get(rows_cache.LIVE_KEY) == version.pk
+
+
+def test_a_repeated_request_reads_its_body_with_the_counters(world, monkeypatch):  # noqa: F811
+    get_rows(world)
+    first = get_rows(world)
+    reads: list[tuple[str, tuple]] = []
+    inside = [False]  # the local-memory cache's get_many calls get per key
+
+    def counting(name, original):
+        def wrapper(keys, *args, **kwargs):
+            outer = not inside[0]
+            if outer:
+                reads.append((name, tuple(keys) if name != "get" else (keys,)))
+            inside[0] = True
+            try:
+                return original(keys, *args, **kwargs)
+            finally:
+                inside[0] = not outer
+
+        return wrapper
+
+    for name in ("get", "get_many", "get_many_and_count"):
+        if hasattr(cache, name):
+            monkeypatch.setattr(cache, name, counting(name, getattr(cache, name)))
+    again = get_rows(world)
+    assert again.content == first.content
+    # one read in all: the shared counters', with the rows keys riding along
+    assert len(reads) == 1, reads
+    assert rows_cache.body_key(world["owner"].pk) in reads[0][1]
+
+
+@pytest.mark.parametrize("who", ["other", "staff"])
+def test_a_cached_body_is_refused_to_another_account(world, who):  # noqa: F811
+    owner_body = get_rows(world)
+    get_rows(world)
+    assert cache.get(rows_cache.body_key(world["owner"].pk)) is not None
+    response = world[who].get(ROWS, HTTP_X_PROFILE_ID=str(world["owner"].pk))
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "invalid_profile"
+    assert owner_body.content not in response.content
