@@ -17,12 +17,9 @@ from cdn.demand_model import (
 from cdn.simulator import (
     _learned_pins,
     _learned_ranking,
-    _replay_edge_policy,
-    route,
-    synthetic_snapshot,
 )
-from cdn.steering import Steerer
 from cdn.traces import Request
+from tests.cdn.edge_replay import replay_one_edge
 
 DAY = 86_400.0
 START = 1_700_006_400.0  # a midnight UTC
@@ -138,20 +135,7 @@ def eras(*, days: int = 12, per_day: int = 12) -> list[Request]:
 
 
 def edge_hits(trace: list[Request], policy: EdgePolicy, capacity: int) -> tuple[int, object]:
-    steerer = Steerer(synthetic_snapshot(regions=1, edges_per_site=1), origin_url="o")
-    routed = route(trace, steerer, chunk_bytes=100)
-    (edge, es), *_ = routed.edges.items()
-    hits = bytearray(len(es.objs))
-    _replay_edge_policy(
-        routed,
-        es,
-        hits,
-        capacity=capacity,
-        policy=policy,
-        warmer=None,
-        site=routed.site_of_edge[edge],
-        edge=edge,
-    )
+    hits, routed = replay_one_edge(trace, policy, capacity=capacity, chunk_bytes=100)
     return hits.count(1), routed
 
 

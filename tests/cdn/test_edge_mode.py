@@ -18,6 +18,7 @@ from cdn.simulator import (
 )
 from cdn.steering import Steerer
 from cdn.traces import Request
+from tests.cdn.edge_replay import replay_one_edge
 
 
 def titles(*keys: int) -> list[int]:
@@ -89,20 +90,7 @@ def test_the_choice_reads_no_lookup_from_the_decision_on(seq, later, cut, pinned
 
 
 def _edge_hits(trace, policy, capacity):
-    steerer = Steerer(synthetic_snapshot(regions=1, edges_per_site=1), origin_url="o")
-    routed = route(trace, steerer, chunk_bytes=100_000_000)
-    (edge, es), *_ = routed.edges.items()
-    hits = bytearray(len(es.objs))
-    _replay_edge_policy(
-        routed,
-        es,
-        hits,
-        capacity=capacity,
-        policy=policy,
-        warmer=None,
-        site=routed.site_of_edge[edge],
-        edge=edge,
-    )
+    hits, _routed = replay_one_edge(trace, policy, capacity=capacity, chunk_bytes=100_000_000)
     return list(hits)
 
 

@@ -1,0 +1,30 @@
+"""One edge's replay under the project's edge policy, for tests of that policy."""
+
+from __future__ import annotations
+
+from cdn.admission import EdgePolicy
+from cdn.simulator import Routed, _replay_edge_policy, route, synthetic_snapshot
+from cdn.steering import Steerer
+from cdn.traces import Request
+
+
+def replay_one_edge(
+    trace: list[Request], policy: EdgePolicy, *, capacity: int, chunk_bytes: int
+) -> tuple[bytearray, Routed]:
+    """Route `trace` to a one-site, one-edge snapshot and replay that edge; each lookup's hit
+    (1) or miss (0), and the routed trace."""
+    steerer = Steerer(synthetic_snapshot(regions=1, edges_per_site=1), origin_url="o")
+    routed = route(trace, steerer, chunk_bytes=chunk_bytes)
+    (edge, es), *_ = routed.edges.items()
+    hits = bytearray(len(es.objs))
+    _replay_edge_policy(
+        routed,
+        es,
+        hits,
+        capacity=capacity,
+        policy=policy,
+        warmer=None,
+        site=routed.site_of_edge[edge],
+        edge=edge,
+    )
+    return hits, routed
