@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -168,8 +169,9 @@ def interactions_upsert_prepared(*, rows: Iterable[tuple[Any, ...]], batch_size:
         batch.clear()
 
     for pid, tid, weight, plays, completions, thumb, listed, at in rows:
-        if weight < 0:
-            raise ValidationFailed(f"weight must not be negative, got {weight}")
+        if not math.isfinite(weight) or weight < 0:
+            # NaN would pass `< 0` and poison every model trained on the row
+            raise ValidationFailed(f"weight must be a finite number, not negative, got {weight}")
         batch.append(
             (
                 int(pid),

@@ -9,6 +9,22 @@ from typing import Any, ClassVar
 import numpy as np
 import scipy.sparse as sp
 
+#: past this many cells (users x items) a history matrix is never made dense
+DENSE_CELLS = 20_000_000
+
+
+def dense_gram_pays(x: sp.csr_matrix) -> bool:
+    """Whether X'X of a users x items history matrix is cheaper as a dense BLAS product than as
+    a sparse one: the dense product does users x items x items multiplications at about 300x
+    the sparse product's rate per multiplication, and the sparse one does the sum of each
+    user's history length squared (measured: MovieLens-100K dense 0.02 s against 0.06 s;
+    ml-latest-small's 9,724 titles sparse 1.6 s against 1.9 s). EASE and item-kNN both ask."""
+    users, items = x.shape
+    if users * items > DENSE_CELLS:
+        return False
+    lengths = np.diff(sp.csr_matrix(x).indptr).astype(np.float64)
+    return users * items * items <= 300.0 * float((lengths * lengths).sum())
+
 
 @dataclass
 class InteractionData:

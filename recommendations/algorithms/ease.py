@@ -9,7 +9,7 @@ import scipy.sparse as sp
 from scipy.linalg import lapack
 from threadpoolctl import threadpool_limits
 
-from recommendations.algorithms.base import InteractionData, Recommender
+from recommendations.algorithms.base import InteractionData, Recommender, dense_gram_pays
 
 
 def _binary(x: sp.csr_matrix) -> sp.csr_matrix:
@@ -48,17 +48,10 @@ def _mirror_upper(a: np.ndarray, block: int = 512) -> None:
         square[below] = square.T[below]
 
 
-#: up to this many cells (users x items) a Gram matrix is multiplied out densely
-DENSE_GRAM_CELLS = 20_000_000
-
-
 def gram_of(x: sp.csr_matrix) -> np.ndarray:
-    """X'X of a users x items matrix, dense float32 (binary counts are exact in float32).
-
-    Dense BLAS while the matrix is small and not too sparse (MovieLens-100K: 0.02 s against
-    0.06 s for the sparse product), else the sparse product."""
-    users, items = x.shape
-    if users * items <= DENSE_GRAM_CELLS and x.nnz >= 0.01 * users * items:
+    """X'X of a users x items matrix, dense float32 (binary counts are exact in float32), by a
+    dense or a sparse product, whichever does less work (`dense_gram_pays`)."""
+    if dense_gram_pays(x):
         d = x.astype(np.float32).toarray()
         with threadpool_limits(limits=1, user_api="blas"):
             return np.asarray(d.T @ d, dtype=np.float32)

@@ -8,7 +8,7 @@ import numpy as np
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
-from recommendations.algorithms.base import InteractionData, Recommender
+from recommendations.algorithms.base import InteractionData, Recommender, dense_gram_pays
 
 
 def _history_matrix(weights: sp.csr_matrix) -> sp.csr_matrix:
@@ -20,17 +20,6 @@ def _history_matrix(weights: sp.csr_matrix) -> sp.csr_matrix:
 
 #: the similarity is computed this many cells (items x items) at a time, then pruned
 BLOCK_CELLS = 4_000_000
-
-
-def _dense_pays(x: sp.csr_matrix) -> bool:
-    """Whether X'X is cheaper as a dense BLAS product than as a sparse one: the dense one does
-    users x items x items multiplications at about 300x the sparse product's rate per
-    multiplication, which does the sum of each user's history length squared."""
-    users, items = x.shape
-    if users * items > 20_000_000:
-        return False
-    lengths = np.diff(x.indptr).astype(np.float64)
-    return users * items * items <= 300.0 * float((lengths * lengths).sum())
 
 
 class ItemKNN(Recommender):
@@ -60,7 +49,7 @@ class ItemKNN(Recommender):
             self.similarity = sp.csr_matrix((n, n), dtype=np.float32)
             return
         norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=0), dtype=np.float64).ravel())
-        dense = x.toarray() if _dense_pays(x) else None
+        dense = x.toarray() if dense_gram_pays(x) else None
         columns = None if dense is not None else sp.csr_matrix(x.T)
         rows, cols, vals = [], [], []
         step = max(1, BLOCK_CELLS // n)

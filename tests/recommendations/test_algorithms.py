@@ -220,7 +220,7 @@ def test_itemknn_gives_the_same_similarity_dense_sparse_and_block_by_block(densi
     np.fill_diagonal(want, 0)
     results = []
     for dense, block in ((True, 10**6), (False, 10**6), (True, 45 * 7), (False, 45 * 7)):
-        monkeypatch.setattr(itemknn, "_dense_pays", lambda x, dense=dense: dense)
+        monkeypatch.setattr(itemknn, "dense_gram_pays", lambda x, dense=dense: dense)
         monkeypatch.setattr(itemknn, "BLOCK_CELLS", block)
         model = ItemKNN(neighbours=200, shrink=3.0)  # more than there are items: nothing pruned
         model.fit(data)
@@ -243,8 +243,9 @@ def test_gram_is_the_same_dense_or_sparse(monkeypatch):
     from recommendations.algorithms import ease
 
     x = sp.csr_matrix((np.random.default_rng(2).random((30, 20)) < 0.2).astype(np.float64))
+    monkeypatch.setattr(ease, "dense_gram_pays", lambda x: True)
     dense = ease.gram_of(x)
-    monkeypatch.setattr(ease, "DENSE_GRAM_CELLS", 0)
+    monkeypatch.setattr(ease, "dense_gram_pays", lambda x: False)
     assert np.array_equal(dense, ease.gram_of(x))
     assert np.array_equal(dense, (x.T @ x).toarray().astype(np.float32))
 
@@ -275,3 +276,15 @@ def test_eases_inverse_is_symmetric_across_block_edges(n):
     m = np.random.default_rng(1).random((n, n))
     spd = m @ m.T + n * np.eye(n)
     assert np.allclose(_spd_inverse(spd.copy()), np.linalg.inv(spd), atol=1e-9)
+
+
+def test_the_dense_or_sparse_gram_rule_follows_the_work_each_product_does():
+    from recommendations.algorithms.base import dense_gram_pays
+
+    # 20 users x 30 items, every user with all 30: sparse does 20 x 900, dense 20 x 900
+    assert dense_gram_pays(sp.csr_matrix(np.ones((20, 30))))
+    # one interaction each among 3,000 items: sparse does 20 multiplications, dense 180 M
+    one_each = sp.csr_matrix((np.ones(20), (np.arange(20), np.arange(20))), shape=(20, 3000))
+    assert not dense_gram_pays(one_each)
+    # past the dense size, never dense
+    assert not dense_gram_pays(sp.csr_matrix((10_000, 3_000)))

@@ -195,14 +195,18 @@ def test_interactions_upsert_writes_current_values_once_per_profile_and_title(db
     )
 
 
-def test_interactions_upsert_refuses_negative_weights(db):
+@pytest.mark.parametrize("weight", [-1.0, float("nan"), float("inf")])
+def test_interactions_upsert_refuses_negative_and_non_finite_weights(db, weight):
     profile, title = ProfileFactory(), TitleFactory()
-    bad = InteractionRow(
-        profile_id=profile.pk, title_id=title.pk, weight=-1.0, last_at=datetime.now(tz=UTC)
+    good = InteractionRow(
+        profile_id=profile.pk, title_id=TitleFactory().pk, weight=1.0, last_at=datetime.now(tz=UTC)
     )
-    with pytest.raises(ValidationFailed, match="weight must not be negative, got -1.0"):
-        interactions_upsert(rows=[bad])
-    assert Interaction.objects.count() == 0
+    bad = InteractionRow(
+        profile_id=profile.pk, title_id=title.pk, weight=weight, last_at=datetime.now(tz=UTC)
+    )
+    with pytest.raises(ValidationFailed, match=f"not negative, got {weight}"):
+        interactions_upsert(rows=[good, bad])
+    assert Interaction.objects.count() == 0  # the batch is refused before anything is written
 
 
 def test_training_matrix_groups_profiles_by_account_country(planted):
