@@ -56,6 +56,8 @@
 
   // --- playback ------------------------------------------------------------------------------
   function tryPlay() {
+    // While "Are you still watching?" is up nothing starts playing until the viewer answers.
+    if (!$("still-watching").hidden) return;
     var attempt = video.play();
     if (attempt && attempt.catch) {
       attempt.catch(function () { root.classList.add("is-paused"); });
