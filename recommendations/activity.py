@@ -233,21 +233,27 @@ def fold_batch(*, limit: int = FOLD_BATCH) -> int:
     return len(ids)
 
 
-def fold_pending(*, progress: Callable[[int], None] | None = None) -> int:
+def fold_pending(*, progress: Callable[..., Any] | None = None) -> int:
     """Fold every profile with activity not yet folded (after an import, or a backlog).
 
-    The same scan and batches as the beat task, run to the end in the foreground, so
-    `recs_train` right after `import_movielens` learns from the import. Returns profiles folded.
+    The same scan and batches as the beat task, run to the end in the foreground: the import
+    commands call it when they finish (`receivers.fold_imported_activity`) and `recs_train`
+    before it loads, so training right after `import_movielens` learns from the import.
+    `progress(total=n, desc=...)` returns a tqdm-like bar (update/close), counted in
+    profiles. Returns profiles folded.
     """
     activity_scan()
+    bar = None
+    if progress is not None:
+        bar = progress(total=dirty_remaining(), desc="fold for recommendations", unit="profile")
     total = 0
-    while True:
-        folded = fold_batch()
-        if folded == 0:
-            return total
+    while folded := fold_batch():
         total += folded
-        if progress is not None:
-            progress(folded)
+        if bar is not None:
+            bar.update(folded)
+    if bar is not None:
+        bar.close()
+    return total
 
 
 def has_activity() -> bool:

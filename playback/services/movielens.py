@@ -20,6 +20,7 @@ from catalog.models import Availability, ExternalId, Genre, Title
 from catalog.services.search_index import search_index_drain
 from playback.models import ThumbRating, ViewingEvent
 from playback.services.activity import popularity_refresh
+from playback.signals import activity_imported
 from streamsite.errors import ValidationFailed
 
 SOURCE = "movielens"
@@ -238,6 +239,7 @@ def import_movielens(
     )
     popularity_refresh()
     search_index_drain()
+    activity_imported.send(sender=import_movielens, progress=progress)
     return report
 
 

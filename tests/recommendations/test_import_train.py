@@ -1,4 +1,5 @@
-"""Import -> train in one flow: recs_train folds activity nobody has folded yet."""
+"""Import -> train in one flow: the import leaves its activity folded, and recs_train folds
+whatever nobody has folded yet."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
+from playback.signals import activity_imported
 from recommendations.models import DirtyProfile, Interaction, ModelVersion
+from recommendations.receivers import fold_imported_activity
 
 
 def write_ml100k(path: Path) -> None:
@@ -29,27 +32,55 @@ def write_ml100k(path: Path) -> None:
     (path / "u.data").write_text("\n".join(lines) + "\n")
 
 
-@pytest.mark.django_db(transaction=True)
-def test_recs_train_right_after_an_import_folds_the_imported_activity(tmp_path, settings):
-    settings.RECS_HOLDOUT = 1
-    write_ml100k(tmp_path)
-    call_command("import_movielens", str(tmp_path), "--no-progress", stdout=io.StringIO())
-    assert Interaction.objects.count() == 0  # nothing folded by the import itself
-
-    out, err = io.StringIO(), io.StringIO()
-    call_command("recs_train", "--algorithm", "ease", stdout=out, stderr=err)
-
+def assert_folded_import() -> None:
     # 18 ratings became 18 interactions: completed views (3), plus thumbs up (2) for 5 stars;
     # the 2-star ones (movie 3) are thumbs down, which adds 0: the view still counts
     assert Interaction.objects.count() == 18
     assert Interaction.objects.filter(weight=5.0).count() == 12
     assert Interaction.objects.filter(weight=3.0).count() == 6
     assert DirtyProfile.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_import_leaves_its_activity_folded_and_recs_train_trains_on_it(tmp_path, settings):
+    settings.RECS_HOLDOUT = 1
+    write_ml100k(tmp_path)
+    err = io.StringIO()
+    call_command("import_movielens", str(tmp_path), stdout=io.StringIO(), stderr=err)
+    assert_folded_import()
+    assert "fold for recommendations" in err.getvalue()  # the fold's own progress bar
+
+    out, err = io.StringIO(), io.StringIO()
+    call_command("recs_train", "--algorithm", "ease", stdout=out, stderr=err)
+
+    assert_folded_import()
     version = ModelVersion.objects.get()
     assert version.status == "live"
     assert (version.n_profiles, version.n_titles, version.n_interactions) == (6, 5, 18)
-    assert "fold pending activity" in err.getvalue()
     assert out.getvalue().startswith(f"version #{version.pk} ease")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_recs_train_folds_activity_nobody_has_folded_yet(tmp_path, settings):
+    settings.RECS_HOLDOUT = 1
+    write_ml100k(tmp_path)
+    # the import's fold disconnected: activity written and never folded (a backlog, a beat
+    # that was down, an importer without the signal)
+    activity_imported.disconnect(dispatch_uid="recs-fold-imported")
+    try:
+        call_command("import_movielens", str(tmp_path), "--no-progress", stdout=io.StringIO())
+    finally:
+        activity_imported.connect(fold_imported_activity, dispatch_uid="recs-fold-imported")
+    assert Interaction.objects.count() == 0
+
+    out, err = io.StringIO(), io.StringIO()
+    call_command("recs_train", "--algorithm", "ease", stdout=out, stderr=err)
+
+    assert_folded_import()
+    version = ModelVersion.objects.get()
+    assert version.status == "live"
+    assert version.n_interactions == 18
+    assert "fold pending activity" in err.getvalue()
 
 
 @pytest.mark.django_db(transaction=True)

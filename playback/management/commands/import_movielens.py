@@ -25,7 +25,7 @@ class Command(BaseCommand):
             raise CommandError(f"{path} is not a directory.")
 
         def bar(**kwargs: Any) -> Any:
-            return tqdm(file=self.stderr, disable=options["no_progress"], unit="row", **kwargs)
+            return tqdm(file=self.stderr, disable=options["no_progress"], **{"unit": "row", **kwargs})
 
         try:
             report = import_movielens(
