@@ -5,10 +5,13 @@ It is imported with the project's own `import_movielens` into DATABASE_URL (a sc
 it is migrated and filled) or, without it, a fresh SQLite file in a temporary directory. Then,
 in one process:
 
-1. `recs_train` right after the import (it folds the imported activity itself);
-2. `recs_train` again (nothing to fold; the live model's recipe is evaluated too);
+1. `recs_train` right after the import (the import folded its activity; with no live model
+   yet, EASE's lambda is chosen by a full validation search);
+2. `recs_train` again (the live model's recipe is evaluated too; its search is reused);
 3. the baseline: implicit ALS at its defaults fitted and evaluated on the same matrix, the same
-   temporal split and the same allowed titles.
+   temporal split and the same allowed titles, three times (before, between and after the two
+   trainings) and the fastest one kept, so a busy moment on a shared machine cannot inflate
+   the baseline and flatter the ratio.
 
 The target (issue 20) is the whole command within 5x the baseline, as a ratio in the same run.
 
@@ -25,6 +28,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -73,20 +77,30 @@ def main() -> int:
         assert version is not None
         return seconds, cpu, version
 
-    first_s, first_cpu, first = train()
-    again_s, again_cpu, again = train()
-
     # the baseline, on the same matrix, split and allowed titles as recs_train uses
     from django.conf import settings
 
+    def baseline() -> tuple[float, float, Any]:
+        td = selectors.training_data()
+        allowed = selectors.allowed_matrix(td)
+        split = evaluation.temporal_split(td.data, holdout=settings.RECS_HOLDOUT)
+        als = algorithms.build("als")
+        t, c = time.perf_counter(), time.process_time()
+        als.fit(split.train)
+        metrics = evaluation.evaluate(als, split, allowed=allowed)
+        return time.perf_counter() - t, time.process_time() - c, metrics
+
+    def fastest(runs: list[tuple[float, float, Any]]) -> tuple[float, float]:
+        return min(r[0] for r in runs), min(r[1] for r in runs)
+
+    runs = [baseline()]
+    first_s, first_cpu, first = train()
+    runs.append(baseline())
+    again_s, again_cpu, again = train()
+    runs.append(baseline())
+    baseline_s, baseline_cpu = fastest(runs)
+    als_metrics = runs[-1][2]
     td = selectors.training_data()
-    allowed = selectors.allowed_matrix(td)
-    split = evaluation.temporal_split(td.data, holdout=settings.RECS_HOLDOUT)
-    als = algorithms.build("als")
-    t, c = time.perf_counter(), time.process_time()
-    als.fit(split.train)
-    als_metrics = evaluation.evaluate(als, split, allowed=allowed)
-    baseline_s, baseline_cpu = time.perf_counter() - t, time.process_time() - c
 
     result = {
         "load_average_1m": [round(load_start, 2), round(os.getloadavg()[0], 2)],
@@ -98,8 +112,10 @@ def main() -> int:
         "recs_train_first_s": round(first_s, 2),
         "recs_train_again_s": round(again_s, 2),
         "als_fit_evaluate_s": round(baseline_s, 2),
+        "als_runs_s": [[round(r[0], 2), round(r[1], 2)] for r in runs],
         "ratio_first": round(first_s / baseline_s, 2),
         "ratio_again": round(again_s / baseline_s, 2),
+        "cpu_ratio_first": round(first_cpu / baseline_cpu, 2),
         "cpu_s": {
             "recs_train_first": round(first_cpu, 2),
             "recs_train_again": round(again_cpu, 2),
@@ -121,8 +137,8 @@ def main() -> int:
     print("| step | wall s | x ALS | CPU s (this process) | x ALS |")
     print("| --- | ---: | ---: | ---: | ---: |")
     for label, wall, cpu in (
-        ("implicit ALS (defaults) fit + evaluate", baseline_s, baseline_cpu),
-        ("recs_train after the import (folds it)", first_s, first_cpu),
+        ("implicit ALS (defaults) fit + evaluate, fastest of 3", baseline_s, baseline_cpu),
+        ("recs_train after the import (full search)", first_s, first_cpu),
         ("recs_train again", again_s, again_cpu),
     ):
         print(
@@ -131,7 +147,7 @@ def main() -> int:
         )
     print(
         f"trained: {again.algorithm} {json.dumps(again.params)}, statuses {first.status}, "
-        f"{again.status}; target: recs_train again <= {TARGET_RATIO:g}x"
+        f"{again.status}; target: each recs_train <= {TARGET_RATIO:g}x"
     )
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))

@@ -250,6 +250,10 @@ class SearchResult:
     algorithm: str
     best_params: dict[str, Any]
     trials: list[dict[str, Any]] = field(default_factory=list)
+    #: the winning trial's model, fitted on `train`'s validation carve-off (`validation`);
+    #: None when nothing was tried
+    best_model: Recommender | None = None
+    validation: Split | None = None
 
 
 def search(
@@ -276,7 +280,7 @@ def search(
     patience = cls.search_patience if cls.search_ordered else len(space)
     val = temporal_split(train, holdout=holdout, holdout_fraction=holdout_fraction)
     trials: list[dict[str, Any]] = []
-    best: tuple[float, dict[str, Any]] | None = None
+    best: tuple[float, dict[str, Any], Recommender] | None = None
     worse = 0
     for params in space:
         if worse >= patience:
@@ -288,11 +292,17 @@ def search(
         if progress:
             progress(f"{algorithm} {params}: ndcg@{k}={m.ndcg:.4f}")
         if best is None or m.ndcg > best[0]:
-            best, worse = (m.ndcg, params), 0
+            best, worse = (m.ndcg, params, model), 0
         else:
             worse += 1
     assert best is not None
-    return SearchResult(algorithm=algorithm, best_params=dict(best[1]), trials=trials)
+    return SearchResult(
+        algorithm=algorithm,
+        best_params=dict(best[1]),
+        trials=trials,
+        best_model=best[2],
+        validation=val,
+    )
 
 
 @dataclass

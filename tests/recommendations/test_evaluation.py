@@ -194,3 +194,25 @@ def test_a_lambda_search_splits_once_and_builds_one_gram(monkeypatch):
     # a model fitted on that validation part afterwards (the two-stage carve) reuses it too
     ease.EASE(lambda_=result.best_params["lambda_"]).fit(temporal_split(data, holdout=2).train)
     assert len(grams) == 1
+
+
+def test_a_two_stage_fit_takes_its_ease_source_from_the_lambda_search(monkeypatch):
+    """The search validates on the carve-off the ranker is trained on: its winning EASE is
+    that carve's EASE source, not fitted a second time."""
+    from recommendations.algorithms import ease
+    from recommendations.algorithms.twostage import TwoStage
+    from recommendations.evaluation import search
+    from recommendations.synthetic import generate
+
+    data = generate(n_users=40, n_items=30, n_interactions=600, seed=4).data
+    fits = []
+    real = ease.ease_weights
+    monkeypatch.setattr(ease, "ease_weights", lambda g, lam: fits.append(lam) or real(g, lam))
+    trials = len(search("ease", data, holdout=2).trials)
+    fits.clear()
+
+    model = TwoStage(factors=4, per_source=5, label_holdout=2, trees=5)
+    model.fit(data)
+    # the search's trials on the carve, then one refit on all of `data`; no carve refit
+    assert len(fits) == trials + 1
+    assert model.params["lambda_"] == fits[-1] > 0

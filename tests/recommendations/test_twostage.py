@@ -329,3 +329,12 @@ def test_ranking_agrees_with_a_full_sort_on_random_scores():
         for u, i in zip(rows.tolist(), items.tolist(), strict=True)
     ]
     assert got.tolist() == want
+
+
+def test_ranking_orders_in_single_precision_as_the_ranker_sees_scores():
+    # 1 + 1e-12 and 1 are one float32 value: the features cannot tell them apart, so neither
+    # can their ranks; a difference float32 keeps still orders them
+    scores = np.array([[1.0, 1.0 + 1e-12, 0.5, 1.0 + 1e-3]])
+    r = _Ranking(scores, np.zeros(scores.shape, dtype=bool))
+    assert r.of(np.zeros(4, dtype=np.int64), np.arange(4)).tolist() == [1.0, 1.0, 3.0, 0.0]
+    assert r.top(2)[0].tolist() == [True, True, False, True]
