@@ -25,7 +25,8 @@ class Command(BaseCommand):
             raise CommandError(f"{path} is not a directory.")
 
         def bar(**kwargs: Any) -> Any:
-            return tqdm(file=self.stderr, disable=options["no_progress"], **{"unit": "row", **kwargs})
+            kwargs.setdefault("unit", "row")
+            return tqdm(file=self.stderr, disable=options["no_progress"], **kwargs)
 
         try:
             report = import_movielens(
