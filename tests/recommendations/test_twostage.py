@@ -338,3 +338,32 @@ def test_ranking_orders_in_single_precision_as_the_ranker_sees_scores():
     r = _Ranking(scores, np.zeros(scores.shape, dtype=bool))
     assert r.of(np.zeros(4, dtype=np.int64), np.arange(4)).tolist() == [1.0, 1.0, 3.0, 0.0]
     assert r.top(2)[0].tolist() == [True, True, False, True]
+
+
+def test_a_sampled_training_frame_is_the_full_frame_at_the_sampled_rows():
+    synth = generate(n_users=60, n_items=40, n_interactions=700, seed=3)
+    model = TwoStage(lambda_=50.0, factors=8, per_source=10, label_holdout=2)
+    _s, _c, full, labels = model.training_frame(synth.data)
+    _s2, _c2, part, part_labels = TwoStage(
+        lambda_=50.0, factors=8, per_source=10, label_holdout=2
+    ).training_frame(synth.data, negatives=3)
+    keep = sample_negatives(full.rows, labels, 3, seed=42)
+    assert 0 < keep.sum() < keep.size
+    assert np.array_equal(part.rows, full.rows[keep])
+    assert np.array_equal(part.items, full.items[keep])
+    assert np.array_equal(part.features, full.features[keep], equal_nan=True)
+    assert np.array_equal(part_labels, labels[keep])
+
+
+def test_plays_before_of_chosen_pairs_is_the_full_matrix_at_those_pairs():
+    synth = generate(n_users=30, n_items=20, n_interactions=400, seed=5)
+    ctx = Context.fit(synth.data)
+    _u, _i, _w, ts = synth.data.triples()
+    rng = np.random.default_rng(1)
+    at = rng.uniform(ts.min() - 40 * 86400, ts.max() + 40 * 86400, size=12)
+    for months in (1, 3):
+        full = ctx.plays_before(at, months)
+        rows = np.repeat(np.arange(at.size), 20)
+        items = np.tile(np.arange(20), at.size)
+        assert full.any()
+        assert np.array_equal(ctx.plays_before_at(at[rows], items, months), full[rows, items])
