@@ -266,18 +266,23 @@ def search(
     k: int = 10,
     allowed: Allowed = None,
     progress: Progress | None = None,
+    patience: int | None = None,
 ) -> SearchResult:
     """Try each parameter set on a validation split carved from `train`; best NDCG@k wins.
 
     A space of one entry is returned untried (there is nothing to choose). Along an ordered
     one-parameter space (`search_ordered`, e.g. EASE's lambda) validation NDCG rises to one
-    peak and falls: the search stops after `patience` trials in a row below the best so far.
+    peak and falls: the search stops after `patience` trials in a row below the best so far
+    (the model's `search_patience` unless given).
     """
     cls = build(algorithm).__class__
     space = space if space is not None else cls.search_space
     if len(space) == 1:
         return SearchResult(algorithm=algorithm, best_params=dict(space[0]), trials=[])
-    patience = cls.search_patience if cls.search_ordered else len(space)
+    if not cls.search_ordered:
+        patience = len(space)
+    elif patience is None:
+        patience = cls.search_patience
     val = temporal_split(train, holdout=holdout, holdout_fraction=holdout_fraction)
     trials: list[dict[str, Any]] = []
     best: tuple[float, dict[str, Any], Recommender] | None = None

@@ -208,7 +208,7 @@ def test_a_two_stage_fit_takes_its_ease_source_from_the_lambda_search(monkeypatc
     fits = []
     real = ease.ease_weights
     monkeypatch.setattr(ease, "ease_weights", lambda g, lam: fits.append(lam) or real(g, lam))
-    trials = len(search("ease", data, holdout=2).trials)
+    trials = len(search("ease", data, holdout=2, patience=1).trials)
     fits.clear()
 
     model = TwoStage(factors=4, per_source=5, label_holdout=2, trees=5)
@@ -216,3 +216,23 @@ def test_a_two_stage_fit_takes_its_ease_source_from_the_lambda_search(monkeypatc
     # the search's trials on the carve, then one refit on all of `data`; no carve refit
     assert len(fits) == trials + 1
     assert model.params["lambda_"] == fits[-1] > 0
+
+
+class Peaked(Fixed):
+    """An ordered space whose validation NDCG falls after its first entry and rises later."""
+
+    name: ClassVar[str] = "peaked"
+    search_space: ClassVar[list[dict]] = [{"bias": 1}, {"bias": 0}, {"bias": 0}, {"bias": 1}]
+    search_ordered: ClassVar[bool] = True
+
+
+def test_an_ordered_search_stops_after_patience_trials_below_the_best(monkeypatch):
+    monkeypatch.setitem(algorithms.ALGORITHMS, "peaked", Peaked)
+    monkeypatch.setitem(algorithms.ALGORITHMS, "fixed", Fixed)
+    data = temporal_split(data_from([[0, 1, 5, 6], [0, 2, 5, 7], [1, 2, 6, 7]]), holdout=1).train
+    assert Peaked.search_patience == 2
+    assert len(search("peaked", data, holdout=1).trials) == 3  # the model's own patience
+    assert len(search("peaked", data, holdout=1, patience=1).trials) == 2
+    assert len(search("peaked", data, holdout=1, patience=3).trials) == 4
+    # an unordered space is always tried whole
+    assert len(search("fixed", data, holdout=1, patience=1).trials) == 2
