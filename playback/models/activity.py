@@ -72,6 +72,8 @@ class Progress(models.Model):
         verbose_name_plural = "progress"
         indexes = [
             models.Index(fields=["profile", "-last_event_at"], name="catalog_progress_recent"),
+            # the recommender's activity scan (every minute): what changed since its watermark
+            models.Index(fields=["updated_at"], name="catalog_progress_updated"),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -101,6 +103,7 @@ class MyListEntry(models.Model):
         db_table = "catalog_mylistentry"  # kept from when catalog owned it: no data moved
         ordering = ["-added_at", "-id"]
         verbose_name_plural = "my list entries"
+        indexes = [models.Index(fields=["added_at"], name="catalog_mylist_added")]  # (the scan)
         constraints = [
             models.UniqueConstraint(fields=["profile", "title"], name="catalog_mylist_unique")
         ]
@@ -126,7 +129,10 @@ class ThumbRating(models.Model):
     class Meta:
         db_table = "catalog_thumbrating"  # kept from when catalog owned it: no data moved
         ordering = ["-rated_at", "-id"]
-        indexes = [models.Index(fields=["title", "value"], name="catalog_rating_title_value")]
+        indexes = [
+            models.Index(fields=["title", "value"], name="catalog_rating_title_value"),
+            models.Index(fields=["rated_at"], name="catalog_rating_rated"),  # (the scan)
+        ]
         constraints = [
             models.UniqueConstraint(fields=["profile", "title"], name="catalog_rating_unique"),
             models.CheckConstraint(

@@ -100,7 +100,7 @@ class Context:
         m = np.clip(((at - self.month0) // MONTH).astype(np.int64), 0, last)
         upto = self.monthly[m]
         before = np.where((m - months >= 0)[:, None], self.monthly[np.maximum(m - months, 0)], 0)
-        return np.asarray(upto - before, dtype=np.float64)
+        return upto - before  # float32: counts of plays, whole numbers, exact
 
     def plays_before_at(self, at: np.ndarray, items: np.ndarray, months: int) -> np.ndarray:
         """`plays_before` of chosen (time, item) pairs only: the same numbers, without a
@@ -109,7 +109,7 @@ class Context:
         m = np.clip(((at - self.month0) // MONTH).astype(np.int64), 0, last)
         upto = self.monthly[m, items]
         before = np.where(m - months >= 0, self.monthly[np.maximum(m - months, 0), items], 0)
-        return np.asarray(upto - before, dtype=np.float64)
+        return upto - before
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         g = self.genres
@@ -283,11 +283,17 @@ class TwoStage(Recommender):
         recent_plays = context.plays_before(at, 3)
         age = (at[:, None] - context.released[None, :]) / YEAR
         is_recent = (age >= -1.0 / 12) & (age <= RECENT_RELEASE / YEAR)
-        scores["recent"] = np.where(is_recent, recent_plays, -1.0)
+        scores["recent"] = np.where(is_recent, recent_plays, np.float32(-1.0))
         # Continue Watching: what the titles a viewer started and has not finished lead to
         started = as_of(unfinished, at, shape=(n, n_items))
         continuing = np.diff(started.indptr) > 0
-        scores["continue"] = np.asarray(ease.score(started), dtype=np.float64)
+        if continuing.any():
+            scores["continue"] = np.asarray(ease.score(started), dtype=np.float64)
+        else:
+            # nothing unfinished anywhere (MovieLens): every row scores as an empty history,
+            # computed once
+            empty = np.asarray(ease.score(started[:1]), dtype=np.float64)
+            scores["continue"] = np.broadcast_to(empty, (n, n_items))
         pick = np.zeros((n, n_items), dtype=bool)
         per_source = self.params["per_source"]
         rankings: dict[str, _Ranking] = {}
@@ -339,8 +345,8 @@ class TwoStage(Recommender):
         for values in (
             age[rows, items],
             np.log1p(context.plays[items].astype(np.float64)),
-            np.log1p(context.plays_before_at(at[rows], items, 1)),
-            np.log1p(recent_plays[rows, items]),
+            np.log1p(context.plays_before_at(at[rows], items, 1).astype(np.float64)),
+            np.log1p(recent_plays[rows, items].astype(np.float64)),
             affinity[rows, items],
             activity[rows],
             hours[rows],
