@@ -247,7 +247,7 @@ def serve(request: HttpRequest, render: Render) -> HttpResponseBase:
     version = catalog_version()  # the request's snapshot of the shared counters
     if version is None:  # the cache is away
         return render({})
-    key = page_key(request.user.pk, profile.pk, request.get_host())
+    key = page_key(profile.account_id, profile.pk, request.get_host())
     keys = stamp_keys(profile.pk)
     got = shared_counters.get_many([key, *keys])
     stamp = _stamp(request, viewer, version, got, keys)
