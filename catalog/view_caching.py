@@ -3,8 +3,9 @@
 `shared_partial` caches the HTML fragment a page sends back for `?partial=1` (search as you
 type): it depends only on the query string and on what the viewer may see (country,
 maturity, language), never on who they are, so it is shared through catalog.caching and
-revalidated with its ETag. Full pages carry the viewer's own header and rows and are not
-cached whole; their shared shelves are cached one level down, in the selectors.
+revalidated with its ETag. Full pages carry the viewer's own header and rows: the signed-in
+home page is cached whole per profile (catalog.home_cache); the others are not, and their
+shared shelves are cached one level down, in the selectors.
 """
 
 from __future__ import annotations

@@ -11,12 +11,13 @@ from typing import Any
 from django.conf import settings
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext
 
 from billing.selectors import plans_available
-from catalog import selectors
+from catalog import home_cache, selectors
 from catalog.models import Title
 from catalog.selectors.home_rows import home_rows_assemble, provided_rows
 from catalog.selectors.search import SearchFilters
@@ -57,7 +58,31 @@ def _provided(setting: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
     return import_string(dotted)(*args, **kwargs) if dotted else {}  # type: ignore[no-any-return]
 
 
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: HttpRequest) -> HttpResponseBase:
+    """The landing page signed out; signed in, the profile's page from its page cache
+    (catalog.home_cache), rendered by `_signed_in_home` when that has none current."""
+    if not request.user.is_authenticated:
+        return _landing(request)
+    return home_cache.serve(request, lambda extra: _signed_in_home(request, extra))
+
+
+def _landing(request: HttpRequest) -> HttpResponse:
+    viewer = request_viewer(request)
+    plans = list(plans_available())
+    for plan in plans:  # shown in the default currency (prices are prefetched)
+        plan.shown_price = plan.price_for(settings.BILLING_DEFAULT_CURRENCY)  # type: ignore[attr-defined]
+    context: dict[str, Any] = {
+        "hero": selectors.titles.hero_title(viewer),
+        "new_releases": selectors.new_releases(viewer),
+        "popular": selectors.popular(viewer),
+        "plans": plans,
+        **nav_context(request),
+    }
+    return render(request, "catalog/landing.html", context)
+
+
+def _signed_in_home(request: HttpRequest, extra: dict[str, Any]) -> HttpResponse:
+    """`extra`: what the page cache renders with (a placeholder for the CSRF token)."""
     viewer = request_viewer(request)
     profile = viewer.profile
     context: dict[str, Any] = {
@@ -66,12 +91,6 @@ def home(request: HttpRequest) -> HttpResponse:
         "popular": selectors.popular(viewer),
         **nav_context(request),
     }
-    if not request.user.is_authenticated:
-        plans = list(plans_available())
-        for plan in plans:  # shown in the default currency (prices are prefetched)
-            plan.shown_price = plan.price_for(settings.BILLING_DEFAULT_CURRENCY)  # type: ignore[attr-defined]
-        context["plans"] = plans
-        return render(request, "catalog/landing.html", context)
     kids = profile is not None and profile.is_kids
     min_titles = settings.CATALOG_HOME_ROW_MIN_TITLES
     activity = _provided("CATALOG_HOME_ACTIVITY_PROVIDER", profile) if profile else {}
@@ -90,7 +109,7 @@ def home(request: HttpRequest) -> HttpResponse:
     context["hero_play"] = _hero_play(context["hero"], profile, page.continue_watching)
     context["profile"] = profile
     context["kids"] = kids
-    return render(request, "catalog/home.html", context)
+    return render(request, "catalog/home.html", {**context, **extra})
 
 
 def _hero_play(hero: Title | None, profile: Any, watching: list[Any]) -> dict[str, str] | None:

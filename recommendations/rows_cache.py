@@ -53,6 +53,12 @@ def prefetch(profile_header: str | None) -> None:
         shared_counters.also_get(_keys(int(profile_header)))
 
 
+def home_stamp_keys(profile_id: int) -> list[str]:
+    """CATALOG_HOME_STAMP_PROVIDER: what the profile's home rows are built from (its rows entry
+    and the live model version); the catalogue's cached home page is stamped with their values."""
+    return [rows.cache_key_prefix(profile_id), LIVE_KEY]
+
+
 def live_model_changed() -> None:
     cache.delete(LIVE_KEY)
 

@@ -1,4 +1,8 @@
-"""Viewing activity writes: progress heartbeats, My List, thumbs, history deletion."""
+"""Viewing activity writes: progress heartbeats, My List, thumbs, history deletion.
+
+Each write that the signed-in home page shows (or that its rows are built from) bumps the
+profile's home-page stamp (catalog.home_cache.activity_changed), so its cached page is
+rendered again on the next visit."""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from catalog.caching import catalog_changed
+from catalog.home_cache import activity_changed
 from catalog.models import Episode, Title
 from catalog.selectors.titles import titles_for_profile
 from playback.models import MyListEntry, Progress, ThumbRating, ViewingEvent
@@ -102,6 +107,7 @@ def record_progress(
             break
         except IntegrityError:
             continue  # a row exists: newer (nothing to do) or raced in (retry the update)
+    activity_changed(profile.pk)  # Continue Watching on the cached home page
     return Progress.objects.get(**key)
 
 
@@ -124,13 +130,17 @@ def record_play(
 def my_list_add(*, profile: Profile, title: Title) -> MyListEntry:
     """Add to My List; adding twice keeps the first entry."""
     _require_visible(profile, title)
-    entry, _ = MyListEntry.objects.get_or_create(profile=profile, title=title)
+    entry, created = MyListEntry.objects.get_or_create(profile=profile, title=title)
+    if created:
+        activity_changed(profile.pk)
     return entry
 
 
 def my_list_remove(*, profile: Profile, title: Title) -> bool:
     """Remove from My List; True when something was removed."""
     deleted, _ = MyListEntry.objects.filter(profile=profile, title=title).delete()
+    if deleted:
+        activity_changed(profile.pk)
     return deleted > 0
 
 
@@ -147,11 +157,14 @@ def rate(*, profile: Profile, title: Title, value: int, score: float | None = No
         title=title,
         defaults={"value": value, "score": score, "rated_at": timezone.now()},
     )
+    activity_changed(profile.pk)
     return rating
 
 
 def rating_clear(*, profile: Profile, title: Title) -> bool:
     deleted, _ = ThumbRating.objects.filter(profile=profile, title=title).delete()
+    if deleted:
+        activity_changed(profile.pk)
     return deleted > 0
 
 
@@ -160,6 +173,7 @@ def history_delete(*, profile: Profile, title: Title) -> int:
     """Forget that this profile watched a title: its events and progress. Returns events removed."""
     deleted, _ = ViewingEvent.objects.filter(profile=profile, title=title).delete()
     Progress.objects.filter(profile=profile, title=title).delete()
+    activity_changed(profile.pk)
     return deleted
 
 

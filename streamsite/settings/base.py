@@ -553,6 +553,16 @@ CATALOG_TITLE_ACTIVITY_PROVIDER = env.str(
 CATALOG_HOME_ROWS_PROVIDER = env.str("CATALOG_HOME_ROWS_PROVIDER", "")
 # A home row (personal or editorial) with fewer titles than a screenful is dropped.
 CATALOG_HOME_ROW_MIN_TITLES = 4
+# Dotted path to fn(profile_id) -> cache keys whose values the home rows are built from (the
+# rows provider's: recommendations names its rows entry and live model version); the cached
+# home page (catalog.home_cache) is stamped with them. Empty: no keys.
+CATALOG_HOME_STAMP_PROVIDER = ""
+# The signed-in home page and its stamps ride along with the request's first read of the shared
+# counters, which the language middleware makes (catalog.home_cache).
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("accounts.middleware.ViewerLanguageMiddleware"),
+    "catalog.home_cache.HomePageRidersMiddleware",
+)
 
 
 # --- media: the pipeline -------------------------------------------------------------------
@@ -655,6 +665,8 @@ RECS_ALLOWED_ITEMS_PROVIDER = env.str(
 )
 # The catalogue home page renders these rows (fn(profile) -> list of rows).
 CATALOG_HOME_ROWS_PROVIDER = "recommendations.rows.rows_for_profile"
+# ...and stamps its cached page with what those rows are built from.
+CATALOG_HOME_STAMP_PROVIDER = "recommendations.rows_cache.home_stamp_keys"
 # After catalog's seeders: interactions from the demo history, then a trained live model.
 DEMO_SEEDERS.append("recommendations.demo.seed")
 CELERY_BEAT_SCHEDULE["recommendations.fold-activity"] = {

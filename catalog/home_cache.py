@@ -1,0 +1,266 @@
+"""The signed-in home page, rendered once per profile and served from the cache until something
+it shows changes.
+
+No part of a signed-in home page is shared between profiles: its editorial rows are deduped
+against the profile's own (`home_rows_assemble`), so the page is cached whole, per profile,
+with the version stamps of everything it shows stored beside it. One cache round trip reads
+the page and every stamp together: the page key and the stamp keys ride along with the
+request's first read of the shared counters (`HomePageRidersMiddleware`, before the language
+middleware makes that read; streamsite.shared_counters), which also brings the catalogue
+version. A stored page is served only when its stamp equals the stamp read now.
+
+The key (`page_key`): the account, the profile (both from the session) and the host (links
+are relative, but the host is cheap to add and keeps a site served under two names apart).
+The stamp, compared on every hit, is what else the page depends on:
+
+- the catalogue version (catalog.caching): titles, availability, artwork, genres, popularity;
+- the language the request is answered in, and the viewer's country and maturity ceiling;
+- the header: the account's e-mail and staff flag (the Admin link), the profile's name,
+  avatar, kids flag, maturity and language. Read from the request's own user and profile
+  (fresh: the session's user, the profile remembered under the auth epoch), so an edit shows
+  at once without a stamp of its own;
+- the profile's activity stamp (`activity_key`): Continue Watching, My List and thumbs.
+  Playback bumps it in every service that writes them (`activity_changed`), now and again
+  after commit, as the catalogue version is bumped;
+- the values of the keys CATALOG_HOME_STAMP_PROVIDER names for the profile (recommendations:
+  the profile's rows entry and the live model version), digested: recomputed rows, a refold
+  that drops them, or a promoted model each change the stamp.
+
+A stamp with any of those values absent (the cache lost it, or it was never written) is not
+stored: the next request, which finds them, stores the page. Otherwise "absent" could match
+"absent" after a change that deleted a key. A page also expires with the catalogue's shared
+fragments (catalog.caching.fragment_ttl: CATALOG_CACHE_SECONDS, or the next licensing window
+that opens or closes), which bounds what no write announces: a video that becomes playable
+(the hero's Play button asks the media pipeline, which bumps nothing).
+
+The CSRF token: the logout form carries one, and it is per browser, not per profile, so the
+page is rendered and stored with a placeholder and the request's own token (`get_token`,
+which also keeps CSRF's cookie logic running: the cookie is set or renewed as for any page)
+is put in when it is served. The ETag is the stored page's, mixed with a digest of the
+browser's CSRF secret: a browser revalidating a copy whose token another secret masked gets
+the page again, not a 304.
+
+Never stored: a page that shows messages (django.contrib.messages; they are for one response),
+a response that is not a 200 or sets cookies, a request without a profile (the account-wide
+page of a signed-in account with none picked, a PIN-locked profile not unlocked), and anything
+while the cache is away (the catalogue version unknown): then the page is rendered as before.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import SESSION_KEY
+from django.contrib.messages import get_messages
+from django.core.cache import cache
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
+from django.middleware.csrf import get_token
+from django.urls import reverse
+from django.utils import translation
+from django.utils.module_loading import import_string
+from django.utils.safestring import mark_safe
+
+from accounts.selectors import SESSION_PROFILE
+from catalog.caching import catalog_version, fragment_ttl
+from catalog.selectors.viewer import Viewer, request_viewer
+from streamsite import shared_counters
+from streamsite.conditional import CachedBody, cached_body, respond
+
+# What the page is rendered with in place of the CSRF token. Escaping turns any "<" that comes
+# from data into "&lt;", so only the csrf_token tag (this value is marked safe) can write it.
+CSRF_PLACEHOLDER = "<csrf-token-placeholder>"
+_PLACEHOLDER = CSRF_PLACEHOLDER.encode()
+
+Render = Callable[[dict[str, Any]], HttpResponse]
+
+
+def page_key(user_id: int | str, profile_id: int | str, host: str) -> str:
+    host_digest = hashlib.sha256(host.encode()).hexdigest()[:16]
+    return f"catalog:home:page:{user_id}:{profile_id}:{host_digest}"
+
+
+def activity_key(profile_id: int) -> str:
+    return f"catalog:home:activity:{profile_id}"
+
+
+def _first_stamp() -> int:
+    """A stamp starts from the clock, so one that the cache lost and started again never
+    equals a value a stored page carries."""
+    return time.time_ns() // 1000
+
+
+def _bump_activity(profile_id: int) -> None:
+    key = activity_key(profile_id)
+    try:
+        cache.incr(key)
+    except ValueError:  # no stamp yet (or the cache is down): start one
+        cache.add(key, _first_stamp(), timeout=None)
+
+
+def activity_changed(profile_id: int) -> None:
+    """The profile's Continue Watching, My List or thumbs changed: its cached home page is
+    stale. Bumped now (this transaction's own reads see the change) and again after commit (a
+    reader in between may have stored the old rows under the first new stamp)."""
+    _bump_activity(profile_id)
+    transaction.on_commit(lambda: _bump_activity(profile_id))
+
+
+def _provided_keys(profile_id: int) -> list[str]:
+    """The cache keys CATALOG_HOME_STAMP_PROVIDER (fn(profile_id) -> keys) names."""
+    dotted = getattr(settings, "CATALOG_HOME_STAMP_PROVIDER", "")
+    return list(import_string(dotted)(profile_id)) if dotted else []
+
+
+def stamp_keys(profile_id: int) -> list[str]:
+    return [activity_key(profile_id), *_provided_keys(profile_id)]
+
+
+# --- riding along with the request's first read -------------------------------------------
+_home_path: list[str] = []
+
+
+def _is_home(request: HttpRequest) -> bool:
+    if not _home_path:
+        _home_path.append(reverse("home"))
+    return request.method == "GET" and request.path_info == _home_path[0]
+
+
+def prefetch(request: HttpRequest) -> None:
+    """Have the page and its stamps read with the request's shared counters: for the account
+    and profile the session names (a hint: `serve` uses them only for the request's own)."""
+    if not settings.CATALOG_CACHE_SECONDS or not _is_home(request):
+        return
+    session = getattr(request, "session", None)
+    if session is None or not request.COOKIES.get(settings.SESSION_COOKIE_NAME):
+        return
+    user_id, profile_id = session.get(SESSION_KEY), session.get(SESSION_PROFILE)
+    if user_id is None or profile_id is None:
+        return
+    profile_id = int(profile_id)
+    shared_counters.also_get([page_key(user_id, profile_id, request.get_host())])
+    shared_counters.also_get(stamp_keys(profile_id))
+
+
+class HomePageRidersMiddleware:
+    """`prefetch` for the home page; before the first middleware that reads a shared counter."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        prefetch(request)
+        return self.get_response(request)
+
+
+# --- serving --------------------------------------------------------------------------------
+def _digest(value: Any) -> str:
+    return hashlib.sha256(repr(value).encode()).hexdigest()[:24]
+
+
+def _header(request: HttpRequest, viewer: Viewer) -> tuple[Any, ...]:
+    """What the page's header and kids styling show of the account and the profile."""
+    user: Any = request.user
+    profile: Any = viewer.profile
+    image = getattr(profile.avatar_image, "name", "") if profile.avatar_image else ""
+    return (
+        user.pk,
+        user.email,
+        bool(user.is_staff),
+        profile.pk,
+        profile.name,
+        profile.avatar,
+        image,
+        bool(profile.is_kids),
+        int(profile.maturity),
+        profile.language,
+    )
+
+
+def _stamp(
+    request: HttpRequest, viewer: Viewer, version: int, got: dict[str, Any], keys: list[str]
+) -> list[Any] | None:
+    """The page's stamp now; None when a value it needs is absent (nothing to compare with)."""
+    values = [got.get(k) for k in keys]
+    if any(v is None for v in values):
+        return None
+    return [
+        version,
+        translation.get_language() or "",
+        viewer.country,
+        viewer.max_maturity,
+        _header(request, viewer),
+        values[0],  # the activity stamp
+        _digest(values[1:]),
+    ]
+
+
+def _has_messages(request: HttpRequest) -> bool:
+    """Messages waiting for this request (counted, not consumed: the page shows them)."""
+    return len(get_messages(request)) > 0  # type: ignore[arg-type]
+
+
+def _storable(request: HttpRequest, response: HttpResponse) -> bool:
+    return (
+        response.status_code == 200
+        and not response.streaming
+        and not response.cookies
+        and not _has_messages(request)
+    )
+
+
+def _with_token(request: HttpRequest, entry: CachedBody) -> HttpResponse:
+    """The stored page with this request's CSRF token, or a 304 when the browser has it."""
+    token = get_token(request)  # sets or renews the CSRF cookie, as rendering would
+    secret = request.META.get("CSRF_COOKIE", "")
+    etag = f'"{_digest((entry.etag, secret))}"'
+    filled = CachedBody(
+        body=entry.body.replace(_PLACEHOLDER, token.encode()),
+        content_type=entry.content_type,
+        etag=etag,
+    )
+    return respond(request, filled, vary="Cookie")
+
+
+def _ensure_activity_stamp(profile_id: int, got: dict[str, Any]) -> None:
+    """Start the profile's activity stamp when the cache has none, so the next request can
+    store its page (an absent stamp is never stored)."""
+    key = activity_key(profile_id)
+    if got.get(key) is None:
+        cache.add(key, _first_stamp(), timeout=None)
+
+
+def serve(request: HttpRequest, render: Render) -> HttpResponseBase:
+    """The signed-in home page: the stored one when its stamp still holds, else rendered by
+    `render(extra_context)` (and stored when it may be)."""
+    if not settings.CATALOG_CACHE_SECONDS or request.method != "GET":
+        return render({})
+    viewer = request_viewer(request)
+    profile = viewer.profile
+    if profile is None or _has_messages(request):
+        return render({})
+    version = catalog_version()  # the request's snapshot of the shared counters
+    if version is None:  # the cache is away
+        return render({})
+    key = page_key(profile.account_id, profile.pk, request.get_host())
+    keys = stamp_keys(profile.pk)
+    got = shared_counters.get_many([key, *keys])
+    stamp = _stamp(request, viewer, version, got, keys)
+    hit = got.get(key)
+    if stamp is not None and isinstance(hit, dict) and hit.get("stamp") == stamp:
+        return _with_token(request, hit["body"])
+    response = render({"csrf_token": mark_safe(CSRF_PLACEHOLDER)})  # noqa: S308 - a constant
+    if not _storable(request, response):
+        response.content = response.content.replace(_PLACEHOLDER, get_token(request).encode())
+        return response
+    entry = cached_body(response.content, response["Content-Type"])
+    if stamp is not None:
+        cache.set(key, {"stamp": stamp, "body": entry}, timeout=fragment_ttl())
+    else:
+        _ensure_activity_stamp(profile.pk, got)
+    return _with_token(request, entry)
