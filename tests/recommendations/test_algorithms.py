@@ -67,6 +67,22 @@ def test_itemknn_keeps_only_the_top_neighbours():
     assert int(model.similarity[0].indices[0]) == 1
 
 
+def test_itemknn_top_k_mask_is_each_rows_k_best_ties_to_the_lowest_columns():
+    from recommendations.algorithms import itemknn
+
+    rng = np.random.default_rng(5)
+    candidate = rng.random((40, 12)) < 0.7
+    # positive on candidates (many ties), 0 elsewhere, as item-kNN's similarity
+    sim = np.where(candidate, rng.integers(1, 4, size=(40, 12)), 0).astype(np.float32)
+    for k in (1, 3, 5, 11):
+        got = itemknn._top_k_mask(sim, candidate, k)
+        for i in range(40):
+            cells = np.flatnonzero(candidate[i])
+            # brute force: best value first, then the lowest column
+            order = sorted(cells.tolist(), key=lambda j: (-sim[i, j], j))[:k]
+            assert np.flatnonzero(got[i]).tolist() == sorted(order)
+
+
 def test_popularity_decays_by_half_life_and_ranks_per_country():
     now = 100 * DAY
     # item 0: weight 1 today (1.0); item 1: weight 2 one half-life ago (1.0); item 2: 3 two ago
