@@ -344,6 +344,29 @@ class MediaAccess:
         return (base or self.bases[0]) + self.tokens[scope] + path[len(scope) :]
 
 
+Steering = cdn_steering.SteeringDecision
+
+
+def steer(
+    asset: LocalAsset, *, client_ip: str | None, country: str | None, record: bool = True
+) -> Steering:
+    """The CDN's ranked edges for this client and asset (REDUNDANT_EDGES of them, then the
+    origin); recorded now, or (`record=False`) later by `steering_keep`."""
+    return cdn_steering.steer(
+        # an unknown address is located by country / global default, never bound to
+        client_ip=client_ip or "0.0.0.0",  # noqa: S104
+        content_key=content_key_for(asset),
+        country=country,
+        count=REDUNDANT_EDGES,
+        record=record,
+    )
+
+
+def steering_keep(decision: Steering) -> None:
+    """Record a decision made with `steer(record=False)` (cdn's play log)."""
+    cdn_steering.decision_keep(decision)
+
+
 def media_access(
     asset: LocalAsset,
     *,
@@ -351,19 +374,15 @@ def media_access(
     expires_at: datetime,
     client_ip: str | None,
     country: str | None = None,
+    steering: Steering | None = None,
 ) -> MediaAccess:
     """Tokens for every file a session capped at `max_height` plays, and the ranked edges from
-    the CDN's steering (REDUNDANT_EDGES of them, then the origin, CDN_ORIGIN_URL) to play from.
+    the CDN's steering (`steering`, else steered and recorded now; REDUNDANT_EDGES of them,
+    then the origin, CDN_ORIGIN_URL) to play from.
 
     Tokens sit in the path, so relative URIs inside a rendition's playlist inherit them."""
     key = content_key_for(asset)
-    decision = cdn_steering.steer(
-        # an unknown address is located by country / global default, never bound to
-        client_ip=client_ip or "0.0.0.0",  # noqa: S104
-        content_key=key,
-        country=country,
-        count=REDUNDANT_EDGES,
-    )
+    decision = steering or steer(asset, client_ip=client_ip, country=country)
     bases = tuple(dict.fromkeys(decision.urls)) or (settings.CDN_ORIGIN_URL,)
     uris = [r.uri for r in allowed_renditions(asset, max_height=max_height)]
     uris += [sound.uri for sound in asset.audio]
