@@ -79,7 +79,8 @@ def check_viewing_allowed(
     Unpublished titles are "unavailable", a rating above the profile's maturity is "maturity",
     and no licensing window for the country now is "region" (catalog's availability windows).
     """
-    from catalog.selectors.titles import available_titles
+    from catalog.selectors.titles import title_visible
+    from catalog.selectors.viewer import Viewer
 
     if not title.is_published:
         return Refusal("unavailable", f"\u201c{title.name}\u201d is not available to watch.")
@@ -90,16 +91,30 @@ def check_viewing_allowed(
             "may watch.",
         )
     code = (country or settings.DEFAULT_COUNTRY).upper()
-    if (
-        not available_titles(country=code, max_maturity=title.maturity_level)
-        .filter(pk=title.pk)
-        .exists()
-    ):
+    # The profile may see this rating (above), so the title is in what it may see in `code`
+    # exactly when a licensing window for `code` is open: catalog's shared fragment of the
+    # viewer's visible titles (no query when warm), or one EXISTS.
+    viewer = Viewer(country=code, max_maturity=int(profile.maturity), profile=profile)
+    if not title_visible(viewer, title.pk):
         return Refusal(
             "region",
             f"\u201c{title.name}\u201d is not available to watch in your country ({code}).",
         )
     return None
+
+
+def find_title(*, title_id: int, profile: Profile) -> Title | None:
+    """The title to play (None: no such title): catalog's per-process copy when the profile
+    may see it now (no query when warm), else the row, whose refusal check_viewing_allowed
+    words. The checks run on either."""
+    from catalog.models import Title
+    from catalog.selectors.titles import visible_title_copy
+    from catalog.selectors.viewer import viewer_for_profile
+
+    found = visible_title_copy(viewer_for_profile(profile), title_id)
+    if found is not None:
+        return found
+    return Title.objects.filter(pk=title_id).first()
 
 
 # --- catalog: viewing activity (record_progress, resume position) ---------------------------
