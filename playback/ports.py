@@ -266,14 +266,13 @@ def _episode_markers(episode: Episode | None) -> dict[str, float]:
 
 def _pipeline_asset(*, title: Title, episode: Episode | None) -> LocalAsset | None:
     """The media pipeline's ready asset, in the shape the player and playlist builder use."""
-    found = (
-        media_selectors.ready_asset_for_episode(episode)
+    media = (
+        media_selectors.ready_asset_media(episode_id=episode.pk)
         if episode is not None
-        else media_selectors.ready_asset_for_title(title)
+        else media_selectors.ready_asset_media(title_id=title.pk)
     )
-    if found is None:
+    if media is None:
         return None
-    media = media_selectors.asset_media(found)
     prefix = media.content_key.rstrip("/") + "/"
 
     def rel(key: str) -> str:
