@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db.models import Prefetch, Subquery
+from django.db.models import Prefetch
 
 from catalog.models import Episode, Title
 from media import playlists
@@ -218,11 +218,11 @@ def ready_asset_media(
         ready = ready.filter(title_id=title_id)
     else:
         raise TypeError("ready_asset_media needs a title_id or an episode_id")
-    newest = ready.order_by("-ready_at", "-pk").values("pk")[:1]
+    # Newest first, one row per subtitle (or one without): the first asset's rows are the
+    # leading ones. A title has one ready asset as a rule; a plain join builds and runs
+    # cheaper than a subquery for the newest.
     rows = list(
-        MediaAsset.objects.filter(pk=Subquery(newest))
-        .order_by("subtitles__language")
-        .values_list(
+        ready.order_by("-ready_at", "-pk", "subtitles__language").values_list(
             "pk",
             "ready_version",
             "content_key",
@@ -234,6 +234,7 @@ def ready_asset_media(
             "subtitles__label",
         )
     )
+    rows = [row for row in rows if row[0] == rows[0][0]] if rows else rows
     if not rows:
         return None
     pk, version, prefix, duration, poster_key, sprite_key, vtt_key = rows[0][:7]

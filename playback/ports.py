@@ -168,12 +168,12 @@ def resume_position(*, profile: Profile, title: Title, episode: Episode | None) 
 
     row = (
         Progress.objects.filter(profile=profile, title=title, episode=episode)
-        .only("position_seconds", "completed")
+        .values_list("position_seconds", "completed")
         .first()
     )
-    if row is None or row.completed:
+    if row is None or row[1]:
         return 0.0
-    return float(row.position_seconds)
+    return float(row[0])
 
 
 # --- media pipeline: HLS assets and its one playlist builder (media.playlists) ---------------
