@@ -399,17 +399,30 @@ holder = Holder(build=_build_from_db)
 
 
 def steer(
-    *, client_ip: str, content_key: str, country: str | None = None, count: int = 3
+    *,
+    client_ip: str,
+    content_key: str,
+    country: str | None = None,
+    count: int = 3,
+    record: bool = True,
 ) -> SteeringDecision:
-    """Ranked edge base URLs for this client and content key, origin last; recorded."""
+    """Ranked edge base URLs for this client and content key, origin last; recorded, unless
+    `record` is False: then the caller records it with `decision_keep` (playback does, inside
+    the transaction that claims the stream, so a start commits once)."""
     from cdn.signing import validate_prefix
 
     validate_prefix(content_key)
     decision = holder.get().steer(
         client_ip=client_ip, content_key=content_key, country=country, count=count
     )
+    if record:
+        decision_keep(decision)
+    return decision
+
+
+def decision_keep(decision: SteeringDecision) -> None:
+    """Record a decision for analytics (CDN_RECORD_DECISIONS; cdn.services.decision_record)."""
     if settings.CDN_RECORD_DECISIONS:
         from cdn.services import decision_record
 
         decision_record(decision=decision)
-    return decision

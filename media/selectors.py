@@ -6,6 +6,7 @@ Contract for the playback app (docs/media.md): `ready_asset_for_title`, `ready_a
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -108,6 +109,38 @@ def _served_renditions(asset: MediaAsset) -> list[Rendition]:
     )
 
 
+def _rendition_info(r: Rendition) -> RenditionInfo:
+    return RenditionInfo(
+        width=r.width,
+        height=r.height,
+        bandwidth=r.bandwidth,
+        average_bandwidth=r.average_bandwidth,
+        codecs=r.codecs,
+        frame_rate=r.frame_rate,
+        playlist_key=r.playlist_key,
+        vmaf=r.vmaf,
+    )
+
+
+def _audio_info(a: AudioRendition) -> AudioInfo:
+    return AudioInfo(
+        language=a.language,
+        name=a.name,
+        bandwidth=a.bandwidth,
+        average_bandwidth=a.average_bandwidth,
+        playlist_key=a.playlist_key,
+    )
+
+
+def _subtitle_info(prefix: str, language: str, label: str) -> SubtitleInfo:
+    return SubtitleInfo(
+        language=language,
+        label=label,
+        playlist_key=f"{prefix}/subs/{language}.m3u8",
+        vtt_key=f"{prefix}/subs/{language}.vtt",
+    )
+
+
 def asset_media(asset: MediaAsset) -> AssetMedia:
     """Everything playback needs about a ready asset, as storage keys under one prefix."""
     prefix = asset.content_key
@@ -115,44 +148,112 @@ def asset_media(asset: MediaAsset) -> AssetMedia:
         asset_id=asset.pk,
         content_key=prefix,
         duration=asset.duration or 0.0,
-        renditions=tuple(
-            RenditionInfo(
-                width=r.width,
-                height=r.height,
-                bandwidth=r.bandwidth,
-                average_bandwidth=r.average_bandwidth,
-                codecs=r.codecs,
-                frame_rate=r.frame_rate,
-                playlist_key=r.playlist_key,
-                vmaf=r.vmaf,
-            )
-            for r in _served_renditions(asset)
-        ),
-        subtitles=tuple(
-            SubtitleInfo(
-                language=s.language,
-                label=s.label,
-                playlist_key=f"{prefix}/subs/{s.language}.m3u8",
-                vtt_key=f"{prefix}/subs/{s.language}.vtt",
-            )
-            for s in asset.subtitles.all()
-        ),
+        renditions=tuple(_rendition_info(r) for r in _served_renditions(asset)),
+        subtitles=tuple(_subtitle_info(prefix, s.language, s.label) for s in asset.subtitles.all()),
         poster_key=asset.poster_key,
         sprite_key=asset.sprite_key,
         thumbnails_vtt_key=asset.thumbnails_vtt_key,
         audio=tuple(
-            AudioInfo(
-                language=a.language,
-                name=a.name,
-                bandwidth=a.bandwidth,
-                average_bandwidth=a.average_bandwidth,
-                playlist_key=a.playlist_key,
-            )
+            _audio_info(a)
             for a in sorted(
                 (a for a in asset.audio_renditions.all() if a.version == asset.ready_version),
                 key=lambda a: a.position,
             )
         ),
+    )
+
+
+# A ready version's renditions and audio, per process: (asset id, version, content key) ->
+# (renditions, audio). They are written once, in the transaction that makes the version the
+# ready one (`_publish`), and never rewritten: a new encode is a new version (with a new
+# content key), and the rows of old versions are deleted, not changed.
+_VersionMedia = tuple[tuple[RenditionInfo, ...], tuple[AudioInfo, ...]]
+_version_copies: dict[tuple[int, int, str], _VersionMedia] = {}
+_VERSION_COPIES_MAX = 2000
+_version_lock = threading.Lock()
+
+
+def _version_media(asset_id: int, version: int, content_key: str) -> _VersionMedia:
+    key = (asset_id, version, content_key)
+    found = _version_copies.get(key)
+    if found is not None:
+        return found
+    renditions = tuple(
+        _rendition_info(r)
+        for r in Rendition.objects.filter(asset_id=asset_id, version=version).order_by(
+            "height", "pk"
+        )
+    )
+    audio = tuple(
+        _audio_info(a)
+        for a in AudioRendition.objects.filter(asset_id=asset_id, version=version).order_by(
+            "position", "pk"
+        )
+    )
+    with _version_lock:
+        if len(_version_copies) >= _VERSION_COPIES_MAX:
+            _version_copies.clear()
+        _version_copies[key] = (renditions, audio)
+    return renditions, audio
+
+
+def forget_version_copies() -> None:
+    """Drop this process's copies of ready versions (tests)."""
+    with _version_lock:
+        _version_copies.clear()
+
+
+def ready_asset_media(
+    *, title_id: int | None = None, episode_id: int | None = None
+) -> AssetMedia | None:
+    """`asset_media` of the newest ready asset of a movie (`title_id`) or an episode, in one
+    query once this process has seen its ready version: the asset row and its subtitles
+    (a LEFT JOIN; subtitles change without a new version, so they are always read), the
+    version's renditions and audio from this process's copy (two more queries the first
+    time). None when there is no ready asset."""
+    ready = MediaAsset.objects.ready()
+    if episode_id is not None:
+        ready = ready.filter(episode_id=episode_id)
+    elif title_id is not None:
+        ready = ready.filter(title_id=title_id)
+    else:
+        raise TypeError("ready_asset_media needs a title_id or an episode_id")
+    # Newest first, one row per subtitle (or one without): the first asset's rows are the
+    # leading ones. A title has one ready asset as a rule; a plain join builds and runs
+    # cheaper than a subquery for the newest.
+    rows = list(
+        ready.order_by("-ready_at", "-pk", "subtitles__language").values_list(
+            "pk",
+            "ready_version",
+            "content_key",
+            "duration",
+            "poster_key",
+            "sprite_key",
+            "thumbnails_vtt_key",
+            "subtitles__language",
+            "subtitles__label",
+        )
+    )
+    rows = [row for row in rows if row[0] == rows[0][0]] if rows else rows
+    if not rows:
+        return None
+    pk, version, prefix, duration, poster_key, sprite_key, vtt_key = rows[0][:7]
+    assert version is not None  # ready() asks for a ready version
+    renditions, audio = _version_media(pk, version, prefix)
+    return AssetMedia(
+        asset_id=pk,
+        content_key=prefix,
+        duration=duration or 0.0,
+        renditions=renditions,
+        subtitles=tuple(
+            _subtitle_info(prefix, language, label)
+            for *_, language, label in rows
+            if language is not None
+        ),
+        poster_key=poster_key,
+        sprite_key=sprite_key,
+        thumbnails_vtt_key=vtt_key,
+        audio=audio,
     )
 
 

@@ -79,7 +79,8 @@ def check_viewing_allowed(
     Unpublished titles are "unavailable", a rating above the profile's maturity is "maturity",
     and no licensing window for the country now is "region" (catalog's availability windows).
     """
-    from catalog.selectors.titles import available_titles
+    from catalog.selectors.titles import title_visible
+    from catalog.selectors.viewer import Viewer
 
     if not title.is_published:
         return Refusal("unavailable", f"\u201c{title.name}\u201d is not available to watch.")
@@ -90,16 +91,30 @@ def check_viewing_allowed(
             "may watch.",
         )
     code = (country or settings.DEFAULT_COUNTRY).upper()
-    if (
-        not available_titles(country=code, max_maturity=title.maturity_level)
-        .filter(pk=title.pk)
-        .exists()
-    ):
+    # The profile may see this rating (above), so the title is in what it may see in `code`
+    # exactly when a licensing window for `code` is open: catalog's shared fragment of the
+    # viewer's visible titles (no query when warm), or one EXISTS.
+    viewer = Viewer(country=code, max_maturity=int(profile.maturity), profile=profile)
+    if not title_visible(viewer, title.pk):
         return Refusal(
             "region",
             f"\u201c{title.name}\u201d is not available to watch in your country ({code}).",
         )
     return None
+
+
+def find_title(*, title_id: int, profile: Profile) -> Title | None:
+    """The title to play (None: no such title): catalog's per-process copy when the profile
+    may see it now (no query when warm), else the row, whose refusal check_viewing_allowed
+    words. The checks run on either."""
+    from catalog.models import Title
+    from catalog.selectors.titles import visible_title_copy
+    from catalog.selectors.viewer import viewer_for_profile
+
+    found = visible_title_copy(viewer_for_profile(profile), title_id)
+    if found is not None:
+        return found
+    return Title.objects.filter(pk=title_id).first()
 
 
 # --- catalog: viewing activity (record_progress, resume position) ---------------------------
@@ -153,12 +168,12 @@ def resume_position(*, profile: Profile, title: Title, episode: Episode | None) 
 
     row = (
         Progress.objects.filter(profile=profile, title=title, episode=episode)
-        .only("position_seconds", "completed")
+        .values_list("position_seconds", "completed")
         .first()
     )
-    if row is None or row.completed:
+    if row is None or row[1]:
         return 0.0
-    return float(row.position_seconds)
+    return float(row[0])
 
 
 # --- media pipeline: HLS assets and its one playlist builder (media.playlists) ---------------
@@ -251,14 +266,13 @@ def _episode_markers(episode: Episode | None) -> dict[str, float]:
 
 def _pipeline_asset(*, title: Title, episode: Episode | None) -> LocalAsset | None:
     """The media pipeline's ready asset, in the shape the player and playlist builder use."""
-    found = (
-        media_selectors.ready_asset_for_episode(episode)
+    media = (
+        media_selectors.ready_asset_media(episode_id=episode.pk)
         if episode is not None
-        else media_selectors.ready_asset_for_title(title)
+        else media_selectors.ready_asset_media(title_id=title.pk)
     )
-    if found is None:
+    if media is None:
         return None
-    media = media_selectors.asset_media(found)
     prefix = media.content_key.rstrip("/") + "/"
 
     def rel(key: str) -> str:
@@ -344,6 +358,29 @@ class MediaAccess:
         return (base or self.bases[0]) + self.tokens[scope] + path[len(scope) :]
 
 
+Steering = cdn_steering.SteeringDecision
+
+
+def steer(
+    asset: LocalAsset, *, client_ip: str | None, country: str | None, record: bool = True
+) -> Steering:
+    """The CDN's ranked edges for this client and asset (REDUNDANT_EDGES of them, then the
+    origin); recorded now, or (`record=False`) later by `steering_keep`."""
+    return cdn_steering.steer(
+        # an unknown address is located by country / global default, never bound to
+        client_ip=client_ip or "0.0.0.0",  # noqa: S104
+        content_key=content_key_for(asset),
+        country=country,
+        count=REDUNDANT_EDGES,
+        record=record,
+    )
+
+
+def steering_keep(decision: Steering) -> None:
+    """Record a decision made with `steer(record=False)` (cdn's play log)."""
+    cdn_steering.decision_keep(decision)
+
+
 def media_access(
     asset: LocalAsset,
     *,
@@ -351,19 +388,15 @@ def media_access(
     expires_at: datetime,
     client_ip: str | None,
     country: str | None = None,
+    steering: Steering | None = None,
 ) -> MediaAccess:
     """Tokens for every file a session capped at `max_height` plays, and the ranked edges from
-    the CDN's steering (REDUNDANT_EDGES of them, then the origin, CDN_ORIGIN_URL) to play from.
+    the CDN's steering (`steering`, else steered and recorded now; REDUNDANT_EDGES of them,
+    then the origin, CDN_ORIGIN_URL) to play from.
 
     Tokens sit in the path, so relative URIs inside a rendition's playlist inherit them."""
     key = content_key_for(asset)
-    decision = cdn_steering.steer(
-        # an unknown address is located by country / global default, never bound to
-        client_ip=client_ip or "0.0.0.0",  # noqa: S104
-        content_key=key,
-        country=country,
-        count=REDUNDANT_EDGES,
-    )
+    decision = steering or steer(asset, client_ip=client_ip, country=country)
     bases = tuple(dict.fromkeys(decision.urls)) or (settings.CDN_ORIGIN_URL,)
     uris = [r.uri for r in allowed_renditions(asset, max_height=max_height)]
     uris += [sound.uri for sound in asset.audio]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,7 +24,7 @@ from django.db.models.functions import RowNumber, Upper
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from catalog.caching import cached_fragment, shared_memo_many
+from catalog.caching import cached_fragment, catalog_version, shared_memo_many
 from catalog.models import Artwork, Availability, Credit, Episode, Genre, Person, Season, Title
 from catalog.selectors.viewer import Viewer, viewer_for_profile
 from streamsite.errors import NotFound
@@ -88,17 +89,42 @@ def visible_cards(viewer: Viewer, ids: Iterable[int]) -> dict[int, Title]:
     ids = list(ids)
     if not settings.CATALOG_CACHE_SECONDS:
         return {t.pk: t for t in with_artwork(titles_for_viewer(viewer).filter(pk__in=ids))}
-    visible = cached_fragment(
-        "visible-ids",
-        viewer,
-        (),
-        lambda: frozenset(titles_for_viewer(viewer).values_list("pk", flat=True)),
-    )
+    visible = _visible_ids(viewer)
     return shared_memo_many(
         "card-title",
         [i for i in ids if i in visible],
         lambda missing: {t.pk: t for t in with_artwork(Title.objects.filter(pk__in=missing))},
     )
+
+
+def _visible_ids(viewer: Viewer) -> frozenset[int]:
+    """The ids of every title `viewer` may see now: a shared fragment (catalog.caching), kept
+    under the catalogue version and no later than the next licensing window's edge."""
+    return cached_fragment(
+        "visible-ids",
+        viewer,
+        (),
+        lambda: frozenset(titles_for_viewer(viewer).values_list("pk", flat=True)),
+    )
+
+
+def title_visible(viewer: Viewer, title_id: int) -> bool:
+    """`is_title_available`, from the shared fragment of what the viewer may see when the
+    catalogue cache is on and answering (no query when warm), else one EXISTS query (never
+    the whole list of ids per call with the cache away)."""
+    if settings.CATALOG_CACHE_SECONDS and catalog_version() is not None:
+        return title_id in _visible_ids(viewer)
+    return is_title_available(viewer, title_id)
+
+
+def visible_title_copy(viewer: Viewer, title_id: int) -> Title | None:
+    """This process's copy of the title (with artwork) when `viewer` may see it now and the
+    catalogue cache is on and answering: no query when warm. None when it is not visible or
+    the cache is off or away (read the row then). A copy of its own: the caller may keep it."""
+    if not settings.CATALOG_CACHE_SECONDS or catalog_version() is None:
+        return None
+    found = visible_cards(viewer, [title_id]).get(title_id)
+    return copy.copy(found) if found is not None else None
 
 
 def new_releases(viewer: Viewer, *, limit: int = 20) -> list[Title]:

@@ -17,7 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from catalog.models import Episode, Title
+from catalog.models import Episode
 from playback import ports
 from playback.apis.qoe import QoeReportField
 from playback.models import PlaybackSession
@@ -216,7 +216,7 @@ class SessionListCreateApi(APIView):
             if episode is None:
                 raise NotFound(gettext("No such episode."))
         if "title_id" in values:
-            title = Title.objects.filter(pk=values["title_id"]).first()
+            title = ports.find_title(title_id=values["title_id"], profile=profile)
             if title is None:
                 raise NotFound(gettext("No such title."))
         started = services.session_start(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -12,7 +13,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext, ngettext
@@ -102,7 +103,12 @@ def master_playlist(*, signed: str, client_ip: str | None, now: datetime | None 
 
 
 def _access(
-    session: PlaybackSession, asset: ports.LocalAsset, *, max_height: int, now: datetime
+    session: PlaybackSession,
+    asset: ports.LocalAsset,
+    *,
+    max_height: int,
+    now: datetime,
+    steering: ports.Steering | None = None,
 ) -> ports.MediaAccess:
     return ports.media_access(
         asset,
@@ -110,6 +116,7 @@ def _access(
         expires_at=now + media_ttl(),
         client_ip=session.client_ip,
         country=session.account.effective_country,
+        steering=steering,
     )
 
 
@@ -205,6 +212,20 @@ def _live_sessions_summary(sessions: list[PlaybackSession]) -> list[dict[str, An
     ]
 
 
+def _lock_account(account_id: int) -> None:
+    """Take the account's claim lock (inside a transaction) in one statement: an upsert of its
+    lock row whose conflict branch updates the row, and so holds its row lock until commit,
+    as `SELECT ... FOR UPDATE` would (a concurrent first claim waits on the row's unique key
+    until the other commits, then on its lock). SQLite: the database write lock instead."""
+    table = connection.ops.quote_name(PlaybackAccountLock._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (account_id) VALUES (%s) "  # noqa: S608 - our table's name
+            "ON CONFLICT (account_id) DO UPDATE SET account_id = EXCLUDED.account_id",
+            [account_id],
+        )
+
+
 def _claim_lease(
     *,
     account: User,
@@ -212,29 +233,24 @@ def _claim_lease(
     now: datetime,
     create: dict[str, Any] | None = None,
     revive: PlaybackSession | None = None,
+    also: Callable[[], None] | None = None,
 ) -> PlaybackSession:
-    """Create (or revive) a lease under the account's stream limit, atomically.
+    """Create (or revive) a lease under the account's stream limit, atomically; `also` runs
+    in the same transaction once the lease is there (a start records its steering decision
+    with it: one commit).
 
     The per-account lock row serialises claims of one account on PostgreSQL (SQLite takes
-    its database write lock at BEGIN IMMEDIATE); inside it we count live leases and insert.
-    The lock row is upserted inside the same transaction (no transaction of its own: two
-    round trips fewer): a concurrent first claim waits on the row's unique key until the
-    other commits, then finds it and waits on its lock.
+    its database write lock with the lock row's upsert); under it we count live leases (a
+    statement after the lock, so it sees every claim committed before ours) and insert. The
+    live leases themselves are read only to word a refusal.
     """
     with transaction.atomic():
-        PlaybackAccountLock.objects.bulk_create(
-            [PlaybackAccountLock(account_id=account.pk)], ignore_conflicts=True
-        )
-        PlaybackAccountLock.objects.select_for_update().get(pk=account.pk)
-        live = list(
-            PlaybackSession.objects.live(now)
-            .for_account(account.pk)
-            .select_related("profile", "title")
-            .order_by("created_at", "pk")
-        )
+        _lock_account(account.pk)
+        others = PlaybackSession.objects.live(now).for_account(account.pk)
         if revive is not None:
-            live = [s for s in live if s.pk != revive.pk]
-        if len(live) >= max_streams:
+            others = others.exclude(pk=revive.pk)
+        if others.count() >= max_streams:
+            live = list(others.select_related("profile", "title").order_by("created_at", "pk"))
             names = ", ".join(
                 gettext("%(device)s (%(profile)s, session %(id)s)")
                 % {
@@ -259,11 +275,15 @@ def _claim_lease(
                 expires_at=now + lease_ttl(), last_heartbeat_at=now
             )
             revive.expires_at = now + lease_ttl()
-            return revive
-        assert create is not None
-        return PlaybackSession.objects.create(
-            account=account, created_at=now, expires_at=now + lease_ttl(), **create
-        )
+            session = revive
+        else:
+            assert create is not None
+            session = PlaybackSession.objects.create(
+                account=account, created_at=now, expires_at=now + lease_ttl(), **create
+            )
+        if also is not None:
+            also()
+        return session
 
 
 def session_start(
@@ -296,10 +316,15 @@ def session_start(
     asset = ports.find_asset(title=title, episode=episode)
     if asset is None:
         raise NotFound(gettext("This title has no playable video yet."), code="no_media")
+    # Steered before the transaction (no call out while the account is locked), recorded in it.
+    steering = ports.steer(
+        asset, client_ip=client_ip, country=account.effective_country, record=False
+    )
     session = _claim_lease(
         account=account,
         max_streams=entitlements.max_streams,
         now=now,
+        also=lambda: ports.steering_keep(steering),
         create={
             "profile": profile,
             "title": title,
@@ -316,7 +341,9 @@ def session_start(
         entitlements=entitlements,
         resume_seconds=ports.resume_position(profile=profile, title=title, episode=episode),
         master_path=master_path(session, now=now),
-        access=_access(session, asset, max_height=entitlements.max_resolution, now=now),
+        access=_access(
+            session, asset, max_height=entitlements.max_resolution, now=now, steering=steering
+        ),
         next_episode=next_episode_of(episode),
     )
 

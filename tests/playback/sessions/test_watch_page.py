@@ -147,7 +147,7 @@ def test_watch_page_query_count(client, alice, alice_profile, movie, django_asse
     pick_profile(client, alice_profile, alice)
     client.get(f"/watch/{movie.pk}/")  # warm the session
     # + steering, billing, and the media pipeline asset lookup (the profile is remembered)
-    with django_assert_num_queries(13):
+    with django_assert_num_queries(12):
         client.get(f"/watch/{movie.pk}/")
 
 

@@ -2,6 +2,7 @@
 catalog's viewing activity, and the CDN's signing and steering."""
 
 from datetime import timedelta
+from uuid import UUID
 
 import pytest
 from django.utils import timezone
@@ -159,6 +160,31 @@ class TestCdn:
         assert verified.path == f"hls/title-{movie.pk}/local/360p/index.m3u8"
         rows = list(SteeringDecision.objects.values_list("content_key", "edges"))
         assert rows == [(verified.content_key, ["origin"])] * 2  # session start and playlist
+
+    def test_start_records_its_decision_with_the_lease_and_a_refused_one_records_none(
+        self, alice_client, alice, movie, limit
+    ):
+        limit(max_streams=1)
+        session_id = start(alice_client, movie).json()["session_id"]
+        decision = SteeringDecision.objects.get()
+        assert decision.content_key == f"hls/title-{movie.pk}/local/"
+        assert decision.client_ip == "127.0.0.1"
+        # The limit is reached: the refused start rolls its decision back with its lease.
+        assert start(alice_client, movie).status_code == 409
+        assert SteeringDecision.objects.count() == 1
+        assert PlaybackSession.objects.get().pk == UUID(session_id)
+
+    def test_a_failed_decision_insert_leaves_no_lease(self, alice_client, movie, monkeypatch):
+        from cdn import services as cdn_services
+
+        def broken(**kwargs):
+            raise RuntimeError("decision insert failed")
+
+        monkeypatch.setattr(cdn_services, "decision_record", broken)
+        with pytest.raises(RuntimeError):
+            start(alice_client, movie)
+        assert not PlaybackSession.objects.exists()
+        assert not SteeringDecision.objects.exists()
 
     def test_media_url_bound_to_another_address_is_refused(self, client, alice_client, movie):
         body = start(alice_client, movie).json()
