@@ -20,8 +20,9 @@ The stamp, compared on every hit, is what else the page depends on:
 - the language the request is answered in, and the viewer's country and maturity ceiling;
 - the header: the account's e-mail and staff flag (the Admin link), the profile's name,
   avatar, kids flag, maturity and language. Read from the request's own user and profile
-  (fresh: the session's user, the profile remembered under the auth epoch), so an edit shows
-  at once without a stamp of its own;
+  (both remembered under the auth epoch, which a save of either moves:
+  accounts.middleware.session_user, accounts.token_cache), so an edit shows at once without a
+  stamp of its own;
 - the profile's activity stamp (`activity_key`): Continue Watching, My List and thumbs.
   Playback bumps it in every service that writes them (`activity_changed`), now and again
   after commit, as the catalogue version is bumped;
