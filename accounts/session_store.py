@@ -18,7 +18,9 @@ Django's `cached_db` store with three changes, all about ending a session for go
   (accounts.token_cache.session_user).
 
 Redis down: the cache (streamsite.cache.FailSoftRedisCache) misses and drops writes, so
-sessions are read from and written to the database as with the `db` store.
+sessions are read from and written to the database as with the `db` store. Without Redis at
+all (the process-local cache of the SQLite default), each process has its own copies, so
+another process sees a session end within SESSION_CACHE_SECONDS.
 """
 
 from __future__ import annotations
