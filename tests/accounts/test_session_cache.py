@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.sessions.models import Session
+from django.core import signing
 from django.core.cache import cache
 from django.db import connection
 from django.test import Client
@@ -191,6 +192,16 @@ class TestEndedOnTheNextRequest:
         assert not signed_out(client)  # this process did not hear of it: still remembered
         cache.incr(token_cache.EPOCH_KEY)
         assert signed_out(client)
+
+    def test_address_verified_by_link(self, bob):
+        # email_verify marks the address with a queryset update (no signal): it moves the epoch
+        client = Client()
+        client.force_login(bob)
+        client.get("/account/")
+        assert token_cache.user_lookup(bob.pk).email_verified_at is None
+        token = signing.dumps({"u": bob.pk, "e": bob.email}, salt=services.VERIFY_SALT)
+        services.email_verify(token=token)
+        assert token_cache.user_lookup(bob.pk).email_verified_at is not None
 
     def test_expired_sessions_cleared(self, alice):
         client = signed_in(alice)
