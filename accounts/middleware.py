@@ -1,19 +1,25 @@
-"""Security headers on every response, last-seen tracking of signed-in devices, and the
-viewer's language."""
+"""Security headers on every response, the browser session's user, last-seen tracking of
+signed-in devices, and the viewer's language."""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import SESSION_KEY
+from django.contrib import auth
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.auth.middleware import AuthenticationMiddleware
+from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
+from django.utils.crypto import constant_time_compare
+from django.utils.functional import SimpleLazyObject
 
-from accounts import selectors, services
+from accounts import selectors, services, token_cache
 from streamsite import shared_counters
 from streamsite.client_address import client_address
 
@@ -40,6 +46,53 @@ class SecurityHeadersMiddleware:
             "Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()"
         )
         return response
+
+
+MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+
+def session_user(request: HttpRequest) -> Any:
+    """The user the request's session is signed in as, or AnonymousUser: what
+    django.contrib.auth.get_user answers, with the user remembered by this process under the
+    auth epoch (accounts.token_cache.user_lookup) instead of one query per request.
+
+    The remembered user is the one ModelBackend.get_user returned (so active), and the
+    session's auth hash is checked against it exactly as Django does; anything else (another
+    backend, no such user, a hash that does not verify, whether by a password change, a
+    sign-out-everywhere or a rotated secret key) goes to Django's own get_user, which decides
+    and flushes the session when it must. Changes reach the memory at once through the epoch:
+    saving or deleting a user, deactivation and revoking its sessions bump it.
+    """
+    session = request.session  # type: ignore[attr-defined]
+    try:
+        user_id = auth._get_user_session_key(request)  # type: ignore[attr-defined]
+        backend_path = session[BACKEND_SESSION_KEY]
+    except KeyError:
+        return AnonymousUser()
+    if backend_path == MODEL_BACKEND and backend_path in settings.AUTHENTICATION_BACKENDS:
+        user = token_cache.user_lookup(user_id)
+        session_hash = session.get(HASH_SESSION_KEY)
+        if (
+            user is not None
+            and session_hash
+            and constant_time_compare(session_hash, user.get_session_auth_hash())
+        ):
+            return user
+    return auth.get_user(request)
+
+
+def _request_user(request: HttpRequest) -> Any:
+    if not hasattr(request, "_cached_user"):
+        request._cached_user = session_user(request)  # type: ignore[attr-defined]
+    return request._cached_user  # type: ignore[attr-defined]
+
+
+class SessionAuthenticationMiddleware(AuthenticationMiddleware):
+    """Django's AuthenticationMiddleware, with `request.user` from `session_user`."""
+
+    def process_request(self, request: HttpRequest) -> None:
+        super().process_request(request)
+        request.user = SimpleLazyObject(lambda: _request_user(request))  # type: ignore[assignment]
 
 
 def seen_gate_key(session_key: str) -> str:

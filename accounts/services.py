@@ -13,7 +13,6 @@ from django.conf import settings
 from django.contrib.auth import authenticate, password_validation
 from django.contrib.auth.hashers import check_password, make_password
 from django.contrib.auth.tokens import default_token_generator
-from django.contrib.sessions.models import Session
 from django.core import signing
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.files.uploadedfile import UploadedFile
@@ -28,7 +27,7 @@ from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext, gettext_noop, ngettext
 
-from accounts import avatars, selectors, throttle, token_cache, tokens
+from accounts import avatars, selectors, session_store, throttle, token_cache, tokens
 from accounts.models import (
     ApiToken,
     Maturity,
@@ -167,6 +166,7 @@ def email_verify(*, token: str) -> User:
                 User.objects.filter(pk=user.pk, email_verified_at__isnull=True).update(
                     email_verified_at=timezone.now()
                 )
+                token_cache.auth_changed()  # users remembered for sessions
                 user.refresh_from_db(fields=["email_verified_at"])
             return user
         if user.email != data.get("old"):
@@ -704,7 +704,7 @@ def session_revoke(*, user: User, session_id: int) -> None:
     row = UserSession.objects.filter(pk=session_id, user=user).first()
     if row is None:
         raise NotFound(gettext("No such session."))
-    Session.objects.filter(session_key=row.session_key).delete()
+    session_store.delete_sessions([row.session_key])
     record(action="session.revoke", obj=user, before={"device": row.device_name, "ip": row.ip})
     row.delete()
 
@@ -719,11 +719,12 @@ def sessions_revoke_all(*, user: User, keep_session_key: str | None = None) -> i
     """
     User.objects.filter(pk=user.pk).update(session_epoch=F("session_epoch") + 1)
     user.refresh_from_db(fields=["session_epoch"])
+    token_cache.auth_changed()  # users remembered for sessions: the hash changed
     rows = UserSession.objects.filter(user=user)
     if keep_session_key:
         rows = rows.exclude(session_key=keep_session_key)
     keys = list(rows.values_list("session_key", flat=True))
-    Session.objects.filter(session_key__in=keys).delete()
+    session_store.delete_sessions(keys)
     rows.delete()
     record(action="session.revoke_all", obj=user, after={"sessions_ended": len(keys)})
     return len(keys)
@@ -907,7 +908,7 @@ def account_delete(*, user: User, password: str) -> dict[str, Any]:
     ]
     with transaction.atomic():
         keys = list(UserSession.objects.filter(user=user).values_list("session_key", flat=True))
-        Session.objects.filter(session_key__in=keys).delete()
+        session_store.delete_sessions(keys)
         email, language = user.email, user.language
         user.delete()
         for name in images:

@@ -16,12 +16,12 @@ from django.utils import timezone, translation
 def clear_expired_sessions() -> int:
     """Delete expired sessions (idempotent: a second run finds nothing to delete)."""
     from accounts.models import UserSession
+    from accounts.session_store import delete_sessions
 
     expired = Session.objects.filter(expire_date__lt=timezone.now())
     keys = list(expired.values_list("session_key", flat=True)[:10_000])
     UserSession.objects.filter(session_key__in=keys).delete()
-    deleted, _ = Session.objects.filter(session_key__in=keys).delete()
-    return deleted
+    return delete_sessions(keys)
 
 
 def render_account_email(

@@ -1,11 +1,13 @@
-"""Verified API tokens remembered in the process, with their users and permissions; and the
-profiles requests act as.
+"""Verified API tokens remembered in the process, with their users and permissions; the users
+browser sessions sign in as; and the profiles requests act as.
 
 A verified token is kept for API_TOKEN_CACHE_SECONDS together with its user and that user's
 permissions, so a busy API client costs no query per request; a profile (`profile_lookup`)
 is kept the same way, so naming it (X-Profile-Id, the browser's picked profile) costs none
-either. Any change that could matter (a token revoked or edited, a user saved, deleted or
-given other permissions or groups, a profile saved or deleted) calls `auth_changed()`, which
+either, and a browser session's user (`user_lookup`, for SESSION_CACHE_SECONDS) too. Any
+change that could matter (a token revoked or edited, a user saved, deleted or
+given other permissions or groups, a profile saved or deleted, a user's sessions revoked or
+address verified by a queryset update) calls `auth_changed()`, which
 bumps an epoch in the shared cache: every process reads the epoch once per request (with the
 other shared counters, streamsite.shared_counters) and drops what it remembered when it
 moved. With a process-local cache backend the epoch is per process, so other processes see
@@ -21,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Permission
 from django.core.cache import cache
 from django.db import transaction
@@ -49,6 +52,8 @@ class _Remembered:
         self.by_digest: dict[str, _Principal] = {}
         # (profile id, account id) -> (profile or None, until, epoch)
         self.profiles: dict[tuple[int, int], tuple[Profile | None, float, Any]] = {}
+        # user id -> (active user, until, epoch)
+        self.users: dict[Any, tuple[Any, float, Any]] = {}
 
 
 _remembered = _Remembered()
@@ -65,6 +70,7 @@ def auth_changed() -> None:
         with _remembered.lock:
             _remembered.by_digest.clear()
             _remembered.profiles.clear()
+            _remembered.users.clear()
         try:
             cache.incr(EPOCH_KEY)
         except ValueError:  # no epoch yet
@@ -134,6 +140,7 @@ def _follow(epoch: Any) -> None:
     if epoch != _remembered.epoch:
         _remembered.by_digest.clear()
         _remembered.profiles.clear()
+        _remembered.users.clear()
         _remembered.epoch = epoch
 
 
@@ -162,6 +169,32 @@ def profile_lookup(profile_id: int, account: Any) -> Profile | None:
     if profile is not None:
         profile.account = account
     return profile
+
+
+def user_lookup(user_id: Any) -> Any:
+    """The active user `user_id` (None when there is none, or it is inactive), as Django's
+    ModelBackend.get_user answers, from this process's memory while the auth epoch stands, else
+    one query. Each call returns its own copy. The caller still verifies the session against
+    the user (accounts.middleware.session_user)."""
+    ttl = settings.SESSION_CACHE_SECONDS
+    epoch = _epoch() if ttl > 0 else None
+    if epoch is None:  # off, or the shared cache is away: remember nothing meanwhile
+        return ModelBackend().get_user(user_id)
+    now = time.monotonic()
+    with _remembered.lock:
+        _follow(epoch)
+        hit = _remembered.users.get(user_id)
+    # A hit read under an older epoch (a change raced its lookup) is looked up again.
+    if hit is None or hit[1] <= now or hit[2] != epoch:
+        user = ModelBackend().get_user(user_id)
+        if user is None:
+            return None
+        with _remembered.lock:
+            if len(_remembered.users) >= 10_000:
+                _remembered.users.clear()
+            _remembered.users[user_id] = (user, now + ttl, epoch)
+        hit = (user, 0.0, epoch)
+    return copy.copy(hit[0])
 
 
 def _permissions(user: Any) -> frozenset[str] | None:

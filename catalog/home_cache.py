@@ -7,7 +7,10 @@ with the version stamps of everything it shows stored beside it. One cache round
 the page and every stamp together: the page key and the stamp keys ride along with the
 request's first read of the shared counters (`HomePageRidersMiddleware`, before the language
 middleware makes that read; streamsite.shared_counters), which also brings the catalogue
-version. A stored page is served only when its stamp equals the stamp read now.
+version and the session itself (accounts.session_store). The session is not read yet then,
+so the keys are those of the account and profile the session named on its last home page in
+this process (a hint; a first visit, or a switched profile, costs a second round trip). A
+stored page is served only when its stamp equals the stamp read now.
 
 The key (`page_key`): the account, the profile (both from the session) and the host (links
 are relative, but the host is cheap to add and keeps a site served under two names apart).
@@ -17,8 +20,9 @@ The stamp, compared on every hit, is what else the page depends on:
 - the language the request is answered in, and the viewer's country and maturity ceiling;
 - the header: the account's e-mail and staff flag (the Admin link), the profile's name,
   avatar, kids flag, maturity and language. Read from the request's own user and profile
-  (fresh: the session's user, the profile remembered under the auth epoch), so an edit shows
-  at once without a stamp of its own;
+  (both remembered under the auth epoch, which a save of either moves:
+  accounts.middleware.session_user, accounts.token_cache), so an edit shows at once without a
+  stamp of its own;
 - the profile's activity stamp (`activity_key`): Continue Watching, My List and thumbs.
   Playback bumps it in every service that writes them (`activity_changed`), now and again
   after commit, as the catalogue version is bumped;
@@ -131,20 +135,54 @@ def _is_home(request: HttpRequest) -> bool:
     return request.method == "GET" and request.path_info == _home_path[0]
 
 
-def prefetch(request: HttpRequest) -> None:
-    """Have the page and its stamps read with the request's shared counters: for the account
-    and profile the session names (a hint: `serve` uses them only for the request's own)."""
-    if not settings.CATALOG_CACHE_SECONDS or not _is_home(request):
-        return
+# Per process: a digest of a session cookie -> the (account id, profile id) its session named
+# on its last home page. A hint, so that the page's keys can ride with the request's first
+# read of the shared counters, which is the session's own read (accounts.session_store).
+_named: dict[str, tuple[str, int]] = {}
+
+
+def _cookie_digest(cookie: str) -> str:
+    return hashlib.sha256(cookie.encode()).hexdigest()[:32]
+
+
+def _session_names(request: HttpRequest) -> tuple[str, int] | None:
     session = getattr(request, "session", None)
-    if session is None or not request.COOKIES.get(settings.SESSION_COOKIE_NAME):
-        return
+    if session is None:
+        return None
     user_id, profile_id = session.get(SESSION_KEY), session.get(SESSION_PROFILE)
     if user_id is None or profile_id is None:
+        return None
+    return str(user_id), int(profile_id)
+
+
+def prefetch(request: HttpRequest) -> None:
+    """Have the page and its stamps read with the request's shared counters: for the account
+    and profile this session named last time in this process, else the ones it names now (a
+    hint either way: `serve` uses them only for the request's own)."""
+    if not settings.CATALOG_CACHE_SECONDS or not _is_home(request):
         return
-    profile_id = int(profile_id)
-    shared_counters.also_get([page_key(user_id, profile_id, request.get_host())])
-    shared_counters.also_get(stamp_keys(profile_id))
+    cookie = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+    if not cookie or getattr(request, "session", None) is None:
+        return
+    named = _named.get(_cookie_digest(cookie)) or _session_names(request)
+    if named is None:
+        return
+    shared_counters.also_get([page_key(named[0], named[1], request.get_host())])
+    shared_counters.also_get(stamp_keys(named[1]))
+
+
+def _remember_names(request: HttpRequest) -> None:
+    """What the session named this time (loaded by now), for the next request's `prefetch`."""
+    cookie = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+    if not cookie or not settings.CATALOG_CACHE_SECONDS or not _is_home(request):
+        return
+    digest, named = _cookie_digest(cookie), _session_names(request)
+    if named is None:
+        _named.pop(digest, None)
+    elif _named.get(digest) != named:
+        if len(_named) >= 10_000:
+            _named.clear()
+        _named[digest] = named
 
 
 class HomePageRidersMiddleware:
@@ -155,7 +193,9 @@ class HomePageRidersMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         prefetch(request)
-        return self.get_response(request)
+        response = self.get_response(request)
+        _remember_names(request)
+        return response
 
 
 # --- serving --------------------------------------------------------------------------------

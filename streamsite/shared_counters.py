@@ -10,6 +10,9 @@ request answer from that snapshot; a bump in this request (`forget()`) drops the
 a request sees its own writes. Outside a request (tasks, commands, the shell) every `read()`
 goes to the cache.
 
+A read that cannot wait (`get_now(key)`: the browser's session, loaded before any counter is
+read) makes the first read happen at once, with `key` and whatever rode along so far.
+
 Before that first read, code that already knows what the request will need can have it ride
 along in the same round trip: `also_get(keys)` (read later with `get_many`, e.g. the rows
 endpoint's body) and `also_count(key, timeout)` (a throttle's window counter, taken with
@@ -104,6 +107,18 @@ def read(key: str) -> Any:
     if key not in state.values:
         state.values[key] = cache.get(key)
     return state.values[key]
+
+
+def get_now(key: str) -> Any:
+    """The value of `key` (None when absent or the cache is away), read now: with the
+    request's first read of the counters when that has not happened yet (one round trip for
+    both, and the counters are then known for the rest of the request), else on its own."""
+    state = _state.get()
+    if state is None or state.sent:
+        return cache.get(key)
+    state.gets.append(key)
+    _fetch(state)
+    return state.got.pop(key, None)
 
 
 def also_get(keys: Iterable[str]) -> None:

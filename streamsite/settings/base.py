@@ -57,7 +57,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Django's, with the session's user remembered per process (accounts.middleware).
+    "accounts.middleware.SessionAuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "streamsite.middleware.DomainErrorMiddleware",
@@ -232,7 +233,13 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "/admin/login/"
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Read from the cache, kept in the database; ended sessions are marked ended in the cache
+# (accounts.session_store).
+SESSION_ENGINE = "accounts.session_store"
+# How long a session's cached copy, and a process's memory of a session's user, may live (0:
+# every request reads both from the database). Bounds how long a change the cache did not
+# hear of (Redis unreachable for a moment) goes unnoticed; otherwise changes apply at once.
+SESSION_CACHE_SECONDS = env.int("SESSION_CACHE_SECONDS", 30, min=0, max=3600)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
@@ -458,7 +465,7 @@ LOGOUT_REDIRECT_URL = "/"
 MIDDLEWARE.insert(1, "accounts.middleware.SecurityHeadersMiddleware")
 # After authentication (the profile and account are known), before the error pages render.
 MIDDLEWARE.insert(
-    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    MIDDLEWARE.index("accounts.middleware.SessionAuthenticationMiddleware") + 1,
     "accounts.middleware.ViewerLanguageMiddleware",
 )
 # Before the language (its profile lookup is a request's first read of the shared counters,
@@ -781,7 +788,7 @@ except InvalidOperation:
     ) from None
 # Every request's user and address are known to audit.services.record (after auth).
 MIDDLEWARE.insert(
-    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    MIDDLEWARE.index("accounts.middleware.SessionAuthenticationMiddleware") + 1,
     "audit.context.AuditContextMiddleware",
 )
 

@@ -75,8 +75,10 @@ def test_devices_page_costs_the_same_queries_for_one_or_many(
     client = _signed_in(alice, FIREFOX)
     for _ in range(extra):
         _signed_in(alice, IPHONE)
-    # session, user, sessions list
-    with django_assert_num_queries(3):
+    client.get("/account/devices/")
+    # the sessions list only: the session comes from the cache and its user from this
+    # process's memory (accounts.session_store, accounts.middleware.session_user)
+    with django_assert_num_queries(1):
         response = client.get("/account/devices/")
     assert len(response.context["sessions"]) == 1 + extra
 

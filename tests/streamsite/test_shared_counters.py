@@ -149,3 +149,30 @@ def test_a_bump_drops_what_rode_along(in_request):
     cache.set("rider:body", "new")
     catalog_changed()  # this request wrote: what it read before is read again
     assert shared_counters.get_many(["rider:body"]) == {"rider:body": "new"}
+
+
+def test_get_now_before_the_first_read_is_that_read(in_request, counted):
+    cache.set(VERSION_KEY, 41)
+    cache.set("session-like", {"u": 1})
+    shared_counters.also_get(["rider"])
+    counted.clear()
+    assert shared_counters.get_now("session-like") == {"u": 1}
+    assert shared_counters.read(VERSION_KEY) == 41  # already here: no second read
+    assert shared_counters.get_many(["rider"]) == {}  # rode along (absent), not fetched again
+    assert len(counted) == 1 and counted[0][0] == "get_many"
+    assert {"session-like", "rider", VERSION_KEY} <= set(counted[0][1])
+
+
+def test_get_now_after_the_first_read_is_a_read_of_its_own(in_request, counted):
+    cache.set("session-like", {"u": 1})
+    shared_counters.read(VERSION_KEY)
+    counted.clear()
+    assert shared_counters.get_now("session-like") == {"u": 1}
+    assert counted == [("get", "session-like")]
+
+
+def test_get_now_outside_a_request_reads_the_cache(counted):
+    cache.set("session-like", {"u": 2})
+    counted.clear()
+    assert shared_counters.get_now("session-like") == {"u": 2}
+    assert counted == [("get", "session-like")]
