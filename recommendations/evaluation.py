@@ -20,7 +20,7 @@ from typing import Any, TypeAlias
 import numpy as np
 import scipy.sparse as sp
 
-from recommendations.algorithms import InteractionData, Recommender, build, parallel
+from recommendations.algorithms import InteractionData, Recommender, build
 
 Allowed: TypeAlias = "np.ndarray | sp.csr_matrix | None"
 Progress = Callable[[str], None]
@@ -137,8 +137,7 @@ def rank_users(
     n_items = train.shape[1]
     out = np.full((users.size, k), -1, dtype=np.int64)
     hist = train.weights
-
-    def rank_batch(start: int) -> None:
+    for start in range(0, users.size, batch):
         rows = users[start : start + batch]
         h = hist[rows]
         groups = train.groups[rows] if train.groups is not None else None
@@ -158,9 +157,6 @@ def rank_users(
         top_scores = np.take_along_axis(part_scores, order, axis=1)
         top[~np.isfinite(top_scores)] = -1
         out[start : start + rows.size, :kk] = top
-
-    # batches are independent: side by side when training has threads
-    parallel.map(rank_batch, range(0, users.size, batch))
     return out
 
 

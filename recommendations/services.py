@@ -19,7 +19,6 @@ from threadpoolctl import threadpool_limits
 
 from audit.services import record
 from recommendations import algorithms, evaluation, selectors
-from recommendations.algorithms import parallel
 from recommendations.models import Interaction, ModelVersion
 from streamsite.errors import Conflict, NotFound, ValidationFailed
 
@@ -332,9 +331,8 @@ def _run(
     try:
         # one thread for every BLAS and OpenMP pool: training is a series of small products
         # whose second thread mostly spin-waits (0.7 s of CPU more than the wall time of a
-        # MovieLens-100K retrain on an idle 2-core machine); the cores are used by running
-        # independent steps side by side instead (`parallel`: sources' fits, evaluation batches)
-        with threadpool_limits(limits=1), parallel.threads(settings.RECS_TRAIN_THREADS):
+        # MovieLens-100K retrain on an idle 2-core machine); the threaded steps pin their own
+        with threadpool_limits(limits=1):
             inner = _fit_evaluate_store(
                 version, search_params, holdout or settings.RECS_HOLDOUT, stage
             )

@@ -23,13 +23,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
 
-from recommendations.algorithms import parallel
 from recommendations.algorithms.als import ImplicitALS
 from recommendations.algorithms.base import InteractionData, Recommender
 from recommendations.algorithms.ease import EASE
@@ -383,15 +381,12 @@ class TwoStage(Recommender):
                 # the search validated on this very carve-off: its winner is the EASE source
                 chosen = result.best_model
         sources = self._new_sources(lambda_)
-        if chosen is not None:
-            sources["ease"] = chosen
-        # the sources are independent: fitted side by side when training has threads
-        fits = [
-            partial(m.fit, carve.train)
-            for name, m in sources.items()
-            if not (name == "ease" and chosen is not None)
-        ]
-        context: Context = parallel.run(partial(Context.fit, carve.train), *fits)[0]
+        for name, model in sources.items():
+            if name == "ease" and chosen is not None:
+                sources[name] = chosen
+            else:
+                model.fit(carve.train)
+        context = Context.fit(carve.train)
         labelled = np.flatnonzero(np.diff(carve.test.indptr) > 0)
         test = carve.test[labelled]
 
@@ -466,13 +461,11 @@ class TwoStage(Recommender):
             return
         self.n_items = data.shape[1]
         self.sources = self._new_sources(self.params["lambda_"])
-        # independent steps: side by side when training has threads
-        *_fits, self.context, self._latest = parallel.run(
-            *(partial(m.fit, data) for m in self.sources.values()),
-            partial(Context.fit, data),
-            partial(latest_history, data, LATEST),
-        )
+        for model in self.sources.values():
+            model.fit(data)
+        self.context = Context.fit(data)
         self._last_seen = _last_seen(data, np.arange(data.shape[0]))
+        self._latest = latest_history(data, LATEST)
         self._my_list = data.my_list
         self._unfinished = data.unfinished
 

@@ -665,9 +665,6 @@ RECS_RETRAIN_MIN_MINUTES = env.int("RECS_RETRAIN_MIN_MINUTES", 30, min=1)
 # A retrain of the live model's algorithm reuses the live model's validated hyper-parameters
 # (no search) until its full search is this many days old (0: search on every training).
 RECS_FULL_SEARCH_DAYS = env.int("RECS_FULL_SEARCH_DAYS", 7, min=0)
-# Threads a training spreads its independent steps over (sources' fits, evaluation batches);
-# each step stays single-threaded inside. 1: everything in order on one core.
-RECS_TRAIN_THREADS = env.int("RECS_TRAIN_THREADS", 2, min=1, max=64)
 # Dotted path to fn(profile) -> set of title ids the profile may be shown, or None for all
 # published titles. Default: the catalogue's availability + maturity selector.
 RECS_ALLOWED_ITEMS_PROVIDER = env.str(
