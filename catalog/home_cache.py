@@ -3,11 +3,13 @@ it shows changes.
 
 No part of a signed-in home page is shared between profiles: its editorial rows are deduped
 against the profile's own (`home_rows_assemble`), so the page is cached whole, per profile,
-with the version stamps of everything it shows stored beside it. One cache round trip reads
-the page and every stamp together: the page key and the stamp keys ride along with the
-request's first read of the shared counters (`HomePageRidersMiddleware`, before the language
-middleware makes that read; streamsite.shared_counters), which also brings the catalogue
-version and the session itself (accounts.session_store). The session is not read yet then,
+with the version stamps of everything it shows stored beside it (and a copy kept in the
+process that stored or served it: when its stamp still holds, only the stamps are read). One
+cache round trip reads the page and every stamp together: the page key and the stamp keys
+ride along with the request's first read of the shared counters
+(`HomePageRidersMiddleware`, before the language middleware makes that read;
+streamsite.shared_counters), which also brings the catalogue version and the session itself
+(accounts.session_store). The session is not read yet then,
 so the keys are those of the account and profile the session named on its last home page in
 this process (a hint; a first visit, or a switched profile, costs a second round trip). A
 stored page is served only when its stamp equals the stamp read now.
@@ -167,7 +169,9 @@ def prefetch(request: HttpRequest) -> None:
     named = _named.get(_cookie_digest(cookie)) or _session_names(request)
     if named is None:
         return
-    shared_counters.also_get([page_key(named[0], named[1], request.get_host())])
+    key = page_key(named[0], named[1], request.get_host())
+    if _local_page(key) is None:  # a copy here: only the stamps are read to check it
+        shared_counters.also_get([key])
     shared_counters.also_get(stamp_keys(named[1]))
 
 
@@ -196,6 +200,33 @@ class HomePageRidersMiddleware:
         response = self.get_response(request)
         _remember_names(request)
         return response
+
+
+# --- this process's copies -----------------------------------------------------------------
+# Per process: page key -> (stamp, page, until): the pages this process stored or served. One
+# whose stamp equals the stamp read now is served without reading the page (about 20 KB) from
+# the cache again: the stamp is what decides, wherever the copy is kept, and `until` is the
+# stored page's own expiry (the catalogue fragments' lifetime).
+_local: dict[str, tuple[list[Any], CachedBody, float]] = {}
+LOCAL_PAGES = 500
+
+
+def _local_page(key: str) -> tuple[list[Any], CachedBody, float] | None:
+    found = _local.get(key)
+    if found is None or found[2] <= time.time():
+        return None
+    return found
+
+
+def _keep_local(key: str, stamp: list[Any], body: CachedBody, until: float) -> None:
+    if len(_local) >= LOCAL_PAGES:
+        _local.clear()
+    _local[key] = (stamp, body, until)
+
+
+def forget_local_pages() -> None:
+    """Drop this process's copies (tests)."""
+    _local.clear()
 
 
 # --- serving --------------------------------------------------------------------------------
@@ -289,10 +320,15 @@ def serve(request: HttpRequest, render: Render) -> HttpResponseBase:
         return render({})
     key = page_key(profile.account_id, profile.pk, request.get_host())
     keys = stamp_keys(profile.pk)
-    got = shared_counters.get_many([key, *keys])
+    got = shared_counters.get_many(keys)
     stamp = _stamp(request, viewer, version, got, keys)
-    hit = got.get(key)
+    local = _local_page(key) if stamp is not None else None
+    if local is not None and local[0] == stamp:
+        return _with_token(request, local[1])
+    hit = shared_counters.get_many([key]).get(key)  # rode along unless a copy was here
     if stamp is not None and isinstance(hit, dict) and hit.get("stamp") == stamp:
+        if isinstance(hit.get("until"), float):
+            _keep_local(key, stamp, hit["body"], hit["until"])
         return _with_token(request, hit["body"])
     response = render({"csrf_token": mark_safe(CSRF_PLACEHOLDER)})  # noqa: S308 - a constant
     if not _storable(request, response):
@@ -300,7 +336,10 @@ def serve(request: HttpRequest, render: Render) -> HttpResponseBase:
         return response
     entry = cached_body(response.content, response["Content-Type"])
     if stamp is not None:
-        cache.set(key, {"stamp": stamp, "body": entry}, timeout=fragment_ttl())
+        ttl = fragment_ttl()
+        until = time.time() + ttl
+        cache.set(key, {"stamp": stamp, "body": entry, "until": until}, timeout=ttl)
+        _keep_local(key, stamp, entry, until)
     else:
         _ensure_activity_stamp(profile.pk, got)
     return _with_token(request, entry)

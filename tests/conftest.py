@@ -57,7 +57,10 @@ def alice_api(alice):
 def _clear_cache():
     from django.core.cache import cache
 
+    from catalog import home_cache
+
     cache.clear()
+    home_cache.forget_local_pages()  # this process's copies of home pages
     yield
 
 

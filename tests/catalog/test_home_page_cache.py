@@ -34,6 +34,7 @@ TOKEN = re.compile(rb'name="csrfmiddlewaretoken" value="([^"]+)"')
 def cache_on(settings):
     settings.CATALOG_CACHE_SECONDS = 300
     forget_copies()
+    home_cache.forget_local_pages()
 
 
 @pytest.fixture
@@ -128,7 +129,38 @@ class TestHit:
         assert len(reads) == 1, reads
         keys = reads[0][1]
         assert any(k.startswith("accounts:session:") for k in keys)
-        assert any(k.startswith("catalog:home:page:") for k in keys)
+        assert any(k.startswith("catalog:home:activity:") for k in keys)
+        # this process stored the page and keeps a copy: only its stamps are read
+        assert not any(k.startswith("catalog:home:page:") for k in keys)
+        # another process (no copy) reads the page in the same one round trip
+        home_cache.forget_local_pages()
+        reads.clear()
+        page = client.get("/")
+        assert not rendered(page) and b"Film 0" in page.content
+        reads = [r for r in reads if not str(r[1]).startswith("accounts:seen:")]
+        assert len(reads) == 1, reads
+        assert any(k.startswith("catalog:home:page:") for k in reads[0][1])
+
+    def test_a_copy_in_this_process_is_served_only_while_its_stamp_holds(
+        self, alice, alice_profile, titles
+    ):
+        client = browser_client(alice, alice_profile)
+        warm(client)
+        assert len(home_cache._local) == 1
+        # the copy only: the shared page gone, the stamps unchanged
+        (key,) = home_cache._local
+        cache.delete(key)
+        page = client.get("/")
+        assert not rendered(page) and b"Film 0" in page.content
+        # a change the page shows moves its stamp: the copy is not served
+        activity.my_list_add(profile=alice_profile, title=titles[1])
+        page = client.get("/")
+        assert rendered(page)
+        # and a copy past the stored page's expiry is not served either
+        stamp, body, _until = home_cache._local[key]
+        home_cache._local[key] = (stamp, body, 0.0)
+        cache.delete(key)
+        assert rendered(client.get("/"))
 
     def test_the_stored_page_carries_no_token(self, alice, alice_profile, titles):
         client = browser_client(alice, alice_profile)
