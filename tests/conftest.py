@@ -53,6 +53,23 @@ def alice_api(alice):
     return client
 
 
+@pytest.fixture
+def dead_cache(settings):
+    """The default cache pointed at a port nobody listens on: Redis down."""
+    from django.core.cache import cache
+
+    from bench.chaos import infra
+
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "streamsite.cache.FailSoftRedisCache",
+            "LOCATION": f"redis://127.0.0.1:{infra.free_port()}/0",
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+    assert cache.get("anything") is None
+
+
 @pytest.fixture(autouse=True)
 def _clear_cache():
     from django.core.cache import cache

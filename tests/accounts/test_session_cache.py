@@ -20,7 +20,6 @@ from accounts import services, session_store, token_cache
 from accounts.models import User, UserSession
 from accounts.session_store import SessionStore
 from accounts.tasks import clear_expired_sessions
-from bench.chaos import infra
 from tests.accounts.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -265,17 +264,6 @@ class TestRaces:
 
 
 class TestCacheDown:
-    @pytest.fixture
-    def dead_cache(self, settings):
-        settings.CACHES = {
-            "default": {
-                "BACKEND": "streamsite.cache.FailSoftRedisCache",
-                "LOCATION": f"redis://127.0.0.1:{infra.free_port()}/0",
-                "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
-            }
-        }
-        assert cache.get("anything") is None
-
     def test_sign_in_and_pages_work_from_the_database(self, alice, dead_cache):
         client = signed_in(alice)
         status, sql = session_and_user_queries(client)

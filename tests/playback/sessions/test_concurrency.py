@@ -11,21 +11,16 @@ from streamsite.errors import Conflict
 from tests.playback.sessions.factories import ProfileFactory
 
 
-@pytest.mark.skipif(
-    connection.vendor != "postgresql",
-    reason="row locks are a PostgreSQL matter; SQLite serialises every writer anyway",
-)
-@pytest.mark.django_db(transaction=True)
-def test_threads_starting_at_once_never_exceed_the_limit(alice, movie, limit):
-    limit(max_streams=2)
-    profiles = [ProfileFactory(account=alice, name=f"P{i}") for i in range(6)]
+def race(account, title, profiles) -> list[str]:
+    """Each profile starts `title` on a thread of its own, all released at once; the
+    outcomes ("started" or "refused"), in no particular order."""
     barrier = threading.Barrier(len(profiles))
     outcomes: list[str] = []
 
     def play(profile):
         try:
             barrier.wait(timeout=10)
-            services.session_start(account=alice, profile=profile, title=movie)
+            services.session_start(account=account, profile=profile, title=title)
             outcomes.append("started")
         except Conflict:
             outcomes.append("refused")
@@ -37,6 +32,18 @@ def test_threads_starting_at_once_never_exceed_the_limit(alice, movie, limit):
         thread.start()
     for thread in threads:
         thread.join(timeout=30)
+    return outcomes
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="row locks are a PostgreSQL matter; SQLite serialises every writer anyway",
+)
+@pytest.mark.django_db(transaction=True)
+def test_threads_starting_at_once_never_exceed_the_limit(alice, movie, limit):
+    limit(max_streams=2)
+    profiles = [ProfileFactory(account=alice, name=f"P{i}") for i in range(6)]
+    outcomes = race(alice, movie, profiles)
     assert sorted(outcomes) == ["refused"] * 4 + ["started"] * 2
     assert PlaybackSession.objects.filter(account=alice, ended_at__isnull=True).count() == 2
 
@@ -55,24 +62,7 @@ def test_threads_starting_at_once_with_the_lock_row_there_and_one_stream_playing
     first = ProfileFactory(account=alice, name="Playing")
     services.session_start(account=alice, profile=first, title=movie)
     profiles = [ProfileFactory(account=alice, name=f"P{i}") for i in range(6)]
-    barrier = threading.Barrier(len(profiles))
-    outcomes: list[str] = []
-
-    def play(profile):
-        try:
-            barrier.wait(timeout=10)
-            services.session_start(account=alice, profile=profile, title=movie)
-            outcomes.append("started")
-        except Conflict:
-            outcomes.append("refused")
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=play, args=(p,)) for p in profiles]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    outcomes = race(alice, movie, profiles)
     assert sorted(outcomes) == ["refused"] * 5 + ["started"]
     assert PlaybackSession.objects.filter(account=alice, ended_at__isnull=True).count() == 2
     assert PlaybackAccountLock.objects.filter(account=alice).count() == 1
