@@ -1,0 +1,159 @@
+"""The web role's gunicorn settings (streamsite/gunicorn_conf.py): one listening socket per
+worker, so connections opened at once are spread over the workers, and a refusal to start
+where something already listens (SO_REUSEPORT would let a second server share the port)."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from streamsite.gunicorn_conf import address_in_use
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _local_states(port: int) -> list[str]:
+    """TCP states of the sockets bound to `port` on 127.0.0.1 (/proc/net/tcp; 0A is LISTEN,
+    06 TIME_WAIT)."""
+    states = []
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[1] == f"0100007F:{port:04X}":
+            states.append(fields[3])
+    return states
+
+
+def test_a_port_with_a_reuseport_listener_is_in_use_and_a_free_one_is_not():
+    port = _free_port()
+    assert address_in_use(("127.0.0.1", port)) == ""
+
+    with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        listener.bind(("127.0.0.1", port))
+        listener.listen()
+        assert address_in_use(("127.0.0.1", port)) == f"127.0.0.1:{port} is already in use"
+
+    assert address_in_use(("127.0.0.1", port)) == ""
+
+
+def test_a_port_whose_old_connections_linger_in_time_wait_is_free():
+    """As after a restart: the server closed its side first, so the port has TIME_WAIT."""
+    port = _free_port()
+    with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", port))
+        listener.listen()
+        client = socket.create_connection(("127.0.0.1", port))
+        accepted, _ = listener.accept()
+        accepted.close()  # the server's side closes first and goes to TIME_WAIT
+        assert client.recv(1) == b""
+        client.close()
+    assert _local_states(port) == ["06"]  # TIME_WAIT only
+
+    assert address_in_use(("127.0.0.1", port)) == ""
+
+
+def test_unix_sockets_and_ephemeral_ports_are_left_to_gunicorn():
+    assert address_in_use("/tmp/streamsite-web.sock") == ""
+    assert address_in_use(("127.0.0.1", 0)) == ""
+
+
+def _gunicorn(port: int, tmp_path: Path, name: str) -> subprocess.Popen:
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST_"))},
+        "DJANGO_SETTINGS_MODULE": "streamsite.settings.dev",
+        "STREAMSITE_VAR_DIR": str(tmp_path),
+    }
+    env.pop("DATABASE_URL", None)
+    env.pop("REDIS_URL", None)
+    env.pop("METRICS_PORT", None)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "streamsite.wsgi",
+            "--config",
+            "python:streamsite.gunicorn_conf",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+            "--worker-class",
+            "gthread",
+            "--threads",
+            "4",
+            "--no-control-socket",
+            # the serving worker's pid, one line per request
+            "--access-logfile",
+            str(tmp_path / f"{name}.access"),
+            "--access-logformat",
+            "%(p)s",
+        ],  # fmt: skip
+        cwd=ROOT,
+        env=env,
+        stdout=open(tmp_path / f"{name}.log", "wb"),  # noqa: SIM115 - closed with the process
+        stderr=subprocess.STDOUT,
+    )
+
+
+def _keep_alive_get(sock: socket.socket) -> bytes:
+    sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    reply = b""
+    while b"\r\n\r\n" not in reply or not reply.rstrip().endswith(b"}"):
+        chunk = sock.recv(4096)
+        assert chunk, reply
+        reply += chunk
+    return reply
+
+
+@pytest.mark.slow
+def test_connections_opened_at_once_are_spread_over_the_workers_and_a_second_server_is_refused(
+    tmp_path,
+):
+    port = _free_port()
+    proc = _gunicorn(port, tmp_path, "first")
+    try:
+        deadline = time.monotonic() + 60
+        while True:  # both workers booted: each holds its own listening socket
+            assert proc.poll() is None, (tmp_path / "first.log").read_text()
+            listening = _local_states(port)
+            if listening == ["0A", "0A"]:
+                break
+            assert time.monotonic() < deadline, listening
+            time.sleep(0.2)
+
+        # Sixteen keep-alive connections at once, as a proxy's pool or wrk opens them; with
+        # one shared socket a single worker could accept them all. Then a request on each.
+        conns = [socket.create_connection(("127.0.0.1", port), timeout=60) for _ in range(16)]
+        try:
+            for conn in conns:
+                assert b" 200 " in _keep_alive_get(conn).split(b"\r\n", 1)[0] + b" "
+        finally:
+            for conn in conns:
+                conn.close()
+        time.sleep(0.5)  # the access log is written after each response
+        served_by = (tmp_path / "first.access").read_text().split()
+        assert len(served_by) == 16
+        assert len(set(served_by)) == 2, served_by  # all on one: odds 2 in 65,536
+
+        second = _gunicorn(port, tmp_path, "second")
+        assert second.wait(timeout=60) == 1
+        output = (tmp_path / "second.log").read_text()
+        assert f"127.0.0.1:{port} is already in use: is another server still running?" in output
+        # the first server still serves
+        with socket.create_connection(("127.0.0.1", port), timeout=60) as conn:
+            assert b"200 OK" in _keep_alive_get(conn)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
