@@ -1,5 +1,7 @@
 """Root URLs: pages, the versioned API, its schema and docs, operations probes."""
 
+from importlib import import_module
+
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
@@ -19,7 +21,10 @@ APPS = [
     "cdn",
     "insights",
 ]
-api_v1 = [path("", include(f"{app}.api_urls")) for app in APPS]
+# One flat list under api/v1/: an app's routes included by `path("", include(...))` would be
+# tried as a group, and every group that does not match raises and copies its routes into the
+# "tried" list before the next is tried: a third of an API request's URL resolution.
+api_v1 = [route for app in APPS for route in import_module(f"{app}.api_urls").urlpatterns]
 
 urlpatterns = [
     path("", catalog_views.home, name="home"),
