@@ -2,24 +2,15 @@
 worker, so connections opened at once are spread over the workers, and a refusal to start
 where something already listens (SO_REUSEPORT would let a second server share the port)."""
 
-import os
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from streamsite.gunicorn_conf import address_in_use
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.streamsite.gunicorn_process import free_port, start_gunicorn
 
 
 def _local_states(port: int) -> list[str]:
@@ -34,7 +25,7 @@ def _local_states(port: int) -> list[str]:
 
 
 def test_a_port_with_a_reuseport_listener_is_in_use_and_a_free_one_is_not():
-    port = _free_port()
+    port = free_port()
     assert address_in_use(("127.0.0.1", port)) == ""
 
     with socket.socket() as listener:
@@ -48,7 +39,7 @@ def test_a_port_with_a_reuseport_listener_is_in_use_and_a_free_one_is_not():
 
 def test_a_port_whose_old_connections_linger_in_time_wait_is_free():
     """As after a restart: the server closed its side first, so the port has TIME_WAIT."""
-    port = _free_port()
+    port = free_port()
     with socket.socket() as listener:
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind(("127.0.0.1", port))
@@ -69,42 +60,14 @@ def test_unix_sockets_and_ephemeral_ports_are_left_to_gunicorn():
 
 
 def _gunicorn(port: int, tmp_path: Path, name: str) -> subprocess.Popen:
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST_"))},
-        "DJANGO_SETTINGS_MODULE": "streamsite.settings.dev",
-        "STREAMSITE_VAR_DIR": str(tmp_path),
-    }
-    env.pop("DATABASE_URL", None)
-    env.pop("REDIS_URL", None)
-    env.pop("METRICS_PORT", None)
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "streamsite.wsgi",
-            "--config",
-            "python:streamsite.gunicorn_conf",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "2",
-            "--worker-class",
-            "gthread",
-            "--threads",
-            "4",
-            "--no-control-socket",
-            # the serving worker's pid, one line per request
-            "--access-logfile",
-            str(tmp_path / f"{name}.access"),
-            "--access-logformat",
-            "%(p)s",
-        ],  # fmt: skip
-        cwd=ROOT,
-        env=env,
-        stdout=open(tmp_path / f"{name}.log", "wb"),  # noqa: SIM115 - closed with the process
-        stderr=subprocess.STDOUT,
-    )
+    return start_gunicorn(
+        port,
+        tmp_path,
+        "--worker-class", "gthread", "--threads", "4", "--no-control-socket",
+        # the serving worker's pid, one line per request
+        "--access-logfile", str(tmp_path / f"{name}.access"), "--access-logformat", "%(p)s",
+        output=open(tmp_path / f"{name}.log", "wb"),  # noqa: SIM115 - closed with the process
+    )  # fmt: skip
 
 
 def _keep_alive_get(sock: socket.socket) -> bytes:
@@ -121,7 +84,7 @@ def _keep_alive_get(sock: socket.socket) -> bytes:
 def test_connections_opened_at_once_are_spread_over_the_workers_and_a_second_server_is_refused(
     tmp_path,
 ):
-    port = _free_port()
+    port = free_port()
     proc = _gunicorn(port, tmp_path, "first")
     try:
         deadline = time.monotonic() + 60

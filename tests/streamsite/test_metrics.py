@@ -1,15 +1,11 @@
 """Prometheus counters: requests by route, tasks by state, playback sessions opened; and the
 metrics port of a real gunicorn summing its forked workers (multiprocess mode)."""
 
-import os
-import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.apps import apps
@@ -20,8 +16,7 @@ from streamsite import metrics
 from streamsite.tasks import ping
 from tests.factories import UserFactory
 from tests.playback.sessions.factories import ProfileFactory, TitleFactory
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.streamsite.gunicorn_process import free_port, start_gunicorn
 
 
 def _value(name: str, **labels: str) -> float:
@@ -80,12 +75,6 @@ def test_a_new_playback_session_is_counted_and_an_update_is_not():
     assert _value("streamsite_playback_sessions_started_total") - before == 1
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _get(url: str, proc: subprocess.Popen, timeout: float = 60) -> bytes:
     """One request, retried only while nothing listens yet (a refused connection is never
     counted); a slow first answer (Django loading in the worker) is waited for, not retried."""
@@ -105,35 +94,13 @@ def _get(url: str, proc: subprocess.Popen, timeout: float = 60) -> bytes:
 
 @pytest.mark.slow
 def test_gunicorn_metrics_port_sums_requests_across_forked_workers(tmp_path):
-    web, metrics_port = _free_port(), _free_port()
+    web, metrics_port = free_port(), free_port()
     multiproc = tmp_path / "prom"
     multiproc.mkdir()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST_"))},
-        "DJANGO_SETTINGS_MODULE": "streamsite.settings.dev",
-        "STREAMSITE_VAR_DIR": str(tmp_path),
-        "PROMETHEUS_MULTIPROC_DIR": str(multiproc),
-        "METRICS_PORT": str(metrics_port),
-    }
-    env.pop("DATABASE_URL", None)
-    env.pop("REDIS_URL", None)
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "streamsite.wsgi",
-            "--config",
-            "python:streamsite.gunicorn_conf",
-            "--bind",
-            f"127.0.0.1:{web}",
-            "--workers",
-            "2",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    proc = start_gunicorn(
+        web,
+        tmp_path,
+        env={"PROMETHEUS_MULTIPROC_DIR": str(multiproc), "METRICS_PORT": str(metrics_port)},
     )
     try:
         for _ in range(10):
