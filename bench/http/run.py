@@ -210,6 +210,23 @@ class Stack:
         log = (self.tmp / "gunicorn.log").read_text(errors="replace")[-3000:]
         sys.exit(f"{url} did not answer 200 within 60 s\n{log}")
 
+    def worker_cpu(self) -> dict[int, float]:
+        """CPU seconds (user + system) so far of each gunicorn worker, by pid: a round's
+        difference shows whether both workers served it (docs/benchmarks.md, seventh pass)."""
+        master = self.procs[0].pid
+        tick = os.sysconf("SC_CLK_TCK")
+        out = {}
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # gone meanwhile
+            if int(fields[1]) == master:  # ppid; then utime and stime are fields 12 and 13
+                out[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+        return out
+
     def url(self, path: str = "") -> str:
         return f"http://127.0.0.1:{self.port}{path}"
 
@@ -337,9 +354,14 @@ def main() -> int:
                 say(f"== round {r}/{rounds} ({seconds:g} s per run, {connections} connections)")
                 for ep in eps:
                     base = stack.static_url() if ep.base == "static" else stack.url()
+                    before = stack.worker_cpu()
                     res = wrk(base, ep, seconds, connections)
+                    after = stack.worker_cpu()
                     results[ep.name].append(res)
                     note = f"  {res.bad} BAD of {res.total}" if res.bad else ""
+                    if ep.base == "app":  # each worker's CPU seconds in the run
+                        spent = [after[p] - before.get(p, 0.0) for p in sorted(after)]
+                        note += "  workers' CPU s " + " / ".join(f"{c:.1f}" for c in spent)
                     say(
                         f"  {ep.name:24} {res.rps:9.0f} req/s  p50 {res.p50_ms:7.1f} ms"
                         f"  p99 {res.p99_ms:7.1f} ms{note}"
