@@ -22,18 +22,26 @@ def _history_matrix(weights: sp.csr_matrix) -> sp.csr_matrix:
 BLOCK_CELLS = 4_000_000
 
 
-def _top_k_mask(sim: np.ndarray, candidate: np.ndarray, k: int) -> np.ndarray:
-    """Each row's `k` largest `candidate` cells (fewer when it has fewer); among cells tied
-    with the k-th value, the lowest columns. `sim` is positive on `candidate` cells and 0 on
-    the others (as the similarity is), so the row's k-th value is its k-th value overall,
-    taken by `np.partition` (values only): on MovieLens-100K about a third of the CPU of an
-    `argpartition` of the same block.
+def _top_k_mask(sim: np.ndarray, k: int) -> np.ndarray:
+    """Each row's `k` largest positive cells (fewer when it has fewer); among cells tied with
+    the k-th value, the lowest columns. The candidates are the positive cells (the similarity
+    is 0 elsewhere), so the row's k-th value is its k-th value overall, taken by
+    `np.partition` (values only): on MovieLens-100K about a third of the CPU of an
+    `argpartition` of the same block. A cell above a k-th value of 0 or more is positive, and
+    a row whose k-th value is 0 has fewer than k candidates and no tie to break.
     """
     kth = np.partition(sim, sim.shape[1] - k, axis=1)[:, sim.shape[1] - k]
-    above = candidate & (sim > kth[:, None])
-    tied = candidate & (sim == kth[:, None])
-    room = k - above.sum(axis=1)
-    return above | (tied & (np.cumsum(tied, axis=1) <= room[:, None]))
+    above = sim > kth[:, None]
+    tied = sim == kth[:, None]
+    tied[kth <= 0] = False
+    room = k - np.count_nonzero(above, axis=1)
+    # Usually a row's ties all fit (one cell holds the k-th value): the lowest columns need
+    # counting only in the rows where they do not.
+    over = np.flatnonzero(np.count_nonzero(tied, axis=1) > room)
+    if over.size:
+        sub = tied[over]
+        tied[over] = sub & (np.cumsum(sub, axis=1) <= room[over, None])
+    return above | tied
 
 
 class ItemKNN(Recommender):
@@ -75,11 +83,12 @@ class ItemKNN(Recommender):
                     gram = dense[:, lo:hi].T @ dense
             else:
                 gram = (columns[lo:hi] @ x).toarray()  # type: ignore[index]
-            together = gram > 0  # items a common viewer watched
-            together[np.arange(hi - lo), np.arange(lo, hi)] = False
+            gram[np.arange(hi - lo), np.arange(lo, hi)] = 0  # an item is not its neighbour
             denom = (norms[lo:hi, None] * norms[None, :] + self.shrink).astype(np.float32)
-            sim = np.divide(gram, denom, out=np.zeros_like(gram), where=together & (denom > 0))
-            keep = _top_k_mask(sim, together, k)
+            # positive exactly where a common viewer watched both (a positive Gram cell has
+            # positive norms, so a positive denominator)
+            sim = np.divide(gram, denom, out=np.zeros_like(gram), where=gram > 0)
+            keep = _top_k_mask(sim, k)
             r, c = np.nonzero(keep)
             rows.append(r + lo)
             cols.append(c)

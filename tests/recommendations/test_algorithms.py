@@ -74,8 +74,8 @@ def test_itemknn_top_k_mask_is_each_rows_k_best_ties_to_the_lowest_columns():
     candidate = rng.random((40, 12)) < 0.7
     # positive on candidates (many ties), 0 elsewhere, as item-kNN's similarity
     sim = np.where(candidate, rng.integers(1, 4, size=(40, 12)), 0).astype(np.float32)
-    for k in (1, 3, 5, 11):
-        got = itemknn._top_k_mask(sim, candidate, k)
+    for k in (1, 3, 5, 11, 12):  # 12: rows with fewer candidates than k
+        got = itemknn._top_k_mask(sim, k)
         for i in range(40):
             cells = np.flatnonzero(candidate[i])
             # brute force: best value first, then the lowest column
