@@ -86,8 +86,12 @@ class ItemKNN(Recommender):
             gram[np.arange(hi - lo), np.arange(lo, hi)] = 0  # an item is not its neighbour
             denom = (norms[lo:hi, None] * norms[None, :] + self.shrink).astype(np.float32)
             # positive exactly where a common viewer watched both (a positive Gram cell has
-            # positive norms, so a positive denominator)
-            sim = np.divide(gram, denom, out=np.zeros_like(gram), where=gram > 0)
+            # positive norms, so a positive denominator); with shrinkage every denominator is
+            # positive, and the Gram's zeros stay zeros when divided in place
+            if self.shrink > 0:
+                sim = np.divide(gram, denom, out=gram)
+            else:
+                sim = np.divide(gram, denom, out=np.zeros_like(gram), where=gram > 0)
             keep = _top_k_mask(sim, k)
             r, c = np.nonzero(keep)
             rows.append(r + lo)

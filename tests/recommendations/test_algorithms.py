@@ -67,6 +67,30 @@ def test_itemknn_keeps_only_the_top_neighbours():
     assert int(model.similarity[0].indices[0]) == 1
 
 
+@pytest.mark.parametrize("shrink", [0.0, 10.0])
+def test_itemknn_keeps_each_items_k_best_shrunk_cosines_as_computed_by_brute_force(shrink):
+    """The blockwise fit (in-place division with shrinkage, the masked one without) against
+    every pair computed one by one, on weights with repeats and items nobody watched."""
+    rng = np.random.default_rng(11)
+    weights = rng.integers(0, 3, size=(30, 25)) * (rng.random((30, 25)) < 0.3)
+    weights[:, 7] = 0  # a title nobody watched: no neighbours, neighbour of none
+    model = ItemKNN(neighbours=4, shrink=shrink)
+    model.fit(tiny(weights.tolist()))
+    x = np.log1p(weights.astype(np.float64))
+    norms = np.sqrt((x * x).sum(axis=0))
+    got = model.similarity.toarray()
+    for i in range(25):
+        sims = {
+            j: (x[:, i] @ x[:, j]) / (norms[i] * norms[j] + shrink)
+            for j in range(25)
+            if j != i and x[:, i] @ x[:, j] > 0
+        }
+        best = sorted(sims, key=lambda j: (-np.float32(sims[j]), j))[:4]
+        assert np.flatnonzero(got[i]).tolist() == sorted(best)
+        for j in best:
+            assert got[i, j] == pytest.approx(sims[j], rel=1e-5)
+
+
 def test_itemknn_top_k_mask_is_each_rows_k_best_ties_to_the_lowest_columns():
     from recommendations.algorithms import itemknn
 
