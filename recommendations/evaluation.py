@@ -272,24 +272,24 @@ def search(
 
     A space of one entry is returned untried (there is nothing to choose). Along an ordered
     one-parameter space (`search_ordered`, e.g. EASE's lambda) validation NDCG rises to one
-    peak and falls: the search stops after `patience` trials in a row below the best so far
-    (the model's `search_patience` unless given).
+    peak and falls, so the search climbs from the model's default (`_ordered_walk`): it walks
+    down from it, and up only when down found nothing better, each way stopping after
+    `patience` trials in a row below the best so far (the model's `search_patience` unless
+    given).
     """
     cls = build(algorithm).__class__
     space = space if space is not None else cls.search_space
     if len(space) == 1:
         return SearchResult(algorithm=algorithm, best_params=dict(space[0]), trials=[])
-    if not cls.search_ordered:
-        patience = len(space)
-    elif patience is None:
+    if patience is None:
         patience = cls.search_patience
     val = temporal_split(train, holdout=holdout, holdout_fraction=holdout_fraction)
     trials: list[dict[str, Any]] = []
     best: tuple[float, dict[str, Any], Recommender] | None = None
-    worse = 0
-    for params in space:
-        if worse >= patience:
-            break
+
+    def trial(params: dict[str, Any]) -> bool:
+        """Fit and score `params`; whether it beat the best so far."""
+        nonlocal best
         model = build(algorithm, params)
         seconds = fit_timed(model, val.train)
         m = evaluate(model, val, k=k, allowed=allowed)
@@ -297,9 +297,15 @@ def search(
         if progress:
             progress(f"{algorithm} {params}: ndcg@{k}={m.ndcg:.4f}")
         if best is None or m.ndcg > best[0]:
-            best, worse = (m.ndcg, params, model), 0
-        else:
-            worse += 1
+            best = (m.ndcg, params, model)
+            return True
+        return False
+
+    if cls.search_ordered:
+        _ordered_walk(space, _default_index(cls, space), patience, trial)
+    else:
+        for params in space:
+            trial(params)
     assert best is not None
     return SearchResult(
         algorithm=algorithm,
@@ -308,6 +314,39 @@ def search(
         best_model=best[2],
         validation=val,
     )
+
+
+def _default_index(cls: type[Recommender], space: list[dict[str, Any]]) -> int:
+    """Where in `space` the model's default parameters are (0 when they are not in it)."""
+    defaults = cls().params
+    for i, params in enumerate(space):
+        if all(defaults.get(name) == value for name, value in params.items()):
+            return i
+    return 0
+
+
+def _ordered_walk(
+    space: list[dict[str, Any]],
+    start: int,
+    patience: int,
+    trial: Callable[[dict[str, Any]], bool],
+) -> None:
+    """Try `space[start]`, then walk down the ordered space while trials improve (stopping
+    after `patience` in a row that do not), and then up the same way only if the walk down
+    never improved: with one peak, a better point below the start means the peak is below it.
+    From the bottom (start 0) this is the plain walk up. On MovieLens the peak (lambda 100) is
+    next below EASE's default (250): three fits instead of the four from the bottom."""
+    trial(space[start])
+    for step in (-1, 1):
+        improved, worse, i = False, 0, start + step
+        while 0 <= i < len(space) and worse < patience:
+            if trial(space[i]):
+                improved, worse = True, 0
+            else:
+                worse += 1
+            i += step
+        if improved:
+            return
 
 
 @dataclass

@@ -218,21 +218,59 @@ def test_a_two_stage_fit_takes_its_ease_source_from_the_lambda_search(monkeypatc
     assert model.params["lambda_"] == fits[-1] > 0
 
 
-class Peaked(Fixed):
-    """An ordered space whose validation NDCG falls after its first entry and rises later."""
-
-    name: ClassVar[str] = "peaked"
-    search_space: ClassVar[list[dict]] = [{"bias": 1}, {"bias": 0}, {"bias": 0}, {"bias": 1}]
-    search_ordered: ClassVar[bool] = True
+LAMBDAS = [10, 50, 100, 250, 500, 1000, 2500]  # EASE's ordered space; its default is 250
 
 
-def test_an_ordered_search_stops_after_patience_trials_below_the_best(monkeypatch):
-    monkeypatch.setitem(algorithms.ALGORITHMS, "peaked", Peaked)
+def _walk(scores: dict[int, float], start: int, patience: int) -> list[int]:
+    """The lambdas `_ordered_walk` tries when validation scores them as `scores` says."""
+    from recommendations.evaluation import _ordered_walk
+
+    tried: list[int] = []
+    best = [float("-inf")]
+
+    def trial(params: dict) -> bool:
+        tried.append(params["lambda_"])
+        if scores[params["lambda_"]] > best[0]:
+            best[0] = scores[params["lambda_"]]
+            return True
+        return False
+
+    _ordered_walk([{"lambda_": lam} for lam in LAMBDAS], start, patience, trial)
+    return tried
+
+
+def _peak_at(peak: int) -> dict[int, float]:
+    return {lam: -abs(LAMBDAS.index(lam) - LAMBDAS.index(peak)) for lam in LAMBDAS}
+
+
+def test_an_ordered_search_climbs_from_the_default_towards_the_peak():
+    default = LAMBDAS.index(250)
+    # the peak next below the default (MovieLens): down one, one past it, and never up
+    assert _walk(_peak_at(100), default, patience=1) == [250, 100, 50]
+    # the peak at the default: one step each way
+    assert _walk(_peak_at(250), default, patience=1) == [250, 100, 500]
+    assert _walk(_peak_at(250), default, patience=2) == [250, 100, 50, 500, 1000]
+    # above it: down finds nothing better, so up until one past the peak
+    assert _walk(_peak_at(1000), default, patience=1) == [250, 100, 500, 1000, 2500]
+    # at an end of the space: the walk stops there
+    assert _walk(_peak_at(10), default, patience=1) == [250, 100, 50, 10]
+    # from the bottom it is the plain walk up, stopping `patience` trials past the best
+    assert _walk(_peak_at(100), 0, patience=1) == [10, 50, 100, 250]
+    assert _walk(_peak_at(100), 0, patience=2) == [10, 50, 100, 250, 500]
+
+
+def test_a_lambda_search_starts_at_the_default_and_its_choice_is_the_best_tried():
+    from recommendations.evaluation import search
+    from recommendations.synthetic import generate
+
+    data = generate(n_users=40, n_items=30, n_interactions=600, seed=4).data
+    result = search("ease", data, holdout=2, patience=1)
+    assert result.trials[0]["params"] == {"lambda_": 250.0}  # EASE's default
+    best = max(result.trials, key=lambda t: t["ndcg@10"])  # the first of any ties
+    assert result.best_params == best["params"]
+
+
+def test_an_unordered_space_is_tried_whole(monkeypatch):
     monkeypatch.setitem(algorithms.ALGORITHMS, "fixed", Fixed)
     data = temporal_split(data_from([[0, 1, 5, 6], [0, 2, 5, 7], [1, 2, 6, 7]]), holdout=1).train
-    assert Peaked.search_patience == 2
-    assert len(search("peaked", data, holdout=1).trials) == 3  # the model's own patience
-    assert len(search("peaked", data, holdout=1, patience=1).trials) == 2
-    assert len(search("peaked", data, holdout=1, patience=3).trials) == 4
-    # an unordered space is always tried whole
     assert len(search("fixed", data, holdout=1, patience=1).trials) == 2
