@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -109,17 +108,11 @@ def test_a_title_outside_the_country_is_refused_though_another_country_warmed_it
 
 
 def test_with_the_cache_away_starts_read_the_rows_and_refuse_alike(
-    alice_client, movie, media_root, limit, monkeypatch
+    alice_client, movie, media_root, limit, dead_cache
 ):
     limit(max_streams=10)
     hidden = TitleFactory(name="Nowhere", countries=[])
     write_fake_asset(media_root, f"title-{hidden.pk}")
-    # every read misses and every write is dropped, as streamsite.cache does with Redis down
-    monkeypatch.setattr(cache, "get", lambda key, default=None, version=None: default)
-    monkeypatch.setattr(cache, "get_many", lambda keys, version=None: {})
-    if hasattr(cache, "get_many_and_count"):  # the shared counters' read, on Redis
-        monkeypatch.setattr(cache, "get_many_and_count", lambda keys, counters: None)
-    monkeypatch.setattr(cache, "set", lambda *a, **k: None)
     for _ in range(2):
         response, shapes = shapes_of(lambda: start(alice_client, movie))
         assert response.status_code == 201, response.content
