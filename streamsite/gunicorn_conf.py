@@ -31,7 +31,8 @@ def address_in_use(address: Any) -> str:
 
     Binds a probe without SO_REUSEPORT: Linux refuses it (EADDRINUSE) while any socket listens
     on that address, with or without SO_REUSEPORT, but SO_REUSEADDR lets it through a port
-    whose old connections linger in TIME_WAIT after a restart."""
+    whose old connections linger in TIME_WAIT after a restart. Any other refusal is left to
+    gunicorn's own bind, which names it."""
     if not isinstance(address, tuple):
         return ""  # a Unix socket path: gunicorn itself refuses one that exists
     host, port = address[0], address[1]
@@ -45,7 +46,7 @@ def address_in_use(address: Any) -> str:
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             return f"{host}:{port} is already in use"
-        raise
+        return ""  # an address not on this host, a privileged port: gunicorn says so
     finally:
         probe.close()
     return ""

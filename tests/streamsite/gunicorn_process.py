@@ -1,23 +1,18 @@
 """A real gunicorn serving this project on loopback, for the tests of what only a running
 server shows (its metrics port, its sockets): development settings, SQLite under the test's
-own folder, no DATABASE_URL, REDIS_URL or METRICS_PORT from the environment unless given."""
+own folder, the environment of the chaos suite's children (bench.chaos.infra.base_env: no
+DATABASE_URL or REDIS_URL) and no METRICS_PORT unless given."""
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
 from typing import IO
 
+from bench.chaos import infra
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def start_gunicorn(
@@ -29,17 +24,9 @@ def start_gunicorn(
 ) -> subprocess.Popen[bytes]:
     """`gunicorn streamsite.wsgi` with the image's configuration and two workers on
     127.0.0.1:`port`, plus `args`; `env` adds to (or overrides) the server's environment."""
-    server_env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("DJANGO_", "PYTEST_"))
-        and k not in {"DATABASE_URL", "REDIS_URL", "METRICS_PORT"}
-    }
-    server_env |= {
-        "DJANGO_SETTINGS_MODULE": "streamsite.settings.dev",
-        "STREAMSITE_VAR_DIR": str(var_dir),
-        **(env or {}),
-    }
+    server_env = infra.base_env()
+    server_env.pop("METRICS_PORT", None)
+    server_env.update({"STREAMSITE_VAR_DIR": str(var_dir), **(env or {})})
     command = [
         sys.executable, "-m", "gunicorn", "streamsite.wsgi",
         "--config", "python:streamsite.gunicorn_conf",

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from bench.chaos.infra import free_port, wait_until
 from streamsite.gunicorn_conf import address_in_use
-from tests.streamsite.gunicorn_process import free_port, start_gunicorn
+from tests.streamsite.gunicorn_process import start_gunicorn
 
 
 def _local_states(port: int) -> list[str]:
@@ -54,9 +55,11 @@ def test_a_port_whose_old_connections_linger_in_time_wait_is_free():
     assert address_in_use(("127.0.0.1", port)) == ""
 
 
-def test_unix_sockets_and_ephemeral_ports_are_left_to_gunicorn():
+def test_unix_sockets_ephemeral_ports_and_other_refusals_are_left_to_gunicorn():
     assert address_in_use("/tmp/streamsite-web.sock") == ""
     assert address_in_use(("127.0.0.1", 0)) == ""
+    # an address this host does not have (TEST-NET-1): EADDRNOTAVAIL, which gunicorn reports
+    assert address_in_use(("192.0.2.1", free_port())) == ""
 
 
 def _gunicorn(port: int, tmp_path: Path, name: str) -> subprocess.Popen:
@@ -87,14 +90,11 @@ def test_connections_opened_at_once_are_spread_over_the_workers_and_a_second_ser
     port = free_port()
     proc = _gunicorn(port, tmp_path, "first")
     try:
-        deadline = time.monotonic() + 60
-        while True:  # both workers booted: each holds its own listening socket
-            assert proc.poll() is None, (tmp_path / "first.log").read_text()
-            listening = _local_states(port)
-            if listening == ["0A", "0A"]:
-                break
-            assert time.monotonic() < deadline, listening
-            time.sleep(0.2)
+        # both workers booted: each holds its own listening socket
+        booted = wait_until(
+            lambda: proc.poll() is not None or _local_states(port) == ["0A", "0A"], timeout=60
+        )
+        assert booted and proc.poll() is None, (tmp_path / "first.log").read_text()
 
         # Sixteen keep-alive connections at once, as a proxy's pool or wrk opens them; with
         # one shared socket a single worker could accept them all. Then a request on each.

@@ -12,11 +12,12 @@ from django.apps import apps
 from django.utils import timezone
 from prometheus_client import REGISTRY
 
+from bench.chaos.infra import free_port
 from streamsite import metrics
 from streamsite.tasks import ping
 from tests.factories import UserFactory
 from tests.playback.sessions.factories import ProfileFactory, TitleFactory
-from tests.streamsite.gunicorn_process import free_port, start_gunicorn
+from tests.streamsite.gunicorn_process import start_gunicorn
 
 
 def _value(name: str, **labels: str) -> float:
