@@ -281,8 +281,6 @@ def search(
     space = space if space is not None else cls.search_space
     if len(space) == 1:
         return SearchResult(algorithm=algorithm, best_params=dict(space[0]), trials=[])
-    if patience is None:
-        patience = cls.search_patience
     val = temporal_split(train, holdout=holdout, holdout_fraction=holdout_fraction)
     trials: list[dict[str, Any]] = []
     best: tuple[float, dict[str, Any], Recommender] | None = None
@@ -302,6 +300,7 @@ def search(
         return False
 
     if cls.search_ordered:
+        patience = cls.search_patience if patience is None else patience
         _ordered_walk(space, _default_index(cls, space), patience, trial)
     else:
         for params in space:
