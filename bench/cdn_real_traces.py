@@ -60,6 +60,7 @@ POLICY = EdgePolicy(
     global_weight=float(os.environ.get("BENCH_GLOBAL_WEIGHT", str(EdgePolicy.global_weight))),
     pin_share=float(os.environ.get("BENCH_PIN_SHARE", str(EdgePolicy.pin_share))),
     admit_score=float(os.environ.get("BENCH_ADMIT_SCORE", str(EdgePolicy.admit_score))),
+    min_uses=int(os.environ.get("BENCH_MIN_USES", str(EdgePolicy.min_uses))),
     mode_every=float(os.environ.get("BENCH_MODE_EVERY", str(EdgePolicy.mode_every))),
     learned_every=float(os.environ.get("BENCH_LEARNED_EVERY", str(EdgePolicy.learned_every))),
     learned_horizon=float(os.environ.get("BENCH_LEARNED_HORIZON", str(EdgePolicy.learned_horizon))),

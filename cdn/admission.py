@@ -32,7 +32,11 @@ class EdgePolicy:
     global_weight: float = 16.0
     pin_share: float = 0.9  # of the cache, for the pinned titles' zone
     admit_score: float = 1.0  # stored in the LRU zone from this score up
-    min_uses: int = 1  # proxy_cache_min_uses of both zones
+    # proxy_cache_min_uses of the LRU zone: a file is stored at its second request there, so a
+    # chunk read once (an abandoned session's tail) never displaces one read twice. The pin
+    # zone stores at the first (`cdn_nginx_config` serves pinned titles from `@pinned`).
+    # Measured in docs/benchmarks.md: higher than 1 at every size of every trace.
+    min_uses: int = 2
     # Content keys are versioned, so a stored file never changes: the edge is rendered with
     # `--inactive 365d --valid 365d` and the lists alone decide what stays.
     inactive: float = 365 * 86_400.0

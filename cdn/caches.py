@@ -350,9 +350,11 @@ class NginxCache:
         return bool(hits[0])
 
     def insert(self, obj: Any, *, ts: float = 0.0) -> None:
-        """A fill through the edge (an admitted request that nobody watches)."""
+        """A fill through the edge: one admitted request that nobody watches. Like any request
+        it counts one use, so under `min_uses` 2 a file the zone has not seen is not stored yet
+        (the warmer fetches each file once)."""
         hits = bytearray(1)
-        self.run([obj], 0, 1, hits, ts=[ts], admit=None, force=True)
+        self.run([obj], 0, 1, hits, ts=[ts], admit=None)
 
     def run(
         self,
@@ -363,13 +365,12 @@ class NginxCache:
         *,
         ts: Sequence[float],
         admit: Sequence[int] | None = None,
-        force: bool = False,
     ) -> None:
         nodes = self.nodes
         move = nodes.move_to_end
         popitem = nodes.popitem
         cap, inactive, valid = self.capacity, self.inactive, self.valid
-        min_uses = 1 if force else self.min_uses
+        min_uses = self.min_uses
         stored = self.stored
         for i in range(lo, hi):
             o = objs[i]

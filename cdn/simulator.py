@@ -730,10 +730,10 @@ def _replay_edge_policy(
     learned = _learned_ranking(routed, policy) if policy.learned_every > 0 else None
     hashes = np.array([stable_hash(k) for k in routed.keys], dtype=np.uint64)
     pin_cap = int(capacity * policy.pin_share)
+    # A pinned title is stored at its first request (the edge's `@pinned` location); the LRU
+    # zone stores a file at its `min_uses`-th request.
     zones = {
-        True: NginxCache(
-            pin_cap, min_uses=policy.min_uses, inactive=policy.inactive, valid=policy.valid
-        ),
+        True: NginxCache(pin_cap, min_uses=1, inactive=policy.inactive, valid=policy.valid),
         False: NginxCache(
             capacity - pin_cap,
             min_uses=policy.min_uses,
@@ -819,7 +819,9 @@ def _replay_edge_policy(
                 past_lists.pop(0)
             if hi > lo and lo >= window and start >= next_mode_at:
                 next_mode_at = start + policy.mode_every
-                found = _mode_hits(objs, ts, lo, since, past_lists, capacity)
+                found = _mode_hits(
+                    objs, ts, lo, since, past_lists, capacity, min_uses=policy.min_uses
+                )
                 # Pinning must do strictly better; switching empties a zone, so the other mode
                 # must win by `mode_margin`.
                 if found is not None and (
@@ -891,12 +893,15 @@ def _mode_hits(
     since: float,
     lists: list[tuple[float, set[int]]],
     capacity: int,
+    *,
+    min_uses: int = 1,
 ) -> tuple[int, int] | None:
     """On this edge's lookups from `since` to lookup `upto`, the hits of a pin-only edge (the
     whole cache one pin zone, under each hour's list in `lists`: (from, pinned), the first one
-    also for every lookup before it) and of an LRU of that size; None when the window has no
-    lookups. Both replay a window's length before it first (neither starts cold) and count
-    the window's hits: the edge's own past only."""
+    also for every lookup before it) and of an LRU zone of that size storing a file at its
+    `min_uses`-th request; None when the window has no lookups. Both replay a window's length
+    before it first (neither starts cold) and count the window's hits: the edge's own past
+    only."""
     lo = bisect.bisect_left(ts, since, 0, upto)
     if lo >= upto:
         return None
@@ -911,7 +916,10 @@ def _mode_hits(
     sub = [o for o, p in zip(before, in_pin, strict=True) if p]
     pin_hits, lru = bytearray(len(sub)), bytearray(upto)
     lru_hits(stream_indexes(sub)[1], capacity, pin_hits)
-    lru_hits(stream_indexes(before)[1], capacity, lru)
+    if min_uses > 1:
+        NginxCache(capacity, min_uses=min_uses).run(before, 0, upto, lru, ts=[0.0] * upto)
+    else:
+        lru_hits(stream_indexes(before)[1], capacity, lru)
     return pin_hits.count(1, sum(in_pin[:lo])), lru.count(1, lo)
 
 

@@ -12,6 +12,7 @@ from cdn.caches import (
     LRU,
     S3FIFO,
     Belady,
+    NginxCache,
     dense_ids,
     lru_hits,
     next_uses,
@@ -123,3 +124,16 @@ def test_s3fifo_by_dense_ids_skips_a_ghost_entry_whose_object_left_and_came_back
 def test_previous_uses_names_the_last_lookup_of_the_same_object_or_none():
     assert previous_uses([5, 7, 5, 5, 9, 7]) == [6, 6, 0, 2, 6, 1]
     assert dense_ids([1 << 20, 3, 1 << 20, 7]) == ([2, 0, 2, 1], 3)
+
+
+def test_a_fill_counts_one_use_as_any_request_does():
+    # The warmer fetches a file once: under min_uses 2 that primes the count, the first
+    # viewer's request stores it and the second hits.
+    zone = NginxCache(2, min_uses=2)
+    zone.insert("a")
+    assert "a" not in zone
+    assert zone.access("a") is False and "a" in zone
+    assert zone.access("a") is True
+    single = NginxCache(2)
+    single.insert("b")
+    assert "b" in single

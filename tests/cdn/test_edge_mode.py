@@ -134,3 +134,12 @@ def test_a_fill_while_the_edge_is_idle_still_fetches_its_pin_list():
 
     assert hits(None) == [0, 0]
     assert hits(warmer) == [0, 1]
+
+
+def test_the_lru_arm_counts_uses_as_the_lru_zone_does():
+    # Each title three times in a row: an LRU hits the second and third lookups, a zone that
+    # stores at the second request (min_uses 2) only the third.
+    objs = titles(*[100 + i for i in range(20) for _ in range(3)])
+    ts = [float(i) for i in range(len(objs))]
+    assert _mode_hits(objs, ts, len(objs), 30.0, [(0.0, set())], 2) == (0, 20)
+    assert _mode_hits(objs, ts, len(objs), 30.0, [(0.0, set())], 2, min_uses=2) == (0, 10)
