@@ -174,3 +174,37 @@ def test_edge_lists_command_writes_each_edges_map_files_from_recorded_plays(tmp_
         f"{n}: {sum(1 for e in owner.values() if e == n)} admitted, 0 pinned\n"
         for n in ("p1", "p2")
     )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("lists", "given", "expected"),
+    [
+        (False, None, "proxy_cache_min_uses 1;"),  # a plain edge: stock proxy_cache
+        (True, None, f"proxy_cache_min_uses {EdgePolicy.min_uses};"),  # the measured policy
+        (True, 3, "proxy_cache_min_uses 3;"),
+    ],
+)
+def test_an_edge_under_the_lists_counts_uses_as_the_policy_does(tmp_path, lists, given, expected):
+    from django.core.management import call_command
+
+    extra = {}
+    if lists:
+        extra = {"admission_list": str(tmp_path / "a.map"), "pin_list": str(tmp_path / "p.map")}
+    if given is not None:
+        extra["min_uses"] = given
+    out = tmp_path / "nginx.conf"
+    call_command(
+        "cdn_nginx_config",
+        name="e1",
+        prefix=str(tmp_path),
+        origin="http://127.0.0.1:9/media/",
+        output=str(out),
+        stdout=io.StringIO(),
+        **extra,
+    )
+    text = out.read_text()
+    lines = [line.strip() for line in text.splitlines() if "proxy_cache_min_uses" in line]
+    # The LRU zone's count, and the pinned titles' location storing at the first request.
+    assert lines == ([expected, "proxy_cache_min_uses 1;"] if lists else [expected])
+    assert ("location @pinned" in text) is lists

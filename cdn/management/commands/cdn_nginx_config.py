@@ -7,6 +7,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from cdn.admission import EdgePolicy
 from cdn.nginx import render_edge_config
 from streamsite.errors import DomainError
 
@@ -29,7 +30,13 @@ class Command(BaseCommand):
         parser.add_argument("--inactive", default="7d", help="drop cached files unread this long")
         parser.add_argument("--valid", default="7d", help="refetch cached files this old")
         parser.add_argument(
-            "--min-uses", type=int, default=1, help="lookups of a file before it is stored"
+            "--min-uses",
+            type=int,
+            default=None,
+            help=(
+                "lookups of a file before the LRU zone stores it (default: the edge policy's "
+                f"{EdgePolicy.min_uses} with an admission or pin list, else 1)"
+            ),
         )
         parser.add_argument(
             "--admission-list",
@@ -45,6 +52,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts):
         origin = opts["origin"] or settings.CDN_ORIGIN_URL
+        # An edge under the project's lists runs the policy the simulator measured.
+        min_uses = opts["min_uses"]
+        if min_uses is None:
+            lists = opts["admission_list"] or opts["pin_list"]
+            min_uses = EdgePolicy.min_uses if lists else 1
         try:
             text = render_edge_config(
                 name=opts["name"],
@@ -57,7 +69,7 @@ class Command(BaseCommand):
                 workers=opts["workers"],
                 inactive=opts["inactive"],
                 valid=opts["valid"],
-                min_uses=opts["min_uses"],
+                min_uses=min_uses,
                 admission_list=opts["admission_list"],
                 pin_list=opts["pin_list"],
                 pin_max_size=opts["pin_max_size"],
