@@ -17,6 +17,7 @@ real-timestamp traces and >= 0.85 x on synthetic ones; warming never lower.
 
     .venv/bin/python bench/cdn_real_traces.py                       # every trace
     BENCH_PIN_SHARE=0 BENCH_ADMIT_SCORE=0 .venv/bin/python bench/cdn_real_traces.py
+    BENCH_MIN_USES=1 .venv/bin/python bench/cdn_real_traces.py     # store at the first request
     BENCH_TRACES=ml-100k .venv/bin/python bench/cdn_real_traces.py   # one
     BENCH_MODE_EVERY=21600 .venv/bin/python bench/cdn_real_traces.py  # each edge picks pin/LRU
     BENCH_SIZES=5 BENCH_TRACES=ml-100k .venv/bin/python bench/cdn_real_traces.py  # 5% only
@@ -55,7 +56,8 @@ ML100K = os.environ.get("BENCH_ML100K", "/work/data/ml-100k")
 MLSMALL = os.environ.get("BENCH_MLSMALL", "/work/data/ml-latest-small")
 TRACES = os.environ.get("BENCH_TRACES", "synthetic,releases,ml-100k,ml-latest-small").split(",")
 SIZES = tuple(int(x) for x in os.environ.get("BENCH_SIZES", "1,5,10").split(","))
-# The edge policy's knobs (cdn.admission.EdgePolicy), e.g. BENCH_PIN_SHARE=0 BENCH_ADMIT_SCORE=0.
+# The edge policy's knobs (cdn.admission.EdgePolicy), e.g. BENCH_PIN_SHARE=0 BENCH_ADMIT_SCORE=0
+# (the LRU zone alone) or BENCH_MIN_USES=1.
 POLICY = EdgePolicy(
     global_weight=float(os.environ.get("BENCH_GLOBAL_WEIGHT", str(EdgePolicy.global_weight))),
     pin_share=float(os.environ.get("BENCH_PIN_SHARE", str(EdgePolicy.pin_share))),
