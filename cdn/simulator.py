@@ -756,19 +756,19 @@ def _replay_edge_policy(
     lo = 0
     g_done = 0
     f = 0
-    # With `mode_every`: the edge starts pin-only; once it has `mode_lookups` cache-sizes of
-    # its own lookups it checks, every `mode_every`, which use of the cache those favoured
-    # (`_mode_hits`), and the zones are resized to match. The hourly pin lists (those of a
-    # pin-only edge, whatever the mode) are kept for that look back.
+    # With `mode_every`: the edge starts pin-only and replays both uses of its cache beside
+    # the real one (`_Arms`); once it has `mode_lookups` cache-sizes of lookups it checks,
+    # every `mode_every`, which of the two has hit more so far, and the zones are resized to
+    # match. The pin arm follows the hourly pin lists of a pin-only edge, whatever the mode.
     mode_pin = True
-    past_lists: list[tuple[float, set[int]]] = []
     last_learned: set[int] = set()
+    arms: _Arms | None = None
     if policy.mode_every:
         zones[True].resize(capacity)
         zones[False].resize(0)
         pin_cap = capacity
         next_mode_at = -math.inf
-        window = max(1, int(policy.mode_lookups * capacity))
+        arms = _Arms(capacity, policy.min_uses, n)
     # The lists are decided at the start of every interval the edge serves a lookup in, and of
     # every interval a fill falls in: warming runs on its schedule, busy edge or idle (fills
     # before the edge's first interval find nothing to fetch and are left out).
@@ -812,22 +812,17 @@ def _replay_edge_policy(
             )
             if hi > lo:
                 last_learned = pinned
-        if policy.mode_every:
-            past_lists.append((start, pinned))
-            since = ts[lo - window] if lo >= window else -math.inf
-            while len(past_lists) > 1 and past_lists[1][0] <= since:
-                past_lists.pop(0)
-            if hi > lo and lo >= window and start >= next_mode_at:
+        seg, pin_list = lo, pinned
+        if arms is not None:
+            if hi > lo and arms.lookups >= policy.mode_lookups * capacity and start >= next_mode_at:
                 next_mode_at = start + policy.mode_every
-                found = _mode_hits(
-                    objs, ts, lo, since, past_lists, capacity, min_uses=policy.min_uses
-                )
+                pin_score, lru_score = arms.hits
                 # Pinning must do strictly better; switching empties a zone, so the other mode
                 # must win by `mode_margin`.
-                if found is not None and (
-                    found[1] >= policy.mode_margin * found[0]
+                if (
+                    lru_score >= policy.mode_margin * pin_score
                     if mode_pin
-                    else found[0] > policy.mode_margin * found[1]
+                    else pin_score > policy.mode_margin * lru_score
                 ):
                     mode_pin = not mode_pin
                     zones[True].resize(capacity if mode_pin else 0)
@@ -854,6 +849,8 @@ def _replay_edge_policy(
                 if obj not in zones[False] and (obj >> CHUNK_BITS) not in pinned:
                     zones[False].insert(obj, ts=at)
         _run_zones(zones, objs, ts, hits, lo, hi, pinned, admitted)
+        if arms is not None:
+            arms.replay(objs, ts, seg, hi, pinned=pin_list, candidates=candidates)
         # What this interval adds to the history the next decision sees.
         for i in range(lo, hi):
             o = objs[i]
@@ -886,41 +883,38 @@ def _learned_pins(
     return chosen
 
 
-def _mode_hits(
-    objs: list[int],
-    ts: list[float],
-    upto: int,
-    since: float,
-    lists: list[tuple[float, set[int]]],
-    capacity: int,
-    *,
-    min_uses: int = 1,
-) -> tuple[int, int] | None:
-    """On this edge's lookups from `since` to lookup `upto`, the hits of a pin-only edge (the
-    whole cache one pin zone, under each hour's list in `lists`: (from, pinned), the first one
-    also for every lookup before it) and of an LRU zone of that size storing a file at its
-    `min_uses`-th request; None when the window has no lookups. Both replay a window's length
-    before it first (neither starts cold) and count the window's hits: the edge's own past
-    only."""
-    lo = bisect.bisect_left(ts, since, 0, upto)
-    if lo >= upto:
-        return None
-    first = max(0, 2 * lo - upto)
-    before = objs[first:upto]
-    lo, upto = lo - first, upto - first
-    starts = np.array([at for at, _ in lists])
-    which = np.searchsorted(starts, np.asarray(ts[first : first + upto]), side="right") - 1
-    which = np.maximum(0, which)
-    sets = [pinned for _, pinned in lists]
-    in_pin = [(o >> CHUNK_BITS) in sets[w] for o, w in zip(before, which.tolist(), strict=True)]
-    sub = [o for o, p in zip(before, in_pin, strict=True) if p]
-    pin_hits, lru = bytearray(len(sub)), bytearray(upto)
-    lru_hits(stream_indexes(sub)[1], capacity, pin_hits)
-    if min_uses > 1:
-        NginxCache(capacity, min_uses=min_uses).run(before, 0, upto, lru, ts=[0.0] * upto)
-    else:
-        lru_hits(stream_indexes(before)[1], capacity, lru)
-    return pin_hits.count(1, sum(in_pin[:lo])), lru.count(1, lo)
+class _Arms:
+    """The two uses of one edge's cache the per-edge mode chooses between, each replayed beside
+    the real edge as if it had run from the edge's first lookup: pin-only (the whole cache one
+    pin zone, under each hour's pin list) and LRU-only (the whole cache the LRU zone, every
+    title played before admitted, a file stored at its `min_uses`-th request). `hits` is each
+    arm's hits so far: what the edge's own past says about the two, and nothing later."""
+
+    def __init__(self, capacity: int, min_uses: int, lookups: int) -> None:
+        self.zones = (
+            {True: NginxCache(capacity), False: NginxCache(0)},
+            {True: NginxCache(0), False: NginxCache(capacity, min_uses=min_uses)},
+        )
+        self._hits = (bytearray(lookups), bytearray(lookups))
+        self.hits = [0, 0]  # pin-only, LRU-only
+        self.lookups = 0
+
+    def replay(
+        self,
+        objs: list[int],
+        ts: list[float],
+        lo: int,
+        hi: int,
+        *,
+        pinned: set[int],
+        candidates: Any,
+    ) -> None:
+        """Lookups lo..hi through both arms, the pin arm under `pinned`."""
+        every = {int(k) for k in candidates}
+        for arm, listed in ((0, pinned), (1, set())):
+            _run_zones(self.zones[arm], objs, ts, self._hits[arm], lo, hi, listed, every)
+            self.hits[arm] += self._hits[arm].count(1, lo, hi)
+        self.lookups += hi - lo
 
 
 def _run_zones(

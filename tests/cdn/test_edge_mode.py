@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -10,7 +11,7 @@ from cdn.caches import NginxCache
 from cdn.simulator import (
     CHUNK_BITS,
     Warmer,
-    _mode_hits,
+    _Arms,
     _replay_edge_policy,
     generate_trace,
     route,
@@ -40,53 +41,67 @@ def test_a_smaller_zone_deletes_from_the_tail_until_its_files_fit():
     assert list(zone.nodes) == [] and zone.stored == 0
 
 
-def test_pinning_hits_more_when_a_few_titles_carry_the_window_between_one_off_titles():
-    # Titles 1 and 2 come back every third lookup; everything else is seen once. An LRU of
-    # two loses them to the one-offs, a zone holding only them keeps both.
-    objs = titles(*[t for i in range(30) for t in (1 + i % 2, 100 + 2 * i, 101 + 2 * i)])
+def arm_hits(objs, lists, capacity, *, min_uses=1, step=1):
+    """(pin-only hits, LRU-only hits) after replaying `objs` (one a second) through `_Arms`
+    `step` lookups at a time, the pin arm under `lists(t)` for the lookups from t."""
     ts = [float(i) for i in range(len(objs))]
-    # (pin-only hits, LRU hits) in the window: the 15 lookups of titles 1 and 2 in it.
-    assert _mode_hits(objs, ts, len(objs), 45.0, [(0.0, {1, 2})], 2) == (15, 0)
+    arms = _Arms(capacity, min_uses, len(objs))
+    candidates = np.array(sorted({o >> CHUNK_BITS for o in objs}))
+    for lo in range(0, len(objs), step):
+        hi = min(len(objs), lo + step)
+        arms.replay(objs, ts, lo, hi, pinned=lists(lo), candidates=candidates)
+    assert arms.lookups == len(objs)
+    return tuple(arms.hits)
+
+
+def test_pinning_hits_more_when_a_few_titles_carry_the_traffic_between_one_off_titles():
+    # Titles 1 and 2 come back every third lookup; everything else is seen once. An LRU of
+    # two loses them to the one-offs, a zone holding only them keeps both (each stored once).
+    objs = titles(*[t for i in range(30) for t in (1 + i % 2, 100 + 2 * i, 101 + 2 * i)])
+    assert arm_hits(objs, lambda t: {1, 2}, 2) == (28, 0)
 
 
 def test_lru_hits_more_when_titles_repeat_at_once_and_the_pin_list_misses_them():
     objs = titles(*[t for i in range(40) for t in (100 + i, 100 + i)])
-    ts = [float(i) for i in range(len(objs))]
-    assert _mode_hits(objs, ts, len(objs), 40.0, [(0.0, {1, 2})], 2) == (0, 20)
+    assert arm_hits(objs, lambda t: {1, 2}, 2) == (0, 40)
 
 
-def test_an_empty_window_decides_nothing():
-    objs = titles(1, 2, 3)
-    assert _mode_hits(objs, [0.0, 1.0, 2.0], 3, 5.0, [(0.0, {1})], 2) is None
+def test_the_lru_arm_counts_uses_as_the_lru_zone_does():
+    # Each title three times in a row: an LRU hits the second and third lookups, a zone that
+    # stores at the second request (min_uses 2) only the third.
+    objs = titles(*[100 + i for i in range(20) for _ in range(3)])
+    assert arm_hits(objs, lambda t: set(), 2) == (0, 40)
+    assert arm_hits(objs, lambda t: set(), 2, min_uses=2) == (0, 20)
 
 
-def test_each_hour_uses_its_own_list():
-    # Title 1 every third lookup between one-offs: an LRU of two never hits. A pin-only edge
-    # hits it once its list names it and it has been stored.
+def test_the_pin_arm_follows_each_hours_list():
+    # Title 1 every third lookup between one-offs: named from lookup 60 on, the arm stores it
+    # at its first lookup after that and hits the nine that follow.
     objs = titles(*[t for i in range(30) for t in (1, 100 + 2 * i, 101 + 2 * i)])
-    ts = [float(i) for i in range(len(objs))]
-    assert _mode_hits(objs, ts, len(objs), 30.0, [(0.0, {1})], 2) == (20, 0)
-    # Named from t=60: 10 lookups, the first stores it.
-    assert _mode_hits(objs, ts, len(objs), 30.0, [(0.0, set()), (60.0, {1})], 2) == (9, 0)
-    assert _mode_hits(objs, ts, len(objs), 30.0, [(0.0, set()), (90.0, {1})], 2) == (0, 0)
+    assert arm_hits(objs, lambda t: {1} if t >= 60 else set(), 2, step=10) == (9, 0)
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(
-    seq=st.lists(st.integers(0, 12), min_size=4, max_size=120),
+    seq=st.lists(st.integers(0, 12), min_size=1, max_size=120),
     later=st.lists(st.integers(0, 12), max_size=60),
-    cut=st.floats(0.2, 1.0),
     pinned=st.sets(st.integers(0, 12), max_size=5),
     capacity=st.integers(1, 6),
+    step=st.integers(1, 10),
 )
-def test_the_choice_reads_no_lookup_from_the_decision_on(seq, later, cut, pinned, capacity):
-    upto = max(1, int(len(seq) * cut))
-    ts = [float(i) for i in range(len(seq) + len(later))]
-    since = float(upto // 2)
-    lists = [(0.0, pinned)]
-    alone = _mode_hits(titles(*seq[:upto]), ts[:upto], upto, since, lists, capacity)
-    with_future = _mode_hits(titles(*seq[:upto], *later), ts, upto, since, lists, capacity)
-    assert alone == with_future
+def test_the_arms_read_nothing_after_the_lookups_they_replayed(seq, later, pinned, capacity, step):
+    def lists(t):
+        return pinned
+
+    alone = arm_hits(titles(*seq), lists, capacity, step=step)
+    # The same lookups replayed with more after them in the stream, stopped at the same point.
+    objs = titles(*seq, *later)
+    ts = [float(i) for i in range(len(objs))]
+    arms = _Arms(capacity, 1, len(objs))
+    candidates = np.array(sorted({o >> CHUNK_BITS for o in objs}))
+    for lo in range(0, len(seq), step):
+        arms.replay(objs, ts, lo, min(len(seq), lo + step), pinned=pinned, candidates=candidates)
+    assert tuple(arms.hits) == alone
 
 
 def _edge_hits(trace, policy, capacity):
@@ -134,12 +149,3 @@ def test_a_fill_while_the_edge_is_idle_still_fetches_its_pin_list():
 
     assert hits(None) == [0, 0]
     assert hits(warmer) == [0, 1]
-
-
-def test_the_lru_arm_counts_uses_as_the_lru_zone_does():
-    # Each title three times in a row: an LRU hits the second and third lookups, a zone that
-    # stores at the second request (min_uses 2) only the third.
-    objs = titles(*[100 + i for i in range(20) for _ in range(3)])
-    ts = [float(i) for i in range(len(objs))]
-    assert _mode_hits(objs, ts, len(objs), 30.0, [(0.0, set())], 2) == (0, 20)
-    assert _mode_hits(objs, ts, len(objs), 30.0, [(0.0, set())], 2, min_uses=2) == (0, 10)
