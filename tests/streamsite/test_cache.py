@@ -76,3 +76,60 @@ def test_one_redis_client_per_pool_and_incr_in_one_round_trip(redis_server):
     with pytest.raises(ValueError, match="not found"):
         live.incr("missing")
     assert live.get("missing") is None  # not created by the failed incr
+
+
+@needs_redis_server
+@pytest.mark.needs_process  # starts a redis-server of its own
+def test_reads_and_counts_in_one_round_trip_across_a_dropped_connection(redis_server, monkeypatch):
+    import redis
+    from redis.connection import AbstractConnection
+
+    live = _cache(redis_server.url)
+    live.set("a", {"x": 1})
+    writes = []
+    send = AbstractConnection.send_packed_command
+
+    def counting(self, packed, *args, **kwargs):
+        writes.append(packed)
+        return send(self, packed, *args, **kwargs)
+
+    monkeypatch.setattr(AbstractConnection, "send_packed_command", counting)
+
+    def trips():  # writes carrying the request's commands (a new connection also says HELLO)
+        return sum(1 for packed in writes if b"MGET" in b"".join(packed))
+
+    assert live.get_many_and_count(["a", "b"], {"w": 60}) == ({"a": {"x": 1}}, {"w": 1})
+    assert trips() == 1 and b"INCR" in b"".join(writes[-1])  # one write: MGET, SET NX, INCR
+    # The server drops every client (a restart does the same): the call still answers.
+    redis.Redis.from_url(redis_server.url).client_kill_filter(_type="normal", skipme=True)
+    assert live.get_many_and_count(["a", "b"], {"w": 60}) == ({"a": {"x": 1}}, {"w": 2})
+    # A connection that fails mid-trip is dropped and the trip made again on a new one.
+    failed = []
+
+    def failing_once(self, packed, *args, **kwargs):
+        if not failed and b"MGET" in b"".join(packed):
+            failed.append(self)
+            raise redis.exceptions.ConnectionError("reset by peer")
+        return counting(self, packed, *args, **kwargs)
+
+    monkeypatch.setattr(AbstractConnection, "send_packed_command", failing_once)
+    assert live.get_many_and_count(["a", "b"], {"w": 60}) == ({"a": {"x": 1}}, {"w": 3})
+    assert len(failed) == 1 and trips() == 3  # the failed write was not counted
+    assert live._down_until == 0.0  # not taken for an outage
+    window = live.make_and_validate_key("w")
+    assert 0 < redis.Redis.from_url(redis_server.url).ttl(window) <= 60  # the window expires
+
+
+@needs_redis_server
+@pytest.mark.needs_process  # starts a redis-server of its own
+def test_an_error_reply_is_raised_after_every_reply_is_read(redis_server):
+    import redis
+
+    live = _cache(redis_server.url)
+    live.set("a", 1)
+    raw = redis.Redis.from_url(redis_server.url)
+    raw.set(live.make_and_validate_key("bad"), "not a number")
+    with pytest.raises(redis.exceptions.ResponseError):
+        live.get_many_and_count(["a"], {"bad": 60, "w": 60})
+    # The socket stayed in step: the next round trip reads its own replies.
+    assert live.get_many_and_count(["a"], {"w": 60}) == ({"a": 1}, {"w": 2})
