@@ -345,6 +345,7 @@ REST_FRAMEWORK = {
         "user": env.str("API_THROTTLE_USER", "600/min"),
     },
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "streamsite.api.negotiation.ContentNegotiation",
     "DEFAULT_PARSER_CLASSES": [
         "rest_framework.parsers.JSONParser",
         "rest_framework.parsers.FormParser",
