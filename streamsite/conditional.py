@@ -39,7 +39,8 @@ def cached_body(
 
 
 def etag_matches(request: HttpRequest, etag: str) -> bool:
-    wanted = request.headers.get("If-None-Match", "")
+    # META, not `request.headers`: that would build a dict of every header on each request.
+    wanted = request.META.get("HTTP_IF_NONE_MATCH", "")
     if not wanted:
         return False
     tags = [t.strip() for t in wanted.split(",")]
