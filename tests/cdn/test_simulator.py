@@ -9,6 +9,7 @@ from functools import partial
 import pytest
 from django.core.management import CommandError, call_command
 
+from cdn.admission import EdgePolicy
 from cdn.simulator import (
     CHUNK_BITS,
     LRU,
@@ -170,6 +171,32 @@ def test_simulate_command_runs_the_edge_policy_and_refuses_unknown_policies(tmp_
     ]
     with pytest.raises(CommandError, match="^--policies takes nginx, edge, lru"):
         call_command("cdn_simulate", trace=str(path), policies="lfu,belady", stdout=out)
+
+
+def test_simulate_command_replays_the_edge_policy_the_edges_are_configured_with(tmp_path):
+    path = tmp_path / "trace.csv"
+    write_trace(str(path), generate_trace(requests=400, titles=40, regions=2, days=1, seed=5))
+
+    def edge_cold(**opts):
+        out = io.StringIO()
+        call_command(
+            "cdn_simulate", trace=str(path), sizes="10", policies="edge,belady", stdout=out, **opts
+        )
+        lines = out.getvalue().splitlines()
+        (row,) = [line.split() for line in lines if line.split()[:2] == ["edge", "no"]]
+        return row[2]
+
+    default = edge_cold()
+    assert default == edge_cold(min_uses=EdgePolicy.min_uses, pin_share=EdgePolicy.pin_share)
+    assert edge_cold(min_uses=1) != default  # stored at the first request: other hits
+    assert edge_cold(pin_share=0.0) != default
+    for bad, message in (
+        ({"min_uses": 0}, "^--min-uses takes 1 to 1000"),
+        ({"pin_share": 1.5}, "^--pin-share takes a share"),
+        ({"mode_every": -1.0}, "^--mode-every takes hours"),
+    ):
+        with pytest.raises(CommandError, match=message):
+            call_command("cdn_simulate", trace=str(path), stdout=io.StringIO(), **bad)
 
 
 def _steered_one_by_one(trace, steerer):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from cdn.admission import EdgePolicy
 from cdn.simulator import (
     TraceError,
     Warmer,
@@ -69,6 +70,25 @@ class Command(BaseCommand):
             help="of nginx (proxy_cache as the edges run it), edge (under cdn.admission's "
             "lists), lru, s3fifo, belady",
         )
+        # The `edge` policy as the edges are configured (cdn.admission.EdgePolicy).
+        parser.add_argument(
+            "--min-uses",
+            type=int,
+            default=EdgePolicy.min_uses,
+            help="the edges' proxy_cache_min_uses in the LRU zone (cdn_nginx_config --min-uses)",
+        )
+        parser.add_argument(
+            "--pin-share",
+            type=float,
+            default=EdgePolicy.pin_share,
+            help="share of each edge's cache its pin zone takes, 0 to 1",
+        )
+        parser.add_argument(
+            "--mode-every",
+            type=float,
+            default=0.0,
+            help="hours between each edge's choice of pin-only or LRU-only (0: never)",
+        )
 
     def handle(self, *args, **opts):
         policies = tuple(p.strip() for p in opts["policies"].split(",") if p.strip())
@@ -79,6 +99,17 @@ class Command(BaseCommand):
                 "--policies takes nginx, edge, lru, s3fifo and belady (belady always: "
                 f"ratios are against it); got {opts['policies']!r}"
             )
+        if not 1 <= opts["min_uses"] <= 1000:
+            raise CommandError("--min-uses takes 1 to 1000 (nginx's proxy_cache_min_uses).")
+        if not 0 <= opts["pin_share"] <= 1:
+            raise CommandError("--pin-share takes a share of the cache, 0 to 1.")
+        if not 0 <= opts["mode_every"] <= 24 * 365:
+            raise CommandError("--mode-every takes hours, 0 (never) to a year.")
+        edge_policy = EdgePolicy(
+            min_uses=opts["min_uses"],
+            pin_share=opts["pin_share"],
+            mode_every=opts["mode_every"] * 3600,
+        )
         try:
             trace = read_trace(opts["trace"])
         except TraceError as exc:
@@ -141,6 +172,7 @@ class Command(BaseCommand):
                 warm_share=opts["warm_share"],
                 policies=policies,
                 progress=bar.update,
+                edge_policy=edge_policy,
             )
             best = next(r for r in results if r.policy == "belady")
             bar.clear()
