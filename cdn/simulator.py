@@ -768,7 +768,7 @@ def _replay_edge_policy(
         zones[False].resize(0)
         pin_cap = capacity
         next_mode_at = -math.inf
-        arms = _Arms(capacity, policy.min_uses, n)
+        arms = _Arms(capacity, policy.min_uses, n, inactive=policy.inactive, valid=policy.valid)
     # The lists are decided at the start of every interval the edge serves a lookup in, and of
     # every interval a fill falls in: warming runs on its schedule, busy edge or idle (fills
     # before the edge's first interval find nothing to fetch and are left out).
@@ -890,11 +890,19 @@ class _Arms:
     title played before admitted, a file stored at its `min_uses`-th request). `hits` is each
     arm's hits so far: what the edge's own past says about the two, and nothing later."""
 
-    def __init__(self, capacity: int, min_uses: int, lookups: int) -> None:
-        self.zones = (
-            {True: NginxCache(capacity), False: NginxCache(0)},
-            {True: NginxCache(0), False: NginxCache(capacity, min_uses=min_uses)},
-        )
+    def __init__(
+        self,
+        capacity: int,
+        min_uses: int,
+        lookups: int,
+        *,
+        inactive: float = math.inf,
+        valid: float = math.inf,
+    ) -> None:
+        # Files kept as long as the real zones keep them.
+        pin = NginxCache(capacity, inactive=inactive, valid=valid)
+        lru = NginxCache(capacity, min_uses=min_uses, inactive=inactive, valid=valid)
+        self.zones = ({True: pin, False: NginxCache(0)}, {True: NginxCache(0), False: lru})
         self._hits = (bytearray(lookups), bytearray(lookups))
         self.hits = [0, 0]  # pin-only, LRU-only
         self.lookups = 0
