@@ -42,14 +42,14 @@ class EdgePolicy:
     inactive: float = 365 * 86_400.0
     valid: float = 365 * 86_400.0
     # Every `mode_every` seconds (0, the default: never; `pin_share` always) each edge picks
-    # how to use its cache: "pin" (the whole cache is the pin zone, under the lists decided hour
-    # by hour) or "lru" (no pin zone; every title played before admitted to the LRU zone, which
-    # counts `min_uses`), whichever would have hit more of the edge's lookups so far, both
-    # replayed beside the real edge from its first lookup; the first choice once it has seen
-    # `mode_lookups` x (cache size) lookups. nginx runs either with the same two zones, one of
-    # them sized to the whole cache and the other empty (a switch is a new `max_size` and a
-    # reload). Measured in docs/benchmarks.md: higher than the fixed shares at every size of
-    # every trace; opt-in because `cdn_edge_lists` does not choose modes for real edges yet.
+    # how to use its cache: "pin" (the pin list alone admitted, stored at the first request)
+    # or "lru" (every title played before admitted, stored at the `min_uses`-th request),
+    # whichever would have hit more of the edge's lookups so far, both replayed beside the
+    # real edge from its first lookup; the first choice once it has seen `mode_lookups` x
+    # (cache size) lookups. nginx runs either as one zone the size of the whole cache: a switch
+    # is another admission list and min_uses, and a reload, and the files stored stay.
+    # Measured in docs/benchmarks.md: higher than the fixed shares at every size of every
+    # trace; opt-in because `cdn_edge_lists` does not choose modes for real edges yet.
     mode_every: float = 0.0
     mode_lookups: float = 2.0
     mode_margin: float = 1.0  # the other mode must hit this many times as often to switch

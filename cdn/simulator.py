@@ -758,14 +758,18 @@ def _replay_edge_policy(
     f = 0
     # With `mode_every`: the edge starts pin-only and replays both uses of its cache beside
     # the real one (`_Arms`); once it has `mode_lookups` cache-sizes of lookups it checks,
-    # every `mode_every`, which of the two has hit more so far, and the zones are resized to
-    # match. The pin arm follows the hourly pin lists of a pin-only edge, whatever the mode.
+    # every `mode_every`, which of the two has hit more so far, and runs that one in its one
+    # zone. The pin arm follows the hourly pin lists of a pin-only edge, whatever the mode.
     mode_pin = True
     last_learned: set[int] = set()
     arms: _Arms | None = None
     if policy.mode_every:
-        zones[True].resize(capacity)
-        zones[False].resize(0)
+        # One zone, the whole cache, in either mode: "pin" admits the pin list only and stores
+        # at the first request, "lru" admits every title played before and stores at the
+        # `min_uses`-th. A switch is a new admission list and min_uses (a reload): the files
+        # already stored stay and are evicted by the zone's LRU as any others.
+        one = NginxCache(capacity, inactive=policy.inactive, valid=policy.valid)
+        zones = {True: one, False: one}
         pin_cap = capacity
         next_mode_at = -math.inf
         arms = _Arms(capacity, policy.min_uses, n, inactive=policy.inactive, valid=policy.valid)
@@ -825,10 +829,11 @@ def _replay_edge_policy(
                     else pin_score > policy.mode_margin * lru_score
                 ):
                     mode_pin = not mode_pin
-                    zones[True].resize(capacity if mode_pin else 0)
-                    zones[False].resize(0 if mode_pin else capacity)
+                    zones[True].min_uses = 1 if mode_pin else policy.min_uses
             if not mode_pin:
                 pinned, admitted = set(), {int(k) for k in candidates}
+            else:
+                admitted = set()  # the pin list alone (and the warmer's launches, below)
         while f < len(fills) and fills[f] < end:
             at = fills[f]
             f += 1
@@ -936,8 +941,18 @@ def _run_zones(
     admitted: set[int],
 ) -> None:
     """The lookups lo..hi through the zone the pin list names; the zones are independent
-    caches, so each replays its own subsequence in order."""
+    caches, so each replays its own subsequence in order. One zone for both (the per-edge
+    mode) replays them all in order, storing what either list names."""
     if lo >= hi:
+        return
+    if zones[True] is zones[False]:
+        ok = pinned | admitted
+        listed = [1 if (objs[i] >> CHUNK_BITS) in ok else 0 for i in range(lo, hi)]
+        one_hits = bytearray(hi - lo)
+        zones[True].run(objs[lo:hi], 0, hi - lo, one_hits, ts=ts[lo:hi], admit=listed)
+        for j in range(hi - lo):
+            if one_hits[j]:
+                hits[lo + j] = 1
         return
     for pin in (True, False):
         idx = [i for i in range(lo, hi) if ((objs[i] >> CHUNK_BITS) in pinned) is pin]

@@ -13,6 +13,7 @@ from cdn.simulator import (
     Warmer,
     _Arms,
     _replay_edge_policy,
+    _run_zones,
     generate_trace,
     route,
     synthetic_snapshot,
@@ -149,3 +150,39 @@ def test_a_fill_while_the_edge_is_idle_still_fetches_its_pin_list():
 
     assert hits(None) == [0, 0]
     assert hits(warmer) == [0, 1]
+
+
+def test_one_zone_replays_both_lists_in_order():
+    # Title 1 pinned, title 2 admitted, one file of room: in one zone the second evicts the
+    # first (two zones would have kept both).
+    zone = NginxCache(1)
+    objs = titles(1, 2, 1)
+    hits = bytearray(3)
+    _run_zones({True: zone, False: zone}, objs, [0.0, 1.0, 2.0], hits, 0, 3, {1}, {2})
+    assert list(hits) == [0, 0, 0]
+    two = {True: NginxCache(1), False: NginxCache(1)}
+    hits = bytearray(3)
+    _run_zones(two, objs, [0.0, 1.0, 2.0], hits, 0, 3, {1}, {2})
+    assert list(hits) == [0, 0, 1]
+
+
+def test_a_switch_of_mode_keeps_the_files_the_zone_holds(monkeypatch):
+    # Title 1 every half hour on one edge. Pin-only first (the arms say pinning hits more),
+    # then LRU-only from the first check after lookup 8 (the arms say the LRU arm does): the
+    # file stored while pinned keeps hitting across the switch (a reload with another
+    # admission list and min_uses, not an emptied cache).
+    start = 1_700_006_400.0
+    trace = [Request(start + 1800 * i, "r0", "hls/m1/v1/", 1) for i in range(20)]
+    checks = []
+
+    def replay(self, objs, ts, lo, hi, *, pinned, candidates):
+        self.lookups += hi - lo
+        self.hits = [0, 1] if self.lookups >= 8 else [1, 0]
+        checks.append((self.lookups, tuple(self.hits)))
+
+    monkeypatch.setattr(_Arms, "replay", replay)
+    policy = EdgePolicy(mode_every=3600.0, mode_lookups=0.0)
+    hits, _ = replay_one_edge(trace, policy, capacity=4, chunk_bytes=100)
+    assert checks[-1] == (20, (0, 1))  # the LRU arm was ahead for the last hours
+    # Misses: the first hour (nothing pinned yet: no history) and the request that stored it.
+    assert list(hits) == [0, 0, 0] + [1] * 17
