@@ -817,12 +817,14 @@ def _replay_edge_policy(
             if hi > lo:
                 last_learned = pinned
         seg, pin_list = lo, pinned
+        played: set[int] = set()  # every title played before, anywhere: the LRU mode's list
         if arms is not None:
+            played = {int(k) for k in candidates}
             if hi > lo and arms.lookups >= policy.mode_lookups * capacity and start >= next_mode_at:
                 next_mode_at = start + policy.mode_every
                 pin_score, lru_score = arms.hits
-                # Pinning must do strictly better; switching empties a zone, so the other mode
-                # must win by `mode_margin`.
+                # Pinning must do strictly better; a switch costs a reload and the misses while
+                # the zone's files turn over, so the other mode must win by `mode_margin`.
                 if (
                     lru_score >= policy.mode_margin * pin_score
                     if mode_pin
@@ -831,7 +833,7 @@ def _replay_edge_policy(
                     mode_pin = not mode_pin
                     zones[True].min_uses = 1 if mode_pin else policy.min_uses
             if not mode_pin:
-                pinned, admitted = set(), {int(k) for k in candidates}
+                pinned, admitted = set(), set(played)  # the fills below add launches to it
             else:
                 admitted = set()  # the pin list alone (and the warmer's launches, below)
         while f < len(fills) and fills[f] < end:
@@ -855,7 +857,7 @@ def _replay_edge_policy(
                     zones[False].insert(obj, ts=at)
         _run_zones(zones, objs, ts, hits, lo, hi, pinned, admitted)
         if arms is not None:
-            arms.replay(objs, ts, seg, hi, pinned=pin_list, candidates=candidates)
+            arms.replay(objs, ts, seg, hi, pinned=pin_list, played=played)
         # What this interval adds to the history the next decision sees.
         for i in range(lo, hi):
             o = objs[i]
@@ -920,12 +922,12 @@ class _Arms:
         hi: int,
         *,
         pinned: set[int],
-        candidates: Any,
+        played: set[int],
     ) -> None:
-        """Lookups lo..hi through both arms, the pin arm under `pinned`."""
-        every = {int(k) for k in candidates}
+        """Lookups lo..hi through both arms: the pin arm under `pinned`, the LRU arm admitting
+        `played` (every title played before)."""
         for arm, listed in ((0, pinned), (1, set())):
-            _run_zones(self.zones[arm], objs, ts, self._hits[arm], lo, hi, listed, every)
+            _run_zones(self.zones[arm], objs, ts, self._hits[arm], lo, hi, listed, played)
             self.hits[arm] += self._hits[arm].count(1, lo, hi)
         self.lookups += hi - lo
 

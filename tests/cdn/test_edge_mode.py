@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -47,10 +46,10 @@ def arm_hits(objs, lists, capacity, *, min_uses=1, step=1):
     `step` lookups at a time, the pin arm under `lists(t)` for the lookups from t."""
     ts = [float(i) for i in range(len(objs))]
     arms = _Arms(capacity, min_uses, len(objs))
-    candidates = np.array(sorted({o >> CHUNK_BITS for o in objs}))
+    played = {o >> CHUNK_BITS for o in objs}
     for lo in range(0, len(objs), step):
         hi = min(len(objs), lo + step)
-        arms.replay(objs, ts, lo, hi, pinned=lists(lo), candidates=candidates)
+        arms.replay(objs, ts, lo, hi, pinned=lists(lo), played=played)
     assert arms.lookups == len(objs)
     return tuple(arms.hits)
 
@@ -99,9 +98,9 @@ def test_the_arms_read_nothing_after_the_lookups_they_replayed(seq, later, pinne
     objs = titles(*seq, *later)
     ts = [float(i) for i in range(len(objs))]
     arms = _Arms(capacity, 1, len(objs))
-    candidates = np.array(sorted({o >> CHUNK_BITS for o in objs}))
+    played = {o >> CHUNK_BITS for o in objs}
     for lo in range(0, len(seq), step):
-        arms.replay(objs, ts, lo, min(len(seq), lo + step), pinned=pinned, candidates=candidates)
+        arms.replay(objs, ts, lo, min(len(seq), lo + step), pinned=pinned, played=played)
     assert tuple(arms.hits) == alone
 
 
@@ -175,7 +174,7 @@ def test_a_switch_of_mode_keeps_the_files_the_zone_holds(monkeypatch):
     trace = [Request(start + 1800 * i, "r0", "hls/m1/v1/", 1) for i in range(20)]
     checks = []
 
-    def replay(self, objs, ts, lo, hi, *, pinned, candidates):
+    def replay(self, objs, ts, lo, hi, *, pinned, played):
         self.lookups += hi - lo
         self.hits = [0, 1] if self.lookups >= 8 else [1, 0]
         checks.append((self.lookups, tuple(self.hits)))
