@@ -16,6 +16,12 @@ SAFE_SECRET = re.compile(r"^[A-Za-z0-9_+/=.,:@%!*~-]+$")
 SAFE_WORD = re.compile(r"^[A-Za-z0-9_.:/\[\]-]+$")
 
 
+def check_min_uses(min_uses: int) -> None:
+    """`proxy_cache_min_uses` as the edges take it: 1 to 1000 lookups."""
+    if not 1 <= min_uses <= 1000:
+        raise ValidationFailed("min_uses must be between 1 and 1000.")
+
+
 def render_edge_config(
     *,
     name: str,
@@ -43,8 +49,7 @@ def render_edge_config(
     origin_path = origin.path or "/"
     if not origin_path.endswith("/"):
         origin_path += "/"
-    if not 1 <= min_uses <= 1000:
-        raise ValidationFailed("min_uses must be between 1 and 1000.")
+    check_min_uses(min_uses)
     for label, value in (
         ("name", name),
         ("listen", listen),

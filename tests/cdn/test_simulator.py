@@ -191,8 +191,10 @@ def test_simulate_command_replays_the_edge_policy_the_edges_are_configured_with(
     assert edge_cold(min_uses=1) != default  # stored at the first request: other hits
     assert edge_cold(pin_share=0.0) != default
     for bad, message in (
-        ({"min_uses": 0}, "^--min-uses takes 1 to 1000"),
+        ({"min_uses": 0}, "^--min-uses: min_uses must be between 1 and 1000"),
         ({"pin_share": 1.5}, "^--pin-share takes a share"),
+        ({"pin_share": float("nan")}, "^--pin-share takes a share"),
+        ({"mode_every": float("inf")}, "^--mode-every takes hours"),
         ({"mode_every": -1.0}, "^--mode-every takes hours"),
     ):
         with pytest.raises(CommandError, match=message):

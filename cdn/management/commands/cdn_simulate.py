@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from cdn.admission import EdgePolicy
+from cdn.nginx import check_min_uses
 from cdn.simulator import (
     TraceError,
     Warmer,
@@ -18,6 +19,7 @@ from cdn.simulator import (
 )
 from cdn.steering import Steerer
 from cdn.traces import check_clients
+from streamsite.errors import DomainError
 
 
 class Command(BaseCommand):
@@ -99,8 +101,10 @@ class Command(BaseCommand):
                 "--policies takes nginx, edge, lru, s3fifo and belady (belady always: "
                 f"ratios are against it); got {opts['policies']!r}"
             )
-        if not 1 <= opts["min_uses"] <= 1000:
-            raise CommandError("--min-uses takes 1 to 1000 (nginx's proxy_cache_min_uses).")
+        try:
+            check_min_uses(opts["min_uses"])  # what the edges' configuration takes
+        except DomainError as exc:
+            raise CommandError(f"--min-uses: {exc.message}") from None
         if not 0 <= opts["pin_share"] <= 1:
             raise CommandError("--pin-share takes a share of the cache, 0 to 1.")
         if not 0 <= opts["mode_every"] <= 24 * 365:
