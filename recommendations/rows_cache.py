@@ -19,7 +19,6 @@ keys of the profile the header names are read then, and used only if that profil
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -79,7 +78,7 @@ def rows_body(profile: Profile, render: Callable[[Profile], bytes]) -> CachedBod
         live,
         viewer.country,
         viewer.max_maturity,
-        hashlib.sha256(repr(entry).encode()).hexdigest()[:24] if fresh_entry else None,
+        (entry.get("digest") or rows.entry_digest(entry)) if fresh_entry else None,
     ]
     hit = got.get(body_key(profile.pk))
     if fresh_entry and hit is not None and hit.get("stamp") == stamp:

@@ -25,6 +25,11 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+try:
+    import hiredis
+except ImportError:  # pragma: no cover - redis-py packs the commands itself
+    hiredis = None
+
 logger = logging.getLogger(__name__)
 RETRY_SECONDS = 5.0
 DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
@@ -35,6 +40,14 @@ _INCR_EXISTING = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('INCRBY', KEYS[1], ARGV[1]) end
 return false
 """
+
+
+def _pack(conn: Any, commands: list[tuple[Any, ...]]) -> Any:
+    """The commands in Redis's protocol, by hiredis when it is there (redis-py's own packing
+    wraps it in per-argument checks the round trip's str, bytes and int arguments never need)."""
+    if hiredis is None:
+        return conn.pack_commands(commands)
+    return [b"".join([hiredis.pack_command(command) for command in commands])]
 
 
 class _ReusedClients(RedisCacheClient):
@@ -87,7 +100,7 @@ class _ReusedClients(RedisCacheClient):
         for attempt in (1, 2):
             conn = pool.get_connection()
             try:
-                conn.send_packed_command(conn.pack_commands(commands))
+                conn.send_packed_command(_pack(conn, commands))
                 replies = []
                 for _ in commands:
                     try:
@@ -132,6 +145,10 @@ class FailSoftRedisCache(RedisCache):
                 logger.warning("cache unavailable, serving without it: %s", exc)
             self._down_until = time.monotonic() + RETRY_SECONDS
             return fallback
+
+    def validate_key(self, key: Any) -> None:
+        """Nothing to check: Redis keys are binary-safe and up to 512 MB. Django's check warns
+        about keys memcached would refuse, a loop over every character of every key."""
 
     def get(self, key: Any, default: Any = None, version: Any = None) -> Any:
         return self._call(super().get, default, key, default, version)

@@ -155,3 +155,19 @@ def test_what_one_request_caches_on_its_user_does_not_reach_the_next(alice):
     _, second = token_cache.lookup(digest)
     assert "subscription" not in second._state.fields_cache
     assert second.country != "ZZ"
+
+
+def test_each_profile_lookup_is_its_own_copy_with_its_own_state(alice):
+    from accounts.models import Maturity
+
+    profile = services.profile_create(account=alice, name="Sam", maturity=Maturity.ADULTS)
+    first = token_cache.profile_lookup(profile.pk, alice)
+    first.name = "changed in one request"
+    first._state.fields_cache["avatar"] = "stale"
+    first._state.adding = True
+    second = token_cache.profile_lookup(profile.pk, alice)
+    assert second is not first and second.pk == profile.pk
+    assert second.name == profile.name
+    assert "avatar" not in second._state.fields_cache
+    assert second._state.adding is False and second._state.db == first._state.db
+    assert second.account is alice

@@ -45,14 +45,30 @@ def test_renaming_a_title_in_a_row_changes_the_body(world):  # noqa: F811
     assert again["rows"][0]["titles"][0]["name"] == "Renamed Everywhere"
 
 
-def test_recomputed_rows_change_the_body(world):  # noqa: F811
+def test_recomputed_rows_change_the_body(world, monkeypatch):  # noqa: F811
     owner = world["owner"]
+    get_rows(world)
+    first = get_rows(world)  # the body is cached from the second request on
+    assert cache.get(rows_cache.body_key(owner.pk)) is not None
+    computed = rows.compute_rows(owner)
+    fresh = [rows.Row(**{**vars(computed[0]), "label": "Freshly Computed"})]
+    monkeypatch.setattr(rows, "compute_rows", lambda profile: fresh)
+    rows.rows_store(owner)  # what the recomputation task does
+    again = get_rows(world)
+    assert [r["label"] for r in again.json()["rows"]] == ["Freshly Computed"]
+    assert again["ETag"] != first["ETag"]
+
+
+def test_an_entry_without_its_digest_is_still_told_apart(world):  # noqa: F811
+    owner = world["owner"]
+    get_rows(world)
     get_rows(world)
     key = rows.cache_key_prefix(owner.pk)
     entry = cache.get(key)
-    entry["rows"] = [{**entry["rows"][0], "label": "Freshly Computed"}]
-    cache.set(key, entry)  # what rows_store leaves behind
-    assert [r["label"] for r in get_rows(world).json()["rows"]] == ["Freshly Computed"]
+    del entry["digest"]  # written before entries carried one
+    entry["rows"] = [{**entry["rows"][0], "label": "Written Before"}]
+    cache.set(key, entry)
+    assert [r["label"] for r in get_rows(world).json()["rows"]] == ["Written Before"]
 
 
 def test_profiles_do_not_share_a_body(world):  # noqa: F811

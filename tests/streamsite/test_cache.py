@@ -133,3 +133,16 @@ def test_an_error_reply_is_raised_after_every_reply_is_read(redis_server):
         live.get_many_and_count(["a"], {"bad": 60, "w": 60})
     # The socket stayed in step: the next round trip reads its own replies.
     assert live.get_many_and_count(["a"], {"w": 60}) == ({"a": 1}, {"w": 2})
+
+
+@pytest.mark.parametrize("packer", ["hiredis", "redis-py"])
+def test_the_round_trip_packs_its_commands_as_redis_py_does(packer, monkeypatch):
+    from redis.connection import Connection
+
+    from streamsite import cache as module
+
+    if packer == "redis-py":
+        monkeypatch.setattr(module, "hiredis", None)
+    conn = Connection()
+    commands = [("MGET", ":1:a", ":1:ünïcode"), ("SET", "w", 0, "EX", 61, "NX"), ("INCR", "w")]
+    assert b"".join(module._pack(conn, commands)) == b"".join(conn.pack_commands(commands))
