@@ -25,6 +25,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+hiredis: Any
 try:
     import hiredis
 except ImportError:  # pragma: no cover - redis-py packs the commands itself

@@ -30,7 +30,7 @@ def _literal_segment(entry: URLPattern | URLResolver) -> str | None:
         return None
     # An endpoint "titles" matches only "titles"; a route "titles/..." only paths under it.
     # An include "titles" (no slash) matches any path starting with those letters.
-    if not slash and not pattern._is_endpoint:
+    if not slash and not pattern._is_endpoint:  # type: ignore[attr-defined]
         return None
     return segment
 
