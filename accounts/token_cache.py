@@ -26,8 +26,8 @@ from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Permission
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models.base import ModelState
 from django.db.models import Q
+from django.db.models.base import ModelState
 
 from accounts.models import ApiToken, Profile
 from streamsite import shared_counters
