@@ -38,6 +38,7 @@ from cdn.caches import (
     stream_indexes,
 )
 from cdn.demand_model import LearnedRanking, build_ranking
+from cdn.edge_mode import Arms, choose, may_choose
 from cdn.snapshot import EdgeInfo, SiteInfo, Snapshot, stable_hash
 from cdn.steering import COVERAGE_ZONE, Steerer
 from cdn.traces import (
@@ -772,7 +773,7 @@ def _replay_edge_policy(
         zones = {True: one, False: one}
         pin_cap = capacity
         next_mode_at = -math.inf
-        arms = _Arms(capacity, policy.min_uses, n, inactive=policy.inactive, valid=policy.valid)
+        arms = _Arms(capacity, policy.min_uses, inactive=policy.inactive, valid=policy.valid)
     # The lists are decided at the start of every interval the edge serves a lookup in, and of
     # every interval a fill falls in: warming runs on its schedule, busy edge or idle (fills
     # before the edge's first interval find nothing to fetch and are left out).
@@ -820,16 +821,15 @@ def _replay_edge_policy(
         played: set[int] = set()  # every title played before, anywhere: the LRU mode's list
         if arms is not None:
             played = {int(k) for k in candidates}
-            if hi > lo and arms.lookups >= policy.mode_lookups * capacity and start >= next_mode_at:
+            if (
+                hi > lo
+                and may_choose(
+                    lookups=arms.lookups, capacity=capacity, mode_lookups=policy.mode_lookups
+                )
+                and start >= next_mode_at
+            ):
                 next_mode_at = start + policy.mode_every
-                pin_score, lru_score = arms.hits
-                # Pinning must do strictly better; a switch costs a reload and the misses while
-                # the zone's files turn over, so the other mode must win by `mode_margin`.
-                if (
-                    lru_score >= policy.mode_margin * pin_score
-                    if mode_pin
-                    else pin_score > policy.mode_margin * lru_score
-                ):
+                if choose(pin=mode_pin, hits=arms.hits, margin=policy.mode_margin) != mode_pin:
                     mode_pin = not mode_pin
                     zones[True].min_uses = 1 if mode_pin else policy.min_uses
             if not mode_pin:
@@ -890,29 +890,21 @@ def _learned_pins(
     return chosen
 
 
-class _Arms:
-    """The two uses of one edge's cache the per-edge mode chooses between, each replayed beside
-    the real edge as if it had run from the edge's first lookup: pin-only (the whole cache one
-    pin zone, under each hour's pin list) and LRU-only (the whole cache the LRU zone, every
-    title played before admitted, a file stored at its `min_uses`-th request). `hits` is each
-    arm's hits so far: what the edge's own past says about the two, and nothing later."""
+class _Arms(Arms):
+    """`cdn.edge_mode.Arms` over the simulator's stream: lookups lo..hi of `objs`, each chunk
+    id's title its high bits. What the edge's own past says about the two uses of its cache,
+    and nothing later."""
 
     def __init__(
         self,
         capacity: int,
         min_uses: int,
-        lookups: int,
+        lookups: int = 0,
         *,
         inactive: float = math.inf,
         valid: float = math.inf,
     ) -> None:
-        # Files kept as long as the real zones keep them.
-        pin = NginxCache(capacity, inactive=inactive, valid=valid)
-        lru = NginxCache(capacity, min_uses=min_uses, inactive=inactive, valid=valid)
-        self.zones = ({True: pin, False: NginxCache(0)}, {True: NginxCache(0), False: lru})
-        self._hits = (bytearray(lookups), bytearray(lookups))
-        self.hits = [0, 0]  # pin-only, LRU-only
-        self.lookups = 0
+        super().__init__(capacity, min_uses, inactive=inactive, valid=valid)
 
     def replay(
         self,
@@ -926,10 +918,8 @@ class _Arms:
     ) -> None:
         """Lookups lo..hi through both arms: the pin arm under `pinned`, the LRU arm admitting
         `played` (every title played before)."""
-        for arm, listed in ((0, pinned), (1, set())):
-            _run_zones(self.zones[arm], objs, ts, self._hits[arm], lo, hi, listed, played)
-            self.hits[arm] += self._hits[arm].count(1, lo, hi)
-        self.lookups += hi - lo
+        seg = objs[lo:hi]
+        self.feed(seg, ts[lo:hi], [o >> CHUNK_BITS for o in seg], pinned=pinned, played=played)
 
 
 def _run_zones(
