@@ -214,3 +214,34 @@ class EdgeLogCursor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.path} @ {self.offset}"
+
+
+class EdgeMode(models.Model):
+    """One edge's per-edge mode (cdn.edge_mode): the mode it runs, the two arms replayed beside
+    it from its first logged lookup, and the lists in force for them.
+
+    The ingest feeds `arms` each lookup of the edge's access log once (in the transaction that
+    moves the log's cursor); `cdn_edge_lists` chooses the mode and records `pinned` and
+    `played`, the lists the next lookups are replayed under.
+    """
+
+    class Mode(models.TextChoices):
+        PIN = "pin", "Pin list only, stored at the first request"
+        LRU = "lru", "Every title played before, stored at the min_uses-th request"
+
+    edge = models.OneToOneField(Edge, on_delete=models.CASCADE, related_name="mode")
+    mode = models.CharField(max_length=3, choices=Mode.choices, default=Mode.PIN)
+    # cdn.edge_mode.Arms.dumps(): zlib-compressed JSON; empty before the first lookup.
+    arms = models.BinaryField(default=b"", editable=False)
+    lookups = models.BigIntegerField(default=0, help_text="Lookups replayed through the arms")
+    lookup_bytes = models.BigIntegerField(default=0, help_text="Body bytes of those lookups")
+    pin_hits = models.BigIntegerField(default=0, help_text="Hits of the pin-only arm")
+    lru_hits = models.BigIntegerField(default=0, help_text="Hits of the LRU-only arm")
+    capacity = models.BigIntegerField(default=0, help_text="The arms' size in files")
+    chosen_at = models.DateTimeField(null=True, blank=True)
+    pinned = models.JSONField(default=list, help_text="Pin list in force for the arms")
+    played = models.JSONField(default=list, help_text="Titles played before, in force")
+    updated_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.edge_id}: {self.mode}"

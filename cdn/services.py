@@ -8,15 +8,17 @@ import logging
 import threading
 import time
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from audit.services import record
-from cdn.models import CoverageZone, Edge, EdgeContent, Site, SteeringDecision
+from cdn.admission import EdgePolicy
+from cdn.edge_mode import Arms, choose, may_choose
+from cdn.models import CoverageZone, Edge, EdgeContent, EdgeMode, Site, SteeringDecision
 from cdn.snapshot import EdgeHealth
 from streamsite.errors import ValidationFailed
 from streamsite.retention import delete_oldest
@@ -189,3 +191,128 @@ def edge_content_plan(*, edge: Edge, content_key: str, score: float) -> tuple[Ed
         EdgeContent.objects.filter(pk=row.pk).update(score=score)
         row.score = score
     return row, created
+
+
+# --- Per-edge mode of real edges (cdn.edge_mode) ----------------------------------------------
+
+
+def edge_mode_policy() -> EdgePolicy:
+    """The policy real edges run the per-edge mode under: the simulator's thresholds, margin
+    and min_uses, every `CDN_EDGE_MODE_EVERY` seconds (0: off)."""
+    return EdgePolicy(mode_every=float(settings.CDN_EDGE_MODE_EVERY))
+
+
+def edge_mode_capacity(*, cache_bytes: int, lookups: int, lookup_bytes: int) -> int:
+    """The arms' size in files: `CDN_EDGE_MODE_FILES`, or the edge's cache size over the mean
+    body bytes of its lookups so far (0 before the first; range requests and aborted transfers
+    send less than a whole file, so the estimate leans to more files than the cache holds)."""
+    if settings.CDN_EDGE_MODE_FILES:
+        return int(settings.CDN_EDGE_MODE_FILES)
+    if lookups <= 0:
+        return 0
+    return max(1, cache_bytes * lookups // max(1, lookup_bytes))
+
+
+def _edge_mode_rows(names: Iterable[str]) -> list[EdgeMode]:
+    """The EdgeMode rows of the edges named, created when missing, locked in pk order."""
+    edges = list(Edge.objects.filter(name__in=set(names)).order_by("pk"))
+    existing = set(EdgeMode.objects.filter(edge__in=edges).values_list("edge_id", flat=True))
+    for edge in edges:
+        if edge.pk not in existing:
+            try:
+                with transaction.atomic():
+                    EdgeMode.objects.create(edge=edge)
+            except IntegrityError:
+                pass  # another run created it
+    return list(
+        EdgeMode.objects.select_for_update()
+        .select_related("edge")
+        .filter(edge__in=edges)
+        .order_by("pk")
+    )
+
+
+def edge_modes_feed(*, lookups: dict[str, list[tuple[str, str, float, int]]], now: datetime) -> int:
+    """Replay each edge's new lookups `(cache key, title, epoch, body bytes)`, in log order,
+    through its arms under the lists in force; call inside the transaction that moves the
+    log's cursor, so a line is fed once. Edges not configured are left out. Returns the
+    lookups fed."""
+    policy = edge_mode_policy()
+    if not policy.mode_every or not lookups:
+        return 0
+    fed = 0
+    for row in _edge_mode_rows(name for name, batch in lookups.items() if batch):
+        batch = lookups[row.edge.name]
+        row.lookups += len(batch)
+        row.lookup_bytes += sum(b for _, _, _, b in batch)
+        capacity = edge_mode_capacity(
+            cache_bytes=row.edge.cache_bytes, lookups=row.lookups, lookup_bytes=row.lookup_bytes
+        )
+        if row.arms:
+            arms = Arms.loads(
+                bytes(row.arms),
+                min_uses=policy.min_uses,
+                inactive=policy.inactive,
+                valid=policy.valid,
+            )
+            if arms.pin.capacity != capacity:
+                arms.resize(capacity)
+        else:
+            arms = Arms(capacity, policy.min_uses, inactive=policy.inactive, valid=policy.valid)
+        arms.feed(
+            [key for key, _, _, _ in batch],
+            [at for _, _, at, _ in batch],
+            [title for _, title, _, _ in batch],
+            pinned=set(row.pinned),
+            played=set(row.played),
+        )
+        row.arms = arms.dumps()
+        row.pin_hits, row.lru_hits = arms.hits
+        row.capacity = capacity
+        row.updated_at = now
+        row.save(
+            update_fields=[
+                "arms",
+                "lookups",
+                "lookup_bytes",
+                "pin_hits",
+                "lru_hits",
+                "capacity",
+                "updated_at",
+            ]
+        )
+        fed += len(batch)
+    return fed
+
+
+def edge_mode_choose(
+    *, names: Iterable[str], pinned: dict[str, list[str]], played: list[str], now: datetime
+) -> dict[str, tuple[str, bool]]:
+    """Per edge named, (the mode it runs from now, whether that is a switch): the simulator's
+    rule (`cdn.edge_mode.choose`), starting in "pin", the first choice once the arms have seen
+    `mode_lookups` cache-sizes of lookups, then every `CDN_EDGE_MODE_EVERY` seconds. Records
+    the edge's pin list and `played` as the lists its next lookups are replayed under."""
+    policy = edge_mode_policy()
+    out: dict[str, tuple[str, bool]] = {}
+    if not policy.mode_every:
+        return out
+    with transaction.atomic():
+        for row in _edge_mode_rows(names):
+            pin = row.mode == EdgeMode.Mode.PIN
+            due = row.chosen_at is None or now >= row.chosen_at + timedelta(
+                seconds=policy.mode_every
+            )
+            was = pin
+            ready = row.capacity > 0 and may_choose(
+                lookups=row.lookups, capacity=row.capacity, mode_lookups=policy.mode_lookups
+            )
+            if due and ready:
+                pin = choose(pin=pin, hits=[row.pin_hits, row.lru_hits], margin=policy.mode_margin)
+                row.chosen_at = now
+            row.mode = EdgeMode.Mode.PIN if pin else EdgeMode.Mode.LRU
+            row.pinned = sorted(set(pinned.get(row.edge.name, [])))
+            row.played = sorted(set(played))
+            row.updated_at = now
+            row.save(update_fields=["mode", "chosen_at", "pinned", "played", "updated_at"])
+            out[row.edge.name] = (row.mode, pin != was)
+    return out

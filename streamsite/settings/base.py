@@ -740,6 +740,12 @@ CELERY_BEAT_SCHEDULE["cdn.prune-decisions"] = {
 # every minute; each run reads at most CDN_EDGE_LOG_MAX_BYTES per file and resumes there.
 CDN_EDGE_LOG_PATHS = env.list("CDN_EDGE_LOG_PATHS", [])
 CDN_EDGE_LOG_MAX_BYTES = env.int("CDN_EDGE_LOG_MAX_BYTES", 16 * 1024 * 1024, min=4096)
+# Per-edge mode (docs/cdn.md): every CDN_EDGE_MODE_EVERY seconds cdn_edge_lists lets each edge
+# run pin-only or LRU-only, whichever its replayed arms say hits more; 0: off (the lists as
+# before). The arms' size in files: CDN_EDGE_MODE_FILES, or 0 to derive it from the edge's
+# cache_bytes and the mean body bytes of its logged lookups.
+CDN_EDGE_MODE_EVERY = env.int("CDN_EDGE_MODE_EVERY", 0, min=0)
+CDN_EDGE_MODE_FILES = env.int("CDN_EDGE_MODE_FILES", 0, min=0)
 CELERY_BEAT_SCHEDULE["cdn.ingest-edge-logs"] = {
     "task": "cdn.tasks.ingest_edge_logs",
     "schedule": 60.0,
