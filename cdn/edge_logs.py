@@ -4,7 +4,9 @@ Each log is read from a saved offset (EdgeLogCursor) in bounded runs, complete l
 the file was rotated (a new inode at the path) the rest of the old file is read from
 `<path>.1` first, when it is still there with the saved inode; a file shorter than the offset
 (copytruncate) is read again from the start. Rows and the cursor are written in one
-transaction under the cursor's row lock, so two runs never count a line twice.
+transaction under the cursor's row lock, so two runs never count a line twice; with the
+per-edge mode on (CDN_EDGE_MODE_EVERY), the same transaction replays each edge's lookups of
+signed media files through its arms (cdn.edge_mode, EdgeMode).
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from cdn.edge_mode import cache_key_of
 from cdn.models import EdgeLogCursor, EdgeTrafficMinute
+from cdn.services import edge_modes_feed
 from streamsite.retention import delete_oldest
 
 # $upstream_cache_status values that were answered from the cache.
@@ -48,8 +52,18 @@ def _upstream_sum(value: object) -> float:
     return total
 
 
+# One cache lookup of a signed media file, for the per-edge mode's arms (cdn.edge_mode):
+# (cache key, title, epoch seconds, body bytes sent).
+Lookup = tuple[str, str, float, int]
+
+
 def parse_line(line: bytes) -> tuple[str, datetime, dict[str, int]] | None:
     """(edge, minute, counters) of one access-log line, or None when it is not a record."""
+    parsed = _parse(line)
+    return None if parsed is None else parsed[:3]
+
+
+def _parse(line: bytes) -> tuple[str, datetime, dict[str, int], Lookup | None] | None:
     try:
         record = json.loads(line)
         edge = str(record["edge"])[:64]
@@ -65,6 +79,11 @@ def parse_line(line: bytes) -> tuple[str, datetime, dict[str, int]] | None:
     looked_up = cache not in ("", "-")
     hit = cache in HIT_STATUSES
     minute = datetime.fromtimestamp(int(msec) // 60 * 60, tz=UTC)
+    lookup = None
+    if looked_up:
+        keyed = cache_key_of(str(record.get("uri", "")))
+        if keyed is not None:
+            lookup = (keyed[0], keyed[1], msec, sent)
     return (
         edge,
         minute,
@@ -80,6 +99,7 @@ def parse_line(line: bytes) -> tuple[str, datetime, dict[str, int]] | None:
             "request_ms": round(request_time * 1000),
             "upstream_ms": round(_upstream_sum(record.get("upstream_time", "")) * 1000),
         },
+        lookup,
     )
 
 
@@ -95,14 +115,20 @@ def _read_lines(path: str, offset: int, budget: int) -> tuple[list[bytes], int, 
     return chunk[:end].splitlines(), offset + end, at_end and end == len(chunk)
 
 
-def _add(minutes: dict[tuple[str, datetime], dict[str, int]], lines: list[bytes]) -> int:
+def _add(
+    minutes: dict[tuple[str, datetime], dict[str, int]],
+    lookups: dict[str, list[Lookup]],
+    lines: list[bytes],
+) -> int:
     skipped = 0
     for line in lines:
-        parsed = parse_line(line)
+        parsed = _parse(line)
         if parsed is None:
             skipped += 1
             continue
-        edge, minute, counters = parsed
+        edge, minute, counters, lookup = parsed
+        if lookup is not None:
+            lookups[edge].append(lookup)
         row = minutes[(edge, minute)]
         for name, value in counters.items():
             row[name] += value
@@ -133,6 +159,7 @@ def ingest_log(*, path: str, max_bytes: int, now: datetime | None = None) -> Ing
         path=path, defaults={"inode": current.st_ino, "offset": 0, "updated_at": now}
     )
     minutes: dict[tuple[str, datetime], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    lookups: dict[str, list[Lookup]] = defaultdict(list)
     lines = skipped = read = 0
     with transaction.atomic():
         cursor = EdgeLogCursor.objects.select_for_update().get(path=path)
@@ -148,7 +175,7 @@ def ingest_log(*, path: str, max_bytes: int, now: datetime | None = None) -> Ing
             if rotated_inode == inode:
                 chunk, new_offset, at_end = _read_lines(rotated, offset, budget)
                 lines += len(chunk)
-                skipped += _add(minutes, chunk)
+                skipped += _add(minutes, lookups, chunk)
                 read += new_offset - offset
                 budget -= new_offset - offset
                 offset = new_offset
@@ -159,10 +186,12 @@ def ingest_log(*, path: str, max_bytes: int, now: datetime | None = None) -> Ing
         if inode == current.st_ino and budget > 0:
             chunk, new_offset, _ = _read_lines(path, offset, budget)
             lines += len(chunk)
-            skipped += _add(minutes, chunk)
+            skipped += _add(minutes, lookups, chunk)
             read += new_offset - offset
             offset = new_offset
         _save(minutes)
+        # The per-edge mode's arms take each lookup once: in this transaction, with the cursor.
+        edge_modes_feed(lookups=lookups, now=now)
         EdgeLogCursor.objects.filter(pk=cursor.pk).update(
             inode=inode, offset=offset, updated_at=now
         )
