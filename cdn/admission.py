@@ -163,6 +163,15 @@ def write_pin_list(path: str, keys: Iterable[str], *, zone: str) -> int:
     return _write_atomically(path, (f"{validate_prefix(k)} {zone}_pin;" for k in sorted(set(keys))))
 
 
+def write_mode_file(path: str, *, min_uses: int) -> None:
+    """`proxy_cache_min_uses N;`: the per-edge mode's one zone stores at the N-th request (1 in
+    "pin" mode, the policy's `min_uses` in "lru" mode); `cdn_nginx_config --mode-file` includes
+    it in place of the directive."""
+    if not 1 <= min_uses <= 1000:
+        raise ValueError("min_uses must be between 1 and 1000")
+    _write_atomically(path, [f"proxy_cache_min_uses {int(min_uses)};"])
+
+
 # --- Placement across a site's edges and the lists of real edges ----------------------------
 
 

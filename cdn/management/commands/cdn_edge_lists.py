@@ -1,4 +1,5 @@
-"""Write each edge's admission and pin lists (the files its nginx `map`s read)."""
+"""Write each edge's admission and pin lists (the files its nginx `map`s read), and with the
+per-edge mode on its mode file."""
 
 from __future__ import annotations
 
@@ -7,15 +8,23 @@ from pathlib import Path
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from cdn.admission import EdgePolicy, site_lists, write_admission_list, write_pin_list
+from cdn.admission import (
+    EdgePolicy,
+    site_lists,
+    write_admission_list,
+    write_mode_file,
+    write_pin_list,
+)
 from cdn.selectors import recorded_sessions, snapshot_from_db
+from cdn.services import edge_mode_choose, edge_mode_policy
 from cdn.warming import LOOKBACK
 
 
 class Command(BaseCommand):
     help = (
         "Decide from the recorded plays what each configured edge stores and pins; write "
-        "<edge>.admission.map and <edge>.pin.map into --out-dir (then reload the edges)."
+        "<edge>.admission.map and <edge>.pin.map into --out-dir, and with CDN_EDGE_MODE_EVERY "
+        "<edge>.mode.conf (then reload the edges; the ones that switched mode are named)."
     )
 
     def add_arguments(self, parser):
@@ -33,18 +42,39 @@ class Command(BaseCommand):
             for site in snapshot.sites.values()
         }
         policy = EdgePolicy(admit_score=opts["admit_score"])
+        plays = list(recorded_sessions(since=now - LOOKBACK))
         lists = site_lists(
-            recorded_sessions(since=now - LOOKBACK),
+            plays,
             now=now.timestamp(),
             edges_by_site=edges_by_site,
             policy=policy,
             pin_titles=opts["pin_titles"],
         )
+        # The per-edge mode: each edge runs pin-only or LRU-only, as its arms say; the LRU
+        # mode admits every title played before (the simulator's `played`).
+        played = sorted({key for at, _, key in plays if at < now.timestamp()})
+        modes = edge_mode_choose(
+            names=sorted(lists),
+            pinned={name: pinned for name, (_, pinned) in lists.items()},
+            played=played,
+            now=now,
+        )
+        mode_min_uses = edge_mode_policy().min_uses
         out = Path(opts["out_dir"])
         out.mkdir(parents=True, exist_ok=True)
         zones = {e.name: e.name for edges in edges_by_site.values() for e in edges}
         for name, (admitted, pinned) in sorted(lists.items()):
             zone = "".join(c if c.isalnum() or c == "_" else "_" for c in zones[name])
+            if name in modes:
+                mode, switched = modes[name]
+                pin = mode == "pin"
+                admitted = pinned if pin else played
+                write_mode_file(
+                    str(out / f"{name}.mode.conf"), min_uses=1 if pin else mode_min_uses
+                )
             write_admission_list(str(out / f"{name}.admission.map"), admitted)
             write_pin_list(str(out / f"{name}.pin.map"), pinned, zone=zone)
-            self.stdout.write(f"{name}: {len(admitted)} admitted, {len(pinned)} pinned")
+            line = f"{name}: {len(admitted)} admitted, {len(pinned)} pinned"
+            if name in modes:
+                line += f", mode {mode}" + (" (switched: reload it)" if switched else "")
+            self.stdout.write(line)
