@@ -38,11 +38,14 @@ def render_edge_config(
     admission_list: str | None = None,
     pin_list: str | None = None,
     pin_max_size: str = "1g",
+    mode_file: str | None = None,
 ) -> str:
     """The edge's nginx.conf. With `admission_list` (a file of `<content key> 0;` lines) only
     the titles it names are stored; with `pin_list` (`<content key> <zone>_pin;` lines) those
     titles go to a zone of `pin_max_size` of their own. Both files are written by
-    `cdn.admission` and read by nginx at start and on reload."""
+    `cdn.admission` and read by nginx at start and on reload. With `mode_file` (the per-edge
+    mode: `proxy_cache_min_uses N;`, written by `cdn_edge_lists`) the edge runs one zone the
+    size of the cache under the admission list alone, storing at the mode's N-th request."""
     origin = urlsplit(origin_url)
     if origin.scheme != "http" or not origin.hostname:
         raise ValidationFailed("The origin must be an absolute http:// URL.")
@@ -50,6 +53,11 @@ def render_edge_config(
     if not origin_path.endswith("/"):
         origin_path += "/"
     check_min_uses(min_uses)
+    if mode_file and (pin_list or not admission_list):
+        raise ValidationFailed(
+            "The per-edge mode runs one zone under an admission list: give --admission-list "
+            "and no --pin-list."
+        )
     for label, value in (
         ("name", name),
         ("listen", listen),
@@ -59,6 +67,7 @@ def render_edge_config(
         ("pin_max_size", pin_max_size),
         ("admission_list", admission_list or "-"),
         ("pin_list", pin_list or "-"),
+        ("mode_file", mode_file or "-"),
     ):
         if not SAFE_WORD.match(value):
             raise ValidationFailed(f"Unsafe characters in {label}: {value!r}.")
@@ -88,6 +97,7 @@ def render_edge_config(
             "admission_list": admission_list,
             "pin_list": pin_list,
             "pin_max_size": pin_max_size,
+            "mode_file": mode_file,
             "secrets": sorted(secrets.items()),
         },
     )

@@ -7,7 +7,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from cdn.admission import EdgePolicy
+from cdn.admission import EdgePolicy, write_mode_file
 from cdn.nginx import render_edge_config
 from streamsite.errors import DomainError
 
@@ -49,6 +49,15 @@ class Command(BaseCommand):
             help="file of `<content key> <zone>_pin;` lines: titles held in a zone of their own",
         )
         parser.add_argument("--pin-max-size", default="1g")
+        parser.add_argument(
+            "--mode-file",
+            default=None,
+            help=(
+                "per-edge mode: one zone the size of the cache under --admission-list, "
+                "`include`ing this file (`proxy_cache_min_uses N;`, cdn_edge_lists) in place "
+                'of --min-uses; created in "pin" mode (1) when missing'
+            ),
+        )
 
     def handle(self, *args, **opts):
         origin = opts["origin"] or settings.CDN_ORIGIN_URL
@@ -73,6 +82,7 @@ class Command(BaseCommand):
                 admission_list=opts["admission_list"],
                 pin_list=opts["pin_list"],
                 pin_max_size=opts["pin_max_size"],
+                mode_file=opts["mode_file"],
             )
         except DomainError as exc:
             raise CommandError(exc.message) from None
@@ -84,6 +94,11 @@ class Command(BaseCommand):
             if listed and not Path(listed).exists():
                 Path(listed).parent.mkdir(parents=True, exist_ok=True)
                 Path(listed).touch()
+        mode_file = opts["mode_file"]
+        if mode_file and not Path(mode_file).exists():
+            # The per-edge mode starts in "pin": the pin list stored at the first request.
+            Path(mode_file).parent.mkdir(parents=True, exist_ok=True)
+            write_mode_file(mode_file, min_uses=1)
         if opts["output"]:
             Path(opts["output"]).write_text(text)
             self.stdout.write(f"wrote {opts['output']}")

@@ -1,0 +1,171 @@
+"""The per-edge mode end to end on a real nginx edge (Debian's package): rendered with a mode file,
+its access log ingested into the arms, `cdn_edge_lists` switching it from pin to LRU, a reload,
+and nginx storing as the new mode says while the files stored under the old one still hit."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import subprocess
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from cdn.edge_logs import ingest_log
+from cdn.models import EdgeMode, SteeringDecision
+from cdn.signing import signed_url
+from tests.cdn.conftest import _start_nginx, free_port, wait_until, write_asset
+from tests.cdn.factories import EdgeFactory, SiteFactory
+from tests.cdn.test_nginx_edges import get
+
+pytestmark = [pytest.mark.slow, pytest.mark.needs_nginx, pytest.mark.django_db]
+PINNED, OTHER = "hls/70a1/v1/", "hls/70b2/v1/"
+
+
+def children(pid: int) -> set[int]:
+    text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    return {int(p) for p in text.split()}
+
+
+def status(url: str) -> str:
+    code, _, headers = get(url)
+    assert code == 200
+    return headers["X-Cache-Status"]
+
+
+@pytest.fixture
+def mode_edge(tmp_path, origin, settings):
+    """Edge "e1" in site "paris", rendered by cdn_nginx_config in the per-edge mode; the lists
+    are cdn_edge_lists' files in <tmp>/lists, written before it starts."""
+    settings.CDN_EDGE_MODE_EVERY = 3600
+    settings.CDN_EDGE_MODE_FILES = 2
+    site = SiteFactory(name="paris", is_global_default=True)
+    EdgeFactory(site=site, name="e1")
+    now = timezone.now()
+    for minutes, key in [(5, PINNED), (6, PINNED), (7, PINNED), (8, OTHER)]:
+        SteeringDecision.objects.create(
+            created_at=now - timedelta(minutes=minutes),
+            client_ip="127.0.0.1",
+            content_key=key,
+            located_by="global_default",
+            site_name="paris",
+        )
+    lists = tmp_path / "lists"
+    out = io.StringIO()
+    call_command("cdn_edge_lists", out_dir=str(lists), pin_titles=1, stdout=out)
+    assert out.getvalue() == "e1: 1 admitted, 1 pinned, mode pin\n"
+
+    port = free_port()
+    prefix = tmp_path / "nginx-e1"
+    prefix.mkdir()
+    conf = prefix / "nginx.conf"
+    call_command(
+        "cdn_nginx_config",
+        name="e1",
+        listen=f"127.0.0.1:{port}",
+        origin=origin.url,
+        prefix=str(prefix),
+        admission_list=str(lists / "e1.admission.map"),
+        mode_file=str(lists / "e1.mode.conf"),
+        user="root" if os.geteuid() == 0 else None,
+        output=str(conf),
+        stdout=io.StringIO(),
+    )
+    process = _start_nginx(prefix, conf, port)
+    yield f"http://127.0.0.1:{port}/", prefix, lists, process
+    if process.poll() is None:
+        process.send_signal(signal.SIGQUIT)
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+def test_a_real_edge_switches_from_pin_to_lru_and_keeps_what_it_pinned(mode_edge, origin):
+    base, prefix, lists, process = mode_edge
+    pinned_files = write_asset(origin.root, PINNED, segments=1)
+    other_files = write_asset(origin.root, OTHER, segments=3)
+    expires = timezone.now() + timedelta(hours=1)
+
+    def url(prefix_: str, name: str) -> str:
+        return signed_url(base, prefix_, name, expires_at=expires)
+
+    p0 = url(PINNED, pinned_files[-1])
+    o0, o1, o2 = (url(OTHER, name) for name in other_files[-3:])
+    assert (lists / "e1.mode.conf").read_text() == "proxy_cache_min_uses 1;\n"
+    assert (lists / "e1.admission.map").read_text() == f"{PINNED} 0;\n"
+    # Pin mode: the pinned title is stored at its first request; the other title never is.
+    assert [status(p0), status(p0)] == ["MISS", "HIT"]
+    assert [status(o0), status(o1), status(o0), status(o1), status(o0), status(o1)] == ["MISS"] * 6
+    log = prefix / "access.log"
+    wait_until(lambda: len(log.read_bytes().splitlines()) == 8)
+
+    # The arms (2 files): pin-only hits once (p0); LRU-only (both titles played before, stored
+    # at the 2nd request) stores o0 and o1 at their 2nd and hits their 3rd: twice.
+    assert ingest_log(path=str(log), max_bytes=1 << 20).lines == 8
+    row = EdgeMode.objects.get(edge__name="e1")
+    assert (row.lookups, row.pin_hits, row.lru_hits, row.capacity) == (8, 1, 2, 2)
+
+    out = io.StringIO()
+    call_command("cdn_edge_lists", out_dir=str(lists), pin_titles=1, stdout=out)
+    assert out.getvalue() == "e1: 2 admitted, 1 pinned, mode lru (switched: reload it)\n"
+    assert (lists / "e1.mode.conf").read_text() == "proxy_cache_min_uses 2;\n"
+    assert (lists / "e1.admission.map").read_text() == f"{PINNED} 0;\n{OTHER} 0;\n"
+    row.refresh_from_db()
+    assert (row.mode, row.pinned, row.played) == ("lru", [PINNED], [PINNED, OTHER])
+
+    before = children(process.pid)
+    process.send_signal(signal.SIGHUP)  # the reload the command asked for
+    wait_until(lambda: children(process.pid) and not children(process.pid) & before, timeout=10)
+
+    # LRU mode: a file of the title not pinned is stored at its 2nd request, hit at its 3rd;
+    # what the pin mode stored stays and hits.
+    assert [status(o2), status(o2), status(o2)] == ["MISS", "MISS", "HIT"]
+    assert status(p0) == "HIT"
+    assert origin.requests.count(f"/media/{PINNED}{pinned_files[-1]}") == 1
+
+
+def test_the_mode_file_renders_one_zone_and_is_created_in_pin_mode(tmp_path):
+    conf = tmp_path / "nginx.conf"
+    call_command(
+        "cdn_nginx_config",
+        name="e1",
+        origin="http://127.0.0.1:1/media/",
+        prefix=str(tmp_path),
+        admission_list=str(tmp_path / "l" / "a.map"),
+        mode_file=str(tmp_path / "l" / "e1.mode.conf"),
+        output=str(conf),
+        stdout=io.StringIO(),
+    )
+    text = conf.read_text()
+    assert (tmp_path / "l" / "e1.mode.conf").read_text() == "proxy_cache_min_uses 1;\n"
+    assert text.count("proxy_cache_path ") == 1 and "_pin" not in text
+    assert f"include {tmp_path}/l/e1.mode.conf;" in text
+    assert "proxy_cache_min_uses" not in text
+    result = subprocess.run(
+        ["nginx", "-t", "-p", str(tmp_path), "-c", str(conf)], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    "lists", [{}, {"admission_list": "a.map", "pin_list": "p.map"}], ids=["none", "pin"]
+)
+def test_the_mode_file_needs_an_admission_list_and_no_pin_zone(tmp_path, lists):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="per-edge mode runs one zone"):
+        call_command(
+            "cdn_nginx_config",
+            name="e1",
+            origin="http://127.0.0.1:1/media/",
+            prefix=str(tmp_path),
+            mode_file=str(tmp_path / "m.conf"),
+            stdout=io.StringIO(),
+            **{k: str(tmp_path / v) for k, v in lists.items()},
+        )
+    assert not (tmp_path / "m.conf").exists()
