@@ -8,7 +8,15 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy, ngettext
 
 from cdn import services
-from cdn.models import CountryDefault, CoverageZone, Edge, EdgeContent, Site, SteeringDecision
+from cdn.models import (
+    CountryDefault,
+    CoverageZone,
+    Edge,
+    EdgeContent,
+    EdgeMode,
+    Site,
+    SteeringDecision,
+)
 
 
 class EdgeInline(admin.TabularInline):
@@ -104,3 +112,30 @@ class SteeringDecisionAdmin(admin.ModelAdmin):
     list_display = ["created_at", "client_ip", "content_key", "located_by", "site_name"]
     list_filter = ["located_by", "site_name"]
     date_hierarchy = "created_at"
+
+
+@admin.register(EdgeMode)
+class EdgeModeAdmin(admin.ModelAdmin):
+    """What the per-edge mode chose and why (the arms' hits); written by the ingest and
+    cdn_edge_lists only."""
+
+    list_display = ["edge", "mode", "pin_hits", "lru_hits", "lookups", "capacity", "chosen_at"]
+    list_filter = ["mode"]
+    list_select_related = ["edge"]
+    fields = readonly_fields = (
+        "edge",
+        "mode",
+        "pin_hits",
+        "lru_hits",
+        "lookups",
+        "lookup_bytes",
+        "capacity",
+        "chosen_at",
+        "updated_at",
+    )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: EdgeMode | None = None) -> bool:
+        return False

@@ -49,7 +49,8 @@ class EdgePolicy:
     # (cache size) lookups. nginx runs either as one zone the size of the whole cache: a switch
     # is another admission list and min_uses, and a reload, and the files stored stay.
     # Measured in docs/benchmarks.md: higher than the fixed shares at every size of every
-    # trace; opt-in because `cdn_edge_lists` does not choose modes for real edges yet.
+    # trace. Opt-in; real edges run it with CDN_EDGE_MODE_EVERY (cdn.edge_mode, EdgeMode,
+    # `cdn_edge_lists`, `cdn_nginx_config --mode-file`).
     mode_every: float = 0.0
     mode_lookups: float = 2.0
     mode_margin: float = 1.0  # the other mode must hit this many times as often to switch

@@ -895,17 +895,6 @@ class _Arms(Arms):
     id's title its high bits. What the edge's own past says about the two uses of its cache,
     and nothing later."""
 
-    def __init__(
-        self,
-        capacity: int,
-        min_uses: int,
-        lookups: int = 0,
-        *,
-        inactive: float = math.inf,
-        valid: float = math.inf,
-    ) -> None:
-        super().__init__(capacity, min_uses, inactive=inactive, valid=valid)
-
     def replay(
         self,
         objs: list[int],

@@ -4,17 +4,26 @@ from __future__ import annotations
 
 import pytest
 
-from cdn.models import Edge
+from cdn.models import Edge, EdgeMode
 from tests.cdn.factories import EdgeFactory
 from tests.clients import browser_client as login
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
-    "model", ["site", "edge", "coveragezone", "countrydefault", "edgecontent", "steeringdecision"]
+    "model",
+    [
+        "site",
+        "edge",
+        "coveragezone",
+        "countrydefault",
+        "edgecontent",
+        "steeringdecision",
+        "edgemode",
+    ],
 )
 def test_changelists_load_for_staff_only(staff, alice, model):
-    EdgeFactory()
+    EdgeMode.objects.create(edge=EdgeFactory(), lookups=3, pin_hits=1)
     page = login(staff).get(f"/admin/cdn/{model}/")
     assert page.status_code == 200
     assert page.context["cl"].model._meta.model_name == model  # that model's list

@@ -45,7 +45,7 @@ def arm_hits(objs, lists, capacity, *, min_uses=1, step=1):
     """(pin-only hits, LRU-only hits) after replaying `objs` (one a second) through `_Arms`
     `step` lookups at a time, the pin arm under `lists(t)` for the lookups from t."""
     ts = [float(i) for i in range(len(objs))]
-    arms = _Arms(capacity, min_uses, len(objs))
+    arms = _Arms(capacity, min_uses)
     played = {o >> CHUNK_BITS for o in objs}
     for lo in range(0, len(objs), step):
         hi = min(len(objs), lo + step)
@@ -97,7 +97,7 @@ def test_the_arms_read_nothing_after_the_lookups_they_replayed(seq, later, pinne
     # The same lookups replayed with more after them in the stream, stopped at the same point.
     objs = titles(*seq, *later)
     ts = [float(i) for i in range(len(objs))]
-    arms = _Arms(capacity, 1, len(objs))
+    arms = _Arms(capacity, 1)
     played = {o >> CHUNK_BITS for o in objs}
     for lo in range(0, len(seq), step):
         arms.replay(objs, ts, lo, min(len(seq), lo + step), pinned=pinned, played=played)
