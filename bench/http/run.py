@@ -72,6 +72,24 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def cpu_ticks() -> tuple[int, int] | None:
+    """(stolen, all) CPU ticks of the machine so far, from /proc/stat; None elsewhere. On a
+    virtual machine the host's other guests take CPU from ours ("steal"): a round with much
+    of it measured a slower machine, which is why every ratio is taken within its round."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    except OSError:
+        return None
+    ticks = [int(f) for f in fields]
+    return (ticks[7] if len(ticks) > 7 else 0), sum(ticks[:8])
+
+
+def stolen_share(before: tuple[int, int] | None, after: tuple[int, int] | None) -> float | None:
+    if before is None or after is None or after[1] <= before[1]:
+        return None
+    return (after[0] - before[0]) / (after[1] - before[1])
+
+
 def say(text: str) -> None:
     print(text, flush=True)
 
@@ -350,18 +368,24 @@ def main() -> int:
                     stack.fixtures("release")
             results: dict[str, list[Result]] = {e.name: [] for e in eps}
             loads = []
+            steals: list[float | None] = []
             for r in range(1, rounds + 1):
+                round_ticks = cpu_ticks()
                 say(f"== round {r}/{rounds} ({seconds:g} s per run, {connections} connections)")
                 for ep in eps:
                     base = stack.static_url() if ep.base == "static" else stack.url()
                     before = stack.worker_cpu()
+                    ticks = cpu_ticks()
                     res = wrk(base, ep, seconds, connections)
+                    stolen = stolen_share(ticks, cpu_ticks())
                     after = stack.worker_cpu()
                     results[ep.name].append(res)
                     note = f"  {res.bad} BAD of {res.total}" if res.bad else ""
                     if ep.base == "app":  # each worker's CPU seconds in the run
                         spent = [after[p] - before.get(p, 0.0) for p in sorted(after)]
                         note += "  workers' CPU s " + " / ".join(f"{c:.1f}" for c in spent)
+                    if stolen is not None:
+                        note += f"  stolen {stolen:.0%}"
                     say(
                         f"  {ep.name:24} {res.rps:9.0f} req/s  p50 {res.p50_ms:7.1f} ms"
                         f"  p99 {res.p99_ms:7.1f} ms{note}"
@@ -369,14 +393,19 @@ def main() -> int:
                     if ep.method == "POST":
                         stack.fixtures("release")
                 loads.append(os.getloadavg()[0])
+                steals.append(stolen_share(round_ticks, cpu_ticks()))
         finally:
             stack.stop()
-    report(results, eps, loads, connections)
+    report(results, eps, loads, connections, steals)
     return 0
 
 
 def report(
-    results: dict[str, list[Result]], eps: list[Endpoint], loads: list[float], connections: int
+    results: dict[str, list[Result]],
+    eps: list[Endpoint],
+    loads: list[float],
+    connections: int,
+    steals: list[float | None] | None = None,
 ) -> None:
     health = results["healthz"]
     static = results["static (nginx)"]
@@ -386,6 +415,11 @@ def report(
         " ratios per round against that round's /healthz"
     )
     say(f"   load average (1 min) after each round: {', '.join(f'{x:.2f}' for x in loads)}")
+    if steals and all(x is not None for x in steals):
+        say(
+            "   CPU taken by the host in each round (steal): "
+            + ", ".join(f"{x:.0%}" for x in steals if x is not None)
+        )
     say(
         f"{'endpoint':24} {'req/s':>8} {'x healthz':>10} {'(min)':>6} {'x static':>9}"
         f" {'p50 ms':>7} {'p99 ms':>7}  target"
