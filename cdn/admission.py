@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -198,11 +198,15 @@ def site_lists(
     edges_by_site: dict[str, list[EdgeInfo]],
     policy: EdgePolicy,
     pin_titles: int,
+    pin_titles_by_edge: Mapping[str, int] | None = None,
     hot_share: float = 0.1,
 ) -> dict[str, tuple[list[str], list[str]]]:
     """Per edge, (admitted keys, pinned keys) at `now` from the plays `(epoch, site, key)`
     recorded before it: the same sketches and rule as the simulator's `edge` policy, per site,
-    then `place`d on the site's edges (the hottest tenth on two)."""
+    then `place`d on the site's edges (the hottest tenth on two). An edge named in
+    `pin_titles_by_edge` counts that many titles towards its site's pin list, any other
+    `pin_titles`."""
+    by_edge = pin_titles_by_edge or {}
     half_life = policy.half_life_hours * 3600
     per_site: dict[str, list[tuple[float, str]]] = {}
     every: list[tuple[float, str]] = []
@@ -237,7 +241,7 @@ def site_lists(
             glob=g,
             edges=total_edges,
             policy=policy,
-            pin_titles=pin_titles * max(1, len(edges)),
+            pin_titles=sum(by_edge.get(e.name, pin_titles) for e in edges) if edges else pin_titles,
         )
         score = local.estimate(hashes, now) + policy.global_weight * g / max(1, total_edges)
         ranked = sorted(

@@ -40,6 +40,20 @@ def cache_key_of(uri: str) -> tuple[str, str] | None:
     return match["key"], match["title"]
 
 
+def title_of(key: str) -> str:
+    """The title (`hls/<asset>/<version>/`) of a real edge's cache key."""
+    return "/".join(key.split("/", 3)[:3]) + "/"
+
+
+def files_per_title(zone: NginxCache) -> float:
+    """How many files a title takes in `zone` (a real edge's arm, keyed by cache key): its
+    files over the titles they belong to, 0 when it holds none. The simulator sizes a pin
+    list with the same quantity from its chunk ids (the mean number of chunks of the titles
+    the edge has served)."""
+    titles = {title_of(str(key)) for key in zone.nodes}
+    return len(zone.nodes) / len(titles) if titles else 0.0
+
+
 class Arms:
     """Pin-only and LRU-only, each one zone of `capacity` files replayed from the edge's first
     lookup: the pin arm stores the titles of the pin list in force at each lookup (at the first

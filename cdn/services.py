@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from audit.services import record
 from cdn.admission import EdgePolicy
-from cdn.edge_mode import Arms, choose, may_choose
+from cdn.edge_mode import Arms, choose, files_per_title, may_choose
 from cdn.models import CoverageZone, Edge, EdgeContent, EdgeMode, Site, SteeringDecision
 from cdn.snapshot import EdgeHealth
 from streamsite.errors import ValidationFailed
@@ -283,6 +283,28 @@ def edge_modes_feed(*, lookups: dict[str, list[tuple[str, str, float, int]]], no
         )
         fed += len(batch)
     return fed
+
+
+def edge_mode_pin_titles(names: Iterable[str]) -> dict[str, int]:
+    """Per edge named that runs the per-edge mode and has arms, how many titles its pin list
+    holds: as many as fit its whole cache, as the simulator sizes it (the arms' size in files
+    over the files a title takes in the LRU arm, `cdn.edge_mode.files_per_title`). Edges
+    without arms yet are left out (the command's `--pin-titles` applies)."""
+    policy = edge_mode_policy()
+    if not policy.mode_every:
+        return {}
+    out: dict[str, int] = {}
+    rows = EdgeMode.objects.filter(edge__name__in=set(names)).select_related("edge")
+    for row in rows:
+        if not row.arms or row.capacity <= 0:
+            continue
+        arms = Arms.loads(
+            bytes(row.arms), min_uses=policy.min_uses, inactive=policy.inactive, valid=policy.valid
+        )
+        per_title = files_per_title(arms.lru)
+        if per_title > 0:
+            out[row.edge.name] = int(row.capacity / max(1.0, per_title))
+    return out
 
 
 def edge_mode_choose(

@@ -4,15 +4,16 @@ lookup once, and the mode is chosen by the simulator's rule."""
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from cdn.edge_logs import ingest_log
-from cdn.edge_mode import Arms
+from cdn.edge_mode import Arms, files_per_title
 from cdn.models import EdgeMode
-from cdn.services import edge_mode_capacity, edge_mode_choose
+from cdn.services import edge_mode_capacity, edge_mode_choose, edge_mode_pin_titles
 from tests.cdn.factories import EdgeFactory
 
 pytestmark = pytest.mark.django_db
@@ -182,3 +183,57 @@ def test_the_arms_size_is_the_cache_over_the_mean_lookup(settings):
     assert edge_mode_capacity(cache_bytes=10, lookups=1, lookup_bytes=1_000) == 1
     settings.CDN_EDGE_MODE_FILES = 7
     assert edge_mode_capacity(cache_bytes=10_000, lookups=4, lookup_bytes=1_000) == 7
+
+
+def _fill_arms(tmp_path: Path, titles: list[str], files: int) -> None:
+    """Log `files` files of each title looked up on e1 (played: the LRU arm keeps them all)."""
+    edge_mode_choose(names=["e1"], pinned={"e1": []}, played=titles, now=NOW)
+    keys = [t + f"s{i}.ts" for t in titles for i in range(files)]
+    log = tmp_path / "access.log"
+    log.write_text("\n".join(lookups("e1", keys, T0)) + "\n")
+    ingest_log(path=str(log), max_bytes=1 << 20)
+
+
+def test_an_edge_in_the_mode_pins_as_many_titles_as_its_cache_holds(tmp_path: Path, settings):
+    settings.CDN_EDGE_MODE_FILES = 12
+    EdgeFactory(name="e1")
+    EdgeFactory(name="e2")  # no lookups yet: no arms, so the command's --pin-titles applies
+    _fill_arms(tmp_path, [A, B, C], files=3)
+    assert files_per_title(load_arms("e1").lru) == 3.0
+    assert edge_mode_pin_titles(["e1", "e2"]) == {"e1": 4}  # 12 files, 3 a title
+    settings.CDN_EDGE_MODE_EVERY = 0
+    assert edge_mode_pin_titles(["e1"]) == {}
+
+
+def test_cdn_edge_lists_sizes_a_mode_edges_pin_list_from_its_arms(tmp_path: Path, settings):
+    from django.core.management import call_command
+
+    from cdn.models import SteeringDecision
+    from tests.cdn.factories import SiteFactory
+
+    settings.CDN_EDGE_MODE_FILES = 12
+    site = SiteFactory(name="paris", is_global_default=True)
+    EdgeFactory(site=site, name="e1")
+    now = datetime.now(UTC)
+    titles = [f"hls/t{i}/v1/" for i in range(8)]
+    for i, key in enumerate(titles):
+        SteeringDecision.objects.create(
+            created_at=now - timedelta(minutes=10 + i),
+            client_ip="127.0.0.1",
+            content_key=key,
+            located_by="global_default",
+            site_name="paris",
+        )
+    _fill_arms(tmp_path, titles[:3], files=3)  # 3 files a title: 12 files hold 4 titles
+    out = tmp_path / "lists"
+    call_command("cdn_edge_lists", out_dir=str(out), pin_titles=1, stdout=open(os.devnull, "w"))  # noqa: SIM115
+    pinned = [ln for ln in (out / "e1.pin.map").read_text().splitlines() if ln.strip()]
+    assert len(pinned) == 4
+    settings.CDN_EDGE_MODE_EVERY = 0  # mode off: --pin-titles again
+    call_command("cdn_edge_lists", out_dir=str(out), pin_titles=1, stdout=open(os.devnull, "w"))  # noqa: SIM115
+    assert len([ln for ln in (out / "e1.pin.map").read_text().splitlines() if ln.strip()]) == 1
+
+
+def load_arms(name: str) -> Arms:
+    row = EdgeMode.objects.get(edge__name=name)
+    return Arms.loads(bytes(row.arms), min_uses=2, inactive=365 * 86_400.0, valid=365 * 86_400.0)

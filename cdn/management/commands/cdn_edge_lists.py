@@ -16,7 +16,7 @@ from cdn.admission import (
     write_pin_list,
 )
 from cdn.selectors import recorded_sessions, snapshot_from_db
-from cdn.services import edge_mode_choose, edge_mode_policy
+from cdn.services import edge_mode_choose, edge_mode_pin_titles, edge_mode_policy
 from cdn.warming import LOOKBACK
 
 
@@ -49,6 +49,10 @@ class Command(BaseCommand):
             edges_by_site=edges_by_site,
             policy=policy,
             pin_titles=opts["pin_titles"],
+            # An edge in the per-edge mode pins as many titles as its whole cache holds.
+            pin_titles_by_edge=edge_mode_pin_titles(
+                e.name for edges in edges_by_site.values() for e in edges
+            ),
         )
         # The per-edge mode: each edge runs pin-only or LRU-only, as its arms say; the LRU
         # mode admits every title played before (the simulator's `played`).
