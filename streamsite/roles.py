@@ -88,6 +88,7 @@ ROLES: dict[str, list[str]] = {
     OPERATIONS: [
         *_crud("cdn", "site", "edge", "coveragezone", "countrydefault", "edgecontent"),
         "cdn.view_steeringdecision",
+        "cdn.view_edgemode",  # the per-edge mode each edge runs, and its arms' hits
         "cdn.use_steering",
         *_crud("media", "mediaasset", ops="view change"),  # retry, cancel, re-encode
         *_crud("media", "rendition", "subtitle", ops="view"),
