@@ -116,7 +116,7 @@ class SteeringDecisionAdmin(admin.ModelAdmin):
 
 @admin.register(EdgeMode)
 class EdgeModeAdmin(admin.ModelAdmin):
-    """What the per-edge mode chose and why (the arms' hits); written by the ingest and
+    """What the per-edge mode chose and why (the arms' hits); written by
     cdn_edge_lists only."""
 
     list_display = ["edge", "mode", "pin_hits", "lru_hits", "lookups", "capacity", "chosen_at"]

@@ -5,8 +5,8 @@ the file was rotated (a new inode at the path) the rest of the old file is read 
 `<path>.1` first, when it is still there with the saved inode; a file shorter than the offset
 (copytruncate) is read again from the start. Rows and the cursor are written in one
 transaction under the cursor's row lock, so two runs never count a line twice; with the
-per-edge mode on (CDN_EDGE_MODE_EVERY), the same transaction replays each edge's lookups of
-signed media files through its arms (cdn.edge_mode, EdgeMode).
+per-edge mode on (CDN_EDGE_MODE_EVERY), the same transaction keeps each edge's lookups of
+signed media files (EdgeLookups) for its arms to replay (cdn.services.edge_modes_replay).
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from cdn.edge_mode import cache_key_of
-from cdn.models import EdgeLogCursor, EdgeTrafficMinute
-from cdn.services import edge_modes_feed
+from cdn.models import EdgeLogCursor, EdgeLookups, EdgeTrafficMinute
+from cdn.services import Lookup, edge_modes_log
 from streamsite.retention import delete_oldest
 
 # $upstream_cache_status values that were answered from the cache.
@@ -50,11 +50,6 @@ def _upstream_sum(value: object) -> float:
         if number == number and number >= 0:  # not NaN
             total += number
     return total
-
-
-# One cache lookup of a signed media file, for the per-edge mode's arms (cdn.edge_mode):
-# (cache key, title, epoch seconds, body bytes sent).
-Lookup = tuple[str, str, float, int]
 
 
 def parse_line(line: bytes) -> tuple[str, datetime, dict[str, int]] | None:
@@ -190,8 +185,8 @@ def ingest_log(*, path: str, max_bytes: int, now: datetime | None = None) -> Ing
             read += new_offset - offset
             offset = new_offset
         _save(minutes)
-        # The per-edge mode's arms take each lookup once: in this transaction, with the cursor.
-        edge_modes_feed(lookups=lookups, now=now)
+        # The per-edge mode's lookups, kept once: in this transaction, with the cursor.
+        edge_modes_log(lookups=lookups, now=now)
         EdgeLogCursor.objects.filter(pk=cursor.pk).update(
             inode=inode, offset=offset, updated_at=now
         )
@@ -204,10 +199,19 @@ def ingest_logs(*, paths: list[str], max_bytes: int) -> list[IngestResult]:
 
 # Minute rows are kept this long; the dashboard's daily sums (insights) outlive them.
 TRAFFIC_RETENTION = timedelta(days=35)
+# Lookups kept for the per-edge mode's arms and not replayed this long (cdn_edge_lists has not
+# run) are dropped: the arms go on without them.
+LOOKUPS_RETENTION = timedelta(days=2)
 
 
 def traffic_prune(*, before: datetime, batch: int = 5000) -> int:
-    """Delete one batch of minute rows older than `before`; returns how many went."""
-    return delete_oldest(
+    """Delete one batch of minute rows older than `before`, and of kept lookups older than
+    LOOKUPS_RETENTION before `now`; returns how many rows went."""
+    minutes = delete_oldest(
         EdgeTrafficMinute.objects.filter(minute__lt=before), order_by="minute", batch=batch
     )
+    stale = timezone.now() - LOOKUPS_RETENTION
+    kept = delete_oldest(
+        EdgeLookups.objects.filter(created_at__lt=stale), order_by="pk", batch=batch
+    )
+    return max(minutes, kept)

@@ -102,7 +102,7 @@ class Arms:
         self.pin.resize(capacity)
         self.lru.resize(capacity)
 
-    # A real edge's arms live in the database between two ingest runs: plain JSON (no pickle,
+    # A real edge's arms live in the database between two replays: plain JSON (no pickle,
     # so a row never runs code when it is read), compressed.
 
     def dumps(self) -> bytes:

@@ -220,9 +220,10 @@ class EdgeMode(models.Model):
     """One edge's per-edge mode (cdn.edge_mode): the mode it runs, the two arms replayed beside
     it from its first logged lookup, and the lists in force for them.
 
-    The ingest feeds `arms` each lookup of the edge's access log once (in the transaction that
-    moves the log's cursor); `cdn_edge_lists` chooses the mode and records `pinned` and
-    `played`, the lists the next lookups are replayed under.
+    The ingest keeps each lookup of the edge's access log once (EdgeLookups, in the
+    transaction that moves the log's cursor); `cdn_edge_lists` replays them through `arms`,
+    chooses the mode and records `pinned` and `played`, the lists the next lookups are
+    replayed under.
     """
 
     class Mode(models.TextChoices):
@@ -245,3 +246,24 @@ class EdgeMode(models.Model):
 
     def __str__(self) -> str:
         return f"{self.edge_id}: {self.mode}"
+
+
+class EdgeLookups(models.Model):
+    """One ingest run's lookups of one edge in the per-edge mode, waiting to be replayed
+    through its arms (cdn.services.edge_modes_replay, when `cdn_edge_lists` next runs).
+
+    Appending a minute's lookups costs that minute's worth; loading and saving the arms, which
+    grow with the cache, happens once per replay instead of once per ingest run.
+    """
+
+    edge = models.ForeignKey(Edge, on_delete=models.CASCADE, related_name="pending_lookups")
+    created_at = models.DateTimeField()
+    lookups = models.PositiveIntegerField()
+    # zlib-compressed JSON: [[cache key, title, epoch seconds, body bytes], ...] in log order.
+    data = models.BinaryField()
+
+    class Meta:
+        indexes = [models.Index(fields=["edge", "id"])]
+
+    def __str__(self) -> str:
+        return f"{self.edge_id}: {self.lookups} lookups"

@@ -7,6 +7,7 @@ import json
 import logging
 import threading
 import time
+import zlib
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,7 +19,15 @@ from django.utils import timezone
 from audit.services import record
 from cdn.admission import EdgePolicy
 from cdn.edge_mode import Arms, choose, files_per_title, may_choose
-from cdn.models import CoverageZone, Edge, EdgeContent, EdgeMode, Site, SteeringDecision
+from cdn.models import (
+    CoverageZone,
+    Edge,
+    EdgeContent,
+    EdgeLookups,
+    EdgeMode,
+    Site,
+    SteeringDecision,
+)
 from cdn.snapshot import EdgeHealth
 from streamsite.errors import ValidationFailed
 from streamsite.retention import delete_oldest
@@ -232,19 +241,42 @@ def _edge_mode_rows(names: Iterable[str]) -> list[EdgeMode]:
     )
 
 
-def edge_modes_feed(*, lookups: dict[str, list[tuple[str, str, float, int]]], now: datetime) -> int:
-    """Replay each edge's new lookups `(cache key, title, epoch, body bytes)`, in log order,
-    through its arms under the lists in force; call inside the transaction that moves the
-    log's cursor, so a line is fed once. Edges not configured are left out. Returns the
-    lookups fed."""
-    policy = edge_mode_policy()
-    if not policy.mode_every or not lookups:
+Lookup = tuple[str, str, float, int]  # (cache key, title, epoch seconds, body bytes)
+
+
+def edge_modes_log(*, lookups: dict[str, list[Lookup]], now: datetime) -> int:
+    """Keep each edge's new lookups, in log order, for its arms (`edge_modes_replay`); call
+    inside the transaction that moves the log's cursor, so a line is kept once. Costs the
+    lookups themselves: the arms are not loaded here. Edges not configured are left out.
+    Returns the lookups kept."""
+    if not edge_mode_policy().mode_every or not lookups:
         return 0
-    fed = 0
-    for row in _edge_mode_rows(name for name, batch in lookups.items() if batch):
-        batch = lookups[row.edge.name]
+    edges = Edge.objects.filter(name__in=[n for n, batch in lookups.items() if batch])
+    kept = 0
+    for edge in edges.order_by("pk"):
+        batch = lookups[edge.name]
+        data = zlib.compress(json.dumps(batch, separators=(",", ":")).encode(), 1)
+        EdgeLookups.objects.create(edge=edge, created_at=now, lookups=len(batch), data=data)
+        kept += len(batch)
+    return kept
+
+
+def edge_modes_replay(rows: Iterable[EdgeMode], *, now: datetime) -> int:
+    """Replay every lookup kept for these edges (rows locked by the caller), oldest first,
+    through their arms under the lists recorded for them, then drop what was replayed: the
+    arms are loaded and saved once per call, however many ingest runs kept lookups. Returns the
+    lookups replayed."""
+    policy = edge_mode_policy()
+    replayed = 0
+    for row in rows:
+        pending = list(EdgeLookups.objects.filter(edge=row.edge_id).order_by("pk"))
+        if not pending:
+            continue
+        batch: list[Lookup] = []
+        for kept in pending:
+            batch.extend(tuple(item) for item in json.loads(zlib.decompress(bytes(kept.data))))
         row.lookups += len(batch)
-        row.lookup_bytes += sum(b for _, _, _, b in batch)
+        row.lookup_bytes += sum(int(b) for _, _, _, b in batch)
         capacity = edge_mode_capacity(
             cache_bytes=row.edge.cache_bytes, lookups=row.lookups, lookup_bytes=row.lookup_bytes
         )
@@ -260,9 +292,9 @@ def edge_modes_feed(*, lookups: dict[str, list[tuple[str, str, float, int]]], no
         else:
             arms = Arms(capacity, policy.min_uses, inactive=policy.inactive, valid=policy.valid)
         arms.feed(
-            [key for key, _, _, _ in batch],
-            [at for _, _, at, _ in batch],
-            [title for _, title, _, _ in batch],
+            [str(key) for key, _, _, _ in batch],
+            [float(at) for _, _, at, _ in batch],
+            [str(title) for _, title, _, _ in batch],
             pinned=set(row.pinned),
             played=set(row.played),
         )
@@ -281,8 +313,18 @@ def edge_modes_feed(*, lookups: dict[str, list[tuple[str, str, float, int]]], no
                 "updated_at",
             ]
         )
-        fed += len(batch)
-    return fed
+        EdgeLookups.objects.filter(pk__in=[kept.pk for kept in pending]).delete()
+        replayed += len(batch)
+    return replayed
+
+
+def edge_modes_catch_up(names: Iterable[str], *, now: datetime) -> int:
+    """Replay every lookup kept for the edges named through their arms (the per-edge mode on),
+    before their lists are decided; returns the lookups replayed."""
+    if not edge_mode_policy().mode_every:
+        return 0
+    with transaction.atomic():
+        return edge_modes_replay(_edge_mode_rows(names), now=now)
 
 
 def edge_mode_pin_titles(names: Iterable[str]) -> dict[str, int]:
@@ -319,7 +361,10 @@ def edge_mode_choose(
     if not policy.mode_every:
         return out
     with transaction.atomic():
-        for row in _edge_mode_rows(names):
+        rows = _edge_mode_rows(names)
+        # Everything logged so far, under the lists recorded last, before the choice.
+        edge_modes_replay(rows, now=now)
+        for row in rows:
             pin = row.mode == EdgeMode.Mode.PIN
             due = row.chosen_at is None or now >= row.chosen_at + timedelta(
                 seconds=policy.mode_every

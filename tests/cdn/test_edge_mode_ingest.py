@@ -1,5 +1,5 @@
-"""Real edges' per-edge mode in the database: the ingest feeds each edge's arms every logged
-lookup once, and the mode is chosen by the simulator's rule."""
+"""Real edges' per-edge mode in the database: the ingest keeps each logged lookup once, the
+replay feeds it to the edge's arms once, and the mode is chosen by the simulator's rule."""
 
 from __future__ import annotations
 
@@ -12,8 +12,13 @@ import pytest
 
 from cdn.edge_logs import ingest_log
 from cdn.edge_mode import Arms, files_per_title
-from cdn.models import EdgeMode
-from cdn.services import edge_mode_capacity, edge_mode_choose, edge_mode_pin_titles
+from cdn.models import EdgeLookups, EdgeMode
+from cdn.services import (
+    edge_mode_capacity,
+    edge_mode_choose,
+    edge_mode_pin_titles,
+    edge_modes_replay,
+)
 from tests.cdn.factories import EdgeFactory
 
 pytestmark = pytest.mark.django_db
@@ -48,6 +53,19 @@ def lookups(edge: str, keys: list[str], start: float) -> list[str]:
     return [line(edge, TOKEN + key, start + i) for i, key in enumerate(keys)]
 
 
+def replay_all() -> int:
+    """What cdn_edge_lists does before it chooses: every kept lookup through its edge's arms."""
+    from django.db import transaction
+
+    with transaction.atomic():
+        rows = list(EdgeMode.objects.select_for_update().select_related("edge").order_by("pk"))
+        return edge_modes_replay(rows, now=NOW)
+
+
+def pending(name: str) -> int:
+    return sum(EdgeLookups.objects.filter(edge__name=name).values_list("lookups", flat=True))
+
+
 def title(key: str) -> str:
     return "/".join(key.split("/")[:3]) + "/"
 
@@ -68,14 +86,18 @@ A, B, C = "hls/a/v1/", "hls/b/v1/", "hls/c/v1/"
 KEYS = [A + "s0.ts", B + "s0.ts", A + "s0.ts", C + "s0.ts", B + "s0.ts", A + "s0.ts", B + "s0.ts"]
 
 
-def test_the_ingest_feeds_each_logged_lookup_once_even_when_run_twice(tmp_path: Path):
+def test_each_logged_lookup_is_kept_once_and_replayed_once_even_when_run_twice(tmp_path: Path):
     EdgeFactory(name="e1")
     edge_mode_choose(names=["e1"], pinned={"e1": [A]}, played=[A, B], now=NOW)
     log = tmp_path / "access.log"
     log.write_text("\n".join(lookups("e1", KEYS[:4], T0)) + "\n")
 
     ingest_log(path=str(log), max_bytes=1 << 20)
-    ingest_log(path=str(log), max_bytes=1 << 20)  # nothing new: nothing fed again
+    ingest_log(path=str(log), max_bytes=1 << 20)  # nothing new: nothing kept again
+    assert pending("e1") == 4 and EdgeLookups.objects.count() == 1
+    assert EdgeMode.objects.get(edge__name="e1").lookups == 0  # the arms are not loaded yet
+    assert replay_all() == 4
+    assert replay_all() == 0 and pending("e1") == 0  # replayed once, then dropped
     row = EdgeMode.objects.get(edge__name="e1")
     assert (row.lookups, [row.pin_hits, row.lru_hits]) == (
         4,
@@ -85,6 +107,8 @@ def test_the_ingest_feeds_each_logged_lookup_once_even_when_run_twice(tmp_path: 
         fh.write("\n".join(lookups("e1", KEYS[4:], T0 + 4)) + "\n")
     ingest_log(path=str(log), max_bytes=1 << 20)
     ingest_log(path=str(log), max_bytes=1 << 20)
+    assert pending("e1") == 3
+    replay_all()
     row.refresh_from_db()
     # The saved arms went on where they were: as one replay of the seven lookups.
     assert (row.lookups, row.lookup_bytes, [row.pin_hits, row.lru_hits]) == (
@@ -120,6 +144,8 @@ def test_hostile_and_malformed_lines_are_skipped_or_not_lookups(tmp_path: Path):
 
     result = ingest_log(path=str(log), max_bytes=1 << 20)
     assert (result.lines, result.skipped) == (14, 4)
+    assert list(EdgeLookups.objects.values_list("edge__name", "lookups")) == [("e1", 2)]
+    replay_all()
     row = EdgeMode.objects.get(edge__name="e1")
     # Only the two well-formed lookups reached the arms: A stored at its 2nd use, no hit yet.
     assert (row.lookups, row.lookup_bytes, [row.pin_hits, row.lru_hits]) == (2, 200, [0, 0])
@@ -133,6 +159,7 @@ def test_with_the_mode_off_the_ingest_keeps_no_arms(tmp_path: Path, settings):
     log.write_text("\n".join(lookups("e1", KEYS, T0)) + "\n")
     assert ingest_log(path=str(log), max_bytes=1 << 20).lines == 7
     assert EdgeMode.objects.count() == 0
+    assert EdgeLookups.objects.count() == 0
 
 
 def set_arms(name: str, *, lookups: int, pin: int, lru: int) -> None:
@@ -192,6 +219,7 @@ def _fill_arms(tmp_path: Path, titles: list[str], files: int) -> None:
     log = tmp_path / "access.log"
     log.write_text("\n".join(lookups("e1", keys, T0)) + "\n")
     ingest_log(path=str(log), max_bytes=1 << 20)
+    replay_all()
 
 
 def test_an_edge_in_the_mode_pins_as_many_titles_as_its_cache_holds(tmp_path: Path, settings):
@@ -237,3 +265,16 @@ def test_cdn_edge_lists_sizes_a_mode_edges_pin_list_from_its_arms(tmp_path: Path
 def load_arms(name: str) -> Arms:
     row = EdgeMode.objects.get(edge__name=name)
     return Arms.loads(bytes(row.arms), min_uses=2, inactive=365 * 86_400.0, valid=365 * 86_400.0)
+
+
+def test_kept_lookups_never_replayed_are_pruned_after_two_days():
+    from django.utils import timezone
+
+    from cdn.edge_logs import traffic_prune
+
+    edge = EdgeFactory(name="e1")
+    now = timezone.now()
+    for age in (timedelta(days=3), timedelta(hours=47)):
+        EdgeLookups.objects.create(edge=edge, created_at=now - age, lookups=1, data=b"")
+    assert traffic_prune(before=now - timedelta(days=35)) == 1
+    assert [r.created_at for r in EdgeLookups.objects.all()] == [now - timedelta(hours=47)]

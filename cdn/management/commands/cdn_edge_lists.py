@@ -16,7 +16,12 @@ from cdn.admission import (
     write_pin_list,
 )
 from cdn.selectors import recorded_sessions, snapshot_from_db
-from cdn.services import edge_mode_choose, edge_mode_pin_titles, edge_mode_policy
+from cdn.services import (
+    edge_mode_choose,
+    edge_mode_pin_titles,
+    edge_mode_policy,
+    edge_modes_catch_up,
+)
 from cdn.warming import LOOKBACK
 
 
@@ -43,6 +48,9 @@ class Command(BaseCommand):
         }
         policy = EdgePolicy(admit_score=opts["admit_score"])
         plays = list(recorded_sessions(since=now - LOOKBACK))
+        names = sorted(e.name for edges in edges_by_site.values() for e in edges)
+        # The per-edge mode: what the edges logged since the last run, through their arms.
+        edge_modes_catch_up(names, now=now)
         lists = site_lists(
             plays,
             now=now.timestamp(),
@@ -50,9 +58,7 @@ class Command(BaseCommand):
             policy=policy,
             pin_titles=opts["pin_titles"],
             # An edge in the per-edge mode pins as many titles as its whole cache holds.
-            pin_titles_by_edge=edge_mode_pin_titles(
-                e.name for edges in edges_by_site.values() for e in edges
-            ),
+            pin_titles_by_edge=edge_mode_pin_titles(names),
         )
         # The per-edge mode: each edge runs pin-only or LRU-only, as its arms say; the LRU
         # mode admits every title played before (the simulator's `played`).
