@@ -239,6 +239,9 @@ class EdgeMode(models.Model):
     pin_hits = models.BigIntegerField(default=0, help_text="Hits of the pin-only arm")
     lru_hits = models.BigIntegerField(default=0, help_text="Hits of the LRU-only arm")
     capacity = models.BigIntegerField(default=0, help_text="The arms' size in files")
+    files_per_title = models.FloatField(
+        default=0.0, help_text="Files a title takes in the LRU arm, at the last replay"
+    )
     chosen_at = models.DateTimeField(null=True, blank=True)
     pinned = models.JSONField(default=list, help_text="Pin list in force for the arms")
     played = models.JSONField(default=list, help_text="Titles played before, in force")

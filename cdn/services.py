@@ -301,6 +301,7 @@ def edge_modes_replay(rows: Iterable[EdgeMode], *, now: datetime) -> int:
         row.arms = arms.dumps()
         row.pin_hits, row.lru_hits = arms.hits
         row.capacity = capacity
+        row.files_per_title = files_per_title(arms.lru)  # edge_mode_pin_titles reads it
         row.updated_at = now
         row.save(
             update_fields=[
@@ -310,6 +311,7 @@ def edge_modes_replay(rows: Iterable[EdgeMode], *, now: datetime) -> int:
                 "pin_hits",
                 "lru_hits",
                 "capacity",
+                "files_per_title",
                 "updated_at",
             ]
         )
@@ -330,23 +332,14 @@ def edge_modes_catch_up(names: Iterable[str], *, now: datetime) -> int:
 def edge_mode_pin_titles(names: Iterable[str]) -> dict[str, int]:
     """Per edge named that runs the per-edge mode and has arms, how many titles its pin list
     holds: as many as fit its whole cache, as the simulator sizes it (the arms' size in files
-    over the files a title takes in the LRU arm, `cdn.edge_mode.files_per_title`). Edges
-    without arms yet are left out (the command's `--pin-titles` applies)."""
-    policy = edge_mode_policy()
-    if not policy.mode_every:
+    over the files a title takes in the LRU arm, `cdn.edge_mode.files_per_title`, recorded
+    at the last replay). Edges without arms yet are left out (`--pin-titles` applies)."""
+    if not edge_mode_policy().mode_every:
         return {}
-    out: dict[str, int] = {}
-    rows = EdgeMode.objects.filter(edge__name__in=set(names)).select_related("edge")
-    for row in rows:
-        if not row.arms or row.capacity <= 0:
-            continue
-        arms = Arms.loads(
-            bytes(row.arms), min_uses=policy.min_uses, inactive=policy.inactive, valid=policy.valid
-        )
-        per_title = files_per_title(arms.lru)
-        if per_title > 0:
-            out[row.edge.name] = int(row.capacity / max(1.0, per_title))
-    return out
+    rows = EdgeMode.objects.filter(
+        edge__name__in=set(names), capacity__gt=0, files_per_title__gt=0
+    ).values_list("edge__name", "capacity", "files_per_title")
+    return {name: int(capacity / max(1.0, per_title)) for name, capacity, per_title in rows}
 
 
 def edge_mode_choose(

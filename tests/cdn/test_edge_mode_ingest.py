@@ -228,6 +228,7 @@ def test_an_edge_in_the_mode_pins_as_many_titles_as_its_cache_holds(tmp_path: Pa
     EdgeFactory(name="e2")  # no lookups yet: no arms, so the command's --pin-titles applies
     _fill_arms(tmp_path, [A, B, C], files=3)
     assert files_per_title(load_arms("e1").lru) == 3.0
+    assert EdgeMode.objects.get(edge__name="e1").files_per_title == 3.0  # recorded at replay
     assert edge_mode_pin_titles(["e1", "e2"]) == {"e1": 4}  # 12 files, 3 a title
     settings.CDN_EDGE_MODE_EVERY = 0
     assert edge_mode_pin_titles(["e1"]) == {}
