@@ -37,7 +37,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             # The user's throttle window is counted in the same round trip as the lookup's
             # read of the auth epoch (streamsite.api.throttling); the throttle still decides.
             throttling.count_early(view, user_id)
-        found = token_cache.lookup(digest)
+        found = token_cache.lookup(digest, profile_id=_named_profile_id(request))
         if found is None or not found[0].is_active():
             raise exceptions.AuthenticationFailed("Invalid, expired or revoked token.")
         token, user = found
@@ -48,6 +48,15 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request: Request) -> str:
         return self.keyword
+
+
+def _named_profile_id(request: Request) -> int | None:
+    """The profile id X-Profile-Id names, when it is one a profile could have (the header's
+    own checks and messages are accounts.selectors.request_profile's)."""
+    header = request.META.get("HTTP_X_PROFILE_ID", "")
+    if header.isascii() and header.isdigit() and 0 < len(header) <= 18:
+        return int(header)
+    return None
 
 
 class ApiTokenScheme(OpenApiAuthenticationExtension):

@@ -2,14 +2,16 @@
 browser sessions sign in as; and the profiles requests act as.
 
 A verified token is kept for API_TOKEN_CACHE_SECONDS together with its user and that user's
-permissions, so a busy API client costs no query per request; a profile (`profile_lookup`)
-is kept the same way, so naming it (X-Profile-Id, the browser's picked profile) costs none
-either, and a browser session's user (`user_lookup`, for SESSION_CACHE_SECONDS) too. Any
-change that could matter (a token revoked or edited, a user saved, deleted or
-given other permissions or groups, a profile saved or deleted, a user's sessions revoked or
-address verified by a queryset update) calls `auth_changed()`, which
-bumps an epoch in the shared cache: every process reads the epoch once per request (with the
-other shared counters, streamsite.shared_counters) and drops what it remembered when it
+permissions (read at the first permission check, as Django would, then kept), so a busy API
+client costs no query per request. A profile (`profile_lookup`) is kept the same way, so
+naming it (X-Profile-Id, the browser's picked profile) costs none either; a token's first
+request reads the profile its X-Profile-Id names in the token's own query. A browser
+session's user (`user_lookup`) is kept for SESSION_CACHE_SECONDS. Any change that could matter
+(a token revoked or edited, a user saved, deleted or given other permissions or groups, a
+profile saved or deleted, a user's sessions revoked or address verified by a queryset update)
+calls `auth_changed()`, which bumps an epoch in the shared cache: every process reads the
+epoch once per request (with the other shared counters, streamsite.shared_counters) and drops
+what it remembered when it
 moved. With a process-local cache backend the epoch is per process, so other processes see
 such changes after at most API_TOKEN_CACHE_SECONDS.
 """
@@ -18,6 +20,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +30,7 @@ from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Permission
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import FilteredRelation, Q
 from django.db.models.base import ModelState
 
 from accounts.models import ApiToken, Profile
@@ -34,13 +38,14 @@ from streamsite import shared_counters
 
 # Read with the request's other shared counters, in one round trip (streamsite.shared_counters).
 EPOCH_KEY = shared_counters.register("accounts:auth-epoch")
+_UNKNOWN = object()  # a remembered token's permissions, before anything asked for them
 
 
 @dataclass
 class _Principal:
     token: ApiToken
     user: Any
-    perms: frozenset[str] | None
+    perms: frozenset[str] | object  # _UNKNOWN until first asked
     until: float
     epoch: Any
 
@@ -81,7 +86,13 @@ def auth_changed() -> None:
     transaction.on_commit(bump)
 
 
-def lookup(digest: str) -> tuple[ApiToken, Any] | None:
+def lookup(digest: str, *, profile_id: int | None = None) -> tuple[ApiToken, Any] | None:
+    """The token with this digest and its user (each request its own copy), or None.
+
+    `profile_id`, when the request names a profile (X-Profile-Id), is read in the same query
+    when the token is not remembered, and remembered as `profile_lookup` would remember it:
+    a token's first request costs one query, not two.
+    """
     ttl = settings.API_TOKEN_CACHE_SECONDS
     epoch = _epoch() if ttl > 0 else None
     if epoch is None:  # off, or the shared cache is away: remember nothing meanwhile
@@ -93,25 +104,64 @@ def lookup(digest: str) -> tuple[ApiToken, Any] | None:
         hit = _remembered.by_digest.get(digest)
     # A hit read under an older epoch (a change raced its lookup) is looked up again.
     if hit is None or hit.until <= now or hit.epoch != epoch:
-        token = ApiToken.objects.select_related("user").filter(digest=digest).first()
+        token = _token_with_profile(digest, profile_id)
         if token is None:
             return None
-        hit = _Principal(
-            token=token,
-            user=token.user,
-            perms=_permissions(token.user),
-            until=now + ttl,
-            epoch=epoch,
-        )
+        hit = _Principal(token=token, user=token.user, perms=_UNKNOWN, until=now + ttl, epoch=epoch)
         with _remembered.lock:
             if len(_remembered.by_digest) >= 10_000:
                 _remembered.by_digest.clear()
             _remembered.by_digest[digest] = hit
+            if profile_id is not None:
+                if len(_remembered.profiles) >= 10_000:
+                    _remembered.profiles.clear()
+                found = getattr(token, "named_profile", None)
+                _remembered.profiles[(profile_id, int(token.user.pk))] = (found, now + ttl, epoch)
     # Each request gets its own user object, its permission caches filled from memory.
     user = _own_copy(hit.user)
-    if hit.perms is not None:  # what ModelBackend.get_all_permissions would compute
-        user._perm_cache = set(hit.perms)
+    if user.is_active and not user.is_superuser:
+        # What ModelBackend.get_all_permissions would compute; read at the first question
+        # (most API clients never ask one), then remembered with the token.
+        user._perm_cache = _RememberedPerms(hit)
     return hit.token, user
+
+
+def _token_with_profile(digest: str, profile_id: int | None) -> ApiToken | None:
+    tokens = ApiToken.objects.select_related("user").filter(digest=digest)
+    if profile_id is not None:
+        tokens = tokens.annotate(
+            named_profile=FilteredRelation(
+                "user__profiles", condition=Q(user__profiles__pk=profile_id)
+            )
+        ).select_related("named_profile")  # type: ignore[misc]  # the FilteredRelation above
+    token = tokens.first()
+    if token is not None and profile_id is not None and hasattr(token, "named_profile"):
+        token.named_profile.account = token.user  # as profile_lookup's copies carry it
+    return token
+
+
+class _RememberedPerms(AbstractSet[str]):
+    """A user's permissions as Django's ModelBackend caches them on the user (`_perm_cache`),
+    read from the database at the first question and then kept with the remembered token, so
+    the next requests ask none."""
+
+    def __init__(self, principal: _Principal) -> None:
+        self._principal = principal
+
+    def _perms(self) -> frozenset[str]:
+        perms = self._principal.perms
+        if perms is _UNKNOWN:
+            perms = self._principal.perms = _permissions(self._principal.user)
+        return perms  # type: ignore[return-value]
+
+    def __contains__(self, perm: object) -> bool:
+        return perm in self._perms()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._perms())
+
+    def __len__(self) -> int:
+        return len(self._perms())
 
 
 def remembered_user_id(digest: str) -> int | None:
@@ -210,13 +260,8 @@ def _own_copy(instance: Any) -> Any:
     return clone
 
 
-def _permissions(user: Any) -> frozenset[str] | None:
-    """The user's permissions from its own and its groups' grants, in one query.
-
-    None for superusers and inactive users: Django answers has_perm for them without looking.
-    """
-    if user.is_superuser or not user.is_active:
-        return None
+def _permissions(user: Any) -> frozenset[str]:
+    """The user's permissions from its own and its groups' grants, in one query."""
     rows = (
         Permission.objects.filter(Q(user=user) | Q(group__user=user))
         .values_list("content_type__app_label", "codename")

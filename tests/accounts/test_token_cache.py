@@ -171,3 +171,64 @@ def test_each_profile_lookup_is_its_own_copy_with_its_own_state(alice):
     assert "avatar" not in second._state.fields_cache
     assert second._state.adding is False and second._state.db == first._state.db
     assert second.account is alice
+
+
+def _queries(fn):
+    with CaptureQueriesContext(connection) as captured:
+        result = fn()
+    return result, [q["sql"] for q in captured.captured_queries]
+
+
+def test_a_token_s_first_lookup_reads_the_named_profile_in_the_same_query(alice, bob):
+    from accounts import tokens
+    from accounts.models import Maturity
+
+    profile = services.profile_create(account=alice, name="Sam", maturity=Maturity.ADULTS)
+    others = services.profile_create(account=bob, name="Bo", maturity=Maturity.ADULTS)
+    _, plaintext = services.api_token_create(user=alice, name="tv")
+    digest = tokens.digest(plaintext)
+
+    (_, user), sql = _queries(lambda: token_cache.lookup(digest, profile_id=profile.pk))
+    assert len(sql) == 1 and "accounts_profile" in sql[0]
+    found, sql = _queries(lambda: token_cache.profile_lookup(profile.pk, user))
+    assert sql == [] and found.pk == profile.pk and found.name == "Sam"
+    assert found.account is user
+
+    # Another account's profile, named on a token's first request, is remembered as no profile.
+    token_cache.auth_changed()
+    _, sql = _queries(lambda: token_cache.lookup(digest, profile_id=others.pk))
+    assert len(sql) == 1
+    found, sql = _queries(lambda: token_cache.profile_lookup(others.pk, user))
+    assert found is None and sql == []
+
+
+@pytest.mark.parametrize(
+    "header, status",
+    [("not-a-number", 400), ("99999999999999999999999", 400), ("-1", 403), ("0", 403)],
+)
+def test_a_hostile_profile_header_on_a_token_s_first_request_is_a_clear_refusal(
+    alice, token_client, header, status
+):
+    response = token_client.get("/api/v1/recommendations/rows", HTTP_X_PROFILE_ID=header)
+    assert response.status_code == status, response.content
+    assert response.json()["error"]["code"] in {"invalid_profile", "validation_failed"}
+
+
+def test_permissions_are_read_once_when_first_asked_then_remembered(alice):
+    from accounts import tokens
+
+    alice.user_permissions.add(Permission.objects.get(codename="use_steering"))
+    _, plaintext = services.api_token_create(user=alice, name="svc")
+    digest = tokens.digest(plaintext)
+
+    (_, user), sql = _queries(lambda: token_cache.lookup(digest))
+    assert not any("auth_permission" in s for s in sql)  # nothing asked yet
+    allowed, sql = _queries(lambda: user.has_perm("cdn.use_steering"))
+    assert allowed is True and any("auth_permission" in s for s in sql)
+
+    _, again = token_cache.lookup(digest)
+    answers, sql = _queries(
+        lambda: (again.has_perm("cdn.use_steering"), again.has_perm("cdn.change_edge"))
+    )
+    assert answers == (True, False) and sql == []
+    assert "cdn.use_steering" in again.get_all_permissions()
