@@ -11,9 +11,8 @@ session's user (`user_lookup`) is kept for SESSION_CACHE_SECONDS. Any change tha
 profile saved or deleted, a user's sessions revoked or address verified by a queryset update)
 calls `auth_changed()`, which bumps an epoch in the shared cache: every process reads the
 epoch once per request (with the other shared counters, streamsite.shared_counters) and drops
-what it remembered when it
-moved. With a process-local cache backend the epoch is per process, so other processes see
-such changes after at most API_TOKEN_CACHE_SECONDS.
+what it remembered when it moved. With a process-local cache backend the epoch is per
+process, so other processes see such changes after at most API_TOKEN_CACHE_SECONDS.
 """
 
 from __future__ import annotations
