@@ -27,7 +27,15 @@ from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext, gettext_noop, ngettext
 
-from accounts import avatars, selectors, session_store, throttle, token_cache, tokens
+from accounts import (
+    avatars,
+    selectors,
+    session_store,
+    throttle,
+    token_cache,
+    token_touch,
+    tokens,
+)
 from accounts.models import (
     ApiToken,
     Maturity,
@@ -774,7 +782,8 @@ def api_token_revoke(*, user: User, token_id: int) -> ApiToken:
 def api_token_touch(*, token: ApiToken, now: datetime | None = None) -> None:
     now = now or timezone.now()
     if token.last_used_at is None or now - token.last_used_at >= TOKEN_TOUCH_INTERVAL:
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        if not token_touch.note(token.pk, now):  # else written by token_touch.flush
+            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
 
 

@@ -24,6 +24,14 @@ def clear_expired_sessions() -> int:
     return delete_sessions(keys)
 
 
+@shared_task(name="accounts.tasks.flush_token_touches")
+def flush_token_touches() -> int:
+    """Write the API tokens' noted last uses (accounts.token_touch; safe to run twice)."""
+    from accounts import token_touch
+
+    return token_touch.flush()
+
+
 def render_account_email(
     *, template: str, context: dict[str, Any], language: str = ""
 ) -> tuple[str, str]:

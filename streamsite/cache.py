@@ -147,6 +147,12 @@ class FailSoftRedisCache(RedisCache):
             self._down_until = time.monotonic() + RETRY_SECONDS
             return fallback
 
+    def run(self, command: Callable[[Any], Any], fallback: Any = None) -> Any:
+        """`command(client)` on a redis-py client for the write connection; `fallback` while
+        Redis is away, as for every call here."""
+        clients = self._cache  # type: ignore[attr-defined]  # a cached_property the stubs lack
+        return self._call(lambda: command(clients.get_client(None, write=True)), fallback)
+
     def validate_key(self, key: Any) -> None:
         """Nothing to check: Redis keys are binary-safe and up to 512 MB. Django's check warns
         about keys memcached would refuse, a loop over every character of every key."""

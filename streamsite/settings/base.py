@@ -213,6 +213,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "accounts.tasks.clear_expired_sessions",
         "schedule": crontab(minute=17, hour="*"),
     },
+    # API tokens' last uses, noted in Redis by requests (accounts.token_touch).
+    "accounts.flush-token-touches": {
+        "task": "accounts.tasks.flush_token_touches",
+        "schedule": 60.0,
+    },
     # The email outbox: what a lost message or a killed worker left unsent goes out again.
     "streamsite.outbox-sweep": {
         "task": "streamsite.tasks.sweep_outbound_email",

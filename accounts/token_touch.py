@@ -1,0 +1,87 @@
+"""When each API token was last used (`ApiToken.last_used_at`), written off the request path.
+
+A request whose token has not been noted for TOKEN_TOUCH_INTERVAL notes the time in one Redis
+hash (one command, no database write and no commit on the request); `flush`, run by beat every
+minute, writes what was noted in one statement per FLUSH_BATCH tokens, and only ever moves a
+token's time forward. With a cache that is not Redis, or with Redis away, the request writes
+the row itself, as it did before. A flush takes the hash by renaming it: one that dies before
+its write leaves the taken entries under their own key, and the next flush writes them first.
+Times noted but never flushed (Redis lost) cost only how fresh "last used" is.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from django.core.cache import caches
+from django.db import transaction
+
+from accounts.models import ApiToken
+from streamsite.cache import FailSoftRedisCache
+
+FLUSH_BATCH = 500
+
+
+def _redis() -> FailSoftRedisCache | None:
+    """The default cache when it is Redis (`caches`, not the `cache` proxy, which is no
+    instance of its backend's class)."""
+    cache = caches["default"]
+    return cache if isinstance(cache, FailSoftRedisCache) else None
+
+
+def _keys(cache: FailSoftRedisCache) -> tuple[str, str]:
+    return cache.make_key("accounts:token-touch"), cache.make_key("accounts:token-touch:flushing")
+
+
+def note(token_id: int, at: datetime) -> bool:
+    """Note that the token was used at `at`; False when it must be written directly."""
+    cache = _redis()
+    if cache is None:
+        return False
+    noted = _keys(cache)[0]
+    return cache.run(lambda client: client.hset(noted, str(token_id), at.timestamp())) is not None
+
+
+def flush() -> int:
+    """Write the noted times to the tokens; the number of tokens moved forward."""
+    cache = _redis()
+    if cache is None:
+        return 0
+    noted, flushing = _keys(cache)
+    written = 0
+    for _ in range(2):  # what a dead flush left, then what was noted since
+        taken = cache.run(lambda client: client.exists(flushing), fallback=0) or cache.run(
+            lambda client: client.renamenx(noted, flushing) if client.exists(noted) else 0,
+            fallback=0,
+        )
+        if not taken:
+            break
+        entries = cache.run(lambda client: client.hgetall(flushing), fallback=None)
+        if entries is None:
+            break
+        written += _write(entries)
+        cache.run(lambda client: client.delete(flushing))
+    return written
+
+
+def _write(entries: dict[bytes, bytes]) -> int:
+    stamps: dict[int, datetime] = {}
+    for field, value in entries.items():
+        try:
+            stamps[int(field)] = datetime.fromtimestamp(float(value), tz=UTC)
+        except (TypeError, ValueError, OverflowError, OSError):
+            continue  # not ours: nothing else writes this hash
+    written = 0
+    ids = sorted(stamps)
+    for start in range(0, len(ids), FLUSH_BATCH):
+        chunk = ids[start : start + FLUSH_BATCH]
+        with transaction.atomic():
+            rows = ApiToken.objects.select_for_update().filter(pk__in=chunk)
+            later = [
+                ApiToken(pk=pk, last_used_at=stamps[pk])
+                for pk, last in rows.values_list("pk", "last_used_at")
+                if last is None or last < stamps[pk]
+            ]
+            ApiToken.objects.bulk_update(later, ["last_used_at"])
+        written += len(later)
+    return written
