@@ -381,9 +381,11 @@ return 0
 
 def uses_redis_buffer() -> bool:
     """Positions are buffered in Redis when the cache is Redis; in the database otherwise."""
+    from django.core.cache import caches
     from django.core.cache.backends.redis import RedisCache
 
-    return isinstance(cache, RedisCache)
+    # The backend itself: `cache` is a proxy, never an instance of the backend's class.
+    return isinstance(caches["default"], RedisCache)
 
 
 def _redis() -> Any:
@@ -409,7 +411,8 @@ def _buffer_position(
                 "title_id": session.title_id,
                 "episode_id": session.episode_id,
                 "position": position,
-                "duration": duration,
+                # As the database fallback keeps it: the player's, else the session's (its asset's).
+                "duration": duration if duration is not None else session.duration_seconds,
                 "at": at.isoformat(),
             }
         )
