@@ -30,6 +30,7 @@ from cdn.models import (
 )
 from cdn.snapshot import EdgeHealth
 from streamsite.errors import ValidationFailed
+from streamsite.insert import insert_row
 from streamsite.retention import delete_oldest
 
 log = logging.getLogger(__name__)
@@ -150,7 +151,7 @@ def decision_record(*, decision: Any, at: datetime | None = None) -> None:
     )
     batch = settings.CDN_DECISION_BATCH
     if batch <= 1:
-        row.save(force_insert=True)
+        insert_row(row)  # no signals: nothing listens to SteeringDecision (tested)
         return
     with _buffer_lock:
         _buffer.append(row)

@@ -8,12 +8,13 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NoReturn
 from uuid import UUID
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext, ngettext
@@ -23,6 +24,7 @@ from catalog.models import Episode, Title
 from playback import ports
 from playback.models import PlaybackAccountLock, PlaybackSession
 from streamsite.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from streamsite.insert import insert_row_unless
 
 logger = logging.getLogger(__name__)
 
@@ -212,6 +214,34 @@ def _live_sessions_summary(sessions: list[PlaybackSession]) -> list[dict[str, An
     ]
 
 
+def _at_limit(account_id: int, now: datetime, max_streams: int) -> tuple[str, list[Any]]:
+    """SQL true when the account already holds `max_streams` live leases (as
+    PlaybackSession.objects.live(now).for_account(account_id) counts them), and its params."""
+    table = connection.ops.quote_name(PlaybackSession._meta.db_table)
+    sql = (
+        f"(SELECT COUNT(*) FROM {table} WHERE account_id = %s"  # noqa: S608 - our table's name
+        " AND ended_at IS NULL AND expires_at > %s) >= %s"
+    )
+    expires = PlaybackSession._meta.get_field("expires_at")
+    return sql, [account_id, expires.get_db_prep_value(now, connection), max_streams]
+
+
+def _refuse(others: QuerySet[PlaybackSession], max_streams: int) -> NoReturn:
+    """409 naming the account's playing devices (read only to word the refusal)."""
+    live = list(others.select_related("profile", "title").order_by("created_at", "pk"))
+    names = ", ".join(
+        gettext("%(device)s (%(profile)s, session %(id)s)")
+        % {"device": s.device or gettext("a device"), "profile": s.profile.name, "id": s.pk}
+        for s in live
+    )
+    raise Conflict(
+        _too_many_streams(max_streams, len(live))
+        % {"max": max_streams, "live": len(live), "names": names},
+        code="too_many_streams",
+        extra={"sessions": _live_sessions_summary(live)},
+    )
+
+
 def _lock_account(account_id: int) -> None:
     """Take the account's claim lock (inside a transaction) in one statement: an upsert of its
     lock row whose conflict branch updates the row, and so holds its row lock until commit,
@@ -240,37 +270,18 @@ def _claim_lease(
     with it: one commit).
 
     The per-account lock row serialises claims of one account on PostgreSQL (SQLite takes
-    its database write lock with the lock row's upsert); under it we count live leases (a
-    statement after the lock, so it sees every claim committed before ours) and insert. The
-    live leases themselves are read only to word a refusal.
+    its database write lock with the lock row's upsert); under it a new lease is inserted
+    unless the account's live leases already reach the limit, counted in the same statement (a
+    statement after the lock, so it sees every claim committed before ours). The live leases
+    themselves are read only to word a refusal.
     """
     with transaction.atomic():
         _lock_account(account.pk)
         others = PlaybackSession.objects.live(now).for_account(account.pk)
         if revive is not None:
             others = others.exclude(pk=revive.pk)
-        if others.count() >= max_streams:
-            live = list(others.select_related("profile", "title").order_by("created_at", "pk"))
-            names = ", ".join(
-                gettext("%(device)s (%(profile)s, session %(id)s)")
-                % {
-                    "device": s.device or gettext("a device"),
-                    "profile": s.profile.name,
-                    "id": s.pk,
-                }
-                for s in live
-            )
-            raise Conflict(
-                _too_many_streams(max_streams, len(live))
-                % {
-                    "max": max_streams,
-                    "live": len(live),
-                    "names": names,
-                },
-                code="too_many_streams",
-                extra={"sessions": _live_sessions_summary(live)},
-            )
-        if revive is not None:
+            if others.count() >= max_streams:
+                _refuse(others, max_streams)
             PlaybackSession.objects.filter(pk=revive.pk, ended_at__isnull=True).update(
                 expires_at=now + lease_ttl(), last_heartbeat_at=now
             )
@@ -278,9 +289,12 @@ def _claim_lease(
             session = revive
         else:
             assert create is not None
-            session = PlaybackSession.objects.create(
+            session = PlaybackSession(
                 account=account, created_at=now, expires_at=now + lease_ttl(), **create
             )
+            # The count and the insert in one statement (the lock above keeps the count still).
+            if not insert_row_unless(session, *_at_limit(account.pk, now, max_streams)):
+                _refuse(others, max_streams)
         if also is not None:
             also()
         return session

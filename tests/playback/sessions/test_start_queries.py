@@ -37,8 +37,7 @@ def test_start_query_count_is_fixed(alice_client, alice, movie, limit, playing):
         "SELECT catalog_mediaasset",  # a local asset: no renditions to prefetch
         "SAVEPOINT",  # the one transaction (a savepoint inside the test's)
         "UPSERT catalog_playbackaccountlock",  # the lock row, locked by the upsert itself
-        "COUNT catalog_playbacksession",  # the live leases, counted
-        "INSERT catalog_playbacksession",  # the lease
+        "INSERT catalog_playbacksession",  # the lease, unless the live ones fill the plan
         "INSERT cdn_steeringdecision",  # the steering decision, with the lease
         "RELEASE SAVEPOINT",
         "SELECT catalog_progress",  # the resume position
@@ -70,3 +69,16 @@ def test_start_query_count_does_not_grow_with_streams(alice_client, alice, movie
     with CaptureQueriesContext(connection) as later:
         assert start(alice_client, movie).status_code == 201
     assert len(later.captured_queries) == len(first.captured_queries)
+
+
+def test_a_start_still_counts_a_new_lease_for_the_metrics(alice_client, movie, limit):
+    """The lease is inserted by streamsite.insert, not save(): its post_save (the metrics'
+    counter of new leases) must still run, and a refused start must not count."""
+    from streamsite.metrics import PLAYBACK_SESSIONS
+
+    limit(max_streams=1)
+    before = PLAYBACK_SESSIONS._value.get()
+    assert start(alice_client, movie).status_code == 201
+    assert PLAYBACK_SESSIONS._value.get() == before + 1
+    assert start(alice_client, movie).status_code == 409
+    assert PLAYBACK_SESSIONS._value.get() == before + 1
