@@ -30,7 +30,7 @@ from cdn.models import (
 )
 from cdn.snapshot import EdgeHealth
 from streamsite.errors import ValidationFailed
-from streamsite.insert import insert_row
+from streamsite.prebuilt import insert_row
 from streamsite.retention import delete_oldest
 
 log = logging.getLogger(__name__)

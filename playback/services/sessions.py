@@ -24,7 +24,7 @@ from catalog.models import Episode, Title
 from playback import ports
 from playback.models import PlaybackAccountLock, PlaybackSession
 from streamsite.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from streamsite.insert import insert_row_unless
+from streamsite.prebuilt import insert_row_unless
 
 logger = logging.getLogger(__name__)
 

@@ -232,3 +232,32 @@ def test_permissions_are_read_once_when_first_asked_then_remembered(alice):
     )
     assert answers == (True, False) and sql == []
     assert "cdn.use_steering" in again.get_all_permissions()
+
+
+def test_the_prebuilt_lookup_loads_what_the_orm_loads(alice):
+    """The token's first lookup is hand-written SQL (streamsite.prebuilt): every field of the
+    token, its user and the named profile reads as the ORM reads it."""
+    from accounts import tokens
+    from accounts.models import Maturity, Profile, User
+
+    profile = services.profile_create(account=alice, name="Sam", maturity=Maturity.KIDS)
+    User.objects.filter(pk=alice.pk).update(last_login=timezone.now(), country="DE")
+    _, plaintext = services.api_token_create(user=alice, name="tv")
+    ApiToken.objects.filter(user=alice).update(last_used_at=timezone.now())
+
+    token = token_cache._token_with_profile(tokens.digest(plaintext), profile.pk)
+
+    def fields(obj, model):
+        return {f.attname: getattr(obj, f.attname) for f in model._meta.concrete_fields}
+
+    assert fields(token, ApiToken) == fields(ApiToken.objects.get(pk=token.pk), ApiToken)
+    assert fields(token.user, User) == fields(User.objects.get(pk=alice.pk), User)
+    assert fields(token.named_profile, Profile) == fields(
+        Profile.objects.get(pk=profile.pk), Profile
+    )
+    assert token._state.adding is False and token.user._state.db == "default"
+    assert token_cache._token_with_profile(tokens.digest(plaintext), None).user.pk == alice.pk
+    assert not hasattr(
+        token_cache._token_with_profile(tokens.digest(plaintext), None), "named_profile"
+    )
+    assert token_cache._token_with_profile("0" * 64, profile.pk) is None

@@ -87,6 +87,35 @@ class TestStart:
         assert body["episode"] == {"id": first.pk, "season": 1, "number": 1, "name": "Pilot"}
         assert body["next_episode"] == {"id": second.pk, "season": 1, "number": 2, "name": "Second"}
 
+    def test_an_episode_resumes_at_its_own_position(
+        self, alice_client, media_root, alice_profile, limit
+    ):
+        from tests.playback.sessions.conftest import write_fake_asset
+
+        limit(max_streams=10)
+        first = EpisodeFactory(number=1, name="Pilot")
+        second = EpisodeFactory(season=first.season, number=2, name="Second")
+        for episode in (first, second):
+            write_fake_asset(media_root, f"episode-{episode.pk}")
+        series = first.season.title
+        for episode, position in ((first, 200), (second, 45)):
+            ports.record_progress(
+                profile_id=alice_profile.pk, title_id=series.pk, episode_id=episode.pk,
+                position_seconds=position, duration_seconds=1200, at=timezone.now(),
+            )  # fmt: skip
+
+        def resume(episode):
+            response = alice_client.post(
+                "/api/v1/playback/sessions", {"episode_id": episode.pk}, format="json"
+            )
+            assert response.status_code == 201, response.content
+            return response.json()["resume_position_seconds"]
+
+        assert (resume(first), resume(second)) == (200, 45)
+        third = EpisodeFactory(season=first.season, number=3, name="Third")
+        write_fake_asset(media_root, f"episode-{third.pk}")
+        assert resume(third) == 0.0
+
     def test_episode_of_another_title_is_400(self, alice_client, movie):
         episode = EpisodeFactory()
         response = alice_client.post(

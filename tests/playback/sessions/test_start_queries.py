@@ -72,7 +72,7 @@ def test_start_query_count_does_not_grow_with_streams(alice_client, alice, movie
 
 
 def test_a_start_still_counts_a_new_lease_for_the_metrics(alice_client, movie, limit):
-    """The lease is inserted by streamsite.insert, not save(): its post_save (the metrics'
+    """The lease is inserted by streamsite.prebuilt, not save(): its post_save (the metrics'
     counter of new leases) must still run, and a refused start must not count."""
     from streamsite.metrics import PLAYBACK_SESSIONS
 

@@ -1,18 +1,22 @@
-"""One model row inserted by a statement built once per model, for the hot write paths.
+"""Statements built once per model, for the request paths where the ORM's per-call compile is
+most of a statement's cost.
 
-`QuerySet.create` and `Model.save` compile an INSERT on every call: about half a millisecond
-of CPU here, most of what a small insert costs the request. `insert_row` and
-`insert_row_unless` build the column list once per model and database vendor and prepare
-each value as the ORM does (`Field.pre_save(obj, add=True)`, then `get_db_prep_save`), so
-defaults, `auto_now_add` and JSON adapt as they would through `save()`.
+`QuerySet.create`, `Model.save` and every queryset compile their SQL on each call: about half a
+millisecond of CPU here, more than the database spends on a small statement. What is here
+builds the SQL once per model and database vendor, and converts values both ways as the ORM
+does, so a hot path can afford its statements:
 
-They send `pre_save` and `post_save` (created) as `save()` does, and read nothing back: use
-them only for a model whose primary key is set in Python (a UUID default, an id the caller
-chose), not by the database.
+- `insert_row` and `insert_row_unless` prepare each value as `save()` does
+  (`Field.pre_save(obj, add=True)`, then `get_db_prep_save`: defaults, `auto_now_add`, JSON)
+  and send `pre_save` and `post_save` (created). They read nothing back: use them only for a
+  model whose primary key is set in Python (a UUID default, an id the caller chose).
+- `columns` and `from_row` read a model's row out of a hand-written SELECT (joins included) as
+  the ORM would load it: each column through the backend's converters, then `Model.from_db`.
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from django.db import connections
@@ -81,3 +85,39 @@ def insert_row_unless(
     if inserted:
         _saved(obj, using)
     return inserted
+
+
+def columns(model: type[Model], alias: str, *, using: str = "default") -> str:
+    """`alias."col", ...` of every concrete field of `model`, in `from_row`'s order."""
+    quote = connections[using].ops.quote_name
+    return ", ".join(f"{quote(alias)}.{quote(f.column)}" for f in model._meta.concrete_fields)
+
+
+@lru_cache(maxsize=256)
+def _converters(model: type[Model], connection: Any) -> tuple[tuple[int, list[Any], Any], ...]:
+    """(position, converters, expression) of each field whose values the backend converts."""
+    found = []
+    for i, field in enumerate(model._meta.concrete_fields):
+        col = field.get_col(model._meta.db_table)
+        converters = connection.ops.get_db_converters(col)
+        converters += field.get_db_converters(connection)  # type: ignore[attr-defined]
+        if converters:
+            found.append((i, converters, col))
+    return tuple(found)
+
+
+def from_row(
+    model: type[Model], row: tuple[Any, ...], start: int = 0, *, using: str = "default"
+) -> tuple[Model | None, int]:
+    """The instance whose `columns(model, ...)` start at `row[start]` (None when a LEFT JOIN
+    found none: its primary key is NULL), and where the next model's columns start."""
+    fields = model._meta.concrete_fields
+    end = start + len(fields)
+    values = list(row[start:end])
+    if values[fields.index(model._meta.pk)] is None:  # type: ignore[arg-type]
+        return None, end
+    connection = connections[using]
+    for i, converters, col in _converters(model, connection):
+        for convert in converters:
+            values[i] = convert(values[i], col, connection)
+    return model.from_db(using, [f.attname for f in fields], values), end

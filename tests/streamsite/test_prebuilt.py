@@ -1,4 +1,4 @@
-"""streamsite.insert: a row inserted by the prebuilt statement reads back as save() stores it,
+"""streamsite.prebuilt: a row inserted by the prebuilt statement reads back as save() stores it,
 and the signals save() sends are sent."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import pytest
 from django.db.models.signals import post_save, pre_save
 
 from cdn.models import SteeringDecision
-from streamsite.insert import insert_row, insert_row_unless
+from streamsite.prebuilt import insert_row, insert_row_unless
 
 pytestmark = pytest.mark.django_db
 
