@@ -9,14 +9,16 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
 
 from catalog.models import Episode, Title
 from media import playlists
 from media.models import AudioRendition, MediaAsset, Rendition, Subtitle
+from streamsite import prebuilt
 
 
 @dataclass(frozen=True)
@@ -203,26 +205,15 @@ def forget_version_copies() -> None:
         _version_copies.clear()
 
 
-def ready_asset_media(
-    *, title_id: int | None = None, episode_id: int | None = None
-) -> AssetMedia | None:
-    """`asset_media` of the newest ready asset of a movie (`title_id`) or an episode, in one
-    query once this process has seen its ready version: the asset row and its subtitles
-    (a LEFT JOIN; subtitles change without a new version, so they are always read), the
-    version's renditions and audio from this process's copy (two more queries the first
-    time). None when there is no ready asset."""
-    ready = MediaAsset.objects.ready()
-    if episode_id is not None:
-        ready = ready.filter(episode_id=episode_id)
-    elif title_id is not None:
-        ready = ready.filter(title_id=title_id)
-    else:
-        raise TypeError("ready_asset_media needs a title_id or an episode_id")
-    # Newest first, one row per subtitle (or one without): the first asset's rows are the
-    # leading ones. A title has one ready asset as a rule; a plain join builds and runs
-    # cheaper than a subquery for the newest.
-    rows = list(
-        ready.order_by("-ready_at", "-pk", "subtitles__language").values_list(
+def _ready_rows(**owner: int) -> QuerySet[MediaAsset, Any]:
+    """The ready assets of one movie or episode, newest first, one row per subtitle (or one
+    without): the first asset's rows are the leading ones. A title has one ready asset as a
+    rule; a plain join builds and runs cheaper than a subquery for the newest."""
+    return (
+        MediaAsset.objects.ready()
+        .filter(**owner)
+        .order_by("-ready_at", "-pk", "subtitles__language")
+        .values_list(
             "pk",
             "ready_version",
             "content_key",
@@ -234,6 +225,27 @@ def ready_asset_media(
             "subtitles__label",
         )
     )
+
+
+# Compiled once per process: every playback start runs one of them.
+_ready_rows_of_title = prebuilt.ValuesQuery(lambda title_id: _ready_rows(title_id=title_id))
+_ready_rows_of_episode = prebuilt.ValuesQuery(lambda episode_id: _ready_rows(episode_id=episode_id))
+
+
+def ready_asset_media(
+    *, title_id: int | None = None, episode_id: int | None = None
+) -> AssetMedia | None:
+    """`asset_media` of the newest ready asset of a movie (`title_id`) or an episode, in one
+    query once this process has seen its ready version: the asset row and its subtitles
+    (a LEFT JOIN; subtitles change without a new version, so they are always read), the
+    version's renditions and audio from this process's copy (two more queries the first
+    time). None when there is no ready asset."""
+    if episode_id is not None:
+        rows = _ready_rows_of_episode(episode_id)
+    elif title_id is not None:
+        rows = _ready_rows_of_title(title_id)
+    else:
+        raise TypeError("ready_asset_media needs a title_id or an episode_id")
     rows = [row for row in rows if row[0] == rows[0][0]] if rows else rows
     if not rows:
         return None

@@ -12,15 +12,19 @@ does, so a hot path can afford its statements:
   model whose primary key is set in Python (a UUID default, an id the caller chose).
 - `columns` and `from_row` read a model's row out of a hand-written SELECT (joins included) as
   the ORM would load it: each column through the backend's converters, then `Model.from_db`.
+- `ValuesQuery` compiles a `values_list` queryset once per database, with a marker where the
+  one argument goes, and runs that SQL with each call's argument; its rows come back through
+  the compiler's own converters, as the queryset's would.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
 from django.db import connections
-from django.db.models import Field, Model
+from django.db.models import Field, Model, QuerySet
 from django.db.models.signals import post_save, pre_save
 
 _statements: dict[tuple[type[Model], str], tuple[str, str, tuple[Field, ...]]] = {}
@@ -121,3 +125,42 @@ def from_row(
         for convert in converters:
             values[i] = convert(values[i], col, connection)
     return model.from_db(using, [f.attname for f in fields], values), end
+
+
+class ValuesQuery:
+    """`build(arg)`'s rows for any integer `arg`, the queryset compiled once per database.
+
+    `build` must return a `values_list` queryset whose SQL has the same shape for every `arg`
+    and depends on nothing else that changes (no clock, no setting read per call): it is
+    compiled once with MARKER in `arg`'s place, and the marker must land in exactly one
+    parameter (checked).
+    """
+
+    MARKER = -7_364_019_528_113
+
+    def __init__(self, build: Callable[[int], QuerySet[Any]]) -> None:
+        self._build = build
+        self._compiled: dict[str, tuple[str, tuple[Any, ...], int, Any, list[Any]]] = {}
+
+    def _compile(self, using: str) -> tuple[str, tuple[Any, ...], int, Any, list[Any]]:
+        compiler = self._build(self.MARKER).query.get_compiler(using=using)
+        sql, params = compiler.as_sql()
+        where = [i for i, value in enumerate(params) if value == self.MARKER]
+        if len(where) != 1:
+            raise ValueError(f"the argument must be exactly one parameter of {sql!r}")
+        converters = compiler.get_converters([expression for expression, *_ in compiler.select])
+        return sql, tuple(params), where[0], compiler, converters  # type: ignore[return-value]
+
+    def __call__(self, arg: int, *, using: str = "default") -> list[tuple[Any, ...]]:
+        compiled = self._compiled.get(using)
+        if compiled is None:
+            compiled = self._compiled[using] = self._compile(using)
+        sql, template, at, compiler, converters = compiled
+        params = list(template)
+        params[at] = int(arg)
+        with connections[using].cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        if converters:
+            rows = [tuple(row) for row in compiler.apply_converters(rows, converters)]
+        return rows

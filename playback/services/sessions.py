@@ -277,9 +277,9 @@ def _claim_lease(
     """
     with transaction.atomic():
         _lock_account(account.pk)
-        others = PlaybackSession.objects.live(now).for_account(account.pk)
+        live = PlaybackSession.objects.live
         if revive is not None:
-            others = others.exclude(pk=revive.pk)
+            others = live(now).for_account(account.pk).exclude(pk=revive.pk)
             if others.count() >= max_streams:
                 _refuse(others, max_streams)
             PlaybackSession.objects.filter(pk=revive.pk, ended_at__isnull=True).update(
@@ -294,7 +294,7 @@ def _claim_lease(
             )
             # The count and the insert in one statement (the lock above keeps the count still).
             if not insert_row_unless(session, *_at_limit(account.pk, now, max_streams)):
-                _refuse(others, max_streams)
+                _refuse(live(now).for_account(account.pk), max_streams)
         if also is not None:
             also()
         return session

@@ -88,3 +88,32 @@ def test_the_condition_reads_the_table_it_inserts_into():
     results = [insert_row_unless(decision(site_name="ams"), count, ["ams", 2]) for _ in range(3)]
     assert results == [True, True, False]
     assert SteeringDecision.objects.filter(site_name="ams").count() == 2
+
+
+def test_a_values_query_returns_what_its_queryset_returns(alice, bob):
+    from accounts.models import Profile
+    from streamsite.prebuilt import ValuesQuery
+
+    for account, name in ((alice, "Ann"), (alice, "Kid"), (bob, "Bo")):
+        Profile.objects.create(account=account, name=name, is_kids=name == "Kid")
+
+    def build(account_id):
+        return (
+            Profile.objects.filter(account_id=account_id, maturity__gte=0)
+            .order_by("name")
+            .values_list("pk", "name", "is_kids", "created_at", "account__email")
+        )
+
+    query = ValuesQuery(build)
+    for account_id in (alice.pk, bob.pk, 0):
+        assert query(account_id) == list(build(account_id)), account_id
+    assert [row[2] for row in query(alice.pk)] == [False, True]  # booleans, not 0/1
+
+
+def test_a_values_query_refuses_a_queryset_whose_argument_is_not_one_parameter():
+    from accounts.models import Profile
+    from streamsite.prebuilt import ValuesQuery
+
+    both = ValuesQuery(lambda n: Profile.objects.filter(pk=n, account_id=n).values_list("pk"))
+    with pytest.raises(ValueError, match="exactly one parameter"):
+        both(1)

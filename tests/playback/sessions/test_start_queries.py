@@ -82,3 +82,46 @@ def test_a_start_still_counts_a_new_lease_for_the_metrics(alice_client, movie, l
     assert PLAYBACK_SESSIONS._value.get() == before + 1
     assert start(alice_client, movie).status_code == 409
     assert PLAYBACK_SESSIONS._value.get() == before + 1
+
+
+def test_the_start_s_body_is_what_its_serializer_answers(alice_client, movie, media_root, limit):
+    """The response is built by streamsite.api.output.Representer (fields built once), the
+    schema documents StartedSerializer: the two agree on real starts of a movie and of an
+    episode with a next one, and on a payload with every nullable field empty."""
+    from playback.apis import sessions as apis
+    from tests.catalog.factories import EpisodeFactory
+    from tests.playback.sessions.conftest import write_fake_asset
+
+    limit(max_streams=10)
+    payloads = []
+    original = apis.started_payload
+
+    def spy(request, started):
+        payloads.append(original(request, started))
+        return payloads[-1]
+
+    first = EpisodeFactory(number=1, name="Pilot")
+    EpisodeFactory(season=first.season, number=2, name="Second")
+    write_fake_asset(media_root, f"episode-{first.pk}")
+    apis.started_payload = spy
+    try:
+        bodies = [
+            start(alice_client, movie).json(),
+            alice_client.post(
+                "/api/v1/playback/sessions", {"episode_id": first.pk}, format="json"
+            ).json(),
+        ]
+    finally:
+        apis.started_payload = original
+    empty = {
+        **payloads[0],
+        "duration_seconds": None,
+        "trickplay": None,
+        "episode": None,
+        "next_episode": None,
+        "markers": {"intro_start": 3},
+    }
+    for payload in [*payloads, empty]:
+        assert apis.represent_started(payload) == dict(apis.StartedSerializer(payload).data)
+    assert bodies[1]["next_episode"]["name"] == "Second"
+    assert isinstance(bodies[0]["lease_expires_at"], str)
