@@ -85,6 +85,10 @@ def _fetch(state: _Request) -> None:
 def count(key: str, timeout: int) -> int | None:
     """Count `key` once (created with `timeout` seconds when missing): the new count, or
     None when the cache is away."""
+    combined = getattr(cache, "get_many_and_count", None)
+    if combined is not None:  # Redis: created and counted in one round trip
+        got = combined([], {key: timeout})
+        return None if got is None else got[1][key]
     try:
         return int(cache.incr(key))
     except ValueError:  # the first count (or the cache is down)
