@@ -13,20 +13,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from django.core.cache import caches
 from django.db import transaction
 
 from accounts.models import ApiToken
-from streamsite.cache import FailSoftRedisCache
+from streamsite.cache import FailSoftRedisCache, default_redis
 
 FLUSH_BATCH = 500
-
-
-def _redis() -> FailSoftRedisCache | None:
-    """The default cache when it is Redis (`caches`, not the `cache` proxy, which is no
-    instance of its backend's class)."""
-    cache = caches["default"]
-    return cache if isinstance(cache, FailSoftRedisCache) else None
 
 
 def _keys(cache: FailSoftRedisCache) -> tuple[str, str]:
@@ -35,7 +27,7 @@ def _keys(cache: FailSoftRedisCache) -> tuple[str, str]:
 
 def note(token_id: int, at: datetime) -> bool:
     """Note that the token was used at `at`; False when it must be written directly."""
-    cache = _redis()
+    cache = default_redis()
     if cache is None:
         return False
     noted = _keys(cache)[0]
@@ -44,7 +36,7 @@ def note(token_id: int, at: datetime) -> bool:
 
 def flush() -> int:
     """Write the noted times to the tokens; the number of tokens moved forward."""
-    cache = _redis()
+    cache = default_redis()
     if cache is None:
         return 0
     noted, flushing = _keys(cache)

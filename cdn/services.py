@@ -151,7 +151,7 @@ def decision_record(*, decision: Any, at: datetime | None = None) -> None:
     )
     batch = settings.CDN_DECISION_BATCH
     if batch <= 1:
-        insert_row(row)  # no signals: nothing listens to SteeringDecision (tested)
+        insert_row(row)  # the INSERT built once (streamsite.prebuilt), save()'s signals sent
         return
     with _buffer_lock:
         _buffer.append(row)

@@ -218,3 +218,13 @@ class FailSoftRedisCache(RedisCache):
 
     def clear(self) -> Any:
         return self._call(super().clear, None)
+
+
+def default_redis() -> FailSoftRedisCache | None:
+    """The default cache when it is this Redis backend, else None (tests' and the demo's local
+    memory). Ask `caches`, not Django's `cache` proxy: the proxy is never an instance of its
+    backend's class."""
+    from django.core.cache import caches
+
+    default = caches["default"]
+    return default if isinstance(default, FailSoftRedisCache) else None

@@ -98,16 +98,21 @@ def columns(model: type[Model], alias: str, *, using: str = "default") -> str:
 
 
 @lru_cache(maxsize=256)
-def _converters(model: type[Model], connection: Any) -> tuple[tuple[int, list[Any], Any], ...]:
-    """(position, converters, expression) of each field whose values the backend converts."""
+def _layout(
+    model: type[Model], connection: Any
+) -> tuple[int, list[str], tuple[tuple[int, list[Any], Any], ...]]:
+    """The primary key's position among the concrete fields, their attnames, and (position,
+    converters, expression) of each field whose values the backend converts."""
+    fields = model._meta.concrete_fields
     found = []
-    for i, field in enumerate(model._meta.concrete_fields):
+    for i, field in enumerate(fields):
         col = field.get_col(model._meta.db_table)
         converters = connection.ops.get_db_converters(col)
         converters += field.get_db_converters(connection)  # type: ignore[attr-defined]
         if converters:
             found.append((i, converters, col))
-    return tuple(found)
+    pk_at = list(fields).index(model._meta.pk)  # type: ignore[arg-type]
+    return pk_at, [f.attname for f in fields], tuple(found)
 
 
 def from_row(
@@ -115,16 +120,16 @@ def from_row(
 ) -> tuple[Model | None, int]:
     """The instance whose `columns(model, ...)` start at `row[start]` (None when a LEFT JOIN
     found none: its primary key is NULL), and where the next model's columns start."""
-    fields = model._meta.concrete_fields
-    end = start + len(fields)
-    values = list(row[start:end])
-    if values[fields.index(model._meta.pk)] is None:  # type: ignore[arg-type]
-        return None, end
     connection = connections[using]
-    for i, converters, col in _converters(model, connection):
+    pk_at, attnames, converted = _layout(model, connection)
+    end = start + len(attnames)
+    values = list(row[start:end])
+    if values[pk_at] is None:
+        return None, end
+    for i, converters, col in converted:
         for convert in converters:
             values[i] = convert(values[i], col, connection)
-    return model.from_db(using, [f.attname for f in fields], values), end
+    return model.from_db(using, attnames, values), end
 
 
 class ValuesQuery:

@@ -23,6 +23,7 @@ from accounts.models import Profile, User
 from catalog.models import Episode, Title
 from playback import ports
 from playback.models import PlaybackAccountLock, PlaybackSession
+from streamsite.cache import default_redis
 from streamsite.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from streamsite.prebuilt import insert_row_unless
 
@@ -395,11 +396,7 @@ return 0
 
 def uses_redis_buffer() -> bool:
     """Positions are buffered in Redis when the cache is Redis; in the database otherwise."""
-    from django.core.cache import caches
-    from django.core.cache.backends.redis import RedisCache
-
-    # The backend itself: `cache` is a proxy, never an instance of the backend's class.
-    return isinstance(caches["default"], RedisCache)
+    return default_redis() is not None
 
 
 def _redis() -> Any:

@@ -8,8 +8,9 @@ import pytest
 from django.test import RequestFactory
 from rest_framework.test import APIClient
 
-from accounts import selectors, services, token_touch
+from accounts import selectors, services
 from accounts.models import Profile, ProfileUnlock
+from streamsite.cache import default_redis
 from streamsite.errors import PermissionDenied, ValidationFailed
 from tests.accounts.conftest import PASSWORD
 from tests.clients import token_client as api_as
@@ -44,7 +45,7 @@ def test_profile_list_costs_the_same_queries_for_one_or_many(
         services.profile_create(account=alice, name=f"P{n}")
     # token lookup, profiles, and the token's last use unless Redis notes it (accounts.token_touch);
     # permissions are read only when something asks
-    with django_assert_num_queries(2 if token_touch._redis() is not None else 3):
+    with django_assert_num_queries(2 if default_redis() is not None else 3):
         response = token_api.get("/api/v1/profiles")
     assert len(response.json()) == 1 + extra
 

@@ -125,3 +125,34 @@ def test_the_start_s_body_is_what_its_serializer_answers(alice_client, movie, me
         assert apis.represent_started(payload) == dict(apis.StartedSerializer(payload).data)
     assert bodies[1]["next_episode"]["name"] == "Second"
     assert isinstance(bodies[0]["lease_expires_at"], str)
+
+
+def test_the_limit_in_the_insert_counts_what_live_counts(alice, bob, movie, limit):
+    """The lease's INSERT counts the live leases in SQL (services._at_limit); PlaybackSession's
+    `live()` is the rule. Ended, expired and other accounts' leases are left out by both."""
+    from datetime import timedelta
+
+    from django.db import connection
+    from django.utils import timezone
+
+    from playback.models import PlaybackSession
+
+    limit(max_streams=10)
+    now = timezone.now()
+    alice_profile = ProfileFactory(account=alice, name="A")
+    for account, profile in ((alice, alice_profile), (bob, ProfileFactory(account=bob, name="B"))):
+        for _ in range(2):
+            services.session_start(account=account, profile=profile, title=movie, now=now)
+    ended = PlaybackSession.objects.filter(account=alice).first()
+    PlaybackSession.objects.filter(pk=ended.pk).update(ended_at=now)
+    services.session_start(account=alice, profile=alice_profile, title=movie, now=now)
+    expired = PlaybackSession.objects.filter(account=alice, ended_at__isnull=True).first()
+    PlaybackSession.objects.filter(pk=expired.pk).update(expires_at=now - timedelta(seconds=1))
+
+    live = PlaybackSession.objects.live(now).for_account(alice.pk).count()
+    assert live == 1  # three started, one ended, one expired
+    for at_most in (live, live + 1):
+        sql, params = services._at_limit(alice.pk, now, at_most)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT 1 WHERE {sql}", params)
+            assert (cursor.fetchone() is not None) is (live >= at_most), at_most
