@@ -190,16 +190,41 @@ def edge_count_cache_status(*, edge_id: int, statuses: Iterable[str]) -> None:
         Edge.objects.filter(pk=edge_id).update(hits=F("hits") + hits, misses=F("misses") + misses)
 
 
-def edge_content_plan(*, edge: Edge, content_key: str, score: float) -> tuple[EdgeContent, bool]:
-    """Upsert what an edge should hold; a finished entry is left alone (idempotent)."""
+def edge_content_plan(
+    *, edge: Edge, content_key: str, score: float, refresh_before: datetime | None = None
+) -> tuple[EdgeContent, bool]:
+    """Upsert what an edge should hold. An entry finished at or after `refresh_before` is left
+    alone (planning twice in one fill window is harmless); one finished before it is due again,
+    from its master playlist (`cdn.warming.plan_site`)."""
+    now = timezone.now()
     row, created = EdgeContent.objects.get_or_create(
         edge=edge,
         content_key=content_key,
-        defaults={"score": score, "updated_at": timezone.now()},
+        defaults={"score": score, "updated_at": now},
     )
-    if not created and row.score != score:
-        EdgeContent.objects.filter(pk=row.pk).update(score=score)
-        row.score = score
+    if created:
+        return row, created
+    changes: dict[str, Any] = {}
+    if row.score != score:
+        changes["score"] = score
+    stale = (
+        refresh_before is not None
+        and row.status == EdgeContent.Status.DONE
+        and row.updated_at < refresh_before
+    )
+    if stale:
+        changes.update(
+            status=EdgeContent.Status.PENDING, queue=[], files_done=0, bytes_done=0, updated_at=now
+        )
+    if changes:
+        query = EdgeContent.objects.filter(pk=row.pk)
+        if stale:  # a concurrent planner refreshes it once
+            query = query.filter(status=EdgeContent.Status.DONE, updated_at__lt=refresh_before)
+        if query.update(**changes):
+            for name, value in changes.items():
+                setattr(row, name, value)
+        else:
+            row.refresh_from_db()
     return row, created
 
 

@@ -793,21 +793,26 @@ def _replay_edge_policy(
             candidates = np.flatnonzero(known)
             g_done = g_upto
         chunks_per_title = sum(largest.values()) / len(largest) if largest else 1.0
+        local_now = local.estimate(hashes[candidates], start)
+        glob_now = glob.estimate(hashes[candidates], start)
         lists = decide(
             keys=candidates,
-            local=local.estimate(hashes[candidates], start),
-            glob=glob.estimate(hashes[candidates], start),
+            local=local_now,
+            glob=glob_now,
             edges=edges,
             policy=policy,
             pin_titles=int(pin_cap / max(1.0, chunks_per_title)),
         )
         pinned, admitted = lists.pinned, lists.admitted
+        # How the pin list ranks its titles: a fill reads the coldest first.
+        ranking = local_now + policy.global_weight * glob_now / edges
         # The learned list, hourly, the titles of the list the edge last served under kept
         # while ranked within `learned_keep` x its length (a fill fetches the list as it
         # stands; a fill in an idle hour does not move what the next busy hour keeps, so a
         # warmed replay keeps what the cold one does).
         scores = learned.score(edge, start) if learned is not None else None
         if scores is not None and len(candidates):
+            ranking = scores[candidates]
             pinned = _learned_pins(
                 scores,
                 candidates,
@@ -841,14 +846,19 @@ def _replay_edge_policy(
             f += 1
             if at < start or warmer is None or site is None:
                 continue
-            # Run up to the fill, then fetch what the edge should hold: the pinned titles
-            # into their zone, the warmer's launches into the LRU zone (admitted for it).
+            # Run up to the fill, then read what the edge should hold through it: every chunk
+            # of the pinned titles into their zone, coldest title first and a title's last
+            # chunk first, so the best-ranked first chunks end at the head of the zone's LRU
+            # queue (a chunk the zone holds is a hit that moves it there, as the warmer's
+            # request does on a real edge; `cdn.warming.prefetch`); the warmer's launches
+            # into the LRU zone (admitted for it).
             mid = bisect.bisect_left(ts, at, lo, hi)
             _run_zones(zones, objs, ts, hits, lo, mid, pinned, admitted)
             lo = mid
-            for key in sorted(pinned, key=lambda k: largest.get(k, 0)):
-                for c in range(largest.get(key, 1) - 1, -1, -1):
-                    if (key << CHUNK_BITS | c) not in zones[True]:
+            if pinned:
+                rank = dict(zip(candidates.tolist(), ranking.tolist(), strict=True))
+                for key in sorted(pinned, key=lambda k: (rank.get(k, 0.0), -k)):
+                    for c in range(largest.get(key, 1) - 1, -1, -1):
                         zones[True].insert(key << CHUNK_BITS | c, ts=at)
             for chunk in reversed(warmer.plan(site, warmer.main_fill(at) or at).get(edge, [])):
                 obj = routed.obj(chunk)

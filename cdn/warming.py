@@ -9,7 +9,7 @@ import urllib.request
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -131,6 +131,17 @@ def demand_provider() -> Callable[..., Demand]:
     return import_string(settings.CDN_DEMAND_PROVIDER)
 
 
+def fill_opened(site: Site, now: datetime) -> datetime:
+    """When the site's fill window last opened at or before `now` (its local start hour)."""
+    local = now.astimezone(ZoneInfo(site.timezone))
+    opened = local.replace(hour=site.fill_start_hour, minute=0, second=0, microsecond=0)
+    if opened > local:
+        opened = (local - timedelta(days=1)).replace(
+            hour=site.fill_start_hour, minute=0, second=0, microsecond=0
+        )
+    return opened
+
+
 def in_fill_window(site: Site, now: datetime) -> bool:
     hour = now.astimezone(ZoneInfo(site.timezone)).hour
     start, end = site.fill_start_hour, site.fill_end_hour
@@ -183,24 +194,39 @@ def assign_edges(
     return out
 
 
-def plan_site(*, site: Site, scores: dict[str, float], keys: int | None = None) -> list[int]:
+def plan_site(
+    *,
+    site: Site,
+    scores: dict[str, float],
+    keys: int | None = None,
+    now: datetime | None = None,
+) -> list[int]:
     """Choose the site's most wanted keys and the edges to hold them (`assign_edges`); returns
-    the EdgeContent ids still to pre-fetch. Edges stop taking new keys when what they already
-    hold reaches their cache size.
+    the EdgeContent ids still to pre-fetch, hottest first. Edges stop taking new keys when what
+    this fill window has put on them reaches their cache size.
+
+    A key fetched in an earlier fill window is fetched again in this one (once: its row is
+    marked done again): what the edge still holds of it is a hit that moves it to the head of
+    nginx's LRU queue, what the edge evicted since is filled again. Without that, an edge kept
+    a planned title's files at the place in the queue of the day they were first fetched, and
+    the day's new keys pushed out files still planned before files no longer wanted; and a key
+    evicted since was never filled again. The simulator's fill does the same
+    (`cdn.simulator._replay_edge_policy`).
     """
     keys = settings.CDN_WARM_KEYS_PER_SITE if keys is None else keys
+    opened = fill_opened(site, now or timezone.now())
     edges = {e.id: e for e in site.edges.all()}
     held: dict[int, int] = defaultdict(int)
-    for edge_id, done in EdgeContent.objects.filter(edge__site=site).values_list(
-        "edge_id", "bytes_done"
-    ):
+    for edge_id, done in EdgeContent.objects.filter(
+        edge__site=site, updated_at__gte=opened
+    ).values_list("edge_id", "bytes_done"):
         held[edge_id] += done
     planned: list[int] = []
     for key, score, info in assign_edges(scores, edge_infos(list(edges.values())), keys=keys):
         edge = edges[info.id]
         if held[edge.id] >= edge.cache_bytes:
             continue
-        row, _ = edge_content_plan(edge=edge, content_key=key, score=score)
+        row, _ = edge_content_plan(edge=edge, content_key=key, score=score, refresh_before=opened)
         if row.status != EdgeContent.Status.DONE:
             planned.append(row.pk)
     return planned
@@ -231,15 +257,33 @@ def playlist_children(text: str) -> list[str]:
     return [u for u in out if "://" not in u and not u.startswith("/") and ".." not in u.split("/")]
 
 
-def fetch(url: str, *, timeout: float = 10.0) -> tuple[int, bytes, str]:
+class Fetched(NamedTuple):
+    status: int
+    body: bytes  # a playlist's text; nothing for a HEAD
+    cache_status: str  # the edge's X-Cache-Status
+    size: int  # the file's bytes: Content-Length, else the body's length
+
+
+def fetch(url: str, *, timeout: float = 10.0, head: bool = False) -> Fetched:
+    """One file through an edge. With `head`, a HEAD: the edge looks it up as it would a GET
+    (nginx's `proxy_cache_convert_head`, on by default), so a miss is fetched from the origin
+    and stored there, but no byte of it comes to the warmer."""
     request = urllib.request.Request(  # noqa: S310 - edge base URLs are http(s) by validation
-        url, headers={"User-Agent": "streamsite-cdn-warmer"}
+        url, headers={"User-Agent": "streamsite-cdn-warmer"}, method="HEAD" if head else "GET"
     )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-            return response.status, response.read(), response.headers.get("X-Cache-Status", "")
+            body = b"" if head else response.read()
+            length = response.headers.get("Content-Length", "")
+            return Fetched(
+                response.status,
+                body,
+                response.headers.get("X-Cache-Status", ""),
+                int(length) if length.isdigit() else len(body),
+            )
     except urllib.error.HTTPError as exc:
-        return exc.code, b"", exc.headers.get("X-Cache-Status", "") if exc.headers else ""
+        status = exc.headers.get("X-Cache-Status", "") if exc.headers else ""
+        return Fetched(exc.code, b"", status, 0)
 
 
 def claim(row_id: int, *, now: datetime) -> EdgeContent | None:
@@ -263,9 +307,11 @@ def prefetch(
     row_id: int,
     budget: int | None = None,
     now: Callable[[], datetime] = timezone.now,
-    fetcher: Callable[..., tuple[int, bytes, str]] = fetch,
+    fetcher: Callable[..., Fetched] = fetch,
 ) -> str:
-    """Fetch up to `budget` files of one planned key through its edge.
+    """Fetch up to `budget` files of one planned key through its edge: the playlists with a GET
+    (their text names the other files), every other file with a HEAD (the edge stores it; no
+    video byte goes through the warmer).
 
     Returns "done", "more" (call again: progress is saved after every file, so a crash resumes
     where it stopped), "busy" (another worker holds it) or "failed".
@@ -289,7 +335,7 @@ def prefetch(
         name = queue.pop(0)
         url = signed_url(edge.base_url, row.content_key, name, expires_at=expires)
         try:
-            status, body, cache_status = fetcher(url)
+            status, body, cache_status, nbytes = fetcher(url, head=not name.endswith(".m3u8"))
         except OSError as exc:
             result = "failed"
             row.last_error = f"{name}: {exc}"[:255]
@@ -303,7 +349,7 @@ def prefetch(
             break
         statuses.append(cache_status)
         files += 1
-        size += len(body)
+        size += nbytes
         if name.endswith(".m3u8"):
             base = name.rsplit("/", 1)[0] + "/" if "/" in name else ""
             for child in playlist_children(body.decode("utf-8", "replace")):
@@ -338,4 +384,4 @@ def warm(*, now: datetime | None = None, sites: list[Site] | None = None) -> dic
     if not sites:
         return {}
     demand = demand_provider()(now=now)
-    return {s.name: plan_site(site=s, scores=demand.get(s.name, {})) for s in sites}
+    return {s.name: plan_site(site=s, scores=demand.get(s.name, {}), now=now) for s in sites}

@@ -174,6 +174,14 @@ def test_warming_makes_the_next_fetch_a_hit_on_the_steered_edge(nginx_edges, ori
     row.refresh_from_db()
     assert (row.status, row.files_done, row.queue) == ("done", len(files), [])
     assert row.bytes_done == sum((origin.root / PREFIX / f).stat().st_size for f in files)
+    # The segments were HEADs: the edge fetched and stored them all the same.
     for name in files:
         url = signed_url(decision.urls[0], PREFIX, name, expires_at=in_one_hour())
         assert get(url)[2]["X-Cache-Status"] == "HIT"
+    # The next fill window reads the key through the edge again: every file is a hit there
+    # (nginx moves it to the head of its queue), nothing comes from the origin.
+    hits = Edge.objects.get(pk=row.edge_id).hits
+    tomorrow = timezone.now() + timedelta(days=1)
+    assert row.pk in warming.plan_site(site=site, scores={PREFIX: 5.0}, now=tomorrow)
+    assert warming.prefetch(row_id=row.pk) == "done"
+    assert Edge.objects.get(pk=row.edge_id).hits == hits + len(files)

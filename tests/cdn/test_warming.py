@@ -124,28 +124,99 @@ def test_plan_respects_the_edge_cache_size(site):
     assert warming.plan_site(site=site, scores={"hls/new/v1/": 1.0}) == []
 
 
+@pytest.mark.parametrize(
+    ("tz", "start", "now_utc", "opened_utc"),
+    [
+        ("UTC", 2, datetime(2026, 1, 15, 3, 30), datetime(2026, 1, 15, 2)),
+        ("UTC", 2, datetime(2026, 1, 15, 1, 59), datetime(2026, 1, 14, 2)),
+        ("Asia/Tokyo", 2, datetime(2026, 1, 15, 18), datetime(2026, 1, 15, 17)),  # 03:00 there
+        ("America/New_York", 23, datetime(2026, 1, 15, 6), datetime(2026, 1, 15, 4)),  # 01:00
+    ],
+)
+def test_a_fill_window_opened_at_its_last_local_start_hour(tz, start, now_utc, opened_utc):
+    site = SiteFactory.build(timezone=tz, fill_start_hour=start, fill_end_hour=(start + 4) % 24)
+    opened = warming.fill_opened(site, now_utc.replace(tzinfo=UTC))
+    assert opened == opened_utc.replace(tzinfo=UTC)
+
+
+@pytest.mark.django_db
+def test_each_fill_window_fetches_its_planned_keys_again_once(site):
+    """A key done in an earlier window is fetched again (its files move to the head of the
+    edge's queue, or come back if evicted); planning again in the same window does not redo it,
+    and what earlier windows fetched no longer counts towards an edge's cache size."""
+    site.fill_start_hour, site.fill_end_hour = 2, 6
+    site.save(update_fields=["fill_start_hour", "fill_end_hour"])
+    edge = warming.site_edges_ranked(list(site.edges.all()), KEY)[0]
+    yesterday = datetime(2026, 1, 14, 3, tzinfo=UTC)
+    today = datetime(2026, 1, 15, 3, tzinfo=UTC)
+    row = EdgeContent.objects.create(
+        edge=edge,
+        content_key=KEY,
+        status="done",
+        files_done=7,
+        bytes_done=edge.cache_bytes,  # yesterday's fill took the whole cache
+        updated_at=yesterday,
+    )
+    # The only key is the hottest: its first edge and a second copy on the next one.
+    first = warming.plan_site(site=site, scores={KEY: 1.0}, keys=1, now=today)
+    row.refresh_from_db()
+    assert len(first) == 2 and first[0] == row.pk
+    assert (row.status, row.files_done, row.bytes_done, row.queue) == ("pending", 0, 0, [])
+    EdgeContent.objects.filter(pk__in=first).update(
+        status="done", files_done=7, bytes_done=700, updated_at=today + timedelta(minutes=20)
+    )
+    later = today + timedelta(hours=1)
+    assert warming.plan_site(site=site, scores={KEY: 1.0}, keys=1, now=later) == []
+    row.refresh_from_db()
+    assert (row.status, row.files_done) == ("done", 7)
+    tomorrow = today + timedelta(days=1)
+    assert warming.plan_site(site=site, scores={KEY: 1.0}, keys=1, now=tomorrow) == first
+
+
+@pytest.mark.django_db
+def test_the_beat_task_enqueues_the_coldest_key_first(site, settings, monkeypatch):
+    settings.CDN_DEMAND_PROVIDER = "tests.cdn.test_warming.ranked_demand"
+    site.fill_start_hour, site.fill_end_hour = 0, 24
+    site.save(update_fields=["fill_start_hour", "fill_end_hour"])
+    sent: list[str] = []
+    monkeypatch.setattr(
+        tasks.warm_edge_content,
+        "delay_on_commit",
+        lambda row_id: sent.append(EdgeContent.objects.get(pk=row_id).content_key),
+    )
+    tasks.warm_sites()
+    keys = [k for k in dict.fromkeys(sent)]
+    assert keys == [f"hls/k{i}/v1/" for i in range(11, -1, -1)]
+
+
+def ranked_demand(*, now):
+    return {"nyc": {f"hls/k{i}/v1/": float(100 - i) for i in range(12)}}
+
+
 MASTER = b"#EXTM3U\nlow/index.m3u8\nhigh/index.m3u8\n"
 INDEX = b"#EXTM3U\n#EXTINF:4,\ns0.ts\n#EXTINF:4,\ns1.ts\n"
 
 
 class FakeEdge:
-    """Answers like an nginx edge: playlists and segments, with a cache-status header."""
+    """Answers like an nginx edge: playlists and segments, with a cache-status header; a HEAD
+    gets the headers alone."""
 
     def __init__(self, fail_on: str | None = None):
         self.fetched: list[str] = []
+        self.methods: dict[str, str] = {}
         self.fail_on = fail_on
 
-    def __call__(self, url: str):
+    def __call__(self, url: str, *, head: bool = False):
         name = url.split(KEY, 1)[1]
         if name == self.fail_on:
             self.fail_on = None
-            return 502, b"", ""
+            return warming.Fetched(502, b"", "", 0)
         self.fetched.append(name)
-        if name == "master.m3u8":
-            return 200, MASTER, "MISS"
-        if name.endswith("index.m3u8"):
-            return 200, INDEX, "MISS"
-        return 200, b"x" * 100, "MISS"
+        self.methods[name] = "HEAD" if head else "GET"
+        body = b"x" * 100
+        if name.endswith(".m3u8"):
+            body = MASTER if name == "master.m3u8" else INDEX
+        return warming.Fetched(200, b"" if head else body, "MISS", len(body))
 
 
 @pytest.mark.django_db
@@ -182,6 +253,12 @@ def test_prefetch_is_rate_limited_resumable_and_idempotent(site):
     ]
     assert warming.prefetch(row_id=row.pk, fetcher=fake) == "busy"
     assert len(fake.fetched) == 7
+    # Playlists are read; segments are HEADs (the edge stores them, the warmer gets no bytes).
+    assert {n: m for n, m in fake.methods.items() if m == "GET"} == {
+        "master.m3u8": "GET",
+        "low/index.m3u8": "GET",
+        "high/index.m3u8": "GET",
+    }
     edge.refresh_from_db()
     assert (edge.hits, edge.misses) == (0, 7)
 
