@@ -205,13 +205,13 @@ def plan_site(
     the EdgeContent ids still to pre-fetch, hottest first. Edges stop taking new keys when what
     this fill window has put on them reaches their cache size.
 
-    A key fetched in an earlier fill window is fetched again in this one (once: its row is
-    marked done again): what the edge still holds of it is a hit that moves it to the head of
-    nginx's LRU queue, what the edge evicted since is filled again. Without that, an edge kept
-    a planned title's files at the place in the queue of the day they were first fetched, and
-    the day's new keys pushed out files still planned before files no longer wanted; and a key
-    evicted since was never filled again. The simulator's fill does the same
-    (`cdn.simulator._replay_edge_policy`).
+    A key fetched in an earlier fill window is fetched again in this one, once (planning again
+    after it is done in this window leaves it alone): what the edge still holds of it is a hit
+    that moves it to the head of nginx's LRU queue, what the edge evicted since is filled
+    again. Without that, an edge kept a planned title's files at the place in the queue of the
+    day they were first fetched, and the day's new keys pushed out files still planned before
+    files no longer wanted; and a key evicted since was never filled again. The simulator's
+    fill does the same (`cdn.simulator._replay_edge_policy`).
     """
     keys = settings.CDN_WARM_KEYS_PER_SITE if keys is None else keys
     opened = fill_opened(site, now or timezone.now())

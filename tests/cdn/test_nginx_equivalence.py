@@ -17,6 +17,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from cdn import warming
 from cdn.admission import write_admission_list, write_pin_list
 from cdn.caches import LRU, NginxCache
 from cdn.signing import signed_url
@@ -125,6 +126,53 @@ def test_real_nginx_and_the_simulator_hit_and_evict_the_same(admitting_edge):
     # The rules matter: a plain LRU of the same size would have answered otherwise.
     lru = LRU(CAPACITY)
     assert [lru.access(i) for i in TRACE].count(True) == 6
+
+
+def test_a_warming_head_is_a_lookup_as_the_simulator_inserts_it(admitting_edge):
+    """The warmer's HEAD (cdn.warming.fetch) through a real edge against `NginxCache.insert`:
+    it counts a use, stores at the min_uses-th, and a HEAD of a held file moves it to the head
+    of the queue, so the next eviction takes another file (the fill's re-read)."""
+    base_url, cache_dir = admitting_edge
+    keys = [f"{t}{SEGMENT}" for t in TITLES]
+    names = {hashlib.md5(k.encode(), usedforsecurity=False).hexdigest(): k for k in keys}
+    model = NginxCache(CAPACITY, min_uses=2)
+    expires = timezone.now() + timedelta(hours=1)
+    steps = [
+        (0, "GET"), (0, "GET"), (1, "GET"), (1, "GET"), (2, "GET"), (2, "GET"),  # 0, 1, 2 held
+        (0, "HEAD"),  # a hit: 0 goes to the head, 1 is now the oldest
+        (3, "GET"), (3, "GET"),  # 3 stored: 1 goes, not 0
+        (0, "GET"),  # still there
+        (4, "HEAD"), (4, "GET"),  # the HEAD was the first use: the GET stores it
+        (4, "HEAD"),
+    ]  # fmt: skip
+    real, simulated = [], []
+    for step, (title_index, method) in enumerate(steps):
+        url = signed_url(base_url, TITLES[title_index], SEGMENT, expires_at=expires)
+        if method == "HEAD":
+            status, body, cache_status, size = warming.fetch(url, head=True)
+            assert (status, body) == (200, b"") and size > 0
+            real.append(cache_status)
+            hit = keys[title_index] in model
+            model.insert(keys[title_index], ts=float(step))
+        else:
+            status, _, headers = get(url)
+            assert status == 200
+            real.append(headers["X-Cache-Status"])
+            hits = bytearray(1)
+            model.run([keys[title_index]], 0, 1, hits, ts=[float(step)], admit=[1])
+            hit = bool(hits[0])
+        simulated.append("HIT" if hit else "MISS")
+        held = {k for k in keys if k in model}
+        try:
+            wait_until(lambda held=held: cached_keys(cache_dir, names) == held, timeout=25)
+        except AssertionError:
+            raise AssertionError(
+                f"step {step}: nginx holds {sorted(cached_keys(cache_dir, names))}, "
+                f"the model {sorted(held)}; so far real {real}, simulated {simulated}"
+            ) from None
+    assert real == simulated
+    assert real[6] == "HIT" and real[9] == "HIT" and real[12] == "HIT"
+    assert keys[1] not in model and keys[0] in model
 
 
 def test_pinned_titles_are_stored_at_once_in_their_own_zone_the_rest_at_min_uses(tmp_path, origin):
