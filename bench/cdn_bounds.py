@@ -38,10 +38,9 @@ import django  # noqa: E402
 
 django.setup()
 
-from bench.cdn_real_traces import CHUNK, build  # noqa: E402
+from bench.cdn_real_traces import routed_trace  # noqa: E402
 from cdn.caches import Belady, NginxCache  # noqa: E402
-from cdn.simulator import EdgeStream, route, synthetic_snapshot  # noqa: E402
-from cdn.steering import Steerer  # noqa: E402
+from cdn.simulator import EdgeStream  # noqa: E402
 
 TRACES = os.environ.get("BENCH_TRACES", "ml-100k,synthetic,releases").split(",")
 SIZES = tuple(int(x) for x in os.environ.get("BENCH_SIZES", "1,5,10").split(","))
@@ -116,11 +115,7 @@ def main() -> None:
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name in TRACES:
         started = time.perf_counter()
-        trace, _, regions, per_site = build(name)
-        steerer = Steerer(
-            synthetic_snapshot(regions=regions, edges_per_site=per_site), origin_url="origin"
-        )
-        routed = route(trace, steerer, chunk_bytes=CHUNK)
+        trace, _, _, routed = routed_trace(name)
         for pct in SIZES:
             b = bounds(routed.edges, pct / 100)
             print(

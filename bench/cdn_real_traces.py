@@ -92,6 +92,15 @@ def build(name: str):
     return trace, None, 19, 1
 
 
+def routed_trace(name: str):
+    """(trace, catalogue, steerer, routed): the trace through the real steering code."""
+    trace, catalog, regions, edges = build(name)
+    steerer = Steerer(
+        synthetic_snapshot(regions=regions, edges_per_site=edges), origin_url="origin"
+    )
+    return trace, catalog, steerer, route(trace, steerer, chunk_bytes=CHUNK)
+
+
 def main() -> None:
     print(
         "| trace | cache | policy | warming | object hit | byte hit | object / Belady "
@@ -100,11 +109,7 @@ def main() -> None:
     print("| --- | ---: | --- | --- | ---: | ---: | ---: | ---: |")
     for name in TRACES:
         started = time.perf_counter()
-        trace, catalog, regions, edges = build(name)
-        steerer = Steerer(
-            synthetic_snapshot(regions=regions, edges_per_site=edges), origin_url="origin"
-        )
-        routed = route(trace, steerer, chunk_bytes=CHUNK)
+        trace, catalog, steerer, routed = routed_trace(name)
         warmer = Warmer(routed, steerer, chunk_bytes=CHUNK, catalog=catalog)
         for pct in SIZES:
             results = simulate(

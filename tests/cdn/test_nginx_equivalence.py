@@ -43,6 +43,20 @@ def cached_keys(cache_dir: Path, names: dict[str, str]) -> set[str]:
     return {names[p.name] for p in cache_dir.rglob("*") if p.is_file() and p.name in names}
 
 
+def settle(
+    cache_dir: Path, names: dict[str, str], held: set[str], where: str, real: list, simulated: list
+) -> None:
+    """Wait for nginx to hold what the model holds: it stores after the response, and its
+    cache manager evicts on its own clock (at most 10 s apart)."""
+    try:
+        wait_until(lambda: cached_keys(cache_dir, names) == held, timeout=25)
+    except AssertionError:
+        raise AssertionError(
+            f"{where}: nginx holds {sorted(cached_keys(cache_dir, names))}, "
+            f"the model {sorted(held)}; so far real {real}, simulated {simulated}"
+        ) from None
+
+
 @pytest.fixture
 def admitting_edge(tmp_path, origin) -> Iterator[tuple[str, Path]]:
     bsize = os.statvfs(tmp_path).f_bsize
@@ -108,16 +122,7 @@ def test_real_nginx_and_the_simulator_hit_and_evict_the_same(admitting_edge):
         hits = bytearray(1)
         model.run([keys[title_index]], 0, 1, hits, ts=[float(step)], admit=[admit[step]])
         simulated.append("HIT" if hits[0] else "MISS")
-        held = {k for k in keys if k in model}
-        # nginx stores after the response and its cache manager evicts on its own clock (at
-        # most 10 s apart): wait for the files to settle where the model says they are.
-        try:
-            wait_until(lambda held=held: cached_keys(cache_dir, names) == held, timeout=25)
-        except AssertionError:
-            raise AssertionError(
-                f"step {step}: nginx holds {sorted(cached_keys(cache_dir, names))}, "
-                f"the model {sorted(held)}; so far real {real}, simulated {simulated}"
-            ) from None
+        settle(cache_dir, names, {k for k in keys if k in model}, f"step {step}", real, simulated)
     assert real == simulated
     assert real == [
         "MISS", "MISS", "MISS", "MISS", "MISS", "HIT", "MISS", "MISS", "MISS", "MISS",
@@ -162,14 +167,7 @@ def test_a_warming_head_is_a_lookup_as_the_simulator_inserts_it(admitting_edge):
             model.run([keys[title_index]], 0, 1, hits, ts=[float(step)], admit=[1])
             hit = bool(hits[0])
         simulated.append("HIT" if hit else "MISS")
-        held = {k for k in keys if k in model}
-        try:
-            wait_until(lambda held=held: cached_keys(cache_dir, names) == held, timeout=25)
-        except AssertionError:
-            raise AssertionError(
-                f"step {step}: nginx holds {sorted(cached_keys(cache_dir, names))}, "
-                f"the model {sorted(held)}; so far real {real}, simulated {simulated}"
-            ) from None
+        settle(cache_dir, names, {k for k in keys if k in model}, f"step {step}", real, simulated)
     assert real == simulated
     assert real[6] == "HIT" and real[9] == "HIT" and real[12] == "HIT"
     assert keys[1] not in model and keys[0] in model
