@@ -54,8 +54,9 @@ def belady(es: EdgeStream, capacity: int) -> bytearray:
     return hits
 
 
-def fixed_set(es: EdgeStream, capacity: int) -> set[int]:
-    return {o for o, _ in Counter(es.objs).most_common(capacity)}
+def most_read(es: EdgeStream) -> list[int]:
+    """The edge's chunks, the most read first (the fixed set of any size is a prefix)."""
+    return [o for o, _ in Counter(es.objs).most_common()]
 
 
 def oracle_lru(es: EdgeStream, capacity: int, within: int, skip: set[int]) -> int:
@@ -83,13 +84,14 @@ def bounds(edges: dict[str, EdgeStream], fraction: float) -> dict[str, float]:
         cap = max(1, int(es.working() * fraction))
         hits = belady(es, cap)
         best_hits += hits.count(1)
-        chosen = fixed_set(es, cap)
+        ranked = most_read(es)
+        chosen = set(ranked[:cap])
         on_fixed += sum(1 for i, o in enumerate(es.objs) if hits[i] and o in chosen)
         fixed_hits += sum(1 for o in es.objs if o in chosen)
         for k in WITHIN:
             oracle[k] += oracle_lru(es, cap, k, set())
         for share in SHARES:
-            pinned = fixed_set(es, int(cap * share))
+            pinned = set(ranked[: int(cap * share)])
             served = sum(1 for o in es.objs if o in pinned)
             for k in WITHIN:
                 hybrid[share, k] += served + oracle_lru(es, cap - len(pinned), k, pinned)

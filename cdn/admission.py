@@ -113,10 +113,12 @@ class DecayingSketch:
 
 @dataclass
 class Lists:
-    """One edge's decision at one moment: titles (key indexes) to pin and to admit."""
+    """One edge's decision at one moment: titles (key indexes) to pin and to admit, and the
+    score that ranked them (one per key, in the order `decide` was given them)."""
 
     pinned: set[int]
     admitted: set[int]
+    score: np.ndarray
 
 
 def decide(
@@ -136,7 +138,7 @@ def decide(
         best = np.argpartition(-score, top - 1)[:top]
         pinned = {int(keys[i]) for i in best if score[i] > 0}
     admitted = {int(k) for k in keys[score >= policy.admit_score]}
-    return Lists(pinned=pinned, admitted=admitted)
+    return Lists(pinned=pinned, admitted=admitted, score=score)
 
 
 # --- The files nginx reads --------------------------------------------------------------------
@@ -243,7 +245,7 @@ def site_lists(
             policy=policy,
             pin_titles=sum(by_edge.get(e.name, pin_titles) for e in edges) if edges else pin_titles,
         )
-        score = local.estimate(hashes, now) + policy.global_weight * g / max(1, total_edges)
+        score = lists.score
         ranked = sorted(
             (keys[i] for i in lists.admitted | lists.pinned), key=lambda k: (-score[index[k]], k)
         )

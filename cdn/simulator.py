@@ -793,19 +793,16 @@ def _replay_edge_policy(
             candidates = np.flatnonzero(known)
             g_done = g_upto
         chunks_per_title = sum(largest.values()) / len(largest) if largest else 1.0
-        local_now = local.estimate(hashes[candidates], start)
-        glob_now = glob.estimate(hashes[candidates], start)
         lists = decide(
             keys=candidates,
-            local=local_now,
-            glob=glob_now,
+            local=local.estimate(hashes[candidates], start),
+            glob=glob.estimate(hashes[candidates], start),
             edges=edges,
             policy=policy,
             pin_titles=int(pin_cap / max(1.0, chunks_per_title)),
         )
         pinned, admitted = lists.pinned, lists.admitted
-        # How the pin list ranks its titles: a fill reads the coldest first.
-        ranking = local_now + policy.global_weight * glob_now / edges
+        ranking = lists.score  # how the pin list ranks its titles: a fill reads the coldest first
         # The learned list, hourly, the titles of the list the edge last served under kept
         # while ranked within `learned_keep` x its length (a fill fetches the list as it
         # stands; a fill in an idle hour does not move what the next busy hour keeps, so a

@@ -35,6 +35,8 @@ from typing import Any
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 
+from streamsite.cache import default_redis
+
 _KEYS: list[str] = []
 
 
@@ -65,9 +67,9 @@ def _fetch(state: _Request) -> None:
         return
     state.sent = True
     keys = list(dict.fromkeys([*_KEYS, *state.gets]))
-    combined = getattr(cache, "get_many_and_count", None)
-    if combined is not None:
-        got = combined(keys, state.counters)
+    redis = default_redis()
+    if redis is not None:
+        got = redis.get_many_and_count(keys, state.counters)
         values, counts = got if got is not None else ({}, {})  # the cache is away
     else:  # a cache without pipelines (tests' local memory): the same, in several calls
         values = cache.get_many(keys)
@@ -85,9 +87,9 @@ def _fetch(state: _Request) -> None:
 def count(key: str, timeout: int) -> int | None:
     """Count `key` once (created with `timeout` seconds when missing): the new count, or
     None when the cache is away."""
-    combined = getattr(cache, "get_many_and_count", None)
-    if combined is not None:  # Redis: created and counted in one round trip
-        got = combined([], {key: timeout})
+    redis = default_redis()
+    if redis is not None:  # created and counted in one round trip
+        got = redis.get_many_and_count([], {key: timeout})
         return None if got is None else got[1][key]
     try:
         return int(cache.incr(key))

@@ -19,7 +19,7 @@ def test_bounds_of_a_one_slot_cache(cdn_bounds, monkeypatch):
     es = EdgeStream(objs=[1, 2, 1, 3, 1, 2, 4, 1], ts=[0.0] * 8)
     assert cdn_bounds.belady(es, 1).count(1) == 3
     # The fixed set is chunk 1, held from the start: all four of its lookups hit.
-    assert cdn_bounds.fixed_set(es, 1) == {1}
+    assert cdn_bounds.most_read(es)[:1] == [1]
     # Storing only what is read again within 2 lookups keeps 1 and nothing else: 3 hits.
     assert cdn_bounds.oracle_lru(es, 1, 2, set()) == 3
     # Storing everything read again at all lets 2 push 1 out before lookup 2: fewer hits.

@@ -185,8 +185,7 @@ def test_the_beat_task_enqueues_the_coldest_key_first(site, settings, monkeypatc
         lambda row_id: sent.append(EdgeContent.objects.get(pk=row_id).content_key),
     )
     tasks.warm_sites()
-    keys = [k for k in dict.fromkeys(sent)]
-    assert keys == [f"hls/k{i}/v1/" for i in range(11, -1, -1)]
+    assert list(dict.fromkeys(sent)) == [f"hls/k{i}/v1/" for i in range(11, -1, -1)]
 
 
 def ranked_demand(*, now):
