@@ -184,7 +184,8 @@ def place(
     """Each key goes to the edge steering ranks first for it in the site (the rendezvous hash,
     so a site's edges hold different titles and removing one moves only its keys); the `hot`
     best-ranked keys also go to the next `copies - 1` edges, on purpose, where a failover or a
-    bounded-load spill of a popular title lands."""
+    bounded-load spill of a popular title lands. Each edge's keys keep the order of
+    `ranked_keys`."""
     out: dict[str, list[str]] = {e.name: [] for e in edges}
     for rank, key in enumerate(ranked_keys):
         n = copies if rank < hot else 1
@@ -207,7 +208,11 @@ def site_lists(
     recorded before it: the same sketches and rule as the simulator's `edge` policy, per site,
     then `place`d on the site's edges (the hottest tenth on two). An edge named in
     `pin_titles_by_edge` counts that many titles towards its site's pin list, any other
-    `pin_titles`."""
+    `pin_titles`.
+
+    Both lists of an edge come hottest first: ranked by the pin score (`Lists.score`, ties by
+    key) and `place`d, which keeps that order per edge. `cdn_edge_lists` records the pin lists
+    in this order, and warming fills them in it (`cdn.warming.plan_site_pins`)."""
     by_edge = pin_titles_by_edge or {}
     half_life = policy.half_life_hours * 3600
     per_site: dict[str, list[tuple[float, str]]] = {}

@@ -161,6 +161,18 @@ class EdgeContent(models.Model):
         return f"{self.content_key} on {self.edge_id} ({self.status})"
 
 
+class EdgePinList(models.Model):
+    """The pin list `cdn_edge_lists` last wrote for one edge, hottest first: what warming
+    fills on that edge (`cdn.warming.warm`) while it is recent."""
+
+    edge = models.OneToOneField(Edge, on_delete=models.CASCADE, related_name="pin_list")
+    keys = models.JSONField(default=list, help_text="Pinned content keys, hottest first")
+    decided_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.edge_id}: {len(self.keys)} pinned at {self.decided_at:%Y-%m-%d %H:%M}"
+
+
 class EdgeTrafficMinute(models.Model):
     """What one edge served in one minute, summed from its JSON access log (cdn.edge_logs).
 

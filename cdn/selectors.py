@@ -7,7 +7,15 @@ from datetime import datetime
 
 from django.db.models import QuerySet
 
-from cdn.models import CountryDefault, CoverageZone, Edge, EdgeContent, Site, SteeringDecision
+from cdn.models import (
+    CountryDefault,
+    CoverageZone,
+    Edge,
+    EdgeContent,
+    EdgePinList,
+    Site,
+    SteeringDecision,
+)
 from cdn.snapshot import EdgeHealth, EdgeInfo, SiteInfo, Snapshot
 
 
@@ -75,3 +83,16 @@ def recorded_sessions(*, since: datetime) -> Iterator[tuple[float, str, str]]:
     )
     for at, site, key in rows.iterator(chunk_size=5000):
         yield at.timestamp(), site, key
+
+
+def pin_lists_since(*, site_ids: list[int], since: datetime) -> dict[int, dict[int, list[str]]]:
+    """Per site, {edge id: pinned keys, hottest first} of its edges whose pin list
+    `cdn_edge_lists` decided at or after `since`; sites without one are left out. Which edges
+    warming plans is `cdn.warming.online_pin_lists`' rule, not this one's."""
+    rows = EdgePinList.objects.filter(
+        edge__site_id__in=site_ids, decided_at__gte=since
+    ).values_list("edge__site_id", "edge_id", "keys")
+    out: dict[int, dict[int, list[str]]] = {}
+    for site_id, edge_id, keys in rows:
+        out.setdefault(site_id, {})[edge_id] = list(keys)
+    return out

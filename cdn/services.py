@@ -8,7 +8,7 @@ import logging
 import threading
 import time
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,6 +25,7 @@ from cdn.models import (
     EdgeContent,
     EdgeLookups,
     EdgeMode,
+    EdgePinList,
     Site,
     SteeringDecision,
 )
@@ -226,6 +227,20 @@ def edge_content_plan(
         else:
             row.refresh_from_db()
     return row, created
+
+
+def edge_pin_lists_record(*, pinned: Mapping[int, list[str]], decided_at: datetime) -> int:
+    """Keep each edge's pin list (edge id → keys, hottest first) as `cdn_edge_lists` wrote
+    it, for warming to fill: one upsert of every edge's row, replacing what the last run kept.
+    Returns the edges recorded."""
+    rows = [
+        EdgePinList(edge_id=edge_id, keys=list(keys), decided_at=decided_at)
+        for edge_id, keys in sorted(pinned.items())
+    ]
+    EdgePinList.objects.bulk_create(
+        rows, update_conflicts=True, unique_fields=["edge"], update_fields=["keys", "decided_at"]
+    )
+    return len(rows)
 
 
 # --- Per-edge mode of real edges (cdn.edge_mode) ----------------------------------------------

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from cdn.models import Edge, EdgeContent, Site, SteeringDecision
+from cdn.selectors import pin_lists_since
 from cdn.services import edge_content_plan, edge_count_cache_status
 from cdn.signing import signed_url
 from cdn.snapshot import EdgeInfo, stable_hash
@@ -202,8 +203,54 @@ def plan_site(
     now: datetime | None = None,
 ) -> list[int]:
     """Choose the site's most wanted keys and the edges to hold them (`assign_edges`); returns
-    the EdgeContent ids still to pre-fetch, hottest first. Edges stop taking new keys when what
-    this fill window has put on them reaches their cache size.
+    the EdgeContent ids still to pre-fetch, hottest first (`plan_window` says what is left out
+    and what is fetched again). For a site without recent pin lists (`warm`)."""
+    keys = settings.CDN_WARM_KEYS_PER_SITE if keys is None else keys
+    wanted = assign_edges(scores, edge_infos(list(site.edges.all())), keys=keys)
+    return plan_window(
+        site=site,
+        wanted=((key, score, info.id) for key, score, info in wanted),
+        opened=fill_opened(site, now or timezone.now()),
+    )
+
+
+def online_pin_lists(site: Site, pinned: dict[int, list[str]]) -> dict[int, list[str]]:
+    """The pin lists (edge id → keys) of the site's edges that warming plans (`edge_infos`:
+    online ones), in their order."""
+    return {i.id: pinned[i.id] for i in edge_infos(list(site.edges.all())) if i.id in pinned}
+
+
+def plan_site_pins(
+    *, site: Site, pinned: dict[int, list[str]], now: datetime | None = None
+) -> list[int]:
+    """Plan each online edge's own pin list (edge id → keys, hottest first, as `cdn_edge_lists`
+    recorded it) on that edge; returns the EdgeContent ids still to pre-fetch, hottest first:
+    every edge's first key, then every edge's second, and so on.
+
+    The lists were placed on the site's edges when they were decided (`cdn.admission.place`,
+    the steering hash), so no `assign_edges` here. A row's score is its key's place from the
+    tail of its list, so an edge's rows sort as its list does. What the window's fetches put
+    on an edge bounds it as in `plan_site` (`plan_window`)."""
+    lists = online_pin_lists(site, pinned)
+    wanted = sorted(
+        (rank, order, key, float(len(keys) - rank))
+        for order, keys in enumerate(lists.values())
+        for rank, key in enumerate(keys)
+    )
+    edge_ids = list(lists)
+    return plan_window(
+        site=site,
+        wanted=((key, score, edge_ids[order]) for _, order, key, score in wanted),
+        opened=fill_opened(site, now or timezone.now()),
+    )
+
+
+def plan_window(
+    *, site: Site, wanted: Iterable[tuple[str, float, int]], opened: datetime
+) -> list[int]:
+    """Plan `(content key, score, edge id)`, in order, for the fill window `opened` then;
+    returns the EdgeContent ids still to pre-fetch. Edges stop taking new keys when what this
+    fill window has put on them reaches their cache size.
 
     A key fetched in an earlier fill window is fetched again in this one, once (planning again
     after it is done in this window leaves it alone): what the edge still holds of it is a hit
@@ -213,8 +260,6 @@ def plan_site(
     files no longer wanted; and a key evicted since was never filled again. The simulator's
     fill does the same (`cdn.simulator._replay_edge_policy`).
     """
-    keys = settings.CDN_WARM_KEYS_PER_SITE if keys is None else keys
-    opened = fill_opened(site, now or timezone.now())
     edges = {e.id: e for e in site.edges.all()}
     held: dict[int, int] = defaultdict(int)
     for edge_id, done in EdgeContent.objects.filter(
@@ -222,8 +267,8 @@ def plan_site(
     ).values_list("edge_id", "bytes_done"):
         held[edge_id] += done
     planned: list[int] = []
-    for key, score, info in assign_edges(scores, edge_infos(list(edges.values())), keys=keys):
-        edge = edges[info.id]
+    for key, score, edge_id in wanted:
+        edge = edges[edge_id]
         if held[edge.id] >= edge.cache_bytes:
             continue
         row, _ = edge_content_plan(edge=edge, content_key=key, score=score, refresh_before=opened)
@@ -378,10 +423,30 @@ def prefetch(
 
 
 def warm(*, now: datetime | None = None, sites: list[Site] | None = None) -> dict[str, Any]:
-    """Plan every site inside its fill window; returns {site: [EdgeContent ids]} to pre-fetch."""
+    """Plan every site inside its fill window; returns {site: [EdgeContent ids]} to pre-fetch.
+
+    A site whose online edges have a pin list `cdn_edge_lists` decided within
+    `CDN_WARM_PIN_LISTS_MAX_AGE` seconds fills those lists (`plan_site_pins`): what the edges
+    pin is what is pre-filled. Any other site gets the demand provider's top keys
+    (`plan_site`)."""
     now = now or timezone.now()
     sites = sites_to_warm(now=now) if sites is None else sites
     if not sites:
         return {}
-    demand = demand_provider()(now=now)
-    return {s.name: plan_site(site=s, scores=demand.get(s.name, {}), now=now) for s in sites}
+    max_age = settings.CDN_WARM_PIN_LISTS_MAX_AGE
+    fresh = (
+        pin_lists_since(site_ids=[s.pk for s in sites], since=now - timedelta(seconds=max_age))
+        if max_age
+        else {}
+    )
+    demand: Demand | None = None
+    planned: dict[str, Any] = {}
+    for site in sites:
+        pinned = online_pin_lists(site, fresh.get(site.pk, {}))
+        if pinned:
+            planned[site.name] = plan_site_pins(site=site, pinned=pinned, now=now)
+            continue
+        if demand is None:
+            demand = demand_provider()(now=now)
+        planned[site.name] = plan_site(site=site, scores=demand.get(site.name, {}), now=now)
+    return planned

@@ -133,8 +133,9 @@ def nginx_edges(tmp_path, origin) -> Iterator[callable]:
 
     started: list[NginxEdge] = []
 
-    def start(name: str, *, origin_url: str | None = None) -> NginxEdge:
-        """An edge in front of `origin_url` (default: the Python test origin)."""
+    def start(name: str, *, origin_url: str | None = None, **render: object) -> NginxEdge:
+        """An edge in front of `origin_url` (default: the Python test origin); `render` is
+        handed to cdn_nginx_config (e.g. `pin_list`)."""
         port = free_port()
         prefix = tmp_path / f"nginx-{name}"
         conf = prefix / "nginx.conf"
@@ -148,6 +149,7 @@ def nginx_edges(tmp_path, origin) -> Iterator[callable]:
             user="root" if os.geteuid() == 0 else None,
             output=str(conf),
             stdout=open(os.devnull, "w"),  # noqa: SIM115
+            **render,
         )
         process = subprocess.Popen(
             ["nginx", "-p", str(prefix), "-c", str(conf), "-g", "daemon off;"],

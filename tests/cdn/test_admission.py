@@ -61,6 +61,30 @@ def test_removing_an_edge_moves_only_its_keys(keys, names, data):
         assert set(after[name]) - set(before[name]) <= set(before[gone])  # only gone's move
 
 
+@settings(max_examples=60, deadline=None)
+@given(keys=KEYS, names=EDGE_NAMES, hot=st.integers(0, 10))
+def test_placement_keeps_the_ranked_order_on_every_edge(keys, names, hot):
+    for held in place(keys, edge_infos(names), hot=hot).values():
+        assert held == [k for k in keys if k in held]
+
+
+def test_site_lists_give_each_edge_its_pinned_and_admitted_titles_hottest_first():
+    snapshot = synthetic_snapshot(regions=1, edges_per_site=2)
+    (edges,) = [s.edges for s in snapshot.sites.values()]
+    keys = [f"hls/t{i}/v1/" for i in range(12)]
+    # t0 played 12 times, t1 11, ... t11 once: the pin score ranks them in that order.
+    plays = [(float(n), "r0", key) for i, key in enumerate(keys) for n in range(12 - i)]
+    policy = EdgePolicy(global_weight=0.0, admit_score=1.0, half_life_hours=1e6)
+    lists = site_lists(plays, now=50.0, edges_by_site={"r0": edges}, policy=policy, pin_titles=6)
+    steerer = Steerer(snapshot, origin_url="o")
+    owner = {k: steerer.choose(1, k)[0].name for k in keys}
+    assert set(owner.values()) == {e.name for e in edges}  # keys on both edges
+    for e in edges:
+        # The hottest tenth (one title, t0) is on both edges on purpose.
+        mine = [k for k in keys if owner[k] == e.name or k == keys[0]]
+        assert lists[e.name] == (mine, mine)
+
+
 def test_placement_is_where_steering_sends_viewers():
     snapshot = synthetic_snapshot(regions=1, edges_per_site=3)
     steerer = Steerer(snapshot, origin_url="o")

@@ -16,7 +16,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from cdn.edge_logs import ingest_log
-from cdn.models import EdgeMode, SteeringDecision
+from cdn.models import EdgeMode, EdgePinList, SteeringDecision
 from cdn.signing import signed_url
 from tests.cdn.conftest import _start_nginx, free_port, wait_until, write_asset
 from tests.cdn.factories import EdgeFactory, SiteFactory
@@ -58,6 +58,7 @@ def mode_edge(tmp_path, origin, settings):
     out = io.StringIO()
     call_command("cdn_edge_lists", out_dir=str(lists), pin_titles=1, stdout=out)
     assert out.getvalue() == "e1: 1 admitted, 1 pinned, mode pin\n"
+    assert EdgePinList.objects.get(edge__name="e1").keys == [PINNED]  # what warming fills
 
     port = free_port()
     prefix = tmp_path / "nginx-e1"
@@ -118,6 +119,7 @@ def test_a_real_edge_switches_from_pin_to_lru_and_keeps_what_it_pinned(mode_edge
     assert (lists / "e1.admission.map").read_text() == f"{PINNED} 0;\n{OTHER} 0;\n"
     row.refresh_from_db()
     assert (row.mode, row.pinned, row.played) == ("lru", [PINNED], [PINNED, OTHER])
+    assert EdgePinList.objects.get(edge__name="e1").keys == []  # the LRU mode pins nothing
 
     before = children(process.pid)
     process.send_signal(signal.SIGHUP)  # the reload the command asked for

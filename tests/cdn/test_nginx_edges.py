@@ -3,18 +3,21 @@ health polling and warming, end to end."""
 
 from __future__ import annotations
 
+import hashlib
+import io
 import time
 import urllib.error
 import urllib.request
 from datetime import timedelta
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 
 from cdn import warming
 from cdn.health import EdgeTarget, Poller, probe
 from cdn.management.commands.cdn_health_poller import edge_targets
-from cdn.models import Edge, EdgeContent
+from cdn.models import Edge, EdgeContent, EdgePinList, SteeringDecision
 from cdn.signing import signed_url
 from cdn.steering import holder, steer
 from tests.cdn.conftest import wait_until, write_asset
@@ -185,3 +188,49 @@ def test_warming_makes_the_next_fetch_a_hit_on_the_steered_edge(nginx_edges, ori
     assert row.pk in warming.plan_site(site=site, scores={PREFIX: 5.0}, now=tomorrow)
     assert warming.prefetch(row_id=row.pk) == "done"
     assert Edge.objects.get(pk=row.edge_id).hits == hits + len(files)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_pinned_title_warmed_from_its_pin_list_is_a_hit_from_the_pin_zone(
+    nginx_edges, origin, tmp_path
+):
+    """cdn_edge_lists pins the played title on the edge and records the list; warm() plans it
+    from that list, the warmer's fetches store every file in the pin zone (stored at the first
+    request), and a viewer's GET is a HIT there; the LRU zone holds none of it."""
+    files = write_asset(origin.root, PREFIX, segments=3)
+    site = SiteFactory(name="local", is_global_default=True)
+    row = EdgeFactory(site=site, name="e1")
+    now = timezone.now()
+    for minutes in (5, 6):
+        SteeringDecision.objects.create(
+            created_at=now - timedelta(minutes=minutes),
+            client_ip="127.0.0.1",
+            content_key=PREFIX,
+            located_by="global_default",
+            site_name="local",
+        )
+    lists = tmp_path / "lists"
+    call_command("cdn_edge_lists", out_dir=str(lists), pin_titles=1, stdout=io.StringIO())
+    assert EdgePinList.objects.get(edge=row).keys == [PREFIX]
+    edge = nginx_edges(
+        "e1",
+        admission_list=str(lists / "e1.admission.map"),
+        pin_list=str(lists / "e1.pin.map"),
+        pin_max_size="1m",
+    )
+    Edge.objects.filter(pk=row.pk).update(base_url=edge.base_url)
+    (row_id,) = warming.warm(now=now, sites=[site])["local"]
+    assert EdgeContent.objects.filter(pk=row_id, edge=row, content_key=PREFIX).exists()
+    assert warming.prefetch(row_id=row_id) == "done"
+    for name in files:
+        url = signed_url(edge.base_url, PREFIX, name, expires_at=in_one_hour())
+        assert get(url)[2]["X-Cache-Status"] == "HIT"
+    assert [origin.requests.count(f"/media/{PREFIX}{name}") for name in files] == [1] * len(files)
+    # A cache file is named by the MD5 of its key (the path after the token).
+    names = {hashlib.md5(f"{PREFIX}{n}".encode(), usedforsecurity=False).hexdigest() for n in files}
+
+    def held(cache: str) -> set[str]:
+        return {p.name for p in (edge.prefix / cache).rglob("*") if p.is_file()}
+
+    assert held("cache-pin") == names
+    assert held("cache") == set()

@@ -1,5 +1,5 @@
 """Write each edge's admission and pin lists (the files its nginx `map`s read), and with the
-per-edge mode on its mode file."""
+per-edge mode on its mode file; record each edge's pin list, hottest first, for warming."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from cdn.services import (
     edge_mode_pin_titles,
     edge_mode_policy,
     edge_modes_catch_up,
+    edge_pin_lists_record,
 )
 from cdn.warming import LOOKBACK
 
@@ -73,6 +74,8 @@ class Command(BaseCommand):
         out = Path(opts["out_dir"])
         out.mkdir(parents=True, exist_ok=True)
         zones = {e.name: e.name for edges in edges_by_site.values() for e in edges}
+        ids = {e.name: e.id for edges in edges_by_site.values() for e in edges}
+        fills: dict[int, list[str]] = {}
         for name, (admitted, pinned) in sorted(lists.items()):
             zone = "".join(c if c.isalnum() or c == "_" else "_" for c in zones[name])
             if name in modes:
@@ -84,7 +87,12 @@ class Command(BaseCommand):
                 )
             write_admission_list(str(out / f"{name}.admission.map"), admitted)
             write_pin_list(str(out / f"{name}.pin.map"), pinned, zone=zone)
+            # What warming fills here, hottest first: the pin list, except on an edge in the
+            # per-edge mode's LRU mode, which pins nothing (as the simulator's fill).
+            lru_mode = name in modes and modes[name][0] == "lru"
+            fills[ids[name]] = [] if lru_mode else pinned
             line = f"{name}: {len(admitted)} admitted, {len(pinned)} pinned"
             if name in modes:
                 line += f", mode {mode}" + (" (switched: reload it)" if switched else "")
             self.stdout.write(line)
+        edge_pin_lists_record(pinned=fills, decided_at=now)
