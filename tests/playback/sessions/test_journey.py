@@ -151,6 +151,7 @@ def test_new_viewer_signs_up_finds_a_title_watches_leaves_and_resumes(
     page.goto(f"{url}/title/{catalogue.slug}")
     assert page.inner_text("#play-button") == "▶ Resume"
     page.click("#play-button")
+    page.wait_for_selector("#player-config", state="attached")  # the watch page, not the title's
     config = page.evaluate("JSON.parse(document.getElementById('player-config').textContent)")
     assert config["resume_position_seconds"] == saved.position_seconds
     wait_js(page, f"{VIDEO}.currentTime > 0.3", polling=50)
