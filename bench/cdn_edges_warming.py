@@ -22,9 +22,17 @@ count covers from the first URL, counting `X-Cache-Status`. Edge caches are larg
 catalogue (no capacity misses), so what warming can win is the first read of a file on an edge.
 Exits 1 only if B does not beat A on both object and byte hit ratio.
 
+BENCH_LISTS=1: the edges run the project's lists instead of stock nginx. At the fill,
+`cdn_edge_lists --now <fill>` decides each edge's admission and pin lists (BENCH_WARM_KEYS
+pinned titles per edge) from yesterday's recorded plays; both runs' edges obey them, and B's
+fill is the recorded pin lists. The lists matter when a cache is short of its working set;
+here it is not, so refusing unlisted titles only costs hits, and what the run shows is what the
+pin fill wins on edges that run the lists.
+
     .venv/bin/python bench/cdn_edges_warming.py
     BENCH_KEYS=120 BENCH_SESSIONS=2000 BENCH_RELEASES=1 BENCH_WARM_KEYS=30 BENCH_SEED=1 \\
         .venv/bin/python bench/cdn_edges_warming.py
+    BENCH_LISTS=1 .venv/bin/python bench/cdn_edges_warming.py  # edges run the project's lists
 """
 
 from __future__ import annotations
@@ -187,7 +195,11 @@ class Origin:
 class Edges:
     """Real nginx edges on loopback, each in its own process group and prefix directory."""
 
-    def __init__(self, workdir: Path, origin_url: str, names: list[str]) -> None:
+    def __init__(
+        self, workdir: Path, origin_url: str, names: list[str], lists: Path | None = None
+    ) -> None:
+        """With `lists`, each edge runs the admission and pin lists `cdn_edge_lists` writes
+        there (`<edge>.admission.map`, `<edge>.pin.map`)."""
         from django.core.management import call_command
 
         self.ports = {name: free_port() for name in names}
@@ -204,6 +216,8 @@ class Edges:
                     prefix=str(prefix),
                     user="root" if os.geteuid() == 0 else None,
                     output=str(prefix / "nginx.conf"),
+                    admission_list=str(lists / f"{name}.admission.map") if lists else None,
+                    pin_list=str(lists / f"{name}.pin.map") if lists else None,
                     stdout=devnull,
                 )
 
@@ -410,12 +424,19 @@ def run(
     releases: int = 1,
     warm_keys: int = 30,
     seed: int = 1,
+    lists: bool = False,
 ) -> Outcome:
     """Build origin, edges and topology under `workdir`, then run A (cold) and B (warmed).
+
+    With `lists`, the edges run the project's lists: `cdn_edge_lists` decides them at the fill
+    from yesterday's recorded plays (`warm_keys` pinned titles per edge), both runs' edges obey
+    them, and B's fill is the recorded pin lists (`cdn.warming.plan_site_pins`), not the
+    demand provider's keys.
 
     Needs a configured Django with a migrated, empty cdn schema (the bench's throwaway SQLite,
     or a test database).
     """
+    from django.core.management import call_command
     from django.db import transaction
     from django.test import override_settings
 
@@ -446,7 +467,8 @@ def run(
     edges: Edges | None = None
     try:
         names = [name for site in SITES.values() for name in site]
-        edges = Edges(workdir, origin.url, names)
+        list_dir = workdir / "lists" if lists else None
+        edges = Edges(workdir, origin.url, names, lists=list_dir)
         with override_settings(
             CDN_ORIGIN_URL=origin.url,
             CDN_RECORD_DECISIONS=False,  # yesterday is recorded below, at its trace time
@@ -479,6 +501,15 @@ def run(
                     tick(r.ts)
                     decision = steer(client_ip=r.client, content_key=r.key)
                     decision_record(decision=decision, at=datetime.fromtimestamp(r.ts, tz=UTC))
+            if list_dir is not None:
+                with open(os.devnull, "w") as devnull:
+                    call_command(
+                        "cdn_edge_lists",
+                        out_dir=str(list_dir),
+                        pin_titles=warm_keys,
+                        now=fill_at.isoformat(),
+                        stdout=devnull,
+                    )
 
             edges.start()
             cold = replay(today, sizes=sizes, tick=tick, origin=origin)
@@ -518,14 +549,15 @@ def run(
     )
 
 
-def report(outcome: Outcome, *, warm_keys: int) -> list[str]:
+def report(outcome: Outcome, *, warm_keys: int, lists: bool = False) -> list[str]:
     a, b = outcome.cold, outcome.warm
+    planned = f"{warm_keys} pinned titles per edge" if lists else f"up to {warm_keys} keys per site"
     lines = [
         f"{outcome.keys} content keys x {SEGMENTS + 2} files; sites "
         + ", ".join(f"{s}: {'+'.join(e)}" for s, e in SITES.items())
         + f"; yesterday {outcome.yesterday_sessions} sessions (predict only), "
         f"today {a.sessions} sessions replayed",
-        f"warming: {len(outcome.warmed)} (edge, key) copies, up to {warm_keys} keys per site, "
+        f"warming: {len(outcome.warmed)} (edge, key) copies, {planned}, "
         f"{outcome.warmed_files} files / {outcome.warmed_bytes / 1e6:.2f} MB fetched through "
         f"the edges in {outcome.warm_seconds:.2f} s",
         f"origin fetches during today's replay: cold {a.origin_fetches}, warm {b.origin_fetches}"
@@ -558,6 +590,7 @@ def main() -> int:
     releases = int(os.environ.get("BENCH_RELEASES", "1"))
     warm_keys = int(os.environ.get("BENCH_WARM_KEYS", "30"))
     seed = int(os.environ.get("BENCH_SEED", "1"))
+    lists = os.environ.get("BENCH_LISTS", "") == "1"
     # SIGTERM unwinds like Ctrl-C, so the finally blocks stop nginx and remove the temp dir.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     with tempfile.TemporaryDirectory(prefix="cdn-edges-warming-") as tmpdir:
@@ -583,8 +616,11 @@ def main() -> int:
             releases=releases,
             warm_keys=warm_keys,
             seed=seed,
+            lists=lists,
         )
-        for line in report(outcome, warm_keys=warm_keys):
+        if lists:
+            print("edges run cdn_edge_lists' admission and pin lists; the fill is the pin lists")
+        for line in report(outcome, warm_keys=warm_keys, lists=lists):
             print(line)
         print(f"wall {time.perf_counter() - started:.1f} s, load average {os.getloadavg()[0]:.1f}")
     return 0 if outcome.beats else 1

@@ -39,3 +39,31 @@ def test_a_fill_from_yesterdays_plays_raises_todays_hit_ratio_on_real_edges(tmp_
     assert warm.total.object_hit_ratio > cold.total.object_hit_ratio
     assert warm.total.byte_hit_ratio > cold.total.byte_hit_ratio
     assert outcome.beats
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_the_project_s_lists_the_fill_is_each_edge_s_recorded_pin_list(tmp_path):
+    """Edges running cdn_edge_lists' lists: the fill fetched exactly the pin lists decided at the
+    fill from yesterday's plays, none of those files missed today, and the fill raised the hit
+    ratio on edges that refuse unlisted titles."""
+    from cdn.models import EdgePinList
+    from cdn.simulator import DAY, DEFAULT_START
+
+    outcome = bench.run(
+        workdir=tmp_path, keys=10, sessions=80, releases=1, warm_keys=2, seed=3, lists=True
+    )
+    cold, warm = outcome.cold, outcome.warm
+    recorded = {
+        (row.edge.name, key)
+        for row in EdgePinList.objects.select_related("edge")
+        for key in row.keys
+    }
+    assert recorded
+    # Decided as at the fill (`cdn_edge_lists --now`), so warm() found them fresh.
+    fill = DEFAULT_START + DAY + bench.FILL_HOUR * 3600
+    assert {row.decided_at.timestamp() for row in EdgePinList.objects.all()} == {fill}
+    assert outcome.warmed == recorded
+    assert warm.requested == cold.requested
+    assert not warm.missed & outcome.warmed
+    assert warm.total.hits > cold.total.hits
+    assert outcome.beats

@@ -248,3 +248,37 @@ def test_cdn_edge_lists_records_each_edges_pin_list_in_rank_order_and_replaces_i
         name: ([k for k in reranked if owner[k] == name], second) for name in ("p1", "p2")
     }
     assert EdgePinList.objects.count() == 2
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [("yesterday", "is not an ISO time"), ("2026-01-15T07:00:00", "has no UTC offset")],
+)
+def test_cdn_edge_lists_refuses_a_now_it_cannot_place_in_time(tmp_path, value, message):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match=message):
+        call_command("cdn_edge_lists", out_dir=str(tmp_path), now=value, stdout=io.StringIO())
+
+
+def test_cdn_edge_lists_decides_as_at_the_given_now(site, tmp_path):
+    """--now: the plays before it decide, and the lists are recorded as decided then."""
+    for minutes in (5, 6):
+        SteeringDecision.objects.create(
+            created_at=NOW - timedelta(minutes=minutes),
+            client_ip="127.0.0.1",
+            content_key="hls/before/v1/",
+            located_by="global_default",
+            site_name="nyc",
+        )
+    SteeringDecision.objects.create(
+        created_at=NOW + timedelta(minutes=5),
+        client_ip="127.0.0.1",
+        content_key="hls/after/v1/",
+        located_by="global_default",
+        site_name="nyc",
+    )
+    call_command("cdn_edge_lists", out_dir=str(tmp_path), now=NOW.isoformat(), stdout=io.StringIO())
+    rows = list(EdgePinList.objects.all())
+    assert {row.decided_at for row in rows} == {NOW}
+    assert {key for row in rows for key in row.keys} == {"hls/before/v1/"}

@@ -3,9 +3,10 @@ per-edge mode on its mode file; record each edge's pin list, hottest first, for 
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from cdn.admission import (
@@ -25,6 +26,19 @@ from cdn.services import (
 )
 from cdn.warming import LOOKBACK
 
+EXAMPLE_NOW = "2026-01-15T07:00:00+00:00"
+
+
+def parse_now(text: str) -> datetime:
+    """--now: an ISO time with its UTC offset (a time without one is ambiguous)."""
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        raise CommandError(f"--now {text!r} is not an ISO time, e.g. {EXAMPLE_NOW}") from None
+    if at.tzinfo is None:
+        raise CommandError(f"--now {text!r} has no UTC offset, e.g. {EXAMPLE_NOW}")
+    return at
+
 
 class Command(BaseCommand):
     help = (
@@ -39,9 +53,15 @@ class Command(BaseCommand):
             "--pin-titles", type=int, default=50, help="titles each edge pins (its pin zone)"
         )
         parser.add_argument("--admit-score", type=float, default=EdgePolicy.admit_score)
+        parser.add_argument(
+            "--now",
+            default=None,
+            help="decide as at this ISO time with its offset, from the plays before it "
+            "(replaying a recorded past, as bench/cdn_edges_warming.py does); default: now",
+        )
 
     def handle(self, *args, **opts):
-        now = timezone.now()
+        now = parse_now(opts["now"]) if opts["now"] else timezone.now()
         snapshot = snapshot_from_db()
         edges_by_site = {
             site.name: [e for e in site.edges if e.admin_state == "online"]
