@@ -14,6 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from audit.services import record
@@ -191,42 +192,59 @@ def edge_count_cache_status(*, edge_id: int, statuses: Iterable[str]) -> None:
         Edge.objects.filter(pk=edge_id).update(hits=F("hits") + hits, misses=F("misses") + misses)
 
 
-def edge_content_plan(
-    *, edge: Edge, content_key: str, score: float, refresh_before: datetime | None = None
-) -> tuple[EdgeContent, bool]:
-    """Upsert what an edge should hold. An entry finished at or after `refresh_before` is left
-    alone (planning twice in one fill window is harmless); one finished before it is due again,
-    from its master playlist (`cdn.warming.plan_site`)."""
+def edge_contents_plan(
+    wanted: Iterable[tuple[int, str, float]], *, refresh_before: datetime | None = None
+) -> list[EdgeContent]:
+    """Upsert what edges should hold, `(edge id, content key, score)` each, in a fixed number
+    of statements whatever their count; returns the rows in the order given (a pair named
+    twice counts once, at its first place). An entry finished at or after `refresh_before` is
+    left alone (planning twice in one fill window is harmless); one finished before it is due
+    again, from its master playlist (`cdn.warming.plan_window`), and a conditional update
+    makes two planners refresh it once."""
+    scores: dict[tuple[int, str], float] = {}
+    for edge_id, key, score in wanted:
+        scores.setdefault((edge_id, key), score)
+    if not scores:
+        return []
     now = timezone.now()
-    row, created = EdgeContent.objects.get_or_create(
-        edge=edge,
-        content_key=content_key,
-        defaults={"score": score, "updated_at": now},
+    EdgeContent.objects.bulk_create(
+        [
+            EdgeContent(edge_id=edge_id, content_key=key, score=score, updated_at=now)
+            for (edge_id, key), score in scores.items()
+        ],
+        ignore_conflicts=True,
+        batch_size=500,
     )
-    if created:
-        return row, created
-    changes: dict[str, Any] = {}
-    if row.score != score:
-        changes["score"] = score
-    stale = (
-        refresh_before is not None
-        and row.status == EdgeContent.Status.DONE
-        and row.updated_at < refresh_before
-    )
+    by_edge: dict[int, list[str]] = {}
+    for edge_id, key in scores:
+        by_edge.setdefault(edge_id, []).append(key)
+
+    def read() -> dict[tuple[int, str], EdgeContent]:
+        match = Q()
+        for edge_id, keys in by_edge.items():
+            match |= Q(edge_id=edge_id, content_key__in=keys)
+        return {(r.edge_id, r.content_key): r for r in EdgeContent.objects.filter(match)}
+
+    rows = read()
+    rescored = [r for pair, r in rows.items() if r.score != scores[pair]]
+    for row in rescored:
+        row.score = scores[(row.edge_id, row.content_key)]
+    EdgeContent.objects.bulk_update(rescored, ["score"], batch_size=500)
+    stale = [
+        r.pk
+        for r in rows.values()
+        if refresh_before is not None
+        and r.status == EdgeContent.Status.DONE
+        and r.updated_at < refresh_before
+    ]
     if stale:
-        changes.update(
+        EdgeContent.objects.filter(
+            pk__in=stale, status=EdgeContent.Status.DONE, updated_at__lt=refresh_before
+        ).update(
             status=EdgeContent.Status.PENDING, queue=[], files_done=0, bytes_done=0, updated_at=now
         )
-    if changes:
-        query = EdgeContent.objects.filter(pk=row.pk)
-        if stale:  # a concurrent planner refreshes it once
-            query = query.filter(status=EdgeContent.Status.DONE, updated_at__lt=refresh_before)
-        if query.update(**changes):
-            for name, value in changes.items():
-                setattr(row, name, value)
-        else:
-            row.refresh_from_db()
-    return row, created
+        rows = read()  # as the refresh (ours or a concurrent planner's) left them
+    return [rows[pair] for pair in scores]
 
 
 def edge_pin_lists_record(*, pinned: Mapping[int, list[str]], decided_at: datetime) -> int:

@@ -19,7 +19,7 @@ from django.utils.module_loading import import_string
 
 from cdn.models import Edge, EdgeContent, Site, SteeringDecision
 from cdn.selectors import pin_lists_since
-from cdn.services import edge_content_plan, edge_count_cache_status
+from cdn.services import edge_contents_plan, edge_count_cache_status
 from cdn.signing import signed_url
 from cdn.snapshot import EdgeInfo, stable_hash
 from cdn.steering import rendezvous_rank
@@ -266,15 +266,15 @@ def plan_window(
         edge__site=site, updated_at__gte=opened
     ).values_list("edge_id", "bytes_done"):
         held[edge_id] += done
-    planned: list[int] = []
-    for key, score, edge_id in wanted:
-        edge = edges[edge_id]
-        if held[edge.id] >= edge.cache_bytes:
-            continue
-        row, _ = edge_content_plan(edge=edge, content_key=key, score=score, refresh_before=opened)
-        if row.status != EdgeContent.Status.DONE:
-            planned.append(row.pk)
-    return planned
+    rows = edge_contents_plan(
+        (
+            (edge_id, key, score)
+            for key, score, edge_id in wanted
+            if held[edge_id] < edges[edge_id].cache_bytes
+        ),
+        refresh_before=opened,
+    )
+    return [row.pk for row in rows if row.status != EdgeContent.Status.DONE]
 
 
 def sites_to_warm(*, now: datetime) -> list[Site]:

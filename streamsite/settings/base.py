@@ -734,7 +734,7 @@ CDN_WARM_KEYS_PER_SITE = env.int("CDN_WARM_KEYS_PER_SITE", 50, min=0)
 # A site whose online edges have a pin list cdn_edge_lists decided at most this many seconds ago
 # is warmed from those lists; otherwise from the demand provider. Two hourly runs: one missed or
 # late run keeps the lists; 0: never from the lists.
-CDN_WARM_PIN_LISTS_MAX_AGE = env.int("CDN_WARM_PIN_LISTS_MAX_AGE", 7200, min=0)
+CDN_WARM_PIN_LISTS_MAX_AGE = env.int("CDN_WARM_PIN_LISTS_MAX_AGE", 7200, min=0, max=30 * 86400)
 # Decisions older than this are deleted (demand prediction looks back 7 days).
 CDN_DECISION_RETENTION_DAYS = env.int("CDN_DECISION_RETENTION_DAYS", 8, min=8)
 CELERY_BEAT_SCHEDULE["cdn.warm-sites"] = {

@@ -16,10 +16,10 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from cdn.edge_logs import ingest_log
-from cdn.models import EdgeMode, EdgePinList, SteeringDecision
+from cdn.models import EdgeMode, EdgePinList
 from cdn.signing import signed_url
 from tests.cdn.conftest import _start_nginx, free_port, wait_until, write_asset
-from tests.cdn.factories import EdgeFactory, SiteFactory
+from tests.cdn.factories import EdgeFactory, PlayFactory, SiteFactory
 from tests.cdn.test_nginx_edges import get
 
 pytestmark = [pytest.mark.slow, pytest.mark.needs_nginx, pytest.mark.django_db]
@@ -47,13 +47,7 @@ def mode_edge(tmp_path, origin, settings):
     EdgeFactory(site=site, name="e1")
     now = timezone.now()
     for minutes, key in [(5, PINNED), (6, PINNED), (7, PINNED), (8, OTHER)]:
-        SteeringDecision.objects.create(
-            created_at=now - timedelta(minutes=minutes),
-            client_ip="127.0.0.1",
-            content_key=key,
-            located_by="global_default",
-            site_name="paris",
-        )
+        PlayFactory(created_at=now - timedelta(minutes=minutes), content_key=key, site_name="paris")
     lists = tmp_path / "lists"
     out = io.StringIO()
     call_command("cdn_edge_lists", out_dir=str(lists), pin_titles=1, stdout=out)

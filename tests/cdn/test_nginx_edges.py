@@ -17,11 +17,11 @@ from django.utils import timezone
 from cdn import warming
 from cdn.health import EdgeTarget, Poller, probe
 from cdn.management.commands.cdn_health_poller import edge_targets
-from cdn.models import Edge, EdgeContent, EdgePinList, SteeringDecision
+from cdn.models import Edge, EdgeContent, EdgePinList
 from cdn.signing import signed_url
 from cdn.steering import holder, steer
 from tests.cdn.conftest import wait_until, write_asset
-from tests.cdn.factories import EdgeFactory, SiteFactory
+from tests.cdn.factories import EdgeFactory, PlayFactory, SiteFactory
 
 pytestmark = pytest.mark.slow
 PREFIX = "hls/9c1e3a77/v1/"
@@ -202,12 +202,8 @@ def test_a_pinned_title_warmed_from_its_pin_list_is_a_hit_from_the_pin_zone(
     row = EdgeFactory(site=site, name="e1")
     now = timezone.now()
     for minutes in (5, 6):
-        SteeringDecision.objects.create(
-            created_at=now - timedelta(minutes=minutes),
-            client_ip="127.0.0.1",
-            content_key=PREFIX,
-            located_by="global_default",
-            site_name="local",
+        PlayFactory(
+            created_at=now - timedelta(minutes=minutes), content_key=PREFIX, site_name="local"
         )
     lists = tmp_path / "lists"
     call_command("cdn_edge_lists", out_dir=str(lists), pin_titles=1, stdout=io.StringIO())

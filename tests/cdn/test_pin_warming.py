@@ -11,8 +11,8 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from cdn import tasks, warming
-from cdn.models import Edge, EdgeContent, EdgePinList, SteeringDecision
-from tests.cdn.factories import EdgeFactory, SiteFactory
+from cdn.models import Edge, EdgeContent, EdgePinList
+from tests.cdn.factories import EdgeFactory, PlayFactory, SiteFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -200,13 +200,7 @@ def test_the_beat_task_enqueues_each_edges_pinned_keys_coldest_first(site, monke
 
 def play(key: str, *, at: datetime, times: int) -> None:
     for i in range(times):
-        SteeringDecision.objects.create(
-            created_at=at - timedelta(seconds=i + 1),
-            client_ip="10.0.0.1",
-            content_key=key,
-            located_by="coverage_zone",
-            site_name="paris",
-        )
+        PlayFactory(created_at=at - timedelta(seconds=i + 1), content_key=key, site_name="paris")
 
 
 def test_cdn_edge_lists_records_each_edges_pin_list_in_rank_order_and_replaces_it(
@@ -264,20 +258,12 @@ def test_cdn_edge_lists_refuses_a_now_it_cannot_place_in_time(tmp_path, value, m
 def test_cdn_edge_lists_decides_as_at_the_given_now(site, tmp_path):
     """--now: the plays before it decide, and the lists are recorded as decided then."""
     for minutes in (5, 6):
-        SteeringDecision.objects.create(
+        PlayFactory(
             created_at=NOW - timedelta(minutes=minutes),
-            client_ip="127.0.0.1",
             content_key="hls/before/v1/",
-            located_by="global_default",
             site_name="nyc",
         )
-    SteeringDecision.objects.create(
-        created_at=NOW + timedelta(minutes=5),
-        client_ip="127.0.0.1",
-        content_key="hls/after/v1/",
-        located_by="global_default",
-        site_name="nyc",
-    )
+    PlayFactory(created_at=NOW + timedelta(minutes=5), content_key="hls/after/v1/", site_name="nyc")
     call_command("cdn_edge_lists", out_dir=str(tmp_path), now=NOW.isoformat(), stdout=io.StringIO())
     rows = list(EdgePinList.objects.all())
     assert {row.decided_at for row in rows} == {NOW}

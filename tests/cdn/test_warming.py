@@ -311,3 +311,71 @@ def test_old_decisions_are_pruned_in_batches(monkeypatch):
         for at in SteeringDecision.objects.values_list("created_at", flat=True)
     )
     assert remaining == [1, 7]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("keys", [3, 60])
+def test_planning_takes_the_same_statements_whatever_the_number_of_keys(site, keys):
+    """A plan is a fixed number of statements (an edge in the per-edge mode pins as many titles
+    as its whole cache holds): the new rows inserted, the rows read, their scores, the stale
+    ones refreshed, read again. Counted with rows new, rescored and stale at once."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from cdn.services import edge_contents_plan
+
+    edge = site.edges.first()
+    opened = datetime(2026, 1, 15, 2, tzinfo=UTC)
+    names = [f"hls/k{i}/v1/" for i in range(keys)]
+    for key in names[::2]:  # half done in an earlier window, with another score
+        EdgeContent.objects.create(
+            edge=edge, content_key=key, status="done", score=9.0, updated_at=opened - timedelta(1)
+        )
+    with CaptureQueriesContext(connection) as ctx:
+        rows = edge_contents_plan(
+            [(edge.pk, key, float(i)) for i, key in enumerate(names)], refresh_before=opened
+        )
+    assert [r.content_key for r in rows] == names
+    assert [r.score for r in rows] == [float(i) for i in range(keys)]
+    assert {r.status for r in rows} == {"pending"}
+    statements = [q["sql"] for q in ctx.captured_queries if "SAVEPOINT" not in q["sql"]]
+    assert len(statements) == 5, "\n".join(s[:80] for s in statements)
+
+
+@pytest.mark.django_db
+def test_a_pair_planned_twice_is_one_row_at_its_first_place_and_score(site):
+    from cdn.services import edge_contents_plan
+
+    a, b = list(site.edges.order_by("id"))[:2]
+    rows = edge_contents_plan([(a.pk, KEY, 2.0), (b.pk, KEY, 1.5), (a.pk, KEY, 1.0)])
+    assert [(r.edge_id, r.content_key, r.score) for r in rows] == [
+        (a.pk, KEY, 2.0),
+        (b.pk, KEY, 1.5),
+    ]
+    assert EdgeContent.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_a_row_another_planner_refreshed_first_is_refreshed_once(site, monkeypatch):
+    """Two planners read the same stale row; the second's conditional update finds it already
+    pending (and perhaps being fetched) and leaves it as the first left it."""
+    from cdn import services
+
+    edge = site.edges.first()
+    opened = datetime(2026, 1, 15, 2, tzinfo=UTC)
+    row = EdgeContent.objects.create(
+        edge=edge, content_key=KEY, status="done", files_done=7, updated_at=opened - timedelta(1)
+    )
+    original = services.EdgeContent.objects.bulk_update
+
+    def first_planner_wins(*args, **kwargs):  # runs between our read and our refresh
+        EdgeContent.objects.filter(pk=row.pk).update(
+            status="filling", files_done=2, updated_at=opened + timedelta(minutes=1)
+        )
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(services.EdgeContent.objects, "bulk_update", first_planner_wins)
+    (planned,) = services.edge_contents_plan([(edge.pk, KEY, 1.0)], refresh_before=opened)
+    assert (planned.status, planned.files_done) == ("filling", 2)
+    row.refresh_from_db()
+    assert (row.status, row.files_done) == ("filling", 2)
