@@ -133,14 +133,9 @@ _buffer_lock = threading.Lock()
 _last_flush = [time.monotonic()]
 
 
-def decision_record(*, decision: Any, at: datetime | None = None) -> None:
-    """Keep a decision for analytics and demand prediction.
-
-    CDN_DECISION_BATCH=1 (default) inserts at once; a larger batch buffers in the process and
-    writes with one bulk insert every N decisions or CDN_DECISION_FLUSH_SECONDS, whichever comes
-    first (a crash loses at most one batch of analytics rows, never a viewer's stream).
-    """
-    row = SteeringDecision(
+def decision_row(*, decision: Any, at: datetime | None = None) -> SteeringDecision:
+    """The play log's row of a steering decision, not saved."""
+    return SteeringDecision(
         id=decision.id,
         created_at=at or timezone.now(),
         client_ip=decision.client_ip,
@@ -151,6 +146,16 @@ def decision_record(*, decision: Any, at: datetime | None = None) -> None:
         urls=decision.urls,
         edges=decision.edges,
     )
+
+
+def decision_record(*, decision: Any, at: datetime | None = None) -> None:
+    """Keep a decision for analytics and demand prediction.
+
+    CDN_DECISION_BATCH=1 (default) inserts at once; a larger batch buffers in the process and
+    writes with one bulk insert every N decisions or CDN_DECISION_FLUSH_SECONDS, whichever comes
+    first (a crash loses at most one batch of analytics rows, never a viewer's stream).
+    """
+    row = decision_row(decision=decision, at=at)
     batch = settings.CDN_DECISION_BATCH
     if batch <= 1:
         insert_row(row)  # the INSERT built once (streamsite.prebuilt), save()'s signals sent

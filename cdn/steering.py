@@ -10,12 +10,15 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 
 from cdn.snapshot import EdgeInfo, Snapshot, _mix64, stable_hash
 from streamsite.errors import ValidationFailed
+
+if TYPE_CHECKING:
+    from django.db.models import Model
 
 log = logging.getLogger(__name__)
 
@@ -426,3 +429,15 @@ def decision_keep(decision: SteeringDecision) -> None:
         from cdn.services import decision_record
 
         decision_record(decision=decision)
+
+
+def decision_row_now(decision: SteeringDecision) -> Model | None:
+    """The unsaved play-log row of a decision, when `decision_keep` would insert it at once
+    (CDN_RECORD_DECISIONS, CDN_DECISION_BATCH 1): a caller may insert it with its own
+    statements instead. None when the decision is not recorded, or is buffered: the caller then
+    calls `decision_keep` as usual."""
+    if not settings.CDN_RECORD_DECISIONS or settings.CDN_DECISION_BATCH > 1:
+        return None
+    from cdn.services import decision_row
+
+    return decision_row(decision=decision)

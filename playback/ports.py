@@ -32,6 +32,7 @@ from streamsite.errors import NotFound, PermissionDenied, ValidationFailed
 log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
+    from django.db.models import Model
     from django.http import HttpRequest
 
     from accounts.models import Profile, User
@@ -163,26 +164,40 @@ def record_progress(
         log.info("progress dropped for profile %s title %s: %s", profile_id, title_id, exc)
 
 
-def resume_position(*, profile: Profile, title: Title, episode: Episode | None) -> float:
-    """Seconds to resume from: catalog's progress row; 0 when never watched or finished."""
+def resume_statement(
+    *, profile: Profile, title: Title, episode: Episode | None
+) -> tuple[str, list]:
+    """The SELECT of the progress row a resume reads, and its parameters (`resume_position` runs
+    it; a start sends it with its lease in one round trip)."""
     from playback.models import Progress
 
     # Hand-written (one row by its unique key): the queryset's compile cost more CPU than the
     # database's lookup, on every start.
     table = connection.ops.quote_name(Progress._meta.db_table)
     sql = f"SELECT position_seconds, completed FROM {table} WHERE profile_id = %s AND title_id = %s"  # noqa: S608
-    params = [profile.pk, title.pk]
+    params: list = [profile.pk, title.pk]
     if episode is None:
         sql += " AND episode_id IS NULL"
     else:
         sql += " AND episode_id = %s"
         params.append(episode.pk)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
+    return sql, params
+
+
+def resume_seconds(row: tuple | None) -> float:
+    """Seconds to resume from, given `resume_statement`'s row: 0 when never watched or finished."""
     if row is None or row[1]:
         return 0.0
     return float(row[0])
+
+
+def resume_position(*, profile: Profile, title: Title, episode: Episode | None) -> float:
+    """Seconds to resume from: catalog's progress row; 0 when never watched or finished."""
+    sql, params = resume_statement(profile=profile, title=title, episode=episode)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return resume_seconds(row)
 
 
 # --- media pipeline: HLS assets and its one playlist builder (media.playlists) ---------------
@@ -388,6 +403,13 @@ def steer(
 def steering_keep(decision: Steering) -> None:
     """Record a decision made with `steer(record=False)` (cdn's play log)."""
     cdn_steering.decision_keep(decision)
+
+
+def steering_row(decision: Steering) -> Model | None:
+    """The play log's row for a decision made with `steer(record=False)`, when it is to be
+    inserted now (a start sends it with its lease); None when `steering_keep` must record it
+    instead (buffered) or nothing is recorded."""
+    return cdn_steering.decision_row_now(decision)
 
 
 def media_access(

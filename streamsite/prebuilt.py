@@ -15,15 +15,19 @@ does, so a hot path can afford its statements:
 - `ValuesQuery` compiles a `values_list` queryset once per database, with a marker where the
   one argument goes, and runs that SQL with each call's argument; its rows come back through
   the compiler's own converters, as the queryset's would.
+- `OneTrip` sends several statements to PostgreSQL in one round trip, run in order as one
+  transaction: a hot path's whole transaction for the price of one statement's wait.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from django.db import connections
+from django.db import connections, transaction
 from django.db.models import Field, Model, QuerySet
 from django.db.models.signals import post_save, pre_save
 
@@ -89,6 +93,98 @@ def insert_row_unless(
     if inserted:
         _saved(obj, using)
     return inserted
+
+
+def one_trip_possible(using: str = "default") -> bool:
+    """Whether `OneTrip` can run on this database: PostgreSQL through psycopg's client-side
+    binding (Django's default), whose simple-protocol message carries several statements.
+    Server-side binding (DATABASE_PREPARE_THRESHOLD) sends one statement per message, and
+    SQLite runs one statement per call: callers keep a statement-by-statement path for those."""
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        return False
+    return not connection.settings_dict.get("OPTIONS", {}).get("server_side_binding")
+
+
+@dataclass(frozen=True)
+class TripResult:
+    rowcount: int
+    rows: list[tuple[Any, ...]]
+
+
+class OneTrip:
+    """Statements sent to PostgreSQL together and run in order as one transaction.
+
+    PostgreSQL runs the statements of one simple-protocol message as one implicit transaction:
+    all of them commit together when the last succeeds, and an error in any rolls back every
+    one (`run` then raises it, as `cursor.execute` would). Under READ COMMITTED each statement
+    still takes its own snapshot when it starts, so a statement sees what the ones before it
+    did, every commit made before it started, and waits on the row locks they took. Inside an
+    atomic block (a caller's transaction, a test's) the statements run in a savepoint of it.
+
+    Only where `one_trip_possible()`. `insert` prepares each value and sends `pre_save` as
+    `insert_row` does, and `post_save` after `run` for each row that went in. Parameters are
+    merged client-side (psycopg's ClientCursor), each adapted as in any other statement."""
+
+    def __init__(self, using: str = "default") -> None:
+        self.using = using
+        self._sql: list[str] = []
+        self._params: list[Any] = []
+        self._inserts: list[tuple[int, Model]] = []
+
+    def add(self, sql: str, params: list[Any] | tuple[Any, ...] = ()) -> int:
+        """Append one statement (no `;` of its own); its index in `run`'s results."""
+        if ";" in sql:
+            raise ValueError("one statement per add(), without ';'")
+        self._sql.append(sql)
+        self._params.extend(params)
+        return len(self._sql) - 1
+
+    def insert(
+        self,
+        obj: Model,
+        *,
+        unless: tuple[str, list[Any]] | None = None,
+        when: tuple[str, list[Any]] | None = None,
+    ) -> int:
+        """Append `obj`'s INSERT (its primary key already set), made only if the SQL condition
+        `when` holds and `unless` does not, read when the statement starts; its index."""
+        _before(obj, self.using)
+        into, placeholders, values = _prepared(obj, self.using)
+        conditions, params = [], list(values)
+        if when is not None:
+            conditions.append(f"({when[0]})")
+            params += when[1]
+        if unless is not None:
+            conditions.append(f"NOT ({unless[0]})")
+            params += unless[1]
+        where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+        index = self.add(f"{into} SELECT {placeholders}{where}", params)
+        self._inserts.append((index, obj))
+        return index
+
+    def run(self) -> list[TripResult]:
+        """Send every statement in one message; each one's row count and rows, in order."""
+        if not self._sql:
+            return []
+        connection = connections[self.using]
+        scope = (
+            transaction.atomic(using=self.using) if connection.in_atomic_block else nullcontext()
+        )
+        results = []
+        with scope, connection.cursor() as cursor:
+            cursor.execute(";\n".join(self._sql), self._params)
+            while True:
+                rows = cursor.fetchall() if cursor.description is not None else []
+                results.append(TripResult(cursor.rowcount, [tuple(row) for row in rows]))
+                if not cursor.nextset():
+                    break
+        if len(results) != len(self._sql):
+            raise RuntimeError(f"{len(self._sql)} statements sent, {len(results)} results")
+        for index, obj in self._inserts:
+            if results[index].rowcount == 1:
+                _saved(obj, self.using)
+        return results
 
 
 def columns(model: type[Model], alias: str, *, using: str = "default") -> str:

@@ -25,7 +25,7 @@ from playback import ports
 from playback.models import PlaybackAccountLock, PlaybackSession
 from streamsite.cache import default_redis
 from streamsite.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from streamsite.prebuilt import insert_row_unless
+from streamsite.prebuilt import OneTrip, insert_row_unless, one_trip_possible
 
 logger = logging.getLogger(__name__)
 
@@ -243,18 +243,32 @@ def _refuse(others: QuerySet[PlaybackSession], max_streams: int) -> NoReturn:
     )
 
 
-def _lock_account(account_id: int) -> None:
-    """Take the account's claim lock (inside a transaction) in one statement: an upsert of its
-    lock row whose conflict branch updates the row, and so holds its row lock until commit,
-    as `SELECT ... FOR UPDATE` would (a concurrent first claim waits on the row's unique key
-    until the other commits, then on its lock). SQLite: the database write lock instead."""
+def _lock_statement(account_id: int) -> tuple[str, list[Any]]:
+    """The account's claim lock in one statement: an upsert of its lock row whose conflict
+    branch updates the row, and so holds its row lock until commit, as `SELECT ... FOR UPDATE`
+    would (a concurrent first claim waits on the row's unique key until the other commits, then
+    on its lock). SQLite: the database write lock instead."""
     table = connection.ops.quote_name(PlaybackAccountLock._meta.db_table)
+    sql = (
+        f"INSERT INTO {table} (account_id) VALUES (%s) "  # noqa: S608 - our table's name
+        "ON CONFLICT (account_id) DO UPDATE SET account_id = EXCLUDED.account_id"
+    )
+    return sql, [account_id]
+
+
+def _lock_account(account_id: int) -> None:
+    """Take the account's claim lock (inside a transaction): `_lock_statement`."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (account_id) VALUES (%s) "  # noqa: S608 - our table's name
-            "ON CONFLICT (account_id) DO UPDATE SET account_id = EXCLUDED.account_id",
-            [account_id],
-        )
+        cursor.execute(*_lock_statement(account_id))
+
+
+def _lease_exists(session: PlaybackSession) -> tuple[str, list[Any]]:
+    """SQL true once `session`'s row is in (its own transaction sees it), and its params."""
+    table = connection.ops.quote_name(PlaybackSession._meta.db_table)
+    pk = PlaybackSession._meta.pk
+    assert pk is not None
+    sql = f"EXISTS (SELECT 1 FROM {table} WHERE id = %s)"  # noqa: S608 - our table's name
+    return sql, [pk.get_db_prep_value(session.pk, connection)]
 
 
 def _claim_lease(
@@ -335,32 +349,80 @@ def session_start(
     steering = ports.steer(
         asset, client_ip=client_ip, country=account.effective_country, record=False
     )
-    session = _claim_lease(
-        account=account,
-        max_streams=entitlements.max_streams,
-        now=now,
-        also=lambda: ports.steering_keep(steering),
-        create={
-            "profile": profile,
-            "title": title,
-            "episode": episode,
-            "device": device[:120],
-            "client_ip": client_ip,
-            "max_height": entitlements.max_resolution,
-            "duration_seconds": asset.duration_seconds,
-        },
-    )
+    create = {
+        "profile": profile,
+        "title": title,
+        "episode": episode,
+        "device": device[:120],
+        "client_ip": client_ip,
+        "max_height": entitlements.max_resolution,
+        "duration_seconds": asset.duration_seconds,
+    }
+    if one_trip_possible():
+        session, resume = _start_in_one_trip(
+            account=account,
+            max_streams=entitlements.max_streams,
+            now=now,
+            create=create,
+            steering=steering,
+        )
+    else:
+        session = _claim_lease(
+            account=account,
+            max_streams=entitlements.max_streams,
+            now=now,
+            also=lambda: ports.steering_keep(steering),
+            create=create,
+        )
+        resume = ports.resume_position(profile=profile, title=title, episode=episode)
     return StartedSession(
         session=session,
         asset=asset,
         entitlements=entitlements,
-        resume_seconds=ports.resume_position(profile=profile, title=title, episode=episode),
+        resume_seconds=resume,
         master_path=master_path(session, now=now),
         access=_access(
             session, asset, max_height=entitlements.max_resolution, now=now, steering=steering
         ),
         next_episode=next_episode_of(episode),
     )
+
+
+def _start_in_one_trip(
+    *,
+    account: User,
+    max_streams: int,
+    now: datetime,
+    create: dict[str, Any],
+    steering: ports.Steering,
+) -> tuple[PlaybackSession, float]:
+    """`_claim_lease` for a new lease, its steering decision and the resume position read, all
+    in one round trip to PostgreSQL (`streamsite.prebuilt.OneTrip`): the lock row's upsert, the
+    lease unless the live ones fill the plan (a statement after the lock, so its snapshot sees
+    every claim committed before ours), the decision only if the lease went in, the progress
+    row; one transaction, committed with the message. The same claim as `_claim_lease`'s,
+    without its five round trips (BEGIN, three statements, COMMIT) and the read after."""
+    session = PlaybackSession(
+        account=account, created_at=now, expires_at=now + lease_ttl(), **create
+    )
+    trip = OneTrip()
+    trip.add(*_lock_statement(account.pk))
+    lease = trip.insert(session, unless=_at_limit(account.pk, now, max_streams))
+    decision = ports.steering_row(steering)
+    if decision is not None:
+        trip.insert(decision, when=_lease_exists(session))
+    progress = trip.add(
+        *ports.resume_statement(
+            profile=create["profile"], title=create["title"], episode=create["episode"]
+        )
+    )
+    results = trip.run()
+    if results[lease].rowcount != 1:
+        _refuse(PlaybackSession.objects.live(now).for_account(account.pk), max_streams)
+    if decision is None:
+        ports.steering_keep(steering)  # buffered, or not recorded (cdn.steering.decision_keep)
+    rows = results[progress].rows
+    return session, ports.resume_seconds(rows[0] if rows else None)
 
 
 # --- finding a session ------------------------------------------------------------------------

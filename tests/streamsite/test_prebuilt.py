@@ -9,7 +9,7 @@ import pytest
 from django.db.models.signals import post_save, pre_save
 
 from cdn.models import SteeringDecision
-from streamsite.prebuilt import insert_row, insert_row_unless
+from streamsite.prebuilt import OneTrip, insert_row, insert_row_unless, one_trip_possible
 
 pytestmark = pytest.mark.django_db
 
@@ -117,3 +117,112 @@ def test_a_values_query_refuses_a_queryset_whose_argument_is_not_one_parameter()
     both = ValuesQuery(lambda n: Profile.objects.filter(pk=n, account_id=n).values_list("pk"))
     with pytest.raises(ValueError, match="exactly one parameter"):
         both(1)
+
+
+# --- OneTrip: several statements, one message, one transaction (PostgreSQL) ------------------
+needs_one_trip = pytest.mark.skipif(
+    not one_trip_possible(),
+    reason="OneTrip runs on PostgreSQL with client-side binding; elsewhere its callers take "
+    "their statement-by-statement path, which their own tests cover",
+)
+TABLE = "cdn_steeringdecision"
+SAME_SITE = f"EXISTS (SELECT 1 FROM {TABLE} WHERE site_name = %s)"  # noqa: S608 - our table
+
+
+def _trip_of_three(site: str, *, third: str = "SELECT COUNT(*) FROM cdn_steeringdecision"):
+    trip = OneTrip()
+    first = trip.insert(decision(site_name=site, content_key="first"))
+    second = trip.insert(
+        decision(site_name=site, content_key="second"),
+        when=(SAME_SITE, [site]),
+    )
+    last = trip.add(third)
+    return trip, (first, second, last)
+
+
+@needs_one_trip
+def test_one_trip_sends_one_message_and_each_statement_sees_the_ones_before():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    trip, (first, second, last) = _trip_of_three("lhr")
+    with CaptureQueriesContext(connection) as ctx:
+        results = trip.run()
+    statements = [q["sql"] for q in ctx.captured_queries if "SAVEPOINT" not in q["sql"]]
+    assert len(statements) == 1 and statements[0].count(";\n") == 2
+    # The second's condition saw the first's row; the count saw both.
+    assert [results[first].rowcount, results[second].rowcount] == [1, 1]
+    assert results[last].rows == [(2,)]
+    assert SteeringDecision.objects.filter(site_name="lhr").count() == 2
+
+
+@needs_one_trip
+def test_one_trip_conditions_refuse_rows_and_their_signals():
+    seen = []
+
+    def post(sender, instance, created, **kw):
+        seen.append(instance.content_key)
+
+    trip = OneTrip()
+    kept = trip.insert(decision(content_key="kept"), unless=("1 = %s", [0]))
+    refused = trip.insert(decision(content_key="refused"), unless=("1 = %s", [1]))
+    not_when = trip.insert(decision(content_key="not-when"), when=("1 = %s", [0]))
+    post_save.connect(post, sender=SteeringDecision)
+    try:
+        results = trip.run()
+    finally:
+        post_save.disconnect(post, sender=SteeringDecision)
+    assert [results[i].rowcount for i in (kept, refused, not_when)] == [1, 0, 0]
+    assert seen == ["kept"]
+    assert list(SteeringDecision.objects.values_list("content_key", flat=True)) == ["kept"]
+
+
+@needs_one_trip
+def test_a_statement_that_fails_undoes_the_ones_before_it_in_a_savepoint():
+    """Inside a transaction (here the test's) a failure undoes the trip's statements only."""
+    from django.db import DatabaseError
+
+    SteeringDecision.objects.create(**{f: getattr(decision(), f) for f in FIELDS})
+    trip, _ = _trip_of_three("cdg", third="SELECT 1 / 0")
+    with pytest.raises(DatabaseError):
+        trip.run()
+    assert SteeringDecision.objects.count() == 1  # the row made before the trip is still there
+
+
+def test_one_trip_takes_one_statement_per_add():
+    with pytest.raises(ValueError):
+        OneTrip().add("SELECT 1; SELECT 2")
+
+
+@needs_one_trip
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_the_trip_commits_or_rolls_back_as_one():
+    """No atomic block (a production request): PostgreSQL's implicit transaction of the one
+    message. A failure in the last statement leaves nothing of the first two; a trip that
+    succeeds is committed, seen from another connection."""
+    import psycopg
+    from django.db import DatabaseError, connection
+
+    assert not connection.in_atomic_block
+    trip, _ = _trip_of_three("ord", third="SELECT 1 / 0")
+    with pytest.raises(DatabaseError):
+        trip.run()
+    assert not SteeringDecision.objects.filter(site_name="ord").exists()
+    assert connection.connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+
+    trip, _ = _trip_of_three("sfo")
+    trip.run()
+    settings = connection.settings_dict
+    other = psycopg.connect(
+        dbname=settings["NAME"],
+        user=settings["USER"],
+        host=settings["HOST"] or None,
+        port=settings["PORT"] or None,
+        password=settings["PASSWORD"] or None,
+        autocommit=True,
+    )
+    with other:
+        count = other.execute(
+            "SELECT COUNT(*) FROM cdn_steeringdecision WHERE site_name = 'sfo'"
+        ).fetchone()
+    assert count == (2,)

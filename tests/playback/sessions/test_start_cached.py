@@ -15,7 +15,7 @@ from catalog.models import Availability, Title
 from playback.models import PlaybackSession
 from tests.playback.sessions.conftest import client_for, write_fake_asset
 from tests.playback.sessions.factories import TitleFactory
-from tests.playback.sessions.test_start_queries import _shape
+from tests.playback.sessions.test_start_queries import CLAIM, _shape
 
 pytestmark = pytest.mark.django_db
 
@@ -43,12 +43,7 @@ def test_a_warm_start_reads_neither_the_title_nor_its_availability(alice_client,
     assert response.json()["title"] == {"id": movie.pk, "name": "The Long Take"}
     assert shapes == [
         "SELECT catalog_mediaasset",
-        "SAVEPOINT",
-        "UPSERT catalog_playbackaccountlock",
-        "INSERT catalog_playbacksession",
-        "INSERT cdn_steeringdecision",
-        "RELEASE SAVEPOINT",
-        "SELECT catalog_progress",
+        *CLAIM,
     ]
     assert PlaybackSession.objects.filter(title=movie).count() == 2
 

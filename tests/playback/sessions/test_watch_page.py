@@ -4,6 +4,7 @@ import json
 import re
 
 import pytest
+from django.db import connection
 
 from playback.models import PlaybackSession
 from tests.playback.sessions.conftest import pick_profile
@@ -148,8 +149,9 @@ def test_watch_page_query_count(client, alice, alice_profile, movie, django_asse
     client.get(f"/watch/{movie.pk}/")  # warm the session
     # steering, billing, the media pipeline asset lookup and the lease (the live ones counted
     # in its insert; the session comes from the cache; its user and the profile are remembered
-    # by this process)
-    with django_assert_num_queries(9):
+    # by this process); on PostgreSQL the lock, the lease, the decision and the resume position
+    # go as one message (streamsite.prebuilt.OneTrip)
+    with django_assert_num_queries(6 if connection.vendor == "postgresql" else 9):
         client.get(f"/watch/{movie.pk}/")
 
 

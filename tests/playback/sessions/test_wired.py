@@ -175,16 +175,27 @@ class TestCdn:
         assert PlaybackSession.objects.get().pk == UUID(session_id)
 
     def test_a_failed_decision_insert_leaves_no_lease(self, alice_client, movie, monkeypatch):
+        """The decision's INSERT fails in the database (its id is taken): the lease, inserted
+        before it in the same transaction (one message on PostgreSQL), is not kept."""
+        from django.db import IntegrityError
+
         from cdn import services as cdn_services
 
-        def broken(**kwargs):
-            raise RuntimeError("decision insert failed")
+        taken = SteeringDecision.objects.create(
+            content_key="hls/other/", client_ip="127.0.0.1", created_at=timezone.now()
+        )
+        original = cdn_services.decision_row
 
-        monkeypatch.setattr(cdn_services, "decision_record", broken)
-        with pytest.raises(RuntimeError):
+        def clashing(**kwargs):
+            row = original(**kwargs)
+            row.id = taken.id
+            return row
+
+        monkeypatch.setattr(cdn_services, "decision_row", clashing)
+        with pytest.raises(IntegrityError):
             start(alice_client, movie)
         assert not PlaybackSession.objects.exists()
-        assert not SteeringDecision.objects.exists()
+        assert list(SteeringDecision.objects.values_list("id", flat=True)) == [taken.id]
 
     def test_media_url_bound_to_another_address_is_refused(self, client, alice_client, movie):
         body = start(alice_client, movie).json()
