@@ -7,7 +7,7 @@ from streamsite.settings.dev import DATABASES, VAR_DIR, env
 DEBUG = False
 EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
 EMAIL_FILE_PATH = env.str("CHAOS_MAIL_DIR", str(VAR_DIR / "chaos-mail"))
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     DATABASES["default"].setdefault("OPTIONS", {})["application_name"] = env.str(
         "CHAOS_APP_NAME", "chaos-harness"
     )
