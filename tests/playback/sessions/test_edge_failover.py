@@ -78,6 +78,19 @@ def fragments(page) -> list[tuple[float, str]]:
     return [tuple(f) for f in page.evaluate("window.__frags")]
 
 
+def downlink(cdp, bytes_per_second: int, *, latency_ms: int) -> None:
+    """Chromium's network emulation for the page (both directions)."""
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {
+            "offline": False,
+            "latency": latency_ms,
+            "downloadThroughput": bytes_per_second,
+            "uploadThroughput": bytes_per_second,
+        },
+    )
+
+
 def test_playback_survives_killing_the_serving_edge(
     live_server,
     page,
@@ -115,6 +128,12 @@ def test_playback_survives_killing_the_serving_edge(
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     sign_in(page, live_server, alice, alice_profile)
+    # Until the master playlist is parsed, a downlink of 1 MB/s: the page loads at once, but
+    # hls.js cannot fetch the whole film (about 100 KB/s of video) in the moments before the
+    # viewer's own downlink below is set, however slowly a loaded machine gets there.
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    downlink(cdp, 1_000_000, latency_ms=0)
     page.goto(f"{live_server.url}/watch/{title.pk}/")
     wait_js(page, "window.streamsitePlayer && window.streamsitePlayer.hls")
     # Watch what the shipped player does: every fragment it loads (and from where), and the
@@ -134,17 +153,7 @@ def test_playback_survives_killing_the_serving_edge(
     assert page.evaluate("window.streamsitePlayer.hls.levels.length") == 2
     # A viewer's downlink of 2 Mbit/s: hls.js buffers ahead only a few seconds faster than it
     # plays (on loopback it would hold the whole film before the kill, and prove nothing).
-    cdp = page.context.new_cdp_session(page)
-    cdp.send("Network.enable")
-    cdp.send(
-        "Network.emulateNetworkConditions",
-        {
-            "offline": False,
-            "latency": 20,
-            "downloadThroughput": 250_000,
-            "uploadThroughput": 250_000,
-        },
-    )
+    downlink(cdp, 250_000, latency_ms=20)
     wait_js(page, f"{VIDEO}.currentTime > 2")
     wait_js(page, "window.__frags.length >= 2")
     serving = edge_of(fragments(page)[-1][1])
