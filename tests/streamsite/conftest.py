@@ -64,3 +64,22 @@ def wsgi_in_process():
     finally:
         request_started.connect(close_old_connections)
         request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def second_connection():
+    """A connection of its own to the test database (PostgreSQL, autocommit): to see what the
+    test's connection committed, or to act on it from outside (terminate its backend)."""
+    import psycopg
+    from django.db import connection
+
+    settings = connection.settings_dict
+    with psycopg.connect(
+        dbname=settings["NAME"],
+        user=settings["USER"],
+        host=settings["HOST"] or None,
+        port=settings["PORT"] or None,
+        password=settings["PASSWORD"] or None,
+        autocommit=True,
+    ) as other:
+        yield other

@@ -7,7 +7,6 @@ from __future__ import annotations
 import select
 import time
 
-import psycopg
 import pytest
 from django.db import connection, connections
 
@@ -29,18 +28,6 @@ def _backend_pid() -> int:
         return cursor.fetchone()[0]
 
 
-def _other_connection() -> psycopg.Connection:
-    settings = connection.settings_dict
-    return psycopg.connect(
-        dbname=settings["NAME"],
-        user=settings["USER"],
-        host=settings["HOST"] or None,
-        port=settings["PORT"] or None,
-        password=settings["PASSWORD"] or None,
-        autocommit=True,
-    )
-
-
 def test_the_backend_is_the_project_s():
     assert type(connections["default"]).__module__ == "streamsite.db.postgresql.base"
 
@@ -57,11 +44,13 @@ def test_an_intact_connection_is_kept_without_a_statement(monkeypatch):
     assert sent == []  # Django's own check would have sent SELECT 1 here
 
 
-def test_a_connection_the_server_ended_is_replaced_before_the_request_s_first_query():
+def test_a_connection_the_server_ended_is_replaced_before_the_request_s_first_query(
+    second_connection,
+):
     first = _backend_pid()
     raw = connection.connection
-    with _other_connection() as other:
-        assert other.execute("SELECT pg_terminate_backend(%s)", [first]).fetchone() == (True,)
+    terminated = second_connection.execute("SELECT pg_terminate_backend(%s)", [first])
+    assert terminated.fetchone() == (True,)
     deadline = time.monotonic() + 5
     while not select.select([raw.fileno()], [], [], 0.05)[0]:
         assert time.monotonic() < deadline, "the server did not close the session"
@@ -72,15 +61,14 @@ def test_a_connection_the_server_ended_is_replaced_before_the_request_s_first_qu
     assert connection.connection is not raw
 
 
-def test_without_the_check_due_a_dead_connection_is_not_looked_at():
+def test_without_the_check_due_a_dead_connection_is_not_looked_at(second_connection):
     """Within one request (the check done) nothing is asked: the query that meets a dead
     connection fails, as with Django's own check, and marks it for the next request."""
     from django.db import OperationalError
 
     first = _backend_pid()
     raw = connection.connection
-    with _other_connection() as other:
-        other.execute("SELECT pg_terminate_backend(%s)", [first])
+    second_connection.execute("SELECT pg_terminate_backend(%s)", [first])
     deadline = time.monotonic() + 5
     while not select.select([raw.fileno()], [], [], 0.05)[0]:
         assert time.monotonic() < deadline

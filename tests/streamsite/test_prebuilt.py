@@ -196,7 +196,7 @@ def test_one_trip_takes_one_statement_per_add():
 
 @needs_one_trip
 @pytest.mark.django_db(transaction=True)
-def test_outside_a_transaction_the_trip_commits_or_rolls_back_as_one():
+def test_outside_a_transaction_the_trip_commits_or_rolls_back_as_one(second_connection):
     """No atomic block (a production request): PostgreSQL's implicit transaction of the one
     message. A failure in the last statement leaves nothing of the first two; a trip that
     succeeds is committed, seen from another connection."""
@@ -212,17 +212,7 @@ def test_outside_a_transaction_the_trip_commits_or_rolls_back_as_one():
 
     trip, _ = _trip_of_three("sfo")
     trip.run()
-    settings = connection.settings_dict
-    other = psycopg.connect(
-        dbname=settings["NAME"],
-        user=settings["USER"],
-        host=settings["HOST"] or None,
-        port=settings["PORT"] or None,
-        password=settings["PASSWORD"] or None,
-        autocommit=True,
-    )
-    with other:
-        count = other.execute(
-            "SELECT COUNT(*) FROM cdn_steeringdecision WHERE site_name = 'sfo'"
-        ).fetchone()
+    count = second_connection.execute(
+        "SELECT COUNT(*) FROM cdn_steeringdecision WHERE site_name = 'sfo'"
+    ).fetchone()
     assert count == (2,)
