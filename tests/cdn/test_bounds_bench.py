@@ -39,3 +39,29 @@ def test_lookups_of_the_fixed_set_never_reach_the_lru_beside_it(cdn_bounds):
     assert cdn_bounds.oracle_lru(es, 1, 10, {1}) == 2
     # With chunk 1 in the same slot's way, they evict each other: nothing hits.
     assert cdn_bounds.oracle_lru(es, 1, 10, set()) == 0
+
+
+def test_one_list_for_all_edges_ranks_by_every_edge_together(cdn_bounds, monkeypatch):
+    monkeypatch.setattr(cdn_bounds, "WITHIN", (2,))
+    monkeypatch.setattr(cdn_bounds, "SHARES", (0.0,))
+    # Edge a reads 1 most, edge b reads 2 most; over both, 3 is read most (five times).
+    a = EdgeStream(objs=[1, 1, 1, 3, 3, 3, 5, 6], ts=[0.0] * 8)
+    b = EdgeStream(objs=[2, 2, 2, 2, 3, 3, 7, 8], ts=[0.0] * 8)
+    bounds = cdn_bounds.bounds({"a": a, "b": b}, 0.2)  # one slot each (5 distinct chunks)
+    # Each edge's own fixed set (1 at a, 2 at b) hits 3 + 4 times; the shared list's top, 3,
+    # hits 3 + 2 times.
+    best = cdn_bounds.belady(a, 1).count(1) + cdn_bounds.belady(b, 1).count(1)
+    assert bounds["fixed"] == pytest.approx(7 / best)
+    assert bounds["shared"] == pytest.approx(5 / best)
+
+
+def test_the_shared_list_skips_chunks_an_edge_never_reads(cdn_bounds, monkeypatch):
+    monkeypatch.setattr(cdn_bounds, "WITHIN", (2,))
+    monkeypatch.setattr(cdn_bounds, "SHARES", (0.0,))
+    # 9 is read most over both edges but never at b: b's slot goes to its own best of the
+    # shared ranking (4, read three times there), not to 9.
+    a = EdgeStream(objs=[9, 9, 9, 9, 9, 9, 4, 2], ts=[0.0] * 8)
+    b = EdgeStream(objs=[4, 4, 4, 1, 2, 3, 5, 6], ts=[0.0] * 8)
+    bounds = cdn_bounds.bounds({"a": a, "b": b}, 0.2)
+    best = cdn_bounds.belady(a, 1).count(1) + cdn_bounds.belady(b, 1).count(1)
+    assert bounds["shared"] == pytest.approx((6 + 3) / best)
