@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from accounts import token_cache, tokens
 from accounts.models import ApiToken
 from accounts.services import api_token_touch
+from streamsite import shared_counters
 from streamsite.api import throttling
 
 
@@ -37,6 +38,11 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             # The user's throttle window is counted in the same round trip as the lookup's
             # read of the auth epoch (streamsite.api.throttling); the throttle still decides.
             throttling.count_early(view, user_id)
+            # And what the view knows it will read for this user (playback start: the
+            # account's entitlements), which the view's own code still checks.
+            reads = getattr(view, "reads_with_counters", None)
+            if reads is not None:
+                shared_counters.also_get(reads(request, user_id))
         found = token_cache.lookup(digest, profile_id=_named_profile_id(request))
         if found is None or not found[0].is_active():
             raise exceptions.AuthenticationFailed("Invalid, expired or revoked token.")

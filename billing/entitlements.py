@@ -2,7 +2,10 @@
 
 `get_entitlements(account)` is cached per account (Django cache) and invalidated after commit
 on every subscription change; a cached value also carries the moment it stops being true
-(end of the grace period, end of the period), checked against the billing clock.
+(end of the grace period, end of the period), checked against the billing clock. Inside a
+request the cached value is read through `streamsite.shared_counters.get_many`, so a view that
+knows it will ask (playback start) can have it ride along with the request's first cache round
+trip (`cache_key`, asked for by accounts.authentication); what rode along is still checked here.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from django.db import transaction
 
 from billing import clock
 from billing.models import Subscription, SubscriptionStatus
+from streamsite import shared_counters
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -35,7 +39,7 @@ class Entitlements:
     reason: str
 
 
-def _key(account_id: int) -> str:
+def cache_key(account_id: int) -> str:
     return f"billing:entitlements:{account_id}"
 
 
@@ -46,26 +50,27 @@ def grace_ends_at(past_due_since: datetime) -> datetime:
 
 def invalidate(account_id: int) -> None:
     """Drop the cached entitlements now and again after the surrounding transaction commits."""
-    cache.delete(_key(account_id))
-    transaction.on_commit(lambda: cache.delete(_key(account_id)))
+    cache.delete(cache_key(account_id))
+    transaction.on_commit(lambda: cache.delete(cache_key(account_id)))
 
 
 def invalidate_many(account_ids: list[int]) -> None:
     """`invalidate` for a batch: one multi-key delete now and one after commit."""
-    keys = [_key(pk) for pk in account_ids]
+    keys = [cache_key(pk) for pk in account_ids]
     cache.delete_many(keys)
     transaction.on_commit(lambda: cache.delete_many(keys))
 
 
 def get_entitlements(account: User) -> Entitlements:
     now = clock.now()
-    cached = cache.get(_key(account.pk))
+    key = cache_key(account.pk)
+    cached = shared_counters.get_many([key]).get(key)
     if cached is not None:
         valid_until = cached["valid_until"]
         if valid_until is None or now < valid_until:
             return Entitlements(**cached["value"])
     value, valid_until = compute(account.pk, now)
-    cache.set(_key(account.pk), {"value": asdict(value), "valid_until": valid_until}, CACHE_TTL)
+    cache.set(key, {"value": asdict(value), "valid_until": valid_until}, CACHE_TTL)
     return value
 
 

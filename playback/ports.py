@@ -48,6 +48,11 @@ def get_entitlements(account: User) -> Entitlements:
     return billing_entitlements.get_entitlements(account)
 
 
+def entitlements_cache_key(account_id: int) -> str:
+    """The cache key `get_entitlements` reads for the account (to read it early)."""
+    return billing_entitlements.cache_key(account_id)
+
+
 def plan_action(status: str = "") -> dict[str, str]:
     """Where a viewer refused for their plan goes to fix it (a page error offers the link):
     the plan picker for an account that never had a plan (status "none"), else billing."""

@@ -1,0 +1,127 @@
+"""With a remembered API token, playback start reads the account's cached entitlements in the
+request's first cache round trip, beside the shared counters (accounts.authentication asks the
+view, `reads_with_counters`); what rides along still decides only through billing's own check."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.core.cache import cache, caches
+
+from accounts.token_cache import EPOCH_KEY
+from billing import clock
+from billing.entitlements import cache_key
+from playback.models import PlaybackSession
+from streamsite.cache import default_redis
+from tests.clients import token_client
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def reads(monkeypatch):
+    """Every cache read, as the list of keys it asked for (one entry per call or round trip)."""
+    calls: list[list[str]] = []
+    inside = [False]  # local memory's get_many calls get: record the outer call only
+    backend = type(caches["default"])
+    for name in ("get", "get_many"):
+        original = getattr(backend, name)
+
+        def recording(self, keys, *args, _original=original, **kwargs):
+            if inside[0]:
+                return _original(self, keys, *args, **kwargs)
+            calls.append([keys] if isinstance(keys, str) else list(keys))
+            inside[0] = True
+            try:
+                return _original(self, keys, *args, **kwargs)
+            finally:
+                inside[0] = False
+
+        monkeypatch.setattr(backend, name, recording)
+    redis = default_redis()
+    if redis is not None:  # CI: the shared counters' one round trip is its own call
+        original_trip = type(redis).get_many_and_count
+
+        def trip(self, keys, counters):
+            calls.append(list(keys))
+            return original_trip(self, keys, counters)
+
+        monkeypatch.setattr(type(redis), "get_many_and_count", trip)
+    return calls
+
+
+def start_as(client, profile, title):
+    return client.post(
+        "/api/v1/playback/sessions",
+        {"title_id": title.pk},
+        format="json",
+        HTTP_X_PROFILE_ID=str(profile.pk),
+    )
+
+
+def test_a_start_reads_the_entitlements_with_the_counters(alice, alice_profile, movie, reads):
+    client = token_client(alice)
+    assert start_as(client, alice_profile, movie).status_code == 201  # the token is remembered
+    reads.clear()
+    assert start_as(client, alice_profile, movie).status_code == 201
+    key = cache_key(alice.pk)
+    asked = [call for call in reads if key in call]
+    assert asked == [call for call in reads if EPOCH_KEY in call]
+    assert len(asked) == 1
+
+
+def test_the_first_request_of_a_token_reads_them_on_their_own(alice, alice_profile, movie, reads):
+    client = token_client(alice)
+    assert start_as(client, alice_profile, movie).status_code == 201
+    key = cache_key(alice.pk)
+    # The token was not remembered: its user was not known before the counters were read.
+    assert [call for call in reads if key in call] == [[key]]
+
+
+def test_listing_sessions_does_not_read_them(alice, alice_profile, movie, reads):
+    client = token_client(alice)
+    client.get("/api/v1/playback/sessions")
+    reads.clear()
+    assert client.get("/api/v1/playback/sessions").status_code == 200
+    assert not [call for call in reads if cache_key(alice.pk) in call]
+
+
+def test_what_rides_along_is_what_decides(alice, alice_profile, movie):
+    client = token_client(alice)
+    assert start_as(client, alice_profile, movie).status_code == 201
+    refused = {
+        "can_stream": False,
+        "max_streams": 0,
+        "max_resolution": 0,
+        "max_profiles": 5,
+        "plan_code": "standard",
+        "status": "canceled",
+        "reason": "Your subscription was canceled. Pick a plan to come back.",
+    }
+    cache.set(cache_key(alice.pk), {"value": refused, "valid_until": None})
+    response = start_as(client, alice_profile, movie)
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "not_entitled"
+    assert PlaybackSession.objects.count() == 1
+
+
+def test_a_value_past_its_end_is_computed_again(alice, alice_profile, movie):
+    client = token_client(alice)
+    assert start_as(client, alice_profile, movie).status_code == 201
+    refused_until_yesterday = {
+        "value": {
+            "can_stream": False,
+            "max_streams": 0,
+            "max_resolution": 0,
+            "max_profiles": 5,
+            "plan_code": "standard",
+            "status": "past_due",
+            "reason": "Your payment is overdue.",
+        },
+        "valid_until": clock.now() - timedelta(days=1),
+    }
+    cache.set(cache_key(alice.pk), refused_until_yesterday)
+    # The subscription (trialing) allows streaming: the stale value is not used.
+    assert start_as(client, alice_profile, movie).status_code == 201
+    assert PlaybackSession.objects.count() == 2
