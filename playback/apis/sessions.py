@@ -192,6 +192,11 @@ class SessionListCreateApi(APIView):
         sessions = services.live_sessions(account=request_user(request))
         return Response(LiveSessionSerializer(sessions, many=True).data)
 
+    def reads_with_counters(self, request: Request, user_id: int) -> list[str]:
+        """A start reads the account's entitlements: with a remembered API token they ride
+        along with the request's first cache round trip (accounts.authentication)."""
+        return [ports.entitlements_cache_key(user_id)] if request.method == "POST" else []
+
     @extend_schema(
         request=PlaybackStartInputSerializer,
         responses={201: StartedSerializer},
@@ -203,11 +208,6 @@ class SessionListCreateApi(APIView):
             "devices (`error.sessions`) when the plan's limit is reached."
         ),
     )
-    def reads_with_counters(self, request: Request, user_id: int) -> list[str]:
-        """A start reads the account's entitlements: with a remembered API token they ride
-        along with the request's first cache round trip (accounts.authentication)."""
-        return [ports.entitlements_cache_key(user_id)] if request.method == "POST" else []
-
     def post(self, request: Request) -> Response:
         data = self.PlaybackStartInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
