@@ -49,13 +49,16 @@ def grace_ends_at(past_due_since: datetime) -> datetime:
 
 
 def invalidate(account_id: int) -> None:
-    """Drop the cached entitlements now and again after the surrounding transaction commits."""
+    """Drop the cached entitlements now and again after the surrounding transaction commits
+    (and whatever this request read early with its shared counters)."""
+    shared_counters.forget()
     cache.delete(cache_key(account_id))
     transaction.on_commit(lambda: cache.delete(cache_key(account_id)))
 
 
 def invalidate_many(account_ids: list[int]) -> None:
     """`invalidate` for a batch: one multi-key delete now and one after commit."""
+    shared_counters.forget()
     keys = [cache_key(pk) for pk in account_ids]
     cache.delete_many(keys)
     transaction.on_commit(lambda: cache.delete_many(keys))

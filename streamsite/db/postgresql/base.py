@@ -9,9 +9,11 @@ sends nothing, so a socket with data waiting, or at end of file, is one the serv
 on unasked, which it does when it ends the session (a restart, `pg_terminate_backend`, an idle
 timeout: an error message, then the close). Such a connection, or one psycopg already knows to
 be closed or broken, is closed, and the request's first query opens a new one, as after
-Django's own check. What neither check can see without waiting on the network (a host gone
-without closing the connection) fails the query, which Django then handles as before
-(`errors_occurred`: the next request's `is_usable` runs the real `SELECT 1`)."""
+Django's own check. A message the server sends unasked on a live session (a NOTIFY after
+LISTEN, a parameter's new value after a configuration reload) closes it too: one needless
+reconnect, never a broken query. What neither check can see without waiting on the network
+(a host gone without closing the connection) fails the query, which Django then handles as
+before (`errors_occurred`: the next request's `is_usable` runs the real `SELECT 1`)."""
 
 from __future__ import annotations
 
@@ -22,11 +24,11 @@ from django.db.backends.postgresql import base
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
+    health_check_enabled: Any
     health_check_done: Any
 
     def close_if_health_check_failed(self) -> None:
-        due = getattr(self, "health_check_enabled", False) and not self.health_check_done
-        if self.connection is None or not due:
+        if self.connection is None or not self.health_check_enabled or self.health_check_done:
             return
         if not self.socket_intact():
             self.close()

@@ -125,3 +125,45 @@ def test_a_value_past_its_end_is_computed_again(alice, alice_profile, movie):
     # The subscription (trialing) allows streaming: the stale value is not used.
     assert start_as(client, alice_profile, movie).status_code == 201
     assert PlaybackSession.objects.count() == 2
+
+
+def test_a_change_in_the_same_request_drops_what_rode_along(alice):
+    """billing.entitlements.invalidate in a request that read the key early: the next read in
+    that request computes them again instead of answering with the early value."""
+    from billing import entitlements
+    from billing.models import Subscription, SubscriptionStatus
+    from streamsite import shared_counters
+
+    entitlements.get_entitlements(alice)  # cached: alice may stream
+    with shared_counters.request_scope():
+        shared_counters.also_get([cache_key(alice.pk)])
+        shared_counters.read(EPOCH_KEY)  # the request's first round trip, with the rider
+        Subscription.objects.filter(account=alice).update(status=SubscriptionStatus.EXPIRED)
+        entitlements.invalidate(alice.pk)
+        assert entitlements.get_entitlements(alice).can_stream is False
+
+
+def test_with_the_cache_gone_a_remembered_token_starts_from_the_database(
+    alice, alice_profile, movie, settings, monkeypatch
+):
+    from bench.chaos import infra
+    from streamsite import shared_counters
+
+    client = token_client(alice)
+    assert start_as(client, alice_profile, movie).status_code == 201  # remembered
+    asked: list[str] = []
+    original = shared_counters.also_get
+    monkeypatch.setattr(
+        shared_counters, "also_get", lambda keys: (asked.extend(keys), original(keys))[1]
+    )
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "streamsite.cache.FailSoftRedisCache",
+            "LOCATION": f"redis://127.0.0.1:{infra.free_port()}/0",
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+    response = start_as(client, alice_profile, movie)
+    assert response.status_code == 201, response.content
+    assert cache_key(alice.pk) in asked  # it rode along, came back empty, and was computed
+    assert PlaybackSession.objects.count() == 2
