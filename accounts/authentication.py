@@ -3,15 +3,17 @@ accounts.token_cache, so a busy client costs no query per request)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
 from accounts import token_cache, tokens
 from accounts.models import ApiToken
-from accounts.services import api_token_touch
+from accounts.services import api_token_touch, api_token_touch_rides
 from streamsite import shared_counters
 from streamsite.api import throttling
 
@@ -33,27 +35,46 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("Invalid token.")
         digest = tokens.digest(raw)
         view = (request.parser_context or {}).get("view")
+        now = timezone.now()
         user_id = token_cache.remembered_user_id(digest)
         if view is not None and user_id is not None:
             # The user's throttle window is counted in the same round trip as the lookup's
             # read of the auth epoch (streamsite.api.throttling); the throttle still decides.
-            throttling.count_early(view, user_id)
-            # And what the view knows it will read for this user (playback start: the
-            # account's entitlements), which the view's own code still checks.
-            reads = getattr(view, "reads_with_counters", None)
-            if reads is not None:
-                shared_counters.also_get(reads(request, user_id))
-        found = token_cache.lookup(digest, profile_id=_named_profile_id(request))
+            _ride_along(request, view, user_id)
+        noted: Callable[[], bool] | None = None
+
+        def riders(token: ApiToken) -> None:
+            # A token this process does not remember: its row is read first, then all of the
+            # above and the token's noted use go with the shared counters' first read.
+            nonlocal noted
+            _ride_along(request, view, token.user_id)
+            noted = api_token_touch_rides(token=token, now=now)
+
+        found = token_cache.lookup(
+            digest,
+            profile_id=_named_profile_id(request),
+            riders=riders if view is not None else None,
+        )
         if found is None or not found[0].is_active():
             raise exceptions.AuthenticationFailed("Invalid, expired or revoked token.")
         token, user = found
         if not user.is_active:
             raise exceptions.AuthenticationFailed("This account is disabled.")
-        api_token_touch(token=token)
+        api_token_touch(token=token, now=now, noted=noted)
         return user, token
 
     def authenticate_header(self, request: Request) -> str:
         return self.keyword
+
+
+def _ride_along(request: Request, view: Any, user_id: int) -> None:
+    """What the request will need for this user, sent with its first read of the shared
+    counters: the throttle's window, and what the view names (playback start: the account's
+    entitlements), which the view's own code still checks."""
+    throttling.count_early(view, user_id)
+    reads = getattr(view, "reads_with_counters", None)
+    if reads is not None:
+        shared_counters.also_get(reads(request, user_id))
 
 
 def _named_profile_id(request: Request) -> int | None:

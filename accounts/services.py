@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -779,11 +780,26 @@ def api_token_revoke(*, user: User, token_id: int) -> ApiToken:
     return token
 
 
-def api_token_touch(*, token: ApiToken, now: datetime | None = None) -> None:
+def _touch_due(token: ApiToken, now: datetime) -> bool:
+    return token.last_used_at is None or now - token.last_used_at >= TOKEN_TOUCH_INTERVAL
+
+
+def api_token_touch_rides(*, token: ApiToken, now: datetime) -> Callable[[], bool] | None:
+    """Note the token's use with the request's first read of the shared counters when one is
+    due (streamsite.shared_counters.also_write): what tells whether it went, else None. Pass
+    it to `api_token_touch`, which writes the use some other way if it did not go."""
+    return token_touch.note_rides(token.pk, now) if _touch_due(token, now) else None
+
+
+def api_token_touch(
+    *, token: ApiToken, now: datetime | None = None, noted: Callable[[], bool] | None = None
+) -> None:
+    """Record that the token was used, at most once per TOKEN_TOUCH_INTERVAL; `noted`, from
+    `api_token_touch_rides`, when the note may already have gone."""
     now = now or timezone.now()
-    if token.last_used_at is None or now - token.last_used_at >= TOKEN_TOUCH_INTERVAL:
-        if not token_touch.note(token.pk, now):  # else written by token_touch.flush
-            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    if _touch_due(token, now):
+        if not (noted is not None and noted()) and not token_touch.note(token.pk, now):
+            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)  # else by the flush
         token.last_used_at = now
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import functools
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
@@ -86,14 +86,33 @@ def auth_changed() -> None:
     transaction.on_commit(bump)
 
 
-def lookup(digest: str, *, profile_id: int | None = None) -> tuple[ApiToken, Any] | None:
+def lookup(
+    digest: str,
+    *,
+    profile_id: int | None = None,
+    riders: Callable[[ApiToken], None] | None = None,
+) -> tuple[ApiToken, Any] | None:
     """The token with this digest and its user (each request its own copy), or None.
 
     `profile_id`, when the request names a profile (X-Profile-Id), is read in the same query
     when the token is not remembered, and remembered as `profile_lookup` would remember it:
     a token's first request costs one query, not two.
+
+    `riders(token)`, for a token this process does not remember, is called between its query
+    and the request's first read of the shared counters, so that what the request will need for
+    the token's user rides along with that read (accounts.authentication: the throttle's
+    window, the view's reads, the token's noted use) instead of a round trip apiece. The epoch
+    is then read after the token's row: such a token is remembered only when the epoch read
+    is the one this process knew before the query (no change can have raced the row).
     """
     ttl = settings.API_TOKEN_CACHE_SECONDS
+    if (
+        ttl > 0
+        and riders is not None
+        and digest not in _remembered.by_digest
+        and shared_counters.unsent()
+    ):
+        return _first_lookup(digest, profile_id, riders, ttl)
     epoch = _epoch() if ttl > 0 else None
     if epoch is None:  # off, or the shared cache is away: remember nothing meanwhile
         token = ApiToken.objects.select_related("user").filter(digest=digest).first()
@@ -108,15 +127,43 @@ def lookup(digest: str, *, profile_id: int | None = None) -> tuple[ApiToken, Any
         if token is None:
             return None
         hit = _Principal(token=token, user=token.user, perms=_UNKNOWN, until=now + ttl, epoch=epoch)
-        with _remembered.lock:
-            if len(_remembered.by_digest) >= 10_000:
-                _remembered.by_digest.clear()
-            _remembered.by_digest[digest] = hit
-            if profile_id is not None:
-                if len(_remembered.profiles) >= 10_000:
-                    _remembered.profiles.clear()
-                found = getattr(token, "named_profile", None)
-                _remembered.profiles[(profile_id, int(token.user.pk))] = (found, now + ttl, epoch)
+        _remember(digest, hit, profile_id, now)
+    return _principal_for_request(hit)
+
+
+def _first_lookup(
+    digest: str, profile_id: int | None, riders: Callable[[ApiToken], None], ttl: float
+) -> tuple[ApiToken, Any] | None:
+    known = _remembered.epoch  # read before the row: any later change moves the epoch past it
+    token = _token_with_profile(digest, profile_id)
+    if token is None:
+        return None
+    riders(token)
+    epoch = _epoch()  # the request's first read, with what rode along
+    if epoch is None:  # the shared cache is away: remember nothing meanwhile
+        return token, token.user
+    now = time.monotonic()
+    hit = _Principal(token=token, user=token.user, perms=_UNKNOWN, until=now + ttl, epoch=epoch)
+    with _remembered.lock:
+        _follow(epoch)
+    if epoch == known:
+        _remember(digest, hit, profile_id, now)
+    return _principal_for_request(hit)
+
+
+def _remember(digest: str, hit: _Principal, profile_id: int | None, now: float) -> None:
+    with _remembered.lock:
+        if len(_remembered.by_digest) >= 10_000:
+            _remembered.by_digest.clear()
+        _remembered.by_digest[digest] = hit
+        if profile_id is not None:
+            if len(_remembered.profiles) >= 10_000:
+                _remembered.profiles.clear()
+            found = getattr(hit.token, "named_profile", None)
+            _remembered.profiles[(profile_id, int(hit.user.pk))] = (found, hit.until, hit.epoch)
+
+
+def _principal_for_request(hit: _Principal) -> tuple[ApiToken, Any]:
     # Each request gets its own user object, its permission caches filled from memory.
     user = _own_copy(hit.user)
     if user.is_active and not user.is_superuser:

@@ -1,21 +1,25 @@
 """When each API token was last used (`ApiToken.last_used_at`), written off the request path.
 
 A request whose token has not been noted for TOKEN_TOUCH_INTERVAL notes the time in one Redis
-hash (one command, no database write and no commit on the request); `flush`, run by beat every
-minute, writes what was noted in one statement per FLUSH_BATCH tokens, and only ever moves a
-token's time forward. With a cache that is not Redis, or with Redis away, the request writes
-the row itself, as it did before. A flush takes the hash by renaming it: one that dies before
-its write leaves the taken entries under their own key, and the next flush writes them first.
-Times noted but never flushed (Redis lost) cost only how fresh "last used" is.
+hash (one command, no database write and no commit on the request; on a token's first request
+in a process the command rides with the request's first cache round trip, `note_rides`);
+`flush`, run by beat every minute, writes what was noted in one statement per FLUSH_BATCH
+tokens, and only ever moves a token's time forward. With a cache that is not Redis, or with
+Redis away, the request writes the row itself, as it did before. A flush takes the hash by
+renaming it: one that dies before its write leaves the taken entries under their own key, and
+the next flush writes them first. Times noted but never flushed (Redis lost) cost only how
+fresh "last used" is.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from django.db import transaction
 
 from accounts.models import ApiToken
+from streamsite import shared_counters
 from streamsite.cache import FailSoftRedisCache, default_redis
 
 FLUSH_BATCH = 500
@@ -32,6 +36,16 @@ def note(token_id: int, at: datetime) -> bool:
         return False
     noted = _keys(cache)[0]
     return cache.run(lambda client: client.hset(noted, str(token_id), at.timestamp())) is not None
+
+
+def note_rides(token_id: int, at: datetime) -> Callable[[], bool] | None:
+    """`note`, sent with the request's first read of the shared counters: what tells whether it
+    went, or None when it cannot ride (then `note` it, or write it)."""
+    cache = default_redis()
+    if cache is None:
+        return None
+    noted = _keys(cache)[0]
+    return shared_counters.also_write(("HSET", noted, str(token_id), repr(at.timestamp())))
 
 
 def flush() -> int:

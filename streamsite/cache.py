@@ -70,16 +70,21 @@ class _ReusedClients(RedisCacheClient):
         return value
 
     def get_many_and_count(
-        self, keys: list[Any], counters: dict[Any, int]
+        self,
+        keys: list[Any],
+        counters: dict[Any, int],
+        writes: list[tuple[Any, ...]] | None = None,
     ) -> tuple[dict[Any, Any], dict[Any, int]]:
-        """MGET `keys` and count each counter (+1, created with its timeout in seconds), in
-        one round trip. Keys are already made (prefixed and versioned)."""
+        """MGET `keys`, count each counter (+1, created with its timeout in seconds) and send
+        `writes` (whole commands, their replies unread), in one round trip. Keys are already
+        made (prefixed and versioned)."""
         commands: list[tuple[Any, ...]] = []
         if keys:
             commands.append(("MGET", *keys))
         for key, timeout in counters.items():
             commands.append(("SET", key, 0, "EX", max(1, int(timeout)), "NX"))  # a new window
             commands.append(("INCR", key))
+        commands.extend(writes or ())
         replies = self._round_trip(commands)
         values: dict[Any, Any] = {}
         if keys:
@@ -164,10 +169,14 @@ class FailSoftRedisCache(RedisCache):
         return self._call(super().get_many, {}, keys, version)
 
     def get_many_and_count(
-        self, keys: list[str], counters: dict[str, int]
+        self,
+        keys: list[str],
+        counters: dict[str, int],
+        writes: list[tuple[Any, ...]] | None = None,
     ) -> tuple[dict[str, Any], dict[str, int]] | None:
         """The values of `keys` found, and each counter counted once (created with its
-        timeout, in seconds, when missing), in one round trip; None while Redis is down."""
+        timeout, in seconds, when missing), in one round trip, with `writes` (whole commands
+        on made keys) sent in it too; None while Redis is down."""
         made = {self.make_and_validate_key(k): k for k in keys}
         made_counters = {self.make_and_validate_key(k): k for k in counters}
         got = self._call(
@@ -175,6 +184,7 @@ class FailSoftRedisCache(RedisCache):
             None,
             list(made),
             {m: counters[k] for m, k in made_counters.items()},
+            writes,
         )
         if got is None:
             return None

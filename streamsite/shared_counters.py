@@ -19,7 +19,9 @@ endpoint's body) and `also_count(key, timeout)` (a throttle's window counter, ta
 `take_count`). A counter is counted at most once per request: one that was not sent with the
 first read is dropped when its owner takes it (`take_count` answers None and the owner counts
 it itself). Riders are only read or counted, never trusted: their owner still decides, after
-authentication and authorisation, whether what it asked for applies to this request.
+authentication and authorisation, whether what it asked for applies to this request. A write
+that needs no answer can ride too (`also_write(command)`, Redis only: an API token's noted
+use); its owner asks afterwards whether it went, and writes some other way when it did not.
 
 The snapshot lives in a ContextVar: one per thread under gthread, one per task under ASGI.
 """
@@ -47,6 +49,8 @@ class _Request:
     counters: dict[str, int] = field(default_factory=dict)  # riders: key -> timeout
     got: dict[str, Any] = field(default_factory=dict)  # riders read (absent: None)
     counts: dict[str, int] = field(default_factory=dict)  # riders counted
+    writes: list[tuple[Any, ...]] = field(default_factory=list)  # riders: Redis commands
+    wrote: bool = False  # the writes went (Redis answered the round trip)
     sent: bool = False  # the riders went out (with the first read)
 
 
@@ -69,8 +73,10 @@ def _fetch(state: _Request) -> None:
     keys = list(dict.fromkeys([*_KEYS, *state.gets]))
     redis = default_redis()
     if redis is not None:
-        got = redis.get_many_and_count(keys, state.counters)
+        writes = [state.writes] if state.writes else []
+        got = redis.get_many_and_count(keys, state.counters, *writes)
         values, counts = got if got is not None else ({}, {})  # the cache is away
+        state.wrote = got is not None and bool(writes)
     else:  # a cache without pipelines (tests' local memory): the same, in several calls
         values = cache.get_many(keys)
         counts = {}
@@ -81,7 +87,7 @@ def _fetch(state: _Request) -> None:
     state.values = {k: values.get(k) for k in _KEYS}
     state.got = {k: values.get(k) for k in state.gets}
     state.counts = counts
-    state.gets, state.counters = [], {}
+    state.gets, state.counters, state.writes = [], {}, []
 
 
 def count(key: str, timeout: int) -> int | None:
@@ -132,6 +138,23 @@ def also_get(keys: Iterable[str]) -> None:
     state = _state.get()
     if state is not None and not state.sent:
         state.gets.extend(keys)
+
+
+def unsent() -> bool:
+    """Inside a request whose first read has not happened: riders would still go with it."""
+    state = _state.get()
+    return state is not None and not state.sent
+
+
+def also_write(command: tuple[Any, ...]) -> Callable[[], bool] | None:
+    """Send the Redis `command` (on made keys; its reply is not read) with this request's
+    first read. Answers a function telling, after that read, whether it went; None when it
+    cannot ride (outside a request, the first read gone, or a cache that is not Redis)."""
+    state = _state.get()
+    if state is None or state.sent or default_redis() is None:
+        return None
+    state.writes.append(command)
+    return lambda: state.wrote
 
 
 def also_count(key: str, timeout: int) -> None:

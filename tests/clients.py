@@ -1,6 +1,7 @@
 """Test clients signed in as someone: the API with a forced login (optionally naming a profile
 in `X-Profile-Id`), the API with a real token, and a browser session (optionally with a chosen
-profile, as the profile picker leaves it)."""
+profile, as the profile picker leaves it); and a helper that has the process follow the auth
+epoch, as a running server does."""
 
 from __future__ import annotations
 
@@ -26,6 +27,17 @@ def token_client(user, name: str = "tests") -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {plaintext}")
     return client
+
+
+def follow_auth_epoch() -> None:
+    """Have this process follow the auth epoch as it stands (accounts.token_cache), as a server
+    does once it has answered a request since the last change: a token's first request is then
+    remembered (one read while the epoch is new to the process is not)."""
+    from accounts import token_cache
+    from streamsite import shared_counters
+
+    with shared_counters.request_scope():
+        token_cache.lookup("0" * 64)  # no such token: the epoch read, nothing remembered
 
 
 def browser_client(user, profile=None, *, pin_ok: bool | None = None) -> Client:

@@ -13,7 +13,8 @@ machine's load, without the time PostgreSQL and Redis spend in their own process
 
 BENCH_CPROFILE=1 also prints, per endpoint, the functions that cost the most CPU time
 (cProfile timing CPU, sorted by own time or BENCH_CPROFILE_SORT=cumulative; BENCH_CPROFILE_TOP
-lines, 25 by default).
+lines, 25 by default); BENCH_CPROFILE_DUMP=path also writes the profile there (the last
+endpoint's), for pstats' callers and callees.
 
     DATABASE_URL=... REDIS_URL=... .venv/bin/python bench/http/run.py   # once, for the data
     BENCH_DATA=/path/data.json ... .venv/bin/python bench/http/profile.py
@@ -156,6 +157,8 @@ def main() -> None:
             top = int(os.environ.get("BENCH_CPROFILE_TOP", "25"))
             order = os.environ.get("BENCH_CPROFILE_SORT", "tottime")  # or cumulative
             pstats.Stats(profiler, stream=sys.stdout).sort_stats(order).print_stats(top)
+            if os.environ.get("BENCH_CPROFILE_DUMP"):  # for pstats' callers and callees
+                profiler.dump_stats(os.environ["BENCH_CPROFILE_DUMP"])
 
 
 if __name__ == "__main__":

@@ -16,7 +16,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def token_client(alice):
-    return clients.token_client(alice, name="cli")
+    client = clients.token_client(alice, name="cli")
+    clients.follow_auth_epoch()  # as a running server does (creating the token moved it)
+    return client
 
 
 def who(client) -> str:
@@ -88,6 +90,46 @@ def test_another_process_bumping_the_epoch_makes_this_one_look_again(alice, toke
     cache.add(token_cache.EPOCH_KEY, 0, timeout=None)
     cache.incr(token_cache.EPOCH_KEY)
     assert who(token_client) == REFUSED
+
+
+def test_a_token_read_while_the_epoch_moved_is_not_remembered(alice, monkeypatch):
+    """A token's first request reads its row before the epoch: when the epoch it then reads is
+    not the one the process knew before the row, a change may have raced the row, and the
+    token is looked up again on its next request."""
+    client = clients.token_client(alice, name="cli")
+    clients.follow_auth_epoch()
+    original = token_cache._token_with_profile
+
+    def row_then_change(digest, profile_id):
+        token = original(digest, profile_id)
+        cache.incr(token_cache.EPOCH_KEY)  # another process's change, after the row was read
+        return token
+
+    monkeypatch.setattr(token_cache, "_token_with_profile", row_then_change)
+    assert who(client) == ALICE
+    monkeypatch.setattr(token_cache, "_token_with_profile", original)
+    again, queries = _token_queries(client)
+    assert again.status_code == 200
+    assert any("accounts_apitoken" in s for s in queries)  # looked up again ...
+    third, queries = _token_queries(client)
+    assert third.status_code == 200
+    assert queries == []  # ... and remembered from then on
+
+
+def test_a_revocation_racing_a_first_request_is_seen_on_the_next(alice, monkeypatch):
+    client = clients.token_client(alice, name="cli")
+    clients.follow_auth_epoch()
+    original = token_cache._token_with_profile
+
+    def row_then_revoke(digest, profile_id):
+        token = original(digest, profile_id)
+        services.api_token_revoke(user=alice, token_id=token.pk)  # bumps the epoch
+        return token
+
+    monkeypatch.setattr(token_cache, "_token_with_profile", row_then_revoke)
+    assert who(client) == ALICE  # the row was read before the revocation
+    monkeypatch.setattr(token_cache, "_token_with_profile", original)
+    assert who(client) == REFUSED
 
 
 def test_with_the_cache_off_every_request_looks_the_token_up(token_client, settings):

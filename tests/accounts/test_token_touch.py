@@ -89,3 +89,49 @@ def test_with_redis_away_the_request_writes_the_row_itself(dead_cache, alice):
     assert len(_token_writes(client)) == 1
     assert ApiToken.objects.get(user=alice).last_used_at is not None
     assert token_touch.flush() == 0
+
+
+def test_a_tokens_first_request_notes_its_use_in_the_counters_round_trip(
+    redis_cache, alice, monkeypatch
+):
+    """One round trip carries the auth epoch, the user's throttle window and the noted use; the
+    note is not sent again on its own."""
+    from streamsite.cache import FailSoftRedisCache
+
+    trips: list[tuple[list[str], list[str], list[tuple]]] = []
+    original = FailSoftRedisCache.get_many_and_count
+
+    def recording(self, keys, counters, writes=None):
+        trips.append((list(keys), list(counters), list(writes or [])))
+        return original(self, keys, counters, writes)
+
+    monkeypatch.setattr(FailSoftRedisCache, "get_many_and_count", recording)
+    monkeypatch.setattr(token_touch, "note", lambda *a: pytest.fail("noted on its own"))
+    client = clients.token_client(alice)
+    assert _token_writes(client) == []
+    assert len(trips) == 1, trips
+    keys, counters, writes = trips[0]
+    token = ApiToken.objects.get(user=alice)
+    assert any(k.endswith("auth-epoch") for k in keys)
+    assert [c for c in counters if c.startswith(f"throttle_user_{alice.pk}:")]
+    assert [w[0] for w in writes] == ["HSET"] and writes[0][2] == str(token.pk)
+    assert token_touch.flush() == 1
+
+
+def test_redis_gone_between_the_row_and_the_trip_writes_the_row_itself(
+    redis_cache, alice, monkeypatch
+):
+    """The note rode with a round trip that failed: the request writes the use itself."""
+    from accounts import token_cache
+
+    client = clients.token_client(alice)
+    original = token_cache._token_with_profile
+
+    def row_then_redis_dies(digest, profile_id):
+        token = original(digest, profile_id)
+        redis_cache.stop()
+        return token
+
+    monkeypatch.setattr(token_cache, "_token_with_profile", row_then_redis_dies)
+    assert len(_token_writes(client)) == 1
+    assert ApiToken.objects.get(user=alice).last_used_at is not None

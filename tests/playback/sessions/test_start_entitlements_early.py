@@ -1,6 +1,7 @@
-"""With a remembered API token, playback start reads the account's cached entitlements in the
-request's first cache round trip, beside the shared counters (accounts.authentication asks the
-view, `reads_with_counters`); what rides along still decides only through billing's own check."""
+"""Playback start reads the account's cached entitlements in the request's first cache round
+trip, beside the shared counters (accounts.authentication asks the view, `reads_with_counters`,
+once it knows the token's user: from memory, or from the token's row on its first request);
+what rides along still decides only through billing's own check."""
 
 from __future__ import annotations
 
@@ -43,9 +44,9 @@ def reads(monkeypatch):
     if redis is not None:  # CI: the shared counters' one round trip is its own call
         original_trip = type(redis).get_many_and_count
 
-        def trip(self, keys, counters):
+        def trip(self, keys, counters, *writes):
             calls.append(list(keys))
-            return original_trip(self, keys, counters)
+            return original_trip(self, keys, counters, *writes)
 
         monkeypatch.setattr(type(redis), "get_many_and_count", trip)
     return calls
@@ -71,12 +72,16 @@ def test_a_start_reads_the_entitlements_with_the_counters(alice, alice_profile, 
     assert len(asked) == 1
 
 
-def test_the_first_request_of_a_token_reads_them_on_their_own(alice, alice_profile, movie, reads):
+def test_the_first_request_of_a_token_reads_them_with_the_counters_too(
+    alice, alice_profile, movie, reads
+):
     client = token_client(alice)
     assert start_as(client, alice_profile, movie).status_code == 201
     key = cache_key(alice.pk)
-    # The token was not remembered: its user was not known before the counters were read.
-    assert [call for call in reads if key in call] == [[key]]
+    # The token was not remembered: its row was read first, then the counters with the rider.
+    asked = [call for call in reads if key in call]
+    assert asked == [call for call in reads if EPOCH_KEY in call]
+    assert len(asked) == 1
 
 
 def test_listing_sessions_does_not_read_them(alice, alice_profile, movie, reads):
