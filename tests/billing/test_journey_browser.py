@@ -24,7 +24,7 @@ from billing.entitlements import get_entitlements
 from billing.models import Invoice, Subscription
 from billing.tasks import run_dunning, run_renewals
 from playback.demo.clip import make_hls_asset
-from playback.models import PlaybackSession
+from playback.models import PlaybackSession, QoeSession
 from playback.ports import local_asset_folder
 from tests.playback.sessions.factories import TitleFactory
 from tests.playback.sessions.test_browser import (  # noqa: F401 (fixtures)
@@ -88,6 +88,24 @@ def play(page, url: str) -> str:
     wait_js(page, "window.streamsitePlayer && window.streamsitePlayer.levels >= 1")
     wait_js(page, f"{VIDEO}.currentTime > 0.5")
     return master.value.text()
+
+
+def streams_stopped(page) -> bool:
+    """Every stream ended (leaving the player sends its stop beacon), and the beacon's request
+    done. Its last QoE report is written just after the session is marked ended, in a
+    transaction of its own stamped with the same time; SQLite's shared test database refuses a
+    write made meanwhile ("database table is locked"), so the test waits for that report too,
+    within a bound: a beacon may carry none."""
+    if not wait_until(page, lambda: not PlaybackSession.objects.filter(ended_at=None).exists()):
+        return False
+    last = PlaybackSession.objects.order_by("-ended_at").first()
+    if last is not None:
+        wait_until(
+            page,
+            lambda: QoeSession.objects.filter(session=last, updated_at=last.ended_at).exists(),
+            timeout_ms=3_000,
+        )
+    return True
 
 
 def quality_menu(page) -> list[str]:
@@ -203,7 +221,7 @@ def test_new_visitor_pays_streams_upgrades_and_a_failed_card_ends_in_a_blocked_a
     # --- Upgrades to Premium halfway through the period: the preview is the proration.
     frozen_clock.set(on(23, 4))
     page.goto(f"{url}/account/billing/")  # leaving the player stops its stream
-    assert wait_until(page, lambda: not PlaybackSession.objects.filter(ended_at=None).exists())
+    assert streams_stopped(page)
     expected = services.proration_for(
         old_amount=BASIC,
         new_amount=PREMIUM,
@@ -279,7 +297,7 @@ def test_new_visitor_pays_streams_upgrades_and_a_failed_card_ends_in_a_blocked_a
     assert page.evaluate(HEIGHTS) == [360, 720, 1080]
     steps.shot("grace-still-streams")
     page.goto(f"{url}/account/billing/")
-    assert wait_until(page, lambda: not PlaybackSession.objects.filter(ended_at=None).exists())
+    assert streams_stopped(page)
 
     # Retries on 9 and 11 May are declined; the one on 13 May too, and the grace is over.
     for day in (9, 11, 13):
