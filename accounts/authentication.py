@@ -48,7 +48,8 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             # above and the token's noted use go with the shared counters' first read.
             nonlocal noted
             _ride_along(request, view, token.user_id)
-            noted = api_token_touch_rides(token=token, now=now)
+            if token.is_active() and token.user.is_active:  # a refused request is no use
+                noted = api_token_touch_rides(token=token, now=now)
 
         found = token_cache.lookup(
             digest,

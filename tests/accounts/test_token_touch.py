@@ -135,3 +135,11 @@ def test_redis_gone_between_the_row_and_the_trip_writes_the_row_itself(
     monkeypatch.setattr(token_cache, "_token_with_profile", row_then_redis_dies)
     assert len(_token_writes(client)) == 1
     assert ApiToken.objects.get(user=alice).last_used_at is not None
+
+
+def test_a_refused_first_request_notes_no_use(redis_cache, alice):
+    client = clients.token_client(alice)
+    ApiToken.objects.filter(user=alice).update(revoked_at=timezone.now())  # no epoch bump
+    assert client.get("/api/v1/me").status_code == 401
+    assert token_touch.flush() == 0
+    assert ApiToken.objects.get(user=alice).last_used_at is None
