@@ -35,7 +35,13 @@ def note(token_id: int, at: datetime) -> bool:
     if cache is None:
         return False
     noted = _keys(cache)[0]
-    return cache.run(lambda client: client.hset(noted, str(token_id), at.timestamp())) is not None
+    command = _hset(noted, token_id, at)
+    return cache.run(lambda client: client.execute_command(*command)) is not None
+
+
+def _hset(noted: str, token_id: int, at: datetime) -> tuple[str, str, str, str]:
+    """The one command that notes a use (sent alone by `note`, riding by `note_rides`)."""
+    return ("HSET", noted, str(token_id), repr(at.timestamp()))
 
 
 def note_rides(token_id: int, at: datetime) -> Callable[[], bool] | None:
@@ -45,7 +51,7 @@ def note_rides(token_id: int, at: datetime) -> Callable[[], bool] | None:
     if cache is None:
         return None
     noted = _keys(cache)[0]
-    return shared_counters.also_write(("HSET", noted, str(token_id), repr(at.timestamp())))
+    return shared_counters.also_write(_hset(noted, token_id, at))
 
 
 def flush() -> int:
