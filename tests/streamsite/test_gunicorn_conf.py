@@ -1,7 +1,10 @@
 """The web role's gunicorn settings (streamsite/gunicorn_conf.py): one listening socket per
-worker, so connections opened at once are spread over the workers, and a refusal to start
-where something already listens (SO_REUSEPORT would let a second server share the port)."""
+worker, so connections opened at once are spread over the workers, a refusal to start
+where something already listens (SO_REUSEPORT would let a second server share the port),
+and each worker's loaded code frozen out of the garbage collector's passes."""
 
+import gc
+import re
 import socket
 import subprocess
 import time
@@ -10,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bench.chaos.infra import free_port, wait_until
-from streamsite.gunicorn_conf import address_in_use
+from streamsite.gunicorn_conf import address_in_use, post_worker_init
 from tests.streamsite.gunicorn_process import start_gunicorn
 
 
@@ -62,6 +65,30 @@ def test_unix_sockets_ephemeral_ports_and_other_refusals_are_left_to_gunicorn():
     assert address_in_use(("192.0.2.1", free_port())) == ""
 
 
+class _Log:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def info(self, msg: str, *args: object) -> None:
+        self.lines.append(msg % args)
+
+
+def test_a_worker_freezes_what_it_loaded_so_a_full_collection_does_not_walk_it():
+    gc.unfreeze()
+    loaded = len(gc.get_objects())
+    worker = type("Worker", (), {"log": _Log()})()
+    try:
+        post_worker_init(worker)
+        frozen = gc.get_freeze_count()
+        # everything the process held is frozen; a full pass now walks only what came after
+        assert frozen > loaded / 2
+        assert len(gc.get_objects(generation=2)) < frozen / 100
+        assert worker.log.lines == [f"froze {frozen} objects loaded before the first request"]
+    finally:
+        gc.unfreeze()
+    assert gc.get_freeze_count() == 0
+
+
 def _gunicorn(port: int, tmp_path: Path, name: str) -> subprocess.Popen:
     return start_gunicorn(
         port,
@@ -95,6 +122,14 @@ def test_connections_opened_at_once_are_spread_over_the_workers_and_a_second_ser
             lambda: proc.poll() is not None or _local_states(port) == ["0A", "0A"], timeout=60
         )
         assert booted and proc.poll() is None, (tmp_path / "first.log").read_text()
+
+        # each worker froze its loaded code (the views imported first) before serving
+        def frozen() -> list[str]:
+            log = (tmp_path / "first.log").read_text()
+            return re.findall(r"froze (\d+) objects loaded before", log)
+
+        assert wait_until(lambda: len(frozen()) == 2, timeout=30), frozen()
+        assert all(int(n) > 50_000 for n in frozen()), frozen()
 
         # Sixteen keep-alive connections at once, as a proxy's pool or wrk opens them; with
         # one shared socket a single worker could accept them all. Then a request on each.
