@@ -24,8 +24,8 @@ set:
   (the titles most often rated by the same viewers as the viewer's own, damped by popularity^0.5);
   `popular` takes the most rated titles instead.
 
-Reports the hit ratio as a fraction of Belady and the origin's fetches per lookup (misses plus
-pre-fetches; no cache at all is 1.0).
+Reports the hit ratio as a fraction of Belady, the origin's fetches per lookup (misses plus
+pre-fetches; no cache at all is 1.0) and the hits on the pre-fetch zone per pre-fetch.
 
     .venv/bin/python bench/cdn_viewer_prefetch.py
     BENCH_ML100K=/path/to/ml-100k BENCH_SIZE=10 .venv/bin/python bench/cdn_viewer_prefetch.py
@@ -96,10 +96,10 @@ class Edge:
         self.hour = -1
         self.fill_day = -1
         self.last_seen: dict[int, float] = {}
-        self.hits = self.origin = 0
+        self.hits = self.origin = self.prefetched = self.prefetch_hits = 0
 
 
-def replay(rows: list[Rating], predictor: str | None, k: int, share: float) -> tuple[int, int]:
+def replay(rows: list[Rating], predictor: str | None, k: int, share: float) -> list[Edge]:
     by_site: dict[str, list[int]] = defaultdict(list)
     for _, _, title, site in rows:
         by_site[site].append(title)
@@ -136,6 +136,7 @@ def replay(rows: list[Rating], predictor: str | None, k: int, share: float) -> t
             for t in reversed(np.argsort(-score, kind="stable")[:k].tolist()):
                 if score[t] > 0 and t not in edge.fetched:
                     edge.origin += 1
+                    edge.prefetched += 1
                     edge.fetched.insert(t, ts=ts)
         edge.last_seen[viewer] = ts
         one[0] = 0
@@ -143,6 +144,7 @@ def replay(rows: list[Rating], predictor: str | None, k: int, share: float) -> t
             edge.pin.run([title], 0, 1, one, ts=[ts])
         elif edge.fetched is not None:
             edge.fetched.run([title], 0, 1, one, ts=[ts], admit=[0])
+            edge.prefetch_hits += one[0]
         edge.hits += one[0]
         edge.origin += 1 - one[0]
         if cooc is not None and mine:
@@ -150,7 +152,7 @@ def replay(rows: list[Rating], predictor: str | None, k: int, share: float) -> t
             cooc[mine, title] += 1
         mine.append(title)
         count[title] += 1
-    return sum(e.hits for e in edges.values()), sum(e.origin for e in edges.values())
+    return list(edges.values())
 
 
 def main() -> None:
@@ -162,13 +164,16 @@ def main() -> None:
     n = len(rows)
     print(f"ml-100k, {n} sessions, cache {SIZE:.0%} of each edge's working set")
     print(f"Belady: object hit ratio {best / n:.4f}\n")
-    print("| policy | object hit | / Belady | origin fetches per lookup |")
-    print("| --- | ---: | ---: | ---: |")
+    print("| policy | object hit | / Belady | origin fetches per lookup | pre-fetches read |")
+    print("| --- | ---: | ---: | ---: | ---: |")
     for name, predictor, k, share in VARIANTS:
         started = time.perf_counter()
-        hits, origin = replay(rows, predictor, k, share)
+        edges = replay(rows, predictor, k, share)
+        hits, origin = sum(e.hits for e in edges), sum(e.origin for e in edges)
+        fetched = sum(e.prefetched for e in edges)
+        read = f"{sum(e.prefetch_hits for e in edges) / fetched:.3f}" if fetched else ""
         print(
-            f"| {name} | {hits / n:.4f} | {hits / best:.3f} | {origin / n:.3f} |"
+            f"| {name} | {hits / n:.4f} | {hits / best:.3f} | {origin / n:.3f} | {read} |"
             f" <!-- {time.perf_counter() - started:.0f} s -->",
             flush=True,
         )
