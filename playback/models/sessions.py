@@ -29,8 +29,14 @@ class PlaybackSession(models.Model):
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # No index of its own: `catalog_pbs_account_exp` leads with the account, so it serves every
+    # lookup by account (the plan's limit, the cascade from a deleted user) and a second index
+    # would only be one more to write at every start and every heartbeat.
     account = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="playback_sessions"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="playback_sessions",
+        db_index=False,
     )
     profile = models.ForeignKey(
         "accounts.Profile", on_delete=models.CASCADE, related_name="playback_sessions"
