@@ -7,11 +7,13 @@ Query-parameter serializers do not use it: clients and proxies may add query par
 
 DRF builds a serializer's fields for every instance (a deep copy of each declared one), which
 cost a playback start more than validating its four fields (docs/benchmarks.md). A top-level,
-non-partial body of plain fields validates with fields built once per class instead
-(`_shared_fields`): validating a plain field reads nothing from its serializer but the root's
-`partial` (False for these) and never writes to the field, so one set of fields serves every
-request and thread. A body with a nested serializer, a related field, a hidden field or a
-default that reads the context builds its own fields, as DRF does.
+non-partial JSON body of plain fields validates with fields built once per class instead
+(`_shared_fields`), bound to a template instance with no data and no context: validating a
+plain field reads nothing from its serializer but the root's `partial` (False for these) and
+whether the root's data is a form (BooleanField, streamsite.api.fields: a JSON body's answer is
+the template's), and never writes to the field, so one set of fields serves every request and
+thread. A form body, or one with a nested serializer, a related field, a hidden field, or a
+default or validator that reads the context, builds its own fields, as DRF does.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ def _plain(field: serializers.Field) -> bool:
     return (
         not isinstance(field, _NOT_PLAIN)
         and not getattr(field.default, "requires_context", False)
+        and not any(getattr(v, "requires_context", False) for v in field.validators)
         and all(child is None or _plain(child) for child in children)
     )
 
@@ -74,7 +77,8 @@ class InputSerializer(serializers.Serializer):
 
     @cached_property
     def fields(self) -> Any:  # type: ignore[override]
-        if self.parent is None and not self.partial:
+        form = isinstance(getattr(self, "initial_data", None), QueryDict)
+        if self.parent is None and not self.partial and not form:
             shared = _shared_fields(type(self))
             if shared is not None:
                 return shared

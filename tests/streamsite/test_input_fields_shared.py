@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+from django.http import QueryDict
 from rest_framework import serializers
 
 from playback.apis.sessions import HeartbeatApi, SessionListCreateApi
@@ -120,3 +121,44 @@ def test_threads_validating_at_once_each_get_their_own_answer():
         thread.join()
     assert not errors, errors[:3]
     assert len(results) == 8
+
+
+class Flag(InputSerializer):
+    on = serializers.BooleanField()
+
+
+def test_a_form_body_parses_a_boolean_s_text_and_a_json_one_does_not():
+    """A form's booleans are text ("true"); JSON's are true or false (streamsite.api.fields).
+    BooleanField tells them apart by its root's data, so a form body validates with its own
+    fields, bound to it, not the shared ones."""
+    form = QueryDict("on=true")
+    assert shared(Flag, form) == own_fields(Flag, form) == ({}, {"on": True})
+    errors, _ = shared(Flag, {"on": "true"})
+    assert "on" in errors
+    assert shared(Flag, {"on": "true"}) == own_fields(Flag, {"on": "true"})
+
+
+class NeedsRequest:
+    requires_context = True
+
+    def __call__(self, value, field):
+        if field.context.get("request") is None:
+            raise serializers.ValidationError("no request")
+
+
+class ContextValidator(InputSerializer):
+    name = serializers.CharField(validators=[NeedsRequest()])
+
+
+def test_a_validator_that_reads_the_context_builds_its_own_fields():
+    assert api_serializers._shared_fields(ContextValidator) is None
+    body = {"name": "x"}
+    assert shared(ContextValidator, body, context={"request": object()}) == ({}, body)
+
+
+def test_a_profile_created_from_a_form_keeps_its_kids_flag():
+    from accounts.apis import ProfileListCreateApi
+
+    body = QueryDict("name=Mia&is_kids=true")
+    errors, values = shared(ProfileListCreateApi.ProfileListCreateInputSerializer, body)
+    assert errors == {} and values["is_kids"] is True
