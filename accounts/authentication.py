@@ -48,7 +48,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             # above and the token's noted use go with the shared counters' first read.
             nonlocal noted
             _ride_along(request, view, token.user_id)
-            if token.is_active() and token.user.is_active:  # a refused request is no use
+            if refusal(token, token.user) is None:  # a refused request is no use
                 noted = api_token_touch_rides(token=token, now=now)
 
         found = token_cache.lookup(
@@ -56,16 +56,29 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             profile_id=_named_profile_id(request),
             riders=riders if view is not None else None,
         )
-        if found is None or not found[0].is_active():
-            raise exceptions.AuthenticationFailed("Invalid, expired or revoked token.")
+        if found is None:
+            raise exceptions.AuthenticationFailed(REVOKED)
         token, user = found
-        if not user.is_active:
-            raise exceptions.AuthenticationFailed("This account is disabled.")
+        refused = refusal(token, user)
+        if refused is not None:
+            raise exceptions.AuthenticationFailed(refused)
         api_token_touch(token=token, now=now, noted=noted)
         return user, token
 
     def authenticate_header(self, request: Request) -> str:
         return self.keyword
+
+
+REVOKED = "Invalid, expired or revoked token."
+
+
+def refusal(token: ApiToken, user: Any) -> str | None:
+    """Why this token of this user does not authenticate, or None when it does."""
+    if not token.is_active():
+        return REVOKED
+    if not user.is_active:
+        return "This account is disabled."
+    return None
 
 
 def _ride_along(request: Request, view: Any, user_id: int) -> None:

@@ -143,3 +143,11 @@ def test_a_refused_first_request_notes_no_use(redis_cache, alice):
     assert client.get("/api/v1/me").status_code == 401
     assert token_touch.flush() == 0
     assert ApiToken.objects.get(user=alice).last_used_at is None
+
+
+def test_a_disabled_account_s_first_request_notes_no_use(redis_cache, alice):
+    client = clients.token_client(alice)
+    type(alice).objects.filter(pk=alice.pk).update(is_active=False)  # no epoch bump
+    assert client.get("/api/v1/me").status_code == 401
+    assert token_touch.flush() == 0
+    assert ApiToken.objects.get(user=alice).last_used_at is None
