@@ -95,15 +95,16 @@ def insert_row_unless(
     return inserted
 
 
+def _server_side_binding(connection: Any) -> bool:
+    return bool(connection.settings_dict.get("OPTIONS", {}).get("server_side_binding"))
+
+
 def one_trip_possible(using: str = "default") -> bool:
-    """Whether `OneTrip` can run on this database: PostgreSQL through psycopg's client-side
-    binding (Django's default), whose simple-protocol message carries several statements.
-    Server-side binding (DATABASE_PREPARE_THRESHOLD) sends one statement per message, and
-    SQLite runs one statement per call: callers keep a statement-by-statement path for those."""
-    connection = connections[using]
-    if connection.vendor != "postgresql":
-        return False
-    return not connection.settings_dict.get("OPTIONS", {}).get("server_side_binding")
+    """Whether `OneTrip` can run on this database: PostgreSQL, through psycopg's client-side
+    binding (Django's default: one simple-protocol message carries several statements) or its
+    server-side binding (one pipeline). SQLite runs one statement per call: callers keep a
+    statement-by-statement path for it."""
+    return connections[using].vendor == "postgresql"
 
 
 @dataclass(frozen=True)
@@ -115,30 +116,32 @@ class TripResult:
 class OneTrip:
     """Statements sent to PostgreSQL together and run in order as one transaction.
 
-    PostgreSQL runs the statements of one simple-protocol message as one implicit transaction:
-    all of them commit together when the last succeeds, and an error in any rolls back every
-    one (`run` then raises it, as `cursor.execute` would). Under READ COMMITTED each statement
+    With client-side binding (Django's default) they go as one simple-protocol message, which
+    PostgreSQL runs as one implicit transaction. With server-side binding
+    (DATABASE_PREPARE_THRESHOLD) they go in one pipeline (psycopg's pipeline mode: each
+    statement its own Parse/Bind/Execute, so each can be a prepared statement, and one Sync
+    after the last), which PostgreSQL also runs as one implicit transaction. Either way all of
+    them commit together when the last succeeds, and an error in any rolls back every one
+    (`run` then raises it, as `cursor.execute` would). Under READ COMMITTED each statement
     still takes its own snapshot when it starts, so a statement sees what the ones before it
     did, every commit made before it started, and waits on the row locks they took. Inside an
     atomic block (a caller's transaction, a test's) the statements run in a savepoint of it.
 
     Only where `one_trip_possible()`. `insert` prepares each value and sends `pre_save` as
     `insert_row` does, and `post_save` after `run` for each row that went in. Parameters are
-    merged client-side (psycopg's ClientCursor), each adapted as in any other statement."""
+    adapted as in any other statement of the connection."""
 
     def __init__(self, using: str = "default") -> None:
         self.using = using
-        self._sql: list[str] = []
-        self._params: list[Any] = []
+        self._statements: list[tuple[str, list[Any]]] = []
         self._inserts: list[tuple[int, Model]] = []
 
     def add(self, sql: str, params: list[Any] | tuple[Any, ...] = ()) -> int:
         """Append one statement (no `;` of its own); its index in `run`'s results."""
         if ";" in sql:
             raise ValueError("one statement per add(), without ';'")
-        self._sql.append(sql)
-        self._params.extend(params)
-        return len(self._sql) - 1
+        self._statements.append((sql, list(params)))
+        return len(self._statements) - 1
 
     def insert(
         self,
@@ -164,27 +167,59 @@ class OneTrip:
         return index
 
     def run(self) -> list[TripResult]:
-        """Send every statement in one message; each one's row count and rows, in order."""
-        if not self._sql:
+        """Send every statement in one round trip; each one's row count and rows, in order."""
+        if not self._statements:
             return []
         connection = connections[self.using]
         scope = (
             transaction.atomic(using=self.using) if connection.in_atomic_block else nullcontext()
         )
+        with scope:
+            if _server_side_binding(connection):
+                results = self._pipelined(connection)
+            else:
+                results = self._one_message(connection)
+        if len(results) != len(self._statements):
+            raise RuntimeError(f"{len(self._statements)} statements sent, {len(results)} results")
+        for index, obj in self._inserts:
+            if results[index].rowcount == 1:
+                _saved(obj, self.using)
+        return results
+
+    def _one_message(self, connection: Any) -> list[TripResult]:
         results = []
-        with scope, connection.cursor() as cursor:
-            cursor.execute(";\n".join(self._sql), self._params)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                ";\n".join(sql for sql, _ in self._statements),
+                [value for _, params in self._statements for value in params],
+            )
             while True:
                 rows = cursor.fetchall() if cursor.description is not None else []
                 results.append(TripResult(cursor.rowcount, [tuple(row) for row in rows]))
                 if not cursor.nextset():
                     break
-        if len(results) != len(self._sql):
-            raise RuntimeError(f"{len(self._sql)} statements sent, {len(results)} results")
-        for index, obj in self._inserts:
-            if results[index].rowcount == 1:
-                _saved(obj, self.using)
         return results
+
+    def _pipelined(self, connection: Any) -> list[TripResult]:
+        # One cursor per statement: in a pipeline each execute's results arrive after the
+        # Sync, and a cursor keeps only its last statement's. Django's cursors, so the
+        # connection's health check, execute wrappers and error wrapping apply as to any query.
+        connection.ensure_connection()
+        cursors = [connection.cursor() for _ in self._statements]
+        try:
+            with connection.wrap_database_errors, connection.connection.pipeline():
+                for cursor, (sql, params) in zip(cursors, self._statements, strict=True):
+                    cursor.execute(sql, params)
+            return [
+                TripResult(
+                    cursor.rowcount,
+                    [tuple(row) for row in cursor.fetchall()] if cursor.description else [],
+                )
+                for cursor in cursors
+            ]
+        finally:
+            for cursor in cursors:
+                cursor.close()
 
 
 def columns(model: type[Model], alias: str, *, using: str = "default") -> str:

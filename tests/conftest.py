@@ -70,6 +70,32 @@ def dead_cache(settings):
     assert cache.get("anything") is None
 
 
+@pytest.fixture(params=["client-side", "server-side"])
+def binding(request):
+    """Each way Django can bind parameters on PostgreSQL, whatever the settings say: psycopg's
+    client-side binding, and server-side binding with every statement prepared at its first
+    use (DATABASE_PREPARE_THRESHOLD). Needs a transactional test: the connection is reopened."""
+    from django.db import connection, connections
+
+    if connection.vendor != "postgresql":
+        pytest.skip("parameter binding is psycopg's (PostgreSQL)")
+    options = connection.settings_dict.setdefault("OPTIONS", {})
+    saved = dict(options)
+    connections.close_all()
+    options.pop("prepare_threshold", None)
+    options["server_side_binding"] = request.param == "server-side"
+    if request.param == "server-side":
+        options["prepare_threshold"] = 0  # psycopg: prepared at the first use
+    connection.features.__dict__.pop("uses_server_side_binding", None)  # a cached_property
+    try:
+        yield request.param
+    finally:
+        connections.close_all()
+        options.clear()
+        options.update(saved)
+        connection.features.__dict__.pop("uses_server_side_binding", None)
+
+
 @pytest.fixture(autouse=True)
 def _clear_cache():
     from django.core.cache import cache

@@ -119,11 +119,13 @@ def test_a_values_query_refuses_a_queryset_whose_argument_is_not_one_parameter()
         both(1)
 
 
-# --- OneTrip: several statements, one message, one transaction (PostgreSQL) ------------------
+# --- OneTrip: several statements, one round trip, one transaction (PostgreSQL) ---------------
+# Each test runs under both bindings (tests/conftest.py `binding`): client-side, the statements
+# go as one simple-protocol message; server-side, as one pipeline of prepared statements.
 needs_one_trip = pytest.mark.skipif(
     not one_trip_possible(),
-    reason="OneTrip runs on PostgreSQL with client-side binding; elsewhere its callers take "
-    "their statement-by-statement path, which their own tests cover",
+    reason="OneTrip runs on PostgreSQL; elsewhere its callers take their statement-by-statement "
+    "path, which their own tests cover",
 )
 TABLE = "cdn_steeringdecision"
 SAME_SITE = f"EXISTS (SELECT 1 FROM {TABLE} WHERE site_name = %s)"  # noqa: S608 - our table
@@ -141,7 +143,8 @@ def _trip_of_three(site: str, *, third: str = "SELECT COUNT(*) FROM cdn_steering
 
 
 @needs_one_trip
-def test_one_trip_sends_one_message_and_each_statement_sees_the_ones_before():
+@pytest.mark.django_db(transaction=True)
+def test_one_trip_runs_in_one_go_and_each_statement_sees_the_ones_before(binding):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -149,7 +152,14 @@ def test_one_trip_sends_one_message_and_each_statement_sees_the_ones_before():
     with CaptureQueriesContext(connection) as ctx:
         results = trip.run()
     statements = [q["sql"] for q in ctx.captured_queries if "SAVEPOINT" not in q["sql"]]
-    assert len(statements) == 1 and statements[0].count(";\n") == 2
+    if binding == "client-side":  # one message of three statements
+        assert len(statements) == 1 and statements[0].count(";\n") == 2
+    else:  # three statements in one pipeline, each prepared (threshold 1)
+        assert len(statements) == 3 and not any(";" in sql for sql in statements)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT statement FROM pg_prepared_statements")
+            prepared = {row[0] for row in cursor.fetchall()}
+        assert all(any(sql.split(" SELECT ")[0] in p for p in prepared) for sql in statements)
     # The second's condition saw the first's row; the count saw both.
     assert [results[first].rowcount, results[second].rowcount] == [1, 1]
     assert results[last].rows == [(2,)]
@@ -157,7 +167,8 @@ def test_one_trip_sends_one_message_and_each_statement_sees_the_ones_before():
 
 
 @needs_one_trip
-def test_one_trip_conditions_refuse_rows_and_their_signals():
+@pytest.mark.django_db(transaction=True)
+def test_one_trip_conditions_refuse_rows_and_their_signals(binding):
     seen = []
 
     def post(sender, instance, created, **kw):
@@ -178,15 +189,20 @@ def test_one_trip_conditions_refuse_rows_and_their_signals():
 
 
 @needs_one_trip
-def test_a_statement_that_fails_undoes_the_ones_before_it_in_a_savepoint():
-    """Inside a transaction (here the test's) a failure undoes the trip's statements only."""
-    from django.db import DatabaseError
+@pytest.mark.django_db(transaction=True)
+def test_a_statement_that_fails_undoes_the_ones_before_it_in_a_savepoint(binding):
+    """Inside a transaction (a caller's) a failure undoes the trip's statements only, and the
+    transaction goes on."""
+    from django.db import DatabaseError, transaction
 
-    SteeringDecision.objects.create(**{f: getattr(decision(), f) for f in FIELDS})
-    trip, _ = _trip_of_three("cdg", third="SELECT 1 / 0")
-    with pytest.raises(DatabaseError):
-        trip.run()
-    assert SteeringDecision.objects.count() == 1  # the row made before the trip is still there
+    with transaction.atomic():
+        SteeringDecision.objects.create(**{f: getattr(decision(), f) for f in FIELDS})
+        trip, _ = _trip_of_three("cdg", third="SELECT 1 / 0")
+        with pytest.raises(DatabaseError):
+            trip.run()
+        assert SteeringDecision.objects.count() == 1  # the row made before the trip is there
+        SteeringDecision.objects.create(**{f: getattr(decision(), f) for f in FIELDS})
+    assert SteeringDecision.objects.count() == 2
 
 
 def test_one_trip_takes_one_statement_per_add():
@@ -196,10 +212,10 @@ def test_one_trip_takes_one_statement_per_add():
 
 @needs_one_trip
 @pytest.mark.django_db(transaction=True)
-def test_outside_a_transaction_the_trip_commits_or_rolls_back_as_one(second_connection):
+def test_outside_a_transaction_the_trip_commits_or_rolls_back_as_one(second_connection, binding):
     """No atomic block (a production request): PostgreSQL's implicit transaction of the one
-    message. A failure in the last statement leaves nothing of the first two; a trip that
-    succeeds is committed, seen from another connection."""
+    message or pipeline. A failure in the last statement leaves nothing of the first two; a
+    trip that succeeds is committed, seen from another connection."""
     import psycopg
     from django.db import DatabaseError, connection
 

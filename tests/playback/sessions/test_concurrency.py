@@ -1,4 +1,5 @@
-"""Simultaneous session starts of one account never exceed the plan's stream limit."""
+"""Simultaneous session starts of one account never exceed the plan's stream limit, whichever
+way the claim's statements are bound (tests/conftest.py `binding`)."""
 
 import threading
 
@@ -40,7 +41,7 @@ def race(account, title, profiles) -> list[str]:
     reason="row locks are a PostgreSQL matter; SQLite serialises every writer anyway",
 )
 @pytest.mark.django_db(transaction=True)
-def test_threads_starting_at_once_never_exceed_the_limit(alice, movie, limit):
+def test_threads_starting_at_once_never_exceed_the_limit(alice, movie, limit, binding):
     limit(max_streams=2)
     profiles = [ProfileFactory(account=alice, name=f"P{i}") for i in range(6)]
     outcomes = race(alice, movie, profiles)
@@ -54,7 +55,7 @@ def test_threads_starting_at_once_never_exceed_the_limit(alice, movie, limit):
 )
 @pytest.mark.django_db(transaction=True)
 def test_threads_starting_at_once_with_the_lock_row_there_and_one_stream_playing(
-    alice, movie, limit
+    alice, movie, limit, binding
 ):
     """The steady state: the account's lock row exists (the upsert's conflict branch is what
     locks it) and one stream already plays, so exactly one of six racing starts may join it."""

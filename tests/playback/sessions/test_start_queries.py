@@ -41,24 +41,23 @@ def test_start_query_count_is_fixed(alice_client, alice, movie, limit, playing):
 
 # The claim: the lock row (locked by the upsert itself), the lease unless the live ones fill
 # the plan, the steering decision with the lease, and the resume position. On PostgreSQL one
-# message, run as one transaction (streamsite.prebuilt.OneTrip; in a savepoint inside the
-# test's transaction, where production has none); elsewhere statement by statement.
-ONE_TRIP = (
-    "UPSERT catalog_playbackaccountlock + INSERT catalog_playbacksession"
-    " + INSERT cdn_steeringdecision + SELECT catalog_progress"
-)
-CLAIM = (
-    ["SAVEPOINT", ONE_TRIP, "RELEASE SAVEPOINT"]
-    if connection.vendor == "postgresql"
-    else [
-        "SAVEPOINT",
-        "UPSERT catalog_playbackaccountlock",
-        "INSERT catalog_playbacksession",
-        "INSERT cdn_steeringdecision",
-        "RELEASE SAVEPOINT",
-        "SELECT catalog_progress",
-    ]
-)
+# round trip, run as one transaction (streamsite.prebuilt.OneTrip; in a savepoint inside the
+# test's transaction, where production has none): one message when binding client-side, four
+# statements of one pipeline when binding server-side (DATABASE_PREPARE_THRESHOLD); elsewhere
+# statement by statement.
+CLAIM_STATEMENTS = [
+    "UPSERT catalog_playbackaccountlock",
+    "INSERT catalog_playbacksession",
+    "INSERT cdn_steeringdecision",
+    "SELECT catalog_progress",
+]
+SERVER_SIDE = bool(connection.settings_dict.get("OPTIONS", {}).get("server_side_binding"))
+if connection.vendor != "postgresql":
+    CLAIM = ["SAVEPOINT", *CLAIM_STATEMENTS[:3], "RELEASE SAVEPOINT", CLAIM_STATEMENTS[3]]
+elif SERVER_SIDE:
+    CLAIM = ["SAVEPOINT", *CLAIM_STATEMENTS, "RELEASE SAVEPOINT"]
+else:
+    CLAIM = ["SAVEPOINT", " + ".join(CLAIM_STATEMENTS), "RELEASE SAVEPOINT"]
 
 
 def _shape(sql: str) -> str:
