@@ -9,7 +9,9 @@ serialisers, middleware). Template time includes the SQL that templates trigger 
 auth includes its own SQL and Redis, so those columns overlap. Warm: the first ten requests
 of each endpoint (or one per path, if more) are discarded. "cpu ms" is this process's CPU
 time per request (`time.process_time`): what a server worker spends on it whatever the
-machine's load, without the time PostgreSQL and Redis spend in their own processes.
+machine's load, without the time PostgreSQL and Redis spend in their own processes; "pg cpu"
+is what this process's PostgreSQL backend spent per request (from /proc, when PostgreSQL runs on
+this machine; blank otherwise).
 
 BENCH_CPROFILE=1 also prints, per endpoint, the functions that cost the most CPU time
 (cProfile timing CPU, sorted by own time or BENCH_CPROFILE_SORT=cumulative; BENCH_CPROFILE_TOP
@@ -77,6 +79,21 @@ def sql(execute: Callable[..., Any], sql: str, params: Any, many: bool, context:
         counts["sql"] += 1
 
 
+def _backend_cpu(connection: Any) -> tuple[int, float] | None:
+    """(pid, CPU seconds) of this process's PostgreSQL backend, when it runs on this machine."""
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:  # another machine's, or another user's
+        return None
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return pid, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> None:
     sys.path.insert(0, str(ROOT))
     import django
@@ -104,7 +121,8 @@ def main() -> None:
 
     print(
         f"{'endpoint':24} {'ms/req':>7} {'cpu ms':>7} {'queries':>7} {'sql ms':>7} {'redis':>6}"
-        f" {'redis ms':>8} {'tmpl ms':>7} {'json ms':>7} {'auth ms':>7} {'rest ms':>7}",
+        f" {'redis ms':>8} {'tmpl ms':>7} {'json ms':>7} {'auth ms':>7} {'rest ms':>7}"
+        f" {'pg cpu':>7}",
         flush=True,
     )
     only = [s.strip() for s in os.environ.get("BENCH_ONLY", "").split(",") if s.strip()]
@@ -122,6 +140,7 @@ def main() -> None:
                 if i == warm:  # warm: caches filled, code paths imported
                     spent.clear()
                     counts.clear()
+                    backend = _backend_cpu(connection)
                     started = time.perf_counter()
                     cpu_started = time.process_time()
                     if profiler is not None:
@@ -139,6 +158,7 @@ def main() -> None:
                 assert reply.status_code < 400, (ep.name, reply.status_code, reply.content[:300])
             total = time.perf_counter() - started
             cpu = time.process_time() - cpu_started
+            backend_after = _backend_cpu(connection)
             if profiler is not None:
                 profiler.disable()
         if ep.method == "POST":
@@ -150,7 +170,12 @@ def main() -> None:
             f" {ms.get('sql', 0):7.2f}"
             f" {counts['redis'] / N:6.1f} {ms.get('redis', 0):8.2f} {ms.get('templates', 0):7.2f}"
             f" {ms.get('json render', 0):7.2f} {ms.get('token auth', 0):7.2f}"
-            f" {per - sum(ms.get(k, 0) for k in OWN_COLUMNS):7.2f}",
+            f" {per - sum(ms.get(k, 0) for k in OWN_COLUMNS):7.2f}"
+            + (
+                f" {(backend_after[1] - backend[1]) * 1000 / N:7.2f}"
+                if backend and backend_after and backend[0] == backend_after[0]
+                else ""
+            ),
             flush=True,
         )
         if profiler is not None:
