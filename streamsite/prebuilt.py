@@ -95,10 +95,6 @@ def insert_row_unless(
     return inserted
 
 
-def _server_side_binding(connection: Any) -> bool:
-    return bool(connection.settings_dict.get("OPTIONS", {}).get("server_side_binding"))
-
-
 def one_trip_possible(using: str = "default") -> bool:
     """Whether `OneTrip` can run on this database: PostgreSQL, through psycopg's client-side
     binding (Django's default: one simple-protocol message carries several statements) or its
@@ -175,7 +171,8 @@ class OneTrip:
             transaction.atomic(using=self.using) if connection.in_atomic_block else nullcontext()
         )
         with scope:
-            if _server_side_binding(connection):
+            # A PostgreSQL feature (OneTrip runs on PostgreSQL only).
+            if getattr(connection.features, "uses_server_side_binding", False):
                 results = self._pipelined(connection)
             else:
                 results = self._one_message(connection)
@@ -204,7 +201,6 @@ class OneTrip:
         # One cursor per statement: in a pipeline each execute's results arrive after the
         # Sync, and a cursor keeps only its last statement's. Django's cursors, so the
         # connection's health check, execute wrappers and error wrapping apply as to any query.
-        connection.ensure_connection()
         cursors = [connection.cursor() for _ in self._statements]
         try:
             with connection.wrap_database_errors, connection.connection.pipeline():

@@ -83,9 +83,8 @@ def _backend_cpu(connection: Any) -> tuple[int, float] | None:
     """(pid, CPU seconds) of this process's PostgreSQL backend, when it runs on this machine."""
     if connection.vendor != "postgresql":
         return None
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        pid = cursor.fetchone()[0]
+    connection.ensure_connection()
+    pid = connection.connection.info.backend_pid  # psycopg knows it: no query to count
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:  # another machine's, or another user's

@@ -51,10 +51,9 @@ CLAIM_STATEMENTS = [
     "INSERT cdn_steeringdecision",
     "SELECT catalog_progress",
 ]
-SERVER_SIDE = bool(connection.settings_dict.get("OPTIONS", {}).get("server_side_binding"))
 if connection.vendor != "postgresql":
     CLAIM = ["SAVEPOINT", *CLAIM_STATEMENTS[:3], "RELEASE SAVEPOINT", CLAIM_STATEMENTS[3]]
-elif SERVER_SIDE:
+elif connection.features.uses_server_side_binding:
     CLAIM = ["SAVEPOINT", *CLAIM_STATEMENTS, "RELEASE SAVEPOINT"]
 else:
     CLAIM = ["SAVEPOINT", " + ".join(CLAIM_STATEMENTS), "RELEASE SAVEPOINT"]

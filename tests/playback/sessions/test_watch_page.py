@@ -152,9 +152,9 @@ def test_watch_page_query_count(client, alice, alice_profile, movie, django_asse
     # by this process); on PostgreSQL the lock, the lease, the decision and the resume position
     # go in one round trip (streamsite.prebuilt.OneTrip): one message when binding client-side,
     # four statements of one pipeline when binding server-side
-    one_message = connection.vendor == "postgresql" and not connection.settings_dict.get(
-        "OPTIONS", {}
-    ).get("server_side_binding")
+    one_message = (
+        connection.vendor == "postgresql" and not connection.features.uses_server_side_binding
+    )
     with django_assert_num_queries(6 if one_message else 9):
         client.get(f"/watch/{movie.pk}/")
 
