@@ -6,7 +6,7 @@ import builtins
 import os
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -130,8 +130,22 @@ class Env:
         return value
 
     def database(self, name: builtins.str, default: Any) -> dict[builtins.str, Any]:
-        value = self.url(name, default, schemes=("postgres", "postgresql", "sqlite"))
+        """A database URL as Django's DATABASES entry. The host may be a Unix socket's
+        directory, percent-encoded as libpq's own URIs take it
+        (`postgres://user@%2Fvar%2Frun%2Fpostgresql/name`), which django-environ leaves
+        encoded: decoded here, so psycopg is handed the directory, not a host name to resolve."""
+        try:
+            value = self.url(name, default, schemes=("postgres", "postgresql", "sqlite"))
+        except ImproperlyConfigured as exc:
+            if "must name a host" in str(exc):
+                raise ImproperlyConfigured(
+                    f"{exc} (for a Unix socket, its directory percent-encoded as the host: "
+                    "postgres://user@%2Fvar%2Frun%2Fpostgresql/name)"
+                ) from None
+            raise
         config = environ.Env.db_url_config(value)
+        if "%" in str(config.get("HOST") or ""):
+            config["HOST"] = unquote(config["HOST"])
         if config["ENGINE"].endswith("postgresql") and not config.get("NAME"):
             raise ImproperlyConfigured(f"{name} must name a database, got {value!r}")
         return dict(config)

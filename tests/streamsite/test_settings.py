@@ -68,6 +68,21 @@ class TestEnvReader:
             "u",
         )
 
+    def test_database_url_names_a_unix_socket_directory_percent_encoded(self):
+        config = Env(
+            {"DATABASE_URL": "postgres://u@%2Fvar%2Frun%2Fpostgresql/streamsite"}
+        ).database("DATABASE_URL", None)
+        # psycopg gets the directory (a host starting with "/" is a socket's), not "%2Fvar...".
+        assert (config["HOST"], config["NAME"], config["USER"]) == (
+            "/var/run/postgresql",
+            "streamsite",
+            "u",
+        )
+
+    def test_database_url_without_a_host_says_how_to_name_a_socket(self):
+        with pytest.raises(ImproperlyConfigured, match=r"%2Fvar%2Frun%2Fpostgresql"):
+            Env({"DATABASE_URL": "postgres:///streamsite"}).database("DATABASE_URL", None)
+
     @pytest.mark.parametrize(
         ("url", "message"),
         [
