@@ -90,6 +90,31 @@ def stolen_share(before: tuple[int, int] | None, after: tuple[int, int] | None) 
     return (after[0] - before[0]) / (after[1] - before[1])
 
 
+def servers_cpu() -> dict[str, float]:
+    """CPU seconds (user + system) so far of the PostgreSQL and Redis server processes on this
+    machine, by name ("postgres", "redis"); nothing for a server elsewhere. A run's difference,
+    per request, shows what a request costs the servers besides the workers (docs/benchmarks.md,
+    seventeenth pass): on one machine they share its cores. Every process of a local server is
+    counted, so another client's work on it counts too."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {"postgres": 0.0, "redis": 0.0}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue  # gone meanwhile
+        name = stat[stat.find("(") + 1 : stat.rfind(")")]
+        server = (
+            "postgres" if name.startswith("postgres") else "redis" if name == "redis-server" else ""
+        )
+        if server:
+            fields = stat.rsplit(")", 1)[1].split()
+            out[server] += (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
 def say(text: str) -> None:
     print(text, flush=True)
 
@@ -375,15 +400,26 @@ def main() -> int:
                 for ep in eps:
                     base = stack.static_url() if ep.base == "static" else stack.url()
                     before = stack.worker_cpu()
+                    servers_before = servers_cpu()
                     ticks = cpu_ticks()
                     res = wrk(base, ep, seconds, connections)
                     stolen = stolen_share(ticks, cpu_ticks())
                     after = stack.worker_cpu()
+                    servers_after = servers_cpu()
                     results[ep.name].append(res)
                     note = f"  {res.bad} BAD of {res.total}" if res.bad else ""
                     if ep.base == "app":  # each worker's CPU seconds in the run
                         spent = [after[p] - before.get(p, 0.0) for p in sorted(after)]
                         note += "  workers' CPU s " + " / ".join(f"{c:.1f}" for c in spent)
+                        if res.total:  # what each request cost the workers and the servers
+                            costs = {"workers": sum(spent)} | {
+                                name: servers_after[name] - servers_before[name]
+                                for name in servers_after
+                            }
+                            note += "  CPU ms/req " + " ".join(
+                                f"{name} {1000 * cpu / res.total:.2f}"
+                                for name, cpu in costs.items()
+                            )
                     if stolen is not None:
                         note += f"  stolen {stolen:.0%}"
                     say(
