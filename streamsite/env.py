@@ -108,7 +108,12 @@ class Env:
         return value
 
     def url(
-        self, name: builtins.str, default: Any = REQUIRED, *, schemes: tuple[builtins.str, ...]
+        self,
+        name: builtins.str,
+        default: Any = REQUIRED,
+        *,
+        schemes: tuple[builtins.str, ...],
+        no_host_hint: builtins.str = "",
     ) -> Any:
         value = self._raw(name, default)
         if value is None:
@@ -122,7 +127,7 @@ class Env:
             parts.scheme not in ("sqlite", "file", "consolemail", "memorymail")
             and not parts.hostname
         ):
-            raise ImproperlyConfigured(f"{name} must name a host, got {value!r}")
+            raise ImproperlyConfigured(f"{name} must name a host, got {value!r}{no_host_hint}")
         try:
             parts.port  # noqa: B018 - raises ValueError on a malformed port
         except ValueError:
@@ -134,18 +139,21 @@ class Env:
         directory, percent-encoded as libpq's own URIs take it
         (`postgres://user@%2Fvar%2Frun%2Fpostgresql/name`), which django-environ leaves
         encoded: decoded here, so psycopg is handed the directory, not a host name to resolve."""
-        try:
-            value = self.url(name, default, schemes=("postgres", "postgresql", "sqlite"))
-        except ImproperlyConfigured as exc:
-            if "must name a host" in str(exc):
-                raise ImproperlyConfigured(
-                    f"{exc} (for a Unix socket, its directory percent-encoded as the host: "
-                    "postgres://user@%2Fvar%2Frun%2Fpostgresql/name)"
-                ) from None
-            raise
+        value = self.url(
+            name,
+            default,
+            schemes=("postgres", "postgresql", "sqlite"),
+            no_host_hint=" (for a Unix socket, its directory percent-encoded as the host: "
+            "postgres://user@%2Fvar%2Frun%2Fpostgresql/name)",
+        )
         config = environ.Env.db_url_config(value)
-        if "%" in str(config.get("HOST") or ""):
-            config["HOST"] = unquote(config["HOST"])
+        host = unquote(str(config.get("HOST") or ""))
+        if host.startswith("/"):  # a socket's directory; anything else stays as written
+            if any(ord(char) < 32 for char in host):
+                raise ImproperlyConfigured(
+                    f"{name} names a socket directory with a control character: {value!r}"
+                )
+            config["HOST"] = host
         if config["ENGINE"].endswith("postgresql") and not config.get("NAME"):
             raise ImproperlyConfigured(f"{name} must name a database, got {value!r}")
         return dict(config)

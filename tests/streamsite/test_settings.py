@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
@@ -79,6 +80,16 @@ class TestEnvReader:
             "u",
         )
 
+    def test_a_socket_directory_keeps_its_case_and_refuses_control_characters(self):
+        config = Env({"DATABASE_URL": "postgres://u@%2FRun%2FPG/streamsite"}).database(
+            "DATABASE_URL", None
+        )
+        assert config["HOST"] == "/Run/PG"
+        with pytest.raises(ImproperlyConfigured, match="control character"):
+            Env({"DATABASE_URL": "postgres://u@%2Frun%00%2Fpg/streamsite"}).database(
+                "DATABASE_URL", None
+            )
+
     def test_database_url_without_a_host_says_how_to_name_a_socket(self):
         with pytest.raises(ImproperlyConfigured, match=r"%2Fvar%2Frun%2Fpostgresql"):
             Env({"DATABASE_URL": "postgres:///streamsite"}).database("DATABASE_URL", None)
@@ -99,6 +110,33 @@ class TestEnvReader:
     def test_redis_url_scheme_checked(self):
         with pytest.raises(ImproperlyConfigured, match="REDIS_URL must be a URL with scheme"):
             Env({"REDIS_URL": "localhost:6379"}).url("REDIS_URL", None, schemes=("redis",))
+
+
+@pytest.mark.django_db
+def test_a_socket_url_connects_through_the_servers_socket():
+    """End to end: the URL's decoded host reaches PostgreSQL through its Unix socket (where the
+    server listens on one on this machine, as on the development and CI machines)."""
+    import psycopg
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("a Unix socket URL is PostgreSQL's")
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW unix_socket_directories")
+        listed = cursor.fetchone()[0]
+    directories = [d.strip() for d in listed.split(",") if d.strip().startswith("/")]
+    if not any(Path(d).is_dir() for d in directories):
+        pytest.skip("this PostgreSQL server has no Unix socket on this machine")
+    directory = next(d for d in directories if Path(d).is_dir())
+    db = connection.settings_dict
+    url = f"postgres://{db['USER']}@{quote(directory, safe='')}/{db['NAME']}"
+    config = Env({"DATABASE_URL": url}).database("DATABASE_URL", None)
+    assert config["HOST"] == directory
+    with psycopg.connect(
+        host=config["HOST"], port=db["PORT"] or 5432, dbname=config["NAME"], user=config["USER"]
+    ) as conn:
+        # No server address: the connection came through the socket, not TCP.
+        assert conn.execute("SELECT inet_server_addr()").fetchone() == (None,)
 
 
 def _run_check(settings_module: str, **env: str) -> subprocess.CompletedProcess:
