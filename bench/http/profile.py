@@ -42,6 +42,7 @@ _here = sys.path.pop(0)
 import cProfile  # noqa: E402
 
 sys.path.insert(0, _here)
+import procstat  # noqa: E402 - bench/http/procstat.py, beside this script
 
 ROOT = Path(__file__).resolve().parents[2]
 N = int(os.environ.get("BENCH_PROFILE_REQUESTS", "60"))
@@ -85,12 +86,8 @@ def _backend_cpu(connection: Any) -> tuple[int, float] | None:
         return None
     connection.ensure_connection()
     pid = connection.connection.info.backend_pid  # psycopg knows it: no query to count
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:  # another machine's, or another user's
-        return None
-    fields = stat[stat.rindex(")") + 2 :].split()
-    return pid, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    backend = procstat.process(pid)  # None: another machine's, or another user's
+    return (pid, backend.cpu) if backend is not None else None
 
 
 def main() -> None:

@@ -39,6 +39,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import procstat  # bench/http/procstat.py, beside this script
+
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 PY = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv").exists() else sys.executable
@@ -96,22 +98,12 @@ def servers_cpu() -> dict[str, float]:
     per request, shows what a request costs the servers besides the workers (docs/benchmarks.md,
     seventeenth pass): on one machine they share its cores. Every process of a local server is
     counted, so another client's work on it counts too."""
-    tick = os.sysconf("SC_CLK_TCK")
     out = {"postgres": 0.0, "redis": 0.0}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue  # gone meanwhile
-        name = stat[stat.find("(") + 1 : stat.rfind(")")]
-        server = (
-            "postgres" if name.startswith("postgres") else "redis" if name == "redis-server" else ""
-        )
-        if server:
-            fields = stat.rsplit(")", 1)[1].split()
-            out[server] += (int(fields[11]) + int(fields[12])) / tick
+    for proc in procstat.processes().values():
+        if proc.name.startswith("postgres"):
+            out["postgres"] += proc.cpu
+        elif proc.name == "redis-server":
+            out["redis"] += proc.cpu
     return out
 
 
@@ -257,18 +249,7 @@ class Stack:
         """CPU seconds (user + system) so far of each gunicorn worker, by pid: a round's
         difference shows whether both workers served it (docs/benchmarks.md, seventh pass)."""
         master = self.procs[0].pid
-        tick = os.sysconf("SC_CLK_TCK")
-        out = {}
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue  # gone meanwhile
-            if int(fields[1]) == master:  # ppid; then utime and stime are fields 12 and 13
-                out[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
-        return out
+        return {pid: p.cpu for pid, p in procstat.processes().items() if p.parent == master}
 
     def url(self, path: str = "") -> str:
         return f"http://127.0.0.1:{self.port}{path}"
