@@ -26,7 +26,7 @@ case "$role" in
       --config python:streamsite.gunicorn_conf \
       --bind "${BIND:-0.0.0.0:8000}" \
       --workers "${WEB_CONCURRENCY:-2}" \
-      --worker-class gthread --threads "${WEB_THREADS:-4}" \
+      --worker-class gthread --threads "${WEB_THREADS:-1}" \
       --timeout 60 --graceful-timeout "${GRACEFUL_TIMEOUT:-20}" \
       --worker-tmp-dir /tmp --no-control-socket --access-logfile - "$@"
     ;;

@@ -12,7 +12,7 @@ both sides. Prints requests/s, ratios and p50/p99 latency, and the targets of is
 
 Environment knobs (defaults in brackets): BENCH_ROUNDS [3], BENCH_SECONDS [8],
 BENCH_CONNECTIONS [16], BENCH_PORT and BENCH_STATIC_PORT [free ports], BENCH_WORKERS [2],
-BENCH_WORKER_CLASS [gthread], BENCH_THREADS [4] (the Procfile's; streamsite/gunicorn_conf.py
+BENCH_WORKER_CLASS [gthread], BENCH_THREADS [1] (the Procfile's; streamsite/gunicorn_conf.py
 as the image uses it), BENCH_ACCOUNTS [1000] (playback start takes a stream of one in turn, and
 the leases are ended only between rounds: 1,000 Premium accounts last 8 s at 500 starts/s),
 BENCH_ONLY (comma-separated endpoint names),
@@ -200,7 +200,7 @@ class Stack:
         server_env = {**self.env, "PROMETHEUS_MULTIPROC_DIR": str(self.tmp / "prometheus")}
         workers = os.environ.get("BENCH_WORKERS", "2")
         worker_class = os.environ.get("BENCH_WORKER_CLASS", "gthread")
-        threads = os.environ.get("BENCH_THREADS", "4")
+        threads = os.environ.get("BENCH_THREADS", "1")
         self.gunicorn_args = [
             "--workers", workers, "--worker-class", worker_class, "--threads", threads,
         ]  # fmt: skip
