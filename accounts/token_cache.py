@@ -34,7 +34,7 @@ from django.db.models import Q
 from django.db.models.base import ModelState
 
 from accounts.models import ApiToken, Profile, User
-from streamsite import prebuilt, shared_counters
+from streamsite import metrics, prebuilt, shared_counters
 
 # Read with the request's other shared counters, in one round trip (streamsite.shared_counters).
 EPOCH_KEY = shared_counters.register("accounts:auth-epoch")
@@ -112,9 +112,11 @@ def lookup(
         and digest not in _remembered.by_digest
         and shared_counters.unsent()
     ):
+        metrics.TOKEN_FROM_DATABASE.inc()
         return _first_lookup(digest, profile_id, riders, ttl)
     epoch = _epoch() if ttl > 0 else None
     if epoch is None:  # off, or the shared cache is away: remember nothing meanwhile
+        metrics.TOKEN_FROM_DATABASE.inc()
         token = ApiToken.objects.select_related("user").filter(digest=digest).first()
         return (token, token.user) if token is not None else None
     now = time.monotonic()
@@ -122,7 +124,10 @@ def lookup(
         _follow(epoch)
         hit = _remembered.by_digest.get(digest)
     # A hit read under an older epoch (a change raced its lookup) is looked up again.
-    if hit is None or hit.until <= now or hit.epoch != epoch:
+    if hit is not None and hit.until > now and hit.epoch == epoch:
+        metrics.TOKEN_FROM_MEMORY.inc()
+    else:
+        metrics.TOKEN_FROM_DATABASE.inc()
         token = _token_with_profile(digest, profile_id)
         if token is None:
             return None

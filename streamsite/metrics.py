@@ -51,6 +51,16 @@ PLAYBACK_SESSIONS = Counter(
     "streamsite_playback_sessions_started_total",
     "Playback sessions (stream leases) opened.",
 )
+API_TOKEN_LOOKUPS = Counter(
+    "streamsite_api_token_lookups_total",
+    "API tokens verified, by where the token was found: `memory` (this process remembered it) "
+    "or `database` (a token's first request in the process, its memory lapsed, the auth epoch "
+    "moved, or the shared cache was away).",
+    ["source"],
+)
+# Bound once: every API request counts one.
+TOKEN_FROM_MEMORY = API_TOKEN_LOOKUPS.labels(source="memory")
+TOKEN_FROM_DATABASE = API_TOKEN_LOOKUPS.labels(source="database")
 
 
 def _view_label(request: HttpRequest) -> str:

@@ -40,6 +40,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import procstat  # bench/http/procstat.py, beside this script
+from prometheus_client import CollectorRegistry
+from prometheus_client.multiprocess import MultiProcessCollector
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -251,6 +253,19 @@ class Stack:
         master = self.procs[0].pid
         return {pid: p.cpu for pid, p in procstat.processes().items() if p.parent == master}
 
+    def token_lookups(self) -> dict[str, float]:
+        """streamsite_api_token_lookups_total so far, summed over the workers' metric files, by
+        source (`memory`, `database`): how many API requests' tokens the workers remembered."""
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path=str(self.tmp / "prometheus"))
+        return {
+            sample.labels["source"]: sample.value
+            for metric in registry.collect()
+            if metric.name == "streamsite_api_token_lookups"
+            for sample in metric.samples
+            if sample.name.endswith("_total")
+        }
+
     def url(self, path: str = "") -> str:
         return f"http://127.0.0.1:{self.port}{path}"
 
@@ -382,6 +397,7 @@ def main() -> int:
                     base = stack.static_url() if ep.base == "static" else stack.url()
                     before = stack.worker_cpu()
                     servers_before = servers_cpu()
+                    lookups_before = stack.token_lookups()
                     ticks = cpu_ticks()
                     res = wrk(base, ep, seconds, connections)
                     stolen = stolen_share(ticks, cpu_ticks())
@@ -401,6 +417,13 @@ def main() -> int:
                                 f"{name} {1000 * cpu / res.total:.2f}"
                                 for name, cpu in costs.items()
                             )
+                        lookups = {
+                            source: count - lookups_before.get(source, 0.0)
+                            for source, count in stack.token_lookups().items()
+                        }
+                        if sum(lookups.values()):  # API tokens: the share looked up, not remembered
+                            share = lookups.get("database", 0.0) / sum(lookups.values())
+                            note += f"  tokens from db {share:.0%}"
                     if stolen is not None:
                         note += f"  stolen {stolen:.0%}"
                     say(

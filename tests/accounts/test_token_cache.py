@@ -6,6 +6,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from prometheus_client import REGISTRY
 
 from accounts import authentication, services, token_cache
 from accounts.models import ApiToken
@@ -130,6 +131,38 @@ def test_a_revocation_racing_a_first_request_is_seen_on_the_next(alice, monkeypa
     assert who(client) == ALICE  # the row was read before the revocation
     monkeypatch.setattr(token_cache, "_token_with_profile", original)
     assert who(client) == REFUSED
+
+
+def _lookups() -> tuple[float, float]:
+    """streamsite_api_token_lookups_total so far: (from memory, from the database)."""
+    name = "streamsite_api_token_lookups_total"
+    memory = REGISTRY.get_sample_value(name, {"source": "memory"}) or 0.0
+    database = REGISTRY.get_sample_value(name, {"source": "database"}) or 0.0
+    return memory, database
+
+
+def _counted_since(before: tuple[float, float]) -> tuple[float, float]:
+    after = _lookups()
+    return after[0] - before[0], after[1] - before[1]
+
+
+def test_each_verification_is_counted_by_where_the_token_was_found(alice, token_client):
+    before = _lookups()
+    assert who(token_client) == ALICE
+    assert _counted_since(before) == (0, 1)  # the token's first request here: the database
+    assert who(token_client) == ALICE
+    assert _counted_since(before) == (1, 1)  # remembered
+    services.api_token_revoke(user=alice, token_id=ApiToken.objects.get(user=alice).pk)
+    assert who(token_client) == REFUSED
+    assert _counted_since(before) == (1, 2)  # the epoch moved: looked up again, and refused
+
+
+def test_with_the_cache_off_every_verification_counts_as_the_database(token_client, settings):
+    settings.API_TOKEN_CACHE_SECONDS = 0
+    before = _lookups()
+    assert who(token_client) == ALICE
+    assert who(token_client) == ALICE
+    assert _counted_since(before) == (0, 2)
 
 
 def test_with_the_cache_off_every_request_looks_the_token_up(token_client, settings):
