@@ -94,19 +94,32 @@ def stolen_share(before: tuple[int, int] | None, after: tuple[int, int] | None) 
     return (after[0] - before[0]) / (after[1] - before[1])
 
 
-def servers_cpu() -> dict[str, float]:
-    """CPU seconds (user + system) so far of the PostgreSQL and Redis server processes on this
-    machine, by name ("postgres", "redis"); nothing for a server elsewhere. A run's difference,
-    per request, shows what a request costs the servers besides the workers (docs/benchmarks.md,
-    seventeenth pass): on one machine they share its cores. Every process of a local server is
-    counted, so another client's work on it counts too."""
-    out = {"postgres": 0.0, "redis": 0.0}
-    for proc in procstat.processes().values():
+def servers_cpu() -> dict[str, dict[int, float]]:
+    """CPU seconds (user + system) so far of each PostgreSQL and Redis server process on this
+    machine, by server name ("postgres", "redis") and pid; nothing for a server elsewhere. Two
+    readings' difference (`servers_spent`), per request, shows what a request costs the servers
+    besides the workers (docs/benchmarks.md, seventeenth pass): on one machine they share its
+    cores. Every process of a local server is counted, so another client's work on it counts
+    too."""
+    out: dict[str, dict[int, float]] = {"postgres": {}, "redis": {}}
+    for pid, proc in procstat.processes().items():
         if proc.name.startswith("postgres"):
-            out["postgres"] += proc.cpu
+            out["postgres"][pid] = proc.cpu
         elif proc.name == "redis-server":
-            out["redis"] += proc.cpu
+            out["redis"][pid] = proc.cpu
     return out
+
+
+def servers_spent(
+    before: dict[str, dict[int, float]], after: dict[str, dict[int, float]]
+) -> dict[str, float]:
+    """CPU seconds each server spent between two `servers_cpu` readings, process by process: a
+    process that started meanwhile counts from zero, and one that ended meanwhile (a backend
+    whose client disconnected) is left out, not subtracted whole from the others."""
+    return {
+        name: sum(cpu - before.get(name, {}).get(pid, 0.0) for pid, cpu in pids.items())
+        for name, pids in after.items()
+    }
 
 
 def say(text: str) -> None:
@@ -409,10 +422,9 @@ def main() -> int:
                         spent = [after[p] - before.get(p, 0.0) for p in sorted(after)]
                         note += "  workers' CPU s " + " / ".join(f"{c:.1f}" for c in spent)
                         if res.total:  # what each request cost the workers and the servers
-                            costs = {"workers": sum(spent)} | {
-                                name: servers_after[name] - servers_before[name]
-                                for name in servers_after
-                            }
+                            costs = {"workers": sum(spent)} | servers_spent(
+                                servers_before, servers_after
+                            )
                             note += "  CPU ms/req " + " ".join(
                                 f"{name} {1000 * cpu / res.total:.2f}"
                                 for name, cpu in costs.items()
