@@ -83,7 +83,13 @@ def test_a_worker_freezes_what_it_loaded_so_a_full_collection_does_not_walk_it()
         # everything the process held is frozen; a full pass now walks only what came after
         assert frozen > loaded / 2
         assert len(gc.get_objects(generation=2)) < frozen / 100
-        assert worker.log.lines == [f"froze {frozen} objects loaded before the first request"]
+        # the logged count is the one just after freezing: a frozen object can still be freed
+        # (its last reference dropped, in this thread or another), never added, so it is at
+        # least today's count and within a handful of it
+        [line] = worker.log.lines
+        logged = re.fullmatch(r"froze (\d+) objects loaded before the first request", line)
+        assert logged, line
+        assert frozen <= int(logged[1]) <= frozen + 100
     finally:
         gc.unfreeze()
     assert gc.get_freeze_count() == 0
