@@ -3,3 +3,8 @@ from django.apps import AppConfig
 
 class MediaConfig(AppConfig):
     name = "media"
+
+    def ready(self) -> None:
+        from media import receivers
+
+        receivers.connect()

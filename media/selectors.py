@@ -16,7 +16,7 @@ from django.core.files.storage import default_storage
 from django.db.models import Prefetch, QuerySet
 
 from catalog.models import Episode, Title
-from media import playlists
+from media import playlists, ready_copies
 from media.models import AudioRendition, MediaAsset, Rendition, Subtitle
 from streamsite import prebuilt
 
@@ -213,17 +213,8 @@ def _ready_rows(**owner: int) -> QuerySet[MediaAsset, Any]:
         MediaAsset.objects.ready()
         .filter(**owner)
         .order_by("-ready_at", "-pk", "subtitles__language")
-        .values_list(
-            "pk",
-            "ready_version",
-            "content_key",
-            "duration",
-            "poster_key",
-            "sprite_key",
-            "thumbnails_vtt_key",
-            "subtitles__language",
-            "subtitles__label",
-        )
+        # ready_copies.READ_FIELDS: what a change to must bump the copies' version
+        .values_list("pk", *ready_copies.READ_FIELDS, "subtitles__language", "subtitles__label")
     )
 
 
@@ -235,17 +226,25 @@ _ready_rows_of_episode = prebuilt.ValuesQuery(lambda episode_id: _ready_rows(epi
 def ready_asset_media(
     *, title_id: int | None = None, episode_id: int | None = None
 ) -> AssetMedia | None:
-    """`asset_media` of the newest ready asset of a movie (`title_id`) or an episode, in one
-    query once this process has seen its ready version: the asset row and its subtitles
-    (a LEFT JOIN; subtitles change without a new version, so they are always read), the
-    version's renditions and audio from this process's copy (two more queries the first
-    time). None when there is no ready asset."""
+    """`asset_media` of the newest ready asset of a movie (`title_id`) or an episode; None
+    when there is none. From this process's copy while nothing it holds has changed
+    (media.ready_copies: no query); else one query once this process has seen the ready
+    version: the asset row and its subtitles (a LEFT JOIN), the version's renditions and
+    audio from this process's copy of the version (two more queries the first time)."""
     if episode_id is not None:
-        rows = _ready_rows_of_episode(episode_id)
-    elif title_id is not None:
-        rows = _ready_rows_of_title(title_id)
-    else:
-        raise TypeError("ready_asset_media needs a title_id or an episode_id")
+        episode = episode_id
+        return ready_copies.copied(
+            "episode", episode, lambda: _ready_media(_ready_rows_of_episode(episode))
+        )
+    if title_id is not None:
+        title = title_id
+        return ready_copies.copied(
+            "title", title, lambda: _ready_media(_ready_rows_of_title(title))
+        )
+    raise TypeError("ready_asset_media needs a title_id or an episode_id")
+
+
+def _ready_media(rows: list[tuple[Any, ...]]) -> AssetMedia | None:
     rows = [row for row in rows if row[0] == rows[0][0]] if rows else rows
     if not rows:
         return None

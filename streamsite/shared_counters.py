@@ -1,5 +1,5 @@
-"""Shared counters (the catalogue version, the auth epoch) read once per request, together,
-with whatever else the request already knows it will read or count.
+"""Shared counters (the catalogue version, the auth epoch, the ready-asset version) read once
+per request, together, with whatever else the request already knows it will read or count.
 
 Several per-process caches are checked against a counter in the shared cache that every
 writer bumps: the catalogue's fragments (catalog.caching) and the remembered API tokens

@@ -101,9 +101,11 @@ def _clear_cache():
     from django.core.cache import cache
 
     from catalog import home_cache
+    from media import ready_copies
 
     cache.clear()
     home_cache.forget_local_pages()  # this process's copies of home pages
+    ready_copies.forget()  # and of ready assets (ids come back on SQLite after a rollback)
     yield
 
 
