@@ -3,9 +3,11 @@
 Starts the production shape on loopback: gunicorn with streamsite.settings.production against
 PostgreSQL and Redis from the environment (DATABASE_URL, REDIS_URL), demo data seeded, plus
 nginx serving a 10 KB static file. Then wrk measures, in alternating rounds, `/healthz` on the
-same server, the static file, and each endpoint of the browse and play path; each endpoint's
-ratio is taken against the `/healthz` of its own round, so load drift on a shared machine hits
-both sides. Prints requests/s, ratios and p50/p99 latency, and the targets of issue #22.
+same server, the static file, and each endpoint of the browse and play path. Every run sits
+between two `/healthz` runs and its ratio is taken against their mean, so the drift of a shared
+machine's speed (`/healthz` alone moves by a quarter from one minute to the next) hits both
+sides. Prints requests/s, ratios (median of the rounds) and p50/p99 latency, and the targets of
+issue #22.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/streamsite_bench \
     REDIS_URL=redis://127.0.0.1:6379/0 .venv/bin/python bench/http/run.py
@@ -403,68 +405,90 @@ def main() -> int:
             results: dict[str, list[Result]] = {e.name: [] for e in eps}
             loads = []
             steals: list[float | None] = []
+            baselines: dict[str, list[float]] = {e.name: [] for e in eps}
+
+            def measure(ep: Endpoint) -> Result:
+                base = stack.static_url() if ep.base == "static" else stack.url()
+                before = stack.worker_cpu()
+                servers_before = servers_cpu()
+                lookups_before = stack.token_lookups()
+                ticks = cpu_ticks()
+                res = wrk(base, ep, seconds, connections)
+                stolen = stolen_share(ticks, cpu_ticks())
+                after = stack.worker_cpu()
+                servers_after = servers_cpu()
+                results[ep.name].append(res)
+                note = f"  {res.bad} BAD of {res.total}" if res.bad else ""
+                if ep.base == "app":  # each worker's CPU seconds in the run
+                    spent = [after[p] - before.get(p, 0.0) for p in sorted(after)]
+                    note += "  workers' CPU s " + " / ".join(f"{c:.1f}" for c in spent)
+                    if res.total:  # what each request cost the workers and the servers
+                        costs = {"workers": sum(spent)} | servers_spent(
+                            servers_before, servers_after
+                        )
+                        note += "  CPU ms/req " + " ".join(
+                            f"{name} {1000 * cpu / res.total:.2f}" for name, cpu in costs.items()
+                        )
+                    lookups = {
+                        source: count - lookups_before.get(source, 0.0)
+                        for source, count in stack.token_lookups().items()
+                    }
+                    if sum(lookups.values()):  # API tokens: the share looked up, not remembered
+                        share = lookups.get("database", 0.0) / sum(lookups.values())
+                        note += f"  tokens from db {share:.0%}"
+                if stolen is not None:
+                    note += f"  stolen {stolen:.0%}"
+                say(
+                    f"  {ep.name:24} {res.rps:9.0f} req/s  p50 {res.p50_ms:7.1f} ms"
+                    f"  p99 {res.p99_ms:7.1f} ms{note}"
+                )
+                if ep.method == "POST":
+                    stack.fixtures("release")
+                return res
+
+            health = next(e for e in eps if e.name == "healthz")
             for r in range(1, rounds + 1):
                 round_ticks = cpu_ticks()
                 say(f"== round {r}/{rounds} ({seconds:g} s per run, {connections} connections)")
+                # Every run between two /healthz runs, its baseline their mean (bracketed):
+                # the machine's speed drifts within a round, so a ratio against a /healthz
+                # measured minutes earlier was partly that drift.
+                previous = measure(health)
+                baselines[health.name].append(previous.rps)
                 for ep in eps:
-                    base = stack.static_url() if ep.base == "static" else stack.url()
-                    before = stack.worker_cpu()
-                    servers_before = servers_cpu()
-                    lookups_before = stack.token_lookups()
-                    ticks = cpu_ticks()
-                    res = wrk(base, ep, seconds, connections)
-                    stolen = stolen_share(ticks, cpu_ticks())
-                    after = stack.worker_cpu()
-                    servers_after = servers_cpu()
-                    results[ep.name].append(res)
-                    note = f"  {res.bad} BAD of {res.total}" if res.bad else ""
-                    if ep.base == "app":  # each worker's CPU seconds in the run
-                        spent = [after[p] - before.get(p, 0.0) for p in sorted(after)]
-                        note += "  workers' CPU s " + " / ".join(f"{c:.1f}" for c in spent)
-                        if res.total:  # what each request cost the workers and the servers
-                            costs = {"workers": sum(spent)} | servers_spent(
-                                servers_before, servers_after
-                            )
-                            note += "  CPU ms/req " + " ".join(
-                                f"{name} {1000 * cpu / res.total:.2f}"
-                                for name, cpu in costs.items()
-                            )
-                        lookups = {
-                            source: count - lookups_before.get(source, 0.0)
-                            for source, count in stack.token_lookups().items()
-                        }
-                        if sum(lookups.values()):  # API tokens: the share looked up, not remembered
-                            share = lookups.get("database", 0.0) / sum(lookups.values())
-                            note += f"  tokens from db {share:.0%}"
-                    if stolen is not None:
-                        note += f"  stolen {stolen:.0%}"
-                    say(
-                        f"  {ep.name:24} {res.rps:9.0f} req/s  p50 {res.p50_ms:7.1f} ms"
-                        f"  p99 {res.p99_ms:7.1f} ms{note}"
-                    )
-                    if ep.method == "POST":
-                        stack.fixtures("release")
+                    if ep is health:
+                        continue
+                    measure(ep)
+                    following = measure(health)
+                    baselines[ep.name].append(bracketed(previous.rps, following.rps))
+                    baselines[health.name].append(following.rps)  # its own: 1.00
+                    previous = following
                 loads.append(os.getloadavg()[0])
                 steals.append(stolen_share(round_ticks, cpu_ticks()))
         finally:
             stack.stop()
-    report(results, eps, loads, connections, steals)
+    report(results, baselines, eps, loads, connections, steals)
     return 0
+
+
+def bracketed(before: float, after: float) -> float:
+    """The baseline of a run between two /healthz runs: their mean."""
+    return (before + after) / 2
 
 
 def report(
     results: dict[str, list[Result]],
+    baselines: dict[str, list[float]],
     eps: list[Endpoint],
     loads: list[float],
     connections: int,
     steals: list[float | None] | None = None,
 ) -> None:
-    health = results["healthz"]
     static = results["static (nginx)"]
     say("")
     say(
-        f"== results: median of {len(health)} rounds;"
-        " ratios per round against that round's /healthz"
+        f"== results: median of {len(static)} rounds; each run's ratio against the mean of"
+        " the /healthz runs just before and after it"
     )
     say(f"   load average (1 min) after each round: {', '.join(f'{x:.2f}' for x in loads)}")
     if steals and all(x is not None for x in steals):
@@ -479,8 +503,8 @@ def report(
     failed = 0
     for ep in eps:
         rs = results[ep.name]
-        ratios = [r.rps / h.rps for r, h in zip(rs, health, strict=True)]
-        to_static = [r.rps / s.rps for r, s in zip(rs, static, strict=True)]
+        ratios = [r.rps / b for r, b in zip(rs, baselines[ep.name], strict=True)]
+        to_static = statistics.median(r.rps for r in rs) / statistics.median(s.rps for s in static)
         ratio = statistics.median(ratios)
         p50 = statistics.median(r.p50_ms for r in rs)
         p99 = max(r.p99_ms for r in rs)
@@ -495,7 +519,7 @@ def report(
         say(
             f"{ep.name:24} {statistics.median(r.rps for r in rs):8.0f} {ratio:10.2f}"
             f" {min(ratios):6.2f}"
-            f" {statistics.median(to_static):9.3f} {p50:7.1f} {p99:7.1f}  {verdict}"
+            f" {to_static:9.3f} {p50:7.1f} {p99:7.1f}  {verdict}"
         )
     say(
         f"\n{failed} endpoint(s) short of target at {connections} connections"
