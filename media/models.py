@@ -161,6 +161,17 @@ class Rendition(models.Model):
         return f"{self.height}p @ {self.bandwidth // 1000} kb/s"
 
 
+class SubtitleQuerySet(models.QuerySet["Subtitle"]):
+    def update(self, **kwargs: Any) -> int:
+        """An update sends no signal: it bumps the ready-asset copies' version itself
+        (media.ready_copies), as a save or delete of a subtitle does (media.receivers)."""
+        from media import ready_copies
+
+        changed = super().update(**kwargs)
+        ready_copies.ready_changed()
+        return changed
+
+
 class Subtitle(models.Model):
     """A subtitle track, stored as WebVTT; copied into each version's prefix when packaged."""
 
@@ -169,6 +180,8 @@ class Subtitle(models.Model):
     label = models.CharField(max_length=64)
     vtt_key = models.CharField(max_length=500, help_text="the canonical WebVTT file")
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = SubtitleQuerySet.as_manager()
 
     class Meta:
         db_table = "catalog_subtitle"  # kept from when catalog owned it: no data moved

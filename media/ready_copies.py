@@ -14,7 +14,7 @@ What bumps the version (`ready_changed`, now and again once the transaction comm
 reader in between cannot keep the old rows under the new version):
 - any save or delete of a MediaAsset that touches a field the copy holds (`READ_FIELDS`; a
   job's heartbeat and progress do not), and any delete, cascaded ones included (media.receivers);
-- any save or delete of a Subtitle (media.receivers);
+- any save, delete or queryset update of a Subtitle (media.receivers, SubtitleQuerySet);
 - a queryset `update()` of MediaAsset rows that sets one of those fields
   (MediaAssetQuerySet.update), since updates send no signals.
 Renditions and audio renditions need none: a version's rows are written once, before the asset

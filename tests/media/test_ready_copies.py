@@ -111,6 +111,8 @@ def test_a_subtitle_relabelled_or_removed_is_seen_at_once():
     sub.label = "Français"
     sub.save()
     assert [s.label for s in media_of(title).subtitles] == ["Français"]
+    Subtitle.objects.filter(pk=sub.pk).update(label="Francés")  # an update sends no signal
+    assert [s.label for s in media_of(title).subtitles] == ["Francés"]
     Subtitle.objects.filter(pk=sub.pk).delete()
     assert media_of(title).subtitles == ()
 
