@@ -10,8 +10,8 @@ trip of its own. With the shared cache away nothing is copied or reused. Nothing
 transaction is copied: it may be the transaction's own writes, which a rollback would undo
 without a bump.
 
-What bumps the version (`ready_changed`, now and again once the transaction commits, so a
-reader in between cannot keep the old rows under the new version):
+What bumps the version (`ready_changed`: once the write's transaction commits, or at once
+outside one; the writing process drops its own copies at the write):
 - any save or delete of a MediaAsset that touches a field the copy holds (`READ_FIELDS`; a
   job's heartbeat and progress do not), and any delete, cascaded ones included (media.receivers);
 - any save, delete or queryset update of a Subtitle (media.receivers, SubtitleQuerySet);
@@ -48,7 +48,7 @@ READ_FIELDS = (
     "sprite_key",
     "thumbnails_vtt_key",
 )
-CHOICE_FIELDS = ("title", "title_id", "episode", "episode_id", "ready_at", "id", "pk")
+CHOICE_FIELDS = ("title", "title_id", "episode", "episode_id", "ready_at")
 WATCHED_FIELDS = frozenset(READ_FIELDS + CHOICE_FIELDS)
 
 COPIES_MAX = 5000
@@ -91,9 +91,13 @@ def _bump() -> None:
 
 
 def ready_changed() -> None:
-    """Every copy is stale: bump now (this transaction's own reads see the change) and again
-    once it commits (a reader in between may have copied the old rows under the first bump)."""
-    _bump()
+    """Every copy is stale: this process drops its own now (its next read inside the
+    transaction sees the transaction's writes, and is not copied), and the shared version is
+    bumped once the transaction commits, so no Redis call is made inside it. Other processes
+    cannot see the writes before the commit; a read of theirs in between (old rows or new)
+    was copied under the version before the bump, so the bump retires it either way. Rolled
+    back: nothing to bump (the callback goes with the transaction)."""
+    forget()
     transaction.on_commit(_bump)
 
 

@@ -197,3 +197,24 @@ def test_off_when_the_catalogue_cache_is_off(settings, django_assert_num_queries
     media_of(title)
     with django_assert_num_queries(1):
         media_of(title)
+
+
+def test_the_shared_version_moves_once_the_write_commits_and_not_inside_it(
+    django_capture_on_commit_callbacks,
+):
+    """Other processes learn of a change from the shared version: bumped by the commit (no
+    Redis call inside the transaction), never by a rolled-back write."""
+    title = movie()
+    asset = ready(title)
+    media_of(title)
+    version = ready_copies.ready_version()
+    with django_capture_on_commit_callbacks(execute=True) as callbacks, transaction.atomic():
+        Subtitle.objects.create(asset=asset, language="it", label="Italiano", vtt_key="i.vtt")
+        assert ready_copies.ready_version() == version  # nothing sent before the commit
+    assert ready_copies._bump in callbacks  # the bump waited for the commit
+    assert ready_copies.ready_version() > version
+    moved = ready_copies.ready_version()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        MediaAsset.objects.filter(pk=asset.pk).update(duration=1.0)
+        raise RuntimeError("rolled back")
+    assert ready_copies.ready_version() == moved
