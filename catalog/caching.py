@@ -9,6 +9,15 @@ itself: after CATALOG_CACHE_SECONDS, and no later than the next licensing window
 or closes (time changes what is available without any write). With the cache down every
 read is a miss and pages are built from the database (streamsite.cache).
 
+A fragment past its CATALOG_CACHE_SECONDS is *stale*, not gone: for CATALOG_STALE_SECONDS
+more, and never past the next licensing window, it is still the answer while one request
+refreshes it (stale-while-revalidate, RFC 5861's idea). Only time can have changed it, and
+the version says no write has: what moves is popularity order (view counts are not
+versioned). One request across all processes claims the refresh (`cache.add`), and a process
+refreshes at most one fragment at a time and then rests three times as long as the build
+took, so fragments built together (after a quiet spell, every one has gone stale) are
+rebuilt one after another instead of all at once in front of the queue.
+
 Each process also keeps its own copy of the fragments it read (`_copies`), under the version
 and the deadline they were stored with: while the version a request reads
 (streamsite.shared_counters: one round trip for all counters, once per request) is the one a
@@ -41,6 +50,11 @@ T = TypeVar("T")
 K = TypeVar("K", bound=Hashable)
 # Per-process copies: a process holds at most this many (cleared whole when full).
 COPIES_MAX = 2000
+# A refresh claimed and not finished in this long (its process died) may be claimed again.
+REFRESH_CLAIM_SECONDS = 30
+# After refreshing a stale fragment a process waits this many times the build's duration
+# before the next: at most a quarter of its time goes to refreshes.
+REFRESH_REST = 3.0
 
 
 def _first_version() -> int:
@@ -85,20 +99,34 @@ def fragment_key(name: str, viewer: Viewer, *parts: Any) -> str:
     return f"catalog:frag:{name}:{country}:{maturity}:{language}:{digest}"
 
 
-def fragment_ttl() -> int:
-    """CATALOG_CACHE_SECONDS, or less when a licensing window opens or closes sooner."""
+def _window_ttl() -> int | None:
+    """Seconds until the next licensing window opens or closes (None: none is due)."""
     from catalog.models import Availability
 
-    ttl = int(settings.CATALOG_CACHE_SECONDS)
     now = timezone.now()
     soonest = Availability.objects.filter(Q(starts_at__gt=now) | Q(ends_at__gt=now)).aggregate(
         start=Min("starts_at", filter=Q(starts_at__gt=now)),
         end=Min("ends_at", filter=Q(ends_at__gt=now)),
     )
-    for edge in (soonest["start"], soonest["end"]):
-        if edge is not None:
-            ttl = min(ttl, max(1, int((edge - now).total_seconds()) + 1))
-    return ttl
+    edges = [e for e in (soonest["start"], soonest["end"]) if e is not None]
+    return max(1, int((min(edges) - now).total_seconds()) + 1) if edges else None
+
+
+def fragment_ttl() -> int:
+    """CATALOG_CACHE_SECONDS, or less when a licensing window opens or closes sooner."""
+    return fragment_lives()[0]
+
+
+def fragment_lives() -> tuple[int, int]:
+    """(fresh, usable) seconds for a fragment built now: fresh for CATALOG_CACHE_SECONDS,
+    then stale but still served while it is refreshed for CATALOG_STALE_SECONDS more; both
+    end no later than the next licensing window's edge."""
+    fresh = int(settings.CATALOG_CACHE_SECONDS)
+    usable = fresh + int(settings.CATALOG_STALE_SECONDS)
+    window = _window_ttl()
+    if window is not None:
+        fresh, usable = min(fresh, window), min(usable, window)
+    return fresh, usable
 
 
 class Uncacheable(Exception):  # noqa: N818 - a signal, not an error
@@ -110,23 +138,35 @@ class Uncacheable(Exception):  # noqa: N818 - a signal, not an error
 
 
 class _Copies:
-    """This process's copies of shared values: key -> (version, deadline, value)."""
+    """This process's copies of shared values: key -> (version, fresh until, usable until,
+    value)."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.entries: dict[str, tuple[int, float, Any]] = {}
+        self.entries: dict[str, tuple[int, float, float, Any]] = {}
 
     def get(self, key: str, version: int) -> tuple[bool, Any]:
-        entry = self.entries.get(key)
-        if entry is None or entry[0] != version or entry[1] <= time.time():
-            return False, None
-        return True, entry[2]
+        """(True, value) for a fresh copy under `version`, else (False, None)."""
+        fresh, _, value = self.look(key, version)
+        return (True, value) if fresh else (False, None)
 
-    def put(self, key: str, version: int, deadline: float, value: Any) -> None:
+    def look(self, key: str, version: int) -> tuple[bool, bool, Any]:
+        """(fresh, stale, value) of the copy under `version`; (False, False, None) if none."""
+        entry = self.entries.get(key)
+        if entry is None or entry[0] != version:
+            return False, False, None
+        now = time.time()
+        if now < entry[1]:
+            return True, False, entry[3]
+        if now < entry[2]:
+            return False, True, entry[3]
+        return False, False, None
+
+    def put(self, key: str, version: int, deadline: float, value: Any, usable: float = 0) -> None:
         with self.lock:
             if len(self.entries) >= COPIES_MAX:
                 self.entries.clear()
-            self.entries[key] = (version, deadline, value)
+            self.entries[key] = (version, deadline, max(deadline, usable), value)
 
     def clear(self) -> None:
         with self.lock:
@@ -136,14 +176,54 @@ class _Copies:
 _copies = _Copies()
 
 
+class _RefreshPace:
+    """When this process may next refresh a stale fragment (a monotonic time)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.next_at = 0.0
+
+    def take_turn(self) -> bool:
+        """True (and no other turn until `rest` is called) when a refresh may start now."""
+        with self.lock:
+            now = time.monotonic()
+            if now < self.next_at:
+                return False
+            self.next_at = float("inf")  # one refresh at a time in this process
+            return True
+
+    def rest(self, took: float) -> None:
+        with self.lock:
+            self.next_at = time.monotonic() + REFRESH_REST * took
+
+    def reset(self) -> None:
+        with self.lock:
+            self.next_at = 0.0
+
+
+_pace = _RefreshPace()
+
+
 def forget_copies() -> None:
     """Drop this process's copies (tests; the shared version is what invalidates them)."""
     _copies.clear()
+    _pace.reset()
+
+
+def _shared_entry(key: str, version: int) -> tuple[float, float, Any] | None:
+    """(fresh until, usable until, value) of the cache's entry under `version`, if usable."""
+    hit = cache.get(key)
+    if not (isinstance(hit, tuple) and len(hit) == 4 and hit[0] == version):
+        return None
+    if hit[2] <= time.time():
+        return None
+    return hit[1], hit[2], hit[3]
 
 
 def cached_fragment(name: str, viewer: Viewer, parts: tuple[Any, ...], build: Callable[[], T]) -> T:
     """The fragment for this viewer and these parts: this process's copy, else the cache's,
-    else built and stored in both.
+    else built and stored in both. A stale one (past CATALOG_CACHE_SECONDS, within
+    CATALOG_STALE_SECONDS) is the answer unless this request wins its refresh.
 
     The version comes from the request's snapshot of the shared counters; a fragment stored
     under another version is a miss (and is overwritten). The value returned may be shared
@@ -155,23 +235,48 @@ def cached_fragment(name: str, viewer: Viewer, parts: tuple[Any, ...], build: Ca
             return skip.value  # type: ignore[no-any-return]
     key = fragment_key(name, viewer, *parts)
     version = catalog_version()
-    if version is not None:
-        found, value = _copies.get(key, version)
-        if found:
+    if version is None:  # the cache is away: nothing is reused or stored
+        return _build_and_store(key, None, build)
+    fresh, stale, value = _copies.look(key, version)
+    if fresh or (stale and not _pace.take_turn()):
+        return value  # type: ignore[no-any-return]
+    # No usable copy, or a stale one and this process's turn to refresh: the shared entry.
+    shared = _shared_entry(key, version)
+    if shared is not None:
+        fresh_until, usable_until, value = shared
+        _copies.put(key, version, fresh_until, value, usable=usable_until)
+        if fresh_until > time.time():  # another process refreshed it
+            if stale:
+                _pace.rest(0)
             return value  # type: ignore[no-any-return]
-        hit = cache.get(key)
-        if isinstance(hit, tuple) and len(hit) == 3 and hit[0] == version:
-            _copies.put(key, version, hit[1], hit[2])
-            return hit[2]  # type: ignore[no-any-return]
+        if not stale and not _pace.take_turn():
+            return value  # type: ignore[no-any-return]
+        stale = True
+    if not stale:
+        return _build_and_store(key, version, build)
+    claim = f"{key}:refresh"
+    if not cache.add(claim, 1, timeout=REFRESH_CLAIM_SECONDS):  # another process refreshes it
+        _pace.rest(0)
+        return value  # type: ignore[no-any-return]
+    started = time.monotonic()
+    try:
+        return _build_and_store(key, version, build)
+    finally:
+        _pace.rest(time.monotonic() - started)
+        cache.delete(claim)
+
+
+def _build_and_store(key: str, version: int | None, build: Callable[[], T]) -> T:
     try:
         value = build()
     except Uncacheable as skip:
         return skip.value  # type: ignore[no-any-return]
     if version is not None:
-        ttl = fragment_ttl()
-        deadline = time.time() + ttl
-        cache.set(key, (version, deadline, value), timeout=ttl)
-        _copies.put(key, version, deadline, value)
+        fresh_ttl, usable_ttl = fragment_lives()
+        now = time.time()
+        deadline, usable = now + fresh_ttl, now + usable_ttl
+        cache.set(key, (version, deadline, usable, value), timeout=usable_ttl)
+        _copies.put(key, version, deadline, value, usable=usable)
     return value
 
 

@@ -100,10 +100,11 @@ def binding(request):
 def _clear_cache():
     from django.core.cache import cache
 
-    from catalog import home_cache
+    from catalog import caching, home_cache
     from media import ready_copies
 
     cache.clear()
+    caching.forget_copies()  # fragments (a new version follows the clear) and the refresh pace
     home_cache.forget_local_pages()  # this process's copies of home pages
     ready_copies.forget()  # and of ready assets (ids come back on SQLite after a rollback)
     yield

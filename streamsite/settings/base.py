@@ -558,6 +558,9 @@ CATALOG_COUNTRY_RESOLVER = env.str("CATALOG_COUNTRY_RESOLVER", "")
 # Shared catalogue fragments and API bodies live this long in the cache at most (catalog.caching;
 # any catalogue write invalidates them at once). 0 turns the cache off.
 CATALOG_CACHE_SECONDS = env.int("CATALOG_CACHE_SECONDS", 300, min=0, max=86400)
+# Past that, a fragment is stale for this long more (never past a licensing window's edge): still
+# served while one request refreshes it. 0: a fragment past its life is a miss.
+CATALOG_STALE_SECONDS = env.int("CATALOG_STALE_SECONDS", 300, min=0, max=86400)
 # Dotted path to fn(title, profile) -> URL of the player, or None; empty: "video not yet available".
 CATALOG_PLAY_URL_PROVIDER = env.str(
     "CATALOG_PLAY_URL_PROVIDER", "playback.selectors.sessions.play_url"
