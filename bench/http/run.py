@@ -19,7 +19,8 @@ as the image uses it), BENCH_ACCOUNTS [1000] (playback start takes a stream of o
 the leases are ended only between rounds: 1,000 Premium accounts last 8 s at 500 starts/s),
 BENCH_ONLY (comma-separated endpoint names),
 BENCH_ENV (extra server settings, e.g. "DATABASE_CONN_MAX_AGE=0"), BENCH_PROFILE=1 (first
-the per-request profile of bench/http/profile.py).
+the per-request profile of bench/http/profile.py), BENCH_SAMPLE=1 (then, before the rounds,
+each endpoint once more with py-spy sampling every worker: bench/http/sampling.py).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import procstat  # bench/http/procstat.py, beside this script
+import sampling  # bench/http/sampling.py
 from prometheus_client import CollectorRegistry
 from prometheus_client.multiprocess import MultiProcessCollector
 
@@ -402,6 +404,22 @@ def main() -> int:
                 wrk(stack.static_url() if ep.base == "static" else stack.url(), ep, 2, connections)
                 if ep.method == "POST":
                     stack.fixtures("release")
+            if os.environ.get("BENCH_SAMPLE"):
+                say("== sampled: where the workers' time goes (bench/http/sampling.py)")
+                for ep in eps:
+                    if ep.base != "app":
+                        continue
+                    before, started = stack.worker_cpu(), time.monotonic()
+                    spies = sampling.start(sorted(before), seconds, tmp / ep.name)
+                    res = wrk(stack.url(), ep, seconds + 1, connections)
+                    wall = time.monotonic() - started
+                    cpu = sum(stack.worker_cpu().values()) - sum(before.values())
+                    say(f"  {ep.name:24} {res.rps:9.0f} req/s")
+                    split = sampling.summarise(spies, tmp / ep.name, round(res.rps * seconds))
+                    idle = 1 - cpu / (wall * len(before))
+                    say(sampling.line(split, cpu / max(1, res.total), idle))
+                    if ep.method == "POST":
+                        stack.fixtures("release")
             results: dict[str, list[Result]] = {e.name: [] for e in eps}
             loads = []
             steals: list[float | None] = []

@@ -60,6 +60,14 @@ def read(name: str, build) -> str:
     return caching.cached_fragment(name, VIEWER, (), build)
 
 
+def gone_stale(clock: Clock) -> Builder:
+    """Fragment "a", built once and now past its fresh life (stale): its builder."""
+    build = Builder(clock)
+    read("a", build)
+    clock.advance(301)
+    return build
+
+
 def claim_key(name: str) -> str:
     return caching.fragment_key(name, VIEWER) + ":refresh"
 
@@ -74,9 +82,7 @@ class TestStaleWhileRevalidate:
         assert build.calls == 1
 
     def test_the_first_request_past_the_life_refreshes_and_the_next_reads_the_new(self, clock):
-        build = Builder(clock)
-        read("a", build)
-        clock.advance(301)
+        build = gone_stale(clock)
         assert read("a", build) == "v2"  # this request's turn: it refreshes
         assert read("a", build) == "v2"
         assert build.calls == 2
@@ -95,9 +101,7 @@ class TestStaleWhileRevalidate:
         assert b.calls == 2
 
     def test_a_fragment_another_process_is_refreshing_is_served_stale(self, clock):
-        build = Builder(clock)
-        read("a", build)
-        clock.advance(301)
+        build = gone_stale(clock)
         cache.add(claim_key("a"), 1, timeout=30)  # another process's claim
         assert read("a", build) == "v1"
         assert build.calls == 1
@@ -117,9 +121,7 @@ class TestStaleWhileRevalidate:
         assert read("b", other) == "v2"  # the turn was given back: "b" is refreshed
 
     def test_a_stale_fragment_only_in_the_shared_cache_is_served_and_refreshed(self, clock):
-        build = Builder(clock)
-        read("a", build)
-        clock.advance(301)
+        build = gone_stale(clock)
         caching._copies.clear()  # a new process: no copy of its own
         assert read("a", build) == "v2"  # its turn: refreshed
         caching._copies.clear()
@@ -139,9 +141,7 @@ class TestStaleWhileRevalidate:
         assert build.calls == 2
 
     def test_a_catalogue_write_is_never_served_stale(self, clock):
-        build = Builder(clock)
-        read("a", build)
-        clock.advance(301)
+        build = gone_stale(clock)
         cache.add(claim_key("a"), 1, timeout=30)  # even with a refresh under way elsewhere
         caching._bump()
         assert read("a", build) == "v2"
@@ -161,16 +161,12 @@ class TestStaleWhileRevalidate:
 
     def test_stale_seconds_zero_turns_it_off(self, clock, settings):
         settings.CATALOG_STALE_SECONDS = 0
-        build = Builder(clock)
-        read("a", build)
-        clock.advance(301)
+        build = gone_stale(clock)
         cache.add(claim_key("a"), 1, timeout=30)
         assert read("a", build) == "v2"
 
     def test_a_failed_refresh_gives_back_the_claim_and_the_turn(self, clock):
-        build = Builder(clock)
-        read("a", build)
-        clock.advance(301)
+        build = gone_stale(clock)
 
         def broken() -> str:
             clock.advance(0.01)
