@@ -16,7 +16,8 @@ the version says no write has: what moves is popularity order (view counts are n
 versioned). One request across all processes claims the refresh (`cache.add`), and a process
 refreshes at most one fragment at a time and then rests three times as long as the build
 took, so fragments built together (after a quiet spell, every one has gone stale) are
-rebuilt one after another instead of all at once in front of the queue.
+rebuilt one after another instead of all at once in front of the queue. A refresh the
+database fails leaves the stale fragment as the answer (outside a transaction of the caller's).
 
 Each process also keeps its own copy of the fragments it read (`_copies`), under the version
 and the deadline they were stored with: while the version a request reads
@@ -29,6 +30,7 @@ clock (microseconds), so one started again after Redis lost it never equals an o
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 import time
 from collections.abc import Callable, Hashable, Iterable
@@ -36,15 +38,17 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import Min, Q
 from django.utils import timezone, translation
 
 from streamsite import shared_counters
+from streamsite.db.transactions import in_program_transaction
 
 if TYPE_CHECKING:  # the selectors use this module
     from catalog.selectors.viewer import Viewer
 
+logger = logging.getLogger(__name__)
 VERSION_KEY = shared_counters.register("catalog:version")
 T = TypeVar("T")
 K = TypeVar("K", bound=Hashable)
@@ -261,6 +265,14 @@ def cached_fragment(name: str, viewer: Viewer, parts: tuple[Any, ...], build: Ca
     started = time.monotonic()
     try:
         return _build_and_store(key, version, build)
+    except DatabaseError:
+        # The database failed the refresh: the stale fragment is still a right answer for a
+        # while (RFC 5861's stale-if-error). Not inside a transaction, which the error has
+        # spoilt for whatever comes next: the caller has to see it.
+        if in_program_transaction():
+            raise
+        logger.warning("catalogue fragment %s: refresh failed, served stale", key, exc_info=True)
+        return value  # type: ignore[no-any-return]
     finally:
         _pace.rest(time.monotonic() - started)
         cache.delete(claim)

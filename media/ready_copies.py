@@ -31,9 +31,10 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import transaction
 
 from streamsite import shared_counters
+from streamsite.db.transactions import in_program_transaction
 
 log = logging.getLogger(__name__)
 VERSION_KEY = shared_counters.register("media:ready-version")
@@ -120,23 +121,13 @@ def copied(kind: str, owner_id: int, read: Callable[[], T]) -> T:
     if hit is not None and hit[1] == version and hit[2] > now:
         return hit[0]  # type: ignore[no-any-return]
     found = read()
-    if _in_transaction():
+    if in_program_transaction():
         return found  # maybe this transaction's own writes, which a rollback undoes unbumped
     with _lock:
         if len(_copies) >= COPIES_MAX:
             _copies.clear()
         _copies[key] = (found, version, now + settings.CATALOG_CACHE_SECONDS)
     return found
-
-
-def _in_transaction() -> bool:
-    """Whether this connection is inside a transaction of the program's own (the atomic
-    blocks a test wraps each test in excepted, as Django's durable check excepts them)."""
-    if connection.in_atomic_block:
-        return any(
-            not getattr(block, "_from_testcase", False) for block in connection.atomic_blocks
-        )
-    return not connection.get_autocommit()
 
 
 def forget() -> None:

@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
 from django.db.models import F
 from django.utils.translation import gettext
 
@@ -23,6 +22,7 @@ from billing.models import (
     SubscriptionEvent,
     SubscriptionStatus,
 )
+from streamsite.db.transactions import in_program_transaction
 from streamsite.errors import DomainError, NotFound, ValidationFailed
 
 S = SubscriptionStatus
@@ -112,5 +112,5 @@ def live_subscription(account: User, *, lock: bool = False) -> Subscription:
 def _outside_transactions() -> None:
     """Step (b) of the charge protocol runs outside every transaction of ours (a test case's
     own wrapping transaction aside): a gateway call never holds a lock or a transaction."""
-    if any(not getattr(block, "_from_testcase", False) for block in connection.atomic_blocks):
+    if in_program_transaction():
         raise RuntimeError("A gateway call inside a database transaction (docs/billing.md).")

@@ -11,6 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 from django.core.cache import cache
+from django.db import OperationalError, transaction
 from django.utils import timezone
 
 from catalog import caching
@@ -170,10 +171,29 @@ class TestStaleWhileRevalidate:
 
         def broken() -> str:
             clock.advance(0.01)
-            raise RuntimeError("database gone")
+            raise RuntimeError("a bug in the builder")
 
         with pytest.raises(RuntimeError):
             read("a", broken)
         assert cache.get(claim_key("a")) is None
         clock.advance(0.031)  # rested 3 x 0.01 s
         assert read("a", build) == "v2"
+
+    def test_a_refresh_the_database_fails_serves_the_stale_fragment(self, clock, caplog):
+        gone_stale(clock)
+
+        def database_down() -> str:
+            raise OperationalError("connection refused")
+
+        assert read("a", database_down) == "v1"
+        assert cache.get(claim_key("a")) is None
+        assert "refresh failed, served stale" in caplog.text
+
+    def test_inside_a_transaction_a_database_failure_is_raised(self, clock):
+        gone_stale(clock)
+
+        def database_down() -> str:
+            raise OperationalError("connection refused")
+
+        with pytest.raises(OperationalError), transaction.atomic():
+            read("a", database_down)
