@@ -29,12 +29,13 @@ from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Permission
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import Q
 from django.db.models.base import ModelState
 
 from accounts.models import ApiToken, Profile, User
 from streamsite import metrics, prebuilt, shared_counters
+from streamsite.db.transactions import CommitHook
 
 # Read with the request's other shared counters, in one round trip (streamsite.shared_counters).
 EPOCH_KEY = shared_counters.register("accounts:auth-epoch")
@@ -64,26 +65,37 @@ class _Remembered:
 _remembered = _Remembered()
 
 
+def _forget_remembered() -> None:
+    with _remembered.lock:
+        _remembered.by_digest.clear()
+        _remembered.profiles.clear()
+        _remembered.users.clear()
+
+
+def _bump_epoch() -> None:
+    _forget_remembered()
+    try:
+        cache.incr(EPOCH_KEY)
+    except ValueError:  # no epoch yet
+        cache.add(EPOCH_KEY, 1, timeout=None)
+    shared_counters.forget()
+
+
+_bump_on_commit = CommitHook(_bump_epoch)
+
+
 def auth_changed() -> None:
     """Forget remembered tokens here and, through the shared epoch, in every other process.
 
-    Bumped now and again after the surrounding transaction commits, so no process can
-    remember the state from before the change.
+    This process forgets at once. Inside a transaction of the program's the epoch is bumped
+    once, when it commits (streamsite.db.transactions.CommitHook: no cache call inside the
+    transaction), and until then this thread remembers nothing (`_epoch()` is None for it);
+    another process, which cannot see the uncommitted rows, remembers the old ones under the
+    old epoch, which the bump retires. Outside a transaction, bumped at once.
     """
-
-    def bump() -> None:
-        with _remembered.lock:
-            _remembered.by_digest.clear()
-            _remembered.profiles.clear()
-            _remembered.users.clear()
-        try:
-            cache.incr(EPOCH_KEY)
-        except ValueError:  # no epoch yet
-            cache.add(EPOCH_KEY, 1, timeout=None)
-        shared_counters.forget()
-
-    bump()
-    transaction.on_commit(bump)
+    _forget_remembered()
+    if not _bump_on_commit.announce():
+        _bump_epoch()
 
 
 def lookup(
@@ -246,7 +258,10 @@ def remembered_user_id(digest: str) -> int | None:
 
 def _epoch() -> Any:
     """The shared epoch, started (from the clock, so never an old value) when missing; None
-    when the shared cache is away."""
+    when the shared cache is away, or while this thread's transaction has a change to
+    authentication waiting for its commit (nothing is remembered meanwhile)."""
+    if _bump_on_commit.waiting():
+        return None
     try:
         epoch = shared_counters.read(EPOCH_KEY)
         if epoch is None:

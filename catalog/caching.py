@@ -3,11 +3,12 @@
 What the catalogue shows depends on what really varies between viewers: their country, their
 maturity ceiling and their language, plus the page asked for. A fragment is cached under
 those and stamped with the catalogue *version*, a counter every write to a title, its
-availability, artwork, genres, credits, seasons or episodes bumps (catalog.receivers: at once
-and after commit), so a change is visible on the next request. A fragment also expires by
-itself: after CATALOG_CACHE_SECONDS, and no later than the next licensing window that opens
-or closes (time changes what is available without any write). With the cache down every
-read is a miss and pages are built from the database (streamsite.cache).
+availability, artwork, genres, credits, seasons or episodes bumps (catalog.receivers: once the
+writing transaction commits, at once outside one), so a change is visible on the next
+request. A fragment also expires by itself: after CATALOG_CACHE_SECONDS, and no later than
+the next licensing window that opens or closes (time changes what is available without any
+write). With the cache down every read is a miss and pages are built from the database
+(streamsite.cache).
 
 A fragment past its CATALOG_CACHE_SECONDS is *stale*, not gone: for CATALOG_STALE_SECONDS
 more, and never past the next licensing window, it is still the answer while one request
@@ -38,12 +39,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError
 from django.db.models import Min, Q
 from django.utils import timezone, translation
 
 from streamsite import shared_counters
-from streamsite.db.transactions import in_program_transaction
+from streamsite.db.transactions import CommitHook, in_program_transaction
 
 if TYPE_CHECKING:  # the selectors use this module
     from catalog.selectors.viewer import Viewer
@@ -66,7 +67,10 @@ def _first_version() -> int:
 
 
 def catalog_version() -> int | None:
-    """The current version; None when the cache is away (nothing may be reused then)."""
+    """The current version; None when the cache is away, or when this thread's transaction
+    changed the catalogue and has not committed yet (nothing may be reused then)."""
+    if _bump_on_commit.waiting():
+        return None
     version = shared_counters.read(VERSION_KEY)
     if version is None:
         cache.add(VERSION_KEY, _first_version(), timeout=None)
@@ -83,12 +87,18 @@ def _bump() -> None:
     shared_counters.forget()
 
 
+_bump_on_commit = CommitHook(_bump)
+
+
 def catalog_changed() -> None:
-    """Every cached catalogue fragment is stale: bump the version now (this transaction's own
-    reads see the change) and again once it commits (a reader in between may have cached the
-    old rows under the first new version)."""
-    _bump()
-    transaction.on_commit(_bump)
+    """Every cached catalogue fragment is stale. Inside a transaction of the program's the
+    version is bumped once, when it commits (streamsite.db.transactions.CommitHook: no cache
+    call inside the transaction); until then this thread's own reads skip the shared
+    fragments (`catalog_version()` is None for them), and a reader elsewhere, who cannot see
+    the uncommitted rows, caches the old ones under the old version, which the bump retires.
+    Outside a transaction, bumped at once."""
+    if not _bump_on_commit.announce():
+        _bump()
 
 
 def viewer_parts(viewer: Viewer) -> tuple[str, int, str]:

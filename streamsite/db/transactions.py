@@ -1,8 +1,12 @@
-"""Whether code runs inside a database transaction of the program's own."""
+"""Whether code runs inside a database transaction of the program's own, and changes to shared
+caches held back until the transaction that made them commits."""
 
 from __future__ import annotations
 
-from django.db import connection
+import threading
+from collections.abc import Callable
+
+from django.db import connection, transaction
 
 
 def in_program_transaction() -> bool:
@@ -15,3 +19,54 @@ def in_program_transaction() -> bool:
             not getattr(block, "_from_testcase", False) for block in connection.atomic_blocks
         )
     return not connection.get_autocommit()
+
+
+class CommitHook:
+    """A shared-cache bump that waits for the commit of the transaction whose writes it
+    announces, so no cache call happens inside a transaction, and runs once per transaction
+    however many writes announce it.
+
+    `announce()` inside an atomic block of the program's registers `apply` to run on commit
+    (unless it already waits for this one) and answers True; elsewhere it answers False and
+    the caller applies the change itself, at once. `waiting()` says whether this thread's open
+    transaction has a change still waiting: its own reads must not trust the shared cache,
+    which has not heard of the change. A rolled-back transaction (or savepoint) drops the
+    waiting hook with the writes it announced, as Django drops its on-commit callbacks.
+
+    Under a test case's own transaction the program's commit is only a savepoint release and
+    on-commit callbacks never run: the first `waiting()` after the program's block ended
+    applies the change there, as the commit would have."""
+
+    def __init__(self, apply: Callable[[], None]) -> None:
+        self._apply = apply
+        # Set by announce() in this thread: until then waiting() needs no look at the
+        # connection (it is asked on every cached read).
+        self._local = threading.local()
+
+    def _run(self) -> None:
+        self._apply()
+
+    def _registered(self) -> bool:
+        return any(entry[1] == self._run for entry in connection.run_on_commit)
+
+    def announce(self) -> bool:
+        if not connection.in_atomic_block or not in_program_transaction():
+            return False
+        if not self._registered():
+            transaction.on_commit(self._run)
+        self._local.announced = True
+        return True
+
+    def waiting(self) -> bool:
+        if not getattr(self._local, "announced", False):
+            return False
+        if not connection.in_atomic_block or not self._registered():
+            self._local.announced = False  # committed or rolled back
+            return False
+        if in_program_transaction():
+            return True
+        # Only a test case's transaction is left: apply what the commit would have, once.
+        connection.run_on_commit = [e for e in connection.run_on_commit if e[1] != self._run]
+        self._local.announced = False
+        self._apply()
+        return False

@@ -1,0 +1,108 @@
+"""Shared-cache bumps wait for the commit of the transaction that announced them
+(streamsite.db.transactions.CommitHook): the catalogue version and the auth epoch move once,
+after the commit, never inside the transaction; the writer's own reads skip the shared copies
+meanwhile; a rollback moves nothing."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+from django.db import transaction
+
+from accounts import token_cache
+from catalog import caching
+from catalog.models import Title
+from tests.catalog.factories import TitleFactory
+
+
+def shared(key: str):
+    return cache.get(key)
+
+
+@pytest.fixture
+def incr_calls(monkeypatch):
+    calls: list[str] = []
+    incr = cache.incr
+
+    def counting(key, *args, **kwargs):
+        calls.append(key)
+        return incr(key, *args, **kwargs)
+
+    monkeypatch.setattr(cache, "incr", counting)
+    return calls
+
+
+@pytest.mark.django_db(transaction=True)
+class TestCommitted:
+    def test_the_catalogue_version_moves_once_after_the_commit(self, incr_calls):
+        before = caching.catalog_version()
+        with transaction.atomic():
+            for i in range(3):
+                TitleFactory(name=f"T{i}")  # each save announces the change
+            assert shared(caching.VERSION_KEY) == before  # nothing sent inside
+            assert caching.catalog_version() is None  # the writer's reads skip the fragments
+            assert incr_calls == []
+        assert incr_calls == [caching.VERSION_KEY]  # once, for the whole transaction
+        assert caching.catalog_version() == before + 1
+
+    def test_a_rollback_moves_nothing_and_leaves_no_mark(self, incr_calls):
+        before = caching.catalog_version()
+        with pytest.raises(RuntimeError), transaction.atomic():
+            TitleFactory()
+            raise RuntimeError("undo")
+        assert incr_calls == []
+        assert caching.catalog_version() == before
+
+    def test_a_rolled_back_savepoint_takes_its_announcement_with_it(self, incr_calls):
+        before = caching.catalog_version()
+        with transaction.atomic():
+            with pytest.raises(RuntimeError), transaction.atomic():
+                TitleFactory()
+                raise RuntimeError("undo the savepoint")
+            assert caching.catalog_version() == before  # nothing of it is waiting
+        assert incr_calls == []
+
+    def test_the_writer_reads_its_own_write_through_the_fragments(self, settings):
+        settings.CATALOG_CACHE_SECONDS = 300
+        title = TitleFactory(name="Before")
+        caching.forget_copies()
+        from catalog.selectors.titles import new_releases
+        from catalog.selectors.viewer import Viewer
+
+        viewer = Viewer(country="US", max_maturity=18)
+        assert [t.name for t in new_releases(viewer)] == ["Before"]  # cached
+        with transaction.atomic():
+            Title.objects.filter(pk=title.pk).update(name="After")
+            caching.catalog_changed()
+            assert [t.name for t in new_releases(viewer)] == ["After"]
+        assert [t.name for t in new_releases(viewer)] == ["After"]
+
+    def test_the_auth_epoch_moves_after_the_commit(self, alice, incr_calls):
+        token_cache._epoch()  # started
+        before = shared(token_cache.EPOCH_KEY)
+        with transaction.atomic():
+            alice.first_name = "Alice"
+            alice.save()  # announces an auth change
+            assert shared(token_cache.EPOCH_KEY) == before
+            assert token_cache._epoch() is None  # nothing is remembered meanwhile
+        assert incr_calls == [token_cache.EPOCH_KEY]
+        assert shared(token_cache.EPOCH_KEY) == before + 1
+
+
+@pytest.mark.django_db
+def test_under_a_test_case_transaction_the_end_of_the_block_applies_it(incr_calls):
+    """The program's commit is a savepoint release inside a test's own transaction, and
+    on-commit callbacks never run there: the first look after the block applies the bump."""
+    before = caching.catalog_version()
+    with transaction.atomic():
+        TitleFactory()
+        assert caching.catalog_version() is None
+    assert caching.catalog_version() == before + 1
+    assert incr_calls == [caching.VERSION_KEY]
+
+
+@pytest.mark.django_db
+def test_outside_a_transaction_the_bump_is_at_once(incr_calls):
+    before = caching.catalog_version()
+    caching.catalog_changed()
+    assert caching.catalog_version() == before + 1
