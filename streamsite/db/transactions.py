@@ -47,13 +47,23 @@ class CommitHook:
         self._apply()
 
     def _registered(self) -> bool:
-        return any(entry[1] == self._run for entry in connection.run_on_commit)
+        """Whether `_run` waits among the connection's on-commit callbacks. Django only appends
+        to that list, or replaces it with a new one (commit, rollback, savepoint rollback), so
+        while it is the list our callback went into, the callback is still there: a look per
+        write, not a scan (an import announces once per row, beside a callback per row)."""
+        hooks = connection.run_on_commit
+        if getattr(self._local, "hooks", None) is hooks:
+            return True
+        found = any(entry[1] == self._run for entry in hooks)
+        self._local.hooks = hooks if found else None
+        return found
 
     def announce(self) -> bool:
         if not connection.in_atomic_block or not in_program_transaction():
             return False
         if not self._registered():
             transaction.on_commit(self._run)
+            self._local.hooks = connection.run_on_commit
         self._local.announced = True
         return True
 
@@ -62,11 +72,13 @@ class CommitHook:
             return False
         if not connection.in_atomic_block or not self._registered():
             self._local.announced = False  # committed or rolled back
+            self._local.hooks = None
             return False
         if in_program_transaction():
             return True
         # Only a test case's transaction is left: apply what the commit would have, once.
         connection.run_on_commit = [e for e in connection.run_on_commit if e[1] != self._run]
         self._local.announced = False
+        self._local.hooks = None
         self._apply()
         return False

@@ -62,6 +62,18 @@ class TestCommitted:
             assert caching.catalog_version() == before  # nothing of it is waiting
         assert incr_calls == []
 
+    def test_an_announcement_before_a_rolled_back_savepoint_stands(self, incr_calls):
+        before = caching.catalog_version()
+        with transaction.atomic():
+            TitleFactory()
+            with pytest.raises(RuntimeError), transaction.atomic():
+                TitleFactory()
+                raise RuntimeError("undo the savepoint only")
+            assert caching.catalog_version() is None  # the first write still waits
+            TitleFactory()
+        assert incr_calls == [caching.VERSION_KEY]
+        assert caching.catalog_version() == before + 1
+
     def test_the_writer_reads_its_own_write_through_the_fragments(self, settings):
         settings.CATALOG_CACHE_SECONDS = 300
         title = TitleFactory(name="Before")
