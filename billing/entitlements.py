@@ -1,8 +1,9 @@
 """What an account may do, from what it paid for: the one function the rest of the service asks.
 
 `get_entitlements(account)` is cached per account (Django cache) and invalidated after commit
-on every subscription change; a cached value also carries the moment it stops being true
-(end of the grace period, end of the period), checked against the billing clock. Inside a
+on every subscription change (never inside the transaction: streamsite.db.transactions); a
+cached value also carries the moment it stops being true (end of the grace period, end of
+the period), checked against the billing clock. Inside a
 request the cached value is read through `streamsite.shared_counters.get_many`, so a view that
 knows it will ask (playback start) can have it ride along with the request's first cache round
 trip (`cache_key`, asked for by accounts.authentication); what rode along is still checked here.
@@ -12,15 +13,15 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
 
 from billing import clock
 from billing.models import Subscription, SubscriptionStatus
 from streamsite import shared_counters
+from streamsite.db.transactions import KeyedCommitHook
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -48,25 +49,37 @@ def grace_ends_at(past_due_since: datetime) -> datetime:
     return past_due_since + timedelta(days=settings.BILLING_GRACE_DAYS)
 
 
+def _drop(account_ids: frozenset[Any]) -> None:
+    cache.delete_many([cache_key(pk) for pk in account_ids])
+    shared_counters.forget()  # nor what this request read before the delete
+
+
+_drop_on_commit = KeyedCommitHook(_drop)
+
+
 def invalidate(account_id: int) -> None:
-    """Drop the cached entitlements now and again after the surrounding transaction commits
-    (and whatever this request read early with its shared counters)."""
-    shared_counters.forget()
-    cache.delete(cache_key(account_id))
-    transaction.on_commit(lambda: cache.delete(cache_key(account_id)))
+    """Drop the cached entitlements (and whatever this request read early with its shared
+    counters). Inside a transaction of the program's, once it commits (one multi-key delete
+    for all the accounts it changed; no cache call inside it), and until then this thread
+    computes the account's entitlements from its own rows and stores none; a reader elsewhere,
+    who cannot see the uncommitted rows, may store the old ones, which the delete removes.
+    Outside a transaction, at once."""
+    invalidate_many([account_id])
 
 
 def invalidate_many(account_ids: list[int]) -> None:
-    """`invalidate` for a batch: one multi-key delete now and one after commit."""
+    """`invalidate` for a batch."""
     shared_counters.forget()
-    keys = [cache_key(pk) for pk in account_ids]
-    cache.delete_many(keys)
-    transaction.on_commit(lambda: cache.delete_many(keys))
+    waiting = [pk for pk in account_ids if _drop_on_commit.announce(pk)]
+    if len(waiting) < len(account_ids):
+        _drop(frozenset(account_ids))
 
 
 def get_entitlements(account: User) -> Entitlements:
     now = clock.now()
     key = cache_key(account.pk)
+    if _drop_on_commit.waiting(account.pk):  # this transaction changed them: its own rows
+        return compute(account.pk, now)[0]
     cached = shared_counters.get_many([key]).get(key)
     if cached is not None:
         valid_until = cached["valid_until"]

@@ -26,8 +26,8 @@ The stamp, compared on every hit, is what else the page depends on:
   accounts.middleware.session_user, accounts.token_cache), so an edit shows at once without a
   stamp of its own;
 - the profile's activity stamp (`activity_key`): Continue Watching, My List and thumbs.
-  Playback bumps it in every service that writes them (`activity_changed`), now and again
-  after commit, as the catalogue version is bumped;
+  Playback bumps it in every service that writes them (`activity_changed`), once the
+  writing transaction commits, as the catalogue version is bumped;
 - the values of the keys CATALOG_HOME_STAMP_PROVIDER names for the profile (recommendations:
   the profile's rows entry and the live model version), digested: recomputed rows, a refold
   that drops them, or a promoted model each change the stamp.
@@ -63,7 +63,6 @@ from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.contrib.messages import get_messages
 from django.core.cache import cache
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.middleware.csrf import get_token
@@ -77,6 +76,7 @@ from catalog.caching import catalog_version, fragment_ttl
 from catalog.selectors.viewer import Viewer, request_viewer
 from streamsite import shared_counters
 from streamsite.conditional import CachedBody, cached_body, respond
+from streamsite.db.transactions import KeyedCommitHook
 
 # What the page is rendered with in place of the CSRF token. Escaping turns any "<" that comes
 # from data into "&lt;", so only the csrf_token tag (this value is marked safe) can write it.
@@ -109,12 +109,23 @@ def _bump_activity(profile_id: int) -> None:
         cache.add(key, _first_stamp(), timeout=None)
 
 
+def _bump_activities(profile_ids: frozenset[Any]) -> None:
+    for profile_id in profile_ids:
+        _bump_activity(profile_id)
+    shared_counters.forget()  # what this request read before the bump is not the stamp now
+
+
+_bump_on_commit = KeyedCommitHook(_bump_activities)
+
+
 def activity_changed(profile_id: int) -> None:
     """The profile's Continue Watching, My List or thumbs changed: its cached home page is
-    stale. Bumped now (this transaction's own reads see the change) and again after commit (a
-    reader in between may have stored the old rows under the first new stamp)."""
-    _bump_activity(profile_id)
-    transaction.on_commit(lambda: _bump_activity(profile_id))
+    stale. Inside a transaction of the program's the stamp is bumped once it commits (no cache
+    call inside it; until then this thread serves the profile's home page uncached); a reader
+    elsewhere, who cannot see the uncommitted rows, may store the old page under the old
+    stamp, which the bump retires. Outside a transaction, bumped at once."""
+    if not _bump_on_commit.announce(profile_id):
+        _bump_activity(profile_id)
 
 
 def _provided_keys(profile_id: int) -> list[str]:
@@ -313,7 +324,7 @@ def serve(request: HttpRequest, render: Render) -> HttpResponseBase:
         return render({})
     viewer = request_viewer(request)
     profile = viewer.profile
-    if profile is None or _has_messages(request):
+    if profile is None or _has_messages(request) or _bump_on_commit.waiting(profile.pk):
         return render({})
     version = catalog_version()  # the request's snapshot of the shared counters
     if version is None:  # the cache is away

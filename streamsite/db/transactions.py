@@ -4,7 +4,7 @@ caches held back until the transaction that made them commits."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 
 from django.db import connection, transaction
 
@@ -21,6 +21,14 @@ def in_program_transaction() -> bool:
     return not connection.get_autocommit()
 
 
+def _deferrable() -> bool:
+    """Inside an atomic block whose commit will run on-commit callbacks: one of the program's,
+    and not inside a test case's own transaction (which never commits)."""
+    return connection.in_atomic_block and not any(
+        getattr(block, "_from_testcase", False) for block in connection.atomic_blocks
+    )
+
+
 class CommitHook:
     """A shared-cache bump that waits for the commit of the transaction whose writes it
     announces, so no cache call happens inside a transaction, and runs once per transaction
@@ -33,9 +41,10 @@ class CommitHook:
     which has not heard of the change. A rolled-back transaction (or savepoint) drops the
     waiting hook with the writes it announced, as Django drops its on-commit callbacks.
 
-    Under a test case's own transaction the program's commit is only a savepoint release and
-    on-commit callbacks never run: the first `waiting()` after the program's block ended
-    applies the change there, as the commit would have."""
+    Under a test case's own transaction (pytest-django's `django_db`, Django's TestCase) the
+    program's commit is only a savepoint release and on-commit callbacks never run, so there
+    the change is applied at once, as it was before the hook; transactional tests
+    (`django_db(transaction=True)`) commit for real and see the hook wait."""
 
     def __init__(self, apply: Callable[[], None]) -> None:
         self._apply = apply
@@ -59,7 +68,7 @@ class CommitHook:
         return found
 
     def announce(self) -> bool:
-        if not connection.in_atomic_block or not in_program_transaction():
+        if not _deferrable():
             return False
         if not self._registered():
             transaction.on_commit(self._run)
@@ -74,11 +83,39 @@ class CommitHook:
             self._local.announced = False  # committed or rolled back
             self._local.hooks = None
             return False
-        if in_program_transaction():
-            return True
-        # Only a test case's transaction is left: apply what the commit would have, once.
-        connection.run_on_commit = [e for e in connection.run_on_commit if e[1] != self._run]
-        self._local.announced = False
-        self._local.hooks = None
-        self._apply()
-        return False
+        return True
+
+
+class KeyedCommitHook(CommitHook):
+    """`CommitHook` for changes to some entries of a cache (one account's entitlements, one
+    profile's home page): `announce(key)`, and on commit `apply(keys)` once with every key the
+    transaction announced; `waiting(key)` for the writer's own reads. A key announced inside a
+    savepoint that rolled back stays announced while the transaction has others: its entry is
+    dropped once more than it needed, never kept when it should go."""
+
+    def __init__(self, apply: Callable[[frozenset[Hashable]], None]) -> None:
+        super().__init__(self._apply_keys)
+        self._apply_many = apply
+
+    def _keys(self) -> set[Hashable]:
+        keys: set[Hashable] | None = getattr(self._local, "keys", None)
+        if keys is None:
+            keys = self._local.keys = set()
+        return keys
+
+    def _apply_keys(self) -> None:
+        keys = frozenset(self._keys())
+        self._local.keys = set()
+        if keys:
+            self._apply_many(keys)
+
+    def announce(self, key: Hashable = None) -> bool:
+        if not _deferrable():
+            return False
+        if not self._registered():
+            self._local.keys = set()  # a new transaction: what an old one left is gone
+        self._keys().add(key)
+        return super().announce()
+
+    def waiting(self, key: Hashable = None) -> bool:
+        return key in self._keys() and super().waiting()

@@ -1,7 +1,8 @@
 """Shared-cache bumps wait for the commit of the transaction that announced them
-(streamsite.db.transactions.CommitHook): the catalogue version and the auth epoch move once,
-after the commit, never inside the transaction; the writer's own reads skip the shared copies
-meanwhile; a rollback moves nothing."""
+(streamsite.db.transactions.CommitHook): the catalogue version, the auth epoch, an account's
+entitlements and a profile's home-page stamp move once, after the commit, never inside the
+transaction; the writer's own reads skip the shared copies meanwhile; a rollback moves
+nothing."""
 
 from __future__ import annotations
 
@@ -100,17 +101,44 @@ class TestCommitted:
         assert incr_calls == [token_cache.EPOCH_KEY]
         assert shared(token_cache.EPOCH_KEY) == before + 1
 
+    def test_entitlements_are_dropped_after_the_commit_and_not_stored_inside(self, alice):
+        from billing import entitlements
+
+        key = entitlements.cache_key(alice.pk)
+        entitlements.get_entitlements(alice)
+        assert cache.get(key) is not None
+        with transaction.atomic():
+            entitlements.invalidate(alice.pk)
+            assert cache.get(key) is not None  # nothing sent inside
+            cache.delete(key)  # as if it had expired: a read inside must not store it again
+            entitlements.get_entitlements(alice)  # computed from this transaction's rows
+            assert cache.get(key) is None
+            entitlements.get_entitlements(alice)
+            cache.set(key, {"value": {}, "valid_until": None})  # another process stores old
+        assert cache.get(key) is None  # the commit's delete removed it
+
+    def test_a_profiles_home_stamp_moves_after_the_commit(self):
+        from catalog import home_cache
+
+        profile_id = 7
+        key = home_cache.activity_key(profile_id)
+        cache.set(key, 100, timeout=None)
+        with transaction.atomic():
+            home_cache.activity_changed(profile_id)
+            home_cache.activity_changed(profile_id)
+            assert cache.get(key) == 100
+        assert cache.get(key) == 101  # once, for both announcements
+
 
 @pytest.mark.django_db
-def test_under_a_test_case_transaction_the_end_of_the_block_applies_it(incr_calls):
-    """The program's commit is a savepoint release inside a test's own transaction, and
-    on-commit callbacks never run there: the first look after the block applies the bump."""
+def test_under_a_test_case_transaction_the_bump_is_at_once(incr_calls):
+    """A test case's own transaction never commits, so on-commit callbacks never run there:
+    the change is applied when announced, as before the hook."""
     before = caching.catalog_version()
     with transaction.atomic():
-        TitleFactory()
-        assert caching.catalog_version() is None
-    assert caching.catalog_version() == before + 1
-    assert incr_calls == [caching.VERSION_KEY]
+        TitleFactory()  # its saves bump, each at once
+        assert caching.catalog_version() > before
+    assert incr_calls and set(incr_calls) == {caching.VERSION_KEY}
 
 
 @pytest.mark.django_db

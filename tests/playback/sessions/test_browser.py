@@ -10,7 +10,9 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -81,7 +83,7 @@ def browser_page(monkeypatch):
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
+    with sync_playwright() as playwright, requests_in_flight() as in_flight:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
         )
@@ -91,9 +93,48 @@ def browser_page(monkeypatch):
         yield page
         context.close()
         browser.close()
+        # A request the player sent just before the browser closed may still be running in
+        # the live server's thread: let it finish before the test database is flushed, or its
+        # row locks and the flush's TRUNCATE can deadlock.
+        in_flight.wait_idle(timeout=10)
         # The test's ORM calls under Playwright's sync API get their own connection (Django
         # keys connections by context); close it here, or PostgreSQL cannot drop the test DB.
         connections.close_all()
+
+
+class _InFlight:
+    """Requests this process's live server has started and not finished (request signals)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.lock = threading.Lock()
+
+    def started(self, **kwargs: object) -> None:
+        with self.lock:
+            self.count += 1
+
+    def finished(self, **kwargs: object) -> None:
+        with self.lock:
+            self.count -= 1
+
+    def wait_idle(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while self.count > 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+
+
+@contextmanager
+def requests_in_flight():
+    from django.core.signals import request_finished, request_started
+
+    counter = _InFlight()
+    request_started.connect(counter.started, dispatch_uid="browser-test-started")
+    request_finished.connect(counter.finished, dispatch_uid="browser-test-finished")
+    try:
+        yield counter
+    finally:
+        request_started.disconnect(dispatch_uid="browser-test-started")
+        request_finished.disconnect(dispatch_uid="browser-test-finished")
 
 
 def sign_in(page, live_server, user, profile):
