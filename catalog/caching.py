@@ -198,12 +198,15 @@ class _RefreshPace:
         self.next_at = 0.0
 
     def take_turn(self) -> bool:
-        """True (and no other turn until `rest` is called) when a refresh may start now."""
+        """True (and no other turn until `rest` is called) when a refresh may start now. The
+        turn is a lease as long as a claim's: a request that took it and died before `rest`
+        (an exception from the cache, the thread killed) holds up refreshes for that long, not
+        for the life of the process."""
         with self.lock:
             now = time.monotonic()
             if now < self.next_at:
                 return False
-            self.next_at = float("inf")  # one refresh at a time in this process
+            self.next_at = now + REFRESH_CLAIM_SECONDS  # one refresh at a time in this process
             return True
 
     def rest(self, took: float) -> None:

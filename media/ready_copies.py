@@ -31,10 +31,9 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
 
 from streamsite import shared_counters
-from streamsite.db.transactions import in_program_transaction
+from streamsite.db.transactions import CommitHook, in_program_transaction
 
 log = logging.getLogger(__name__)
 VERSION_KEY = shared_counters.register("media:ready-version")
@@ -91,15 +90,20 @@ def _bump() -> None:
     shared_counters.forget()
 
 
+_bump_on_commit = CommitHook(_bump)
+
+
 def ready_changed() -> None:
     """Every copy is stale: this process drops its own now (its next read inside the
     transaction sees the transaction's writes, and is not copied), and the shared version is
-    bumped once the transaction commits, so no Redis call is made inside it. Other processes
-    cannot see the writes before the commit; a read of theirs in between (old rows or new)
-    was copied under the version before the bump, so the bump retires it either way. Rolled
-    back: nothing to bump (the callback goes with the transaction)."""
+    bumped once the transaction commits, once however many writes it made, so no Redis call
+    is made inside it (streamsite.db.transactions.CommitHook; outside a transaction, at once).
+    Other processes cannot see the writes before the commit; a read of theirs in between (old
+    rows or new) was copied under the version before the bump, so the bump retires it either
+    way. Rolled back: nothing to bump (the callback goes with the transaction)."""
     forget()
-    transaction.on_commit(_bump)
+    if not _bump_on_commit.announce():
+        _bump()
 
 
 def touches_copies(fields: Any) -> bool:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -38,8 +39,6 @@ GROUPS = ("database I/O", "Redis I/O", "templates", "ORM", "gunicorn", "view", "
 
 def py_spy() -> str | None:
     """The py-spy next to this Python (requirements-dev.txt), or one on PATH."""
-    import sys
-
     beside = Path(sys.executable).with_name("py-spy")
     return str(beside) if beside.exists() else shutil.which("py-spy")
 

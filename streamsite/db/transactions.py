@@ -9,24 +9,25 @@ from collections.abc import Callable, Hashable
 from django.db import connection, transaction
 
 
+def _test_case_blocks() -> int:
+    """How many of the open atomic blocks a test case opened around the test (Django's durable
+    check excepts them the same way)."""
+    return sum(bool(getattr(block, "_from_testcase", False)) for block in connection.atomic_blocks)
+
+
 def in_program_transaction() -> bool:
     """Whether the default connection is inside a transaction the program opened: an atomic
     block, or autocommit turned off. The atomic blocks a test case wraps each test in are
-    excepted, as Django's own durable check excepts them, so code behaves in a test as it
-    would in a request."""
+    excepted, so code behaves in a test as it would in a request."""
     if connection.in_atomic_block:
-        return any(
-            not getattr(block, "_from_testcase", False) for block in connection.atomic_blocks
-        )
+        return len(connection.atomic_blocks) > _test_case_blocks()
     return not connection.get_autocommit()
 
 
 def _deferrable() -> bool:
     """Inside an atomic block whose commit will run on-commit callbacks: one of the program's,
     and not inside a test case's own transaction (which never commits)."""
-    return connection.in_atomic_block and not any(
-        getattr(block, "_from_testcase", False) for block in connection.atomic_blocks
-    )
+    return connection.in_atomic_block and not _test_case_blocks()
 
 
 class CommitHook:
@@ -47,23 +48,20 @@ class CommitHook:
     (`django_db(transaction=True)`) commit for real and see the hook wait."""
 
     def __init__(self, apply: Callable[[], None]) -> None:
-        self._apply = apply
+        self._apply = apply  # one object for the hook's life: what the callback list holds
         # Set by announce() in this thread: until then waiting() needs no look at the
         # connection (it is asked on every cached read).
         self._local = threading.local()
 
-    def _run(self) -> None:
-        self._apply()
-
     def _registered(self) -> bool:
-        """Whether `_run` waits among the connection's on-commit callbacks. Django only appends
+        """Whether `apply` waits among the connection's on-commit callbacks. Django only appends
         to that list, or replaces it with a new one (commit, rollback, savepoint rollback), so
         while it is the list our callback went into, the callback is still there: a look per
         write, not a scan (an import announces once per row, beside a callback per row)."""
         hooks = connection.run_on_commit
         if getattr(self._local, "hooks", None) is hooks:
             return True
-        found = any(entry[1] == self._run for entry in hooks)
+        found = any(entry[1] is self._apply for entry in hooks)
         self._local.hooks = hooks if found else None
         return found
 
@@ -71,7 +69,7 @@ class CommitHook:
         if not _deferrable():
             return False
         if not self._registered():
-            transaction.on_commit(self._run)
+            transaction.on_commit(self._apply)
             self._local.hooks = connection.run_on_commit
         self._local.announced = True
         return True
