@@ -5,16 +5,18 @@ was built from: the profile's rows entry (rows.py; recomputed rows change it), t
 model version, the catalogue version (catalog.caching; a title, availability or artwork
 change bumps it), and the profile's country and maturity. One `get_many` fetches the body,
 the rows entry and the live model version (the catalogue version comes with the request's
-other shared counters, streamsite.shared_counters); when the stamp still matches, the
-stored bytes are the answer (no query, no serialisation). The live model version is cached
-too (rows.LIVE_KEY) and dropped when a model is promoted or rolled back
+other shared counters, streamsite.shared_counters; all of them from this process's near
+copies while Redis has not said they changed, streamsite.near_cache); when the stamp still
+matches, the stored bytes are the answer (no query, no serialisation). The live model
+version is cached too (rows.LIVE_KEY) and dropped when a model is promoted or rolled back
 (`live_model_changed`: at once, and again when the rows recomputation that follows the
 commit starts).
 
 That `get_many` rides along with the request's first read of the shared counters when the
 request names its profile in `X-Profile-Id` (`prefetch`, called before authentication): the
 keys of the profile the header names are read then, and used only if that profile is the one
-`request_profile` (ownership, PIN) settles on. A cached rows request is one round trip.
+`request_profile` (ownership, PIN) settles on. A cached rows request is one round trip, or
+none when the near copies hold all it reads.
 """
 
 from __future__ import annotations
@@ -28,13 +30,16 @@ from django.core.cache import cache
 from catalog.caching import catalog_version
 from catalog.selectors.viewer import viewer_for_profile
 from recommendations import rows
-from streamsite import shared_counters
+from streamsite import near_cache, shared_counters
 from streamsite.conditional import CachedBody, cached_body
 
 if TYPE_CHECKING:
     from accounts.models import Profile
 
-LIVE_KEY = rows.LIVE_KEY
+LIVE_KEY = near_cache.keep(rows.LIVE_KEY)
+# A profile's rows entry (recs:rows:<id>) and body (recs:rows:body:<id>): read on every rows
+# request, from this process's copy while Redis has not said they changed.
+near_cache.keep("recs:rows:")
 
 
 def body_key(profile_id: int) -> str:

@@ -20,10 +20,15 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
+from redis.connection import Connection
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from streamsite import near_cache
+from streamsite.near_cache import NearCache
 
 hiredis: Any
 try:
@@ -33,6 +38,8 @@ except ImportError:  # pragma: no cover - redis-py packs the commands itself
 
 logger = logging.getLogger(__name__)
 RETRY_SECONDS = 5.0
+# One set of near copies per Redis location per process (Django makes a backend per thread).
+_NEAR: dict[str, NearCache | None] = {}
 DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
 
 
@@ -74,27 +81,49 @@ class _ReusedClients(RedisCacheClient):
         keys: list[Any],
         counters: dict[Any, int],
         writes: list[tuple[Any, ...]] | None = None,
+        near: NearCache | None = None,
     ) -> tuple[dict[Any, Any], dict[Any, int]]:
         """MGET `keys`, count each counter (+1, created with its timeout in seconds) and send
         `writes` (whole commands, their replies unread), in one round trip. Keys are already
-        made (prefixed and versioned)."""
+        made (prefixed and versioned). Keys `near` holds copies of are answered from them; with
+        nothing else to read, count or write there is no round trip at all."""
+        found: dict[Any, bytes | None] = {}
+        generation = None
+        if near is not None and keys:
+            found, keys, generation = near.lookup(keys)
+        if keys or counters or writes:
+            raw, counts = self._trip(keys, {k: (1, t) for k, t in counters.items()}, writes)
+            fetched = dict(zip(keys, raw, strict=True))
+            if near is not None:
+                near.store(fetched, generation)
+            found.update(fetched)
+        else:
+            counts = {}
+        loads = self._serializer.loads  # type: ignore[attr-defined] # untyped in stubs
+        return {k: loads(v) for k, v in found.items() if v is not None}, counts
+
+    def add_counts(self, counters: dict[Any, tuple[int, int]]) -> dict[Any, int]:
+        """Add `by` to each counter (created with `timeout` seconds when missing), given as
+        key -> (by, timeout), in one round trip: the counters' new values."""
+        return self._trip([], counters, None)[1]
+
+    def _trip(
+        self,
+        keys: list[Any],
+        counters: dict[Any, tuple[int, int]],
+        writes: list[tuple[Any, ...]] | None,
+    ) -> tuple[list[bytes | None], dict[Any, int]]:
         commands: list[tuple[Any, ...]] = []
         if keys:
             commands.append(("MGET", *keys))
-        for key, timeout in counters.items():
+        for key, (by, timeout) in counters.items():
             commands.append(("SET", key, 0, "EX", max(1, int(timeout)), "NX"))  # a new window
-            commands.append(("INCR", key))
+            commands.append(("INCRBY", key, by))
         commands.extend(writes or ())
         replies = self._round_trip(commands)
-        values: dict[Any, Any] = {}
-        if keys:
-            values = {
-                k: self._serializer.loads(v)  # type: ignore[attr-defined] # untyped in stubs
-                for k, v in zip(keys, replies.pop(0), strict=True)
-                if v is not None
-            }
+        raw = replies.pop(0) if keys else []
         counts = {key: int(replies[2 * i + 1]) for i, key in enumerate(counters)}
-        return values, counts
+        return raw, counts
 
     def _round_trip(self, commands: list[tuple[Any, ...]]) -> list[Any]:
         """Every command in one write, every reply read back, on a pooled connection: what
@@ -140,6 +169,48 @@ class FailSoftRedisCache(RedisCache):
         super().__init__(server, params)
         self._class = _ReusedClients
         self._down_until = 0.0
+        self._location = server
+
+    def near(self) -> NearCache | None:
+        """This process's near copies for this Redis (streamsite.near_cache), or None when
+        CACHE_NEAR_SECONDS is 0 or the server is not reached over TCP."""
+        max_age = settings.CACHE_NEAR_SECONDS
+        if not max_age:
+            return None
+        try:
+            near = _NEAR[self._location]
+        except KeyError:
+            near = _NEAR.setdefault(self._location, self._make_near())
+        if near is not None:
+            near.max_age = max_age
+            kept = near_cache.kept_prefixes()
+            if len(kept) != near.kept_count:  # registered since: track those too
+                near.track([self.make_key(prefix) for prefix in kept])
+                near.kept_count = len(kept)
+        return near
+
+    def _make_near(self) -> NearCache | None:
+        pool = self._cache._get_connection_pool(False)  # type: ignore[attr-defined]
+        if pool.connection_class is not Connection:  # TLS or a Unix socket: not tracked
+            return None
+        options = pool.connection_kwargs
+        kept = near_cache.kept_prefixes()
+        near = NearCache(
+            (options.get("host", "localhost"), int(options.get("port", 6379))),
+            [self.make_key(prefix) for prefix in kept],
+            max_age=settings.CACHE_NEAR_SECONDS,
+            username=options.get("username"),
+            password=options.get("password"),
+            connect_timeout=options.get("socket_connect_timeout") or 2.0,
+        )
+        near.kept_count = len(kept)
+        return near
+
+    def _dropped(self, keys: Any = None, version: Any = None) -> None:
+        """This process writes `keys` (None: all of them): its near copies of them go now."""
+        near = _NEAR.get(self._location)
+        if near is not None:
+            near.dropped(None if keys is None else [self.make_key(k, version) for k in keys])
 
     def _call(self, method: Callable[..., Any], fallback: Any, *args: Any, **kwargs: Any) -> Any:
         if time.monotonic() < self._down_until:
@@ -185,6 +256,7 @@ class FailSoftRedisCache(RedisCache):
             list(made),
             {m: counters[k] for m, k in made_counters.items()},
             writes,
+            self.near(),
         )
         if got is None:
             return None
@@ -194,39 +266,59 @@ class FailSoftRedisCache(RedisCache):
             {made_counters[m]: n for m, n in counts.items()},
         )
 
+    def add_counts(self, counters: dict[str, tuple[int, int]]) -> dict[str, int] | None:
+        """Add `by` to each counter (key -> (by, timeout in seconds), created when missing) in
+        one round trip: their new values, or None while Redis is down."""
+        made = {self.make_and_validate_key(k): k for k in counters}
+        got = self._call(
+            self._cache.add_counts,  # type: ignore[attr-defined] # untyped in stubs
+            None,
+            {m: counters[k] for m, k in made.items()},
+        )
+        return None if got is None else {made[m]: n for m, n in got.items()}
+
     def has_key(self, key: Any, version: Any = None) -> Any:
         return self._call(super().has_key, False, key, version)
 
     def add(self, key: Any, value: Any, timeout: Any = ..., version: Any = None) -> Any:
         kwargs = {} if timeout is ... else {"timeout": timeout}
+        self._dropped([key], version)
         return self._call(super().add, False, key, value, version=version, **kwargs)
 
     def set(self, key: Any, value: Any, timeout: Any = ..., version: Any = None) -> Any:
         kwargs = {} if timeout is ... else {"timeout": timeout}
+        self._dropped([key], version)
         return self._call(super().set, None, key, value, version=version, **kwargs)
 
     def set_many(self, data: Any, timeout: Any = ..., version: Any = None) -> Any:
         kwargs = {} if timeout is ... else {"timeout": timeout}
+        self._dropped(list(data), version)
         return self._call(super().set_many, list(data), data, version=version, **kwargs)
 
     def touch(self, key: Any, timeout: Any = ..., version: Any = None) -> Any:
         kwargs = {} if timeout is ... else {"timeout": timeout}
+        self._dropped([key], version)
         return self._call(super().touch, False, key, version=version, **kwargs)
 
     def delete(self, key: Any, version: Any = None) -> Any:
+        self._dropped([key], version)
         return self._call(super().delete, False, key, version)
 
     def delete_many(self, keys: Any, version: Any = None) -> Any:
+        keys = list(keys)
+        self._dropped(keys, version)
         return self._call(super().delete_many, None, keys, version)
 
     def incr(self, key: Any, delta: int = 1, version: Any = None) -> Any:
         missing = object()
+        self._dropped([key], version)
         value = self._call(super().incr, missing, key, delta, version)
         if value is missing:  # as for a key that is not there: callers then set() it
             raise ValueError(f"Key '{key}' not found (cache unavailable)")
         return value
 
     def clear(self) -> Any:
+        self._dropped()
         return self._call(super().clear, None)
 
 

@@ -23,6 +23,10 @@ authentication and authorisation, whether what it asked for applies to this requ
 that needs no answer can ride too (`also_write(command)`, Redis only: an API token's noted
 use); its owner asks afterwards whether it went, and writes some other way when it did not.
 
+The counters and the riders other code `keep()`s near (a profile's rows) are answered from
+this process's near copies when it holds them (streamsite.near_cache): a request whose reads
+all come from there, with nothing to count or write, makes no round trip.
+
 The snapshot lives in a ContextVar: one per thread under gthread, one per task under ASGI.
 """
 
@@ -37,6 +41,7 @@ from typing import Any
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 
+from streamsite import near_cache
 from streamsite.cache import default_redis
 
 _KEYS: list[str] = []
@@ -59,9 +64,11 @@ _state: ContextVar[_Request | None] = ContextVar("shared_counters", default=None
 
 
 def register(key: str) -> str:
-    """Fetch `key` with the others on a request's first read."""
+    """Fetch `key` with the others on a request's first read (from this process's near copy
+    while Redis has not said it changed: streamsite.near_cache)."""
     if key not in _KEYS:
         _KEYS.append(key)
+    near_cache.keep(key)
     return key
 
 

@@ -211,3 +211,19 @@ def _guarded(item):
     if unmarked:
         pytest.fail("this test starts " + ", ".join(unmarked), pytrace=False)
     return result
+
+
+@pytest.fixture
+def incr_calls(monkeypatch):
+    """The keys the default cache's `incr` is called with from here on (shared versions bumped)."""
+    from django.core.cache import cache
+
+    calls: list[str] = []
+    incr = cache.incr
+
+    def counting(key, *args, **kwargs):
+        calls.append(key)
+        return incr(key, *args, **kwargs)
+
+    monkeypatch.setattr(cache, "incr", counting)
+    return calls

@@ -133,6 +133,10 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# How long a process may answer from its own copy of a key it reads on nearly every request
+# (the shared counters, a profile's rows) while Redis tells it of every change to those keys
+# (streamsite/near_cache.py; 0: every read goes to Redis). A bound for a lost message only.
+CACHE_NEAR_SECONDS = env.int("CACHE_NEAR_SECONDS", 300, min=0, max=86400)
 
 # The production broker is RabbitMQ (amqp://): quorum queues, persistent messages, publisher
 # confirms and late acks, so a task survives a broker restart and a killed worker's task returns
@@ -445,6 +449,10 @@ ACCOUNTS_EMAIL_LINK_MAX_AGE = env.int("ACCOUNTS_EMAIL_LINK_MAX_AGE", 3 * 24 * 36
 # How long a process remembers a verified API token with its user and permissions (0: look
 # it up every request). Changes reach other processes at once through the shared cache's epoch.
 API_TOKEN_CACHE_SECONDS = env.int("API_TOKEN_CACHE_SECONDS", 30, min=0, max=3600)
+# The API throttles count in each process and add the counts to Redis in one round trip at
+# most this often (streamsite/window_counts.py), instead of a round trip per request; a client
+# can pass its limit by what each process serves it in that time (0: every count goes to Redis).
+API_THROTTLE_SYNC_MS = env.int("API_THROTTLE_SYNC_MS", 500, min=0, max=10_000)
 # How long a PIN verified through the API unlocks a profile for that API token.
 ACCOUNTS_PIN_UNLOCK_SECONDS = env.int("ACCOUNTS_PIN_UNLOCK_SECONDS", 12 * 3600, min=60)
 # A MaxMind GeoLite2 City database file; unset: no location for devices.

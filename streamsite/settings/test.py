@@ -27,3 +27,6 @@ LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 # changes made inside one uncommitted transaction. tests/streamsite/test_request_caching.py
 # turns the cache on and tests it (hits, query counts, invalidation).
 CATALOG_CACHE_SECONDS = 0
+# Throttle windows counted in Redis at every request: tests count requests and round trips
+# exactly. tests/streamsite/test_window_counts.py turns the batches on and tests them.
+API_THROTTLE_SYNC_MS = 0

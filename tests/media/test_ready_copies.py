@@ -200,21 +200,15 @@ def test_off_when_the_catalogue_cache_is_off(settings, django_assert_num_queries
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_shared_version_moves_once_the_write_commits_and_not_inside_it(monkeypatch):
+def test_the_shared_version_moves_once_the_write_commits_and_not_inside_it(incr_calls):
     """Other processes learn of a change from the shared version: bumped by the commit, once
     for all its writes (no Redis call inside the transaction), never by a rolled-back write."""
     title = movie()
     asset = ready(title)
     media_of(title)
     version = ready_copies.ready_version()
-    bumps: list[str] = []
-    incr = cache.incr
-
-    def counting(key, *args, **kwargs):
-        bumps.append(key)
-        return incr(key, *args, **kwargs)
-
-    monkeypatch.setattr(cache, "incr", counting)
+    bumps = incr_calls
+    bumps.clear()  # the setup's own bumps
     with transaction.atomic():
         Subtitle.objects.create(asset=asset, language="it", label="Italiano", vtt_key="i.vtt")
         Subtitle.objects.create(asset=asset, language="de", label="Deutsch", vtt_key="d.vtt")

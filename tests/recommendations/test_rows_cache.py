@@ -5,12 +5,19 @@ model; and a cached body is only ever the named profile's own account's."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
-from django.core.cache import cache
+import redis as redis_py
+from django.core.cache import cache, caches
 
 from catalog.models import Title
 from recommendations import rows, rows_cache
+from streamsite.cache import _NEAR, _ReusedClients
+from tests.clients import follow_auth_epoch, token_client
 from tests.recommendations.test_api import ROWS, world  # noqa: F401 - the fixture
+from tests.streamsite.conftest import needs_redis_server
+from tests.streamsite.conftest import redis_server as redis_server  # the fixture
 
 pytestmark = pytest.mark.django_db
 
@@ -133,3 +140,60 @@ def test_a_cached_body_is_refused_to_another_account(world, who):  # noqa: F811
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "invalid_profile"
     assert owner_body.content not in response.content
+
+
+@pytest.fixture
+def own_redis(redis_server, settings):
+    """The default cache on a redis-server of the test's own, near copies and batched throttle
+    windows on: production's request path."""
+    from streamsite import window_counts
+
+    settings.CACHES = {
+        "default": {"BACKEND": "streamsite.cache.FailSoftRedisCache", "LOCATION": redis_server.url}
+    }
+    settings.CACHE_NEAR_SECONDS = 300
+    settings.API_THROTTLE_SYNC_MS = 60_000  # no batch falls due during the test
+    window_counts.forget()
+    yield redis_server
+    window_counts.forget()
+    _NEAR.pop(redis_server.url, None)
+
+
+@needs_redis_server
+@pytest.mark.needs_process  # a redis-server of its own
+def test_a_cached_rows_request_makes_no_round_trip(own_redis, world, monkeypatch):  # noqa: F811
+    """A real token; the shared counters, the rows keys and the throttle window all held by the
+    process. A change another process makes still reaches the body."""
+    made: list[list[str]] = []
+    original = _ReusedClients._round_trip
+
+    def recording(self, commands):
+        made.append([str(c[0]) for c in commands])
+        return original(self, commands)
+
+    monkeypatch.setattr(_ReusedClients, "_round_trip", recording)
+    owner = world["owner"]
+    client = token_client(owner.account)
+    client.credentials(
+        HTTP_AUTHORIZATION=client._credentials["HTTP_AUTHORIZATION"],
+        HTTP_X_PROFILE_ID=str(owner.pk),
+    )
+    follow_auth_epoch()
+    first = client.get(ROWS)
+    assert first.status_code == 200 and first.json()["rows"]
+    for _ in range(3):  # the token remembered, the body stored, the copies taken
+        client.get(ROWS)
+    before = len(made)
+    again = client.get(ROWS)
+    assert again.content == first.content
+    assert made[before:] == []  # no Redis round trip at all
+    # Another process renames a title in the rows and bumps the catalogue version in Redis:
+    # this process hears of it and the body follows.
+    shown = first.json()["rows"][0]["titles"][0]["id"]
+    Title.objects.filter(pk=shown).update(name="Renamed Elsewhere")
+    default = caches["default"]
+    redis_py.Redis.from_url(own_redis.url).incr(default.make_key("catalog:version"))
+    deadline = time.monotonic() + 2
+    while b"Renamed Elsewhere" not in client.get(ROWS).content:
+        assert time.monotonic() < deadline, "the rename never reached the cached body"
+        time.sleep(0.005)

@@ -20,19 +20,6 @@ def shared(key: str):
     return cache.get(key)
 
 
-@pytest.fixture
-def incr_calls(monkeypatch):
-    calls: list[str] = []
-    incr = cache.incr
-
-    def counting(key, *args, **kwargs):
-        calls.append(key)
-        return incr(key, *args, **kwargs)
-
-    monkeypatch.setattr(cache, "incr", counting)
-    return calls
-
-
 @pytest.mark.django_db(transaction=True)
 class TestCommitted:
     def test_the_catalogue_version_moves_once_after_the_commit(self, incr_calls):

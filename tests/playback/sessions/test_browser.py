@@ -212,11 +212,13 @@ def test_plays_beats_stops_and_resumes(
 
     # Leave: the pagehide beacon stops the session and records the position at once.
     page.goto("about:blank")
-    assert wait_until(page, lambda: Progress.objects.exists())
-    progress = Progress.objects.get()  # catalog's viewing activity: whole seconds
-    assert progress.position_seconds == int(left_at)
+    # The stop request writes the position first and ends the session second: wait for the
+    # second, so the test does not look between the two.
+    assert wait_until(page, lambda: PlaybackSession.objects.filter(ended_at__isnull=False).exists())
     session.refresh_from_db()
     assert session.end_reason == "stopped"
+    progress = Progress.objects.get()  # catalog's viewing activity: whole seconds
+    assert progress.position_seconds == int(left_at)
 
     # Come back: a new session resumes near the saved position.
     page.goto(f"{live_server.url}/watch/{title.pk}/")

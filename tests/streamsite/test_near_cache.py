@@ -1,0 +1,170 @@
+"""Near copies of kept keys: no round trip while Redis has not said a key changed, and never a
+copy that Redis said changed, that this process changed, or that outlived its connection."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import redis as redis_py
+
+from streamsite import near_cache
+from streamsite.cache import _NEAR, FailSoftRedisCache, _ReusedClients
+from tests.streamsite.conftest import needs_redis_server
+
+pytestmark = [needs_redis_server, pytest.mark.needs_process]  # a redis-server of its own
+
+
+@pytest.fixture
+def live(redis_server, settings, monkeypatch):
+    settings.CACHE_NEAR_SECONDS = 300
+    monkeypatch.setattr(near_cache, "_KEPT", ["near:"])
+    cache = FailSoftRedisCache(
+        redis_server.url, {"OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1}}
+    )
+    yield cache
+    _NEAR.pop(redis_server.url, None)
+
+
+@pytest.fixture
+def trips(monkeypatch):
+    """The round trips made, as lists of command names."""
+    made: list[list[str]] = []
+    original = _ReusedClients._round_trip
+
+    def recording(self, commands):
+        made.append([str(c[0]) for c in commands])
+        return original(self, commands)
+
+    monkeypatch.setattr(_ReusedClients, "_round_trip", recording)
+    return made
+
+
+def other_process(server):
+    """A client of the same Redis that is not this process's cache: another process's writes."""
+    return redis_py.Redis.from_url(server.url)
+
+
+def wait_for(predicate, seconds=2.0):
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+    return True
+
+
+def test_a_kept_key_is_read_once_then_answered_here_and_others_always_go(live, trips):
+    live.set("near:a", {"v": 1})
+    live.set("far:b", 2)
+    both = ({"near:a": {"v": 1}, "far:b": 2}, {})
+    assert live.get_many_and_count(["near:a", "far:b"], {}) == both
+    assert trips == [["MGET"]]
+    assert live.get_many_and_count(["near:a", "far:b"], {}) == both
+    assert trips[1] == ["MGET"]  # far:b only
+    assert live.get_many_and_count(["near:a"], {}) == ({"near:a": {"v": 1}}, {})
+    assert len(trips) == 2  # no round trip at all
+    # Each answer is decoded afresh: changing one never changes the next.
+    live.get_many_and_count(["near:a"], {})[0]["near:a"]["v"] = 99
+    assert live.get_many_and_count(["near:a"], {})[0] == {"near:a": {"v": 1}}
+
+
+def test_an_absent_key_is_kept_as_absent_until_it_is_written(live, trips, redis_server):
+    assert live.get_many_and_count(["near:none"], {}) == ({}, {})
+    assert live.get_many_and_count(["near:none"], {}) == ({}, {})
+    assert len(trips) == 1
+    live.set("near:none", "here")  # this process: its copy goes at once
+    assert live.get_many_and_count(["near:none"], {}) == ({"near:none": "here"}, {})
+
+
+def test_another_processs_write_expiry_and_flush_reach_the_copies(live, redis_server):
+    live.set("near:a", "one")
+    live.set("near:b", "two", timeout=1)
+    assert live.get_many_and_count(["near:a", "near:b"], {})[0] == {
+        "near:a": "one",
+        "near:b": "two",
+    }
+    other = other_process(redis_server)
+    other.set(live.make_key("near:a"), live._cache._serializer.dumps("changed"))
+    assert wait_for(lambda: live.get_many_and_count(["near:a"], {})[0] == {"near:a": "changed"})
+    # An expiry is a change too (Redis deletes the key and says so).
+    assert wait_for(lambda: live.get_many_and_count(["near:b"], {})[0] == {}, seconds=5)
+    other.flushdb()
+    assert wait_for(lambda: live.get_many_and_count(["near:a"], {})[0] == {})
+
+
+def test_a_copy_read_while_a_change_arrived_is_not_kept(live, trips):
+    near = live.near()
+    live.set("near:a", "old")
+    found, missing, generation = near.lookup([live.make_key("near:a")])
+    assert missing and generation is not None
+    near.dropped([live.make_key("near:other")])  # a message arrives between read and store
+    near.store({live.make_key("near:a"): b"stale"}, generation)
+    assert len(near) == 0
+    near.store({live.make_key("near:a"): b"fresh"}, near.generation)
+    assert len(near) == 1
+
+
+def test_no_copy_outlives_its_age_or_its_connection(live, trips, redis_server, monkeypatch):
+    now = [1000.0]
+    near = live.near()
+    monkeypatch.setattr(near, "clock", lambda: now[0])
+    live.set("near:a", "v")
+    live.get_many_and_count(["near:a"], {})
+    live.get_many_and_count(["near:a"], {})
+    assert len(trips) == 1
+    now[0] += 300  # CACHE_NEAR_SECONDS
+    live.get_many_and_count(["near:a"], {})
+    assert len(trips) == 2
+    # Redis goes away: every copy goes with the connection, nothing is kept meanwhile.
+    redis_server.kill()
+    assert live.get_many_and_count(["near:a"], {}) is None
+    assert len(near) == 0 and near._sock is None
+    redis_server.start()
+    live._down_until = 0.0
+    assert live.get_many_and_count(["near:a"], {}) == ({}, {})  # a new server, empty
+    now[0] += near_cache.RETRY_SECONDS
+    live.set("near:a", "back")
+    live.get_many_and_count(["near:a"], {})
+    live.get_many_and_count(["near:a"], {})
+    assert near._sock is not None and len(near) == 1  # tracking again, copies again
+    other_process(redis_server).set(live.make_key("near:a"), live._cache._serializer.dumps("x"))
+    assert wait_for(lambda: live.get_many_and_count(["near:a"], {})[0] == {"near:a": "x"})
+
+
+def test_this_processs_writes_drop_their_copies_at_once(live, trips):
+    for key in ("near:a", "near:b", "near:c"):
+        live.set(key, 1)
+    keys = ["near:a", "near:b", "near:c"]
+    live.get_many_and_count(keys, {})
+    live.incr("near:a")
+    live.delete("near:b")
+    live.set_many({"near:c": 5})
+    assert live.get_many_and_count(keys, {}) == ({"near:a": 2, "near:c": 5}, {})
+    live.clear()
+    assert live.get_many_and_count(keys, {}) == ({}, {})
+
+
+def test_off_with_zero_seconds_and_counters_always_round_trip(live, trips, settings):
+    live.set("near:a", 1)
+    live.get_many_and_count(["near:a"], {})
+    assert live.get_many_and_count(["near:a"], {"near:w": 60}) == ({"near:a": 1}, {"near:w": 1})
+    assert trips[-1] == ["SET", "INCRBY"]  # the count went; the key came from the copy
+    settings.CACHE_NEAR_SECONDS = 0
+    live.get_many_and_count(["near:a"], {})
+    assert trips[-1] == ["MGET"]
+
+
+def test_a_module_that_registers_late_is_tracked_too(live, redis_server):
+    live.set("late:a", 1)
+    live.get_many_and_count(["late:a"], {})
+    assert len(live.near()) == 0  # not kept
+    near_cache.keep("late:")
+    live.get_many_and_count(["late:a"], {})
+    assert len(live.near()) == 1
+    other_process(redis_server).set(live.make_key("late:a"), live._cache._serializer.dumps(2))
+    assert wait_for(lambda: live.get_many_and_count(["late:a"], {})[0] == {"late:a": 2})
+
+
+def test_overlapping_prefixes_are_tracked_once():
+    assert near_cache._disjoint(["a:b:", "a:", "c", "a:bc"]) == ["a:", "c"]
