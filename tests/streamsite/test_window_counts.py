@@ -107,6 +107,8 @@ def test_the_api_throttle_counts_here_and_refuses_past_its_rate(
     from rest_framework.throttling import SimpleRateThrottle
 
     monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", {"anon": "60/min", "user": "3/min"})
+    # One minute's window throughout (a real clock can turn the minute between two requests).
+    monkeypatch.setattr(SimpleRateThrottle, "timer", lambda self: 6_000_030.0)
     clock = Clock()
     monkeypatch.setattr(window_counts._counts, "clock", clock)
     window_counts.forget()
