@@ -227,3 +227,19 @@ def incr_calls(monkeypatch):
 
     monkeypatch.setattr(cache, "incr", counting)
     return calls
+
+
+@pytest.fixture
+def redis_trips(monkeypatch):
+    """The Redis round trips the cache backend makes from here on, as lists of command names."""
+    from streamsite.cache import _ReusedClients
+
+    made: list[list[str]] = []
+    original = _ReusedClients._round_trip
+
+    def recording(self, commands):
+        made.append([str(c[0]) for c in commands])
+        return original(self, commands)
+
+    monkeypatch.setattr(_ReusedClients, "_round_trip", recording)
+    return made

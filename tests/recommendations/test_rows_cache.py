@@ -13,7 +13,7 @@ from django.core.cache import cache, caches
 
 from catalog.models import Title
 from recommendations import rows, rows_cache
-from streamsite.cache import _NEAR, _ReusedClients
+from streamsite.cache import _NEAR
 from tests.clients import follow_auth_epoch, token_client
 from tests.recommendations.test_api import ROWS, world  # noqa: F401 - the fixture
 from tests.streamsite.conftest import needs_redis_server
@@ -161,17 +161,10 @@ def own_redis(redis_server, settings):
 
 @needs_redis_server
 @pytest.mark.needs_process  # a redis-server of its own
-def test_a_cached_rows_request_makes_no_round_trip(own_redis, world, monkeypatch):  # noqa: F811
+def test_a_cached_rows_request_makes_no_round_trip(own_redis, world, redis_trips):  # noqa: F811
     """A real token; the shared counters, the rows keys and the throttle window all held by the
     process. A change another process makes still reaches the body."""
-    made: list[list[str]] = []
-    original = _ReusedClients._round_trip
-
-    def recording(self, commands):
-        made.append([str(c[0]) for c in commands])
-        return original(self, commands)
-
-    monkeypatch.setattr(_ReusedClients, "_round_trip", recording)
+    made = redis_trips
     owner = world["owner"]
     client = token_client(owner.account)
     client.credentials(

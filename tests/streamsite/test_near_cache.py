@@ -9,7 +9,7 @@ import pytest
 import redis as redis_py
 
 from streamsite import near_cache
-from streamsite.cache import _NEAR, FailSoftRedisCache, _ReusedClients
+from streamsite.cache import _NEAR, FailSoftRedisCache
 from tests.streamsite.conftest import needs_redis_server
 
 pytestmark = [needs_redis_server, pytest.mark.needs_process]  # a redis-server of its own
@@ -26,20 +26,6 @@ def live(redis_server, settings, monkeypatch):
     _NEAR.pop(redis_server.url, None)
 
 
-@pytest.fixture
-def trips(monkeypatch):
-    """The round trips made, as lists of command names."""
-    made: list[list[str]] = []
-    original = _ReusedClients._round_trip
-
-    def recording(self, commands):
-        made.append([str(c[0]) for c in commands])
-        return original(self, commands)
-
-    monkeypatch.setattr(_ReusedClients, "_round_trip", recording)
-    return made
-
-
 def other_process(server):
     """A client of the same Redis that is not this process's cache: another process's writes."""
     return redis_py.Redis.from_url(server.url)
@@ -54,25 +40,25 @@ def wait_for(predicate, seconds=2.0):
     return True
 
 
-def test_a_kept_key_is_read_once_then_answered_here_and_others_always_go(live, trips):
+def test_a_kept_key_is_read_once_then_answered_here_and_others_always_go(live, redis_trips):
     live.set("near:a", {"v": 1})
     live.set("far:b", 2)
     both = ({"near:a": {"v": 1}, "far:b": 2}, {})
     assert live.get_many_and_count(["near:a", "far:b"], {}) == both
-    assert trips == [["MGET"]]
+    assert redis_trips == [["MGET"]]
     assert live.get_many_and_count(["near:a", "far:b"], {}) == both
-    assert trips[1] == ["MGET"]  # far:b only
+    assert redis_trips[1] == ["MGET"]  # far:b only
     assert live.get_many_and_count(["near:a"], {}) == ({"near:a": {"v": 1}}, {})
-    assert len(trips) == 2  # no round trip at all
+    assert len(redis_trips) == 2  # no round trip at all
     # Each answer is decoded afresh: changing one never changes the next.
     live.get_many_and_count(["near:a"], {})[0]["near:a"]["v"] = 99
     assert live.get_many_and_count(["near:a"], {})[0] == {"near:a": {"v": 1}}
 
 
-def test_an_absent_key_is_kept_as_absent_until_it_is_written(live, trips, redis_server):
+def test_an_absent_key_is_kept_as_absent_until_it_is_written(live, redis_trips, redis_server):
     assert live.get_many_and_count(["near:none"], {}) == ({}, {})
     assert live.get_many_and_count(["near:none"], {}) == ({}, {})
-    assert len(trips) == 1
+    assert len(redis_trips) == 1
     live.set("near:none", "here")  # this process: its copy goes at once
     assert live.get_many_and_count(["near:none"], {}) == ({"near:none": "here"}, {})
 
@@ -93,7 +79,7 @@ def test_another_processs_write_expiry_and_flush_reach_the_copies(live, redis_se
     assert wait_for(lambda: live.get_many_and_count(["near:a"], {})[0] == {})
 
 
-def test_a_copy_read_while_a_change_arrived_is_not_kept(live, trips):
+def test_a_copy_read_while_a_change_arrived_is_not_kept(live, redis_trips):
     near = live.near()
     live.set("near:a", "old")
     found, missing, generation = near.lookup([live.make_key("near:a")])
@@ -105,17 +91,17 @@ def test_a_copy_read_while_a_change_arrived_is_not_kept(live, trips):
     assert len(near) == 1
 
 
-def test_no_copy_outlives_its_age_or_its_connection(live, trips, redis_server, monkeypatch):
+def test_no_copy_outlives_its_age_or_its_connection(live, redis_trips, redis_server, monkeypatch):
     now = [1000.0]
     near = live.near()
     monkeypatch.setattr(near, "clock", lambda: now[0])
     live.set("near:a", "v")
     live.get_many_and_count(["near:a"], {})
     live.get_many_and_count(["near:a"], {})
-    assert len(trips) == 1
+    assert len(redis_trips) == 1
     now[0] += 300  # CACHE_NEAR_SECONDS
     live.get_many_and_count(["near:a"], {})
-    assert len(trips) == 2
+    assert len(redis_trips) == 2
     # Redis goes away: every copy goes with the connection, nothing is kept meanwhile.
     redis_server.kill()
     assert live.get_many_and_count(["near:a"], {}) is None
@@ -132,7 +118,7 @@ def test_no_copy_outlives_its_age_or_its_connection(live, trips, redis_server, m
     assert wait_for(lambda: live.get_many_and_count(["near:a"], {})[0] == {"near:a": "x"})
 
 
-def test_this_processs_writes_drop_their_copies_at_once(live, trips):
+def test_this_processs_writes_drop_their_copies_at_once(live, redis_trips):
     for key in ("near:a", "near:b", "near:c"):
         live.set(key, 1)
     keys = ["near:a", "near:b", "near:c"]
@@ -145,14 +131,14 @@ def test_this_processs_writes_drop_their_copies_at_once(live, trips):
     assert live.get_many_and_count(keys, {}) == ({}, {})
 
 
-def test_off_with_zero_seconds_and_counters_always_round_trip(live, trips, settings):
+def test_off_with_zero_seconds_and_counters_always_round_trip(live, redis_trips, settings):
     live.set("near:a", 1)
     live.get_many_and_count(["near:a"], {})
     assert live.get_many_and_count(["near:a"], {"near:w": 60}) == ({"near:a": 1}, {"near:w": 1})
-    assert trips[-1] == ["SET", "INCRBY"]  # the count went; the key came from the copy
+    assert redis_trips[-1] == ["SET", "INCRBY"]  # the count went; the key came from the copy
     settings.CACHE_NEAR_SECONDS = 0
     live.get_many_and_count(["near:a"], {})
-    assert trips[-1] == ["MGET"]
+    assert redis_trips[-1] == ["MGET"]
 
 
 def test_a_module_that_registers_late_is_tracked_too(live, redis_server):

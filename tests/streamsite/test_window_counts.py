@@ -8,7 +8,7 @@ import pytest
 from django.core.cache import caches
 
 from streamsite import window_counts
-from streamsite.cache import FailSoftRedisCache, _ReusedClients
+from streamsite.cache import FailSoftRedisCache
 from streamsite.window_counts import WindowCounts
 from tests.streamsite.conftest import needs_redis_server
 
@@ -26,19 +26,6 @@ def redis_cache(redis_server, settings):
     return cache
 
 
-@pytest.fixture
-def trips(monkeypatch):
-    made: list[list[str]] = []
-    original = _ReusedClients._round_trip
-
-    def recording(self, commands):
-        made.append([str(c[0]) for c in commands])
-        return original(self, commands)
-
-    monkeypatch.setattr(_ReusedClients, "_round_trip", recording)
-    return made
-
-
 class Clock:
     def __init__(self) -> None:
         self.now = 100.0
@@ -47,17 +34,17 @@ class Clock:
         return self.now
 
 
-def test_a_process_alone_counts_exactly_with_one_round_trip_per_interval(redis_cache, trips):
+def test_a_process_alone_counts_exactly_with_one_round_trip_per_interval(redis_cache, redis_trips):
     clock = Clock()
     counts = WindowCounts(clock)
     assert [counts.count("w", 61, 0.5) for _ in range(5)] == [1, 2, 3, 4, 5]
-    assert trips == []  # within the first interval: nothing sent
+    assert redis_trips == []  # within the first interval: nothing sent
     clock.now += 0.5
     assert counts.count("w", 61, 0.5) == 6  # due: this count sends the six
-    assert trips == [["SET", "INCRBY"]]
+    assert redis_trips == [["SET", "INCRBY"]]
     assert redis_cache.get("w") == 6
     assert [counts.count("w", 61, 0.5) for _ in range(3)] == [7, 8, 9]
-    assert len(trips) == 1
+    assert len(redis_trips) == 1
 
 
 def test_processes_learn_each_others_counts_at_each_batch(redis_cache):
@@ -102,20 +89,21 @@ def test_a_window_past_its_life_is_forgotten_and_starts_again(redis_cache):
 
 @pytest.mark.django_db
 def test_the_api_throttle_counts_here_and_refuses_past_its_rate(
-    redis_cache, alice_api, trips, monkeypatch
+    redis_cache, alice_api, redis_trips, monkeypatch
 ):
-    from rest_framework.throttling import SimpleRateThrottle
+    from streamsite.api.throttling import UserRateThrottle
 
-    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", {"anon": "60/min", "user": "3/min"})
+    # The class the API uses (a parent's attribute could be shadowed by its own).
+    monkeypatch.setattr(UserRateThrottle, "THROTTLE_RATES", {"anon": "60/min", "user": "3/min"})
     # One minute's window throughout (a real clock can turn the minute between two requests).
-    monkeypatch.setattr(SimpleRateThrottle, "timer", lambda self: 6_000_030.0)
+    monkeypatch.setattr(UserRateThrottle, "timer", lambda self: 6_000_030.0)
     clock = Clock()
     monkeypatch.setattr(window_counts._counts, "clock", clock)
     window_counts.forget()
     codes = [alice_api.get("/api/v1/titles").status_code for _ in range(4)]
     assert codes == [200, 200, 200, 429]
-    assert not any("INCRBY" in trip for trip in trips)  # no count went to Redis yet
+    assert not any("INCRBY" in trip for trip in redis_trips)  # no count went to Redis yet
     clock.now += 0.5
     assert alice_api.get("/api/v1/titles").status_code == 429  # and this one sends the five
-    assert [trip.count("INCRBY") for trip in trips if "INCRBY" in trip] == [1]
+    assert [trip.count("INCRBY") for trip in redis_trips if "INCRBY" in trip] == [1]
     window_counts.forget()
