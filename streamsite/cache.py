@@ -11,7 +11,10 @@ of ~170 response callbacks); `_ReusedClients` keeps one per connection pool inst
 (`redis.Redis` over a pool is safe to share between threads), which was a sizeable part of
 the CPU time of a cached API request (docs/benchmarks.md); and `incr` is one round trip
 (a script) instead of two. `get_many_and_count` reads keys and counts counters in one round
-trip (streamsite.shared_counters: a request's shared counters and its throttle windows)."""
+trip (streamsite.shared_counters: a request's shared counters and its throttle windows);
+the keys streamsite.near_cache keeps are answered from this process's copies there, and a
+call with nothing else to read, count or write makes no round trip. `add_counts` adds a
+process's batch of throttle counts (streamsite.window_counts)."""
 
 from __future__ import annotations
 
