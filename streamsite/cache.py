@@ -186,8 +186,8 @@ class FailSoftRedisCache(RedisCache):
             near = _NEAR.setdefault(self._location, self._make_near())
         if near is not None:
             near.max_age = max_age
-            kept = near_cache.kept_prefixes()
-            if len(kept) != near.kept_count:  # registered since: track those too
+            if near_cache.kept_count() != near.kept_count:  # registered since: track those too
+                kept = near_cache.kept_prefixes()
                 near.track([self.make_key(prefix) for prefix in kept])
                 near.kept_count = len(kept)
         return near

@@ -65,6 +65,11 @@ def kept_prefixes() -> list[str]:
     return list(_KEPT)
 
 
+def kept_count() -> int:
+    """How many prefixes are registered: asked on every request, so no copy is made."""
+    return len(_KEPT)
+
+
 def _disjoint(prefixes: Iterable[str]) -> list[str]:
     """The prefixes none of the others starts (Redis refuses overlapping ones)."""
     out: list[str] = []

@@ -13,7 +13,8 @@ counts with the next batch. So a client can pass its limit by what the other pro
 it within one batch interval (and a process alone counts exactly what it served); a window is
 never counted lower than this process's own requests. While Redis is away the counts stay
 here and are sent when it is back, as far as their windows last (the throttles fail open
-meanwhile only for other processes' counts).
+meanwhile only for other processes' counts). A process that dies takes its unsent counts
+with it: at most one interval of its own requests, which the other processes never learn.
 
 Used when the default cache is Redis and API_THROTTLE_SYNC_MS is not 0; otherwise the
 throttle counts in Redis on every request, as before."""
@@ -100,10 +101,10 @@ def interval() -> float | None:
     return float(ms) / 1000.0
 
 
-def count(key: str, timeout: int) -> int:
-    """Count the window `key` (its life `timeout` seconds) in this process."""
-    seconds = interval()
-    assert seconds is not None
+def count(key: str, timeout: int, seconds: float) -> int:
+    """Count the window `key` (its life `timeout` seconds) in this process, sending the
+    process's batch when `seconds` (interval()'s answer, which the caller already asked) have
+    passed since the last one."""
     return _counts.count(key, timeout, seconds)
 
 

@@ -44,8 +44,10 @@ class FixedWindowMixin:
         self.now = self.timer()  # type: ignore[attr-defined]
         counter = self._counter(self.key)
         self.window_ends = (int(self.now // self.duration) + 1) * self.duration
-        if window_counts.interval() is not None:  # counted here, sent in batches
-            return window_counts.count(counter, self.duration + 1) <= self.num_requests
+        batch_seconds = window_counts.interval()
+        if batch_seconds is not None:  # counted here, sent in batches
+            counted = window_counts.count(counter, self.duration + 1, batch_seconds)
+            return counted <= self.num_requests
         count = shared_counters.take_count(counter)
         if count is None:
             count = shared_counters.count(counter, self.duration + 1)
