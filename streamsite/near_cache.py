@@ -51,6 +51,8 @@ except ImportError:  # pragma: no cover - requirements.txt pins it
 MAX_COPIES = 50_000
 RETRY_SECONDS = 5.0
 _KEPT: list[str] = []  # unmade key prefixes, registered at import time
+# Refusals that pass (the server is starting or busy): the connection is tried again later.
+_PASSING_REFUSALS = ("LOADING", "BUSY", "MASTERDOWN", "TRYAGAIN")
 
 
 def keep(prefix: str) -> str:
@@ -204,10 +206,17 @@ class NearCache:
             for prefix in self.prefixes:
                 tracking += ["PREFIX", prefix]
             sock.sendall(hiredis.pack_command(tuple(hello)) + hiredis.pack_command(tuple(tracking)))
+            refused = None
             for _ in range(2):
                 reply = self._read_reply(sock, reader)
-                if isinstance(reply, hiredis.ReplyError):
-                    raise ConnectionError(str(reply))
+                if isinstance(reply, hiredis.ReplyError) and refused is None:
+                    refused = str(reply)
+            if refused is not None:
+                sock.close()
+                if not refused.startswith(_PASSING_REFUSALS):
+                    self._refused(refused)
+                    return False
+                raise ConnectionError(refused)
             sock.setblocking(False)
         except (OSError, hiredis.HiredisError) as exc:
             self._lost(f"cannot track keys for near copies: {exc}")
@@ -261,6 +270,19 @@ class NearCache:
             return
         for key in keys:
             self._copies.pop(key.decode() if isinstance(key, bytes) else key, None)
+
+    def _refused(self, why: str) -> None:
+        """The server refused RESP3 or tracking (a Redis before 6, a proxy, an ACL without
+        CLIENT): asking again would be refused again, so this process keeps no copies."""
+        logger.warning(
+            "Redis at %s:%s refused client tracking (%s): no near copies in this process; "
+            "every read goes to Redis (set CACHE_NEAR_SECONDS=0 to silence this)",
+            *self.address,
+            why,
+        )
+        self._copies.clear()
+        self.generation += 1
+        self._down_until = float("inf")
 
     def _lost(self, why: str) -> None:
         if self._sock is not None:

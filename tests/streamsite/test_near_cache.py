@@ -154,3 +154,22 @@ def test_a_module_that_registers_late_is_tracked_too(live, redis_server):
 
 def test_overlapping_prefixes_are_tracked_once():
     assert near_cache._disjoint(["a:b:", "a:", "c", "a:bc"]) == ["a:", "c"]
+
+
+def test_a_server_that_refuses_tracking_is_read_directly_and_not_asked_again(
+    live, redis_trips, redis_server, monkeypatch, caplog
+):
+    # An ACL without CLIENT (as a managed Redis or a proxy may have): TRACKING is refused.
+    other_process(redis_server).execute_command("ACL", "SETUSER", "default", "-client")
+    now = [1000.0]
+    live.set("near:a", "v")
+    with caplog.at_level("WARNING", logger="streamsite.near_cache"):
+        near = live.near()
+        monkeypatch.setattr(near, "clock", lambda: now[0])
+        for _ in range(3):
+            assert live.get_many_and_count(["near:a"], {}) == ({"near:a": "v"}, {})
+            now[0] += near_cache.RETRY_SECONDS * 10
+    assert len(redis_trips) == 3 and len(near) == 0  # every read went to Redis
+    refusals = [r for r in caplog.records if "refused client tracking" in r.getMessage()]
+    assert len(refusals) == 1  # said once, not every RETRY_SECONDS
+    assert "NOPERM" in refusals[0].getMessage() or "permission" in refusals[0].getMessage()
