@@ -19,13 +19,17 @@ def api_client(user=None, profile=None) -> APIClient:
     return client
 
 
-def token_client(user, name: str = "tests") -> APIClient:
-    """The API with a real bearer token of `user` (authentication runs as in production)."""
+def token_client(user, name: str = "tests", *, profile=None) -> APIClient:
+    """The API with a real bearer token of `user` (authentication runs as in production),
+    acting as `profile` (the X-Profile-Id header) when given."""
     from accounts import services
 
     _, plaintext = services.api_token_create(user=user, name=name)
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {plaintext}")
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {plaintext}"}
+    if profile is not None:
+        headers["HTTP_X_PROFILE_ID"] = str(profile.pk)
+    client.credentials(**headers)
     return client
 
 

@@ -166,11 +166,7 @@ def test_a_cached_rows_request_makes_no_round_trip(own_redis, world, redis_trips
     process. A change another process makes still reaches the body."""
     made = redis_trips
     owner = world["owner"]
-    client = token_client(owner.account)
-    client.credentials(
-        HTTP_AUTHORIZATION=client._credentials["HTTP_AUTHORIZATION"],
-        HTTP_X_PROFILE_ID=str(owner.pk),
-    )
+    client = token_client(owner.account, profile=owner)
     follow_auth_epoch()
     first = client.get(ROWS)
     assert first.status_code == 200 and first.json()["rows"]
