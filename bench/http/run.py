@@ -15,8 +15,10 @@ issue #22.
 Environment knobs (defaults in brackets): BENCH_ROUNDS [3], BENCH_SECONDS [8],
 BENCH_CONNECTIONS [16], BENCH_PORT and BENCH_STATIC_PORT [free ports], BENCH_WORKERS [2],
 BENCH_WORKER_CLASS [gthread], BENCH_THREADS [1] (the Procfile's; streamsite/gunicorn_conf.py
-as the image uses it), BENCH_ACCOUNTS [1000] (playback start takes a stream of one in turn, and
-the leases are ended only between rounds: 1,000 Premium accounts last 8 s at 500 starts/s),
+as the image uses it), BENCH_ACCOUNTS [250 per second of BENCH_SECONDS: 2,000] (playback
+start takes a stream of one in turn, and the leases are ended only between runs: Premium's four
+streams each give 2,000 accounts 8,000 starts, 1,000 starts/s for 8 s; at 1,000 accounts a
+machine serving 540 starts/s ran out and the start's run counted 409s),
 BENCH_ONLY (comma-separated endpoint names),
 BENCH_ENV (extra server settings, e.g. "DATABASE_CONN_MAX_AGE=0"), BENCH_PROFILE=1 (first
 the per-request profile of bench/http/profile.py), BENCH_SAMPLE=1 (then, before the rounds,
@@ -63,6 +65,7 @@ class Endpoint:
     cookie: str = ""
     body: str = ""
     base: str = "app"  # "app" (gunicorn) or "static" (nginx)
+    bad_hint: str = ""  # what a bad response most likely means here
 
 
 @dataclass
@@ -326,6 +329,7 @@ def endpoints(data: dict) -> list[Endpoint]:
             paths=["/api/v1/playback/sessions"],
             auths=[f"{t['token']},{t['profile']}" for t in data["tokens"]],
             body=json.dumps({"title_id": data["playback_title_id"], "device": "bench"}),
+            bad_hint="a 409 is a bench account out of streams: raise BENCH_ACCOUNTS",
         ),
     ]  # fmt: skip
 
@@ -371,7 +375,8 @@ def main() -> int:
         say("== preparing: migrate, collectstatic, demo data, bench accounts")
         stack.manage("migrate", "--noinput", "-v0")
         stack.manage("collectstatic", "--noinput", "-v0")
-        stack.fixtures("prepare", str(tmp / "data.json"), os.environ.get("BENCH_ACCOUNTS", "1000"))
+        accounts = os.environ.get("BENCH_ACCOUNTS") or str(max(1, round(250 * seconds)))
+        stack.fixtures("prepare", str(tmp / "data.json"), accounts)
         data = json.loads((tmp / "data.json").read_text())
         eps = endpoints(data)
         if os.environ.get("BENCH_PROFILE"):
@@ -533,7 +538,7 @@ def report(
             failed += not ok
             verdict = f">= {ep.target:.1f}, p99 < 100 ms: {'met' if ok else 'NOT MET'}"
         if bad:
-            verdict += f" ({bad} bad responses)"
+            verdict += f" ({bad} bad responses{'; ' + ep.bad_hint if ep.bad_hint else ''})"
         say(
             f"{ep.name:24} {statistics.median(r.rps for r in rs):8.0f} {ratio:10.2f}"
             f" {min(ratios):6.2f}"
