@@ -28,12 +28,14 @@ A copy is stored only if no message arrived between the read that fetched it and
 (a generation count), so a change that raced the read is never hidden. Copies are bytes as
 Redis holds them (the caller decodes each use: nobody shares a mutable value), at most
 MAX_COPIES of them (a full table is emptied, not scanned). After a fork the child starts with
-no copies and its own connection."""
+no copies and its own connection. A daemon thread per process reads the messages while the
+process serves nothing, so they never pile up in Redis for a quiet process."""
 
 from __future__ import annotations
 
 import logging
 import os
+import select
 import socket
 import threading
 import time
@@ -50,6 +52,7 @@ except ImportError:  # pragma: no cover - requirements.txt pins it
 
 MAX_COPIES = 50_000
 RETRY_SECONDS = 5.0
+IDLE_READ_SECONDS = 1.0  # the idle reader's longest wait before it looks at the socket again
 _KEPT: list[str] = []  # unmade key prefixes, registered at import time
 # Refusals that pass (the server is starting or busy): the connection is tried again later.
 _PASSING_REFUSALS = ("LOADING", "BUSY", "MASTERDOWN", "TRYAGAIN")
@@ -109,6 +112,7 @@ class NearCache:
         self._sock: socket.socket | None = None
         self._reader: Any = None
         self._pid = 0
+        self._idle_reader_pid = 0  # the process whose idle reader thread runs
         self._down_until = 0.0
         self.generation = 0  # moves with every message read and every loss
         self.kept_count = 0  # how many registered prefixes `prefixes` was made from
@@ -122,6 +126,17 @@ class NearCache:
             self.prefixes = _disjoint(prefixes)
             self._match = tuple(self.prefixes)
             self._down_until = 0.0
+            if self._sock is not None:
+                self._sock.close()
+                self._sock = None
+            self._copies.clear()
+            self.generation += 1
+
+    def close(self) -> None:
+        """Stop tracking: the idle reader ends within IDLE_READ_SECONDS, the copies go."""
+        with self._lock:
+            self._idle_reader_pid = -1
+            self._down_until = float("inf")
             if self._sock is not None:
                 self._sock.close()
                 self._sock = None
@@ -224,7 +239,33 @@ class NearCache:
         self._sock, self._reader = sock, reader
         self._copies.clear()
         self.generation += 1
+        if self._idle_reader_pid != os.getpid():
+            self._idle_reader_pid = os.getpid()
+            threading.Thread(
+                target=self._read_while_idle, name="near-cache-reader", daemon=True
+            ).start()
         return True
+
+    def _read_while_idle(self) -> None:
+        """Read the messages as they come, between requests too: a process that serves
+        nothing for a while (a quiet worker, a beat) would otherwise leave every message about
+        the kept keys queued in Redis's output buffer for its connection, which Redis does
+        not bound for normal clients by default. Requests still read what is waiting before
+        each use (`_live`), so a copy never depends on this thread having run."""
+        pid = os.getpid()
+        while self._idle_reader_pid == pid:
+            sock = self._sock
+            if sock is None:
+                time.sleep(IDLE_READ_SECONDS)
+                continue
+            try:
+                ready, _, _ = select.select([sock], [], [], IDLE_READ_SECONDS)
+            except (OSError, ValueError):  # closed meanwhile (lost, or tracking anew)
+                continue
+            if ready:
+                with self._lock:
+                    if self._sock is sock:
+                        self._drain()
 
     @staticmethod
     def _read_reply(sock: socket.socket, reader: Any) -> Any:

@@ -156,7 +156,9 @@ def own_redis(redis_server, settings):
     window_counts.forget()
     yield redis_server
     window_counts.forget()
-    _NEAR.pop(redis_server.url, None)
+    near = _NEAR.pop(redis_server.url, None)
+    if near is not None:
+        near.close()
 
 
 @needs_redis_server

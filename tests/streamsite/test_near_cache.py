@@ -3,6 +3,7 @@ copy that Redis said changed, that this process changed, or that outlived its co
 
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
@@ -23,7 +24,9 @@ def live(redis_server, settings, monkeypatch):
         redis_server.url, {"OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1}}
     )
     yield cache
-    _NEAR.pop(redis_server.url, None)
+    near = _NEAR.pop(redis_server.url, None)
+    if near is not None:
+        near.close()
 
 
 def other_process(server):
@@ -173,3 +176,27 @@ def test_a_server_that_refuses_tracking_is_read_directly_and_not_asked_again(
     refusals = [r for r in caplog.records if "refused client tracking" in r.getMessage()]
     assert len(refusals) == 1  # said once, not every RETRY_SECONDS
     assert "NOPERM" in refusals[0].getMessage() or "permission" in refusals[0].getMessage()
+
+
+def test_a_quiet_process_reads_its_messages_so_none_wait_in_redis(live, redis_server):
+    live.set("near:a", "v")
+    live.get_many_and_count(["near:a"], {})
+    near = live.near()
+    assert len(near) == 1
+    other = other_process(redis_server)
+    value = live._cache._serializer.dumps("changed")
+    for i in range(2000):  # a job rewriting many kept keys while this process serves nothing
+        other.set(live.make_key(f"near:job:{i}"), value)
+    other.set(live.make_key("near:a"), value)
+    # No request here: the copy goes all the same, and nothing waits for this process in
+    # Redis's output buffer for its tracking connection.
+    assert wait_for(lambda: len(near) == 0)
+
+    def waiting_bytes():
+        for client in other.client_list():
+            if client["name"] == f"near-cache-{os.getpid()}":
+                return int(client["omem"]) + int(client["qbuf"])
+        raise AssertionError("no tracking connection")
+
+    assert wait_for(lambda: waiting_bytes() == 0)
+    assert live.get_many_and_count(["near:a"], {})[0] == {"near:a": "changed"}
