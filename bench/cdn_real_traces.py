@@ -13,7 +13,9 @@ Policies: `edge` (what the edges run under `cdn.admission`'s lists: a pin zone a
 with admission, both replayed as nginx's proxy_cache; with warming the pinned titles and the
 launches are pre-fetched), `nginx` (stock proxy_cache: LRU, no admission), `s3fifo` (a
 reference the edges cannot run) and Belady. Goal: `edge` >= 0.70 x Belady at 5% on
-real-timestamp traces and >= 0.85 x on synthetic ones; warming never lower.
+real-timestamp traces and >= 0.85 x on synthetic ones; warming never lower. `origin / lookup`
+is what the hit ratio costs the origin: misses plus the fills' fetches, per lookup (1.0 is no
+cache; `edge` and the references count their fills' fetches).
 
     .venv/bin/python bench/cdn_real_traces.py                       # every trace
     BENCH_PIN_SHARE=0 BENCH_ADMIT_SCORE=0 .venv/bin/python bench/cdn_real_traces.py
@@ -101,12 +103,18 @@ def routed_trace(name: str):
     return trace, catalog, steerer, route(trace, steerer, chunk_bytes=CHUNK)
 
 
+def origin(r) -> float:
+    """Chunks fetched from the origin per lookup: the misses and the fills' fetches (no cache
+    at all is 1.0; a fill that fetches what nobody reads pushes it past that)."""
+    return (r.requests - r.hits + r.warm.get("fetched", 0)) / r.requests
+
+
 def main() -> None:
     print(
         "| trace | cache | policy | warming | object hit | byte hit | object / Belady "
-        "| byte / Belady |"
+        "| byte / Belady | origin / lookup |"
     )
-    print("| --- | ---: | --- | --- | ---: | ---: | ---: | ---: |")
+    print("| --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: |")
     for name in TRACES:
         started = time.perf_counter()
         trace, catalog, steerer, routed = routed_trace(name)
@@ -128,7 +136,7 @@ def main() -> None:
                     f"| {name} | {pct}% | {r.policy} | {'yes' if r.warming else 'no'} | "
                     f"{r.object_hit_ratio:.4f} | {r.byte_hit_ratio:.4f} | "
                     f"{r.object_hit_ratio / best.object_hit_ratio:.3f} | "
-                    f"{r.byte_hit_ratio / best.byte_hit_ratio:.3f} |",
+                    f"{r.byte_hit_ratio / best.byte_hit_ratio:.3f} | {origin(r):.3f} |",
                     flush=True,
                 )
         print(f"<!-- {name}: {len(trace)} sessions, {time.perf_counter() - started:.0f} s -->")

@@ -632,6 +632,7 @@ def simulate(
                         warmer=warmer if warm else None,
                         site=site,
                         edge=edge_name,
+                        stats=res.warm,
                     )
                 elif slow:
                     replay.replay_slowly(es, hits, warmer if warm else None, site, edge_name)
@@ -722,11 +723,14 @@ def _replay_edge_policy(
     warmer: Warmer | None,
     site: str | None,
     edge: str,
+    stats: dict[str, int] | None = None,
 ) -> None:
     """What a stock nginx edge does under the project's lists (`cdn.admission`): a pin zone and
     an LRU zone, both `NginxCache`; every `policy.interval` the lists are decided again from
     the sessions before that moment; with a warmer, each fill pre-fetches the pinned titles
-    (and the warmer's launches) through the edge."""
+    (and the warmer's launches) through the edge. `stats["fetched"]` counts the chunks the
+    fills fetched from the origin (those the edge did not hold): the fills' cost, beside the
+    misses'."""
     g_ts, g_keys = _global_sessions(routed)
     learned = _learned_ranking(routed, policy) if policy.learned_every > 0 else None
     hashes = np.array([stable_hash(k) for k in routed.keys], dtype=np.uint64)
@@ -852,16 +856,22 @@ def _replay_edge_policy(
             mid = bisect.bisect_left(ts, at, lo, hi)
             _run_zones(zones, objs, ts, hits, lo, mid, pinned, admitted)
             lo = mid
+            fetched = 0
             if pinned:
                 rank = dict(zip(candidates.tolist(), ranking.tolist(), strict=True))
+                pin_zone = zones[True]
                 for key in sorted(pinned, key=lambda k: (rank.get(k, 0.0), -k)):
                     for c in range(largest.get(key, 1) - 1, -1, -1):
-                        zones[True].insert(key << CHUNK_BITS | c, ts=at)
+                        fetched += (key << CHUNK_BITS | c) not in pin_zone
+                        pin_zone.insert(key << CHUNK_BITS | c, ts=at)
             for chunk in reversed(warmer.plan(site, warmer.main_fill(at) or at).get(edge, [])):
                 obj = routed.obj(chunk)
                 admitted.add(obj >> CHUNK_BITS)
                 if obj not in zones[False] and (obj >> CHUNK_BITS) not in pinned:
+                    fetched += 1
                     zones[False].insert(obj, ts=at)
+            if stats is not None and fetched:
+                _count(stats, "fetched", fetched)
         _run_zones(zones, objs, ts, hits, lo, hi, pinned, admitted)
         if arms is not None:
             arms.replay(objs, ts, seg, hi, pinned=pin_list, played=played)

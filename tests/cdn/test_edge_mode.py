@@ -134,7 +134,7 @@ def test_a_fill_while_the_edge_is_idle_still_fetches_its_pin_list():
     es = routed.edges["r0-e0"]
 
     def hits(with_warmer):
-        out = bytearray(len(es.objs))
+        out, stats = bytearray(len(es.objs)), {}
         _replay_edge_policy(
             routed,
             es,
@@ -144,11 +144,13 @@ def test_a_fill_while_the_edge_is_idle_still_fetches_its_pin_list():
             warmer=with_warmer,
             site="r0",
             edge="r0-e0",
+            stats=stats,
         )
-        return list(out)
+        return list(out), stats
 
-    assert hits(None) == [0, 0]
-    assert hits(warmer) == [0, 1]
+    assert hits(None) == ([0, 0], {})
+    # The fill's cost is counted: b's one chunk came from the origin, once.
+    assert hits(warmer) == ([0, 1], {"fetched": 1})
 
 
 def test_one_zone_replays_both_lists_in_order():
