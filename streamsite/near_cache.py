@@ -28,8 +28,8 @@ A copy is stored only if no message arrived between the read that fetched it and
 (a generation count), so a change that raced the read is never hidden. Copies are bytes as
 Redis holds them (the caller decodes each use: nobody shares a mutable value), at most
 MAX_COPIES of them (a full table is emptied, not scanned). After a fork the child starts with
-no copies and its own connection. A daemon thread per process reads the messages while the
-process serves nothing, so they never pile up in Redis for a quiet process."""
+no copies, its own connection and its own lock. A daemon thread per process reads the messages
+while the process serves nothing, so they never pile up in Redis for a quiet process."""
 
 from __future__ import annotations
 
@@ -39,6 +39,7 @@ import select
 import socket
 import threading
 import time
+import weakref
 from collections.abc import Iterable
 from typing import Any
 
@@ -56,6 +57,21 @@ IDLE_READ_SECONDS = 1.0  # the idle reader's longest wait before it looks at the
 _KEPT: list[str] = []  # unmade key prefixes, registered at import time
 # Refusals that pass (the server is starting or busy): the connection is tried again later.
 _PASSING_REFUSALS = ("LOADING", "BUSY", "MASTERDOWN", "TRYAGAIN")
+
+
+_INSTANCES: weakref.WeakSet[NearCache] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    """A forked child starts each near cache over: no copies, none of the parent's socket,
+    and a lock of its own (the parent's idle reader may have held it at the fork, and no
+    thread of the child would ever release it)."""
+    for near in list(_INSTANCES):
+        near._start_over_in_child()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def keep(prefix: str) -> str:
@@ -116,6 +132,15 @@ class NearCache:
         self._down_until = 0.0
         self.generation = 0  # moves with every message read and every loss
         self.kept_count = 0  # how many registered prefixes `prefixes` was made from
+        _INSTANCES.add(self)
+
+    def _start_over_in_child(self) -> None:
+        self._lock = threading.Lock()
+        self._sock = None  # the parent's: not closed here, the parent still reads it
+        self._reader = None
+        self._copies = {}
+        self._pid = os.getpid()
+        self.generation += 1
 
     # --- reading ------------------------------------------------------------------------
 
@@ -197,7 +222,7 @@ class NearCache:
 
     def _live(self) -> bool:
         """Connected (connecting when due) with every waiting message read."""
-        if self._pid != os.getpid():  # a forked child: the parent's socket is not ours
+        if self._pid != os.getpid():  # a child forked where register_at_fork is missing
             self._sock = None
             self._copies.clear()
             self._pid = os.getpid()
