@@ -580,9 +580,10 @@ def simulate(
     the policy (the policy's capacity shrinks by as much) until read or `pin_hours` after the
     launch, at most `pin_share` of the cache.
 
-    With `diagnostics` (always with `pin_share`), every lookup goes through the bookkeeping
-    that fills `Result.warm`: chunks `fetched`, then `read_cached` (read while still held),
-    `read_after_eviction`, `unread_kept` / `unread_evicted` at the next fill;
+    Every warm replay counts the chunks its fills fetched from the origin in
+    `Result.warm["fetched"]`. With `diagnostics` (always with `pin_share`), every lookup also
+    goes through the bookkeeping that fills the rest of `Result.warm`: `read_cached` (read
+    while still held), `read_after_eviction`, `unread_kept` / `unread_evicted` at the next fill;
     `release_first_reads` (a release chunk's first read on the edge: what a fill can win),
     `release_first_hits`, and for the misses the reason (`miss_warmed_evicted`,
     `miss_beyond_budget`, `miss_other_edge`, `miss_chunk_not_planned`, `miss_key_not_planned`).

@@ -236,30 +236,21 @@ class NearCache:
             return False
         try:
             sock = socket.create_connection(self.address, timeout=self.connect_timeout)
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            reader = hiredis.Reader()
-            hello: list[Any] = ["HELLO", "3"]
-            if self.password is not None:
-                hello += ["AUTH", self.username or "default", self.password]
-            hello += ["SETNAME", f"near-cache-{os.getpid()}"]
-            tracking: list[Any] = ["CLIENT", "TRACKING", "ON", "BCAST"]
-            for prefix in self.prefixes:
-                tracking += ["PREFIX", prefix]
-            sock.sendall(hiredis.pack_command(tuple(hello)) + hiredis.pack_command(tuple(tracking)))
-            refused = None
-            for _ in range(2):
-                reply = self._read_reply(sock, reader)
-                if isinstance(reply, hiredis.ReplyError) and refused is None:
-                    refused = str(reply)
-            if refused is not None:
-                sock.close()
-                if not refused.startswith(_PASSING_REFUSALS):
-                    self._refused(refused)
-                    return False
-                raise ConnectionError(refused)
-            sock.setblocking(False)
-        except (OSError, hiredis.HiredisError) as exc:
+        except OSError as exc:
             self._lost(f"cannot track keys for near copies: {exc}")
+            return False
+        try:
+            reader, refused = self._handshake(sock)
+        except (OSError, hiredis.HiredisError) as exc:
+            sock.close()  # half-made: never ours to keep
+            self._lost(f"cannot track keys for near copies: {exc}")
+            return False
+        if refused is not None:
+            sock.close()
+            if refused.startswith(_PASSING_REFUSALS):
+                self._lost(f"cannot track keys for near copies: {refused}")
+            else:
+                self._refused(refused)
             return False
         self._sock, self._reader = sock, reader
         self._copies.clear()
@@ -270,6 +261,28 @@ class NearCache:
                 target=self._read_while_idle, name="near-cache-reader", daemon=True
             ).start()
         return True
+
+    def _handshake(self, sock: socket.socket) -> tuple[Any, str | None]:
+        """Ask for RESP3 and broadcast tracking of the kept prefixes on `sock`: its reader and
+        the server's refusal, if it refused either (None: tracking, `sock` non-blocking)."""
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        reader = hiredis.Reader()
+        hello: list[Any] = ["HELLO", "3"]
+        if self.password is not None:
+            hello += ["AUTH", self.username or "default", self.password]
+        hello += ["SETNAME", f"near-cache-{os.getpid()}"]
+        tracking: list[Any] = ["CLIENT", "TRACKING", "ON", "BCAST"]
+        for prefix in self.prefixes:
+            tracking += ["PREFIX", prefix]
+        sock.sendall(hiredis.pack_command(tuple(hello)) + hiredis.pack_command(tuple(tracking)))
+        refused = None
+        for _ in range(2):
+            reply = self._read_reply(sock, reader)
+            if isinstance(reply, hiredis.ReplyError) and refused is None:
+                refused = str(reply)
+        if refused is None:
+            sock.setblocking(False)
+        return reader, refused
 
     def _read_while_idle(self) -> None:
         """Read the messages as they come, between requests too: a process that serves
