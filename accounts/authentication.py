@@ -3,7 +3,6 @@ accounts.token_cache, so a busy client costs no query per request)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from django.utils import timezone
@@ -13,7 +12,7 @@ from rest_framework.request import Request
 
 from accounts import token_cache, tokens
 from accounts.models import ApiToken
-from accounts.services import api_token_touch, api_token_touch_rides
+from accounts.services import api_token_touch
 from streamsite import shared_counters
 from streamsite.api import throttling
 
@@ -41,15 +40,11 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             # The user's throttle window is counted in the same round trip as the lookup's
             # read of the auth epoch (streamsite.api.throttling); the throttle still decides.
             _ride_along(request, view, user_id)
-        noted: Callable[[], bool] | None = None
 
         def riders(token: ApiToken) -> None:
             # A token this process does not remember: its row is read first, then all of the
-            # above and the token's noted use go with the shared counters' first read.
-            nonlocal noted
+            # above goes with the shared counters' first read.
             _ride_along(request, view, token.user_id)
-            if refusal(token, token.user) is None:  # a refused request is no use
-                noted = api_token_touch_rides(token=token, now=now)
 
         found = token_cache.lookup(
             digest,
@@ -62,7 +57,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         refused = refusal(token, user)
         if refused is not None:
             raise exceptions.AuthenticationFailed(refused)
-        api_token_touch(token=token, now=now, noted=noted)
+        api_token_touch(token=token, now=now)
         return user, token
 
     def authenticate_header(self, request: Request) -> str:

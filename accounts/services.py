@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -784,21 +783,13 @@ def _touch_due(token: ApiToken, now: datetime) -> bool:
     return token.last_used_at is None or now - token.last_used_at >= TOKEN_TOUCH_INTERVAL
 
 
-def api_token_touch_rides(*, token: ApiToken, now: datetime) -> Callable[[], bool] | None:
-    """Note the token's use with the request's first read of the shared counters when one is
-    due (streamsite.shared_counters.also_write): what tells whether it went, else None. Pass
-    it to `api_token_touch`, which writes the use some other way if it did not go."""
-    return token_touch.note_rides(token.pk, now) if _touch_due(token, now) else None
-
-
-def api_token_touch(
-    *, token: ApiToken, now: datetime | None = None, noted: Callable[[], bool] | None = None
-) -> None:
-    """Record that the token was used, at most once per TOKEN_TOUCH_INTERVAL; `noted`, from
-    `api_token_touch_rides`, when the note may already have gone."""
+def api_token_touch(*, token: ApiToken, now: datetime | None = None) -> None:
+    """Record that the token was used, at most once per TOKEN_TOUCH_INTERVAL: noted in the
+    process and sent in a batch (accounts.token_touch), or written when the cache is not
+    Redis."""
     now = now or timezone.now()
     if _touch_due(token, now):
-        if not (noted is not None and noted()) and not token_touch.note(token.pk, now):
+        if not token_touch.note_later(token.pk, now):
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)  # else by the flush
         token.last_used_at = now
 

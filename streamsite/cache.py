@@ -83,19 +83,18 @@ class _ReusedClients(RedisCacheClient):
         self,
         keys: list[Any],
         counters: dict[Any, int],
-        writes: list[tuple[Any, ...]] | None = None,
         near: NearCache | None = None,
     ) -> tuple[dict[Any, Any], dict[Any, int]]:
-        """MGET `keys`, count each counter (+1, created with its timeout in seconds) and send
-        `writes` (whole commands, their replies unread), in one round trip. Keys are already
-        made (prefixed and versioned). Keys `near` holds copies of are answered from them; with
-        nothing else to read, count or write there is no round trip at all."""
+        """MGET `keys` and count each counter (+1, created with its timeout in seconds), in one
+        round trip. Keys are already made (prefixed and versioned). Keys `near` holds copies of
+        are answered from them; with nothing else to read or count there is no round trip at
+        all."""
         found: dict[Any, bytes | None] = {}
         generation = None
         if near is not None and keys:
             found, keys, generation = near.lookup(keys)
-        if keys or counters or writes:
-            raw, counts = self._trip(keys, {k: (1, t) for k, t in counters.items()}, writes)
+        if keys or counters:
+            raw, counts = self._trip(keys, {k: (1, t) for k, t in counters.items()})
             fetched = dict(zip(keys, raw, strict=True))
             if near is not None:
                 near.store(fetched, generation)
@@ -108,13 +107,12 @@ class _ReusedClients(RedisCacheClient):
     def add_counts(self, counters: dict[Any, tuple[int, int]]) -> dict[Any, int]:
         """Add `by` to each counter (created with `timeout` seconds when missing), given as
         key -> (by, timeout), in one round trip: the counters' new values."""
-        return self._trip([], counters, None)[1]
+        return self._trip([], counters)[1]
 
     def _trip(
         self,
         keys: list[Any],
         counters: dict[Any, tuple[int, int]],
-        writes: list[tuple[Any, ...]] | None,
     ) -> tuple[list[bytes | None], dict[Any, int]]:
         commands: list[tuple[Any, ...]] = []
         if keys:
@@ -122,7 +120,6 @@ class _ReusedClients(RedisCacheClient):
         for key, (by, timeout) in counters.items():
             commands.append(("SET", key, 0, "EX", max(1, int(timeout)), "NX"))  # a new window
             commands.append(("INCRBY", key, by))
-        commands.extend(writes or ())
         replies = self._round_trip(commands)
         raw = replies.pop(0) if keys else []
         counts = {key: int(replies[2 * i + 1]) for i, key in enumerate(counters)}
@@ -246,11 +243,9 @@ class FailSoftRedisCache(RedisCache):
         self,
         keys: list[str],
         counters: dict[str, int],
-        writes: list[tuple[Any, ...]] | None = None,
     ) -> tuple[dict[str, Any], dict[str, int]] | None:
         """The values of `keys` found, and each counter counted once (created with its
-        timeout, in seconds, when missing), in one round trip, with `writes` (whole commands
-        on made keys) sent in it too; None while Redis is down."""
+        timeout, in seconds, when missing), in one round trip; None while Redis is down."""
         made = {self.make_and_validate_key(k): k for k in keys}
         made_counters = {self.make_and_validate_key(k): k for k in counters}
         got = self._call(
@@ -258,7 +253,6 @@ class FailSoftRedisCache(RedisCache):
             None,
             list(made),
             {m: counters[k] for m, k in made_counters.items()},
-            writes,
             self.near(),
         )
         if got is None:

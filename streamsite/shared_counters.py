@@ -19,13 +19,11 @@ endpoint's body) and `also_count(key, timeout)` (a throttle's window counter, ta
 `take_count`). A counter is counted at most once per request: one that was not sent with the
 first read is dropped when its owner takes it (`take_count` answers None and the owner counts
 it itself). Riders are only read or counted, never trusted: their owner still decides, after
-authentication and authorisation, whether what it asked for applies to this request. A write
-that needs no answer can ride too (`also_write(command)`, Redis only: an API token's noted
-use); its owner asks afterwards whether it went, and writes some other way when it did not.
+authentication and authorisation, whether what it asked for applies to this request.
 
 The counters and the riders other code `keep()`s near (a profile's rows) are answered from
 this process's near copies when it holds them (streamsite.near_cache): a request whose reads
-all come from there, with nothing to count or write, makes no round trip.
+all come from there, with nothing to count, makes no round trip.
 
 The snapshot lives in a ContextVar: one per thread under gthread, one per task under ASGI.
 """
@@ -54,8 +52,6 @@ class _Request:
     counters: dict[str, int] = field(default_factory=dict)  # riders: key -> timeout
     got: dict[str, Any] = field(default_factory=dict)  # riders read (absent: None)
     counts: dict[str, int] = field(default_factory=dict)  # riders counted
-    writes: list[tuple[Any, ...]] = field(default_factory=list)  # riders: Redis commands
-    wrote: bool = False  # the writes went (Redis answered the round trip)
     sent: bool = False  # the riders went out (with the first read)
 
 
@@ -80,10 +76,8 @@ def _fetch(state: _Request) -> None:
     keys = list(dict.fromkeys([*_KEYS, *state.gets]))
     redis = default_redis()
     if redis is not None:
-        writes = [state.writes] if state.writes else []
-        got = redis.get_many_and_count(keys, state.counters, *writes)
+        got = redis.get_many_and_count(keys, state.counters)
         values, counts = got if got is not None else ({}, {})  # the cache is away
-        state.wrote = got is not None and bool(writes)
     else:  # a cache without pipelines (tests' local memory): the same, in several calls
         values = cache.get_many(keys)
         counts = {}
@@ -94,7 +88,7 @@ def _fetch(state: _Request) -> None:
     state.values = {k: values.get(k) for k in _KEYS}
     state.got = {k: values.get(k) for k in state.gets}
     state.counts = counts
-    state.gets, state.counters, state.writes = [], {}, []
+    state.gets, state.counters = [], {}
 
 
 def count(key: str, timeout: int) -> int | None:
@@ -153,17 +147,6 @@ def unsent() -> bool:
     return state is not None and not state.sent
 
 
-def also_write(command: tuple[Any, ...]) -> Callable[[], bool] | None:
-    """Send the Redis `command` (on made keys; its reply is not read) with this request's
-    first read. Answers a function telling, after that read, whether it went; None when it
-    cannot ride (outside a request, the first read gone, or a cache that is not Redis)."""
-    state = _state.get()
-    if state is None or state.sent or default_redis() is None:
-        return None
-    state.writes.append(command)
-    return lambda: state.wrote
-
-
 def also_count(key: str, timeout: int) -> None:
     """Count `key` with this request's first read of the counters, if it has not happened."""
     state = _state.get()
@@ -173,7 +156,8 @@ def also_count(key: str, timeout: int) -> None:
 
 def get_many(keys: list[str]) -> dict[str, Any]:
     """Like cache.get_many, answering from what rode along with the first read (each rider
-    once) and fetching the rest in one call."""
+    once) and fetching the rest in one call (from this process's near copies where it holds
+    them)."""
     state = _state.get()
     found: dict[str, Any] = {}
     missing = []
@@ -185,7 +169,12 @@ def get_many(keys: list[str]) -> dict[str, Any]:
         else:
             missing.append(key)
     if missing:
-        found.update(cache.get_many(missing))
+        redis = default_redis()
+        if redis is None:
+            found.update(cache.get_many(missing))
+        else:  # near copies answer the keys they hold
+            got = redis.get_many_and_count(missing, {})
+            found.update(got[0] if got is not None else {})
     return found
 
 

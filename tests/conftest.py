@@ -100,6 +100,7 @@ def binding(request):
 def _clear_cache():
     from django.core.cache import cache
 
+    from accounts import token_touch
     from catalog import caching, home_cache
     from media import ready_copies
 
@@ -108,6 +109,7 @@ def _clear_cache():
     home_cache.forget_local_pages()  # this process's copies of home pages
     ready_copies.forget()  # and of ready assets (ids come back on SQLite after a rollback)
     yield
+    token_touch.discard()  # tokens' uses noted against this test's cache, never sent
 
 
 # What a test needs from the machine. `make test-fast` leaves these out; `make test` runs them.

@@ -1,7 +1,10 @@
-"""An API token's last use is noted in Redis on the request and written by a flush (beat)."""
+"""An API token's last use is noted in the process, sent to Redis in a batch off the request,
+and written by a flush (beat)."""
 
 from __future__ import annotations
 
+import os
+import time
 from datetime import timedelta
 
 import pytest
@@ -10,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts import token_touch
+from accounts.services import api_token_touch
 from accounts.models import ApiToken
 from bench.chaos import infra
 from tests import clients
@@ -39,6 +43,26 @@ def _token_writes(client) -> list[str]:
     return [
         q["sql"] for q in captured.captured_queries if q["sql"].startswith('UPDATE "accounts_api')
     ]
+
+
+def _noted(server) -> dict[bytes, bytes]:
+    import redis
+
+    client = redis.Redis.from_url(server.url)
+    found = {}
+    for key in client.keys("*accounts:token-touch"):
+        found.update(client.hgetall(key))
+    client.close()
+    return found
+
+
+def _wait_for(predicate, seconds=3.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return predicate()
 
 
 def test_a_request_notes_the_use_and_the_flush_writes_it_once(redis_cache, alice, bob):
@@ -78,63 +102,98 @@ def test_a_flush_never_moves_a_last_use_back(redis_cache, alice):
     token = ApiToken.objects.get(user=alice)
     now = timezone.now()
     ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    assert token_touch.note(token.pk, now - timedelta(hours=1))
+    assert token_touch.note_later(token.pk, now - timedelta(hours=1))
     assert token_touch.flush() == 0
     token.refresh_from_db()
     assert token.last_used_at == now
 
 
-def test_with_redis_away_the_request_writes_the_row_itself(dead_cache, alice):
+def test_the_request_sends_nothing_and_the_batch_goes_on_its_own(redis_cache, alice, monkeypatch):
+    """No Redis command of the request carries the use; the process's timer sends it within
+    SEND_SECONDS, with no request."""
+    from streamsite.cache import FailSoftRedisCache
+
+    sent: list[object] = []
+    original = FailSoftRedisCache.run
+
+    def recording(self, command, fallback=None):
+        sent.append(command)
+        return original(self, command, fallback)
+
+    monkeypatch.setattr(FailSoftRedisCache, "run", recording)
     client = clients.token_client(alice)
-    assert len(_token_writes(client)) == 1
+    assert _token_writes(client) == []
+    assert sent == [] and _noted(redis_cache) == {}
+    token = ApiToken.objects.get(user=alice)
+    assert _wait_for(lambda: list(_noted(redis_cache)) == [str(token.pk).encode()])
+    assert len(sent) == 1  # the batch's one HSET
+    assert token_touch.flush() == 1
+
+
+def test_uses_of_many_tokens_go_in_one_command_with_each_tokens_latest_time(redis_cache, alice):
+    clients.token_client(alice)
+    token = ApiToken.objects.get(user=alice)
+    now = timezone.now()
+    for seconds in (30, 10, 20):  # out of order: the latest is kept
+        assert token_touch.note_later(token.pk, now - timedelta(seconds=seconds))
+    assert token_touch.note_later(token.pk + 1000, now)
+    assert token_touch.send() == 2
+    noted = _noted(redis_cache)
+    assert float(noted[str(token.pk).encode()]) == (now - timedelta(seconds=10)).timestamp()
+    assert token_touch.send() == 0  # nothing since
+
+
+def test_a_full_batch_is_sent_at_once(redis_cache, alice, monkeypatch):
+    monkeypatch.setattr(token_touch, "MAX_BATCH", 3)
+    monkeypatch.setattr(token_touch, "SEND_SECONDS", 60)  # only the full batch sends
+    now = timezone.now()
+    for token_id in (1, 2):
+        token_touch.note_later(token_id, now)
+    assert _noted(redis_cache) == {}
+    token_touch.note_later(3, now)
+    assert sorted(_noted(redis_cache)) == [b"1", b"2", b"3"]
+
+
+def test_with_redis_away_the_batch_is_written_to_the_rows(dead_cache, alice):
+    client = clients.token_client(alice)
+    assert _token_writes(client) == []  # not on the request
+    assert token_touch.send() == 1
     assert ApiToken.objects.get(user=alice).last_used_at is not None
     assert token_touch.flush() == 0
 
 
-def test_a_tokens_first_request_notes_its_use_in_the_counters_round_trip(
-    redis_cache, alice, monkeypatch
-):
-    """One round trip carries the auth epoch, the user's throttle window and the noted use; the
-    note is not sent again on its own."""
-    from streamsite.cache import FailSoftRedisCache
-
-    trips: list[tuple[list[str], list[str], list[tuple]]] = []
-    original = FailSoftRedisCache.get_many_and_count
-
-    def recording(self, keys, counters, writes=None):
-        trips.append((list(keys), list(counters), list(writes or [])))
-        return original(self, keys, counters, writes)
-
-    monkeypatch.setattr(FailSoftRedisCache, "get_many_and_count", recording)
-    monkeypatch.setattr(token_touch, "note", lambda *a: pytest.fail("noted on its own"))
+@pytest.mark.django_db(transaction=True)
+def test_redis_gone_before_the_timer_sends_the_rows_are_written_by_it(redis_cache, alice):
+    """Transactional: the timer's thread writes on its own connection, and closes it."""
     client = clients.token_client(alice)
     assert _token_writes(client) == []
-    assert len(trips) == 1, trips
-    keys, counters, writes = trips[0]
+    redis_cache.stop()
+    assert _wait_for(lambda: ApiToken.objects.get(user=alice).last_used_at is not None)
+
+
+def test_a_forked_child_starts_with_no_batch(redis_cache, alice):
+    """The parent sends what it noted; a child (a prefork pool's new worker) starts empty, with
+    no timer and a lock of its own."""
+    now = timezone.now()
+    token_touch.note_later(7, now)
+    pid = os.fork()
+    if pid == 0:  # the child
+        batch = token_touch._batch
+        ok = batch.stamps == {} and batch.timer is None and batch.lock.acquire(timeout=1)
+        os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert token_touch.send() == 1
+
+
+def test_a_noted_use_is_not_noted_again_within_the_interval(redis_cache, alice):
+    clients.token_client(alice)
     token = ApiToken.objects.get(user=alice)
-    assert any(k.endswith("auth-epoch") for k in keys)
-    assert [c for c in counters if c.startswith(f"throttle_user_{alice.pk}:")]
-    assert [w[0] for w in writes] == ["HSET"] and writes[0][2] == str(token.pk)
-    assert token_touch.flush() == 1
-
-
-def test_redis_gone_between_the_row_and_the_trip_writes_the_row_itself(
-    redis_cache, alice, monkeypatch
-):
-    """The note rode with a round trip that failed: the request writes the use itself."""
-    from accounts import token_cache
-
-    client = clients.token_client(alice)
-    original = token_cache._token_with_profile
-
-    def row_then_redis_dies(digest, profile_id):
-        token = original(digest, profile_id)
-        redis_cache.stop()
-        return token
-
-    monkeypatch.setattr(token_cache, "_token_with_profile", row_then_redis_dies)
-    assert len(_token_writes(client)) == 1
-    assert ApiToken.objects.get(user=alice).last_used_at is not None
+    now = timezone.now()
+    api_token_touch(token=token, now=now)
+    api_token_touch(token=token, now=now + timedelta(seconds=5))
+    assert token_touch.send() == 1
+    assert float(_noted(redis_cache)[str(token.pk).encode()]) == now.timestamp()
 
 
 def test_a_refused_first_request_notes_no_use(redis_cache, alice):
