@@ -1,13 +1,13 @@
 """Entitlements: per plan and state, cached, invalidated on every subscription change."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.utils.module_loading import import_string
 
 from billing import services
-from billing.entitlements import Entitlements, get_entitlements
-from billing.models import Coupon, Invoice
+from billing.entitlements import Entitlements, compute, get_entitlements, grace_ends_at
+from billing.models import Coupon, Invoice, Subscription
 from billing.tasks import run_renewals
 from tests.billing.conftest import card_token
 
@@ -58,6 +58,41 @@ def test_cached_value_is_served_without_queries_and_invalidated_on_change(
         assert get_entitlements(alice).max_streams == 1
     services.subscription_change_plan(account=alice, plan_code="premium")  # trial: switches now
     assert get_entitlements(alice).max_streams == 4
+
+
+@pytest.mark.parametrize(
+    "status,days_due,expected",
+    [
+        ("active", None, (True, 2, 1080, 5, "")),
+        ("past_due", 1, (True, 2, 1080, 5, "")),
+        ("past_due", 90, (False, 0, 0, 5, "Your payment is overdue.")),
+        ("canceled", None, (False, 0, 0, 1, "Your subscription was canceled.")),
+        ("expired", None, (False, 0, 0, 1, "Your subscription has ended.")),
+        ("incomplete", None, (False, 0, 0, 1, "Your first payment has not gone through")),
+    ],
+)
+def test_computed_from_one_statement_in_every_state(
+    alice, frozen_clock, django_assert_num_queries, status, days_due, expected
+):
+    """The prebuilt row (status, grace, the plan's limits) reads as the ORM's objects would."""
+    services.subscription_start(
+        account=alice, plan_code="standard", currency="USD", card_token=card_token()
+    )
+    now = frozen_clock.at
+    due_since = now - timedelta(days=days_due) if days_due is not None else None
+    Subscription.objects.filter(account=alice).update(status=status, past_due_since=due_since)
+    with django_assert_num_queries(1):
+        value, valid_until = compute(alice.pk, now)
+    can_stream, streams, height, profiles, reason = expected
+    assert (value.can_stream, value.max_streams, value.max_resolution) == (
+        can_stream,
+        streams,
+        height,
+    )
+    assert (value.max_profiles, value.plan_code, value.status) == (profiles, "standard", status)
+    assert value.reason.startswith(reason)
+    grace = grace_ends_at(due_since) if can_stream and due_since is not None else None
+    assert valid_until == grace
 
 
 def test_accounts_reads_the_profile_limit_through_the_setting(alice, frozen_clock, settings):

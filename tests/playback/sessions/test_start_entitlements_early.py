@@ -5,17 +5,24 @@ what rides along still decides only through billing's own check."""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
+import redis as redis_py
 from django.core.cache import cache, caches
+from django.utils import timezone
 
 from accounts.token_cache import EPOCH_KEY
 from billing import clock
 from billing.entitlements import cache_key
+from billing.models import Plan, Subscription
 from playback.models import PlaybackSession
 from streamsite.cache import default_redis
-from tests.clients import token_client
+from tests.clients import follow_auth_epoch, token_client
+from tests.recommendations.test_rows_cache import own_redis as own_redis  # the fixture
+from tests.streamsite.conftest import needs_redis_server
+from tests.streamsite.conftest import redis_server as redis_server  # the fixture
 
 pytestmark = pytest.mark.django_db
 
@@ -172,3 +179,36 @@ def test_with_the_cache_gone_a_remembered_token_starts_from_the_database(
     assert response.status_code == 201, response.content
     assert cache_key(alice.pk) in asked  # it rode along, came back empty, and was computed
     assert PlaybackSession.objects.count() == 2
+
+
+@needs_redis_server
+@pytest.mark.needs_process  # a redis-server of its own
+def test_a_repeated_start_reads_them_from_the_process_and_hears_of_a_change(
+    own_redis, alice, alice_profile, movie, redis_trips
+):
+    """With near copies on (production's path), an account's entitlements are kept by the
+    process: a start with a remembered token makes no Redis round trip at all. A plan change
+    made by another process (its delete of the key after commit) reaches the next start."""
+    client = token_client(alice)
+    follow_auth_epoch()
+    for _ in range(3):  # the token remembered, the entitlements computed, then read and kept
+        assert start_as(client, alice_profile, movie).status_code == 201
+        PlaybackSession.objects.update(ended_at=timezone.now())
+    before = len(redis_trips)
+    started = start_as(client, alice_profile, movie)
+    assert started.status_code == 201 and started.json()["max_resolution"] == 1080
+    assert redis_trips[before:] == []
+    PlaybackSession.objects.update(ended_at=timezone.now())
+
+    premium = Plan.objects.get(code="premium")
+    Subscription.objects.filter(account=alice).update(plan=premium)
+    redis_py.Redis.from_url(own_redis.url).delete(caches["default"].make_key(cache_key(alice.pk)))
+    deadline = time.monotonic() + 2
+    while True:
+        started = start_as(client, alice_profile, movie)
+        assert started.status_code == 201
+        PlaybackSession.objects.update(ended_at=timezone.now())
+        if started.json()["max_resolution"] == 2160:
+            break
+        assert time.monotonic() < deadline, "the plan change never reached the process"
+        time.sleep(0.005)
