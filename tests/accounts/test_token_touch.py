@@ -13,8 +13,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts import token_touch
-from accounts.services import api_token_touch
 from accounts.models import ApiToken
+from accounts.services import api_token_touch
 from bench.chaos import infra
 from tests import clients
 from tests.streamsite.conftest import needs_redis_server
