@@ -113,7 +113,7 @@ def lookup(
     `riders(token)`, for a token this process does not remember, is called between its query
     and the request's first read of the shared counters, so that what the request will need for
     the token's user rides along with that read (accounts.authentication: the throttle's
-    window, the view's reads, the token's noted use) instead of a round trip apiece. The epoch
+    window, the view's reads) instead of a round trip apiece. The epoch
     is then read after the token's row: such a token is remembered only when the epoch read
     is the one this process knew before the query (no change can have raced the row).
     """
