@@ -4,7 +4,7 @@ and written by a flush (beat)."""
 from __future__ import annotations
 
 import os
-import time
+import threading
 from datetime import timedelta
 
 import pytest
@@ -17,7 +17,7 @@ from accounts.models import ApiToken
 from accounts.services import api_token_touch
 from bench.chaos import infra
 from tests import clients
-from tests.streamsite.conftest import needs_redis_server
+from tests.streamsite.conftest import needs_redis_server, wait_for
 
 pytestmark = [pytest.mark.django_db, needs_redis_server, pytest.mark.needs_process]
 
@@ -54,15 +54,6 @@ def _noted(server) -> dict[bytes, bytes]:
         found.update(client.hgetall(key))
     client.close()
     return found
-
-
-def _wait_for(predicate, seconds=3.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return predicate()
 
 
 def test_a_request_notes_the_use_and_the_flush_writes_it_once(redis_cache, alice, bob):
@@ -125,7 +116,7 @@ def test_the_request_sends_nothing_and_the_batch_goes_on_its_own(redis_cache, al
     assert _token_writes(client) == []
     assert sent == [] and _noted(redis_cache) == {}
     token = ApiToken.objects.get(user=alice)
-    assert _wait_for(lambda: list(_noted(redis_cache)) == [str(token.pk).encode()])
+    assert wait_for(lambda: list(_noted(redis_cache)) == [str(token.pk).encode()], 3.0)
     assert len(sent) == 1  # the batch's one HSET
     assert token_touch.flush() == 1
 
@@ -163,12 +154,26 @@ def test_with_redis_away_the_batch_is_written_to_the_rows(dead_cache, alice):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_redis_gone_before_the_timer_sends_the_rows_are_written_by_it(redis_cache, alice):
+def test_redis_gone_before_the_timer_sends_the_rows_are_written_by_it(
+    redis_cache, alice, monkeypatch
+):
     """Transactional: the timer's thread writes on its own connection, and closes it."""
+    from django.db import connections
+
+    closed_in: list[str] = []
+    original = type(connections).close_all
+
+    def recording(self):
+        closed_in.append(threading.current_thread().name)
+        return original(self)
+
+    monkeypatch.setattr(type(connections), "close_all", recording)
     client = clients.token_client(alice)
     assert _token_writes(client) == []
     redis_cache.stop()
-    assert _wait_for(lambda: ApiToken.objects.get(user=alice).last_used_at is not None)
+    assert wait_for(lambda: ApiToken.objects.get(user=alice).last_used_at is not None, 3.0)
+    assert wait_for(lambda: len(closed_in) == 1)
+    assert closed_in != [threading.current_thread().name]  # the timer's thread, not the test's
 
 
 def test_a_forked_child_starts_with_no_batch(redis_cache, alice):

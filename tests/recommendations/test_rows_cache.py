@@ -13,10 +13,10 @@ from django.core.cache import cache, caches
 
 from catalog.models import Title
 from recommendations import rows, rows_cache
-from streamsite.cache import _NEAR
 from tests.clients import follow_auth_epoch, token_client
 from tests.recommendations.test_api import ROWS, world  # noqa: F401 - the fixture
 from tests.streamsite.conftest import needs_redis_server
+from tests.streamsite.conftest import own_redis as own_redis  # the fixture
 from tests.streamsite.conftest import redis_server as redis_server  # the fixture
 
 pytestmark = pytest.mark.django_db
@@ -140,25 +140,6 @@ def test_a_cached_body_is_refused_to_another_account(world, who):  # noqa: F811
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "invalid_profile"
     assert owner_body.content not in response.content
-
-
-@pytest.fixture
-def own_redis(redis_server, settings):
-    """The default cache on a redis-server of the test's own, near copies and batched throttle
-    windows on: production's request path."""
-    from streamsite import window_counts
-
-    settings.CACHES = {
-        "default": {"BACKEND": "streamsite.cache.FailSoftRedisCache", "LOCATION": redis_server.url}
-    }
-    settings.CACHE_NEAR_SECONDS = 300
-    settings.API_THROTTLE_SYNC_MS = 60_000  # no batch falls due during the test
-    window_counts.forget()
-    yield redis_server
-    window_counts.forget()
-    near = _NEAR.pop(redis_server.url, None)
-    if near is not None:
-        near.close()
 
 
 @needs_redis_server

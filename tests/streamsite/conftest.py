@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 
 import pytest
 
@@ -47,6 +48,36 @@ def redis_server(tmp_path):
     server = infra.RedisServer(tmp_path / "redis").start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def own_redis(redis_server, settings):
+    """The default cache on a redis-server of the test's own, near copies and batched throttle
+    windows on: production's request path."""
+    from streamsite import window_counts
+    from streamsite.cache import _NEAR
+
+    settings.CACHES = {
+        "default": {"BACKEND": "streamsite.cache.FailSoftRedisCache", "LOCATION": redis_server.url}
+    }
+    settings.CACHE_NEAR_SECONDS = 300
+    settings.API_THROTTLE_SYNC_MS = 60_000  # no batch falls due during the test
+    window_counts.forget()
+    yield redis_server
+    window_counts.forget()
+    near = _NEAR.pop(redis_server.url, None)
+    if near is not None:
+        near.close()
+
+
+def wait_for(predicate, seconds=2.0):
+    """Whether `predicate()` came true within `seconds` (asked every 5 ms)."""
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+    return True
 
 
 @pytest.fixture

@@ -7,14 +7,13 @@ import os
 import signal
 import socket
 import threading
-import time
 
 import pytest
 import redis as redis_py
 
 from streamsite import near_cache
 from streamsite.cache import _NEAR, FailSoftRedisCache
-from tests.streamsite.conftest import needs_redis_server
+from tests.streamsite.conftest import needs_redis_server, wait_for
 
 pytestmark = [needs_redis_server, pytest.mark.needs_process]  # a redis-server of its own
 
@@ -35,15 +34,6 @@ def live(redis_server, settings, monkeypatch):
 def other_process(server):
     """A client of the same Redis that is not this process's cache: another process's writes."""
     return redis_py.Redis.from_url(server.url)
-
-
-def wait_for(predicate, seconds=2.0):
-    deadline = time.monotonic() + seconds
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.005)
-    return True
 
 
 def test_a_kept_key_is_read_once_then_answered_here_and_others_always_go(live, redis_trips):

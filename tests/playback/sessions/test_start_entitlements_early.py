@@ -5,7 +5,6 @@ what rides along still decides only through billing's own check."""
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 import pytest
@@ -20,8 +19,8 @@ from billing.models import Plan, Subscription
 from playback.models import PlaybackSession
 from streamsite.cache import default_redis
 from tests.clients import follow_auth_epoch, token_client
-from tests.recommendations.test_rows_cache import own_redis as own_redis  # the fixture
-from tests.streamsite.conftest import needs_redis_server
+from tests.streamsite.conftest import needs_redis_server, wait_for
+from tests.streamsite.conftest import own_redis as own_redis  # the fixture
 from tests.streamsite.conftest import redis_server as redis_server  # the fixture
 
 pytestmark = pytest.mark.django_db
@@ -51,9 +50,9 @@ def reads(monkeypatch):
     if redis is not None:  # CI: the shared counters' one round trip is its own call
         original_trip = type(redis).get_many_and_count
 
-        def trip(self, keys, counters, *writes):
+        def trip(self, keys, counters):
             calls.append(list(keys))
-            return original_trip(self, keys, counters, *writes)
+            return original_trip(self, keys, counters)
 
         monkeypatch.setattr(type(redis), "get_many_and_count", trip)
     return calls
@@ -203,12 +202,11 @@ def test_a_repeated_start_reads_them_from_the_process_and_hears_of_a_change(
     premium = Plan.objects.get(code="premium")
     Subscription.objects.filter(account=alice).update(plan=premium)
     redis_py.Redis.from_url(own_redis.url).delete(caches["default"].make_key(cache_key(alice.pk)))
-    deadline = time.monotonic() + 2
-    while True:
+
+    def resolution_now() -> int:
         started = start_as(client, alice_profile, movie)
         assert started.status_code == 201
         PlaybackSession.objects.update(ended_at=timezone.now())
-        if started.json()["max_resolution"] == 2160:
-            break
-        assert time.monotonic() < deadline, "the plan change never reached the process"
-        time.sleep(0.005)
+        return started.json()["max_resolution"]
+
+    assert wait_for(lambda: resolution_now() == 2160), "the plan change never reached the process"
