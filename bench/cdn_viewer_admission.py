@@ -43,7 +43,7 @@ import itertools
 import sys
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,9 +60,6 @@ THRESHOLDS = {  # per mille of the ratings so far; for `viewers`, times the acti
 }
 WITHIN = (50, 100, 200, 400)  # the oracle's K, in lookups at the edge
 
-# (viewer, title, ts, index at the edge) -> admit?
-Admission = Callable[[int, int, float, int], bool]
-
 
 class Site:
     def __init__(self, rows: list[Rating]) -> None:
@@ -77,72 +74,94 @@ class Site:
         self.most_read = [t for t, _ in Counter(self.titles).most_common()]
 
 
+@dataclass
+class Edge:
+    """One site's edge during a replay: its zones and what it has seen so far."""
+
+    site: Site
+    pin: NginxCache | None  # the hourly list's zone (`list`); None with the fixed set
+    fixed: set[int]  # the fixed set, held from the start (`fixed`)
+    lru: NginxCache
+    listed: set[int] = field(default_factory=set)
+    hour: int = -1
+    fill_day: int = -1
+    lookups: int = 0
+    last_seen: dict[int, float] = field(default_factory=dict)  # viewer -> their last rating
+
+
+@dataclass
+class Seen:
+    """What every site has rated before the lookup being replayed."""
+
+    count: Counter[int] = field(default_factory=Counter)
+    rated: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
+    total: int = 0
+
+
 def replay(
     sites: list[Site], rows: list[Rating], pinned: str, share: float, rule: str, knob: tuple
 ) -> int:
     """Hits over every site: `pinned` ('fixed' or 'list') in `share` of each cache, the rest an
     LRU zone behind admission `rule` with `knob` (its swept parameters)."""
-    by_name = {site.rows[0][3]: site for site in sites}
-    state = {}
-    for name, site in by_name.items():
+    edges = {}
+    for site in sites:
         size = round(site.capacity * share)
-        state[name] = {
-            "pin": NginxCache(size) if pinned == "list" else None,
-            "fixed": set(site.most_read[:size]) if pinned == "fixed" else set(),
-            "listed": set(),
-            "lru": NginxCache(site.capacity - size),
-            "hour": -1,
-            "fill_day": -1,
-            "i": 0,
-            "last_seen": {},
-        }
-    count: Counter[int] = Counter()
-    rated: dict[int, set[int]] = defaultdict(set)
+        edges[site.rows[0][3]] = Edge(
+            site=site,
+            pin=NginxCache(size) if pinned == "list" else None,
+            fixed=set(site.most_read[:size]) if pinned == "fixed" else set(),
+            lru=NginxCache(site.capacity - size),
+        )
+    seen = Seen()
     hits = 0
     one = bytearray(1)
-    for seen, (ts, viewer, title, name) in enumerate(rows):
-        s, site = state[name], by_name[name]
-        i = s["i"]
-        s["i"] = i + 1
+    for ts, viewer, title, name in rows:
+        edge = edges[name]
         one[0] = 0
-        if pinned == "list":
+        if edge.pin is not None:
             hour = int(ts // 3600)
-            if hour != s["hour"]:  # the hourly list, from the ratings before this hour
-                s["hour"] = hour
-                ranked = [t for t, _ in count.most_common(s["pin"].capacity)]
-                s["listed"] = set(ranked)
+            if hour != edge.hour:  # the hourly list, from the ratings before this hour
+                edge.hour = hour
+                ranked = [t for t, _ in seen.count.most_common(edge.pin.capacity)]
+                edge.listed = set(ranked)
                 day = int((ts - FILL_HOUR * 3600) // DAY)
-                if day != s["fill_day"]:
-                    s["fill_day"] = day
+                if day != edge.fill_day:
+                    edge.fill_day = day
                     for t in reversed(ranked):
-                        s["pin"].insert(t, ts=ts)
-        if title in s["fixed"]:
+                        edge.pin.insert(t, ts=ts)
+        if title in edge.fixed:
             one[0] = 1
-        elif title in s["listed"]:
-            s["pin"].run([title], 0, 1, one, ts=[ts])
+        elif edge.pin is not None and title in edge.listed:
+            edge.pin.run([title], 0, 1, one, ts=[ts])
         else:
-            admit = _admits(rule, knob, site, s, count, seen, rated, viewer, title, ts, i)
-            s["lru"].run([title], 0, 1, one, ts=[ts], admit=[admit])
+            admit = admits(rule, knob, edge, seen, viewer, title, ts)
+            edge.lru.run([title], 0, 1, one, ts=[ts], admit=[admit])
         hits += one[0]
-        s["last_seen"][viewer] = ts
-        rated[viewer].add(title)
-        count[title] += 1
+        edge.lookups += 1
+        edge.last_seen[viewer] = ts
+        seen.rated[viewer].add(title)
+        seen.count[title] += 1
+        seen.total += 1
     return hits
 
 
-def _admits(rule, knob, site, s, count, seen, rated, viewer, title, ts, i) -> int:
+def admits(
+    rule: str, knob: tuple, edge: Edge, seen: Seen, viewer: int, title: int, ts: float
+) -> int:
+    """Whether `rule` stores `title`, missed at `edge` for `viewer` at `ts` (1 or 0)."""
     if rule == "all":
         return 1
     if rule == "oracle":
-        return int(site.next_use[i] - i <= knob[0])
-    share = 1000 * count[title] / seen if seen else 0.0
+        i = edge.lookups
+        return int(edge.site.next_use[i] - i <= knob[0])
+    share = 1000 * seen.count[title] / seen.total if seen.total else 0.0
     if rule == "popular":
         return int(share >= knob[0])
     window, threshold = knob
     active = sum(
         1
-        for other, last in s["last_seen"].items()
-        if other != viewer and ts - last <= window * 3600 and title not in rated[other]
+        for other, last in edge.last_seen.items()
+        if other != viewer and ts - last <= window * 3600 and title not in seen.rated[other]
     )
     return int(active * share >= threshold)
 
