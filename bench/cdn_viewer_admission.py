@@ -31,7 +31,7 @@ and the LRU zone admits
 - `oracle`: titles read again at the edge within K lookups (hindsight, the bound's rule).
 
 Each rule's knobs and the pinned share (0.7-0.9) are swept and the best kept, which flatters
-the causal rules; the whole cache pinned is printed beside them. Deterministic; a few minutes.
+the causal rules; the whole cache pinned is printed beside them. Deterministic; about a minute.
 
     .venv/bin/python bench/cdn_viewer_admission.py
     BENCH_SIZE=10 .venv/bin/python bench/cdn_viewer_admission.py
