@@ -12,14 +12,15 @@ it would pay before anything is built.
 
 The replay is `bench/cdn_viewer_prefetch.py`'s (the same trace, sites, 5% of each edge's working
 set, Belady as the yardstick, nginx's `proxy_cache` as `cdn.caches.NginxCache`): a pinned zone
-holding a share of the cache, and an LRU zone for the rest that stores a missed title only when
-the admission rule says so. The pinned zone holds either
+holding a share of the cache (split as `bench/cdn_bounds.py` splits it), and an LRU zone for
+the rest that stores a missed title only when the admission rule says so. The pinned zone
+holds either
 
 - `fixed set`: the titles read most at the edge over the whole trace, chosen with hindsight
   and stored before the first lookup (the bound's list; the whole cache of it is 0.699), or
 - `list`: the titles rated most so far at all sites, decided every hour from the ratings
-  before it and filled each day at 07:00 UTC (the prefetch bench's `list`, a policy the edges
-  can run),
+  before it and filled each day at 07:00 UTC (the prefetch bench's `HourlyList`, a policy the
+  edges can run),
 
 and the LRU zone admits
 
@@ -49,8 +50,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.cdn_viewer_prefetch import DAY, FILL_HOUR, SIZE, Rating, belady_hits, ratings  # noqa: E402
-from cdn.caches import NginxCache  # noqa: E402
+import numpy as np  # noqa: E402
+
+from bench.cdn_viewer_prefetch import SIZE, HourlyList, Rating, belady_hits, ratings  # noqa: E402
+from cdn.caches import NginxCache, next_uses  # noqa: E402
 
 SHARES = (0.9, 0.8, 0.7)  # of the cache, for the pinned zone beside an LRU zone
 WINDOWS_H = (6, 24)  # a viewer counts as active this long after their last rating
@@ -66,11 +69,7 @@ class Site:
         self.rows = rows
         self.titles = [title for _, _, title, _ in rows]
         self.capacity = max(1, int(len(set(self.titles)) * SIZE))
-        self.next_use = [0] * len(rows)
-        last: dict[int, int] = {}
-        for i in range(len(rows) - 1, -1, -1):
-            self.next_use[i] = last.get(self.titles[i], 1 << 40)
-            last[self.titles[i]] = i
+        self.next_use = next_uses(self.titles)
         self.most_read = [t for t, _ in Counter(self.titles).most_common()]
 
 
@@ -79,12 +78,9 @@ class Edge:
     """One site's edge during a replay: its zones and what it has seen so far."""
 
     site: Site
-    pin: NginxCache | None  # the hourly list's zone (`list`); None with the fixed set
+    list: HourlyList | None  # the hourly list's zone (`list`); None with the fixed set
     fixed: set[int]  # the fixed set, held from the start (`fixed`)
     lru: NginxCache
-    listed: set[int] = field(default_factory=set)
-    hour: int = -1
-    fill_day: int = -1
     lookups: int = 0
     last_seen: dict[int, float] = field(default_factory=dict)  # viewer -> their last rating
 
@@ -93,7 +89,7 @@ class Edge:
 class Seen:
     """What every site has rated before the lookup being replayed."""
 
-    count: Counter[int] = field(default_factory=Counter)
+    count: np.ndarray  # each title's ratings so far
     rated: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
     total: int = 0
 
@@ -105,34 +101,25 @@ def replay(
     LRU zone behind admission `rule` with `knob` (its swept parameters)."""
     edges = {}
     for site in sites:
-        size = round(site.capacity * share)
+        size = int(site.capacity * share)  # as bench/cdn_bounds.py splits the cache
         edges[site.rows[0][3]] = Edge(
             site=site,
-            pin=NginxCache(size) if pinned == "list" else None,
+            list=HourlyList(size) if pinned == "list" else None,
             fixed=set(site.most_read[:size]) if pinned == "fixed" else set(),
             lru=NginxCache(site.capacity - size),
         )
-    seen = Seen()
+    seen = Seen(count=np.zeros(max(title for _, _, title, _ in rows) + 1))
     hits = 0
     one = bytearray(1)
     for ts, viewer, title, name in rows:
         edge = edges[name]
         one[0] = 0
-        if edge.pin is not None:
-            hour = int(ts // 3600)
-            if hour != edge.hour:  # the hourly list, from the ratings before this hour
-                edge.hour = hour
-                ranked = [t for t, _ in seen.count.most_common(edge.pin.capacity)]
-                edge.listed = set(ranked)
-                day = int((ts - FILL_HOUR * 3600) // DAY)
-                if day != edge.fill_day:
-                    edge.fill_day = day
-                    for t in reversed(ranked):
-                        edge.pin.insert(t, ts=ts)
+        if edge.list is not None:
+            edge.list.follow(seen.count, ts)
         if title in edge.fixed:
             one[0] = 1
-        elif edge.pin is not None and title in edge.listed:
-            edge.pin.run([title], 0, 1, one, ts=[ts])
+        elif edge.list is not None and title in edge.list.listed:
+            edge.list.pin.run([title], 0, 1, one, ts=[ts])
         else:
             admit = admits(rule, knob, edge, seen, viewer, title, ts)
             edge.lru.run([title], 0, 1, one, ts=[ts], admit=[admit])

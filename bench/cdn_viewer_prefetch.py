@@ -49,7 +49,7 @@ import django  # noqa: E402
 
 django.setup()
 
-from cdn.caches import Belady, NginxCache  # noqa: E402
+from cdn.caches import Belady, NginxCache, next_uses  # noqa: E402
 from cdn.traces import movielens_plays, movielens_regions  # noqa: E402
 
 ML100K = os.environ.get("BENCH_ML100K", "/work/data/ml-100k")
@@ -77,24 +77,49 @@ def ratings() -> list[Rating]:
 
 
 def belady_hits(titles: list[int], capacity: int) -> int:
-    nxt, last = [0] * len(titles), {}
-    for i in range(len(titles) - 1, -1, -1):
-        nxt[i] = last.get(titles[i], 1 << 40)
-        last[titles[i]] = i
     hits = bytearray(len(titles))
-    Belady(capacity, nxt).run(None, 0, len(titles), hits)
+    Belady(capacity, next_uses(titles)).run(None, 0, len(titles), hits)
     return hits.count(1)
+
+
+class HourlyList:
+    """A pin zone and its list: the titles rated most so far (all sites together), decided
+    every hour from the ratings before it; a listed title is stored at its first request, and
+    the whole list is fetched into the zone at the day's first lookup after FILL_HOUR UTC."""
+
+    def __init__(self, capacity: int) -> None:
+        self.pin = NginxCache(capacity)
+        self.listed: set[int] = set()
+        self.hour = -1
+        self.fill_day = -1
+
+    def follow(self, count: np.ndarray, ts: float) -> int:
+        """Bring the list up to `ts` (`count`: each title's ratings so far); the titles the
+        day's fill fetched from the origin."""
+        hour = int(ts // 3600)
+        if hour == self.hour:
+            return 0
+        self.hour = hour
+        order = np.argsort(-count, kind="stable")[: self.pin.capacity]
+        ranked = [int(t) for t in order if count[t] > 0]
+        self.listed = set(ranked)
+        day = int((ts - FILL_HOUR * 3600) // DAY)
+        if day == self.fill_day:
+            return 0
+        self.fill_day = day
+        fetched = 0
+        for t in reversed(ranked):  # coldest first
+            if t not in self.pin:
+                fetched += 1
+            self.pin.insert(t, ts=ts)
+        return fetched
 
 
 class Edge:
     def __init__(self, capacity: int, share: float) -> None:
         fetch_cap = int(capacity * share)
-        self.pin = NginxCache(capacity - fetch_cap)
+        self.list = HourlyList(capacity - fetch_cap)
         self.fetched = NginxCache(fetch_cap) if fetch_cap else None
-        self.listed: set[int] = set()
-        self.ranked: list[int] = []
-        self.hour = -1
-        self.fill_day = -1
         self.last_seen: dict[int, float] = {}
         self.hits = self.origin = self.prefetched = self.prefetch_hits = 0
 
@@ -111,19 +136,7 @@ def replay(rows: list[Rating], predictor: str | None, k: int, share: float) -> l
     one = bytearray(1)
     for ts, viewer, title, site in rows:
         edge = edges[site]
-        hour = int(ts // 3600)
-        if hour != edge.hour:  # the hourly list, from the ratings before this hour
-            edge.hour = hour
-            order = np.argsort(-count, kind="stable")[: edge.pin.capacity]
-            edge.ranked = [int(t) for t in order if count[t] > 0]
-            edge.listed = set(edge.ranked)
-            day = int((ts - FILL_HOUR * 3600) // DAY)
-            if day != edge.fill_day:  # the day's fill: the list, coldest first
-                edge.fill_day = day
-                for t in reversed(edge.ranked):
-                    if t not in edge.pin:
-                        edge.origin += 1
-                    edge.pin.insert(t, ts=ts)
+        edge.origin += edge.list.follow(count, ts)
         mine = rated[viewer]
         visit_begins = ts - edge.last_seen.get(viewer, -1e18) > VISIT_GAP_S
         if predictor and edge.fetched is not None and visit_begins:
@@ -132,7 +145,7 @@ def replay(rows: list[Rating], predictor: str | None, k: int, share: float) -> l
             else:
                 score = count.copy()
             score[mine] = -1
-            score[list(edge.listed)] = -1
+            score[list(edge.list.listed)] = -1
             for t in reversed(np.argsort(-score, kind="stable")[:k].tolist()):
                 if score[t] > 0 and t not in edge.fetched:
                     edge.origin += 1
@@ -140,8 +153,8 @@ def replay(rows: list[Rating], predictor: str | None, k: int, share: float) -> l
                     edge.fetched.insert(t, ts=ts)
         edge.last_seen[viewer] = ts
         one[0] = 0
-        if title in edge.listed:
-            edge.pin.run([title], 0, 1, one, ts=[ts])
+        if title in edge.list.listed:
+            edge.list.pin.run([title], 0, 1, one, ts=[ts])
         elif edge.fetched is not None:
             edge.fetched.run([title], 0, 1, one, ts=[ts], admit=[0])
             edge.prefetch_hits += one[0]

@@ -36,6 +36,9 @@ def test_a_title_is_admitted_for_an_active_viewer_who_has_not_played_it(bench):
     # other active viewer (1) has not played it: score 500. Viewer 2 played it: not counted.
     assert hits(bench, stream, "fixed", 0.0, "viewers", (6, 500)) == 1  # viewer 1's lookup hits
     assert hits(bench, stream, "fixed", 0.0, "viewers", (6, 501)) == 0
+    # On its share alone (500 per mille) the title is stored as well, at the same line.
+    assert hits(bench, stream, "fixed", 0.0, "popular", (500,)) == 1
+    assert hits(bench, stream, "fixed", 0.0, "popular", (501,)) == 0
 
 
 def test_a_viewer_idle_longer_than_the_window_does_not_count(bench):
@@ -61,3 +64,17 @@ def test_the_references(bench):
     assert hits(bench, stream, "fixed", 0.0, "oracle", (2,)) == 2
     # The fixed set, the whole cache: title 1, read three times, held from the start.
     assert hits(bench, stream, "fixed", 1.0, "all", ()) == 3
+
+
+def test_the_whole_cache_on_the_hourly_list_is_the_prefetch_benchs_list(bench, monkeypatch):
+    from bench import cdn_viewer_prefetch
+
+    monkeypatch.setattr(cdn_viewer_prefetch, "SIZE", 0.5)
+    stream = [(0.0, 0, 1, "a"), (1.0, 1, 1, "a"), (3600.0, 2, 1, "a"), (3601.0, 2, 2, "a")]
+    # The list is empty in the first hour (nothing rated before it): no hit. From the second
+    # hour it holds title 1: stored at its first request then, a hit at the next.
+    assert hits(bench, stream, "list", 1.0, "all", ()) == 0
+    stream.append((3602.0, 0, 1, "a"))
+    assert hits(bench, stream, "list", 1.0, "all", ()) == 1
+    (edge,) = cdn_viewer_prefetch.replay(stream, None, 0, 0.0)
+    assert edge.hits == 1
