@@ -44,8 +44,9 @@ class Entitlements:
 
 # Each process keeps near copies of the accounts' cached entitlements (streamsite.near_cache):
 # Redis tells it when one is deleted or rewritten, so a start or heartbeat of an account the
-# process has served makes no round trip for them.
-KEY_PREFIX = near_cache.keep("billing:entitlements:")
+# process has served makes no round trip for them. `get_entitlements` only reads the value, so
+# it is decoded once per copy (`shared`).
+KEY_PREFIX = near_cache.keep("billing:entitlements:", shared=True)
 
 
 def cache_key(account_id: int) -> str:

@@ -38,8 +38,9 @@ if TYPE_CHECKING:
 
 LIVE_KEY = near_cache.keep(rows.LIVE_KEY)
 # A profile's rows entry (recs:rows:<id>) and body (recs:rows:body:<id>): read on every rows
-# request, from this process's copy while Redis has not said they changed.
-near_cache.keep("recs:rows:")
+# request, from this process's copy while Redis has not said they changed, and decoded once
+# per copy (`shared`: their readers here, in rows.py and catalog.home_cache only read them).
+near_cache.keep("recs:rows:", shared=True)
 
 
 def body_key(profile_id: int) -> str:

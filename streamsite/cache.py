@@ -102,6 +102,8 @@ class _ReusedClients(RedisCacheClient):
         else:
             counts = {}
         loads = self._serializer.loads  # type: ignore[attr-defined] # untyped in stubs
+        if near is not None:  # a copy under a shared prefix is decoded once, not per read
+            return {k: near.decode(k, v, loads) for k, v in found.items() if v is not None}, counts
         return {k: loads(v) for k, v in found.items() if v is not None}, counts
 
     def add_counts(self, counters: dict[Any, tuple[int, int]]) -> dict[Any, int]:
@@ -185,8 +187,8 @@ class FailSoftRedisCache(RedisCache):
             near.max_age = max_age
             if near_cache.kept_count() != near.kept_count:  # registered since: track those too
                 kept = near_cache.kept_prefixes()
-                near.track([self.make_key(prefix) for prefix in kept])
-                near.kept_count = len(kept)
+                near.track(self._made(kept), self._made(near_cache.shared_prefixes()))
+                near.kept_count = near_cache.kept_count()
         return near
 
     def _make_near(self) -> NearCache | None:
@@ -197,14 +199,18 @@ class FailSoftRedisCache(RedisCache):
         kept = near_cache.kept_prefixes()
         near = NearCache(
             (options.get("host", "localhost"), int(options.get("port", 6379))),
-            [self.make_key(prefix) for prefix in kept],
+            self._made(kept),
             max_age=settings.CACHE_NEAR_SECONDS,
+            shared=self._made(near_cache.shared_prefixes()),
             username=options.get("username"),
             password=options.get("password"),
             connect_timeout=options.get("socket_connect_timeout") or 2.0,
         )
-        near.kept_count = len(kept)
+        near.kept_count = near_cache.kept_count()
         return near
+
+    def _made(self, prefixes: list[str]) -> list[str]:
+        return [self.make_key(prefix) for prefix in prefixes]
 
     def _dropped(self, keys: Any = None, version: Any = None) -> None:
         """This process writes `keys` (None: all of them): its near copies of them go now."""

@@ -27,7 +27,10 @@ holds even for a message that never came); 0 turns the copies off.
 A copy is stored only if no message arrived between the read that fetched it and the store
 (a generation count), so a change that raced the read is never hidden. Copies are bytes as
 Redis holds them (the caller decodes each use: nobody shares a mutable value), at most
-MAX_COPIES of them (a full table is emptied, not scanned). After a fork the child starts with
+MAX_COPIES of them; under a prefix kept `shared=True`, whose owner's readers never change what
+they read, a copy also keeps the value decoded from it the first time, and every read of that
+copy is handed the same object (`decode`: a rows body is two unpickled dicts per request
+otherwise) (a full table is emptied, not scanned). After a fork the child starts with
 no copies, its own connection and its own lock. A daemon thread per process reads the messages
 while the process serves nothing, so they never pile up in Redis for a quiet process."""
 
@@ -40,7 +43,7 @@ import socket
 import threading
 import time
 import weakref
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 logger = logging.getLogger(__name__)
@@ -55,6 +58,8 @@ MAX_COPIES = 50_000
 RETRY_SECONDS = 5.0
 IDLE_READ_SECONDS = 1.0  # the idle reader's longest wait before it looks at the socket again
 _KEPT: list[str] = []  # unmade key prefixes, registered at import time
+_SHARED: list[str] = []  # those of them whose decoded values every reader shares
+_UNDECODED = object()  # a copy's value, before a read of a shared prefix decoded it
 # Refusals that pass (the server is starting or busy): the connection is tried again later.
 _PASSING_REFUSALS = ("LOADING", "BUSY", "MASTERDOWN", "TRYAGAIN")
 
@@ -74,11 +79,16 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-def keep(prefix: str) -> str:
+def keep(prefix: str, *, shared: bool = False) -> str:
     """Keep near copies of every key starting with `prefix` (before the cache's own prefix and
-    version are added). Called at import time; answers `prefix`."""
+    version are added). Called at import time; answers `prefix`.
+
+    `shared`: no reader of these keys changes the value it gets (nor anything inside it), so
+    one decoded value per copy is handed to every read of it instead of a fresh one each."""
     if prefix not in _KEPT:
         _KEPT.append(prefix)
+    if shared and prefix not in _SHARED:
+        _SHARED.append(prefix)
     return prefix
 
 
@@ -86,9 +96,14 @@ def kept_prefixes() -> list[str]:
     return list(_KEPT)
 
 
+def shared_prefixes() -> list[str]:
+    return list(_SHARED)
+
+
 def kept_count() -> int:
-    """How many prefixes are registered: asked on every request, so no copy is made."""
-    return len(_KEPT)
+    """How many prefixes are registered, shared ones twice: asked on every request, so no
+    copy is made."""
+    return len(_KEPT) + len(_SHARED)
 
 
 def _disjoint(prefixes: Iterable[str]) -> list[str]:
@@ -102,7 +117,8 @@ def _disjoint(prefixes: Iterable[str]) -> list[str]:
 
 class NearCache:
     """Copies of the keys under `prefixes` (made keys, as they are in Redis) of the Redis server
-    at `address` ((host, port)), with credentials `username`/`password`."""
+    at `address` ((host, port)), with credentials `username`/`password`; under the `shared`
+    ones (made keys too) a copy keeps its decoded value for every reader (`decode`)."""
 
     def __init__(
         self,
@@ -110,6 +126,7 @@ class NearCache:
         prefixes: list[str],
         *,
         max_age: float,
+        shared: Iterable[str] = (),
         username: str | None = None,
         password: str | None = None,
         connect_timeout: float = 2.0,
@@ -118,13 +135,15 @@ class NearCache:
         self.address = address
         self.prefixes = _disjoint(prefixes)
         self._match = tuple(self.prefixes)
+        self._shared = tuple(shared)
         self.max_age = max_age
         self.username = username
         self.password = password
         self.connect_timeout = connect_timeout
         self.clock = clock
         self._lock = threading.Lock()
-        self._copies: dict[str, tuple[bytes | None, float]] = {}
+        # key -> (raw value or None, when read, decoded value or _UNDECODED)
+        self._copies: dict[str, tuple[bytes | None, float, Any]] = {}
         self._sock: socket.socket | None = None
         self._reader: Any = None
         self._pid = 0
@@ -144,12 +163,13 @@ class NearCache:
 
     # --- reading ------------------------------------------------------------------------
 
-    def track(self, prefixes: list[str]) -> None:
+    def track(self, prefixes: list[str], shared: Iterable[str] = ()) -> None:
         """Track `prefixes` instead (a module registered one after the connection was made):
         the connection is made again with them, the copies start over."""
         with self._lock:
             self.prefixes = _disjoint(prefixes)
             self._match = tuple(self.prefixes)
+            self._shared = tuple(shared)
             self._down_until = 0.0
             if self._sock is not None:
                 self._sock.close()
@@ -203,7 +223,24 @@ class NearCache:
             now = self.clock()
             for key, raw in values.items():
                 if self.kept(key):
-                    self._copies[key] = (raw, now)
+                    self._copies[key] = (raw, now, _UNDECODED)
+
+    def decode(self, key: str, raw: bytes, loads: Callable[[bytes], Any]) -> Any:
+        """`loads(raw)` for a value `lookup` or a read from Redis answered for `key`. When `raw`
+        is this process's copy of a key under a shared prefix, the value decoded from that
+        copy the first time: the same object for every reader, until the copy goes."""
+        if not key.startswith(self._shared):  # startswith(()) is False: none shared
+            return loads(raw)
+        copy = self._copies.get(key)
+        if copy is None or copy[0] is not raw:  # not (or no longer) the copy held here
+            return loads(raw)
+        if copy[2] is not _UNDECODED:
+            return copy[2]
+        value = loads(raw)
+        with self._lock:  # kept only while it is still the copy (a message may have dropped it)
+            if self._copies.get(key) is copy:
+                self._copies[key] = (raw, copy[1], value)
+        return value
 
     def dropped(self, keys: Iterable[str] | None = None) -> None:
         """This process changed `keys` (None: every key): drop their copies now."""

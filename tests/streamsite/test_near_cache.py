@@ -235,3 +235,49 @@ def test_a_handshake_cut_short_closes_its_socket_and_retries_later(monkeypatch, 
     assert len(made) == 1 and made[0].fileno() == -1  # closed, not left to the collector
     assert near._sock is None and near._down_until == 1000.0 + near_cache.RETRY_SECONDS
     assert "cannot track keys for near copies" in caplog.text
+
+
+def test_a_shared_prefix_hands_every_read_of_a_copy_one_decoded_value(
+    live, redis_trips, redis_server, monkeypatch
+):
+    monkeypatch.setattr(near_cache, "_SHARED", ["near:shared:"])
+    live.set("near:shared:a", {"rows": [1, 2]})
+    live.set("near:a", {"rows": [1, 2]})
+    keys = ["near:shared:a", "near:a"]
+    first = live.get_many_and_count(keys, {})[0]
+    again = live.get_many_and_count(keys, {})[0]
+    assert len(redis_trips) == 1
+    assert again == first == {"near:shared:a": {"rows": [1, 2]}, "near:a": {"rows": [1, 2]}}
+    assert again["near:shared:a"] is first["near:shared:a"]  # decoded once, when it was read
+    assert again["near:a"] is not first["near:a"]  # not shared: decoded for each read
+    # Another process's write, and this process's own, each bring a value decoded anew.
+    other_process(redis_server).set(
+        live.make_key("near:shared:a"), live._cache._serializer.dumps({"rows": [3]})
+    )
+    assert wait_for(lambda: live.get_many_and_count(keys, {})[0]["near:shared:a"] == {"rows": [3]})
+    changed = live.get_many_and_count(keys, {})[0]["near:shared:a"]
+    assert live.get_many_and_count(keys, {})[0]["near:shared:a"] is changed
+    live.set("near:shared:a", {"rows": [4]})
+    assert live.get_many_and_count(keys, {})[0]["near:shared:a"] == {"rows": [4]}
+
+
+def test_a_value_decoded_from_a_copy_that_went_meanwhile_is_not_kept(live, monkeypatch):
+    monkeypatch.setattr(near_cache, "_SHARED", ["near:"])
+    live.set("near:a", {"v": 1})
+    live.get_many_and_count(["near:a"], {})
+    near, made = live.near(), live.make_key("near:a")
+    found, _, _ = near.lookup([made])
+    near.dropped([made])  # a message about the key, between the lookup and the decode
+    loads = live._cache._serializer.loads
+    assert near.decode(made, found[made], loads) == {"v": 1}
+    assert len(near) == 0  # the copy stays gone: decoding does not bring it back
+
+
+def test_a_prefix_shared_after_the_copies_began_is_shared_from_then_on(live, monkeypatch):
+    monkeypatch.setattr(near_cache, "_SHARED", [])
+    live.set("near:a", {"v": 1})
+    one = live.get_many_and_count(["near:a"], {})[0]["near:a"]
+    assert live.get_many_and_count(["near:a"], {})[0]["near:a"] is not one
+    near_cache.keep("near:", shared=True)
+    two = live.get_many_and_count(["near:a"], {})[0]["near:a"]
+    assert live.get_many_and_count(["near:a"], {})[0]["near:a"] is two
