@@ -31,7 +31,7 @@ from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from streamsite import near_cache
-from streamsite.near_cache import NearCache
+from streamsite.near_cache import Decoded, NearCache
 
 hiredis: Any
 try:
@@ -89,7 +89,7 @@ class _ReusedClients(RedisCacheClient):
         round trip. Keys are already made (prefixed and versioned). Keys `near` holds copies of
         are answered from them; with nothing else to read or count there is no round trip at
         all."""
-        found: dict[Any, bytes | None] = {}
+        found: dict[Any, bytes | Decoded | None] = {}
         generation = None
         if near is not None and keys:
             found, keys, generation = near.lookup(keys)

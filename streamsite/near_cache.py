@@ -27,10 +27,10 @@ holds even for a message that never came); 0 turns the copies off.
 A copy is stored only if no message arrived between the read that fetched it and the store
 (a generation count), so a change that raced the read is never hidden. Copies are bytes as
 Redis holds them (the caller decodes each use: nobody shares a mutable value), at most
-MAX_COPIES of them; under a prefix kept `shared=True`, whose owner's readers never change what
-they read, a copy also keeps the value decoded from it the first time, and every read of that
-copy is handed the same object (`decode`: a rows body is two unpickled dicts per request
-otherwise) (a full table is emptied, not scanned). After a fork the child starts with
+MAX_COPIES of them. Under a prefix kept `shared=True`, whose owner's readers never change what
+they read, a copy is decoded by its first read and then holds that value instead of its bytes,
+and every later read of it is handed the same object (`decode`: a rows request unpickled two
+dicts otherwise) (a full table is emptied, not scanned). After a fork the child starts with
 no copies, its own connection and its own lock. A daemon thread per process reads the messages
 while the process serves nothing, so they never pile up in Redis for a quiet process."""
 
@@ -59,7 +59,17 @@ RETRY_SECONDS = 5.0
 IDLE_READ_SECONDS = 1.0  # the idle reader's longest wait before it looks at the socket again
 _KEPT: list[str] = []  # unmade key prefixes, registered at import time
 _SHARED: list[str] = []  # those of them whose decoded values every reader shares
-_UNDECODED = object()  # a copy's value, before a read of a shared prefix decoded it
+
+
+class Decoded:
+    """A copy under a shared prefix once a read decoded it: its value, in place of the bytes."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
 # Refusals that pass (the server is starting or busy): the connection is tried again later.
 _PASSING_REFUSALS = ("LOADING", "BUSY", "MASTERDOWN", "TRYAGAIN")
 
@@ -142,8 +152,8 @@ class NearCache:
         self.connect_timeout = connect_timeout
         self.clock = clock
         self._lock = threading.Lock()
-        # key -> (raw value or None, when read, decoded value or _UNDECODED)
-        self._copies: dict[str, tuple[bytes | None, float, Any]] = {}
+        # key -> (raw value, None when absent, or Decoded under a shared prefix; when read)
+        self._copies: dict[str, tuple[bytes | Decoded | None, float]] = {}
         self._sock: socket.socket | None = None
         self._reader: Any = None
         self._pid = 0
@@ -191,15 +201,17 @@ class NearCache:
     def kept(self, key: str) -> bool:
         return key.startswith(self._match)
 
-    def lookup(self, keys: list[str]) -> tuple[dict[str, bytes | None], list[str], int | None]:
-        """The copies held for `keys` (raw values; None: the key is known to be absent), the
-        keys to read from Redis, and the generation to store their values with (None: nothing
-        may be stored, the tracking connection is away)."""
+    def lookup(
+        self, keys: list[str]
+    ) -> tuple[dict[str, bytes | Decoded | None], list[str], int | None]:
+        """The copies held for `keys` (raw values for `decode`; None: the key is known to be
+        absent), the keys to read from Redis, and the generation to store their values with
+        (None: nothing may be stored, the tracking connection is away)."""
         with self._lock:
             if not self._live():
                 return {}, keys, None
             now = self.clock()
-            found: dict[str, bytes | None] = {}
+            found: dict[str, bytes | Decoded | None] = {}
             missing = []
             for key in keys:
                 copy = self._copies.get(key)
@@ -223,23 +235,22 @@ class NearCache:
             now = self.clock()
             for key, raw in values.items():
                 if self.kept(key):
-                    self._copies[key] = (raw, now, _UNDECODED)
+                    self._copies[key] = (raw, now)
 
-    def decode(self, key: str, raw: bytes, loads: Callable[[bytes], Any]) -> Any:
-        """`loads(raw)` for a value `lookup` or a read from Redis answered for `key`. When `raw`
-        is this process's copy of a key under a shared prefix, the value decoded from that
-        copy the first time: the same object for every reader, until the copy goes."""
-        if not key.startswith(self._shared):  # startswith(()) is False: none shared
-            return loads(raw)
-        copy = self._copies.get(key)
-        if copy is None or copy[0] is not raw:  # not (or no longer) the copy held here
-            return loads(raw)
-        if copy[2] is not _UNDECODED:
-            return copy[2]
+    def decode(self, key: str, raw: bytes | Decoded, loads: Callable[[bytes], Any]) -> Any:
+        """The value of what `lookup` (or a read from Redis) answered for `key`: `loads(raw)`,
+        or a shared copy's decoded value. Under a shared prefix, the first read of a copy
+        decodes it and the copy keeps that value instead of its bytes: every later read of it
+        gets the same object, until the copy goes."""
+        if type(raw) is Decoded:  # what the copy held when `lookup` read it
+            return raw.value
+        assert isinstance(raw, bytes)
         value = loads(raw)
-        with self._lock:  # kept only while it is still the copy (a message may have dropped it)
-            if self._copies.get(key) is copy:
-                self._copies[key] = (raw, copy[1], value)
+        if key.startswith(self._shared):  # startswith(()) is False: nothing shared
+            with self._lock:  # only while it is still the copy (a message may have dropped it)
+                copy = self._copies.get(key)
+                if copy is not None and copy[0] is raw:
+                    self._copies[key] = (Decoded(value), copy[1])
         return value
 
     def dropped(self, keys: Iterable[str] | None = None) -> None:

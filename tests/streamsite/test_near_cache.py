@@ -261,16 +261,26 @@ def test_a_shared_prefix_hands_every_read_of_a_copy_one_decoded_value(
     assert live.get_many_and_count(keys, {})[0]["near:shared:a"] == {"rows": [4]}
 
 
-def test_a_value_decoded_from_a_copy_that_went_meanwhile_is_not_kept(live, monkeypatch):
+def test_a_shared_copy_holds_its_value_not_its_bytes_once_read(live, monkeypatch):
     monkeypatch.setattr(near_cache, "_SHARED", ["near:"])
     live.set("near:a", {"v": 1})
-    live.get_many_and_count(["near:a"], {})
     near, made = live.near(), live.make_key("near:a")
-    found, _, _ = near.lookup([made])
-    near.dropped([made])  # a message about the key, between the lookup and the decode
-    loads = live._cache._serializer.loads
-    assert near.decode(made, found[made], loads) == {"v": 1}
-    assert len(near) == 0  # the copy stays gone: decoding does not bring it back
+    dumps, loads = live._cache._serializer.dumps, live._cache._serializer.loads
+    _, missing, generation = near.lookup([made])
+    assert missing == [made]
+    near.store({made: dumps({"v": 1})}, generation)
+    held = near.lookup([made])[0][made]
+    assert isinstance(held, bytes)  # not read yet
+    value = near.decode(made, held, loads)
+    now_held = near.lookup([made])[0][made]
+    assert type(now_held) is near_cache.Decoded and now_held.value is value
+    # A copy dropped between a lookup and its decode (a message about the key) stays gone.
+    near.dropped([made])
+    near.store({made: dumps({"v": 2})}, near.generation)
+    held = near.lookup([made])[0][made]
+    near.dropped([made])
+    assert near.decode(made, held, loads) == {"v": 2}
+    assert len(near) == 0
 
 
 def test_a_prefix_shared_after_the_copies_began_is_shared_from_then_on(live, monkeypatch):
