@@ -27,10 +27,10 @@ holds even for a message that never came); 0 turns the copies off.
 A copy is stored only if no message arrived between the read that fetched it and the store
 (a generation count), so a change that raced the read is never hidden. Copies are bytes as
 Redis holds them (the caller decodes each use: nobody shares a mutable value), at most
-MAX_COPIES of them. Under a prefix kept `shared=True`, whose owner's readers never change what
-they read, a copy is decoded by its first read and then holds that value instead of its bytes,
-and every later read of it is handed the same object (`decode`: a rows request unpickled two
-dicts otherwise) (a full table is emptied, not scanned). After a fork the child starts with
+MAX_COPIES of them (a full table is emptied, not scanned). Under a prefix kept `shared=True`,
+whose owner's readers never change what they read, a copy is decoded by its first read and then
+holds that value instead of its bytes, and every later read of it is handed the same object
+(`decode`: a rows request unpickled two dicts otherwise). After a fork the child starts with
 no copies, its own connection and its own lock. A daemon thread per process reads the messages
 while the process serves nothing, so they never pile up in Redis for a quiet process."""
 
