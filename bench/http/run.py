@@ -201,6 +201,11 @@ class Stack:
             "API_THROTTLE_ANON": "10000000/min",
             "LOG_LEVEL": "WARNING",
             "STATIC_ROOT": str(ROOT / "var" / "bench-http" / "static"),
+            # Cache keys of this run's own: the Redis database may hold another site's keys
+            # under the default prefix (CI and `make test` on PostgreSQL use db 0 too), and a
+            # catalogue version they share would serve that site's fragments here (a run after
+            # CI once refused every start: "not available in your country").
+            "CACHE_KEY_PREFIX": "bench-" + secrets.token_hex(4),
         }
         for pair in shlex.split(os.environ.get("BENCH_ENV", "")):
             key, _, value = pair.partition("=")
