@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import procstat  # bench/http/procstat.py, beside this script
+import redis
 import sampling  # bench/http/sampling.py
 from prometheus_client import CollectorRegistry
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -181,6 +182,7 @@ class Stack:
         self.port = int(os.environ.get("BENCH_PORT") or free_port())
         self.static_port = int(os.environ.get("BENCH_STATIC_PORT") or free_port())
         self.procs: list[subprocess.Popen[bytes]] = []
+        self.key_prefix = "bench-" + secrets.token_hex(4)
         self.env = self._server_env()
 
     def _server_env(self) -> dict[str, str]:
@@ -205,7 +207,7 @@ class Stack:
             # under the default prefix (CI and `make test` on PostgreSQL use db 0 too), and a
             # catalogue version they share would serve that site's fragments here (a run after
             # CI once refused every start: "not available in your country").
-            "CACHE_KEY_PREFIX": "bench-" + secrets.token_hex(4),
+            "CACHE_KEY_PREFIX": self.key_prefix,
         }
         for pair in shlex.split(os.environ.get("BENCH_ENV", "")):
             key, _, value = pair.partition("=")
@@ -306,6 +308,26 @@ class Stack:
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 proc.kill()
+        self._forget_keys()
+
+    def _forget_keys(self) -> None:
+        """Delete this run's cache keys: some never expire (the shared counters), and each run
+        has a prefix of its own, so they would pile up in the Redis database. Not when BENCH_ENV
+        chose the prefix (those keys may be someone's)."""
+        if self.env.get("CACHE_KEY_PREFIX") != self.key_prefix:
+            return
+        client = redis.Redis.from_url(self.env["REDIS_URL"])
+        batch: list[bytes] = []
+        try:
+            for key in client.scan_iter(match=f"{self.key_prefix}:*", count=1000):
+                batch.append(key)
+                if len(batch) == 500:
+                    client.unlink(*batch)
+                    batch = []
+            if batch:
+                client.unlink(*batch)
+        except redis.RedisError as exc:  # the results are out already: say so, do not fail
+            say(f"== could not delete this run's cache keys ({self.key_prefix}:*): {exc}")
 
 
 def endpoints(data: dict) -> list[Endpoint]:
