@@ -34,6 +34,7 @@ webhook_secret=$(random_secret)
 run() {
   podman run --network=host --read-only -v "$volume:/var/lib/streamsite" \
     -e DATABASE_URL -e REDIS_URL -e SECRET_KEY="$secret" \
+    -e CACHE_KEY_PREFIX="${CACHE_KEY_PREFIX:-streamsite-smoke}" \
     -e CDN_SIGNING_SECRETS="$cdn_secret" \
     -e BILLING_SANDBOX_WEBHOOK_SECRET="$webhook_secret" \
     -e ALLOWED_HOSTS=127.0.0.1,localhost -e SECURE_SSL_REDIRECT=false \

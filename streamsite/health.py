@@ -11,6 +11,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connections
 
+from streamsite import cache_claim
+
 
 @dataclass(frozen=True)
 class CheckResult:
@@ -39,7 +41,8 @@ def check_cache() -> str:
     if cache.get(key) != "1":
         raise RuntimeError("cache did not return the value just written")
     cache.delete(key)
-    return ""
+    # Reachable; and this site's, not another database's (streamsite.cache_claim).
+    return cache_claim.check()
 
 
 def check_broker() -> str:

@@ -1,4 +1,4 @@
-"""Site-wide rows: the email outbox."""
+"""Site-wide rows: the email outbox and the database's identity."""
 
 from __future__ import annotations
 
@@ -35,3 +35,19 @@ class OutboundEmail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.to}: {self.subject} ({self.status})"
+
+
+class DatabaseIdentity(models.Model):
+    """One row: a random token naming this database, written the first time it is asked for
+    (streamsite.cache_claim). The shared cache records which database's site it serves by this
+    token, so a second site pointed at the same cache, or a database put in place of this
+    one, is told apart from this site's own processes."""
+
+    token = models.CharField(max_length=32, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "database identity"
+
+    def __str__(self) -> str:
+        return self.token

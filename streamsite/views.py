@@ -29,7 +29,8 @@ def healthz(request: HttpRequest) -> JsonResponse:
 @never_cache
 @require_safe
 def readyz(request: HttpRequest) -> JsonResponse:
-    """Readiness: database, cache and broker reachable; 503 naming what failed otherwise."""
+    """Readiness: database, cache and broker reachable, and the cache serving this database
+    (streamsite.cache_claim); 503 naming what failed otherwise."""
     results = run_checks()
     failed = [r.name for r in results if not r.ok]
     body = {

@@ -12,6 +12,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.conf import settings
@@ -54,10 +55,18 @@ def test_make_up_becomes_ready_runs_tasks_and_stops_cleanly(tmp_path, amqp_vhost
     auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
     database_url = f"postgres://{auth}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
     port = _free_port()
+    # This xdist worker's own Redis database (the one its cache uses, emptied between tests):
+    # the site's cache is then its own, and claimed for the test's database at its first
+    # /readyz (streamsite.cache_claim), whatever other sites left in the shared one.
+    redis_url = urlunsplit(
+        urlsplit(settings.REDIS_URL)._replace(
+            path=urlsplit(settings.CACHES["default"]["LOCATION"]).path
+        )
+    )
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST_"))},
         "DATABASE_URL": database_url,
-        "REDIS_URL": settings.REDIS_URL,
+        "REDIS_URL": redis_url,
         "SECRET_KEY": "smoke-" + "x" * 30 + "0123456789abcdefghijklmnop",
         # Production requires its own signing secrets: random ones, as CI passes them.
         "CDN_SIGNING_SECRETS": secrets.token_urlsafe(32),
@@ -99,7 +108,7 @@ def test_make_up_becomes_ready_runs_tasks_and_stops_cleanly(tmp_path, amqp_vhost
         client_env = {
             **{k: v for k, v in env.items() if k != "SECRET_KEY"},
             "DJANGO_SETTINGS_MODULE": "streamsite.settings.dev",
-            "CELERY_RESULT_BACKEND": settings.REDIS_URL,
+            "CELERY_RESULT_BACKEND": redis_url,
         }
         sent = subprocess.run(
             [".venv/bin/python", "-m", "tests.streamsite.celery_probe", "ping", "1"],
