@@ -34,12 +34,17 @@ case "$role" in
     # worker [QUEUE[,QUEUE]]: one Deployment per queue so each scales on its own depth.
     queues=${1:-${CELERY_QUEUES:-default}}
     [ $# -gt 0 ] && shift
+    # Not when the shared cache serves another database's site (web pods fail /readyz for it;
+    # a worker or beat would write into the other site's keys): exit 1 naming the remedy. A
+    # one-off process: its counters stay out of the role's metrics directory.
+    env -u PROMETHEUS_MULTIPROC_DIR python -m django cache_claim --check
     exec celery -A streamsite worker --queues "$queues" \
       --concurrency "${CELERY_CONCURRENCY:-2}" --loglevel INFO \
       --without-gossip --without-mingle --hostname "${queues%%,*}@%h" "$@"
     ;;
   beat)
     # Exactly one beat per cluster (a single-replica Deployment with the Recreate strategy).
+    env -u PROMETHEUS_MULTIPROC_DIR python -m django cache_claim --check
     exec celery -A streamsite beat --loglevel INFO \
       --schedule "${CELERY_BEAT_SCHEDULE_FILE:-/tmp/celerybeat-schedule}" "$@"
     ;;

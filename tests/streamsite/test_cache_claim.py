@@ -135,3 +135,19 @@ def test_the_command_names_an_unmigrated_database(transactional_db):
     finally:
         with connection.schema_editor() as editor:
             editor.create_model(DatabaseIdentity)
+
+
+@pytest.mark.django_db
+def test_the_check_claims_or_fails_as_readyz_does():
+    from django.core.management.base import CommandError
+
+    out = StringIO()
+    call_command("cache_claim", "--check", stdout=out)  # nobody's: claimed
+    assert "serves this database" in out.getvalue()
+    assert cache_claim.holder() == cache_claim.database_token()
+    call_command("cache_claim", "--check", stdout=StringIO())  # its own: still fine
+
+    cache.set(cache_claim.CLAIM_KEY, ANOTHER, timeout=None)
+    with pytest.raises(CommandError, match="serves another database's site"):
+        call_command("cache_claim", "--check", stdout=StringIO())
+    assert cache_claim.holder() == ANOTHER

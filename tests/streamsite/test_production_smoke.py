@@ -104,6 +104,13 @@ def test_make_up_becomes_ready_runs_tasks_and_stops_cleanly(tmp_path, amqp_vhost
         assert body["checks"]["broker"]["ok"] is True
         assert "detail" not in body["checks"]["broker"]  # a real broker, not in-process
 
+        # The workers declare the delayed-delivery exchanges the probe's countdown task needs;
+        # a ready web says nothing of them (they start after their cache check).
+        deadline = time.monotonic() + 60
+        while (tmp_path / "up.log").read_text().count(" ready.") < 2:
+            assert time.monotonic() < deadline, (tmp_path / "up.log").read_text()[-3000:]
+            time.sleep(0.2)
+
         # Sent by a process configured like the site (quorum queues, confirmed publishes).
         client_env = {
             **{k: v for k, v in env.items() if k != "SECRET_KEY"},

@@ -19,12 +19,27 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
+            "--check",
+            action="store_true",
+            help="claim the cache if nobody has and fail (exit 1) when it serves another "
+            "database, as /readyz does: the image's worker and beat roles run this first",
+        )
+        parser.add_argument(
             "--empty",
             action="store_true",
             help="delete this prefix's keys (only these) and claim the cache for this database",
         )
 
-    def handle(self, *args, empty: bool = False, **options):
+    def handle(self, *args, check: bool = False, empty: bool = False, **options):
+        if check:
+            try:
+                detail = cache_claim.check()
+            except cache_claim.CacheOfAnotherSite as exc:
+                raise CommandError(f"The cache {exc}.") from exc
+            self.stdout.write(
+                detail or f"The cache under prefix {cache.key_prefix!r} serves this database."
+            )
+            return
         try:
             ours = cache_claim.database_token()
         except DatabaseError as exc:
