@@ -51,9 +51,9 @@ def check() -> str:
     theirs = cache.get(CLAIM_KEY)
     if theirs is not None and theirs != ours:
         raise CacheOfAnotherSite(
-            f"it serves another database's site (its keys under prefix {cache.key_prefix!r}): "
-            "give each site its own CACHE_KEY_PREFIX or Redis database; if this database took "
-            "that one's place, run `manage.py cache_claim --empty`"
+            "the cache serves another database's site (its keys under prefix "
+            f"{cache.key_prefix!r}): give each site its own CACHE_KEY_PREFIX or Redis database; "
+            "if this database took that one's place, run `manage.py cache_claim --empty`"
         )
     return ""
 

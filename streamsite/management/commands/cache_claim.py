@@ -35,7 +35,8 @@ class Command(BaseCommand):
             try:
                 detail = cache_claim.check()
             except cache_claim.CacheOfAnotherSite as exc:
-                raise CommandError(f"The cache {exc}.") from exc
+                message = str(exc)
+                raise CommandError(f"{message[:1].upper()}{message[1:]}.") from exc
             self.stdout.write(
                 detail or f"The cache under prefix {cache.key_prefix!r} serves this database."
             )
