@@ -121,13 +121,17 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache, Redis and Celery ----------------------------------------------------------------
 REDIS_URL = env.url("REDIS_URL", None, schemes=("redis", "rediss"))
+# Every key this site keeps in Redis starts with it: the cache's (claimed for this database by
+# /readyz, streamsite/cache_claim.py) and, unless CDN_REDIS_PREFIX says otherwise, the CDN
+# health store's.
+CACHE_KEY_PREFIX = env.str("CACHE_KEY_PREFIX", "streamsite")
 if REDIS_URL:
     CACHES: dict[str, dict[str, Any]] = {
         "default": {
             # Redis down means cache misses, not errors (streamsite/cache.py).
             "BACKEND": "streamsite.cache.FailSoftRedisCache",
             "LOCATION": REDIS_URL,
-            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", "streamsite"),
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
             "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
         }
     }
@@ -730,7 +734,10 @@ CDN_SERVE_MEDIA = env.bool(
 )
 # Live health and configuration versions; unset: process-local (single-process demo).
 CDN_REDIS_URL = env.url("CDN_REDIS_URL", REDIS_URL, schemes=("redis", "rediss"))
-CDN_REDIS_PREFIX = env.str("CDN_REDIS_PREFIX", "cdn")
+# Under the site's own prefix, so two sites on one Redis database that keep their caches apart
+# keep their edges' health apart too (edges are keyed by id), and `cache_claim --empty`
+# empties it with the rest.
+CDN_REDIS_PREFIX = env.str("CDN_REDIS_PREFIX", f"{CACHE_KEY_PREFIX}:cdn")
 CDN_REFRESH_SECONDS = float(env.str("CDN_REFRESH_SECONDS", "0.25"))
 CDN_GEOIP_PATH = env.str("CDN_GEOIP_PATH", "")
 CDN_BOUNDED_LOAD = float(env.str("CDN_BOUNDED_LOAD", "1.25"))

@@ -83,6 +83,13 @@ def test_a_replaced_database_empties_only_its_own_prefix_and_is_ready_again(
             "KEY_PREFIX": "site-a",
         }
     }
+    # The CDN health store under the site's prefix, as CDN_REDIS_PREFIX's default puts it.
+    settings.CDN_REDIS_URL = own_redis.url
+    settings.CDN_REDIS_PREFIX = "site-a:cdn"
+    from cdn.health import get_store
+    from cdn.snapshot import EdgeHealth
+
+    get_store().publish_health({7: EdgeHealth(up=False, load=0.5)})
     raw = redis.Redis.from_url(own_redis.url)
     raw.set("site-b:1:accounts:auth-epoch", b"7")  # another site's key in the same database
 
@@ -98,8 +105,9 @@ def test_a_replaced_database_empties_only_its_own_prefix_and_is_ready_again(
 
     out = StringIO()
     call_command("cache_claim", "--empty", stdout=out)
-    assert "Deleted 2 keys under prefix 'site-a'" in out.getvalue()
+    assert "Deleted 4 keys under prefix 'site-a'" in out.getvalue()
     assert cache.get("billing:entitlements:5") is None  # the old database's account 5
+    assert get_store().read_health() == (0, {})  # and the old database's edge 7
     assert raw.get("site-b:1:accounts:auth-epoch") == b"7"  # the other site's, untouched
     assert cache_claim.holder() == "b" * 32
     assert client.get("/readyz").status_code == 200
@@ -151,3 +159,29 @@ def test_the_check_claims_or_fails_as_readyz_does():
     with pytest.raises(CommandError, match="serves another database's site"):
         call_command("cache_claim", "--check", stdout=StringIO())
     assert cache_claim.holder() == ANOTHER
+
+
+def test_the_cdn_health_store_lives_under_the_cache_prefix_unless_told_otherwise():
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    PRINT = "from django.conf import settings; print(settings.CDN_REDIS_PREFIX)"
+
+    def prefix(**env):
+        clean = {k: v for k, v in os.environ.items() if k not in ("CDN_REDIS_PREFIX",)}
+        clean.update(env, DJANGO_SETTINGS_MODULE="streamsite.settings.dev")
+        return subprocess.run(
+            [sys.executable, "manage.py", "shell", "-c", PRINT],
+            cwd=Path(__file__).resolve().parents[2],
+            env=clean,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        ).stdout.split()[-1]
+
+    assert prefix(CACHE_KEY_PREFIX="site-b") == "site-b:cdn"
+    assert prefix(CACHE_KEY_PREFIX="site-b", CDN_REDIS_PREFIX="") == "site-b:cdn"
+    assert prefix(CACHE_KEY_PREFIX="site-b", CDN_REDIS_PREFIX="edges") == "edges"
