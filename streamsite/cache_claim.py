@@ -19,12 +19,13 @@ next check writes it again.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 from django.core.cache import cache
 from django.db import DatabaseError
 
 from streamsite.models import DatabaseIdentity
+from streamsite.redis_keys import unlink_prefix
 
 CLAIM_KEY = "site:database"
 
@@ -71,23 +72,6 @@ def _redis() -> object | None:
     return get_client(None, write=True) if get_client is not None else None
 
 
-def _glob_escaped(text: str) -> str:
-    return "".join(f"\\{c}" if c in "*?[]\\" else c for c in text)
-
-
-def prefix_keys(client: object, batch: int = 500) -> Iterator[list[bytes]]:
-    """Every key under this site's cache prefix, in batches (SCAN: Redis keeps serving)."""
-    pattern = f"{_glob_escaped(cache.key_prefix)}:*"
-    keys: list[bytes] = []
-    for key in client.scan_iter(match=pattern, count=1000):  # type: ignore[attr-defined]
-        keys.append(key)
-        if len(keys) >= batch:
-            yield keys
-            keys = []
-    if keys:
-        yield keys
-
-
 def empty_and_claim(progress: Callable[[int], None] = lambda n: None) -> int:
     """Delete every key under this site's cache prefix, then claim the cache for this
     database; how many keys went. Only this prefix: other sites' keys in the same Redis
@@ -97,8 +81,6 @@ def empty_and_claim(progress: Callable[[int], None] = lambda n: None) -> int:
     if client is None:
         cache.clear()
     else:
-        for keys in prefix_keys(client):
-            deleted += int(client.unlink(*keys))  # type: ignore[attr-defined]
-            progress(len(keys))
+        deleted = unlink_prefix(client, cache.key_prefix, progress=progress)
     cache.set(CLAIM_KEY, database_token(), timeout=None)
     return deleted

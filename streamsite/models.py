@@ -43,7 +43,7 @@ class DatabaseIdentity(models.Model):
     token, so a second site pointed at the same cache, or a database put in place of this
     one, is told apart from this site's own processes."""
 
-    token = models.CharField(max_length=32, unique=True)
+    token = models.CharField(max_length=32)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

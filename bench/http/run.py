@@ -52,6 +52,9 @@ from prometheus_client.multiprocess import MultiProcessCollector
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT))
+from streamsite.redis_keys import unlink_prefix  # noqa: E402 - the project's, without Django
+
 PY = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv").exists() else sys.executable
 GUNICORN = str(Path(PY).with_name("gunicorn"))
 
@@ -316,16 +319,8 @@ class Stack:
         chose the prefix (those keys may be someone's)."""
         if self.env.get("CACHE_KEY_PREFIX") != self.key_prefix:
             return
-        client = redis.Redis.from_url(self.env["REDIS_URL"])
-        batch: list[bytes] = []
         try:
-            for key in client.scan_iter(match=f"{self.key_prefix}:*", count=1000):
-                batch.append(key)
-                if len(batch) == 500:
-                    client.unlink(*batch)
-                    batch = []
-            if batch:
-                client.unlink(*batch)
+            unlink_prefix(redis.Redis.from_url(self.env["REDIS_URL"]), self.key_prefix)
         except redis.RedisError as exc:  # the results are out already: say so, do not fail
             say(f"== could not delete this run's cache keys ({self.key_prefix}:*): {exc}")
 

@@ -98,7 +98,7 @@ PLAYLIST = "/playback/t/{key}/{signature}/{expires}/session/{session_id}/master.
 HEALTH = {
     "/healthz": ("Liveness: the process answers", {"200": "Up."}),
     "/readyz": (
-        "Readiness: database, cache and broker reachable, the cache this database's",
+        "Readiness: database, cache and broker reachable, and the cache this site's",
         {"200": "Ready.", "503": "Not ready; `failed` names the checks that failed."},
     ),
 }

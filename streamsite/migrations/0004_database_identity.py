@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
                         auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
                     ),
                 ),
-                ("token", models.CharField(max_length=32, unique=True)),
+                ("token", models.CharField(max_length=32)),
                 ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={

@@ -161,27 +161,16 @@ def test_the_check_claims_or_fails_as_readyz_does():
     assert cache_claim.holder() == ANOTHER
 
 
-def test_the_cdn_health_store_lives_under_the_cache_prefix_unless_told_otherwise():
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
+@needs_redis_server
+@pytest.mark.needs_process  # a redis-server of its own
+def test_unlink_prefix_takes_exactly_the_prefix_in_batches(redis_server):
+    from streamsite.redis_keys import unlink_prefix
 
-    PRINT = "from django.conf import settings; print(settings.CDN_REDIS_PREFIX)"
-
-    def prefix(**env):
-        clean = {k: v for k, v in os.environ.items() if k not in ("CDN_REDIS_PREFIX",)}
-        clean.update(env, DJANGO_SETTINGS_MODULE="streamsite.settings.dev")
-        return subprocess.run(
-            [sys.executable, "manage.py", "shell", "-c", PRINT],
-            cwd=Path(__file__).resolve().parents[2],
-            env=clean,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=True,
-        ).stdout.split()[-1]
-
-    assert prefix(CACHE_KEY_PREFIX="site-b") == "site-b:cdn"
-    assert prefix(CACHE_KEY_PREFIX="site-b", CDN_REDIS_PREFIX="") == "site-b:cdn"
-    assert prefix(CACHE_KEY_PREFIX="site-b", CDN_REDIS_PREFIX="edges") == "edges"
+    raw = redis.Redis.from_url(redis_server.url)
+    raw.mset({f"a*b:{i}": i for i in range(1201)})
+    # What an unescaped "a*b:*" would match too, and a longer prefix: both stay.
+    raw.mset({"axb:1": 1, "a*bc:1": 1, "a*b": 1})
+    batches: list[int] = []
+    assert unlink_prefix(raw, "a*b", progress=batches.append) == 1201
+    assert batches == [500, 500, 201]
+    assert sorted(raw.keys()) == [b"a*b", b"a*bc:1", b"axb:1"]

@@ -201,3 +201,33 @@ class TestStartup:
         )
         assert result.returncode == 0, result.stderr + result.stdout
         assert "System check identified no issues" in result.stdout
+
+
+def _setting(name: str, **env: str) -> str:
+    """A setting's value as a process started with `env` (and nothing else set for `name`)
+    reads it."""
+    clean = {k: v for k, v in os.environ.items() if k != name}
+    clean.update(env, DJANGO_SETTINGS_MODULE="streamsite.settings.dev")
+    code = f"from django.conf import settings; print(settings.{name})"
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return result.stdout.split()[-1]
+
+
+def test_the_cdn_health_store_lives_under_the_cache_prefix_unless_told_otherwise():
+    # Sites that keep their caches apart keep their edges' health apart too, and
+    # `cache_claim --empty` empties it with the cache (streamsite/cache_claim.py).
+    assert _setting("CDN_REDIS_PREFIX", CACHE_KEY_PREFIX="site-b") == "site-b:cdn"
+    assert _setting("CDN_REDIS_PREFIX", CACHE_KEY_PREFIX="site-b", CDN_REDIS_PREFIX="") == (
+        "site-b:cdn"
+    )
+    assert _setting("CDN_REDIS_PREFIX", CACHE_KEY_PREFIX="site-b", CDN_REDIS_PREFIX="edges") == (
+        "edges"
+    )
