@@ -43,7 +43,7 @@ django.setup()
 
 from bench.cdn_real_traces import routed_trace  # noqa: E402
 from cdn.caches import Belady, NginxCache  # noqa: E402
-from cdn.simulator import EdgeStream  # noqa: E402
+from cdn.routed_trace import EdgeStream  # noqa: E402
 
 TRACES = os.environ.get("BENCH_TRACES", "ml-100k,synthetic,releases").split(",")
 SIZES = tuple(int(x) for x in os.environ.get("BENCH_SIZES", "1,5,10").split(","))

@@ -443,8 +443,8 @@ def run(
     from cdn import warming
     from cdn.models import Edge, EdgeContent, Site
     from cdn.services import coverage_zones_import, decision_record
-    from cdn.simulator import DAY, DEFAULT_START, generate_workload
     from cdn.steering import holder, steer
+    from cdn.traces import DAY, DEFAULT_START, generate_workload
 
     trace, catalog = generate_workload(
         requests=sessions,

@@ -31,15 +31,11 @@ import django  # noqa: E402
 
 django.setup()
 
-from cdn.simulator import (  # noqa: E402
-    Warmer,
-    generate_workload,
-    load_balance,
-    route,
-    simulate,
-    synthetic_snapshot,
-)
+from cdn.routed_trace import load_balance, route, synthetic_snapshot  # noqa: E402
+from cdn.sim_warming import Warmer  # noqa: E402
+from cdn.simulator import simulate  # noqa: E402
 from cdn.steering import Steerer  # noqa: E402
+from cdn.traces import generate_workload  # noqa: E402
 
 SESSIONS = int(os.environ.get("BENCH_SESSIONS", "20000"))
 RELEASES = int(os.environ.get("BENCH_RELEASES", "5"))

@@ -42,7 +42,9 @@ import django  # noqa: E402
 django.setup()
 
 from cdn.admission import EdgePolicy  # noqa: E402
-from cdn.simulator import Warmer, route, simulate, synthetic_snapshot  # noqa: E402
+from cdn.routed_trace import route, synthetic_snapshot  # noqa: E402
+from cdn.sim_warming import Warmer  # noqa: E402
+from cdn.simulator import simulate  # noqa: E402
 from cdn.steering import Steerer  # noqa: E402
 from cdn.traces import (  # noqa: E402
     generate_workload,

@@ -3,9 +3,10 @@
 Generates (or reads) a trace, then times `route` + `simulate` at 1/5/10% (LRU and S3-FIFO with
 and without warming, Belady: what `cdn_simulate` runs) twice: with `cdn/simulator.py` as it was
 at BENCH_BASELINE_REF (loaded from git into a throwaway module; it runs on this tree's steering
-and warming code) and with the current one. Reports CPU and wall seconds and checks that both
-give the same hit counts. Target: the current replay >= 10x faster, and 100k sessions x 3 sizes
-under 20 s.
+and warming code) and with the current one (since the split, `cdn.routed_trace.route`,
+`cdn.sim_warming.Warmer` and `cdn.simulator.simulate`). Reports CPU and wall seconds and checks
+that both give the same hit counts. Target: the current replay >= 10x faster, and 100k sessions
+x 3 sizes under 20 s.
 
     BENCH_SESSIONS=100000 .venv/bin/python bench/cdn_replay_speed.py
     BENCH_TRACE=/tmp/trace.csv BENCH_REGIONS=19 BENCH_EDGES=1 \\
@@ -22,6 +23,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -31,7 +33,7 @@ import django  # noqa: E402
 
 django.setup()
 
-from cdn import simulator  # noqa: E402
+from cdn import routed_trace, sim_warming, simulator  # noqa: E402
 from cdn.steering import Steerer  # noqa: E402
 from cdn.traces import generate_trace, read_trace  # noqa: E402
 
@@ -88,7 +90,13 @@ def main() -> None:
         old_trace = [old.Request(r.ts, r.client, r.key, r.nbytes) for r in trace]
         base = replay(old, old_trace)
         print(f"| baseline ({BASELINE_REF}) | {base[0]:.1f} | {base[1]:.1f} |")
-    now = replay(simulator, trace)
+    current = SimpleNamespace(
+        synthetic_snapshot=routed_trace.synthetic_snapshot,
+        route=routed_trace.route,
+        Warmer=sim_warming.Warmer,
+        simulate=simulator.simulate,
+    )
+    now = replay(current, trace)
     print(f"| current | {now[0]:.1f} | {now[1]:.1f} |")
     if base is not None:
         print(f"\nspeed-up: {base[0] / now[0]:.1f}x CPU, {base[1] / now[1]:.1f}x wall")

@@ -258,7 +258,7 @@ def plan_window(
     again. Without that, an edge kept a planned title's files at the place in the queue of the
     day they were first fetched, and the day's new keys pushed out files still planned before
     files no longer wanted; and a key evicted since was never filled again. The simulator's
-    fill does the same (`cdn.simulator._replay_edge_policy`).
+    fill does the same (`cdn.edge_replay.replay_edge_policy`).
     """
     edges = {e.id: e for e in site.edges.all()}
     held: dict[int, int] = defaultdict(int)

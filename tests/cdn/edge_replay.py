@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from cdn.admission import EdgePolicy
-from cdn.simulator import Routed, _replay_edge_policy, route, synthetic_snapshot
+from cdn.edge_replay import replay_edge_policy
+from cdn.routed_trace import Routed, route, synthetic_snapshot
 from cdn.steering import Steerer
 from cdn.traces import Request
 
@@ -17,7 +18,7 @@ def replay_one_edge(
     routed = route(trace, steerer, chunk_bytes=chunk_bytes)
     (edge, es), *_ = routed.edges.items()
     hits = bytearray(len(es.objs))
-    _replay_edge_policy(
+    replay_edge_policy(
         routed,
         es,
         hits,

@@ -18,7 +18,7 @@ from cdn.admission import (
     write_admission_list,
     write_pin_list,
 )
-from cdn.simulator import synthetic_snapshot
+from cdn.routed_trace import synthetic_snapshot
 from cdn.snapshot import EdgeInfo, stable_hash
 from cdn.steering import Steerer
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cdn.simulator import EdgeStream
+from cdn.routed_trace import EdgeStream
 
 
 @pytest.fixture

@@ -14,10 +14,7 @@ from cdn.demand_model import (
     feature_rows,
     next_sessions_label,
 )
-from cdn.simulator import (
-    _learned_pins,
-    _learned_ranking,
-)
+from cdn.edge_replay import learned_pins, learned_ranking
 from cdn.traces import Request
 from tests.cdn.edge_replay import replay_one_edge
 
@@ -116,11 +113,11 @@ def test_before_the_first_model_there_is_no_learned_score():
 def test_members_of_the_list_stay_while_ranked_within_keep_times_its_length():
     scores = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4])
     titles = np.arange(6)
-    assert _learned_pins(scores, titles, 2, previous=set(), keep=3.0) == {0, 1}
+    assert learned_pins(scores, titles, 2, previous=set(), keep=3.0) == {0, 1}
     # 4 is within the first 3 x 2 ranks: it stays, and the best newcomer fills the rest.
-    assert _learned_pins(scores, titles, 2, previous={4}, keep=3.0) == {0, 4}
-    assert _learned_pins(scores, titles, 2, previous={4, 5}, keep=3.0) == {4, 5}
-    assert _learned_pins(scores, titles, 2, previous={4, 5}, keep=1.0) == {0, 1}
+    assert learned_pins(scores, titles, 2, previous={4}, keep=3.0) == {0, 4}
+    assert learned_pins(scores, titles, 2, previous={4, 5}, keep=3.0) == {4, 5}
+    assert learned_pins(scores, titles, 2, previous={4, 5}, keep=1.0) == {0, 1}
 
 
 def eras(*, days: int = 12, per_day: int = 12) -> list[Request]:
@@ -149,7 +146,7 @@ def test_the_learned_list_pins_the_title_now_in_demand_where_counts_pin_the_old_
     # new title into its era: 114 of the 180 sessions hit.
     learned = EdgePolicy(pin_share=1.0, learned_every=DAY, learned_horizon=DAY, learned_keep=1.0)
     hits, routed = edge_hits(eras(), learned, capacity=1)
-    assert len(_learned_ranking(routed, learned).models) == 10
+    assert len(learned_ranking(routed, learned).models) == 10
     assert hits == 114
 
 
@@ -159,4 +156,4 @@ def test_with_no_model_yet_the_learned_policy_replays_as_the_count_rule():
     counts = EdgePolicy(pin_share=1.0)
     never = EdgePolicy(pin_share=1.0, learned_every=30 * DAY, learned_horizon=DAY)
     assert edge_hits(trace, never, capacity=1)[0] == edge_hits(trace, counts, capacity=1)[0]
-    assert _learned_ranking(edge_hits(trace, never, capacity=1)[1], never).models == []
+    assert learned_ranking(edge_hits(trace, never, capacity=1)[1], never).models == []

@@ -7,18 +7,11 @@ from hypothesis import strategies as st
 
 from cdn.admission import EdgePolicy
 from cdn.caches import NginxCache
-from cdn.simulator import (
-    CHUNK_BITS,
-    Warmer,
-    _Arms,
-    _replay_edge_policy,
-    _run_zones,
-    generate_trace,
-    route,
-    synthetic_snapshot,
-)
+from cdn.edge_replay import StreamArms, replay_edge_policy, run_zones
+from cdn.routed_trace import CHUNK_BITS, route, synthetic_snapshot
+from cdn.sim_warming import Warmer
 from cdn.steering import Steerer
-from cdn.traces import Request
+from cdn.traces import Request, generate_trace
 from tests.cdn.edge_replay import replay_one_edge
 
 
@@ -42,10 +35,10 @@ def test_a_smaller_zone_deletes_from_the_tail_until_its_files_fit():
 
 
 def arm_hits(objs, lists, capacity, *, min_uses=1, step=1):
-    """(pin-only hits, LRU-only hits) after replaying `objs` (one a second) through `_Arms`
+    """(pin-only hits, LRU-only hits) after replaying `objs` (one a second) through `StreamArms`
     `step` lookups at a time, the pin arm under `lists(t)` for the lookups from t."""
     ts = [float(i) for i in range(len(objs))]
-    arms = _Arms(capacity, min_uses)
+    arms = StreamArms(capacity, min_uses)
     played = {o >> CHUNK_BITS for o in objs}
     for lo in range(0, len(objs), step):
         hi = min(len(objs), lo + step)
@@ -97,7 +90,7 @@ def test_the_arms_read_nothing_after_the_lookups_they_replayed(seq, later, pinne
     # The same lookups replayed with more after them in the stream, stopped at the same point.
     objs = titles(*seq, *later)
     ts = [float(i) for i in range(len(objs))]
-    arms = _Arms(capacity, 1)
+    arms = StreamArms(capacity, 1)
     played = {o >> CHUNK_BITS for o in objs}
     for lo in range(0, len(seq), step):
         arms.replay(objs, ts, lo, min(len(seq), lo + step), pinned=pinned, played=played)
@@ -135,7 +128,7 @@ def test_a_fill_while_the_edge_is_idle_still_fetches_its_pin_list():
 
     def hits(with_warmer):
         out, stats = bytearray(len(es.objs)), {}
-        _replay_edge_policy(
+        replay_edge_policy(
             routed,
             es,
             out,
@@ -159,11 +152,11 @@ def test_one_zone_replays_both_lists_in_order():
     zone = NginxCache(1)
     objs = titles(1, 2, 1)
     hits = bytearray(3)
-    _run_zones({True: zone, False: zone}, objs, [0.0, 1.0, 2.0], hits, 0, 3, {1}, {2})
+    run_zones({True: zone, False: zone}, objs, [0.0, 1.0, 2.0], hits, 0, 3, {1}, {2})
     assert list(hits) == [0, 0, 0]
     two = {True: NginxCache(1), False: NginxCache(1)}
     hits = bytearray(3)
-    _run_zones(two, objs, [0.0, 1.0, 2.0], hits, 0, 3, {1}, {2})
+    run_zones(two, objs, [0.0, 1.0, 2.0], hits, 0, 3, {1}, {2})
     assert list(hits) == [0, 0, 1]
 
 
@@ -181,7 +174,7 @@ def test_a_switch_of_mode_keeps_the_files_the_zone_holds(monkeypatch):
         self.hits = [0, 1] if self.lookups >= 8 else [1, 0]
         checks.append((self.lookups, tuple(self.hits)))
 
-    monkeypatch.setattr(_Arms, "replay", replay)
+    monkeypatch.setattr(StreamArms, "replay", replay)
     policy = EdgePolicy(mode_every=3600.0, mode_lookups=0.0)
     hits, _ = replay_one_edge(trace, policy, capacity=4, chunk_bytes=100)
     assert checks[-1] == (20, (0, 1))  # the LRU arm was ahead for the last hours

@@ -8,7 +8,8 @@ from hypothesis import strategies as st
 
 from cdn.caches import NginxCache
 from cdn.edge_mode import Arms, cache_key_of, choose, may_choose
-from cdn.simulator import CHUNK_BITS, _run_zones
+from cdn.edge_replay import run_zones
+from cdn.routed_trace import CHUNK_BITS
 
 lookups = st.lists(st.tuples(st.integers(0, 9), st.integers(0, 3)), min_size=1, max_size=150)
 
@@ -28,10 +29,10 @@ def one_shot(seq, pinned_at, played, capacity, min_uses):
 
 
 def _run_zones_titles(zones, objs, ts, hits, i, pinned, played):
-    # `_run_zones` reads titles from the high bits (CHUNK_BITS); here titles are objs // 4.
+    # `run_zones` reads titles from the high bits (CHUNK_BITS); here titles are objs // 4.
     shifted = [(o // 4) << CHUNK_BITS | (o % 4) for o in objs]
     lo, hi = (0, len(objs)) if i is None else (i, i + 1)
-    _run_zones(zones, shifted, ts, hits, lo, hi, set(pinned), set(played))
+    run_zones(zones, shifted, ts, hits, lo, hi, set(pinned), set(played))
 
 
 @given(

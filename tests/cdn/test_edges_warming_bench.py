@@ -47,7 +47,7 @@ def test_with_the_project_s_lists_the_fill_is_each_edge_s_recorded_pin_list(tmp_
     fill from yesterday's plays, none of those files missed today, and the fill raised the hit
     ratio on edges that refuse unlisted titles."""
     from cdn.models import EdgePinList
-    from cdn.simulator import DAY, DEFAULT_START
+    from cdn.traces import DAY, DEFAULT_START
 
     outcome = bench.run(
         workdir=tmp_path, keys=10, sessions=80, releases=1, warm_keys=2, seed=3, lists=True

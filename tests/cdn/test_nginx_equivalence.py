@@ -20,8 +20,9 @@ from django.utils import timezone
 from cdn import warming
 from cdn.admission import write_admission_list, write_pin_list
 from cdn.caches import LRU, NginxCache
+from cdn.edge_replay import run_zones
+from cdn.routed_trace import CHUNK_BITS
 from cdn.signing import signed_url
-from cdn.simulator import CHUNK_BITS, _run_zones
 from tests.cdn.conftest import free_port, wait_until
 from tests.cdn.test_nginx_edges import get
 
@@ -176,7 +177,7 @@ def test_a_warming_head_is_a_lookup_as_the_simulator_inserts_it(admitting_edge):
 def test_pinned_titles_are_stored_at_once_in_their_own_zone_the_rest_at_min_uses(tmp_path, origin):
     """Title 0 is admitted to the LRU zone (stored at its second request, min_uses 2), title 1
     is pinned (its own zone, stored at its first request: the `@pinned` location), title 2 is
-    neither (never stored). The real edge and the simulator's two zones (`_run_zones`) answer
+    neither (never stored). The real edge and the simulator's two zones (`run_zones`) answer
     the same, request by request."""
     for title in TITLES[:3]:
         (origin.root / title / "720p").mkdir(parents=True)
@@ -232,7 +233,7 @@ def test_pinned_titles_are_stored_at_once_in_their_own_zone_the_rest_at_min_uses
         objs = [i << CHUNK_BITS for i in order]
         hits = bytearray(len(objs))
         times = [float(t) for t in range(len(objs))]
-        _run_zones(zones, objs, times, hits, 0, len(objs), pinned={1}, admitted={0, 1})
+        run_zones(zones, objs, times, hits, 0, len(objs), pinned={1}, admitted={0, 1})
         assert real == ["HIT" if h else "MISS" for h in hits]
         assert real == ["MISS", "MISS", "MISS", "MISS", "HIT", "MISS", "HIT", "HIT", "MISS"]
         wait_until(lambda: cached_keys(prefix / "cache", names) == {keys[0]})

@@ -6,19 +6,12 @@ from __future__ import annotations
 import pytest
 
 from cdn import warming
-from cdn.simulator import (
-    DAY,
-    DEFAULT_START,
-    CatalogEntry,
-    Request,
-    Warmer,
-    generate_workload,
-    route,
-    simulate,
-    synthetic_snapshot,
-)
+from cdn.routed_trace import route, synthetic_snapshot
+from cdn.sim_warming import Warmer
+from cdn.simulator import simulate
 from cdn.snapshot import stable_hash
 from cdn.steering import Steerer, rendezvous_rank
+from cdn.traces import DAY, DEFAULT_START, CatalogEntry, Request, generate_workload
 
 CHUNK = 100_000_000
 

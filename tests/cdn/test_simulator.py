@@ -10,22 +10,12 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from cdn.admission import EdgePolicy
-from cdn.simulator import (
-    CHUNK_BITS,
-    LRU,
-    S3FIFO,
-    Belady,
-    _next_uses,
-    generate_trace,
-    load_balance,
-    read_trace,
-    route,
-    simulate,
-    synthetic_snapshot,
-    write_trace,
-)
+from cdn.caches import LRU, S3FIFO, Belady, next_uses
+from cdn.routed_trace import CHUNK_BITS, load_balance, route, synthetic_snapshot
+from cdn.simulator import simulate
 from cdn.snapshot import EdgeHealth
 from cdn.steering import Steerer
+from cdn.traces import generate_trace, read_trace, write_trace
 
 SEQ = ["a", "b", "c", "a", "d", "a", "b", "e", "a", "b", "c", "d"]
 
@@ -39,8 +29,8 @@ def test_lru_on_a_known_sequence():
 
 
 def test_belady_on_a_known_sequence_is_optimal():
-    stream = [((x, 0), 1, 0) for x in SEQ]
-    hits = run(Belady(3, _next_uses(stream)), [(x, 0) for x in SEQ])
+    ids: dict[str, int] = {}
+    hits = run(Belady(3, next_uses([ids.setdefault(x, len(ids)) for x in SEQ])), SEQ)
     assert sum(hits) == 6
 
 

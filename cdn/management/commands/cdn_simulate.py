@@ -7,18 +7,11 @@ from tqdm import tqdm
 
 from cdn.admission import EdgePolicy
 from cdn.nginx import check_min_uses
-from cdn.simulator import (
-    TraceError,
-    Warmer,
-    load_balance,
-    read_catalog,
-    read_trace,
-    route,
-    simulate,
-    synthetic_snapshot,
-)
+from cdn.routed_trace import load_balance, route, synthetic_snapshot
+from cdn.sim_warming import Warmer
+from cdn.simulator import simulate
 from cdn.steering import Steerer
-from cdn.traces import check_clients
+from cdn.traces import TraceError, check_clients, read_catalog, read_trace
 from streamsite.errors import DomainError
 
 

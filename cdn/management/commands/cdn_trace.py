@@ -7,14 +7,16 @@ from datetime import timedelta
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from cdn.simulator import generate_workload, write_catalog, write_trace
 from cdn.traces import (
     TraceError,
+    generate_workload,
     movie_key,
     movielens_plays,
     movielens_regions,
     site_by_hash,
     trace_from_plays,
+    write_catalog,
+    write_trace,
 )
 
 
