@@ -48,6 +48,7 @@ from media import (  # noqa: E402
     ladder,
     services,  # noqa: E402
     synthetic,
+    transcode,
 )
 from media.models import MediaAsset  # noqa: E402
 from media.probe import probe  # noqa: E402
@@ -92,7 +93,7 @@ def pipeline(src: Path, title: Title) -> tuple[float, MediaAsset]:
     services._enqueue_transcode = lambda *a: None  # type: ignore[assignment]
     asset = services.asset_create(upload=upload, title=title)
     started = time.perf_counter()
-    status = services.asset_process(asset_id=asset.pk, version=asset.version)
+    status = transcode.asset_process(asset_id=asset.pk, version=asset.version)
     elapsed = time.perf_counter() - started
     assert status == "ready", (status, MediaAsset.objects.get(pk=asset.pk).error)
     asset.refresh_from_db()

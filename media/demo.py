@@ -16,7 +16,7 @@ from django.db.models import Exists, OuterRef
 from django.test.utils import override_settings
 
 from catalog.models import Episode, Season, Title
-from media import services, subtitles, synthetic
+from media import services, subtitles, synthetic, transcode
 from media.models import MediaAsset
 
 # (lavfi source, width, height, seconds): low to high visual complexity.
@@ -124,7 +124,7 @@ def _encode(name: str, path: Path, title: Title | None, episode: Episode | None)
         episode=episode,
     )
     # In-process when there is no broker (then this is a no-op: it already ran at commit).
-    services.asset_process(asset_id=asset.pk, version=asset.version)
+    transcode.asset_process(asset_id=asset.pk, version=asset.version)
     subtitles.subtitle_put(
         asset=asset,
         language="en",

@@ -20,7 +20,7 @@ from media import storage
 from media.models import MediaAsset
 
 if TYPE_CHECKING:
-    from media.services import Job
+    from media.transcode import Job
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from media import recovery, services, storage
+from media import recovery, services, storage, transcode
 
 
 # The transcode queue's limits apply (soft 3600 s / hard 3900 s). A killed worker's message is
@@ -12,7 +12,7 @@ from media import recovery, services, storage
 # resumes the job once its heartbeat is stale.
 @shared_task(name="media.tasks.media_transcode")
 def media_transcode(asset_id: int, version: int) -> str:
-    return services.asset_process(asset_id=asset_id, version=version)
+    return transcode.asset_process(asset_id=asset_id, version=version)
 
 
 @shared_task(name="media.tasks.media_delete_prefix")

@@ -15,7 +15,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, default_storage
 from django.utils import timezone
 
-from media import recovery, services, storage
+from media import recovery, services, storage, transcode
 from media.models import MediaAsset
 from tests.factories import UserFactory
 from tests.media.conftest import stored_keys
@@ -238,7 +238,7 @@ def test_the_heartbeat_thread_beats_while_a_step_is_silent_and_stops_a_supersede
 ):
     long_ago = timezone.now() - timedelta(minutes=10)
     asset = _running(beat_at=long_ago)
-    job = services.Job(asset.pk, 1)
+    job = transcode.Job(asset.pk, 1)
     with recovery.Heartbeat(job, 0.05) as heartbeat:
         # A silent step (no progress callbacks): only the thread writes.
         assert _wait(lambda: MediaAsset.objects.get(pk=asset.pk).heartbeat_at > long_ago)

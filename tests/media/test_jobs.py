@@ -9,7 +9,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
-from media import services
+from media import services, transcode
 from media.models import MediaAsset, Rendition
 from media.tasks import media_sweep_stale, media_transcode
 from streamsite.errors import Conflict
@@ -169,7 +169,7 @@ def test_cancelling_a_running_encode_stops_ffmpeg_and_leaves_nothing(
     media_root, clips, monkeypatch, django_capture_on_commit_callbacks
 ):
     asset = _queued_asset(clips)
-    real_progress = services._progress
+    real_progress = transcode._progress
 
     def cancel_at_first_report(job, start, end):
         report = real_progress(job, start, end)
@@ -181,8 +181,8 @@ def test_cancelling_a_running_encode_stops_ffmpeg_and_leaves_nothing(
 
         return wrapped
 
-    monkeypatch.setattr(services, "_progress", cancel_at_first_report)
-    assert services.asset_process(asset_id=asset.pk, version=1) == "superseded"
+    monkeypatch.setattr(transcode, "_progress", cancel_at_first_report)
+    assert transcode.asset_process(asset_id=asset.pk, version=1) == "superseded"
     asset.refresh_from_db()
     assert asset.status == "cancelled"
     assert asset.renditions.count() == 0

@@ -49,7 +49,7 @@ def add_renditions(asset: MediaAsset, version: int, heights) -> None:
 
 
 def publish(asset: MediaAsset, version: int, heights, *, ready_at=None) -> None:
-    """What media.services' publish does: the version's rows written again, the asset
+    """What media.transcode's publish does: the version's rows written again, the asset
     switched to it, older versions' rows deleted."""
     Rendition.objects.filter(asset=asset, version=version).delete()
     AudioRendition.objects.filter(asset=asset, version=version).delete()

@@ -11,7 +11,7 @@ from django.db import transaction
 
 from media import ready_copies, selectors
 from media.models import MediaAsset, Subtitle
-from media.services import Job
+from media.transcode import Job
 from tests.media.factories import episode, movie
 from tests.media.test_ready_asset_media import publish, ready
 
