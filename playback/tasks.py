@@ -4,13 +4,13 @@ QoE minute sums."""
 from celery import shared_task
 from django.utils import timezone
 
-from playback.services import activity, qoe, sessions
+from playback.services import activity, positions, qoe
 
 
 @shared_task(name="playback.tasks.flush_positions")
 def flush_positions() -> int:
     """Write buffered heartbeat positions in bounded batches (safe to run twice)."""
-    return sessions.flush_positions()
+    return positions.flush_positions()
 
 
 @shared_task(name="playback.tasks.refresh_popularity", ignore_result=True)

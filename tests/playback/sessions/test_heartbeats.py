@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 
 from playback import ports
 from playback.models import PlaybackSession, Progress
+from playback.services import positions
 from playback.services import sessions as services
 from playback.tasks import flush_positions
 from tests.playback.sessions.conftest import client_for
@@ -39,7 +40,7 @@ def stored_position():
 def buffer(request, monkeypatch):
     """Run with the configured buffer (Redis when REDIS_URL is set) and the database fallback."""
     if request.param == "database":
-        monkeypatch.setattr(services, "uses_redis_buffer", lambda: False)
+        monkeypatch.setattr(positions, "uses_redis_buffer", lambda: False)
     return request.param
 
 
@@ -54,7 +55,7 @@ class TestHeartbeat:
         assert session.state == "playing"
         assert session.last_heartbeat_at is not None
         # Redis holds the hot position; without Redis the session row does.
-        assert session.last_seq == (-1 if services.uses_redis_buffer() else 1)
+        assert session.last_seq == (-1 if positions.uses_redis_buffer() else 1)
         assert stored_position() == []  # buffered, not yet written
         assert flush_positions() == 1
         assert stored_position() == [42]
