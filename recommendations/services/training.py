@@ -1,18 +1,17 @@
-"""Writes for recommendations: interaction upserts, training, promotion and rollback."""
+"""Training runs: requested, run (fold, load, split, search, evaluate, fit, store), swept;
+each ends at the promotion gate."""
 
 from __future__ import annotations
 
-import math
 import time
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 from threadpoolctl import threadpool_limits
@@ -20,7 +19,8 @@ from threadpoolctl import threadpool_limits
 from audit.services import record
 from recommendations import algorithms, evaluation, selectors
 from recommendations.models import Interaction, ModelVersion
-from streamsite.errors import Conflict, NotFound, ValidationFailed
+from recommendations.services.promotion import gate
+from streamsite.errors import ValidationFailed
 
 Progress = Callable[[str], None]
 
@@ -41,157 +41,6 @@ TRAINING_STAGES = (
 )
 
 
-# --- interactions --------------------------------------------------------------------------------
-@dataclass
-class InteractionRow:
-    profile_id: int
-    title_id: int
-    weight: float
-    last_at: datetime
-    plays: int = 0
-    completions: int = 0
-    thumb: int = 0
-    in_my_list: bool = False
-
-
-#: the columns one upsert writes, in order; all but the key and `first_at` are replaced on conflict
-_UPSERT_COLUMNS = (
-    "profile_id",
-    "title_id",
-    "weight",
-    "plays",
-    "completions",
-    "thumb",
-    "in_my_list",
-    "first_at",
-    "last_at",
-)
-_UPSERT_REPLACED = ("weight", "plays", "completions", "thumb", "in_my_list", "last_at")
-
-
-def _upsert_sql() -> str:
-    q = connection.ops.quote_name
-    cols = ", ".join(q(c) for c in _UPSERT_COLUMNS)
-    marks = ", ".join(["%s"] * len(_UPSERT_COLUMNS))
-    sets = ", ".join(f"{q(c)} = EXCLUDED.{q(c)}" for c in _UPSERT_REPLACED)
-    # only the model's own table and column names are formatted in; the values are parameters
-    return (
-        f"INSERT INTO {q(Interaction._meta.db_table)} ({cols}) VALUES ({marks}) "  # noqa: S608
-        f"ON CONFLICT ({q('profile_id')}, {q('title_id')}) DO UPDATE SET {sets}"
-    )
-
-
-#: PostgreSQL: one statement per batch, the columns sent as arrays (`unnest`), not a statement
-#: per row
-_UPSERT_PG_TYPES = (
-    "integer",
-    "integer",
-    "double precision",
-    "integer",
-    "integer",
-    "smallint",
-    "boolean",
-    "timestamptz",
-    "timestamptz",
-)
-
-
-def _upsert_sql_postgresql() -> str:
-    q = connection.ops.quote_name
-    cols = ", ".join(q(c) for c in _UPSERT_COLUMNS)
-    arrays = ", ".join(f"%s::{t}[]" for t in _UPSERT_PG_TYPES)
-    sets = ", ".join(f"{q(c)} = EXCLUDED.{q(c)}" for c in _UPSERT_REPLACED)
-    # only the model's own table and column names are formatted in; the values are parameters
-    return (
-        f"INSERT INTO {q(Interaction._meta.db_table)} ({cols}) SELECT * FROM unnest({arrays}) "  # noqa: S608
-        f"ON CONFLICT ({q('profile_id')}, {q('title_id')}) DO UPDATE SET {sets}"
-    )
-
-
-def interactions_upsert(*, rows: Iterable[InteractionRow], batch_size: int = 1000) -> int:
-    """Write the current state of (profile, title) signals in bulk upserts; returns rows written.
-
-    The caller aggregates events into absolute values, so replaying a batch is harmless. A new
-    row's `first_at` is its `last_at`; an existing row keeps its `first_at` and has every other
-    signal replaced.
-
-    One parameterised `INSERT ... ON CONFLICT DO UPDATE` over plain tuples: on PostgreSQL one
-    statement per batch reading the columns as arrays (`unnest`), on SQLite `executemany`. The
-    same rows as `bulk_create(update_conflicts=True)`, without building a model instance and
-    preparing each value through its field (most of a MovieLens-100K fold's CPU, by the
-    profile). As with `bulk_create`, a batch must not name a (profile, title) twice.
-    """
-    adapt_at = connection.ops.adapt_datetimefield_value
-    last_at_field = Interaction._meta.get_field("last_at")
-
-    def prepared() -> Iterator[tuple[Any, ...]]:
-        for row in rows:
-            # a naive time is made aware as the ORM would (with its warning); aware ones go
-            # straight
-            at = (
-                adapt_at(row.last_at)
-                if row.last_at.tzinfo
-                else last_at_field.get_db_prep_save(row.last_at, connection)
-            )
-            yield (
-                row.profile_id,
-                row.title_id,
-                row.weight,
-                row.plays,
-                row.completions,
-                row.thumb,
-                row.in_my_list,
-                at,
-            )
-
-    return interactions_upsert_prepared(rows=prepared(), batch_size=batch_size)
-
-
-def interactions_upsert_prepared(*, rows: Iterable[tuple[Any, ...]], batch_size: int = 1000) -> int:
-    """`interactions_upsert` of rows already in the database's terms: tuples of (profile id,
-    title id, weight, plays, completions, thumb, in My List, last_at as the database stores
-    it). The fold reads its times from the database and writes them back unconverted."""
-    postgresql = connection.vendor == "postgresql"
-    sql = _upsert_sql_postgresql() if postgresql else _upsert_sql()
-    written = 0
-    batch: list[tuple[Any, ...]] = []
-
-    def flush() -> None:
-        nonlocal written
-        if not batch:
-            return
-        with transaction.atomic(savepoint=False), connection.cursor() as cursor:
-            if postgresql:
-                cursor.execute(sql, [list(column) for column in zip(*batch, strict=True)])
-            else:
-                cursor.executemany(sql, batch)
-        written += len(batch)
-        batch.clear()
-
-    for pid, tid, weight, plays, completions, thumb, listed, at in rows:
-        if not math.isfinite(weight) or weight < 0:
-            # NaN would pass `< 0` and poison every model trained on the row
-            raise ValidationFailed(f"weight must be a finite number, not negative, got {weight}")
-        batch.append(
-            (
-                int(pid),
-                int(tid),
-                float(weight),
-                int(plays),
-                int(completions),
-                int(thumb),
-                bool(listed),
-                at,
-                at,
-            )
-        )
-        if len(batch) >= batch_size:
-            flush()
-    flush()
-    return written
-
-
-# --- training -------------------------------------------------------------------------------------
 def _check_algorithm(algorithm: str, params: dict[str, Any] | None) -> None:
     if algorithm not in algorithms.ALGORITHMS:
         raise ValidationFailed(
@@ -345,7 +194,7 @@ def _run(
         version.refresh_from_db()
         return version
     stage("promotion gate")
-    gated = _gate(version)
+    gated = gate(version)
     if inner is not None and gated.status == ModelVersion.Status.CANDIDATE:
         inner_metrics = gated.metrics.get("stage") or {}
         if inner_metrics.get("beats_stage") is False:
@@ -399,7 +248,7 @@ def _gate_stage(
     version.status = ModelVersion.Status.CANDIDATE
     version.finished_at = timezone.now()
     version.save()
-    return _gate(version)
+    return gate(version)
 
 
 def _fit_evaluate_store(
@@ -563,153 +412,3 @@ def last_full_search(algorithm: str) -> datetime | None:
         if stamp:
             return datetime.fromisoformat(stamp)
     return None
-
-
-def _gate(version: ModelVersion) -> ModelVersion:
-    """Promote only a clear improvement: NDCG@10 above the reference by the margin (relative)."""
-    margin = float(settings.RECS_PROMOTION_MARGIN)
-    metrics = version.metrics
-    ndcg = float(metrics["test"]["ndcg@10"])
-    live = metrics.get("live")
-    if live is not None:
-        reference, against = float(live["ndcg@10"]), f"live version #{live['version']}"
-    elif version.algorithm != "popularity":
-        reference, against = float(metrics["popularity"]["ndcg@10"]), "the popularity baseline"
-    else:
-        reference, against = 0.0, "nothing (first model)"
-    stage = metrics.get("stage")
-    if stage is not None:
-        # the two-stage model against its own EASE stage, by the same margin
-        beats = ndcg > float(stage["ndcg@10"]) * (1 + margin)
-        ModelVersion.objects.filter(pk=version.pk).update(
-            metrics={**metrics, "stage": {**stage, "beats_stage": beats}}
-        )
-        version.refresh_from_db()
-        metrics = version.metrics
-        if not beats:
-            needed = float(stage["ndcg@10"]) * (1 + margin)
-            decision = (
-                f"Kept as candidate: NDCG@10 {ndcg:.4f} does not beat its own {stage['algorithm']}"
-                f" stage ({float(stage['ndcg@10']):.4f}) by {margin:.1%} (needs more than "
-                f"{needed:.4f}); the stage goes through the gate on its own."
-            )
-            ModelVersion.objects.filter(pk=version.pk).update(decision=decision)
-            version.refresh_from_db()
-            return version
-    if live is not None and live.get("same_recipe"):
-        return _gate_refresh(version, live_pk=int(live["version"]))
-    needed = reference * (1 + margin)
-    if ndcg > needed or (live is None and version.algorithm == "popularity"):
-        decision = (
-            f"Promoted: NDCG@10 {ndcg:.4f} beats {against} ({reference:.4f}) "
-            f"by more than {margin:.1%}."
-        )
-        ModelVersion.objects.filter(pk=version.pk).update(decision=decision)
-        return promote(version=version)
-    decision = (
-        f"Kept as candidate: NDCG@10 {ndcg:.4f} does not beat {against} ({reference:.4f}) "
-        f"by {margin:.1%} (needs more than {needed:.4f})."
-    )
-    ModelVersion.objects.filter(pk=version.pk).update(decision=decision)
-    version.refresh_from_db()
-    return version
-
-
-def _gate_refresh(version: ModelVersion, *, live_pk: int) -> ModelVersion:
-    """The live recipe (same algorithm, same parameters) fitted again: on this split it scores
-    exactly what the live one does, so no margin can be cleared; what it brings is newer data.
-    Promoted when its interactions reach later than the live version's and it still beats the
-    popularity baseline; kept otherwise. Without this, a nightly retrain that reuses the live
-    parameters (RECS_FULL_SEARCH_DAYS) would never put fresh viewing into the live model."""
-    metrics = version.metrics
-    ndcg = float(metrics["test"]["ndcg@10"])
-    popularity = float(metrics["popularity"]["ndcg@10"])
-    current = ModelVersion.objects.filter(pk=live_pk).first()
-    newer = version.data_to is not None and (
-        current is None or current.data_to is None or version.data_to > current.data_to
-    )
-    if newer and (ndcg > popularity or version.algorithm == "popularity"):
-        decision = (
-            f"Promoted: live version #{live_pk}'s recipe refitted on newer data (up to "
-            f"{version.data_to:%Y-%m-%d %H:%M} UTC); NDCG@10 {ndcg:.4f}, popularity "
-            f"{popularity:.4f}."
-        )
-        ModelVersion.objects.filter(pk=version.pk).update(decision=decision)
-        return promote(version=version)
-    why = (
-        "no newer data than it"
-        if not newer
-        else f"NDCG@10 {ndcg:.4f} does not beat the popularity baseline ({popularity:.4f})"
-    )
-    decision = f"Kept as candidate: live version #{live_pk}'s own recipe, with {why}."
-    ModelVersion.objects.filter(pk=version.pk).update(decision=decision)
-    version.refresh_from_db()
-    return version
-
-
-@transaction.atomic
-def promote(*, version: ModelVersion) -> ModelVersion:
-    """Make this version live; the previous live one is retired."""
-    locked = ModelVersion.objects.select_for_update().filter(pk=version.pk).first()
-    if locked is None:
-        raise NotFound(gettext("No such model version."))
-    if locked.status == ModelVersion.Status.LIVE:
-        return locked
-    if locked.status not in (ModelVersion.Status.CANDIDATE, ModelVersion.Status.RETIRED):
-        raise Conflict(f"A {locked.get_status_display().lower()} model cannot be promoted.")
-    if not locked.artifact_key:
-        raise Conflict(gettext("This version has no stored artifact."))
-    now, was = timezone.now(), locked.status
-    list(ModelVersion.objects.select_for_update().live().order_by("pk"))
-    ModelVersion.objects.live().update(status=ModelVersion.Status.RETIRED)
-    ModelVersion.objects.filter(pk=locked.pk).update(
-        status=ModelVersion.Status.LIVE, promoted_at=now, rolled_back_at=None
-    )
-    locked.refresh_from_db()
-    record(
-        action="recs.model_promote",
-        obj=locked,
-        before={"status": was},
-        after={"status": locked.status},
-    )
-    _precompute_rows_on_commit()
-    return locked
-
-
-def _precompute_rows_on_commit() -> None:
-    """A new live model: recompute every profile's cached home rows in batches, after commit."""
-    from recommendations import rows_cache, tasks  # tasks import this module
-
-    rows_cache.live_model_changed()
-    tasks.precompute_rows.delay_on_commit(0)  # type: ignore[attr-defined]
-
-
-@transaction.atomic
-def rollback() -> ModelVersion:
-    """Retire the live version and bring back the one that was live before it."""
-    live = ModelVersion.objects.select_for_update().live().first()
-    if live is None:
-        raise Conflict(gettext("No live model to roll back."))
-    previous = (
-        ModelVersion.objects.select_for_update()
-        .filter(
-            status=ModelVersion.Status.RETIRED,
-            promoted_at__isnull=False,
-            rolled_back_at__isnull=True,
-            promoted_at__lt=live.promoted_at,
-        )
-        .exclude(artifact_key="")
-        .order_by("-promoted_at", "-id")
-        .first()
-    )
-    if previous is None:
-        raise Conflict(gettext("No earlier live model to roll back to."))
-    now = timezone.now()
-    ModelVersion.objects.filter(pk=live.pk).update(
-        status=ModelVersion.Status.RETIRED, rolled_back_at=now
-    )
-    ModelVersion.objects.filter(pk=previous.pk).update(status=ModelVersion.Status.LIVE)
-    previous.refresh_from_db()
-    record(action="recs.model_rollback", obj=previous, after={"retired": live.pk})
-    _precompute_rows_on_commit()
-    return previous
