@@ -157,7 +157,7 @@ def test_a_validator_that_reads_the_context_builds_its_own_fields():
 
 
 def test_a_profile_created_from_a_form_keeps_its_kids_flag():
-    from accounts.apis import ProfileListCreateApi
+    from accounts.apis.profiles import ProfileListCreateApi
 
     body = QueryDict("name=Mia&is_kids=true")
     errors, values = shared(ProfileListCreateApi.ProfileListCreateInputSerializer, body)

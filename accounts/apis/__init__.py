@@ -1,0 +1,2 @@
+"""REST endpoints of the accounts app, by topic: `sign_in`, `account`, `profiles`, `devices`,
+`tokens`."""
