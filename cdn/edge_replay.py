@@ -20,7 +20,7 @@ from cdn.caches import NginxCache
 from cdn.demand_model import LearnedRanking, build_ranking
 from cdn.edge_mode import Arms, choose, may_choose
 from cdn.routed_trace import CHUNK_BITS, EdgeStream, Routed
-from cdn.sim_warming import Warmer, count
+from cdn.sim_warming import Warmer, add_count
 from cdn.snapshot import stable_hash
 from cdn.traces import DAY
 
@@ -224,7 +224,7 @@ def replay_edge_policy(
                     fetched += 1
                     zones[False].insert(obj, ts=at)
             if stats is not None and fetched:
-                count(stats, "fetched", fetched)
+                add_count(stats, "fetched", fetched)
         run_zones(zones, objs, ts, hits, lo, hi, pinned, admitted)
         if arms is not None:
             arms.replay(objs, ts, seg, hi, pinned=pin_list, played=played)

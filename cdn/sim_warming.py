@@ -230,7 +230,7 @@ class ReferenceReplay:
 
     def _settle(self) -> None:
         for left in self.fetched:
-            count(self.stats, "unread_kept" if left in self.cache else "unread_evicted")
+            add_count(self.stats, "unread_kept" if left in self.cache else "unread_evicted")
         self.fetched = set()
 
     def fill(self, warmer: Warmer, site: str, edge: str, at: float) -> None:
@@ -244,7 +244,7 @@ class ReferenceReplay:
             unread = [c for c in plan if c not in self.seen][: self.budget]
             self.fetched = {c for c in unread if c not in cache}
             self.warmed.update(self.fetched)
-            count(self.stats, "topup_fetched", len(self.fetched))
+            add_count(self.stats, "topup_fetched", len(self.fetched))
             for chunk in reversed(unread):
                 if self.policy == "s3fifo":
                     cache.insert(chunk, warmed="tail")
@@ -267,12 +267,12 @@ class ReferenceReplay:
                     self.pin_hours * 3600
                 )
                 room -= 1
-                count(self.stats, "pinned")
+                add_count(self.stats, "pinned")
             wanted = [c for c in wanted if c not in self.pinned]
             cache.resize(self.capacity - len(self.pinned))
         self.fetched = set(wanted)
         self.warmed.update(wanted, self.pinned)
-        count(self.stats, "fetched", len(self.fetched))
+        add_count(self.stats, "fetched", len(self.fetched))
         if self.policy == "s3fifo":
             # Head: hottest first, so the coldest is evicted first. Tail: coldest first, so the
             # hottest is evicted last.
@@ -290,13 +290,13 @@ class ReferenceReplay:
     def read(self, obj: int, i: int, ts: float) -> bool:
         if self.fetched and obj in self.fetched:
             self.fetched.discard(obj)
-            count(self.stats, "read_cached" if obj in self.cache else "read_after_eviction")
+            add_count(self.stats, "read_cached" if obj in self.cache else "read_after_eviction")
         from_pin = False
         if self.pinned:
             expired = [c for c, until in self.pinned.items() if until <= ts]
             for c in expired:
                 del self.pinned[c]
-                count(self.stats, "pin_expired")
+                add_count(self.stats, "pin_expired")
             if obj in self.pinned:
                 del self.pinned[obj]
                 from_pin = True
@@ -314,14 +314,14 @@ class ReferenceReplay:
         chunk = self.routed.chunk(obj)
         if chunk[0] not in warmer.releases:
             return
-        count(self.stats, "release_first_reads")
+        add_count(self.stats, "release_first_reads")
         if hit:
-            count(self.stats, "release_first_hits")
+            add_count(self.stats, "release_first_hits")
         elif obj in self.warmed:
-            count(self.stats, "miss_warmed_evicted")
+            add_count(self.stats, "miss_warmed_evicted")
         elif last_fill is not None:
-            count(self.stats, warmer.why_missed(site, last_fill, edge, chunk))
+            add_count(self.stats, warmer.why_missed(site, last_fill, edge, chunk))
 
 
-def count(stats: dict[str, int], what: str, n: int = 1) -> None:
+def add_count(stats: dict[str, int], what: str, n: int = 1) -> None:
     stats[what] = stats.get(what, 0) + n
