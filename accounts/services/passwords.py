@@ -26,10 +26,11 @@ from streamsite.errors import (
 
 
 def _credentials_end(
-    *, user: User, keep_session_key: str | None, keep_api_tokens: bool
+    *, user: User, keep_session_key: str | None, keep_api_tokens: bool, reset: bool
 ) -> tuple[int, int]:
     """After a new password: end the other browser sessions and (unless kept) revoke every API
-    token, so a stolen session or token dies with the old password. Returns the counts."""
+    token, so a stolen session or token dies with the old password; the security email says
+    which. Returns the counts."""
     sessions = sessions_revoke_all(user=user, keep_session_key=keep_session_key)
     tokens_revoked = 0
     if not keep_api_tokens:
@@ -37,6 +38,15 @@ def _credentials_end(
             revoked_at=timezone.now()
         )
         token_cache.auth_changed()
+    queue_email(
+        user.email,
+        "password_changed",
+        language=user.language,
+        sessions_ended=sessions,
+        tokens_revoked=tokens_revoked,
+        tokens_kept=keep_api_tokens,
+        reset=reset,
+    )
     return sessions, tokens_revoked
 
 
@@ -58,19 +68,9 @@ def password_change(
     user.set_password(new_password)
     user.save(update_fields=["password"])
     record(action="account.password_change", obj=user)
-    sessions, tokens_revoked = _credentials_end(
-        user=user, keep_session_key=keep_session_key, keep_api_tokens=keep_api_tokens
+    return _credentials_end(
+        user=user, keep_session_key=keep_session_key, keep_api_tokens=keep_api_tokens, reset=False
     )
-    queue_email(
-        user.email,
-        "password_changed",
-        language=user.language,
-        sessions_ended=sessions,
-        tokens_revoked=tokens_revoked,
-        tokens_kept=keep_api_tokens,
-        reset=False,
-    )
-    return sessions, tokens_revoked
 
 
 def password_reset_request(*, email: str) -> None:
@@ -117,16 +117,5 @@ def password_reset_confirm(*, uidb64: str, token: str, new_password: str) -> Use
         user.email_verified_at = timezone.now()
     user.save(update_fields=["password", "email_verified_at"])
     record(action="account.password_reset", obj=user, actor=user)
-    sessions, tokens_revoked = _credentials_end(
-        user=user, keep_session_key=None, keep_api_tokens=False
-    )
-    queue_email(
-        user.email,
-        "password_changed",
-        language=user.language,
-        sessions_ended=sessions,
-        tokens_revoked=tokens_revoked,
-        tokens_kept=False,
-        reset=True,
-    )
+    _credentials_end(user=user, keep_session_key=None, keep_api_tokens=False, reset=True)
     return user
