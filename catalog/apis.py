@@ -181,22 +181,28 @@ class TitleListApi(APIView):
     )
     @cached_read
     def get(self, request: Request) -> Response:
-        params = self.TitleListFilterSerializer(data=request.query_params)
-        params.is_valid(raise_exception=True)
-        data = params.validated_data
-        filters = selectors.SearchFilters(
-            genre=data.get("genre"),
-            kind=data.get("kind"),
-            year_from=data.get("year_from"),
-            year_to=data.get("year_to"),
-            max_maturity=data.get("maturity"),
-        )
+        data, filters = _search_query(request)
         qs = selectors.search_titles(request_viewer(request), data.get("q", ""), filters)
         if "ordering" in data:
             qs = qs.order_by(*ORDERINGS[data["ordering"]])
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(TitleCardSerializer(page, many=True).data)
+
+
+def _search_query(request: Request) -> tuple[dict[str, Any], selectors.SearchFilters]:
+    """A title search's query parameters, validated (a 400 naming the field otherwise), and the
+    filters they ask for: what the list and its facet counts both read."""
+    params = TitleListApi.TitleListFilterSerializer(data=request.query_params)
+    params.is_valid(raise_exception=True)
+    data = params.validated_data
+    return data, selectors.SearchFilters(
+        genre=data.get("genre"),
+        kind=data.get("kind"),
+        year_from=data.get("year_from"),
+        year_to=data.get("year_to"),
+        max_maturity=data.get("maturity"),
+    )
 
 
 class TitleFacetsApi(APIView):
@@ -213,16 +219,7 @@ class TitleFacetsApi(APIView):
     )
     @cached_read
     def get(self, request: Request) -> Response:
-        params = TitleListApi.TitleListFilterSerializer(data=request.query_params)
-        params.is_valid(raise_exception=True)
-        data = params.validated_data
-        filters = selectors.SearchFilters(
-            genre=data.get("genre"),
-            kind=data.get("kind"),
-            year_from=data.get("year_from"),
-            year_to=data.get("year_to"),
-            max_maturity=data.get("maturity"),
-        )
+        data, filters = _search_query(request)
         facets = selectors.search_facets(request_viewer(request), data.get("q", ""), filters)
         return Response(
             {
