@@ -99,31 +99,29 @@ def asset_create(
 @transaction.atomic
 def asset_retry(*, asset: MediaAsset) -> MediaAsset:
     """Run a failed or cancelled job again from a clean state, under a new version."""
-    changed = MediaAsset.objects.filter(
-        pk=asset.pk, status__in=[Status.FAILED, Status.CANCELLED]
-    ).update(
-        status=Status.QUEUED,
-        version=F("version") + 1,
-        progress=0,
-        error="",
-        heartbeat_at=None,
-        attempts=0,
-        updated_at=timezone.now(),
+    return _requeue(
+        asset,
+        [Status.FAILED, Status.CANCELLED],
+        action="media.asset_retry",
+        refusal=f"Only a failed or cancelled job can be retried (this one is {asset.status}).",
     )
-    if changed != 1:
-        raise Conflict(
-            f"Only a failed or cancelled job can be retried (this one is {asset.status})."
-        )
-    asset.refresh_from_db()
-    record(action="media.asset_retry", obj=asset, after={"version": asset.version})
-    _enqueue_transcode(asset.pk, asset.version)
-    return asset
 
 
 @transaction.atomic
 def asset_reencode(*, asset: MediaAsset) -> MediaAsset:
     """Encode a ready asset again (e.g. after a ladder change); the old version plays meanwhile."""
-    changed = MediaAsset.objects.filter(pk=asset.pk, status=Status.READY).update(
+    return _requeue(
+        asset,
+        [Status.READY],
+        action="media.asset_reencode",
+        refusal=f"Only a ready asset can be re-encoded (this one is {asset.status}).",
+    )
+
+
+def _requeue(asset: MediaAsset, statuses: list[str], *, action: str, refusal: str) -> MediaAsset:
+    """Queue a new version of the job from a clean state if the asset is in one of `statuses`
+    (one conditional update, so two staff clicks queue one job), else 409 with `refusal`."""
+    changed = MediaAsset.objects.filter(pk=asset.pk, status__in=statuses).update(
         status=Status.QUEUED,
         version=F("version") + 1,
         progress=0,
@@ -133,9 +131,9 @@ def asset_reencode(*, asset: MediaAsset) -> MediaAsset:
         updated_at=timezone.now(),
     )
     if changed != 1:
-        raise Conflict(f"Only a ready asset can be re-encoded (this one is {asset.status}).")
+        raise Conflict(refusal)
     asset.refresh_from_db()
-    record(action="media.asset_reencode", obj=asset, after={"version": asset.version})
+    record(action=action, obj=asset, after={"version": asset.version})
     _enqueue_transcode(asset.pk, asset.version)
     return asset
 
