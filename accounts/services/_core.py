@@ -12,16 +12,10 @@ from django.core.validators import validate_email
 from django.urls import reverse
 from django.utils.translation import gettext, ngettext
 
-from accounts import (
-    throttle,
-)
-from accounts.models import (
-    User,
-)
+from accounts import throttle
+from accounts.models import User
 from accounts.tasks import queue_account_email
-from streamsite.errors import (
-    ValidationFailed,
-)
+from streamsite.errors import ValidationFailed
 
 
 def throttle_rule(name: str) -> throttle.Rule:

@@ -8,20 +8,11 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from accounts import (
-    token_cache,
-    token_touch,
-    tokens,
-)
-from accounts.models import (
-    ApiToken,
-    User,
-)
+from accounts import token_cache, token_touch, tokens
+from accounts.models import ApiToken, User
 from accounts.services._core import fields_error
 from audit.services import record
-from streamsite.errors import (
-    NotFound,
-)
+from streamsite.errors import NotFound
 
 # last_used_at is written at most this often per token, so reads stay reads.
 TOKEN_TOUCH_INTERVAL = timedelta(seconds=60)

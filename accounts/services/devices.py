@@ -10,19 +10,11 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from accounts import (
-    session_store,
-    token_cache,
-)
-from accounts.models import (
-    User,
-    UserSession,
-)
+from accounts import session_store, token_cache
+from accounts.models import User, UserSession
 from accounts.useragent import device_name
 from audit.services import record
-from streamsite.errors import (
-    NotFound,
-)
+from streamsite.errors import NotFound
 
 # A device's last_seen_at is written at most this often.
 SESSION_TOUCH_INTERVAL = timedelta(seconds=60)

@@ -11,17 +11,8 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext
 
-from accounts import (
-    selectors,
-    session_store,
-    token_cache,
-)
-from accounts.models import (
-    ApiToken,
-    Profile,
-    User,
-    UserSession,
-)
+from accounts import selectors, session_store, token_cache
+from accounts.models import ApiToken, Profile, User, UserSession
 from accounts.services._core import fields_error
 from accounts.services.devices import sessions_revoke_all
 from accounts.tasks import queue_account_email

@@ -9,20 +9,13 @@ from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from django.utils.translation import gettext
 
-from accounts import (
-    token_cache,
-)
-from accounts.models import (
-    ApiToken,
-    User,
-)
+from accounts import token_cache
+from accounts.models import ApiToken, User
 from accounts.services._core import fields_error, queue_email, site_link, validate_new_password
 from accounts.services.devices import sessions_revoke_all
 from accounts.tasks import queue_account_email, send_password_reset
 from audit.services import record
-from streamsite.errors import (
-    ValidationFailed,
-)
+from streamsite.errors import ValidationFailed
 
 
 def _credentials_end(

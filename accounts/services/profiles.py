@@ -12,24 +12,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from accounts import (
-    avatars,
-    selectors,
-    throttle,
-)
-from accounts.models import (
-    ApiToken,
-    Maturity,
-    Profile,
-    ProfileUnlock,
-    User,
-)
+from accounts import avatars, selectors, throttle
+from accounts.models import ApiToken, Maturity, Profile, ProfileUnlock, User
 from accounts.services._core import fields_error, throttle_rule, try_again_in
-from streamsite.errors import (
-    Conflict,
-    PermissionDenied,
-    RateLimited,
-)
+from streamsite.errors import Conflict, PermissionDenied, RateLimited
 
 PIN_LENGTH = 4
 

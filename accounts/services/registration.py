@@ -9,14 +9,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from accounts import (
-    selectors,
-    token_cache,
-)
-from accounts.models import (
-    Profile,
-    User,
-)
+from accounts import selectors, token_cache
+from accounts.models import Profile, User
 from accounts.services._core import (
     fields_error,
     normalise_email,
@@ -26,9 +20,7 @@ from accounts.services._core import (
 )
 from accounts.tasks import queue_account_email, send_email_change
 from audit.services import record
-from streamsite.errors import (
-    ValidationFailed,
-)
+from streamsite.errors import ValidationFailed
 
 VERIFY_SALT = "accounts.verify-email"
 EMAIL_CHANGE_SALT = "accounts.change-email"

@@ -7,21 +7,11 @@ from django.core import signing
 from django.http import HttpRequest
 from django.utils.translation import gettext, gettext_noop, ngettext
 
-from accounts import (
-    selectors,
-    throttle,
-)
-from accounts.models import (
-    User,
-)
+from accounts import selectors, throttle
+from accounts.models import User
 from accounts.services._core import queue_email, site_link, throttle_rule
 from accounts.services.registration import email_verification_send
-from streamsite.errors import (
-    PermissionDenied,
-    RateLimited,
-    Unauthenticated,
-    ValidationFailed,
-)
+from streamsite.errors import PermissionDenied, RateLimited, Unauthenticated, ValidationFailed
 
 LOGIN_FAILED = gettext_noop("Email or password is incorrect.")
 UNLOCK_SALT = "accounts.unlock"

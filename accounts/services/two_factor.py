@@ -11,21 +11,11 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from accounts import (
-    selectors,
-    throttle,
-)
-from accounts.models import (
-    RecoveryCode,
-    TotpDevice,
-    User,
-)
+from accounts import selectors, throttle
+from accounts.models import RecoveryCode, TotpDevice, User
 from accounts.services._core import fields_error, queue_email, throttle_rule, try_again_in
 from audit.services import record
-from streamsite.errors import (
-    Conflict,
-    RateLimited,
-)
+from streamsite.errors import Conflict, RateLimited
 
 RECOVERY_CODE_COUNT = 10
 

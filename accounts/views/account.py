@@ -21,10 +21,7 @@ from accounts import forms, selectors, services
 from accounts.models import TotpDevice
 from accounts.permissions import ensure_not_kids
 from accounts.views._common import current_user, form_status, keep_signed_in
-from streamsite.errors import (
-    DomainError,
-    ValidationFailed,
-)
+from streamsite.errors import DomainError, ValidationFailed
 
 
 @login_required

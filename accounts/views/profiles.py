@@ -19,13 +19,7 @@ from accounts import avatars, forms, selectors, services
 from accounts.models import Profile
 from accounts.permissions import ensure_not_kids
 from accounts.views._common import current_user, safe_next
-from streamsite.errors import (
-    DomainError,
-    NotFound,
-    PermissionDenied,
-    RateLimited,
-    ValidationFailed,
-)
+from streamsite.errors import DomainError, NotFound, PermissionDenied, RateLimited, ValidationFailed
 
 
 def _own_profile(request: HttpRequest, profile_id: int) -> Profile:

@@ -19,12 +19,7 @@ from accounts import forms, selectors, services
 from accounts.models import User
 from accounts.views._common import form_status, safe_next
 from streamsite.client_address import client_address
-from streamsite.errors import (
-    DomainError,
-    RateLimited,
-    Unauthenticated,
-    ValidationFailed,
-)
+from streamsite.errors import DomainError, RateLimited, Unauthenticated, ValidationFailed
 
 PENDING_2FA = "accounts_pending_2fa"
 PENDING_NEXT = "accounts_pending_next"
