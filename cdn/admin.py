@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy, ngettext
@@ -18,10 +19,15 @@ from cdn.models import (
     SteeringDecision,
 )
 
+# An edge's URLs typed without a scheme are read as https (Django 6's default; 5.2 warns
+# that it still assumes http).
+EDGE_URLS = {models.URLField: {"assume_scheme": "https"}}
+
 
 class EdgeInline(admin.TabularInline):
     model = Edge
     extra = 0
+    formfield_overrides = EDGE_URLS
     fields = ["name", "base_url", "capacity", "weight", "admin_state", "healthy", "load"]
     readonly_fields = ["healthy", "load"]
 
@@ -48,6 +54,7 @@ class EdgeAdmin(admin.ModelAdmin):
     list_filter = ["admin_state", "healthy", "site"]
     readonly_fields = ["healthy", "load", "hits", "misses", "health_checked_at"]
     actions = ["drain", "online", "offline"]
+    formfield_overrides = EDGE_URLS
 
     @admin.display(description=gettext_lazy("hit ratio (warming)"))
     def hit_ratio_display(self, edge: Edge) -> str:
