@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from importlib import import_module
 from io import StringIO
 from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
+from django.db import OperationalError
 from django.urls import re_path
 from django.utils.module_loading import import_string
 from django.views.static import serve
@@ -27,6 +29,7 @@ from django.views.static import serve
 from accounts.models import Profile
 from catalog import demo as catalog_demo
 from catalog.models import Title
+from playback.models import PlaybackSession
 from tests.billing.conftest import plans_reseeded  # noqa: F401 (fixture)
 from tests.clients import sign_in_browser
 from tests.playback.sessions.test_browser import (  # noqa: F401 (fixtures)
@@ -120,6 +123,22 @@ def demo(settings, tmp_path, monkeypatch, plans_reseeded):  # noqa: F811
         else:
             seeder(stdout=out)
     return settings
+
+
+def wait_stopped(profile: Profile, timeout: float = 15.0) -> None:
+    """Until the player's stop beacon (sent on pagehide) has ended the profile's sessions.
+    Waiting for it also keeps the test's next write out of the live server's transaction: an
+    in-memory SQLite database shared between threads fails a write at once ("database table
+    is locked") instead of waiting for the other's lock."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if not PlaybackSession.objects.filter(profile=profile, ended_at__isnull=True).exists():
+                return
+        except OperationalError:  # the server's stop is writing right now
+            pass
+        assert time.monotonic() < deadline, "leaving the player did not stop its session"
+        time.sleep(0.1)
 
 
 def signed_in_cookie(page, live_server, profile: Profile) -> None:
@@ -223,6 +242,7 @@ def test_viewer_pages_at_three_widths(live_server, browser_page, demo):  # noqa:
             ready="window.streamsitePlayer && window.streamsitePlayer.levels >= 1",
         )
         page.goto("about:blank")  # leave the player: its stream stops
+        wait_stopped(sam)
         signed_in_cookie(page, live_server, kids)
         checks.visit("kids-home", f"{url}/", width)
         nav = page.inner_text(".topnav")
