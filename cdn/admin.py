@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from django.contrib import admin, messages
 from django.db import models
 from django.db.models import QuerySet
@@ -21,7 +24,9 @@ from cdn.models import (
 
 # An edge's URLs typed without a scheme are read as https (Django 6's default; 5.2 warns
 # that it still assumes http).
-EDGE_URLS = {models.URLField: {"assume_scheme": "https"}}
+EDGE_URLS: Mapping[type[models.Field[Any, Any]], Mapping[str, Any]] = {
+    models.URLField: {"assume_scheme": "https"}
+}
 
 
 class EdgeInline(admin.TabularInline):
