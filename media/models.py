@@ -50,6 +50,15 @@ class MediaAsset(models.Model):
 
     RUNNING_STATUSES = (Status.PROBING, Status.TRANSCODING, Status.PACKAGING)
     ACTIVE_STATUSES = (Status.QUEUED, *RUNNING_STATUSES)
+    # What a ready version is served from: published together, copied together when shared.
+    SERVED_FIELDS = (
+        "ready_version",
+        "content_key",
+        "master_key",
+        "poster_key",
+        "sprite_key",
+        "thumbnails_vtt_key",
+    )
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     title = models.ForeignKey(

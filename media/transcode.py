@@ -420,12 +420,7 @@ def _publish(
             update_fields=[
                 "status",
                 "progress",
-                "ready_version",
-                "content_key",
-                "master_key",
-                "poster_key",
-                "sprite_key",
-                "thumbnails_vtt_key",
+                *MediaAsset.SERVED_FIELDS,
                 "ready_at",
                 "finished_at",
                 "heartbeat_at",

@@ -54,7 +54,7 @@ def test_edge_urls_typed_without_a_scheme_are_read_as_https(rf, staff):
 
     request = rf.get("/admin/")
     request.user = staff
-    edge_form = admin_site._registry[Edge].get_form(request)
+    edge_form = admin_site.get_model_admin(Edge).get_form(request)
     row_form = EdgeInline(Site, admin_site).get_formset(request).form
     for form in (edge_form, row_form):
         assert form.base_fields["base_url"].clean("e1.cdn.example/") == "https://e1.cdn.example/"
