@@ -50,6 +50,17 @@ class MediaAsset(models.Model):
 
     RUNNING_STATUSES = (Status.PROBING, Status.TRANSCODING, Status.PACKAGING)
     ACTIVE_STATUSES = (Status.QUEUED, *RUNNING_STATUSES)
+    # The uploaded file, and what probing it found: copied together when a ready asset is shared.
+    SOURCE_FIELDS = ("source_key", "source_name", "source_size", "source_sha256")
+    PROBED_FIELDS = (
+        "duration",
+        "width",
+        "height",
+        "frame_rate",
+        "video_codec",
+        "audio_codec",
+        "audio_channels",
+    )
     # What a ready version is served from: published together, copied together when shared.
     SERVED_FIELDS = (
         "ready_version",

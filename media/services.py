@@ -168,17 +168,8 @@ def asset_share(
     if source.status != Status.READY or not source.content_key:
         raise Conflict("Only a ready asset can be shared.")
     copy_fields = [
-        "source_key",
-        "source_name",
-        "source_size",
-        "source_sha256",
-        "duration",
-        "width",
-        "height",
-        "frame_rate",
-        "video_codec",
-        "audio_codec",
-        "audio_channels",
+        *MediaAsset.SOURCE_FIELDS,
+        *MediaAsset.PROBED_FIELDS,
         *MediaAsset.SERVED_FIELDS,
         "ladder_method",
         "complexity",

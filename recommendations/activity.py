@@ -151,6 +151,11 @@ def _mark(profile_ids: Iterable[int], now: datetime) -> int:
     return len(ids)
 
 
+def _profile_ids(rows: models.QuerySet[Any]) -> Iterable[int]:
+    """The distinct profiles of `rows`, in no order."""
+    return rows.values_list("profile_id", flat=True).order_by().distinct()
+
+
 def activity_scan(*, now: datetime | None = None) -> int:
     """Mark dirty every profile with activity past the watermarks; returns profiles marked.
 
@@ -161,48 +166,22 @@ def activity_scan(*, now: datetime | None = None) -> int:
     marks, _ = FoldWatermark.objects.get_or_create(source="events")
     top = ViewingEvent.objects.aggregate(m=Max("id"))["m"] or 0
     changed: set[int] = set(
-        ViewingEvent.objects.filter(id__gt=marks.last_id, id__lte=top)
-        .values_list("profile_id", flat=True)
-        .order_by()
-        .distinct()
+        _profile_ids(ViewingEvent.objects.filter(id__gt=marks.last_id, id__lte=top))
     )
-    timed: list[tuple[str, Callable[[datetime], Iterable[int]]]] = [
-        (
-            "progress",
-            lambda since: (
-                Progress.objects.filter(updated_at__gte=since)
-                .values_list("profile_id", flat=True)
-                .order_by()
-                .distinct()
-            ),
-        ),
-        (
-            "my_list",
-            lambda since: (
-                MyListEntry.objects.filter(added_at__gte=since)
-                .values_list("profile_id", flat=True)
-                .order_by()
-                .distinct()
-            ),
-        ),
-        (
-            "ratings",
-            lambda since: (
-                ThumbRating.objects.filter(rated_at__gte=since)
-                .values_list("profile_id", flat=True)
-                .order_by()
-                .distinct()
-            ),
-        ),
-    ]
+    # source -> (model, the time field a change stamps)
+    timed: dict[str, tuple[type[models.Model], str]] = {
+        "progress": (Progress, "updated_at"),
+        "my_list": (MyListEntry, "added_at"),
+        "ratings": (ThumbRating, "rated_at"),
+    }
     stamps: dict[str, FoldWatermark] = {}
-    for source, query in timed:
+    for source, (model, stamped) in timed.items():
         mark, _ = FoldWatermark.objects.get_or_create(source=source)
         stamps[source] = mark
         since = (
             (mark.last_at - OVERLAP) if mark.last_at else datetime.min.replace(tzinfo=now.tzinfo)
         )
-        changed.update(query(since))
+        changed.update(_profile_ids(model._default_manager.filter(**{f"{stamped}__gte": since})))
     with transaction.atomic():
         count = _mark(changed, now)
         FoldWatermark.objects.filter(source="events").update(last_id=top)
