@@ -8,7 +8,12 @@ and warming code) and with the current one (since the split, `cdn.routed_trace.r
 that both give the same hit counts. Target: the current replay >= 10x faster, and 100k sessions
 x 3 sizes under 20 s.
 
+BENCH_TRACE names a trace file, or one of `bench/cdn_real_traces.py`'s real traces (`ml-100k`,
+`ml-latest-small`: MovieLens ratings at their real timestamps, one chunk per rating, 19 sites
+with one edge each: the shape of the replay issue 21 timed at 3 min 20 s).
+
     BENCH_SESSIONS=100000 .venv/bin/python bench/cdn_replay_speed.py
+    BENCH_TRACE=ml-100k .venv/bin/python bench/cdn_replay_speed.py   # the issue's own trace
     BENCH_TRACE=/tmp/trace.csv BENCH_REGIONS=19 BENCH_EDGES=1 \\
         .venv/bin/python bench/cdn_replay_speed.py
     BENCH_SKIP_BASELINE=1 ...   # only the current code
@@ -65,10 +70,13 @@ def baseline_module():
     return module
 
 
-def replay(module, trace) -> tuple[float, float, list[tuple[int, str, bool, int, int]]]:
+Counts = list[tuple[int, str, bool, int, int]]
+
+
+def replay(module, trace, regions: int, edges: int) -> tuple[float, float, Counts]:
     cpu, wall = time.process_time(), time.perf_counter()
     steerer = Steerer(
-        module.synthetic_snapshot(regions=REGIONS, edges_per_site=EDGES), origin_url="origin"
+        module.synthetic_snapshot(regions=regions, edges_per_site=edges), origin_url="origin"
     )
     routed = module.route(trace, steerer, chunk_bytes=CHUNK)
     warmer = module.Warmer(routed, steerer, chunk_bytes=CHUNK)
@@ -79,16 +87,28 @@ def replay(module, trace) -> tuple[float, float, list[tuple[int, str, bool, int,
     return time.process_time() - cpu, time.perf_counter() - wall, counts
 
 
+def load_trace():
+    """(trace, sites, edges per site)."""
+    if TRACE in ("ml-100k", "ml-latest-small"):
+        from bench.cdn_real_traces import build
+
+        trace, _catalog, regions, edges = build(TRACE)
+        return trace, regions, edges
+    if TRACE:
+        return read_trace(TRACE), REGIONS, EDGES
+    return generate_trace(requests=SESSIONS, regions=REGIONS), REGIONS, EDGES
+
+
 def main() -> None:
-    trace = read_trace(TRACE) if TRACE else generate_trace(requests=SESSIONS, regions=REGIONS)
-    print(f"{len(trace)} sessions, {REGIONS} sites x {EDGES} edges, sizes {SIZES} %")
+    trace, regions, edges = load_trace()
+    print(f"{len(trace)} sessions, {regions} sites x {edges} edges, sizes {SIZES} %")
     print("| simulator | CPU s | wall s |")
     print("| --- | ---: | ---: |")
     base = None
     if not SKIP_BASELINE:
         old = baseline_module()
         old_trace = [old.Request(r.ts, r.client, r.key, r.nbytes) for r in trace]
-        base = replay(old, old_trace)
+        base = replay(old, old_trace, regions, edges)
         print(f"| baseline ({BASELINE_REF}) | {base[0]:.1f} | {base[1]:.1f} |")
     current = SimpleNamespace(
         synthetic_snapshot=routed_trace.synthetic_snapshot,
@@ -96,7 +116,7 @@ def main() -> None:
         Warmer=sim_warming.Warmer,
         simulate=simulator.simulate,
     )
-    now = replay(current, trace)
+    now = replay(current, trace, regions, edges)
     print(f"| current | {now[0]:.1f} | {now[1]:.1f} |")
     if base is not None:
         print(f"\nspeed-up: {base[0] / now[0]:.1f}x CPU, {base[1] / now[1]:.1f}x wall")
