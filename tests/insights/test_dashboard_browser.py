@@ -10,6 +10,8 @@ from django.test import Client
 from django.utils import timezone
 
 from insights.models import DailyEdge, DailyQoe, DailyTotals
+from recommendations.models import ModelVersion
+from tests.factories import UserFactory
 from tests.playback.sessions import test_browser as shared
 
 browser_page = shared.browser_page
@@ -77,3 +79,39 @@ def test_the_dashboard_renders_under_the_real_csp(live_server, browser_page, sta
     page.screenshot(path=str(shared.SCREENSHOTS / "staff-dashboard.png"), full_page=True)
     assert missing == []
     assert violations == []
+
+
+def test_staff_pages_fit_a_phone(live_server, browser_page):
+    """At 390 px neither a long staff address in the top bar nor a table wider than the screen
+    (the models table, once a model exists) makes the page scroll sideways: the address is cut
+    short and the table scrolls inside its own box."""
+    staff = UserFactory(
+        email="operations.on.call@streamsite.localhost", is_staff=True, is_superuser=True
+    )
+    ModelVersion.objects.create(
+        algorithm="twostage",
+        status=ModelVersion.Status.LIVE,
+        n_interactions=123_456_789,
+        metrics={"test": {"ndcg@10": 0.123456789, "recall@10": 0.987654321}},
+    )
+    page = browser_page
+    page.set_viewport_size({"width": 390, "height": 844})
+    client = Client()
+    client.force_login(staff)
+    page.context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
+    )
+    overflow = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    for path in ("/staff/", "/cdn/sites"):
+        assert page.goto(f"{live_server.url}{path}").status == 200
+        page.evaluate("() => document.querySelectorAll('details').forEach(d => { d.open = true; })")
+        assert page.evaluate(overflow) == 0, path
+        address = page.locator(".account-menu summary span")
+        assert address.get_attribute("title") == staff.email
+        assert address.bounding_box()["width"] < 200
+    page.goto(f"{live_server.url}/staff/")
+    table = page.locator("#chart-models .ins-table-wrap")
+    page.evaluate("() => document.querySelectorAll('details').forEach(d => { d.open = true; })")
+    # the table is wider than its box, which scrolls
+    assert table.evaluate("el => el.scrollWidth > el.clientWidth")
+    assert page.evaluate(overflow) == 0
