@@ -11,6 +11,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext
 
 from audit.services import record
+from catalog.caching import catalog_changed
 from catalog.models import Availability, Genre, Person, Title
 from catalog.services.search_index import mark_dirty
 from streamsite.errors import ValidationFailed
@@ -88,6 +89,9 @@ def availability_set(
     Availability.objects.filter(title=title).delete()
     created = Availability.objects.bulk_create(rows)
     Title.objects.filter(pk=title.pk).update(updated_at=timezone.now())
+    # bulk_create and update send no post_save, and a title with no window before deletes
+    # nothing: announce the change here, or cached pages keep the old windows until they expire
+    catalog_changed()
     return created
 
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 from accounts.selectors import SESSION_PROFILE
 from catalog import caching
 from catalog.models import Artwork, Availability, Title
+from catalog.services.titles import availability_set
 from tests.catalog.factories import GenreFactory, TitleFactory
 
 
@@ -82,6 +83,15 @@ class TestApiBodies:
         window = Availability.objects.get(title=title)
         window.ends_at = None
         window.save()  # a save goes through the receivers by itself
+        assert as_alice.get("/api/v1/titles").json()["count"] == 2
+
+    def test_licensing_a_title_with_no_window_shows_it_at_once(self, as_alice):
+        """availability_set writes in bulk (no post_save); a title that had no window deletes
+        nothing either, so the service itself must retire the cached list."""
+        TitleFactory(name="Staying")
+        arriving = TitleFactory(name="Arriving", countries=[])
+        assert as_alice.get("/api/v1/titles").json()["count"] == 1
+        availability_set(title=arriving, windows=[("", timezone.now() - timedelta(hours=1), None)])
         assert as_alice.get("/api/v1/titles").json()["count"] == 2
 
     def test_new_artwork_changes_the_cached_detail(self, as_alice):
