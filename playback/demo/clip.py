@@ -7,8 +7,11 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
+
+from django.utils import timezone
 
 from media.playlists import subtitle_playlist
 
@@ -122,7 +125,8 @@ def seed_demo(*, stdout: Any) -> None:
     """`make demo`: a playable "Test Pattern" title (made with ffmpeg when it is installed)
     and a viewer profile for the demo staff user, so /watch/<id>/ works out of the box."""
     from accounts.models import Profile, User
-    from catalog.models import Title
+    from catalog.models import Availability, ContentRating, Title
+    from catalog.services.titles import availability_set
     from playback.ports import asset_key_for, local_asset_folder
 
     title, _ = Title.objects.get_or_create(
@@ -134,8 +138,14 @@ def seed_demo(*, stdout: Any) -> None:
             "year": 2026,
             "runtime_minutes": 1,
             "is_published": True,
+            # colour bars suit every profile, Kids included
+            "rating": ContentRating.G,
         },
     )
+    # Licensed everywhere from now on, so the URL printed below plays in any country (a title
+    # with no licensing window is refused everywhere). Kept if someone has set windows since.
+    if not Availability.objects.filter(title=title).exists():
+        availability_set(title=title, windows=[("", timezone.now() - timedelta(days=1), None)])
     folder = local_asset_folder(asset_key_for(title=title, episode=None))
     if (folder / "master.m3u8").is_file():
         stdout.write(f"Playback demo: “{title.name}” is ready at /watch/{title.pk}/")

@@ -5,8 +5,9 @@ from __future__ import annotations
 from io import StringIO
 
 import pytest
+from django.utils import timezone
 
-from accounts.models import Profile, User
+from accounts.models import Maturity, Profile, User
 from catalog import demo
 from catalog.models import Title
 from playback.demo import viewers
@@ -86,3 +87,36 @@ def test_the_demo_viewer_has_titles_to_continue(small_demo):
     before = Progress.objects.count()
     viewers.seed(stdout=StringIO())
     assert Progress.objects.count() == before
+
+
+@pytest.mark.django_db
+def test_the_test_pattern_the_demo_prints_plays_for_every_profile_anywhere(monkeypatch):
+    """`make demo` prints "Test Pattern is ready at /watch/<id>/": that page must not refuse the
+    demo's viewers (it did: no licensing window anywhere, and unrated, so above a child's
+    profile). Seeding again keeps the windows someone has set since."""
+    from catalog.models import Availability
+    from catalog.services.titles import availability_set
+    from playback.demo import clip
+    from playback.ports import check_viewing_allowed
+    from tests.factories import ProfileFactory
+
+    monkeypatch.setattr(clip, "ffmpeg_available", lambda: False)  # the video is another test's
+    out = StringIO()
+    clip.seed_demo(stdout=out)
+    title = Title.objects.get(slug=clip.DEMO_SLUG)
+    adult = ProfileFactory()
+    kids = ProfileFactory(is_kids=True, maturity=Maturity.KIDS)
+    for profile in (adult, kids):
+        for country in ("US", "DE", "BR"):
+            assert (
+                check_viewing_allowed(profile=profile, title=title, episode=None, country=country)
+                is None
+            ), (profile.name, country)
+
+    clip.seed_demo(stdout=StringIO())
+    assert Availability.objects.filter(title=title).count() == 1
+    availability_set(title=title, windows=[("FR", timezone.now(), None)])
+    clip.seed_demo(stdout=StringIO())
+    assert list(Availability.objects.filter(title=title).values_list("country", flat=True)) == [
+        "FR"
+    ]
