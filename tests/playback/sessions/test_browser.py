@@ -25,6 +25,19 @@ from playback.ports import local_asset_folder
 from tests.clients import sign_in_browser
 from tests.playback.sessions.factories import TitleFactory
 
+# The player's menus narrower than they would be on their own, so their chosen option is cut
+# short: a copy of each, out of the flow and with no width set, gives the width it wants.
+CUT_MENUS = """() => Array.from(document.querySelectorAll('.player-menu:not([hidden]) select'))
+  .filter(s => {
+    const copy = s.cloneNode(true);
+    copy.style.position = 'absolute'; copy.style.visibility = 'hidden';
+    copy.style.width = 'auto'; copy.style.maxWidth = 'none'; copy.style.minWidth = '0';
+    s.parentNode.appendChild(copy);
+    const wants = copy.getBoundingClientRect().width;
+    copy.remove();
+    return s.getBoundingClientRect().width + 1 < wants; })
+  .map(s => s.dataset.role + ': ' + s.options[s.selectedIndex].text)"""
+
 
 def wait_js(page, expression: str, *, timeout: float = 30.0, polling: int = 100) -> None:
     """Poll a JS expression with page.evaluate until truthy.
@@ -196,6 +209,10 @@ def test_plays_beats_stops_and_resumes(
     ]
     # One soundtrack (muxed into the variants, no audio group): no audio menu to offer.
     assert page.locator("[data-role=audio]").is_hidden()
+    # On a phone the menus share their line: neither "Subtitles off" nor "Auto (…)" is cut.
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate(CUT_MENUS) == []
+    page.set_viewport_size({"width": 1280, "height": 720})
     page.select_option("[data-role=subtitles]", "0")
     page.select_option("[data-role=quality]", "1")
     assert page.evaluate("window.streamsitePlayer.hls.subtitleTrack") == 0
