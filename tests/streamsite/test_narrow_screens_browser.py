@@ -39,7 +39,9 @@ def test_pages_fit_the_narrowest_phones(live_server, browser_page, catalogue):  
     page = browser_page
     viewer = UserFactory(email="a.rather.long.address@streamsite.localhost")
     sam = ProfileFactory(account=viewer, name="Sam")
-    staff = UserFactory(email="operations.on.call@streamsite.localhost", is_staff=True)
+    staff = UserFactory(
+        email="operations.on.call@streamsite.localhost", is_staff=True, is_superuser=True
+    )
     url = live_server.url
     for width in WIDTHS:
         page.set_viewport_size({"width": width, "height": 700})
@@ -60,9 +62,23 @@ def test_pages_fit_the_narrowest_phones(live_server, browser_page, catalogue):  
         menu = page.locator(".genre-menu ul").bounding_box()
         assert menu["x"] >= 0 and menu["x"] + menu["width"] <= width, (width, menu)
         assert page.locator(".genre-menu li").count() == 10
+        # Staff with no profile: "Admin" ("Administración") and the address beside the brand;
+        # long German headings ("Zwei-Faktor-Authentifizierung", "Abdeckungszonen
+        # importieren") and buttons ("Bearbeiten") beside a profile.
         sign_in_browser(page, live_server, staff)
-        for path in ("/account/", "/search?q=title"):
-            assert fits(page, url + path) == 0, f"staff, {path} at {width} px"
+        ProfileFactory(account=staff, name="Ops")
+        for language in ("de", "es", "en"):
+            page.set_extra_http_headers({"Accept-Language": language})
+            for path in (
+                "/account/",
+                "/account/security/",
+                "/profiles/manage/",
+                "/cdn/coverage-import",
+                "/search?q=title",
+            ):
+                assert fits(page, url + path) == 0, f"staff, {language}, {path} at {width} px"
+            assert page.locator("html").get_attribute("lang") == language
+        staff.profiles.all().delete()
     # at 320 px the account's sections scroll in their own row
     page.set_viewport_size({"width": 320, "height": 700})
     page.goto(f"{url}/account/")
