@@ -1,5 +1,10 @@
 """Cache invalidation: any write to what the catalogue shows bumps the catalogue version
-(catalog.caching), whoever writes it (services, the admin, an import)."""
+(catalog.caching), whoever writes it (services, the admin, an import).
+
+Signals cover saves and deletes. Bulk writes (`QuerySet.update`, `bulk_create`) send none, so
+the code that uses them on shown rows calls `catalog_changed()` itself: `availability_set`,
+`titles_set_published`, the search index refresh (which every importer ends with) and the
+popularity recount."""
 
 from __future__ import annotations
 

@@ -29,6 +29,8 @@ def titles_set_published(*, title_ids: Iterable[int], published: bool) -> int:
     Title.objects.filter(pk__in=[t.pk for t in changing]).update(
         is_published=published, updated_at=timezone.now()
     )
+    if changing:
+        catalog_changed()  # update() sends no post_save (catalog.receivers)
     for title in changing:
         record(
             action="catalog.title_publish" if published else "catalog.title_unpublish",
@@ -90,7 +92,7 @@ def availability_set(
     created = Availability.objects.bulk_create(rows)
     Title.objects.filter(pk=title.pk).update(updated_at=timezone.now())
     # bulk_create and update send no post_save, and a title with no window before deletes
-    # nothing: announce the change here, or cached pages keep the old windows until they expire
+    # nothing: announce the change here (catalog.receivers)
     catalog_changed()
     return created
 

@@ -5,9 +5,11 @@ the next request (the test settings turn the cache off for every other test)."""
 from __future__ import annotations
 
 from datetime import timedelta
+from io import StringIO
 
 import pytest
 from django.core.cache import cache
+from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -15,8 +17,9 @@ from django.utils import timezone
 from accounts.selectors import SESSION_PROFILE
 from catalog import caching
 from catalog.models import Artwork, Availability, Title
-from catalog.services.titles import availability_set
+from catalog.services.titles import availability_set, titles_set_published
 from tests.catalog.factories import GenreFactory, TitleFactory
+from tests.playback.test_movielens import ml100k
 
 
 @pytest.fixture(autouse=True)
@@ -93,6 +96,28 @@ class TestApiBodies:
         assert as_alice.get("/api/v1/titles").json()["count"] == 1
         availability_set(title=arriving, windows=[("", timezone.now() - timedelta(hours=1), None)])
         assert as_alice.get("/api/v1/titles").json()["count"] == 2
+
+    def test_publishing_in_bulk_is_seen_at_once(self, as_alice):
+        """titles_set_published (the admin's actions) writes with update(): no post_save."""
+        leaving = TitleFactory(name="Leaving")
+        TitleFactory(name="Staying")
+        assert as_alice.get("/api/v1/titles").json()["count"] == 2
+        assert titles_set_published(title_ids=[leaving.pk], published=False) == 1
+        assert as_alice.get("/api/v1/titles").json()["count"] == 1
+        assert titles_set_published(title_ids=[leaving.pk], published=True) == 1
+        assert as_alice.get("/api/v1/titles").json()["count"] == 2
+
+    def test_a_movielens_import_is_seen_at_once(self, as_alice, tmp_path):
+        """The import creates titles, genre links and windows in bulk, with no post_save; the
+        search index drain it ends with announces them."""
+        TitleFactory(name="Already here")
+        # its genres exist already, so no Genre save announces anything on the import's behalf
+        for name in ("Animation", "Children's", "Comedy", "Drama", "Romance"):
+            GenreFactory(name=name)
+        assert as_alice.get("/api/v1/titles").json()["count"] == 1
+        call_command("import_movielens", str(ml100k(tmp_path)), "--no-progress", stdout=StringIO())
+        # u.item's three well-formed movies
+        assert as_alice.get("/api/v1/titles").json()["count"] == 1 + 3
 
     def test_new_artwork_changes_the_cached_detail(self, as_alice):
         title = TitleFactory()

@@ -108,7 +108,8 @@ def test_staff_pages_fit_a_phone(live_server, browser_page):
         assert page.evaluate(overflow) == 0, path
         address = page.locator(".account-menu summary span")
         assert address.get_attribute("title") == staff.email
-        assert address.bounding_box()["width"] < 200
+        # cut short: the address is wider than the box that shows it
+        assert address.evaluate("el => el.scrollWidth > el.clientWidth")
     page.goto(f"{live_server.url}/staff/")
     table = page.locator("#chart-models .ins-table-wrap")
     page.evaluate("() => document.querySelectorAll('details').forEach(d => { d.open = true; })")
