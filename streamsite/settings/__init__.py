@@ -1,1 +1,2 @@
-"""Settings modules: base (shared), dev (make demo), test (pytest), production (make up)."""
+"""Settings modules: base (shared: `project`, one module per app, `tasks`), dev (make demo), test
+(pytest), production (make up)."""
