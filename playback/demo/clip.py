@@ -142,6 +142,11 @@ def seed_demo(*, stdout: Any) -> None:
             "rating": ContentRating.G,
         },
     )
+    # A demo database seeded before the title had a rating holds it unrated (NR, adults only):
+    # rated as the seed now rates it. A rating someone has chosen since is kept.
+    if title.rating == ContentRating.NR:
+        title.rating = ContentRating.G
+        title.save(update_fields=["rating"])
     # Licensed everywhere from now on, so the URL printed below plays in any country (a title
     # with no licensing window is refused everywhere). Kept if someone has set windows since.
     if not Availability.objects.filter(title=title).exists():

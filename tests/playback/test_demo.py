@@ -120,3 +120,28 @@ def test_the_test_pattern_the_demo_prints_plays_for_every_profile_anywhere(monke
     assert list(Availability.objects.filter(title=title).values_list("country", flat=True)) == [
         "FR"
     ]
+
+
+@pytest.mark.django_db
+def test_a_demo_database_seeded_before_the_rating_gets_the_test_pattern_rated(monkeypatch):
+    """A database seeded by the earlier seeder holds the Test Pattern unrated (NR: adults only), so
+    a kids profile was refused; seeding again rates it G, and keeps a rating chosen since."""
+    from catalog.models import ContentRating
+    from playback.demo import clip
+    from playback.ports import check_viewing_allowed
+    from tests.factories import ProfileFactory
+
+    monkeypatch.setattr(clip, "ffmpeg_available", lambda: False)
+    title = Title.objects.create(slug=clip.DEMO_SLUG, name="Test Pattern", is_published=True)
+    assert title.rating == ContentRating.NR
+    kids = ProfileFactory(is_kids=True, maturity=Maturity.KIDS)
+
+    clip.seed_demo(stdout=StringIO())
+    title.refresh_from_db()
+    assert title.rating == ContentRating.G
+    assert check_viewing_allowed(profile=kids, title=title, episode=None, country="US") is None
+
+    Title.objects.filter(pk=title.pk).update(rating=ContentRating.PG_13)
+    clip.seed_demo(stdout=StringIO())
+    title.refresh_from_db()
+    assert title.rating == ContentRating.PG_13
