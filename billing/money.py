@@ -31,6 +31,8 @@ CURRENCY_EXPONENTS: dict[str, int] = {
     "KWD": 3,
 }
 CURRENCIES = tuple(sorted(CURRENCY_EXPONENTS))
+# A model field's choices: every currency above.
+CURRENCY_CHOICES = [(code, code) for code in CURRENCIES]
 
 
 def exponent(currency: str) -> int:
