@@ -59,6 +59,7 @@ def plan(environ: Mapping[str, str], exists: Callable[[str], bool]) -> list[Run]
         Run("cdn_real_traces.py", env=traces),
         Run("cdn_bounds.py", env=traces),
         Run("cdn_steady_state.py", env=traces),
+        Run("cdn_keep_hot.py", env=traces),
         Run("cdn_viewer_prefetch.py", skipped="" if have_100k else no_ml),
         Run("cdn_viewer_admission.py", skipped="" if have_100k else no_ml),
         Run("cdn_failover.py", skipped="" if nginx else no_nginx),
