@@ -17,7 +17,7 @@ set unless BENCH_SIZES says otherwise): Belady; the LRU zone alone (`min_uses` 2
 zone touched every BENCH_TOUCH_EVERY seconds (900) with the BENCH_TOUCH_SHARE (0.8) x capacity
 chunks that have the highest read count at the edge so far, each read's weight halving every
 BENCH_TOUCH_HALF_LIFE hours (6), coldest first so the hottest ends at the head. Deterministic;
-about a minute.
+about 15 seconds.
 
     .venv/bin/python bench/cdn_keep_hot.py
     BENCH_TRACES=synthetic,releases,ml-100k BENCH_SIZES=1,5,10 \
