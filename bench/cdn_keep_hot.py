@@ -9,8 +9,9 @@ the zone's queue. So a warmer could *touch* the edge's hottest chunks every few 
 request through a location that shares the zone and its cache key but whose upstream answers
 204 at once without storing (`proxy_no_cache`), so a touch of a file the zone holds is a hit
 that moves it to the head, and a touch of one it does not hold reaches no origin and stores
-nothing (it still counts one use of the node, as any lookup does). Nothing of this is built;
-this bench asks whether it would pay, with nginx's queue replayed by `cdn.caches.NginxCache`.
+nothing (it still counts one use of the node, as any lookup does). The edge's side is
+`cdn_nginx_config --touch-allow`; what decides and sends the touches is not built. This bench
+asks whether it would pay, with nginx's queue replayed by `cdn.caches.NginxCache`.
 
 Per edge of the bench's routed traces (`bench/cdn_real_traces.py`'s, 5% of each edge's working
 set unless BENCH_SIZES says otherwise): Belady; the LRU zone alone (`min_uses` 2); and the same

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 from django.template.loader import render_to_string
@@ -14,6 +15,18 @@ from streamsite.errors import ValidationFailed
 
 SAFE_SECRET = re.compile(r"^[A-Za-z0-9_+/=.,:@%!*~-]+$")
 SAFE_WORD = re.compile(r"^[A-Za-z0-9_.:/\[\]-]+$")
+# sun_path of a Unix socket address, less its terminating NUL.
+MAX_SOCKET_PATH = 107
+
+
+def _cidr(value: str) -> str:
+    """An address or CIDR range nginx's `allow` takes, normalised; refused otherwise."""
+    try:
+        return str(ipaddress.ip_network(value.strip(), strict=False))
+    except ValueError:
+        raise ValidationFailed(
+            f"Not an address or CIDR range: {value!r} (e.g. 127.0.0.1 or 10.0.0.0/8)."
+        ) from None
 
 
 def check_min_uses(min_uses: int) -> None:
@@ -39,13 +52,16 @@ def render_edge_config(
     pin_list: str | None = None,
     pin_max_size: str = "1g",
     mode_file: str | None = None,
+    touch_allow: Sequence[str] = (),
 ) -> str:
     """The edge's nginx.conf. With `admission_list` (a file of `<content key> 0;` lines) only
     the titles it names are stored; with `pin_list` (`<content key> <zone>_pin;` lines) those
     titles go to a zone of `pin_max_size` of their own. Both files are written by
     `cdn.admission` and read by nginx at start and on reload. With `mode_file` (the per-edge
     mode: `proxy_cache_min_uses N;`, written by `cdn_edge_lists`) the edge runs one zone the
-    size of the cache under the admission list alone, storing at the mode's N-th request."""
+    size of the cache under the admission list alone, storing at the mode's N-th request.
+    With `touch_allow` (CIDR ranges) it also answers keep-hot touches from those addresses:
+    `HEAD /_touch/<cache key>` looks the file up in the zone and never reaches the origin."""
     origin = urlsplit(origin_url)
     if origin.scheme != "http" or not origin.hostname:
         raise ValidationFailed("The origin must be an absolute http:// URL.")
@@ -71,6 +87,12 @@ def render_edge_config(
     ):
         if not SAFE_WORD.match(value):
             raise ValidationFailed(f"Unsafe characters in {label}: {value!r}.")
+    touch_allow = [_cidr(value) for value in touch_allow]
+    if touch_allow and len(f"{prefix.rstrip('/')}/touch.sock".encode()) > MAX_SOCKET_PATH:
+        raise ValidationFailed(
+            f"The prefix is too long for the touches' socket (at most {MAX_SOCKET_PATH} bytes "
+            "with /touch.sock): choose a shorter one."
+        )
     secrets = nginx_secret_map()
     for secret in secrets.values():
         if not SAFE_SECRET.match(secret):
@@ -98,6 +120,7 @@ def render_edge_config(
             "pin_list": pin_list,
             "pin_max_size": pin_max_size,
             "mode_file": mode_file,
+            "touch_allow": touch_allow,
             "secrets": sorted(secrets.items()),
         },
     )
@@ -124,12 +147,7 @@ def render_origin_config(
     for label, value in (("listen", listen), ("prefix", prefix), ("media_root", media_root)):
         if not SAFE_WORD.match(value):
             raise ValidationFailed(f"Unsafe characters in {label}: {value!r}.")
-    networks = []
-    for cidr in fill_from or []:
-        try:
-            networks.append(str(ipaddress.ip_network(cidr.strip(), strict=False)))
-        except ValueError:
-            raise ValidationFailed(f"Not a network: {cidr!r}.") from None
+    networks = [_cidr(cidr) for cidr in fill_from or []]
     secrets = nginx_secret_map()
     for secret in secrets.values():
         if not SAFE_SECRET.match(secret):

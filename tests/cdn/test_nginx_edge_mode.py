@@ -166,3 +166,57 @@ def test_the_mode_file_needs_an_admission_list_and_no_pin_zone(tmp_path, lists):
             **{k: str(tmp_path / v) for k, v in lists.items()},
         )
     assert not (tmp_path / "m.conf").exists()
+
+
+def test_touches_render_under_the_mode_file_and_bad_values_are_refused(tmp_path):
+    """`--touch-allow`: the touch location counts uses at the mode's min_uses, answers only the
+    addresses given, and nginx takes the result; a value that is no address, or a prefix too
+    long for the touches' socket, is refused before anything is written."""
+    from django.core.management.base import CommandError
+
+    conf = tmp_path / "nginx.conf"
+    options = {
+        "name": "e1",
+        "origin": "http://127.0.0.1:1/media/",
+        "admission_list": str(tmp_path / "l" / "a.map"),
+        "mode_file": str(tmp_path / "l" / "e1.mode.conf"),
+        "stdout": io.StringIO(),
+    }
+    call_command(
+        "cdn_nginx_config",
+        prefix=str(tmp_path),
+        touch_allow=["127.0.0.1", "10.1.2.3/8"],
+        output=str(conf),
+        **options,
+    )
+    text = conf.read_text()
+    touch = text[text.index('location ~ "^/_touch/') :]
+    touch = touch[: touch.index("}")]
+    assert "allow 127.0.0.1/32;" in touch and "allow 10.0.0.0/8;" in touch
+    assert touch.index("deny all;") > touch.index("allow 10.0.0.0/8;")
+    assert f"include {tmp_path}/l/e1.mode.conf;" in touch
+    assert "proxy_no_cache 1;" in touch and "access_log off;" in touch
+    assert f"listen unix:{tmp_path}/touch.sock;" in text
+    result = subprocess.run(
+        ["nginx", "-t", "-p", str(tmp_path), "-c", str(conf)], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+
+    conf.unlink()
+    with pytest.raises(CommandError, match="Not an address or CIDR range: 'edges'"):
+        call_command(
+            "cdn_nginx_config",
+            prefix=str(tmp_path),
+            touch_allow=["edges"],
+            output=str(conf),
+            **options,
+        )
+    with pytest.raises(CommandError, match="too long for the touches' socket"):
+        call_command(
+            "cdn_nginx_config",
+            prefix=str(tmp_path / ("x" * 120)),
+            touch_allow=["127.0.0.1"],
+            output=str(conf),
+            **options,
+        )
+    assert not conf.exists()

@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -60,6 +61,14 @@ def settle(
 
 @pytest.fixture
 def admitting_edge(tmp_path, origin) -> Iterator[tuple[str, Path]]:
+    with _edge(tmp_path, origin) as (base_url, cache_dir, _):
+        yield base_url, cache_dir
+
+
+@contextmanager
+def _edge(tmp_path, origin, **render) -> Iterator[tuple[str, Path, Path]]:
+    """A real edge over TITLES: min_uses 2, all but NOT_ADMITTED admitted, CAPACITY files;
+    `render` goes to cdn_nginx_config too. Yields its base URL, cache and prefix."""
     bsize = os.statvfs(tmp_path).f_bsize
     for title in TITLES:
         (origin.root / title / "720p").mkdir(parents=True)
@@ -83,6 +92,7 @@ def admitting_edge(tmp_path, origin) -> Iterator[tuple[str, Path]]:
         admission_list=str(admission),
         output=str(prefix / "nginx.conf"),
         stdout=open(os.devnull, "w"),  # noqa: SIM115
+        **render,
     )
     process = subprocess.Popen(
         ["nginx", "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-g", "daemon off;"],
@@ -101,7 +111,7 @@ def admitting_edge(tmp_path, origin) -> Iterator[tuple[str, Path]]:
 
     try:
         wait_until(ready, timeout=10)
-        yield f"http://127.0.0.1:{port}/", prefix / "cache"
+        yield f"http://127.0.0.1:{port}/", prefix / "cache", prefix
     finally:
         os.killpg(process.pid, signal.SIGQUIT)
         process.wait(timeout=10)
@@ -172,6 +182,72 @@ def test_a_warming_head_is_a_lookup_as_the_simulator_inserts_it(admitting_edge):
     assert real == simulated
     assert real[6] == "HIT" and real[9] == "HIT" and real[12] == "HIT"
     assert keys[1] not in model and keys[0] in model
+
+
+def test_a_touch_is_a_lookup_that_stores_nothing_and_asks_no_origin(tmp_path, origin):
+    """Keep-hot touches (`HEAD /_touch/<cache key>`, `--touch-allow`; measured by
+    bench/cdn_keep_hot.py) through a real edge against the model's lookup that stores nothing,
+    `run(..., admit=[0])`: a touch of a held file is a HIT that moves it to the head of the
+    queue, so the next eviction takes another; a touch of a file not held is a 204 that asks
+    the origin nothing and stores nothing, but counts one use (under min_uses 2 the next GET
+    stores it). Touches stay out of the access log the ingest reads."""
+    with _edge(tmp_path, origin, touch_allow=["127.0.0.1"]) as (base_url, cache_dir, prefix):
+        keys = [f"{t}{SEGMENT}" for t in TITLES]
+        names = {hashlib.md5(k.encode(), usedforsecurity=False).hexdigest(): k for k in keys}
+        model = NginxCache(CAPACITY, min_uses=2)
+        expires = timezone.now() + timedelta(hours=1)
+        steps = [
+            (0, "GET"), (0, "GET"), (1, "GET"), (1, "GET"), (2, "GET"), (2, "GET"),  # all held
+            (0, "TOUCH"),  # a hit: 0 goes to the head, 1 is now the oldest
+            (3, "GET"), (3, "GET"),  # 3 stored: 1 goes, not 0
+            (0, "GET"),  # still there
+            (4, "TOUCH"),  # not held: a 204, no origin, nothing stored, one use
+            (4, "GET"),  # the second use: stored, 2 goes
+            (4, "GET"),
+            (1, "TOUCH"),  # gone: a 204 again
+        ]  # fmt: skip
+        real, simulated = [], []
+        for step, (title_index, method) in enumerate(steps):
+            key = keys[title_index]
+            hits = bytearray(1)
+            if method == "TOUCH":
+                held = key in model
+                asked = list(origin.requests)
+                status, body, cache_status, _ = warming.fetch(f"{base_url}_touch/{key}", head=True)
+                assert (status, body) == ((200 if held else 204), b""), step
+                assert origin.requests == asked, step
+                model.run([key], 0, 1, hits, ts=[float(step)], admit=[0])
+            else:
+                status, _, headers = get(
+                    signed_url(base_url, TITLES[title_index], SEGMENT, expires_at=expires)
+                )
+                assert status == 200
+                cache_status = headers["X-Cache-Status"]
+                model.run([key], 0, 1, hits, ts=[float(step)], admit=[1])
+            real.append(cache_status)
+            simulated.append("HIT" if hits[0] else "MISS")
+            settle(
+                cache_dir, names, {k for k in keys if k in model}, f"step {step}", real, simulated
+            )
+        assert real == simulated
+        assert [real[i] for i in (6, 9, 10, 11, 12, 13)] == [
+            "HIT",
+            "HIT",
+            "MISS",
+            "MISS",
+            "HIT",
+            "MISS",
+        ]
+        assert keys[0] in model and keys[1] not in model and keys[2] not in model
+        assert "/_touch/" not in (prefix / "access.log").read_text()
+
+
+def test_a_touch_from_an_address_not_allowed_is_refused(tmp_path, origin):
+    with _edge(tmp_path, origin, touch_allow=["10.0.0.0/8"]) as (base_url, _, _):
+        asked = list(origin.requests)
+        status, *_ = warming.fetch(f"{base_url}_touch/{TITLES[0]}{SEGMENT}", head=True)
+        assert status == 403
+        assert origin.requests == asked
 
 
 def test_pinned_titles_are_stored_at_once_in_their_own_zone_the_rest_at_min_uses(tmp_path, origin):

@@ -74,7 +74,7 @@ def test_an_edge_fills_from_the_origin_and_serves_the_viewer(nginx_origin, nginx
 
 
 def test_bad_options_are_refused(tmp_path):
-    with pytest.raises(CommandError, match="Not a network"):
+    with pytest.raises(CommandError, match="Not an address or CIDR range"):
         call_command("cdn_origin_config", prefix=str(tmp_path), fill_from=["edges"])
     with pytest.raises(CommandError, match="The media path must look like /media/."):
         call_command("cdn_origin_config", prefix=str(tmp_path), path="media")

@@ -59,6 +59,17 @@ class Command(BaseCommand):
             ),
         )
 
+        parser.add_argument(
+            "--touch-allow",
+            action="append",
+            default=[],
+            metavar="CIDR",
+            help=(
+                "answer keep-hot touches (HEAD /_touch/<cache key>: a lookup in the zone that "
+                "never reaches the origin) from these addresses; repeat for more"
+            ),
+        )
+
     def handle(self, *args, **opts):
         origin = opts["origin"] or settings.CDN_ORIGIN_URL
         # An edge under the project's lists runs the policy the simulator measured.
@@ -83,6 +94,7 @@ class Command(BaseCommand):
                 pin_list=opts["pin_list"],
                 pin_max_size=opts["pin_max_size"],
                 mode_file=opts["mode_file"],
+                touch_allow=opts["touch_allow"],
             )
         except DomainError as exc:
             raise CommandError(exc.message) from None
