@@ -1,15 +1,15 @@
 """Would keeping an edge's hottest chunks at the head of nginx's queue lift its LRU zone?
 
-On the generator's traces the edges run their LRU zone (the per-edge mode picks it there):
-stock nginx `proxy_cache` with `min_uses` 2, 0.842 x Belady at 5% on `synthetic` and 0.736 on
+On the generator's traces the edges run their LRU zone (the per-edge mode picks it there): stock
+nginx `proxy_cache` with `min_uses` 2, 0.842 x Belady at 5% on `synthetic` and 0.736 on
 `releases`, where S3-FIFO, which nginx cannot run, reaches 0.856 and 0.749. What S3-FIFO has
 over LRU is frequency: a chunk read often is kept when a burst of one-off reads passes through.
-nginx cannot be told to keep a file, but every lookup moves the file's node to the head of
-the zone's queue. So a warmer could *touch* the edge's hottest chunks every few minutes: a
-request through a location that shares the zone and its cache key but whose upstream answers
-204 at once without storing (`proxy_no_cache`), so a touch of a file the zone holds is a hit
-that moves it to the head, and a touch of one it does not hold reaches no origin and stores
-nothing (it still counts one use of the node, as any lookup does). The edge's side is
+nginx cannot be told to keep a file, but every lookup moves the file's node to the head of the
+zone's queue. So a warmer could *touch* the edge's hottest chunks every few minutes: a request
+through a location that shares the zone and its cache key, whose misses connect nowhere and are
+answered 204 at once, and which never stores (`proxy_no_cache`). So a touch of a file the zone
+holds is a hit that moves it to the head, and a touch of one it does not hold reaches no origin
+and stores nothing (it still counts one use of the node, as any lookup does). The edge's side is
 `cdn_nginx_config --touch-allow`; what decides and sends the touches is not built. This bench
 asks whether it would pay, with nginx's queue replayed by `cdn.caches.NginxCache`.
 
@@ -77,7 +77,7 @@ class Touched:
             if obj in zone:
                 self.touch_hits += 1
                 zone.insert(obj, ts=now)  # a hit: the node moves to the head
-            else:  # the null upstream's 204: one more use of the node, nothing stored
+            else:  # a 204 from nowhere: one more use of the node, nothing stored
                 zone.run([obj], 0, 1, one, ts=[now], admit=_NOT_STORED)
 
     def replay(self, objs: list[int], ts: list[float], hits: bytearray) -> None:

@@ -15,8 +15,6 @@ from streamsite.errors import ValidationFailed
 
 SAFE_SECRET = re.compile(r"^[A-Za-z0-9_+/=.,:@%!*~-]+$")
 SAFE_WORD = re.compile(r"^[A-Za-z0-9_.:/\[\]-]+$")
-# sun_path of a Unix socket address, less its terminating NUL.
-MAX_SOCKET_PATH = 107
 
 
 def _cidr(value: str) -> str:
@@ -88,11 +86,6 @@ def render_edge_config(
         if not SAFE_WORD.match(value):
             raise ValidationFailed(f"Unsafe characters in {label}: {value!r}.")
     touch_allow = [_cidr(value) for value in touch_allow]
-    if touch_allow and len(f"{prefix.rstrip('/')}/touch.sock".encode()) > MAX_SOCKET_PATH:
-        raise ValidationFailed(
-            f"The prefix is too long for the touches' socket (at most {MAX_SOCKET_PATH} bytes "
-            "with /touch.sock): choose a shorter one."
-        )
     secrets = nginx_secret_map()
     for secret in secrets.values():
         if not SAFE_SECRET.match(secret):

@@ -143,7 +143,8 @@ def seed_demo(*, stdout: Any) -> None:
         },
     )
     # A demo database seeded before the title had a rating holds it unrated (NR, adults only):
-    # rated as the seed now rates it. A rating someone has chosen since is kept.
+    # rated as the seed now rates it. Any other rating, chosen since, is kept (an NR chosen
+    # since cannot be told from the earlier seed's, so it is rated G too).
     if title.rating == ContentRating.NR:
         title.rating = ContentRating.G
         title.save(update_fields=["rating"])

@@ -15,6 +15,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from cdn import warming
 from cdn.edge_logs import ingest_log
 from cdn.models import EdgeMode, EdgePinList
 from cdn.signing import signed_url
@@ -170,25 +171,21 @@ def test_the_mode_file_needs_an_admission_list_and_no_pin_zone(tmp_path, lists):
 
 def test_touches_render_under_the_mode_file_and_bad_values_are_refused(tmp_path):
     """`--touch-allow`: the touch location counts uses at the mode's min_uses, answers only the
-    addresses given, and nginx takes the result; a value that is no address, or a prefix too
-    long for the touches' socket, is refused before anything is written."""
+    addresses given, and nginx takes the result; a value that is no address is refused before
+    anything is written."""
     from django.core.management.base import CommandError
 
     conf = tmp_path / "nginx.conf"
     options = {
         "name": "e1",
         "origin": "http://127.0.0.1:1/media/",
+        "prefix": str(tmp_path),
         "admission_list": str(tmp_path / "l" / "a.map"),
         "mode_file": str(tmp_path / "l" / "e1.mode.conf"),
+        "output": str(conf),
         "stdout": io.StringIO(),
     }
-    call_command(
-        "cdn_nginx_config",
-        prefix=str(tmp_path),
-        touch_allow=["127.0.0.1", "10.1.2.3/8"],
-        output=str(conf),
-        **options,
-    )
+    call_command("cdn_nginx_config", touch_allow=["127.0.0.1", "10.1.2.3/8"], **options)
     text = conf.read_text()
     touch = text[text.index('location ~ "^/_touch/') :]
     touch = touch[: touch.index("}")]
@@ -196,7 +193,7 @@ def test_touches_render_under_the_mode_file_and_bad_values_are_refused(tmp_path)
     assert touch.index("deny all;") > touch.index("allow 10.0.0.0/8;")
     assert f"include {tmp_path}/l/e1.mode.conf;" in touch
     assert "proxy_no_cache 1;" in touch and "access_log off;" in touch
-    assert f"listen unix:{tmp_path}/touch.sock;" in text
+    assert "server 127.0.0.1:9 down;" in text  # the touches' upstream connects nowhere
     result = subprocess.run(
         ["nginx", "-t", "-p", str(tmp_path), "-c", str(conf)], capture_output=True, text=True
     )
@@ -204,19 +201,37 @@ def test_touches_render_under_the_mode_file_and_bad_values_are_refused(tmp_path)
 
     conf.unlink()
     with pytest.raises(CommandError, match="Not an address or CIDR range: 'edges'"):
-        call_command(
-            "cdn_nginx_config",
-            prefix=str(tmp_path),
-            touch_allow=["edges"],
-            output=str(conf),
-            **options,
-        )
-    with pytest.raises(CommandError, match="too long for the touches' socket"):
-        call_command(
-            "cdn_nginx_config",
-            prefix=str(tmp_path / ("x" * 120)),
-            touch_allow=["127.0.0.1"],
-            output=str(conf),
-            **options,
-        )
+        call_command("cdn_nginx_config", touch_allow=["edges"], **options)
     assert not conf.exists()
+
+
+def test_an_edge_answering_touches_starts_again_after_being_killed(tmp_path):
+    """An edge killed outright (SIGKILL: an OOM kill, a lost host) leaves nothing behind that
+    stops it starting again, touches included (a first version's Unix-socket upstream left its
+    socket file, and the next start failed on it: "Address already in use")."""
+    port = free_port()
+    call_command(
+        "cdn_nginx_config",
+        name="e1",
+        listen=f"127.0.0.1:{port}",
+        origin="http://127.0.0.1:1/media/",
+        prefix=str(tmp_path),
+        user="root" if os.geteuid() == 0 else None,
+        touch_allow=["127.0.0.1"],
+        output=str(tmp_path / "nginx.conf"),
+        stdout=io.StringIO(),
+    )
+    touch = f"http://127.0.0.1:{port}/_touch/hls/a1/v1/720p/seg0.ts"
+    for start in ("first", "after SIGKILL"):
+        process = _start_nginx(tmp_path, tmp_path / "nginx.conf", port)
+        try:
+            try:
+                fetched = warming.fetch(touch, head=True)
+            except OSError as exc:
+                process.wait(timeout=10)
+                pytest.fail(f"{start} start: {exc}; {process.stderr.read().decode()}")
+            assert (fetched.status, fetched.cache_status) == (204, "MISS"), start
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)

@@ -113,7 +113,8 @@ def _edge(tmp_path, origin, **render) -> Iterator[tuple[str, Path, Path]]:
         wait_until(ready, timeout=10)
         yield f"http://127.0.0.1:{port}/", prefix / "cache", prefix
     finally:
-        os.killpg(process.pid, signal.SIGQUIT)
+        if process.poll() is None:  # it may have refused its configuration: `ready` says why
+            os.killpg(process.pid, signal.SIGQUIT)
         process.wait(timeout=10)
 
 
