@@ -11,20 +11,20 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from django.conf import settings
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
 OVERLAYS = ["base", "overlays/dev", "overlays/production", "overlays/production-keda"]
-FIRST_PARTY = [
-    "streamsite",
-    "accounts",
-    "billing",
-    "catalog",
-    "media",
-    "playback",
-    "recommendations",
-    "cdn",
-]
+# The project's own packages, as INSTALLED_APPS names them ("audit.apps.StaffAdminConfig":
+# audit), the project package included.
+FIRST_PARTY = list(
+    dict.fromkeys(
+        app.split(".")[0]
+        for app in settings.INSTALLED_APPS
+        if (ROOT / app.split(".")[0] / "__init__.py").is_file()
+    )
+)
 # is_set() is left out: the settings use it only to refuse retired names (ACCOUNTS_TRUSTED_PROXIES).
 ENV_ACCESSORS = {"str", "bool", "int", "list", "choice", "url", "database", "email"}
 
