@@ -27,12 +27,9 @@ about 15 seconds.
 
 from __future__ import annotations
 
-import heapq
-import math
 import os
 import sys
 import time
-from operator import itemgetter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,6 +42,7 @@ django.setup()
 
 from bench.cdn_real_traces import routed_trace  # noqa: E402
 from cdn.caches import Belady, NginxCache  # noqa: E402
+from cdn.keep_hot import Heat, touch  # noqa: E402
 
 TRACES = os.environ.get("BENCH_TRACES", "synthetic,releases").split(",")
 SIZES = tuple(int(x) for x in os.environ.get("BENCH_SIZES", "5").split(","))
@@ -52,36 +50,25 @@ EVERY = float(os.environ.get("BENCH_TOUCH_EVERY", "900"))
 SHARE = float(os.environ.get("BENCH_TOUCH_SHARE", "0.8"))
 HALF_LIFE_H = float(os.environ.get("BENCH_TOUCH_HALF_LIFE", "6"))
 MIN_USES = 2
-_NOT_STORED = bytearray(1)  # admit nothing: the touch location's proxy_no_cache
 
 
 class Touched:
-    """An LRU zone and the touches a warmer would send it."""
+    """An LRU zone and the touches a warmer would send it (`cdn.keep_hot`)."""
 
     def __init__(self, capacity: int, *, every: float, share: float, half_life_h: float) -> None:
         self.zone = NginxCache(capacity, min_uses=MIN_USES)
         self.every = every
         self.size = max(1, int(capacity * share))
-        self.rate = math.log(2) / (half_life_h * 3600)
-        # chunk → log of its decayed read count, plus rate x the time of its last read: ranks
-        # as the decayed count does at any later time, with no decay to apply at each touch.
-        self.heat: dict[int, float] = {}
+        self.heat = Heat(half_life_h * 3600)  # every chunk read at the edge, no bound
         self.next_touch: float | None = None
         self.touches = self.touch_hits = 0
 
     def touch(self, now: float) -> None:
-        hottest = heapq.nlargest(self.size, self.heat.items(), key=itemgetter(1))
-        zone, one = self.zone, bytearray(1)
-        for obj, _ in reversed(hottest):
-            self.touches += 1
-            if obj in zone:
-                self.touch_hits += 1
-                zone.insert(obj, ts=now)  # a hit: the node moves to the head
-            else:  # a 204 from nowhere: one more use of the node, nothing stored
-                zone.run([obj], 0, 1, one, ts=[now], admit=_NOT_STORED)
+        keys = self.heat.touch_list(self.size)
+        self.touches += len(keys)
+        self.touch_hits += touch(self.zone, keys, at=now)
 
     def replay(self, objs: list[int], ts: list[float], hits: bytearray) -> None:
-        rate, heat = self.rate, self.heat
         for i, obj in enumerate(objs):
             now = ts[i]
             if self.next_touch is None:
@@ -90,9 +77,7 @@ class Touched:
                 self.touch(now)
                 self.next_touch = now + self.every
             self.zone.run(objs, i, i + 1, hits, ts=ts)
-            before = heat.get(obj)
-            count = 1.0 if before is None else math.exp(before - rate * now) + 1.0
-            heat[obj] = math.log(count) + rate * now
+            self.heat.add((obj,), (now,))
 
 
 def measure(routed, pct: float) -> dict[str, float]:

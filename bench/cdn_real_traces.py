@@ -68,6 +68,11 @@ POLICY = EdgePolicy(
     admit_score=float(os.environ.get("BENCH_ADMIT_SCORE", str(EdgePolicy.admit_score))),
     min_uses=int(os.environ.get("BENCH_MIN_USES", str(EdgePolicy.min_uses))),
     mode_every=float(os.environ.get("BENCH_MODE_EVERY", str(EdgePolicy.mode_every))),
+    touch_share=float(os.environ.get("BENCH_TOUCH_SHARE", str(EdgePolicy.touch_share))),
+    touch_half_life_hours=float(
+        os.environ.get("BENCH_TOUCH_HALF_LIFE", str(EdgePolicy.touch_half_life_hours))
+    ),
+    touch_keep=float(os.environ.get("BENCH_TOUCH_KEEP", str(EdgePolicy.touch_keep))),
     learned_every=float(os.environ.get("BENCH_LEARNED_EVERY", str(EdgePolicy.learned_every))),
     learned_horizon=float(os.environ.get("BENCH_LEARNED_HORIZON", str(EdgePolicy.learned_horizon))),
 )

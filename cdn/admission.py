@@ -54,6 +54,15 @@ class EdgePolicy:
     mode_every: float = 0.0
     mode_lookups: float = 2.0
     mode_margin: float = 1.0  # the other mode must hit this many times as often to switch
+    # With the per-edge mode, at every list update an edge in the LRU mode is touched
+    # (`cdn.keep_hot`): the `touch_share` x (cache size) files it has read most, each read's
+    # weight halving every `touch_half_life_hours`, coldest first, so they stay at the head of
+    # its queue; the arms' LRU arm is touched as the edge would be, whatever the mode. The
+    # edge keeps the counts of at most `touch_keep` x (cache size) files. 0, the default: no
+    # touches (real edges: CDN_EDGE_TOUCH_SHARE).
+    touch_share: float = 0.0
+    touch_half_life_hours: float = 6.0
+    touch_keep: float = 2.0
     # Every `learned_every` seconds (0, the default: never) a model of how often each title
     # will be asked for on the edge in the next `learned_horizon` seconds is trained from
     # every edge's history so far (`cdn.demand_model`, LightGBM), and the pin list is the

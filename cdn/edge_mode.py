@@ -21,6 +21,7 @@ from collections.abc import Collection, Hashable, Sequence
 from typing import Any
 
 from cdn.caches import NginxCache
+from cdn.keep_hot import touch
 
 PIN, LRU = "pin", "lru"
 
@@ -96,6 +97,11 @@ class Arms:
             self.lru.run(objs, 0, len(objs), hits, ts=ts, admit=admit)
             self.hits[1] += hits.count(1)
         self.lookups += len(objs)
+
+    def touch(self, keys: Sequence[Hashable], *, at: float) -> None:
+        """The keep-hot touches an edge in the LRU mode gets (`cdn.keep_hot`), sent to the LRU
+        arm: what LRU-only would do is what it does with them."""
+        touch(self.lru, keys, at=at)
 
     def resize(self, capacity: int) -> None:
         """Both arms to `capacity` files (a real edge's estimate moves with its mean file)."""

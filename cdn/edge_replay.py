@@ -19,6 +19,7 @@ from cdn.admission import DecayingSketch, EdgePolicy, decide
 from cdn.caches import NginxCache
 from cdn.demand_model import LearnedRanking, build_ranking
 from cdn.edge_mode import Arms, choose, may_choose
+from cdn.keep_hot import Heat, touch
 from cdn.routed_trace import CHUNK_BITS, EdgeStream, Routed
 from cdn.sim_warming import Warmer, add_count
 from cdn.snapshot import stable_hash
@@ -121,6 +122,7 @@ def replay_edge_policy(
     mode_pin = True
     last_learned: set[int] = set()
     arms: StreamArms | None = None
+    heat: Heat | None = None  # the edge's read counts, for its keep-hot touches
     if policy.mode_every:
         # One zone, the whole cache, in either mode: "pin" admits the pin list only and stores
         # at the first request, "lru" admits every title played before and stores at the
@@ -131,6 +133,11 @@ def replay_edge_policy(
         pin_cap = capacity
         next_mode_at = -math.inf
         arms = StreamArms(capacity, policy.min_uses, inactive=policy.inactive, valid=policy.valid)
+        if policy.touch_share > 0:
+            heat = Heat(
+                policy.touch_half_life_hours * 3600,
+                limit=max(1, int(policy.touch_keep * capacity)),
+            )
     # The lists are decided at the start of every interval the edge serves a lookup in, and of
     # every interval a fill falls in: warming runs on its schedule, busy edge or idle (fills
     # before the edge's first interval find nothing to fetch and are left out).
@@ -195,6 +202,16 @@ def replay_edge_policy(
                 pinned, admitted = set(), set(played)  # the fills below add launches to it
             else:
                 admitted = set()  # the pin list alone (and the warmer's launches, below)
+            if heat is not None and arms is not None:
+                # The keep-hot touches sent with the lists: to the zone in the LRU mode, and
+                # always to the LRU arm, which replays LRU-only as it would run.
+                keys = heat.touch_list(int(policy.touch_share * capacity))
+                arms.touch(keys, at=start)
+                if not mode_pin:
+                    touched = touch(zones[True], keys, at=start)
+                    if stats is not None and keys:
+                        add_count(stats, "touches", len(keys))
+                        add_count(stats, "touch_hits", touched)
         while f < len(fills) and fills[f] < end:
             at = fills[f]
             f += 1
@@ -228,6 +245,8 @@ def replay_edge_policy(
         run_zones(zones, objs, ts, hits, lo, hi, pinned, admitted)
         if arms is not None:
             arms.replay(objs, ts, seg, hi, pinned=pin_list, played=played)
+        if heat is not None:
+            heat.add(objs[seg:hi], ts[seg:hi])
         # What this interval adds to the history the next decision sees.
         for i in range(lo, hi):
             o = objs[i]

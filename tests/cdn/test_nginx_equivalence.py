@@ -22,6 +22,7 @@ from cdn import warming
 from cdn.admission import write_admission_list, write_pin_list
 from cdn.caches import LRU, NginxCache
 from cdn.edge_replay import run_zones
+from cdn.keep_hot import touch
 from cdn.routed_trace import CHUNK_BITS
 from cdn.signing import signed_url
 from tests.cdn.conftest import free_port, wait_until
@@ -217,7 +218,7 @@ def test_a_touch_is_a_lookup_that_stores_nothing_and_asks_no_origin(tmp_path, or
                 status, body, cache_status, _ = warming.fetch(f"{base_url}_touch/{key}", head=True)
                 assert (status, body) == ((200 if held else 204), b""), step
                 assert origin.requests == asked, step
-                model.run([key], 0, 1, hits, ts=[float(step)], admit=[0])
+                hits[0] = touch(model, [key], at=float(step))
             else:
                 status, _, headers = get(
                     signed_url(base_url, TITLES[title_index], SEGMENT, expires_at=expires)
