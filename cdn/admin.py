@@ -128,10 +128,20 @@ class SteeringDecisionAdmin(admin.ModelAdmin):
 
 @admin.register(EdgeMode)
 class EdgeModeAdmin(admin.ModelAdmin):
-    """What the per-edge mode chose and why (the arms' hits); written by
-    cdn_edge_lists only."""
+    """What the per-edge mode chose and why (the arms' hits), and the keep-hot touches the
+    last run sent; written by cdn_edge_lists and the touch task only."""
 
-    list_display = ["edge", "mode", "pin_hits", "lru_hits", "lookups", "capacity", "chosen_at"]
+    list_display = [
+        "edge",
+        "mode",
+        "pin_hits",
+        "lru_hits",
+        "lookups",
+        "capacity",
+        "chosen_at",
+        "touched_at",
+        "touch_error",
+    ]
     list_filter = ["mode"]
     list_select_related = ["edge"]
     fields = readonly_fields = (
@@ -144,7 +154,16 @@ class EdgeModeAdmin(admin.ModelAdmin):
         "capacity",
         "chosen_at",
         "updated_at",
+        "files_to_touch",
+        "touched_at",
+        "touches",
+        "touch_hits",
+        "touch_error",
     )
+
+    @admin.display(description="files to touch")
+    def files_to_touch(self, obj: EdgeMode) -> int:
+        return len(obj.touch_keys)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -258,6 +258,17 @@ class EdgeMode(models.Model):
     pinned = models.JSONField(default=list, help_text="Pin list in force for the arms")
     played = models.JSONField(default=list, help_text="Titles played before, in force")
     updated_at = models.DateTimeField(null=True, blank=True)
+    # Keep-hot touches (cdn.keep_hot, CDN_EDGE_TOUCH_PERCENT): the edge's decayed read counts
+    # (Heat.dumps(), zlib-compressed JSON), the files the last replay said to touch, and what
+    # the last touch run (cdn.touches) sent.
+    heat = models.BinaryField(default=b"", editable=False)
+    touch_keys = models.JSONField(
+        default=list, help_text="Files to touch in the LRU mode, coldest first"
+    )
+    touched_at = models.DateTimeField(null=True, blank=True)
+    touches = models.PositiveIntegerField(default=0, help_text="Touches the last run sent")
+    touch_hits = models.PositiveIntegerField(default=0, help_text="Of those, files it held")
+    touch_error = models.CharField(max_length=255, blank=True)
 
     def __str__(self) -> str:
         return f"{self.edge_id}: {self.mode}"

@@ -12,6 +12,7 @@ from cdn.models import (
     CoverageZone,
     Edge,
     EdgeContent,
+    EdgeMode,
     EdgePinList,
     Site,
     SteeringDecision,
@@ -96,3 +97,9 @@ def pin_lists_since(*, site_ids: list[int], since: datetime) -> dict[int, dict[i
     for site_id, edge_id, keys in rows:
         out.setdefault(site_id, {})[edge_id] = list(keys)
     return out
+
+
+def touch_list_sizes(*, names: list[str]) -> dict[str, int]:
+    """Per edge named that has a per-edge mode row, how many files its touch list names."""
+    rows = EdgeMode.objects.filter(edge__name__in=names).values_list("edge__name", "touch_keys")
+    return {name: len(keys) for name, keys in rows}

@@ -20,6 +20,7 @@ from django.utils import timezone
 from audit.services import record
 from cdn.admission import EdgePolicy
 from cdn.edge_mode import Arms, choose, files_per_title, may_choose
+from cdn.keep_hot import Heat
 from cdn.models import (
     CoverageZone,
     Edge,
@@ -271,8 +272,12 @@ def edge_pin_lists_record(*, pinned: Mapping[int, list[str]], decided_at: dateti
 
 def edge_mode_policy() -> EdgePolicy:
     """The policy real edges run the per-edge mode under: the simulator's thresholds, margin
-    and min_uses, every `CDN_EDGE_MODE_EVERY` seconds (0: off)."""
-    return EdgePolicy(mode_every=float(settings.CDN_EDGE_MODE_EVERY))
+    and min_uses, every `CDN_EDGE_MODE_EVERY` seconds (0: off), with keep-hot touches of
+    `CDN_EDGE_TOUCH_PERCENT` % of the cache (0: none)."""
+    return EdgePolicy(
+        mode_every=float(settings.CDN_EDGE_MODE_EVERY),
+        touch_share=settings.CDN_EDGE_TOUCH_PERCENT / 100,
+    )
 
 
 def edge_mode_capacity(*, cache_bytes: int, lookups: int, lookup_bytes: int) -> int:
@@ -355,13 +360,29 @@ def edge_modes_replay(rows: Iterable[EdgeMode], *, now: datetime) -> int:
                 arms.resize(capacity)
         else:
             arms = Arms(capacity, policy.min_uses, inactive=policy.inactive, valid=policy.valid)
+        keys = [str(key) for key, _, _, _ in batch]
+        times = [float(at) for _, _, at, _ in batch]
         arms.feed(
-            [str(key) for key, _, _, _ in batch],
-            [float(at) for _, _, at, _ in batch],
+            keys,
+            times,
             [str(title) for _, title, _, _ in batch],
             pinned=set(row.pinned),
             played=set(row.played),
         )
+        if policy.touch_share > 0:
+            # The files to touch from now on, from every lookup so far; the LRU arm gets the
+            # touches now, as the edge does in the LRU mode (cdn.touches, within the hour).
+            half_life, keep = policy.touch_half_life_hours * 3600, policy.touch_keep
+            limit = max(1, int(keep * capacity))
+            heat = (
+                Heat.loads(bytes(row.heat), half_life=half_life, limit=limit)
+                if row.heat
+                else Heat(half_life, limit=limit)
+            )
+            heat.add(keys, times)
+            row.touch_keys = heat.touch_list(int(policy.touch_share * capacity))
+            arms.touch(row.touch_keys, at=now.timestamp())
+            row.heat = heat.dumps()
         row.arms = arms.dumps()
         row.pin_hits, row.lru_hits = arms.hits
         row.capacity = capacity
@@ -377,6 +398,8 @@ def edge_modes_replay(rows: Iterable[EdgeMode], *, now: datetime) -> int:
                 "capacity",
                 "files_per_title",
                 "updated_at",
+                "heat",
+                "touch_keys",
             ]
         )
         EdgeLookups.objects.filter(pk__in=[kept.pk for kept in pending]).delete()

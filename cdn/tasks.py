@@ -1,4 +1,4 @@
-"""Celery adapters for cache warming."""
+"""Celery adapters for the CDN: warming, keep-hot touches, the edges' logs, pruning."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from cdn import edge_logs, services, warming
+from cdn import edge_logs, services, touches, warming
 from cdn.models import EdgeContent
 
 BATCH = 5000
@@ -88,3 +88,20 @@ def prune_edge_traffic() -> int:
     if deleted == BATCH:
         prune_edge_traffic.apply_async(countdown=1)
     return deleted
+
+
+@shared_task(name="cdn.tasks.touch_edges")
+def touch_edges() -> int:
+    """Hourly, after `cdn_edge_lists`: one touch run per edge in the LRU mode (cdn.touches)."""
+    if not settings.CDN_EDGE_TOUCH_PERCENT:
+        return 0
+    ids = touches.edges_to_touch(now=timezone.now())
+    for edge_id in ids:
+        touch_edge.delay(edge_id)
+    return len(ids)
+
+
+@shared_task(name="cdn.tasks.touch_edge")
+def touch_edge(edge_id: int) -> str:
+    """Send one edge its keep-hot touches, coldest first."""
+    return touches.touch_edge(edge_id=edge_id)

@@ -52,3 +52,7 @@ CDN_EDGE_LOG_MAX_BYTES = env.int("CDN_EDGE_LOG_MAX_BYTES", 16 * 1024 * 1024, min
 # cache_bytes and the mean body bytes of its logged lookups.
 CDN_EDGE_MODE_EVERY = env.int("CDN_EDGE_MODE_EVERY", 0, min=0)
 CDN_EDGE_MODE_FILES = env.int("CDN_EDGE_MODE_FILES", 0, min=0)
+# Keep-hot touches (docs/cdn.md): an edge in the per-edge mode's LRU mode, rendered with
+# `cdn_nginx_config --touch-allow <the workers' addresses>`, is sent HEAD /_touch/<file> for the
+# CDN_EDGE_TOUCH_PERCENT % of its cache it has read most, hourly; 0: off.
+CDN_EDGE_TOUCH_PERCENT = env.int("CDN_EDGE_TOUCH_PERCENT", 0, min=0, max=100)

@@ -37,6 +37,8 @@ for _batch_task in (
     "cdn.tasks.prune_decisions",
     "cdn.tasks.ingest_edge_logs",
     "cdn.tasks.prune_edge_traffic",
+    "cdn.tasks.touch_edges",
+    "cdn.tasks.touch_edge",
     "insights.tasks.rollup_days",
     "insights.tasks.record_revenue",
 ):
@@ -134,6 +136,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "cdn.ingest-edge-logs": {
         "task": "cdn.tasks.ingest_edge_logs",
         "schedule": 60.0,
+    },
+    # Keep-hot touches (CDN_EDGE_TOUCH_PERCENT) of the lists `cdn_edge_lists` wrote this hour.
+    "cdn.touch-edges": {
+        "task": "cdn.tasks.touch_edges",
+        "schedule": crontab(minute=15, hour="*"),
     },
     "cdn.prune-edge-traffic": {
         "task": "cdn.tasks.prune_edge_traffic",

@@ -15,9 +15,9 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from cdn import warming
+from cdn import tasks, warming
 from cdn.edge_logs import ingest_log
-from cdn.models import EdgeMode, EdgePinList
+from cdn.models import Edge, EdgeMode, EdgePinList
 from cdn.signing import signed_url
 from tests.cdn.conftest import _start_nginx, free_port, wait_until, write_asset
 from tests.cdn.factories import EdgeFactory, PlayFactory, SiteFactory
@@ -67,6 +67,7 @@ def mode_edge(tmp_path, origin, settings):
         prefix=str(prefix),
         admission_list=str(lists / "e1.admission.map"),
         mode_file=str(lists / "e1.mode.conf"),
+        touch_allow=["127.0.0.1"],
         user="root" if os.geteuid() == 0 else None,
         output=str(conf),
         stdout=io.StringIO(),
@@ -125,6 +126,45 @@ def test_a_real_edge_switches_from_pin_to_lru_and_keeps_what_it_pinned(mode_edge
     assert [status(o2), status(o2), status(o2)] == ["MISS", "MISS", "HIT"]
     assert status(p0) == "HIT"
     assert origin.requests.count(f"/media/{PINNED}{pinned_files[-1]}") == 1
+
+
+def test_an_lru_mode_edge_is_sent_the_touches_its_own_reads_decide(mode_edge, origin, settings):
+    """Keep-hot touches end to end: the edge's logged lookups ingested, `cdn_edge_lists`
+    switching it to LRU with its hottest file to touch, the hourly task sending the touch, and
+    the edge counting it as a use of that file's node."""
+    settings.CDN_EDGE_TOUCH_PERCENT = 50  # one file of the arms' two
+    base, prefix, lists, process = mode_edge
+    Edge.objects.filter(name="e1").update(base_url=base)
+    pinned_files = write_asset(origin.root, PINNED, segments=1)
+    other_files = write_asset(origin.root, OTHER, segments=2)
+    expires = timezone.now() + timedelta(hours=1)
+    p0 = signed_url(base, PINNED, pinned_files[-1], expires_at=expires)
+    o0, o1 = (signed_url(base, OTHER, name, expires_at=expires) for name in other_files[-2:])
+    # Pin mode: o1 read most, and last, but never stored (its title is not pinned).
+    for url in (p0, p0, o0, o1, o0, o1, o1):
+        status(url)
+    log = prefix / "access.log"
+    wait_until(lambda: len(log.read_bytes().splitlines()) == 7)
+    ingest_log(path=str(log), max_bytes=1 << 20)
+    assert tasks.touch_edges() == 0  # pin mode: nothing to touch
+
+    out = io.StringIO()
+    call_command("cdn_edge_lists", out_dir=str(lists), pin_titles=1, stdout=out)
+    assert out.getvalue().endswith("mode lru (switched: reload it), 1 file to touch\n")
+    o1_key = OTHER + other_files[-1]
+    assert EdgeMode.objects.get(edge__name="e1").touch_keys == [o1_key]
+    before = children(process.pid)
+    process.send_signal(signal.SIGHUP)
+    wait_until(lambda: children(process.pid) and not children(process.pid) & before, timeout=10)
+
+    asked = list(origin.requests)
+    assert tasks.touch_edges() == 1
+    row = EdgeMode.objects.get(edge__name="e1")
+    assert (row.touches, row.touch_hits, row.touch_error) == (1, 0, "")
+    assert origin.requests == asked  # a touch asks no origin
+    # The touch was o1's first use under min_uses 2 (the reload's new zone rules): this GET
+    # is its second, so it is stored, and the next hits. Untouched: MISS, MISS, HIT.
+    assert [status(o1), status(o1)] == ["MISS", "HIT"]
 
 
 def test_the_mode_file_renders_one_zone_and_is_created_in_pin_mode(tmp_path):

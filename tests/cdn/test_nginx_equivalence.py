@@ -18,14 +18,16 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from cdn import warming
+from cdn import touches, warming
 from cdn.admission import write_admission_list, write_pin_list
 from cdn.caches import LRU, NginxCache
 from cdn.edge_replay import run_zones
 from cdn.keep_hot import touch
+from cdn.models import EdgeMode
 from cdn.routed_trace import CHUNK_BITS
 from cdn.signing import signed_url
 from tests.cdn.conftest import free_port, wait_until
+from tests.cdn.factories import EdgeFactory
 from tests.cdn.test_nginx_edges import get
 
 pytestmark = [pytest.mark.slow, pytest.mark.needs_nginx]
@@ -242,6 +244,55 @@ def test_a_touch_is_a_lookup_that_stores_nothing_and_asks_no_origin(tmp_path, or
         ]
         assert keys[0] in model and keys[1] not in model and keys[2] not in model
         assert "/_touch/" not in (prefix / "access.log").read_text()
+
+
+@pytest.mark.django_db
+def test_the_touch_run_keeps_an_lru_mode_edges_hot_file_through_an_eviction(tmp_path, origin):
+    """`cdn.touches.touch_edge` against a real edge: the list `cdn_edge_lists` recorded, sent
+    coldest first; the held file is a HIT that moves it to the head, so the eviction that
+    follows takes another file; the file not held asks no origin. What was sent is recorded."""
+    with _edge(tmp_path, origin, touch_allow=["127.0.0.1"]) as (base_url, cache_dir, _):
+        keys = [f"{t}{SEGMENT}" for t in TITLES]
+        names = {hashlib.md5(k.encode(), usedforsecurity=False).hexdigest(): k for k in keys}
+        expires = timezone.now() + timedelta(hours=1)
+
+        def get_status(i: int) -> str:
+            status, _, headers = get(signed_url(base_url, TITLES[i], SEGMENT, expires_at=expires))
+            assert status == 200
+            return headers["X-Cache-Status"]
+
+        for i in (0, 0, 1, 1, 2, 2):  # all three held; 0 the oldest
+            get_status(i)
+        wait_until(lambda: cached_keys(cache_dir, names) == set(keys[:3]), timeout=10)
+        edge = EdgeFactory(name="eq", base_url=base_url)
+        EdgeMode.objects.create(
+            edge=edge, mode="lru", touch_keys=[keys[4], keys[0]], updated_at=timezone.now()
+        )
+        asked = list(origin.requests)
+        assert touches.touch_edge(edge_id=edge.pk) == "done"
+        assert origin.requests == asked  # the file not held (4) asked no origin
+        row = EdgeMode.objects.get(edge=edge)
+        assert (row.touches, row.touch_hits, row.touch_error) == (2, 1, "")
+        assert [get_status(3), get_status(3)] == ["MISS", "MISS"]  # stored: the oldest goes
+        wait_until(lambda: cached_keys(cache_dir, names) == {keys[0], keys[2], keys[3]}, timeout=10)
+        assert get_status(0) == "HIT"  # untouched it would have been the one to go
+
+
+@pytest.mark.django_db
+def test_a_touch_run_an_edge_refuses_stops_and_says_why(tmp_path, origin):
+    with _edge(tmp_path, origin, touch_allow=["10.0.0.0/8"]) as (base_url, _, _):
+        edge = EdgeFactory(name="eq", base_url=base_url)
+        key = f"{TITLES[0]}{SEGMENT}"
+        EdgeMode.objects.create(
+            edge=edge, mode="lru", touch_keys=[key, key], updated_at=timezone.now()
+        )
+        assert touches.touch_edge(edge_id=edge.pk) == "failed"
+        row = EdgeMode.objects.get(edge=edge)
+        assert row.touches == 0
+        assert (
+            row.touch_error
+            == f"{key}: HTTP 403 (is the edge rendered with --touch-allow for this host?)"
+        )
 
 
 def test_a_touch_from_an_address_not_allowed_is_refused(tmp_path, origin):

@@ -16,7 +16,7 @@ from cdn.admission import (
     write_mode_file,
     write_pin_list,
 )
-from cdn.selectors import recorded_sessions, snapshot_from_db
+from cdn.selectors import recorded_sessions, snapshot_from_db, touch_list_sizes
 from cdn.services import (
     edge_mode_choose,
     edge_mode_pin_titles,
@@ -44,7 +44,8 @@ class Command(BaseCommand):
     help = (
         "Decide from the recorded plays what each configured edge stores and pins; write "
         "<edge>.admission.map and <edge>.pin.map into --out-dir, and with CDN_EDGE_MODE_EVERY "
-        "<edge>.mode.conf (then reload the edges; the ones that switched mode are named)."
+        "<edge>.mode.conf (then reload the edges; the ones that switched mode are named), and "
+        "with CDN_EDGE_TOUCH_PERCENT each edge's files to touch (the hourly touch task sends them)."
     )
 
     def add_arguments(self, parser):
@@ -90,7 +91,9 @@ class Command(BaseCommand):
             played=played,
             now=now,
         )
-        mode_min_uses = edge_mode_policy().min_uses
+        policy_now = edge_mode_policy()
+        mode_min_uses = policy_now.min_uses
+        to_touch = touch_list_sizes(names=sorted(modes)) if policy_now.touch_share else {}
         out = Path(opts["out_dir"])
         out.mkdir(parents=True, exist_ok=True)
         zones = {e.name: e.name for edges in edges_by_site.values() for e in edges}
@@ -114,5 +117,8 @@ class Command(BaseCommand):
             line = f"{name}: {len(admitted)} admitted, {len(pinned)} pinned"
             if name in modes:
                 line += f", mode {mode}" + (" (switched: reload it)" if switched else "")
+                if mode == "lru" and name in to_touch:
+                    files = to_touch[name]
+                    line += f", {files} file{'' if files == 1 else 's'} to touch"
             self.stdout.write(line)
         edge_pin_lists_record(pinned=fills, decided_at=now)

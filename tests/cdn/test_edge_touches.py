@@ -1,0 +1,119 @@
+"""Keep-hot touches of real edges in the database: the replay keeps each edge's read counts and
+its touch list (and touches the LRU arm as the edge will be), which edges are touched, and the
+sender's failures recorded, not raised. Against a real nginx edge:
+tests/cdn/test_nginx_equivalence.py."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from cdn import tasks, touches
+from cdn.edge_logs import ingest_log
+from cdn.edge_mode import Arms
+from cdn.keep_hot import Heat
+from cdn.models import Edge, EdgeMode
+from cdn.services import edge_mode_choose
+from tests.cdn.conftest import free_port
+from tests.cdn.factories import EdgeFactory
+from tests.cdn.test_edge_mode_ingest import NOW, T0, lookups, replay_all
+
+pytestmark = pytest.mark.django_db
+A, B, C = "hls/a/v1/s0.ts", "hls/b/v1/s0.ts", "hls/c/v1/s0.ts"
+
+
+@pytest.fixture(autouse=True)
+def touches_on(settings):
+    settings.CDN_EDGE_MODE_EVERY = 3600
+    settings.CDN_EDGE_MODE_FILES = 4
+    settings.CDN_EDGE_TOUCH_PERCENT = 50  # 2 of the 4 files
+
+
+def ingest(tmp_path: Path, keys: list[str], start: float) -> None:
+    log = tmp_path / "access.log"
+    with log.open("a") as fh:
+        fh.write("\n".join(lookups("e1", keys, start)) + "\n")
+    ingest_log(path=str(log), max_bytes=1 << 20)
+
+
+def arms_of(row: EdgeMode) -> Arms:
+    return Arms.loads(bytes(row.arms), min_uses=2, inactive=365 * 86_400.0, valid=365 * 86_400.0)
+
+
+def test_the_replay_keeps_the_read_counts_and_the_files_to_touch_coldest_first(tmp_path):
+    EdgeFactory(name="e1")
+    edge_mode_choose(names=["e1"], pinned={"e1": []}, played=["hls/a/v1/", "hls/b/v1/"], now=NOW)
+    ingest(tmp_path, [A, A, B, B, B, C], T0)
+    replay_all()
+    row = EdgeMode.objects.get(edge__name="e1")
+    assert row.touch_keys == [A, B]  # the two read most, the hottest (B) last
+    # The LRU arm was touched now, as the edge will be: A then B at the head, though C was
+    # looked up last.
+    assert list(arms_of(row).lru.nodes)[-2:] == [A, B]
+    # The counts carry over to the next run's lookups: C read twice more has B's three reads,
+    # later, so it passes both.
+    ingest(tmp_path, [C, C], T0 + 60)
+    replay_all()
+    row.refresh_from_db()
+    assert row.touch_keys == [B, C]
+    heat = Heat.loads(bytes(row.heat), half_life=6 * 3600)
+    assert set(heat.values) == {A, B, C}
+
+
+def test_with_touches_off_nothing_is_counted_or_listed(tmp_path, settings):
+    settings.CDN_EDGE_TOUCH_PERCENT = 0
+    EdgeFactory(name="e1")
+    edge_mode_choose(names=["e1"], pinned={"e1": []}, played=["hls/a/v1/"], now=NOW)
+    ingest(tmp_path, [A, A, B], T0)
+    replay_all()
+    row = EdgeMode.objects.get(edge__name="e1")
+    assert (bytes(row.heat), row.touch_keys) == (b"", [])
+    assert tasks.touch_edges() == 0
+
+
+def _mode(name: str, *, mode: str = "lru", keys=(A,), updated=NOW, **edge) -> Edge:
+    e = EdgeFactory(name=name, **edge)
+    EdgeMode.objects.create(edge=e, mode=mode, touch_keys=list(keys), updated_at=updated)
+    return e
+
+
+def test_only_online_healthy_lru_mode_edges_with_a_fresh_list_are_touched():
+    touched = _mode("lru")
+    _mode("pin", mode="pin")
+    _mode("empty", keys=())
+    _mode("stale", updated=NOW - timedelta(hours=3))
+    _mode("down", healthy=False)
+    _mode("drain", admin_state=Edge.AdminState.DRAIN)
+    assert touches.edges_to_touch(now=NOW) == [touched.pk]
+
+
+class Refused(touches.EdgeConnection):
+    """The edge's address with nothing listening."""
+
+    def __init__(self, base_url: str) -> None:
+        super().__init__(f"http://127.0.0.1:{free_port()}/")
+
+
+def test_an_edge_that_cannot_be_reached_is_recorded_as_failed_not_raised():
+    edge = _mode("e1", keys=(A, B))
+    assert touches.touch_edge(edge_id=edge.pk, now=lambda: NOW, connect=Refused) == "failed"
+    row = EdgeMode.objects.get(edge=edge)
+    assert (row.touches, row.touch_hits, row.touched_at) == (0, 0, NOW)
+    assert row.touch_error.startswith("ConnectionRefusedError")
+
+
+def test_a_base_url_that_is_not_http_is_recorded_as_failed():
+    edge = _mode("e1", base_url="ftp://edge.example/")
+    assert touches.touch_edge(edge_id=edge.pk, now=lambda: NOW) == "failed"
+    assert "not an http(s) base URL" in EdgeMode.objects.get(edge=edge).touch_error
+
+
+def test_an_edge_in_the_pin_mode_or_without_a_list_is_skipped():
+    pin = _mode("pin", mode="pin")
+    empty = _mode("empty", keys=())
+    for edge in (pin, empty):
+        assert touches.touch_edge(edge_id=edge.pk, connect=Refused) == "skipped"
+        assert EdgeMode.objects.get(edge=edge).touched_at is None
+    assert touches.touch_edge(edge_id=10**9) == "skipped"
