@@ -53,7 +53,8 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from bench.cdn_viewer_prefetch import SIZE, HourlyList, Rating, belady_hits, ratings  # noqa: E402
-from cdn.caches import NginxCache, next_uses  # noqa: E402
+from cdn.caches import NginxCache  # noqa: E402
+from cdn.stream_replays import next_uses  # noqa: E402
 
 SHARES = (0.9, 0.8, 0.7)  # of the cache, for the pinned zone beside an LRU zone
 WINDOWS_H = (6, 24)  # a viewer counts as active this long after their last rating

@@ -49,7 +49,8 @@ import django  # noqa: E402
 
 django.setup()
 
-from cdn.caches import Belady, NginxCache, next_uses  # noqa: E402
+from cdn.caches import Belady, NginxCache  # noqa: E402
+from cdn.stream_replays import next_uses  # noqa: E402
 from cdn.traces import movielens_plays, movielens_regions  # noqa: E402
 
 ML100K = os.environ.get("BENCH_ML100K", "/work/data/ml-100k")

@@ -158,8 +158,13 @@ class EdgeModeAdmin(admin.ModelAdmin):
         "touched_at",
         "touches",
         "touch_hits",
+        "touches_skipped",
         "touch_error",
     )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[EdgeMode]:
+        # The arms and read counts are compressed blobs of up to megabytes, never shown.
+        return super().get_queryset(request).defer("arms", "heat")
 
     @admin.display(description="files to touch")
     def files_to_touch(self, obj: EdgeMode) -> int:

@@ -268,6 +268,9 @@ class EdgeMode(models.Model):
     touched_at = models.DateTimeField(null=True, blank=True)
     touches = models.PositiveIntegerField(default=0, help_text="Touches the last run sent")
     touch_hits = models.PositiveIntegerField(default=0, help_text="Of those, files it held")
+    touches_skipped = models.PositiveIntegerField(
+        default=0, help_text="The coldest files the last run skipped to end within its time"
+    )
     touch_error = models.CharField(max_length=255, blank=True)
 
     def __str__(self) -> str:

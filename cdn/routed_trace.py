@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from cdn.caches import stream_indexes
 from cdn.snapshot import EdgeInfo, SiteInfo, Snapshot, stable_hash
 from cdn.steering import COVERAGE_ZONE, Steerer
+from cdn.stream_replays import stream_indexes
 from cdn.traces import Request, TraceError
 
 
@@ -75,15 +75,15 @@ class EdgeStream:
         return self._indexes
 
     def next_uses(self) -> list[int]:
-        """`cdn.caches.next_uses` of the lookups, computed once for every size Belady runs at."""
+        """`cdn.stream_replays.next_uses` of the lookups, once for every size Belady runs at."""
         return self._stream_indexes()[0]
 
     def previous_uses(self) -> list[int]:
-        """`cdn.caches.previous_uses`, once for every size LRU runs at."""
+        """`cdn.stream_replays.previous_uses`, once for every size LRU runs at."""
         return self._stream_indexes()[1]
 
     def dense_ids(self) -> tuple[list[int], int]:
-        """`cdn.caches.dense_ids`, once for every size S3-FIFO runs at."""
+        """`cdn.stream_replays.dense_ids`, once for every size S3-FIFO runs at."""
         _, _, dense, distinct = self._stream_indexes()
         return dense, distinct
 

@@ -20,11 +20,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cdn.admission import EdgePolicy
-from cdn.caches import LRU, S3FIFO, Belady, NginxCache, lru_hits, s3fifo_hits
+from cdn.caches import LRU, S3FIFO, Belady, NginxCache
 from cdn.edge_replay import replay_edge_policy
 from cdn.routed_trace import EdgeStream, Routed
 from cdn.sim_warming import ReferenceReplay, Warmer
 from cdn.steering import Steerer
+from cdn.stream_replays import lru_hits, s3fifo_hits
 from cdn.traces import Catalog
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import http.client
 import logging
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -19,6 +20,7 @@ from urllib.parse import urlsplit
 from django.utils import timezone
 
 from cdn.models import Edge, EdgeMode
+from streamsite.taskqueues import time_limits_for
 
 log = logging.getLogger(__name__)
 
@@ -82,25 +84,41 @@ def touch_edge(
     edge_id: int,
     now: Callable[[], datetime] = timezone.now,
     connect: Callable[[str], EdgeConnection] = EdgeConnection,
+    budget: float | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> str:
-    """Send the edge its touches, coldest first; record how many were sent, how many hit, and
-    why the run stopped early ("done", "failed", or "skipped": not in the LRU mode or nothing to
-    touch). No transaction is open while the edge is asked."""
-    row = EdgeMode.objects.select_related("edge").filter(edge_id=edge_id).first()
+    """Send the edge its touches, coldest first; record how many were sent, how many hit, how
+    many were skipped and why the run stopped early. Returns "done", "failed", or "skipped"
+    (not in the LRU mode, or nothing to touch). No transaction is open while the edge is asked.
+
+    A run has `budget` seconds (default: 90% of its task's soft time limit). When the pace so
+    far says the rest will not fit, the coldest of the rest are skipped, so the hottest files,
+    sent last, are still touched."""
+    if budget is None:
+        budget = 0.9 * time_limits_for("cdn.tasks.touch_edge")[0]
+    row = (
+        EdgeMode.objects.select_related("edge")
+        .defer("arms", "heat")  # the arms and counts can be megabytes: not needed here
+        .filter(edge_id=edge_id)
+        .first()
+    )
     if row is None or row.mode != EdgeMode.Mode.LRU or not row.touch_keys:
         return "skipped"
-    sent = hits = 0
+    keys = [str(key) for key in row.touch_keys]
+    sent = hits = skipped = 0
     error = ""
     try:
         connection = connect(row.edge.base_url)
     except ValueError as exc:
         error = str(exc)
     else:
+        started = clock()
+        i = 0
         try:
-            for key in row.touch_keys:
-                status, cache = connection.head("_touch/" + str(key))
+            while i < len(keys):
+                status, cache = connection.head("_touch/" + keys[i])
                 if status not in (200, 204):
-                    error = f"{key}: HTTP {status}" + (
+                    error = f"{keys[i]}: HTTP {status}" + (
                         " (is the edge rendered with --touch-allow for this host?)"
                         if status in (403, 404)
                         else ""
@@ -108,6 +126,15 @@ def touch_edge(
                     break
                 sent += 1
                 hits += cache == "HIT"
+                i += 1
+                elapsed = clock() - started
+                fits = int((budget - elapsed) * sent / elapsed) if elapsed > 0 else len(keys)
+                if i < len(keys) and fits <= 0:
+                    error = f"stopped after {elapsed:.0f} s, its budget; {len(keys) - i} not sent"
+                    break
+                if len(keys) - i > fits:  # at this pace the rest will not fit
+                    skipped += len(keys) - i - fits
+                    i = len(keys) - fits
         except OSError as exc:  # refused, reset, timed out
             error = f"{exc.__class__.__name__}: {exc}"
         finally:
@@ -115,6 +142,10 @@ def touch_edge(
     if error:
         log.warning("touches of edge %s stopped after %d: %s", row.edge.name, sent, error)
     EdgeMode.objects.filter(pk=row.pk).update(
-        touched_at=now(), touches=sent, touch_hits=hits, touch_error=error[:255]
+        touched_at=now(),
+        touches=sent,
+        touch_hits=hits,
+        touches_skipped=skipped,
+        touch_error=error[:255],
     )
     return "failed" if error else "done"

@@ -8,17 +8,8 @@ in a full cache, drop whichever of the held objects and the newcomer is needed f
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cdn.caches import (
-    LRU,
-    S3FIFO,
-    Belady,
-    NginxCache,
-    dense_ids,
-    lru_hits,
-    next_uses,
-    previous_uses,
-    s3fifo_hits,
-)
+from cdn.caches import LRU, S3FIFO, Belady, NginxCache
+from cdn.stream_replays import dense_ids, lru_hits, next_uses, previous_uses, s3fifo_hits
 
 lookups = st.lists(st.integers(min_value=0, max_value=25), max_size=300)
 capacities = st.integers(min_value=1, max_value=12)

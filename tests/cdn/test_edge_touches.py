@@ -117,3 +117,66 @@ def test_an_edge_in_the_pin_mode_or_without_a_list_is_skipped():
         assert touches.touch_edge(edge_id=edge.pk, connect=Refused) == "skipped"
         assert EdgeMode.objects.get(edge=edge).touched_at is None
     assert touches.touch_edge(edge_id=10**9) == "skipped"
+
+
+class Answering(touches.EdgeConnection):
+    """An edge that answers every touch 204 after `seconds` on a shared clock (the edge itself
+    is tested on real nginx; here the run's pacing is)."""
+
+    clock = [0.0]
+    seconds = 10.0
+
+    def __init__(self, base_url: str) -> None:
+        self.paths: list[str] = []
+        Answering.sent = self.paths
+
+    def head(self, path: str) -> tuple[int, str]:
+        self.paths.append(path)
+        Answering.clock[0] += self.seconds
+        return 204, "MISS"
+
+    def close(self) -> None:
+        pass
+
+
+def run_paced(keys: list[str], *, budget: float, seconds: float = 10.0) -> EdgeMode:
+    edge = _mode("e1", keys=keys)
+    Answering.clock, Answering.seconds = [0.0], seconds
+    result = touches.touch_edge(
+        edge_id=edge.pk, connect=Answering, budget=budget, clock=lambda: Answering.clock[0]
+    )
+    row = EdgeMode.objects.get(edge=edge)
+    row.result = result
+    return row
+
+
+def test_a_run_that_will_not_fit_its_budget_skips_the_coldest_and_touches_the_hottest():
+    keys = [f"hls/k{i}/v1/s0.ts" for i in range(5)]  # coldest first
+    # 10 s a touch, 25 s in all: after the first, one more fits: the hottest.
+    row = run_paced(keys, budget=25.0)
+    assert Answering.sent == ["_touch/" + keys[0], "_touch/" + keys[4]]
+    assert (row.result, row.touches, row.touches_skipped, row.touch_error) == ("done", 2, 3, "")
+
+
+def test_a_run_within_its_budget_sends_every_touch():
+    keys = [f"hls/k{i}/v1/s0.ts" for i in range(5)]
+    row = run_paced(keys, budget=60.0)
+    assert Answering.sent == ["_touch/" + k for k in keys]
+    assert (row.result, row.touches, row.touches_skipped) == ("done", 5, 0)
+
+
+def test_a_first_touch_that_takes_the_whole_budget_stops_the_run():
+    row = run_paced([A, B, C], budget=5.0)
+    assert (row.result, row.touches) == ("failed", 1)
+    assert row.touch_error == "stopped after 10 s, its budget; 2 not sent"
+
+
+def test_the_default_budget_is_within_the_tasks_soft_time_limit(settings):
+    settings.CELERY_QUEUE_TIME_LIMITS = {**settings.CELERY_QUEUE_TIME_LIMITS, "batch": (100, 120)}
+    edge = _mode("e1", keys=[A] * 20)
+    Answering.clock, Answering.seconds = [0.0], 10.0
+    assert (
+        touches.touch_edge(edge_id=edge.pk, connect=Answering, clock=lambda: Answering.clock[0])
+        == "done"
+    )
+    assert len(Answering.sent) == 9  # 90 s of 10 s touches: the other 11 skipped

@@ -10,11 +10,12 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from cdn.admission import EdgePolicy
-from cdn.caches import LRU, S3FIFO, Belady, next_uses
+from cdn.caches import LRU, S3FIFO, Belady
 from cdn.routed_trace import CHUNK_BITS, load_balance, route, synthetic_snapshot
 from cdn.simulator import simulate
 from cdn.snapshot import EdgeHealth
 from cdn.steering import Steerer
+from cdn.stream_replays import next_uses
 from cdn.traces import generate_trace, read_trace, write_trace
 
 SEQ = ["a", "b", "c", "a", "d", "a", "b", "e", "a", "b", "c", "d"]
