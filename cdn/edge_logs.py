@@ -24,6 +24,7 @@ from django.utils import timezone
 from cdn.edge_mode import cache_key_of
 from cdn.models import EdgeLogCursor, EdgeLookups, EdgeTrafficMinute
 from cdn.services import Lookup, edge_modes_log
+from cdn.warming import WARMER_AGENT
 from streamsite.retention import delete_oldest
 
 # $upstream_cache_status values that were answered from the cache.
@@ -75,7 +76,10 @@ def _parse(line: bytes) -> tuple[str, datetime, dict[str, int], Lookup | None] |
     hit = cache in HIT_STATUSES
     minute = datetime.fromtimestamp(int(msec) // 60 * 60, tz=UTC)
     lookup = None
-    if looked_up:
+    # A viewer's lookup is kept for the per-edge mode's arms and read counts; the warmer's
+    # fills are counted in the minute's traffic like any request, but are not viewers' reads
+    # (the simulator's arms replay lookups only, not fills).
+    if looked_up and record.get("agent") != WARMER_AGENT:
         keyed = cache_key_of(str(record.get("uri", "")))
         if keyed is not None:
             lookup = (keyed[0], keyed[1], msec, sent)

@@ -33,6 +33,9 @@ LEASE = timedelta(minutes=5)
 DAY_SECONDS = 86_400.0
 LOOKBACK_S = LOOKBACK.total_seconds()
 MAX_FILES_PER_KEY = 20_000
+#: the User-Agent of the warmer's fetches: the edges log it, and the ingest keeps its lookups out
+#: of the per-edge mode's arms and read counts (fills are not viewers' lookups)
+WARMER_AGENT = "streamsite-cdn-warmer"
 
 
 def decayed_demand(
@@ -314,7 +317,7 @@ def fetch(url: str, *, timeout: float = 10.0, head: bool = False) -> Fetched:
     (nginx's `proxy_cache_convert_head`, on by default), so a miss is fetched from the origin
     and stored there, but no byte of it comes to the warmer."""
     request = urllib.request.Request(  # noqa: S310 - edge base URLs are http(s) by validation
-        url, headers={"User-Agent": "streamsite-cdn-warmer"}, method="HEAD" if head else "GET"
+        url, headers={"User-Agent": WARMER_AGENT}, method="HEAD" if head else "GET"
     )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310

@@ -12,13 +12,14 @@ import pytest
 
 from cdn.edge_logs import ingest_log
 from cdn.edge_mode import Arms, files_per_title
-from cdn.models import EdgeLookups, EdgeMode
+from cdn.models import EdgeLookups, EdgeMode, EdgeTrafficMinute
 from cdn.services import (
     edge_mode_capacity,
     edge_mode_choose,
     edge_mode_pin_titles,
     edge_modes_replay,
 )
+from cdn.warming import WARMER_AGENT
 from tests.cdn.factories import EdgeFactory
 
 pytestmark = pytest.mark.django_db
@@ -150,6 +151,22 @@ def test_hostile_and_malformed_lines_are_skipped_or_not_lookups(tmp_path: Path):
     # Only the two well-formed lookups reached the arms: A stored at its 2nd use, no hit yet.
     assert (row.lookups, row.lookup_bytes, [row.pin_hits, row.lru_hits]) == (2, 200, [0, 0])
     assert EdgeMode.objects.count() == 1
+
+
+def test_the_warmers_fills_are_traffic_but_not_lookups_for_the_arms(tmp_path: Path):
+    EdgeFactory(name="e1")
+    edge_mode_choose(names=["e1"], pinned={"e1": [A]}, played=[A, B], now=NOW)
+    log = tmp_path / "access.log"
+    fill = json.loads(line("e1", TOKEN + KEYS[0], T0))
+    fill["agent"] = WARMER_AGENT
+    viewer = json.loads(line("e1", TOKEN + KEYS[1], T0 + 1))
+    viewer["agent"] = "Mozilla/5.0"
+    log.write_text(json.dumps(fill) + "\n" + json.dumps(viewer) + "\n")
+    assert ingest_log(path=str(log), max_bytes=1 << 20).lines == 2
+    assert EdgeTrafficMinute.objects.get(edge="e1").lookups == 2
+    assert pending("e1") == 1  # the viewer's alone
+    replay_all()
+    assert EdgeMode.objects.get(edge__name="e1").lookups == 1
 
 
 def test_with_the_mode_off_the_ingest_keeps_no_arms(tmp_path: Path, settings):

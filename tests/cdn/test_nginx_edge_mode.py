@@ -13,11 +13,12 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.db.models import Sum
 from django.utils import timezone
 
 from cdn import tasks, warming
 from cdn.edge_logs import ingest_log
-from cdn.models import Edge, EdgeMode, EdgePinList
+from cdn.models import Edge, EdgeLookups, EdgeMode, EdgePinList, EdgeTrafficMinute
 from cdn.signing import signed_url
 from tests.cdn.conftest import _start_nginx, free_port, wait_until, write_asset
 from tests.cdn.factories import EdgeFactory, PlayFactory, SiteFactory
@@ -165,6 +166,22 @@ def test_an_lru_mode_edge_is_sent_the_touches_its_own_reads_decide(mode_edge, or
     # The touch was o1's first use under min_uses 2 (the reload's new zone rules): this GET
     # is its second, so it is stored, and the next hits. Untouched: MISS, MISS, HIT.
     assert [status(o1), status(o1)] == ["MISS", "HIT"]
+
+
+def test_the_warmers_fetches_through_a_real_edge_are_not_kept_for_the_arms(mode_edge, origin):
+    """The edge logs each request's User-Agent; the ingest counts a warming fetch in the
+    minute's traffic but keeps only viewers' lookups for the arms and read counts."""
+    base, prefix, _, _ = mode_edge
+    files = write_asset(origin.root, PINNED, segments=1)
+    url = signed_url(base, PINNED, files[-1], expires_at=timezone.now() + timedelta(hours=1))
+    assert warming.fetch(url, head=True).status == 200  # a fill
+    status(url)  # a viewer
+    log = prefix / "access.log"
+    wait_until(lambda: len(log.read_bytes().splitlines()) == 2)
+    assert ingest_log(path=str(log), max_bytes=1 << 20).lines == 2
+    assert EdgeTrafficMinute.objects.filter(edge="e1").aggregate(n=Sum("lookups"))["n"] == 2
+    (kept,) = EdgeLookups.objects.filter(edge__name="e1")
+    assert kept.lookups == 1
 
 
 def test_the_mode_file_renders_one_zone_and_is_created_in_pin_mode(tmp_path):
