@@ -27,10 +27,12 @@ from cdn.caches import NginxCache
 class Heat:
     """Each key's read count at one edge, every read's weight halving every `half_life` seconds.
 
-    A key's value is the log of its decayed count at the time of its last read plus `rate` x that
-    time, so values rank as the decayed counts do at any later moment and nothing has to be aged
-    at a read. At most `limit` keys are kept (0: no bound): past twice that many, the `limit`
-    hottest stay (a key read again after it was dropped starts again at one read).
+    A key's value is log(sum over its reads of e ** (rate x read time)): the log of its decayed
+    count at any moment plus `rate` x that moment, so values rank as the decayed counts do at
+    any later moment and nothing has to be aged at a read. A read adds by log-sum-exp, exact in
+    any order of reads and finite whatever their times (a clock a year off overflows no float).
+    At most `limit` keys are kept (0: no bound): past twice that many, the `limit` hottest stay
+    (a key read again after it was dropped starts again at one read).
     """
 
     def __init__(self, half_life: float, *, limit: int = 0) -> None:
@@ -42,13 +44,18 @@ class Heat:
         return len(self.values)
 
     def add(self, keys: Sequence[Hashable], ts: Sequence[float]) -> None:
-        """Reads of `keys` at times `ts`, in order."""
+        """Reads of `keys` at times `ts` (in any order: the sum does not depend on it)."""
         rate, values = self.rate, self.values
-        exp, log = math.exp, math.log
+        exp, log1p = math.exp, math.log1p
         for key, at in zip(keys, ts, strict=True):
+            now = rate * at
             before = values.get(key)
-            count = 1.0 if before is None else exp(before - rate * at) + 1.0
-            values[key] = log(count) + rate * at
+            if before is None:
+                values[key] = now
+            elif before >= now:
+                values[key] = before + log1p(exp(now - before))
+            else:
+                values[key] = now + log1p(exp(before - now))
         if self.limit and len(values) > 2 * self.limit:
             self.values = dict(heapq.nlargest(self.limit, values.items(), key=itemgetter(1)))
 

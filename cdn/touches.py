@@ -127,14 +127,17 @@ def touch_edge(
                 sent += 1
                 hits += cache == "HIT"
                 i += 1
-                elapsed = clock() - started
-                fits = int((budget - elapsed) * sent / elapsed) if elapsed > 0 else len(keys)
-                if i < len(keys) and fits <= 0:
-                    error = f"stopped after {elapsed:.0f} s, its budget; {len(keys) - i} not sent"
+                left = len(keys) - i
+                if not left:
                     break
-                if len(keys) - i > fits:  # at this pace the rest will not fit
-                    skipped += len(keys) - i - fits
-                    i = len(keys) - fits
+                elapsed = clock() - started
+                fits = int((budget - elapsed) * sent / elapsed) if elapsed > 0 else left
+                if fits <= 0:
+                    error = f"stopped after {elapsed:.0f} s, its budget; {left} not sent"
+                    break
+                if left > fits:  # at this pace the rest will not fit: skip the coldest
+                    skipped += left - fits
+                    i += left - fits
         except OSError as exc:  # refused, reset, timed out
             error = f"{exc.__class__.__name__}: {exc}"
         finally:

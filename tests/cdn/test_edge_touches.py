@@ -132,14 +132,15 @@ class Answering(touches.EdgeConnection):
 
     def head(self, path: str) -> tuple[int, str]:
         self.paths.append(path)
-        Answering.clock[0] += self.seconds
+        seconds = self.seconds
+        Answering.clock[0] += seconds.pop(0) if isinstance(seconds, list) else seconds
         return 204, "MISS"
 
     def close(self) -> None:
         pass
 
 
-def run_paced(keys: list[str], *, budget: float, seconds: float = 10.0) -> EdgeMode:
+def run_paced(keys: list[str], *, budget: float, seconds: float | list[float] = 10.0) -> EdgeMode:
     edge = _mode("e1", keys=keys)
     Answering.clock, Answering.seconds = [0.0], seconds
     result = touches.touch_edge(
@@ -156,6 +157,14 @@ def test_a_run_that_will_not_fit_its_budget_skips_the_coldest_and_touches_the_ho
     row = run_paced(keys, budget=25.0)
     assert Answering.sent == ["_touch/" + keys[0], "_touch/" + keys[4]]
     assert (row.result, row.touches, row.touches_skipped, row.touch_error) == ("done", 2, 3, "")
+
+
+def test_a_last_touch_past_the_budget_ends_the_run_done_with_nothing_skipped():
+    keys = [f"hls/k{i}/v1/s0.ts" for i in range(3)]
+    # The pace says all three fit in 10 s; the last one takes 30: nothing is left to skip.
+    row = run_paced(keys, budget=10.0, seconds=[1.0, 1.0, 30.0])
+    assert Answering.sent == ["_touch/" + k for k in keys]
+    assert (row.result, row.touches, row.touches_skipped, row.touch_error) == ("done", 3, 0, "")
 
 
 def test_a_run_within_its_budget_sends_every_touch():

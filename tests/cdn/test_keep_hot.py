@@ -3,6 +3,8 @@ queue, and the simulator's edge touched as a real one is."""
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from cdn.admission import EdgePolicy
@@ -26,6 +28,21 @@ def test_heat_ranks_by_reads_each_halving_every_half_life():
     assert heat.touch_list(0) == []
     heat.add(["old"], [2 * HOUR + 1])  # 0.75 + 1 passes new, not warm
     assert heat.touch_list(3) == ["new", "old", "warm"]
+
+
+def test_heat_is_finite_and_exact_whatever_the_clock_says():
+    # An edge whose clock ran a year ahead, then was set right: the counts neither overflow
+    # nor depend on the order the reads come in.
+    year = 365 * 86_400.0
+    ahead, back = Heat(6 * HOUR), Heat(6 * HOUR)
+    ahead.add(["skewed", "skewed", "plain"], [year, 0.0, 0.0])
+    back.add(["plain", "skewed", "skewed"], [0.0, 0.0, year])
+    assert ahead.values == pytest.approx(back.values)
+    assert ahead.touch_list(2) == ["plain", "skewed"]
+    # Read at the same moment, twice counts twice: log 2 more than once.
+    heat = Heat(HOUR)
+    heat.add(["a", "b", "b"], [HOUR, HOUR, HOUR])
+    assert heat.values["b"] - heat.values["a"] == pytest.approx(math.log(2))
 
 
 def test_heat_keeps_the_hottest_limit_keys_past_twice_the_limit():
@@ -124,9 +141,12 @@ def test_a_pin_mode_edge_is_not_touched_but_its_lru_arm_is(monkeypatch):
     policy = EdgePolicy(mode_every=HOUR, mode_lookups=0.0, touch_share=0.5)
     trace = _hot_and_burst()
     stats: dict[str, int] = {}
-    replay_one_edge(trace, policy, capacity=2, chunk_bytes=100, stats=stats)
+    _, routed = replay_one_edge(trace, policy, capacity=2, chunk_bytes=100, stats=stats)
     assert "touches" not in stats
-    assert sent and sent[-1]  # the arm is touched as an LRU-mode edge would be
+    # The arm is touched at each hour's list update as an LRU-mode edge would be: nothing read
+    # yet, then A (hour 0's three single reads, A last), then H (read most by hour 2).
+    a, h = (routed.key_index[k] << CHUNK_BITS for k in ("hls/a/v1/", "hls/h/v1/"))
+    assert sent == [[], [a], [h]]
 
 
 @pytest.mark.parametrize("share", [0.5, 0.8])
