@@ -12,19 +12,27 @@ from django.template.loader import render_to_string
 
 from cdn.signing import nginx_secret_map
 from streamsite.errors import ValidationFailed
+from streamsite.networks import too_wide
 
 SAFE_SECRET = re.compile(r"^[A-Za-z0-9_+/=.,:@%!*~-]+$")
 SAFE_WORD = re.compile(r"^[A-Za-z0-9_.:/\[\]-]+$")
 
 
-def _cidr(value: str) -> str:
-    """An address or CIDR range nginx's `allow` takes, normalised; refused otherwise."""
+def allowed_network(value: str) -> str:
+    """An address or CIDR range nginx's `allow` takes, normalised; refused otherwise, and
+    refused when it is too wide to be one's own machines (`streamsite.networks.too_wide`).
+    Every `allow` the project renders goes through here: the origin's unsigned fill path and
+    the edges' keep-hot touches both trust the addresses they name."""
     try:
-        return str(ipaddress.ip_network(value.strip(), strict=False))
+        network = ipaddress.ip_network(value.strip(), strict=False)
     except ValueError:
         raise ValidationFailed(
             f"Not an address or CIDR range: {value!r} (e.g. 127.0.0.1 or 10.0.0.0/8)."
         ) from None
+    reason = too_wide(network)
+    if reason:
+        raise ValidationFailed(reason)
+    return str(network)
 
 
 def check_min_uses(min_uses: int) -> None:
@@ -85,7 +93,7 @@ def render_edge_config(
     ):
         if not SAFE_WORD.match(value):
             raise ValidationFailed(f"Unsafe characters in {label}: {value!r}.")
-    touch_allow = [_cidr(value) for value in touch_allow]
+    touch_allow = [allowed_network(value) for value in touch_allow]
     secrets = nginx_secret_map()
     for secret in secrets.values():
         if not SAFE_SECRET.match(secret):
@@ -140,7 +148,7 @@ def render_origin_config(
     for label, value in (("listen", listen), ("prefix", prefix), ("media_root", media_root)):
         if not SAFE_WORD.match(value):
             raise ValidationFailed(f"Unsafe characters in {label}: {value!r}.")
-    networks = [_cidr(cidr) for cidr in fill_from or []]
+    networks = [allowed_network(cidr) for cidr in fill_from or []]
     secrets = nginx_secret_map()
     for secret in secrets.values():
         if not SAFE_SECRET.match(secret):

@@ -15,11 +15,11 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from streamsite.networks import Network, too_wide
+
 _CACHE_ATTR = "_streamsite_client_address"
 # An address for a request without one (a test client, a unix socket); never a bind address.
 UNKNOWN = "0.0.0.0"  # noqa: S104
-
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 @lru_cache(maxsize=8)
@@ -27,16 +27,21 @@ def _parse(cidrs: tuple[str, ...]) -> tuple[Network, ...]:
     networks = []
     for cidr in cidrs:
         try:
-            networks.append(ipaddress.ip_network(cidr.strip(), strict=False))
+            network = ipaddress.ip_network(cidr.strip(), strict=False)
         except ValueError:
             raise ImproperlyConfigured(
                 f"TRUSTED_PROXIES must be a list of CIDR ranges, got {cidr!r}"
             ) from None
+        reason = too_wide(network)
+        if reason:
+            raise ImproperlyConfigured(f"TRUSTED_PROXIES: {reason}")
+        networks.append(network)
     return tuple(networks)
 
 
 def trusted_networks(cidrs: Any = None) -> tuple[Network, ...]:
-    """The TRUSTED_PROXIES setting parsed (ImproperlyConfigured naming a bad entry)."""
+    """The TRUSTED_PROXIES setting parsed (ImproperlyConfigured naming a bad entry: not a
+    range, or one too wide to be one's own proxies, `streamsite.networks.too_wide`)."""
     value = settings.TRUSTED_PROXIES if cidrs is None else cidrs
     return _parse(tuple(str(c) for c in value))
 

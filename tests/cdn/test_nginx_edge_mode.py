@@ -260,6 +260,11 @@ def test_touches_render_under_the_mode_file_and_bad_values_are_refused(tmp_path)
     with pytest.raises(CommandError, match="Not an address or CIDR range: 'edges'"):
         call_command("cdn_nginx_config", touch_allow=["edges"], **options)
     assert not conf.exists()
+    # Touches move the queue: the whole internet may not send them.
+    for everyone in ("0.0.0.0/0", "::/0", "8.0.0.0/8"):
+        with pytest.raises(CommandError, match="wider than .* and not private"):
+            call_command("cdn_nginx_config", touch_allow=[everyone], **options)
+        assert not conf.exists()
 
 
 def test_an_edge_answering_touches_starts_again_after_being_killed(tmp_path):

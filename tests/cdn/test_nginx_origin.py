@@ -10,6 +10,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from cdn.nginx import allowed_network
 from cdn.signing import sign_path, signed_url
 from tests.cdn.conftest import wait_until, write_asset
 from tests.cdn.test_nginx_edges import get
@@ -76,5 +77,14 @@ def test_an_edge_fills_from_the_origin_and_serves_the_viewer(nginx_origin, nginx
 def test_bad_options_are_refused(tmp_path):
     with pytest.raises(CommandError, match="Not an address or CIDR range"):
         call_command("cdn_origin_config", prefix=str(tmp_path), fill_from=["edges"])
+    # The fill path is unsigned: naming the internet would publish every file.
+    for everyone in ("0.0.0.0/0", "0.0.0.0/1", "198.0.0.0/15", "2000::/3", "10.0.0.0/7"):
+        with pytest.raises(CommandError, match="wider than .* and not private"):
+            call_command("cdn_origin_config", prefix=str(tmp_path), fill_from=[everyone])
     with pytest.raises(CommandError, match="The media path must look like /media/."):
         call_command("cdn_origin_config", prefix=str(tmp_path), path="media")
+
+
+def test_an_allowed_network_comes_back_normalised():
+    assert allowed_network(" 10.1.2.3/8") == "10.0.0.0/8"
+    assert allowed_network("8.8.8.8") == "8.8.8.8/32"

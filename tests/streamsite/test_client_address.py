@@ -70,6 +70,18 @@ def test_a_malformed_trusted_proxies_entry_is_a_system_check_error(settings):
         call_command("check")
 
 
+@pytest.mark.parametrize("everyone", ["0.0.0.0/0", "::/0", "8.0.0.0/8", "2000::/3"])
+def test_trusting_the_internet_as_proxies_is_a_system_check_error(settings, everyone):
+    # Any client could then write its own X-Forwarded-For and be taken at its word.
+    settings.TRUSTED_PROXIES = ["10.0.0.0/8", everyone]
+    with pytest.raises(ImproperlyConfigured, match="wider than .* and not private"):
+        client_address(_request(PROXY, "203.0.113.5"))
+    from django.core.management.base import SystemCheckError
+
+    with pytest.raises(SystemCheckError, match="streamsite.E006"):
+        call_command("check")
+
+
 @pytest.mark.django_db
 def test_device_record_keeps_the_forwarded_address_only_through_a_trusted_proxy(settings):
     from django.core.cache import cache
