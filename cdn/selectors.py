@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import Func, IntegerField, QuerySet
 
 from cdn.models import (
     CountryDefault,
@@ -99,7 +99,21 @@ def pin_lists_since(*, site_ids: list[int], since: datetime) -> dict[int, dict[i
     return out
 
 
+class JSONArrayLength(Func):
+    """The length of a JSON array column, counted by the database (the list stays there)."""
+
+    function = "json_array_length"  # SQLite's JSON1
+    output_field = IntegerField()
+
+    def as_postgresql(self, compiler, connection, **extra_context):  # type: ignore[no-untyped-def]
+        return self.as_sql(compiler, connection, function="jsonb_array_length", **extra_context)
+
+
 def touch_list_sizes(*, names: list[str]) -> dict[str, int]:
     """Per edge named that has a per-edge mode row, how many files its touch list names."""
-    rows = EdgeMode.objects.filter(edge__name__in=names).values_list("edge__name", "touch_keys")
-    return {name: len(keys) for name, keys in rows}
+    rows = (
+        EdgeMode.objects.filter(edge__name__in=names)
+        .annotate(size=JSONArrayLength("touch_keys"))
+        .values_list("edge__name", "size")
+    )
+    return {name: size for name, size in rows}

@@ -15,6 +15,7 @@ from cdn.edge_logs import ingest_log
 from cdn.edge_mode import Arms
 from cdn.keep_hot import Heat
 from cdn.models import Edge, EdgeMode
+from cdn.selectors import touch_list_sizes
 from cdn.services import edge_mode_choose
 from tests.cdn.conftest import free_port
 from tests.cdn.factories import EdgeFactory
@@ -189,3 +190,11 @@ def test_the_default_budget_is_within_the_tasks_soft_time_limit(settings):
         == "done"
     )
     assert len(Answering.sent) == 9  # 90 s of 10 s touches: the other 11 skipped
+
+
+def test_the_touch_lists_are_counted_by_the_database():
+    for name, keys in (("e1", [A, B, C]), ("e2", [])):
+        EdgeMode.objects.create(edge=EdgeFactory(name=name), touch_keys=keys)
+    EdgeFactory(name="e3")  # no per-edge mode row
+    assert touch_list_sizes(names=["e1", "e2", "e3"]) == {"e1": 3, "e2": 0}
+    assert touch_list_sizes(names=["e2"]) == {"e2": 0}
