@@ -10,8 +10,10 @@ through a location that shares the zone and its cache key, whose misses connect 
 answered 204 at once, and which never stores (`proxy_no_cache`). So a touch of a file the zone
 holds is a hit that moves it to the head, and a touch of one it does not hold reaches no origin
 and stores nothing (it still counts one use of the node, as any lookup does). The edge's side is
-`cdn_nginx_config --touch-allow`; what decides and sends the touches is not built. This bench
-asks whether it would pay, with nginx's queue replayed by `cdn.caches.NginxCache`.
+`cdn_nginx_config --touch-allow`; `cdn_edge_lists` keeps each edge's read counts and touch list
+and `cdn.tasks.touch_edges` sends the touches (`CDN_EDGE_TOUCH_PERCENT`, in the per-edge mode;
+measured there by `bench/cdn_real_traces.py` with BENCH_TOUCH_SHARE). This bench asked first
+whether it would pay, on one LRU zone, with nginx's queue replayed by `cdn.caches.NginxCache`.
 
 Per edge of the bench's routed traces (`bench/cdn_real_traces.py`'s, 5% of each edge's working
 set unless BENCH_SIZES says otherwise): Belady; the LRU zone alone (`min_uses` 2); and the same
