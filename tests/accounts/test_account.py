@@ -34,6 +34,16 @@ def test_pages_forbid_inline_scripts_but_the_api_docs_allow_them(db):
     assert "'unsafe-inline'" in Client().get("/api/docs/")["Content-Security-Policy"]
 
 
+def test_debugs_error_pages_may_be_styled_inline_and_nothing_else(db, settings):
+    strict = Client().get("/no-such-page/")
+    assert strict.status_code == 404 and "style-src 'self';" in strict["Content-Security-Policy"]
+    settings.DEBUG = True  # make demo: Django's technical 404 page, styled by an inline <style>
+    page = Client().get("/no-such-page/")
+    assert page.status_code == 404 and b"<style" in page.content
+    assert "style-src 'self' 'unsafe-inline'" in page["Content-Security-Policy"]
+    assert "'unsafe-inline'" not in Client().get("/login/")["Content-Security-Policy"]
+
+
 def test_export_holds_the_account_profiles_sessions_and_tokens(household, alice, alice_client):
     services.api_token_create(user=alice, name="cli")
     response = alice_client.get("/account/export.json")
