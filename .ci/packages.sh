@@ -19,8 +19,9 @@ want=(
   ffmpeg:ffmpeg
   ffprobe:ffmpeg
 
-  # cdn
+  # cdn (curl: the edges' agent fetches their lists with it, cdn_nginx_config --lists-url)
   nginx:nginx
+  curl:curl
 
   # deploy (container image: make image, deploy/smoke.sh)
   podman:podman:ci

@@ -134,6 +134,7 @@ def render_origin_config(
     prefix: str,
     path: str = "/media/",
     fill_from: list[str] | None = None,
+    lists_dir: str | None = None,
     user: str | None = None,
     workers: int = 1,
 ) -> str:
@@ -142,10 +143,17 @@ def render_origin_config(
     Viewers (steered to the origin when no edge can serve them) reach `<path>t/...` with the
     same secure_link checks as an edge. Edges fill their caches from the plain `<path>hls/...`,
     which answers only the networks in `fill_from` (the edges' addresses); without it, only
-    signed paths are served. Everything else is 404: no Python in the media path."""
+    signed paths are served. With `lists_dir` (where `cdn.edge_lists` writes), the edges' list
+    files are served under `<path>edge-lists/` to the same networks, for each edge's agent.
+    Everything else is 404: no Python in the media path."""
     if not path.startswith("/") or not path.endswith("/") or not SAFE_WORD.match(path):
         raise ValidationFailed("The media path must look like /media/.")
-    for label, value in (("listen", listen), ("prefix", prefix), ("media_root", media_root)):
+    for label, value in (
+        ("listen", listen),
+        ("prefix", prefix),
+        ("media_root", media_root),
+        ("lists_dir", lists_dir or "-"),
+    ):
         if not SAFE_WORD.match(value):
             raise ValidationFailed(f"Unsafe characters in {label}: {value!r}.")
     networks = [allowed_network(cidr) for cidr in fill_from or []]
@@ -164,8 +172,60 @@ def render_origin_config(
             "prefix": prefix.rstrip("/"),
             "path": path,
             "fill_from": networks,
+            "lists_dir": lists_dir.rstrip("/") if lists_dir else None,
             "user": user,
             "workers": workers,
             "secrets": sorted(secrets.items()),
+        },
+    )
+
+
+# What each list file of an edge may hold, line by line (`cdn.admission`'s writers): the edge's
+# agent refuses a file with any other line, since nginx includes the mode file as directives.
+LIST_LINES = {
+    "admission.map": (r"^[A-Za-z0-9_./-]+ 0;$", "any"),
+    "pin.map": (r"^[A-Za-z0-9_./-]+ [A-Za-z0-9_]+_pin;$", "any"),
+    "mode.conf": (r"^proxy_cache_min_uses [0-9]{1,4};$", "one"),
+}
+
+
+def render_edge_agent(
+    *,
+    name: str,
+    lists_url: str,
+    prefix: str,
+    conf: str,
+    admission_list: str | None = None,
+    pin_list: str | None = None,
+    mode_file: str | None = None,
+) -> str:
+    """The edge's agent, a POSIX shell script: it fetches `<lists_url><name>.<list>` for each
+    list the edge reads (the files `cdn.edge_lists` writes, served by the origin), refuses a
+    file whose lines are not entries of its list, and when any changed puts them in place,
+    lets `nginx -t` check the whole configuration and reloads; nginx refusing puts the old
+    files back. An error leaves the edge on the lists it has."""
+    parts = urlsplit(lists_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or not lists_url.endswith("/"):
+        raise ValidationFailed("The lists URL must be an absolute http(s):// URL ending in /.")
+    if not SAFE_WORD.match(lists_url):
+        raise ValidationFailed(f"Unsafe characters in the lists URL: {lists_url!r}.")
+    listed = {"admission.map": admission_list, "pin.map": pin_list, "mode.conf": mode_file}
+    files = [(f"{name}.{kind}", path, *LIST_LINES[kind]) for kind, path in listed.items() if path]
+    if not files:
+        raise ValidationFailed("The edge reads no lists: give --admission-list or --pin-list.")
+    for label, value in (("name", name), ("prefix", prefix), ("output", conf)):
+        if not SAFE_WORD.match(value):
+            raise ValidationFailed(f"Unsafe characters in {label}: {value!r}.")
+    for _, path, _, _ in files:
+        if not SAFE_WORD.match(path):
+            raise ValidationFailed(f"Unsafe characters in a list's path: {path!r}.")
+    return render_to_string(
+        "cdn/edge_pull_lists.sh",
+        {
+            "name": name,
+            "lists_url": lists_url,
+            "prefix": prefix.rstrip("/"),
+            "conf": conf,
+            "files": files,
         },
     )

@@ -1,18 +1,22 @@
-"""Celery adapters for the CDN: warming, keep-hot touches, the edges' logs, pruning."""
+"""Celery adapters for the CDN: warming, the edges' lists, keep-hot touches, the edges' logs,
+pruning."""
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
+from pathlib import Path
 
 from celery import shared_task
 from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from cdn import edge_logs, services, touches, warming
+from cdn import edge_lists, edge_logs, services, touches, warming
 from cdn.models import EdgeContent
 
 BATCH = 5000
+logger = logging.getLogger(__name__)
 
 
 @shared_task(name="cdn.tasks.warm_sites")
@@ -88,6 +92,20 @@ def prune_edge_traffic() -> int:
     if deleted == BATCH:
         prune_edge_traffic.apply_async(countdown=1)
     return deleted
+
+
+@shared_task(name="cdn.tasks.decide_edge_lists")
+def decide_edge_lists() -> int:
+    """Hourly: every online edge's lists into CDN_EDGE_LISTS_DIR (`cdn.edge_lists`), where the
+    origin serves them to the edges; returns the edges written (0: off, no directory set)."""
+    if not settings.CDN_EDGE_LISTS_DIR:
+        return 0
+    lines = edge_lists.decide_and_write(
+        out_dir=Path(settings.CDN_EDGE_LISTS_DIR), now=timezone.now()
+    )
+    for line in lines:
+        logger.info("edge lists: %s", line)
+    return len(lines)
 
 
 @shared_task(name="cdn.tasks.touch_edges")

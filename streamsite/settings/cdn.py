@@ -56,3 +56,7 @@ CDN_EDGE_MODE_FILES = env.int("CDN_EDGE_MODE_FILES", 0, min=0)
 # `cdn_nginx_config --touch-allow <the workers' addresses>`, is sent HEAD /_touch/<file> for the
 # CDN_EDGE_TOUCH_PERCENT % of its cache it has read most, hourly; 0: off.
 CDN_EDGE_TOUCH_PERCENT = env.int("CDN_EDGE_TOUCH_PERCENT", 0, min=0, max=100)
+# Where beat writes every edge's lists hourly (cdn.tasks.decide_edge_lists; the files of
+# `cdn_edge_lists --out-dir`), which the origin serves to the edges (`cdn_origin_config
+# --lists-dir`) and each edge's agent fetches and reloads (`cdn_edge_agent`); empty: off.
+CDN_EDGE_LISTS_DIR = env.str("CDN_EDGE_LISTS_DIR", "")

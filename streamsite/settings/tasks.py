@@ -37,6 +37,7 @@ for _batch_task in (
     "cdn.tasks.prune_decisions",
     "cdn.tasks.ingest_edge_logs",
     "cdn.tasks.prune_edge_traffic",
+    "cdn.tasks.decide_edge_lists",
     "cdn.tasks.touch_edges",
     "cdn.tasks.touch_edge",
     "insights.tasks.rollup_days",
@@ -136,6 +137,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "cdn.ingest-edge-logs": {
         "task": "cdn.tasks.ingest_edge_logs",
         "schedule": 60.0,
+    },
+    # Every edge's lists (CDN_EDGE_LISTS_DIR), on the hour: before warming (:05) fills the pin
+    # lists and the touches (:15) send the touch lists this run decides.
+    "cdn.decide-edge-lists": {
+        "task": "cdn.tasks.decide_edge_lists",
+        "schedule": crontab(minute=0, hour="*"),
     },
     # Keep-hot touches (CDN_EDGE_TOUCH_PERCENT) of the lists `cdn_edge_lists` wrote this hour.
     "cdn.touch-edges": {

@@ -229,7 +229,9 @@ def nginx_origin(tmp_path) -> Iterator[callable]:
 
     started: list[NginxOrigin] = []
 
-    def start(media_root: Path, *, fill_from: tuple[str, ...] = ()) -> NginxOrigin:
+    def start(
+        media_root: Path, *, fill_from: tuple[str, ...] = (), lists_dir: Path | None = None
+    ) -> NginxOrigin:
         port = free_port()
         prefix = tmp_path / f"nginx-origin-{len(started)}"
         prefix.mkdir()
@@ -240,6 +242,7 @@ def nginx_origin(tmp_path) -> Iterator[callable]:
             media_root=str(media_root),
             prefix=str(prefix),
             fill_from=list(fill_from),
+            lists_dir=str(lists_dir) if lists_dir else None,
             user="root" if os.geteuid() == 0 else None,
             output=str(conf),
             stdout=open(os.devnull, "w"),  # noqa: SIM115

@@ -1,5 +1,5 @@
 """The prerequisite check (.ci/packages.sh, run first by make demo and make test) on a machine
-simulated by PATH: what it names when ffmpeg, nginx or Chromium are missing, and what
+simulated by PATH: what it names when ffmpeg, nginx, curl or Chromium are missing, and what
 `make system-deps` runs to install them (a recording apt-get stands in for the real one). Also
 the guard in tests/conftest.py that keeps the markers honest."""
 
@@ -56,8 +56,8 @@ def test_check_names_ffmpeg_nginx_chromium_and_gettext_on_one_line(machine):
     assert result.returncode == 1
     assert result.stdout == ""
     assert result.stderr == (
-        "missing: ffmpeg, ffprobe, nginx, chromium, xgettext. "
-        + INSTALL.format("ffmpeg nginx chromium gettext")
+        "missing: ffmpeg, ffprobe, nginx, curl, chromium, xgettext. "
+        + INSTALL.format("ffmpeg nginx curl chromium gettext")
         + "\n"
     )
 
@@ -71,7 +71,7 @@ def test_check_for_make_demo_asks_only_for_python_make_and_npm(machine):
 
 
 def test_check_is_quiet_when_everything_is_there(machine):
-    for tool in ("ffmpeg", "ffprobe", "nginx", "chromium", "xgettext"):
+    for tool in ("ffmpeg", "ffprobe", "nginx", "curl", "chromium", "xgettext"):
         add(machine, tool)
     result = packages_sh(machine, "check", "demo", "test")
     assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
@@ -94,7 +94,7 @@ def test_system_deps_installs_the_missing_packages_with_apt_get_then_checks_agai
         machine,
         "apt-get",
         f'echo "$*" >> {log}\n'
-        f'[ "$1" = install ] && for c in ffmpeg ffprobe nginx chromium xgettext; do'
+        f'[ "$1" = install ] && for c in ffmpeg ffprobe nginx curl chromium xgettext; do'
         f' printf "#!/bin/sh\\n" > {machine}/$c; chmod +x {machine}/$c; done; exit 0',
     )
     add(machine, "sudo", 'exec "$@"')
@@ -103,10 +103,10 @@ def test_system_deps_installs_the_missing_packages_with_apt_get_then_checks_agai
     result = packages_sh(machine, "install", "demo", "test")
 
     assert result.returncode == 0, result.stderr
-    assert result.stdout == "installing: ffmpeg nginx chromium gettext\nall present\n"
+    assert result.stdout == "installing: ffmpeg nginx curl chromium gettext\nall present\n"
     assert log.read_text().splitlines() == [
         "update -qq",
-        "install -y -qq ffmpeg nginx chromium gettext",
+        "install -y -qq ffmpeg nginx curl chromium gettext",
     ]
     assert packages_sh(machine, "check", "demo", "test").returncode == 0
 
@@ -116,8 +116,8 @@ def test_system_deps_without_apt_get_prints_what_to_install_and_fails(machine):
     assert result.returncode == 1
     assert result.stdout == ""
     assert result.stderr == (
-        "no apt-get here: install ffmpeg nginx chromium gettext (Debian's names) with your system's"
-        " package manager, e.g. brew install ffmpeg nginx chromium node\n"
+        "no apt-get here: install ffmpeg nginx curl chromium gettext (Debian's names) with your"
+        " system's package manager, e.g. brew install ffmpeg nginx chromium node\n"
     )
 
 
@@ -133,8 +133,8 @@ def test_make_test_stops_at_the_check_with_its_one_line(machine):
     )
     assert result.returncode == 2
     ours, make_says = result.stderr.splitlines()
-    assert ours == "missing: ffmpeg, ffprobe, nginx, chromium, xgettext. " + INSTALL.format(
-        "ffmpeg nginx chromium gettext"
+    assert ours == "missing: ffmpeg, ffprobe, nginx, curl, chromium, xgettext. " + INSTALL.format(
+        "ffmpeg nginx curl chromium gettext"
     )
     assert make_says.startswith("make: *** [Makefile:")
     # make test runs the check before anything else.

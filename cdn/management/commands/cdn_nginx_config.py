@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from cdn.admission import EdgePolicy, write_mode_file
-from cdn.nginx import render_edge_config
+from cdn.nginx import render_edge_agent, render_edge_config
 from streamsite.errors import DomainError
 
 
@@ -60,6 +60,15 @@ class Command(BaseCommand):
         )
 
         parser.add_argument(
+            "--lists-url",
+            default=None,
+            help=(
+                "also write <prefix>/pull-lists.sh, the edge's agent: it fetches the lists "
+                "given above from this URL (the origin's <path>edge-lists/), checks them and "
+                "reloads nginx when they changed; run it every few minutes (needs --output)"
+            ),
+        )
+        parser.add_argument(
             "--touch-allow",
             action="append",
             default=[],
@@ -96,6 +105,19 @@ class Command(BaseCommand):
                 mode_file=opts["mode_file"],
                 touch_allow=opts["touch_allow"],
             )
+            agent = None
+            if opts["lists_url"]:
+                if not opts["output"]:
+                    raise CommandError("--lists-url needs --output (the agent reloads that file).")
+                agent = render_edge_agent(
+                    name=opts["name"],
+                    lists_url=opts["lists_url"],
+                    prefix=opts["prefix"],
+                    conf=str(Path(opts["output"]).resolve()),
+                    admission_list=opts["admission_list"],
+                    pin_list=opts["pin_list"],
+                    mode_file=opts["mode_file"],
+                )
         except DomainError as exc:
             raise CommandError(exc.message) from None
         prefix = Path(opts["prefix"])
@@ -111,6 +133,11 @@ class Command(BaseCommand):
             # The per-edge mode starts in "pin": the pin list stored at the first request.
             Path(mode_file).parent.mkdir(parents=True, exist_ok=True)
             write_mode_file(mode_file, min_uses=1)
+        if agent is not None:
+            script = prefix / "pull-lists.sh"
+            script.write_text(agent)
+            script.chmod(0o755)
+            self.stdout.write(f"wrote {script}")
         if opts["output"]:
             Path(opts["output"]).write_text(text)
             self.stdout.write(f"wrote {opts['output']}")

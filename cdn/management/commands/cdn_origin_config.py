@@ -14,7 +14,8 @@ from streamsite.errors import DomainError
 class Command(BaseCommand):
     help = (
         "Render the nginx configuration of the media origin: MEDIA_ROOT served under --path, "
-        "signed paths checked like an edge's, plain paths only for the edges' networks."
+        "signed paths checked like an edge's, plain paths and the edges' lists only for the "
+        "edges' networks."
     )
 
     def add_arguments(self, parser):
@@ -28,6 +29,14 @@ class Command(BaseCommand):
             default=[],
             help="a network the edges fill their caches from (repeat; default: none)",
         )
+        parser.add_argument(
+            "--lists-dir",
+            default=None,
+            help=(
+                "also serve the edges' lists from this directory under <path>edge-lists/, to "
+                "the --fill-from networks only (default: CDN_EDGE_LISTS_DIR when set)"
+            ),
+        )
         parser.add_argument("--user", default=None, help="nginx `user` directive (when root)")
         parser.add_argument("--workers", type=int, default=1)
         parser.add_argument("--output", "-o", default=None, help="file to write (default stdout)")
@@ -40,6 +49,7 @@ class Command(BaseCommand):
                 prefix=opts["prefix"],
                 path=opts["path"],
                 fill_from=opts["fill_from"],
+                lists_dir=opts["lists_dir"] or settings.CDN_EDGE_LISTS_DIR or None,
                 user=opts["user"],
                 workers=opts["workers"],
             )
