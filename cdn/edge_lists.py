@@ -36,8 +36,6 @@ from cdn.warming import LOOKBACK
 
 #: titles an edge pins when nothing sizes its list (an edge without the per-edge mode's arms)
 PIN_TITLES = 50
-#: the names of the files one edge reads, given its name
-FILES = ("{edge}.admission.map", "{edge}.pin.map", "{edge}.mode.conf")
 
 
 def decide_and_write(
