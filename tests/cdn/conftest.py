@@ -181,6 +181,16 @@ def nginx_edges(tmp_path, origin) -> Iterator[callable]:
                 edge.kill()
 
 
+def stop_nginx(process: subprocess.Popen) -> None:
+    """A graceful stop (SIGQUIT), then the whole process group killed after 5 s."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGQUIT)
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
 def _start_nginx(prefix: Path, conf: Path, port: int) -> subprocess.Popen:
     process = subprocess.Popen(
         ["nginx", "-p", str(prefix), "-c", str(conf), "-g", "daemon off;"],
@@ -258,9 +268,4 @@ def nginx_origin(tmp_path) -> Iterator[callable]:
 
     yield start
     for origin in started:
-        if origin.process.poll() is None:
-            origin.process.send_signal(signal.SIGQUIT)
-            try:
-                origin.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                os.killpg(origin.process.pid, signal.SIGKILL)
+        stop_nginx(origin.process)

@@ -6,7 +6,6 @@ reloads nginx, and puts the old files back when nginx refuses the new ones."""
 from __future__ import annotations
 
 import io
-import os
 import signal
 import subprocess
 import urllib.error
@@ -21,9 +20,9 @@ from django.utils import timezone
 
 from cdn import tasks
 from cdn.signing import signed_url
-from tests.cdn.conftest import _start_nginx, free_port, wait_until, write_asset
+from tests.cdn.conftest import stop_nginx, wait_until, write_asset
 from tests.cdn.factories import EdgeFactory, PlayFactory, SiteFactory
-from tests.cdn.test_nginx_edge_mode import children, status
+from tests.cdn.test_nginx_edge_mode import children, start_mode_edge, status
 
 pytestmark = [pytest.mark.slow, pytest.mark.needs_nginx, pytest.mark.django_db]
 TITLE = "hls/71a1/v1/"
@@ -50,34 +49,15 @@ def chain(tmp_path, nginx_origin, settings):
     settings.CDN_ORIGIN_URL = origin.url
     EdgeFactory(site=SiteFactory(name="paris", is_global_default=True), name="e1")
 
-    port = free_port()
     prefix = tmp_path / "nginx-e1"
-    prefix.mkdir()
     lists = tmp_path / "edge-lists"
-    conf = prefix / "nginx.conf"
     out = io.StringIO()
-    call_command(
-        "cdn_nginx_config",
-        name="e1",
-        listen=f"127.0.0.1:{port}",
-        origin=origin.url,
-        prefix=str(prefix),
-        admission_list=str(lists / "e1.admission.map"),
-        mode_file=str(lists / "e1.mode.conf"),
-        lists_url=f"{origin.url}edge-lists/",
-        user="root" if os.geteuid() == 0 else None,
-        output=str(conf),
-        stdout=out,
+    base_url, process = start_mode_edge(
+        prefix, lists, origin_url=origin.url, lists_url=f"{origin.url}edge-lists/", stdout=out
     )
-    assert out.getvalue() == f"wrote {prefix}/pull-lists.sh\nwrote {conf}\n"
-    process = _start_nginx(prefix, conf, port)
-    yield origin, f"http://127.0.0.1:{port}/", prefix, lists, process
-    if process.poll() is None:
-        process.send_signal(signal.SIGQUIT)
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+    assert out.getvalue() == f"wrote {prefix}/pull-lists.sh\nwrote {prefix}/nginx.conf\n"
+    yield origin, base_url, prefix, lists, process
+    stop_nginx(process)
 
 
 def test_beats_lists_reach_the_edge_through_its_agent(chain):

@@ -20,7 +20,7 @@ from cdn import tasks, warming
 from cdn.edge_logs import ingest_log
 from cdn.models import Edge, EdgeLookups, EdgeMode, EdgePinList, EdgeTrafficMinute
 from cdn.signing import signed_url
-from tests.cdn.conftest import _start_nginx, free_port, wait_until, write_asset
+from tests.cdn.conftest import _start_nginx, free_port, stop_nginx, wait_until, write_asset
 from tests.cdn.factories import EdgeFactory, PlayFactory, SiteFactory
 from tests.cdn.test_nginx_edges import get
 
@@ -56,31 +56,36 @@ def mode_edge(tmp_path, origin, settings):
     assert out.getvalue() == "e1: 1 admitted, 1 pinned, mode pin\n"
     assert EdgePinList.objects.get(edge__name="e1").keys == [PINNED]  # what warming fills
 
-    port = free_port()
     prefix = tmp_path / "nginx-e1"
+    base_url, process = start_mode_edge(
+        prefix, lists, origin_url=origin.url, touch_allow=["127.0.0.1"]
+    )
+    yield base_url, prefix, lists, process
+    stop_nginx(process)
+
+
+def start_mode_edge(
+    prefix: Path, lists: Path, *, origin_url: str, stdout: io.StringIO | None = None, **render
+) -> tuple[str, subprocess.Popen]:
+    """Edge "e1" rendered by cdn_nginx_config in the per-edge mode under <prefix>, reading its
+    lists from <lists>, and started: (its base URL, the nginx process)."""
+    port = free_port()
     prefix.mkdir()
     conf = prefix / "nginx.conf"
     call_command(
         "cdn_nginx_config",
         name="e1",
         listen=f"127.0.0.1:{port}",
-        origin=origin.url,
+        origin=origin_url,
         prefix=str(prefix),
         admission_list=str(lists / "e1.admission.map"),
         mode_file=str(lists / "e1.mode.conf"),
-        touch_allow=["127.0.0.1"],
         user="root" if os.geteuid() == 0 else None,
         output=str(conf),
-        stdout=io.StringIO(),
+        stdout=stdout or io.StringIO(),
+        **render,
     )
-    process = _start_nginx(prefix, conf, port)
-    yield f"http://127.0.0.1:{port}/", prefix, lists, process
-    if process.poll() is None:
-        process.send_signal(signal.SIGQUIT)
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+    return f"http://127.0.0.1:{port}/", _start_nginx(prefix, conf, port)
 
 
 def test_a_real_edge_switches_from_pin_to_lru_and_keeps_what_it_pinned(mode_edge, origin):
