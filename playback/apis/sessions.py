@@ -21,6 +21,7 @@ from catalog.models import Episode
 from playback import ports
 from playback.apis.qoe import QoeReportField
 from playback.models import PlaybackSession
+from playback.services import leases
 from playback.services import qoe as qoe_services
 from playback.services import sessions as services
 from streamsite.api.auth import request_user
@@ -106,7 +107,7 @@ def started_payload(request: HttpRequest, started: services.StartedSession) -> d
         "session_id": str(session.pk),
         "master_playlist_url": request.build_absolute_uri(started.master_path),
         "lease_expires_at": session.expires_at,
-        "lease_seconds": int(services.lease_ttl().total_seconds()),
+        "lease_seconds": int(leases.lease_ttl().total_seconds()),
         "heartbeat_interval_seconds": settings.PLAYBACK_HEARTBEAT_SECONDS,
         "heartbeat_url": request.build_absolute_uri(
             f"/api/v1/playback/sessions/{session.pk}/heartbeat"

@@ -1,34 +1,28 @@
-"""Playback sessions: start (checks + a concurrent-stream lease), heartbeats, stop; the
-heartbeats' positions go through the buffer in `playback.services.positions`."""
+"""Playback sessions: start (checks + a concurrent-stream lease, `playback.services.leases`),
+heartbeats, stop; the heartbeats' positions go through the buffer in
+`playback.services.positions`."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, NoReturn
+from typing import Any
 from uuid import UUID
 
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import QuerySet
 from django.utils import timezone
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext
 
 from accounts.models import Profile, User
 from catalog.models import Episode, Title
 from playback import ports
-from playback.models import PlaybackAccountLock, PlaybackSession
-from playback.services import positions
+from playback.models import PlaybackSession
+from playback.services import leases, positions
 from streamsite.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from streamsite.prebuilt import OneTrip, insert_row_unless, one_trip_possible
+from streamsite.prebuilt import OneTrip, one_trip_possible
 
 logger = logging.getLogger(__name__)
-
-
-def lease_ttl() -> timedelta:
-    return timedelta(seconds=settings.PLAYBACK_LEASE_SECONDS)
 
 
 def url_ttl() -> timedelta:
@@ -195,119 +189,6 @@ def next_episode_of(episode: Episode | None) -> Episode | None:
     )
 
 
-def _live_sessions_summary(sessions: list[PlaybackSession]) -> list[dict[str, Any]]:
-    return [
-        {
-            "id": str(s.pk),
-            "device": s.device or "Unknown device",
-            "profile": s.profile.name,
-            "title": s.title.name,
-            "started_at": s.created_at.isoformat(),
-        }
-        for s in sessions
-    ]
-
-
-def _at_limit(account_id: int, now: datetime, max_streams: int) -> tuple[str, list[Any]]:
-    """SQL true when the account already holds `max_streams` live leases (as
-    PlaybackSession.objects.live(now).for_account(account_id) counts them), and its params."""
-    table = connection.ops.quote_name(PlaybackSession._meta.db_table)
-    sql = (
-        f"(SELECT COUNT(*) FROM {table} WHERE account_id = %s"  # noqa: S608 - our table's name
-        " AND ended_at IS NULL AND expires_at > %s) >= %s"
-    )
-    expires = PlaybackSession._meta.get_field("expires_at")
-    return sql, [account_id, expires.get_db_prep_value(now, connection), max_streams]
-
-
-def _refuse(others: QuerySet[PlaybackSession], max_streams: int) -> NoReturn:
-    """409 naming the account's playing devices (read only to word the refusal)."""
-    live = list(others.select_related("profile", "title").order_by("created_at", "pk"))
-    names = ", ".join(
-        gettext("%(device)s (%(profile)s, session %(id)s)")
-        % {"device": s.device or gettext("a device"), "profile": s.profile.name, "id": s.pk}
-        for s in live
-    )
-    raise Conflict(
-        _too_many_streams(max_streams, len(live))
-        % {"max": max_streams, "live": len(live), "names": names},
-        code="too_many_streams",
-        extra={"sessions": _live_sessions_summary(live)},
-    )
-
-
-def _lock_statement(account_id: int) -> tuple[str, list[Any]]:
-    """The account's claim lock in one statement: an upsert of its lock row whose conflict
-    branch updates the row, and so holds its row lock until commit, as `SELECT ... FOR UPDATE`
-    would (a concurrent first claim waits on the row's unique key until the other commits, then
-    on its lock). SQLite: the database write lock instead."""
-    table = connection.ops.quote_name(PlaybackAccountLock._meta.db_table)
-    sql = (
-        f"INSERT INTO {table} (account_id) VALUES (%s) "  # noqa: S608 - our table's name
-        "ON CONFLICT (account_id) DO UPDATE SET account_id = EXCLUDED.account_id"
-    )
-    return sql, [account_id]
-
-
-def _lock_account(account_id: int) -> None:
-    """Take the account's claim lock (inside a transaction): `_lock_statement`."""
-    with connection.cursor() as cursor:
-        cursor.execute(*_lock_statement(account_id))
-
-
-def _lease_exists(session: PlaybackSession) -> tuple[str, list[Any]]:
-    """SQL true once `session`'s row is in (its own transaction sees it), and its params."""
-    table = connection.ops.quote_name(PlaybackSession._meta.db_table)
-    pk = PlaybackSession._meta.pk
-    assert pk is not None
-    sql = f"EXISTS (SELECT 1 FROM {table} WHERE id = %s)"  # noqa: S608 - our table's name
-    return sql, [pk.get_db_prep_value(session.pk, connection)]
-
-
-def _claim_lease(
-    *,
-    account: User,
-    max_streams: int,
-    now: datetime,
-    create: dict[str, Any] | None = None,
-    revive: PlaybackSession | None = None,
-    also: Callable[[], None] | None = None,
-) -> PlaybackSession:
-    """Create (or revive) a lease under the account's stream limit, atomically; `also` runs
-    in the same transaction once the lease is there (a start records its steering decision
-    with it: one commit).
-
-    The per-account lock row serialises claims of one account on PostgreSQL (SQLite takes
-    its database write lock with the lock row's upsert); under it a new lease is inserted
-    unless the account's live leases already reach the limit, counted in the same statement (a
-    statement after the lock, so it sees every claim committed before ours). The live leases
-    themselves are read only to word a refusal.
-    """
-    with transaction.atomic():
-        _lock_account(account.pk)
-        live = PlaybackSession.objects.live
-        if revive is not None:
-            others = live(now).for_account(account.pk).exclude(pk=revive.pk)
-            if others.count() >= max_streams:
-                _refuse(others, max_streams)
-            PlaybackSession.objects.filter(pk=revive.pk, ended_at__isnull=True).update(
-                expires_at=now + lease_ttl(), last_heartbeat_at=now
-            )
-            revive.expires_at = now + lease_ttl()
-            session = revive
-        else:
-            assert create is not None
-            session = PlaybackSession(
-                account=account, created_at=now, expires_at=now + lease_ttl(), **create
-            )
-            # The count and the insert in one statement (the lock above keeps the count still).
-            if not insert_row_unless(session, *_at_limit(account.pk, now, max_streams)):
-                _refuse(live(now).for_account(account.pk), max_streams)
-        if also is not None:
-            also()
-        return session
-
-
 def session_start(
     *,
     account: User,
@@ -360,7 +241,7 @@ def session_start(
             steering=steering,
         )
     else:
-        session = _claim_lease(
+        session = leases.claim_lease(
             account=account,
             max_streams=entitlements.max_streams,
             now=now,
@@ -389,21 +270,22 @@ def _start_in_one_trip(
     create: dict[str, Any],
     steering: ports.Steering,
 ) -> tuple[PlaybackSession, float]:
-    """`_claim_lease` for a new lease, its steering decision and the resume position read, all
-    in one round trip to PostgreSQL (`streamsite.prebuilt.OneTrip`): the lock row's upsert, the
-    lease unless the live ones fill the plan (a statement after the lock, so its snapshot sees
-    every claim committed before ours), the decision only if the lease went in, the progress
-    row; one transaction, committed with the message. The same claim as `_claim_lease`'s,
-    without its five round trips (BEGIN, three statements, COMMIT) and the read after."""
+    """`leases.claim_lease` for a new lease, its steering decision and the resume position
+    read, all in one round trip to PostgreSQL (`streamsite.prebuilt.OneTrip`): the lock row's
+    upsert, the lease unless the live ones fill the plan (a statement after the lock, so its
+    snapshot sees every claim committed before ours), the decision only if the lease went in,
+    the progress row; one transaction, committed with the message. The same claim as
+    `leases.claim_lease`'s, without its five round trips (BEGIN, three statements, COMMIT)
+    and the read after."""
     session = PlaybackSession(
-        account=account, created_at=now, expires_at=now + lease_ttl(), **create
+        account=account, created_at=now, expires_at=now + leases.lease_ttl(), **create
     )
     trip = OneTrip()
-    trip.add(*_lock_statement(account.pk))
-    lease = trip.insert(session, unless=_at_limit(account.pk, now, max_streams))
+    trip.add(*leases.lock_statement(account.pk))
+    lease = trip.insert(session, unless=leases.at_limit(account.pk, now, max_streams))
     decision = ports.steering_row(steering)
     if decision is not None:
-        trip.insert(decision, when=_lease_exists(session))
+        trip.insert(decision, when=leases.lease_exists(session))
     progress = trip.add(
         *ports.resume_statement(
             profile=create["profile"], title=create["title"], episode=create["episode"]
@@ -411,7 +293,7 @@ def _start_in_one_trip(
     )
     results = trip.run()
     if results[lease].rowcount != 1:
-        _refuse(PlaybackSession.objects.live(now).for_account(account.pk), max_streams)
+        leases.refuse(PlaybackSession.objects.live(now).for_account(account.pk), max_streams)
     if decision is None:
         ports.steering_keep(steering)  # buffered, or not recorded (cdn.steering.decision_keep)
     rows = results[progress].rows
@@ -476,14 +358,14 @@ def session_heartbeat(
     entitlements = _recheck(session, now=now)
     if session.expires_at <= now:
         # The lease lapsed (a sleeping laptop): take it again if the plan still has room.
-        session = _claim_lease(
+        session = leases.claim_lease(
             account=account, max_streams=entitlements.max_streams, now=now, revive=session
         )
     else:
         PlaybackSession.objects.filter(pk=session.pk, ended_at__isnull=True).update(
-            expires_at=now + lease_ttl(), last_heartbeat_at=now, state=state[:16]
+            expires_at=now + leases.lease_ttl(), last_heartbeat_at=now, state=state[:16]
         )
-        session.expires_at = now + lease_ttl()
+        session.expires_at = now + leases.lease_ttl()
     if entitlements.max_resolution < session.max_height:
         # A downgraded plan: from now on this session gets tokens for the lower rungs only.
         PlaybackSession.objects.filter(pk=session.pk).update(max_height=entitlements.max_resolution)
@@ -549,23 +431,4 @@ def live_sessions(*, account: User, now: datetime | None = None) -> list[Playbac
         .for_account(account.pk)
         .select_related("profile", "title", "episode")
         .order_by("created_at", "pk")
-    )
-
-
-def _too_many_streams(max_streams: int, live: int) -> str:
-    """The refusal's sentence: "stream(s)" follows the plan, "is/are" the live count."""
-    if max_streams == 1:
-        return ngettext(
-            "Your plan allows %(max)d stream at a time and %(live)d is playing: %(names)s. "
-            "Stop one of them (DELETE /api/v1/playback/sessions/<id>) to watch here.",
-            "Your plan allows %(max)d stream at a time and %(live)d are playing: %(names)s. "
-            "Stop one of them (DELETE /api/v1/playback/sessions/<id>) to watch here.",
-            live,
-        )
-    return ngettext(
-        "Your plan allows %(max)d streams at a time and %(live)d is playing: %(names)s. "
-        "Stop one of them (DELETE /api/v1/playback/sessions/<id>) to watch here.",
-        "Your plan allows %(max)d streams at a time and %(live)d are playing: %(names)s. "
-        "Stop one of them (DELETE /api/v1/playback/sessions/<id>) to watch here.",
-        live,
     )

@@ -8,6 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from cdn import steering
+from playback.services import leases
 from playback.services import sessions as services
 from tests.catalog.factories import ProfileFactory
 
@@ -146,7 +147,7 @@ def test_the_start_s_body_is_what_its_serializer_answers(alice_client, movie, me
 
 
 def test_the_limit_in_the_insert_counts_what_live_counts(alice, bob, movie, limit):
-    """The lease's INSERT counts the live leases in SQL (services._at_limit); PlaybackSession's
+    """The lease's INSERT counts the live leases in SQL (leases.at_limit); PlaybackSession's
     `live()` is the rule. Ended, expired and other accounts' leases are left out by both."""
     from datetime import timedelta
 
@@ -170,7 +171,7 @@ def test_the_limit_in_the_insert_counts_what_live_counts(alice, bob, movie, limi
     live = PlaybackSession.objects.live(now).for_account(alice.pk).count()
     assert live == 1  # three started, one ended, one expired
     for at_most in (live, live + 1):
-        sql, params = services._at_limit(alice.pk, now, at_most)
+        sql, params = leases.at_limit(alice.pk, now, at_most)
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT 1 WHERE {sql}", params)
             assert (cursor.fetchone() is not None) is (live >= at_most), at_most
