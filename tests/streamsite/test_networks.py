@@ -19,6 +19,8 @@ from streamsite.networks import too_wide
         "198.51.0.0/16",  # a provider's block: the widest public range
         "8.8.8.8/32",
         "2001:4860::/48",
+        "::ffff:10.0.0.0/104",  # IPv4-mapped: judged as 10.0.0.0/8
+        "64:ff9b::808:808/128",  # NAT64 of one address
     ],
 )
 def test_ones_own_networks_may_be_trusted(network):
@@ -32,3 +34,18 @@ def test_ones_own_networks_may_be_trusted(network):
 def test_a_slice_of_the_internet_may_not(network):
     reason = too_wide(ipaddress.ip_network(network))
     assert reason is not None and reason.startswith(f"{network} is wider than /")
+
+
+@pytest.mark.parametrize(
+    "network,carried",
+    [
+        ("::ffff:0:0/96", "0.0.0.0/0"),
+        ("64:ff9b::/96", "0.0.0.0/0"),
+        ("::ffff:8.0.0.0/104", "8.0.0.0/8"),
+    ],
+)
+def test_ipv6_ranges_carrying_ipv4_are_judged_as_the_ipv4_they_carry(network, carried):
+    # Python calls ::ffff:0:0/96 private, yet it names every IPv4 address.
+    reason = too_wide(ipaddress.ip_network(network))
+    assert reason is not None
+    assert reason.startswith(f"{ipaddress.ip_network(network)} (IPv4 {carried}) is wider than /16")
