@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cdn.signing import validate_prefix
+from cdn.signing import PREFIX_RE, validate_prefix
 from cdn.snapshot import EdgeInfo, stable_hash
 from cdn.steering import rendezvous_rank
 
@@ -151,6 +151,13 @@ def decide(
 
 
 # --- The files nginx reads --------------------------------------------------------------------
+
+# Every line of each file, as the writers below write it: patterns grep -E and Python's re both
+# take, which the edge's agent checks each fetched file against (`cdn.nginx.render_edge_agent`).
+TITLE_PATTERN = PREFIX_RE.pattern.removeprefix("^").removesuffix("$")  # hls/<asset>/<version>/
+ADMISSION_LINE = rf"^{TITLE_PATTERN} 0;$"
+PIN_LINE = rf"^{TITLE_PATTERN} [A-Za-z0-9_]+_pin;$"
+MODE_LINE = r"^proxy_cache_min_uses [0-9]{1,4};$"
 
 
 def _write_atomically(path: str, lines: Iterable[str]) -> int:

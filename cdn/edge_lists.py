@@ -24,6 +24,7 @@ from cdn.admission import (
     write_mode_file,
     write_pin_list,
 )
+from cdn.nginx import zone_name
 from cdn.selectors import recorded_sessions, snapshot_from_db, touch_list_sizes
 from cdn.services import (
     edge_mode_choose,
@@ -83,7 +84,6 @@ def decide_and_write(
     fills: dict[int, list[str]] = {}
     lines = []
     for name, (admitted, pinned) in sorted(lists.items()):
-        zone = "".join(c if c.isalnum() or c == "_" else "_" for c in name)
         if name in modes:
             mode, switched = modes[name]
             pin = mode == "pin"
@@ -92,7 +92,7 @@ def decide_and_write(
                 str(out_dir / f"{name}.mode.conf"), min_uses=1 if pin else policy_now.min_uses
             )
         write_admission_list(str(out_dir / f"{name}.admission.map"), admitted)
-        write_pin_list(str(out_dir / f"{name}.pin.map"), pinned, zone=zone)
+        write_pin_list(str(out_dir / f"{name}.pin.map"), pinned, zone=zone_name(name))
         # What warming fills here, hottest first: the pin list, except on an edge in the
         # per-edge mode's LRU mode, which pins nothing (as the simulator's fill).
         lru_mode = name in modes and modes[name][0] == "lru"

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from django.template.loader import render_to_string
 
+from cdn.admission import ADMISSION_LINE, MODE_LINE, PIN_LINE
 from cdn.signing import nginx_secret_map
 from streamsite.errors import ValidationFailed
 from streamsite.networks import too_wide
@@ -33,6 +34,12 @@ def allowed_network(value: str) -> str:
     if reason:
         raise ValidationFailed(reason)
     return str(network)
+
+
+def zone_name(edge: str) -> str:
+    """The edge's proxy_cache zone: its name with what nginx cannot take in one replaced by
+    `_` (the pin zone and the pin list's values add `_pin`)."""
+    return re.sub(r"[^A-Za-z0-9_]", "_", edge)
 
 
 def check_min_uses(min_uses: int) -> None:
@@ -105,7 +112,7 @@ def render_edge_config(
         "cdn/nginx_edge.conf",
         {
             "name": name,
-            "zone": re.sub(r"[^A-Za-z0-9_]", "_", name),
+            "zone": zone_name(name),
             "listen": listen,
             "origin_host": origin.netloc,
             "origin_path": origin_path,
@@ -180,12 +187,13 @@ def render_origin_config(
     )
 
 
-# What each list file of an edge may hold, line by line (`cdn.admission`'s writers): the edge's
-# agent refuses a file with any other line, since nginx includes the mode file as directives.
+# What each list file of an edge may hold, line by line (`cdn.admission`'s writers), and how
+# many lines: the edge's agent refuses a file with any other line, since nginx includes the
+# mode file as directives.
 LIST_LINES = {
-    "admission.map": (r"^[A-Za-z0-9_./-]+ 0;$", "any"),
-    "pin.map": (r"^[A-Za-z0-9_./-]+ [A-Za-z0-9_]+_pin;$", "any"),
-    "mode.conf": (r"^proxy_cache_min_uses [0-9]{1,4};$", "one"),
+    "admission.map": (ADMISSION_LINE, "any"),
+    "pin.map": (PIN_LINE, "any"),
+    "mode.conf": (MODE_LINE, "one"),
 }
 
 

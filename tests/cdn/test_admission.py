@@ -10,12 +10,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cdn.admission import (
+    ADMISSION_LINE,
+    MODE_LINE,
+    PIN_LINE,
     DecayingSketch,
     EdgePolicy,
     decide,
     place,
     site_lists,
     write_admission_list,
+    write_mode_file,
     write_pin_list,
 )
 from cdn.routed_trace import synthetic_snapshot
@@ -145,6 +149,38 @@ def test_lists_are_nginx_map_lines(tmp_path):
     pins = tmp_path / "e1.pin.map"
     assert write_pin_list(str(pins), ["hls/a/v1/"], zone="e1") == 1
     assert pins.read_text() == "hls/a/v1/ e1_pin;\n"
+
+
+def test_the_line_patterns_the_edges_agent_checks_take_every_written_line_and_nothing_else(
+    tmp_path,
+):
+    """The patterns are the agent's only check before nginx includes a file: each written line
+    matches its own file's pattern, and lines that would change the configuration do not."""
+    import re
+
+    longest = "hls/" + "a" * 290 + "/v1-2.x_y/"
+    written = {
+        ADMISSION_LINE: (write_admission_list, {}, ["hls/a/v1/", longest]),
+        PIN_LINE: (write_pin_list, {"zone": "edge_1"}, ["hls/a/v1/", longest]),
+    }
+    for pattern, (write, extra, keys) in written.items():
+        path = tmp_path / "list"
+        write(str(path), keys, **extra)
+        assert all(re.fullmatch(pattern, line) for line in path.read_text().splitlines())
+    for min_uses in (1, 2, 1000):
+        write_mode_file(str(tmp_path / "mode"), min_uses=min_uses)
+        assert re.fullmatch(MODE_LINE, (tmp_path / "mode").read_text().rstrip("\n"))
+    hostile = [
+        "hls/a/v1/ 0; } server { listen 81; }",
+        "hls/a/v1/ 0",
+        "include /etc/passwd;",
+        "hls/../v1/ 0;x",
+        "hls/a/v1/ 1;",
+        "",
+    ]
+    for line in hostile:
+        assert not any(re.fullmatch(p, line) for p in (ADMISSION_LINE, PIN_LINE, MODE_LINE))
+    assert not re.fullmatch(MODE_LINE, "proxy_cache_min_uses 1; include /etc/passwd;")
 
 
 @pytest.mark.django_db
