@@ -21,6 +21,7 @@ from cdn.models import (
     Site,
     SteeringDecision,
 )
+from cdn.selectors import JSONArrayLength
 
 # An edge's URLs typed without a scheme are read as https (Django 6's default; 5.2 warns
 # that it still assumes http).
@@ -163,12 +164,19 @@ class EdgeModeAdmin(admin.ModelAdmin):
     )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[EdgeMode]:
-        # The arms and read counts are compressed blobs of up to megabytes, never shown.
-        return super().get_queryset(request).defer("arms", "heat")
+        # The arms and read counts are compressed blobs of up to megabytes, and the lists (every
+        # title played before, the files to touch) as long as the catalogue: none is shown, so
+        # none is loaded; the database counts the files to touch.
+        return (
+            super()
+            .get_queryset(request)
+            .defer("arms", "heat", "pinned", "played", "touch_keys")
+            .annotate(touch_files=JSONArrayLength("touch_keys"))
+        )
 
     @admin.display(description="files to touch")
     def files_to_touch(self, obj: EdgeMode) -> int:
-        return len(obj.touch_keys)
+        return obj.touch_files  # type: ignore[attr-defined]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

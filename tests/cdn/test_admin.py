@@ -61,3 +61,34 @@ def test_edge_urls_typed_without_a_scheme_are_read_as_https(rf, staff):
         assert form.base_fields["base_url"].clean("http://e1.cdn.example/") == (
             "http://e1.cdn.example/"
         )
+
+
+@pytest.mark.django_db
+def test_an_edges_mode_page_counts_its_touch_list_without_loading_the_lists(staff):
+    """The lists can be as long as the catalogue: the page shows the count the database
+    makes, and no query reads the lists or the arms."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    keys = [f"hls/t{n}/v1/s0.ts" for n in range(3)]
+    row = EdgeMode.objects.create(
+        edge=EdgeFactory(), touch_keys=keys, played=["hls/t0/v1/"], arms=b"x" * 100
+    )
+    client = login(staff)
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(f"/admin/cdn/edgemode/{row.pk}/change/")
+    assert page.status_code == 200
+    field = next(
+        f
+        for fs in page.context["adminform"]
+        for line in fs
+        for f in line
+        if f.field["name"] == "files_to_touch"
+    )
+    assert field.contents() == "3"
+    read = [q["sql"] for q in queries.captured_queries if "cdn_edgemode" in q["sql"]]
+    assert read and not any(
+        column in sql
+        for sql in read
+        for column in ('"played"', '"pinned"', '"arms"', '"heat"', '."touch_keys",')
+    )
