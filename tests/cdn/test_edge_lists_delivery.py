@@ -175,10 +175,20 @@ def test_the_origin_serves_the_lists_to_the_edges_networks_only(tmp_path, nginx_
         assert fetch(f"{mine.url}edge-lists/{name}")[0] == 404, name
 
 
-def test_the_lists_task_is_off_without_a_directory(settings):
+def test_the_lists_task_is_off_without_a_directory(settings, tmp_path):
+    from cdn.models import EdgePinList
+
+    EdgeFactory(site=SiteFactory(name="paris", is_global_default=True), name="e1")
     settings.CDN_EDGE_LISTS_DIR = ""
-    SiteFactory(name="paris")
     assert tasks.decide_edge_lists() == 0
+    assert not EdgePinList.objects.exists()  # nothing decided, nothing recorded
+    settings.CDN_EDGE_LISTS_DIR = str(tmp_path / "lists")
+    assert tasks.decide_edge_lists() == 1
+    assert sorted(p.name for p in (tmp_path / "lists").iterdir()) == [
+        "e1.admission.map",
+        "e1.pin.map",
+    ]
+    assert EdgePinList.objects.get(edge__name="e1").keys == []
 
 
 def test_an_agent_needs_the_conf_it_reloads_and_lists_to_fetch(tmp_path):
