@@ -81,7 +81,7 @@ def test_beats_lists_reach_the_edge_through_its_agent(chain):
     result = pull(prefix)
     assert (result.returncode, result.stdout, result.stderr) == (
         0,
-        "reloaded: e1.admission.map\n",
+        "reloaded: e1.admission.map e1.mode.conf\n",
         "",
     )
     assert (lists / "e1.admission.map").read_text() == f"{TITLE} 0;\n"
@@ -96,6 +96,31 @@ def test_beats_lists_reach_the_edge_through_its_agent(chain):
     result = pull(prefix)
     assert (result.returncode, result.stdout) == (0, "unchanged\n")
     assert not list(prefix.glob(".lists-*"))  # the agent leaves nothing behind
+
+
+def test_files_an_agent_put_in_place_but_died_before_reloading_are_reloaded_next_run(
+    chain, settings
+):
+    """A run killed between putting the files in place and the reload: the next run compares
+    with what nginx last took, not with the files in place, so it tests and reloads them."""
+    origin, base, prefix, lists, process = chain
+    files = write_asset(origin.media_root, TITLE, segments=1)
+    url = signed_url(base, TITLE, files[-1], expires_at=timezone.now() + timedelta(hours=1))
+    PlayFactory(
+        created_at=timezone.now() - timedelta(minutes=5), content_key=TITLE, site_name="paris"
+    )
+    assert tasks.decide_edge_lists() == 1
+    served = Path(settings.CDN_EDGE_LISTS_DIR)
+    for name in ("e1.admission.map", "e1.mode.conf"):  # what the dead run had put in place
+        (lists / name).write_text((served / name).read_text())
+    assert [status(url), status(url)] == ["MISS", "MISS"]  # nginx still runs the old lists
+    before = children(process.pid)
+    result = pull(prefix)
+    assert (result.returncode, result.stdout) == (0, "reloaded: e1.admission.map e1.mode.conf\n")
+    wait_until(lambda: children(process.pid) and not children(process.pid) & before, timeout=10)
+    assert [status(url), status(url)] == ["MISS", "HIT"]
+    again = pull(prefix)
+    assert (again.returncode, again.stdout) == (0, "unchanged\n")
 
 
 def test_the_agent_refuses_what_is_not_a_list_and_keeps_the_edge_on_its_own(chain, settings):
